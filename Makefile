@@ -1,0 +1,34 @@
+# bks — see README.md. `make test` is what CI runs (.ci/run).
+GO      ?= go
+BIN     ?= bin/bks
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
+
+.PHONY: build test demo bench fuzz lint tools
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
+
+# The test command of README and CI: vet, race tests (fuzz seed corpora
+# included), and a build of the binary.
+test: tools
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(MAKE) build
+
+# Tools the tests need, installed when missing (Debian packages).
+tools:
+	@./scripts/install-test-tools.sh
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg_target in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | awk '/^Fuzz/{print pkg" "$$1} /^ok/{pkg=$$2}'); do :; done
+	@$(GO) list ./... | while read -r pkg; do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done

@@ -1,0 +1,346 @@
+// Package detectors finds Bedrock and Claude Platform on AWS API keys in
+// bytes and decodes them offline. It is pure: no I/O, no logging, no clock
+// other than the one passed in DecodeOptions.
+package detectors
+
+import (
+	"bytes"
+	"encoding/base64"
+)
+
+// Rule ids of the built-in detectors.
+const (
+	RuleLongTerm        = "bedrock-long-term"
+	RuleShortTerm       = "bedrock-short-term"
+	RuleClaudeLongTerm  = "claude-platform-long-term"
+	RuleClaudeShortTerm = "claude-platform-short-term"
+)
+
+// Encodings a key can be found in.
+const (
+	EncodingPlain   = ""
+	EncodingPercent = "percent" // padding written as %3D
+	EncodingBase64  = "base64"  // the key itself re-encoded in base64
+)
+
+// MaxKeyLen is the longest key (prefix, body and padding) the detectors
+// capture. Short-term keys carrying an STS session token reach ~2.5 KB.
+const MaxKeyLen = 8192
+
+// MaxMatchLen is the longest span of input one match can cover (a key
+// re-encoded in base64 is 4/3 longer). Sources overlap chunks by this much.
+const MaxMatchLen = MaxKeyLen*4/3 + 16
+
+// Match is one key found in a buffer.
+type Match struct {
+	Rule     string
+	Start    int    // byte offset of the first byte of the match
+	End      int    // byte offset after the last byte of the match
+	Key      string // the key as AWS issued it: padding restored, base64 wrapper removed
+	Encoding string // how it was written in the input
+	Decoded  Key
+	// Err is set only for candidates that failed to decode; they are
+	// emitted only with Options.IncludeInvalid.
+	Err error
+}
+
+// Options configure an Engine.
+type Options struct {
+	Decode DecodeOptions
+	// IncludeInvalid also emits candidates that start like a key but do
+	// not decode into the expected structure (low confidence).
+	IncludeInvalid bool
+}
+
+type family struct {
+	rule    string
+	prefix  string
+	service string
+	long    bool
+	host    string
+}
+
+var families = []family{
+	{RuleLongTerm, PrefixLongTerm, ServiceBedrock, true, ""},
+	{RuleShortTerm, PrefixShortTerm, ServiceBedrock, false, hostBedrock},
+	{RuleClaudeLongTerm, PrefixClaudeLongTerm, ServiceClaudePlatform, true, ""},
+	{RuleClaudeShortTerm, PrefixClaudeShortTerm, ServiceClaudePlatform, false, hostClaude},
+}
+
+// anchor is a literal whose occurrence triggers a check. pairOff is the
+// offset inside pat of the two bytes indexed in the pair filter.
+type anchor struct {
+	pat     []byte
+	pairOff int
+	fam     int
+	// For base64-wrapped anchors: align is the number of bytes before the
+	// key prefix in its 3-byte group; groupOff is how many encoded
+	// characters lie between the group start and pat.
+	b64      bool
+	align    int
+	groupOff int
+}
+
+// Engine scans buffers for keys. It is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	anchors []anchor
+	pairs   [1024]uint64 // bitset over 65536 two-byte values
+	byPair  map[uint16][]int
+}
+
+// New returns an Engine with the built-in detectors.
+func New(opts Options) *Engine {
+	e := &Engine{opts: opts, byPair: map[uint16][]int{}}
+	for fi, f := range families {
+		off := 1
+		switch f.prefix {
+		case PrefixShortTerm:
+			off = 6 // "k-"
+		case PrefixClaudeShortTerm:
+			off = 21 // "c-"
+		case PrefixClaudeLongTerm:
+			off = 0
+		}
+		e.add(anchor{pat: []byte(f.prefix), pairOff: off, fam: fi})
+		for align := 0; align < 3; align++ {
+			pat, goff := stableBase64(f.prefix, align)
+			e.add(anchor{pat: []byte(pat), pairOff: 0, fam: fi, b64: true, align: align, groupOff: goff})
+		}
+	}
+	return e
+}
+
+func (e *Engine) add(a anchor) {
+	e.anchors = append(e.anchors, a)
+	w := uint16(a.pat[a.pairOff]) | uint16(a.pat[a.pairOff+1])<<8
+	e.pairs[w>>6] |= 1 << (w & 63)
+	e.byPair[w] = append(e.byPair[w], len(e.anchors)-1)
+}
+
+// stableBase64 returns the part of base64(x + prefix) that does not depend
+// on the len(x) == align unknown bytes before prefix or on what follows it,
+// and the number of encoded characters between the group start and it.
+func stableBase64(prefix string, align int) (string, int) {
+	a := make([]byte, align+len(prefix)+3)
+	b := make([]byte, align+len(prefix)+3)
+	copy(a[align:], prefix)
+	copy(b[align:], prefix)
+	for i := 0; i < align; i++ {
+		a[i], b[i] = 0x00, 0xff
+	}
+	for i := align + len(prefix); i < len(a); i++ {
+		a[i], b[i] = 0x00, 0xff
+	}
+	ea := base64.StdEncoding.EncodeToString(a)
+	eb := base64.StdEncoding.EncodeToString(b)
+	start := 0
+	for start < len(ea) && ea[start] != eb[start] {
+		start++
+	}
+	end := start
+	for end < len(ea) && ea[end] == eb[end] {
+		end++
+	}
+	return ea[start:end], start
+}
+
+// MaxMatchLen is how far a match can extend; chunks must overlap by it.
+func (e *Engine) MaxMatchLen() int { return MaxMatchLen }
+
+// Scan calls emit for every key in data whose match starts before limit,
+// in order of position. Bytes of data past limit are context only: a match
+// starting there belongs to the next, overlapping chunk. A limit <= 0 or
+// > len(data) means len(data).
+func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
+	if limit <= 0 || limit > len(data) {
+		limit = len(data)
+	}
+	n := len(data)
+	// Base64-wrapped anchors may start a few bytes after the match they
+	// belong to: look a little past limit for them.
+	stop := min(limit+8, n-1)
+	i := 0
+	for i < stop {
+		w := uint16(data[i]) | uint16(data[i+1])<<8
+		if e.pairs[w>>6]&(1<<(w&63)) == 0 {
+			i++
+			continue
+		}
+		next := i + 1
+		for _, ai := range e.byPair[w] {
+			a := &e.anchors[ai]
+			p := i - a.pairOff
+			if p < 0 || p+len(a.pat) > n || !bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+				continue
+			}
+			m, ok := e.check(data, p, a)
+			if !ok || m.Start >= limit || m.Start < 0 {
+				continue
+			}
+			if m.Err == nil || e.opts.IncludeInvalid {
+				emit(m)
+			}
+			if m.End > next {
+				next = m.End
+			}
+			break
+		}
+		i = next
+	}
+}
+
+func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
+	if a.b64 {
+		return e.checkBase64(data, p, a)
+	}
+	f := &families[a.fam]
+	body := p + len(f.prefix)
+	if f.long && !plausibleLongTerm(data[body:]) {
+		return Match{}, false
+	}
+	j := body
+	lim := min(len(data), p+MaxKeyLen)
+	for j < lim && isKeyChar(data[j]) {
+		j++
+	}
+	if j == lim && lim < len(data) && isKeyChar(data[j]) {
+		return Match{}, false // a run longer than any key: not a key
+	}
+	keyEnd := j
+	end := j
+	enc := EncodingPlain
+	pad := 0
+	for pad < 2 && end < len(data) && data[end] == '=' {
+		end++
+		pad++
+	}
+	if pad == 0 {
+		for pad < 2 && end+3 <= len(data) && data[end] == '%' && data[end+1] == '3' && (data[end+2] == 'D' || data[end+2] == 'd') {
+			end += 3
+			pad++
+			enc = EncodingPercent
+		}
+	}
+	key := make([]byte, 0, keyEnd-p+pad)
+	key = append(key, data[p:keyEnd]...)
+	for range pad {
+		key = append(key, '=')
+	}
+	return e.finish(key, p, end, enc, f)
+}
+
+
+// minBody is the shortest body for which a failed decode is still worth
+// reporting as an invalid candidate.
+func minBody(f *family) int {
+	if f.long {
+		return 24
+	}
+	return 40
+}
+
+func (e *Engine) finish(key []byte, start, end int, enc string, f *family) (Match, bool) {
+	k, err := decodeBody(key, f, e.opts.Decode)
+	if err != nil && len(key)-len(f.prefix) < minBody(f) {
+		return Match{}, false
+	}
+	// Restore the padding the decoder accepts as missing, so the same key
+	// written with and without it has one identity.
+	if err == nil {
+		for len(key)%4 != 0 {
+			key = append(key, '=')
+		}
+	}
+	return Match{Rule: f.rule, Start: start, End: end, Key: string(key), Encoding: enc, Decoded: k, Err: err}, true
+}
+
+func decodeBody(key []byte, f *family, opts DecodeOptions) (Key, error) {
+	if f.long {
+		return decodeLongTerm(key, len(f.prefix), f.service, opts)
+	}
+	return decodeShortTerm(key, len(f.prefix), f.host, opts)
+}
+
+// plausibleLongTerm cheaply rejects most false "ABSK"/"AEAA" hits before the
+// key's full extent is scanned: in the decoded payload the first byte that is
+// not allowed in an IAM name must be the ':' of "-at-<12 digits>:".
+func plausibleLongTerm(body []byte) bool {
+	const maxName = 128
+	const window = (maxName + 17 + 2) / 3 * 4
+	j := 0
+	for j < len(body) && j < window && isKeyChar(body[j]) {
+		j++
+	}
+	j &^= 3
+	if j < 24 {
+		return false
+	}
+	var buf [window / 4 * 3]byte
+	nd, err := base64.RawStdEncoding.Decode(buf[:], body[:j])
+	if err != nil {
+		return false
+	}
+	d := buf[:nd]
+	for k, c := range d {
+		if isIAMNameChar(c) {
+			continue
+		}
+		return c == ':' && k >= 17 && bytes.Equal(d[k-16:k-12], []byte("-at-")) && allDigits(string(d[k-12:k]))
+	}
+	return false
+}
+
+func isB64Char(c byte) bool { return isKeyChar(c) || c == '+' || c == '/' }
+
+func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
+	f := &families[a.fam]
+	g := p - a.groupOff
+	if g < 0 {
+		return Match{}, false
+	}
+	for k := g; k < p; k++ {
+		if !isB64Char(data[k]) {
+			return Match{}, false
+		}
+	}
+	j := p
+	lim := min(len(data), g+MaxMatchLen)
+	for j < lim && isB64Char(data[j]) {
+		j++
+	}
+	end := j
+	for end < len(data) && end-j < 2 && data[end] == '=' {
+		end++
+	}
+	enc := data[g:j]
+	enc = enc[:len(enc)&^3]
+	buf := make([]byte, base64.StdEncoding.DecodedLen(len(enc))+3)
+	nd, err := base64.StdEncoding.Decode(buf, enc)
+	if err != nil {
+		return Match{}, false
+	}
+	// The trailing partial group, if padding made it complete.
+	if rest := data[g+len(enc) : end]; len(rest) == 4 {
+		if m, err := base64.StdEncoding.Decode(buf[nd:], rest); err == nil {
+			nd += m
+		}
+	}
+	dec := buf[a.align:nd]
+	if !bytes.HasPrefix(dec, []byte(f.prefix)) {
+		return Match{}, false
+	}
+	kend := len(f.prefix)
+	for kend < len(dec) && kend < MaxKeyLen && isKeyChar(dec[kend]) {
+		kend++
+	}
+	pad := 0
+	for pad < 2 && kend+pad < len(dec) && dec[kend+pad] == '=' {
+		pad++
+	}
+	key := append([]byte(nil), dec[:kend+pad]...)
+	if f.long && !plausibleLongTerm(key[len(f.prefix):]) {
+		return Match{}, false
+	}
+	return e.finish(key, g, end, EncodingBase64, f)
+}

@@ -1,0 +1,415 @@
+package detectors
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Key types and services, as they appear in JSON.
+const (
+	TypeLongTerm  = "long-term"
+	TypeShortTerm = "short-term"
+
+	ServiceBedrock        = "bedrock"
+	ServiceClaudePlatform = "claude-platform"
+
+	PositionPrimary   = "primary"
+	PositionSecondary = "secondary"
+)
+
+// Key is everything bks can learn about a key offline. Its JSON field names
+// are stable: `bks decode-key --json` and the `key` object of every finding
+// share them. A field that cannot be known is left empty and omitted, never
+// guessed.
+type Key struct {
+	Type             string     `json:"type"`
+	Service          string     `json:"service"`
+	AccountID        string     `json:"account_id,omitempty"`
+	Username         string     `json:"username,omitempty"`
+	UserARN          string     `json:"user_arn,omitempty"`
+	Partition        string     `json:"partition,omitempty"`
+	KeyPosition      string     `json:"key_position,omitempty"`
+	Marker           string     `json:"marker,omitempty"`
+	SecretLength     int        `json:"secret_length,omitempty"`
+	SecretSHA256     string     `json:"secret_sha256,omitempty"`
+	AccessKeyID      string     `json:"access_key_id,omitempty"`
+	Region           string     `json:"region,omitempty"`
+	IssuedAt         *time.Time `json:"issued_at,omitempty"`
+	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	ExpiresInSeconds *int64     `json:"expires_in_seconds,omitempty"`
+	Expired          *bool      `json:"expired,omitempty"`
+	HasSessionToken  *bool      `json:"has_session_token,omitempty"`
+}
+
+// DecodeOptions tune the offline decoding.
+type DecodeOptions struct {
+	// Now is the clock `expired` and `expires_in_seconds` are computed
+	// against. Zero means time.Now().
+	Now time.Time
+	// Partition is assumed for long-term keys, which do not carry one
+	// (short-term keys take it from their region). Empty means "aws".
+	Partition string
+}
+
+func (o DecodeOptions) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now().UTC()
+	}
+	return o.Now.UTC()
+}
+
+// DecodeError says what is wrong with a candidate key. It never contains the
+// secret part of the key.
+type DecodeError struct {
+	Reason string
+	Offset int // byte offset in the key where the problem is, or -1
+}
+
+func (e *DecodeError) Error() string {
+	if e.Offset >= 0 {
+		return fmt.Sprintf("%s at offset %d", e.Reason, e.Offset)
+	}
+	return e.Reason
+}
+
+func errAt(off int, format string, args ...any) *DecodeError {
+	return &DecodeError{Reason: fmt.Sprintf(format, args...), Offset: off}
+}
+
+// Prefixes of the four key shapes bks decodes.
+const (
+	PrefixLongTerm        = "ABSK"
+	PrefixShortTerm       = "bedrock-api-key-"
+	PrefixClaudeLongTerm  = "AEAA"
+	PrefixClaudeShortTerm = "aws-external-anthropic-api-key-"
+
+	hostBedrock = "bedrock.amazonaws.com"
+	hostClaude  = "aws-external-anthropic.amazonaws.com"
+)
+
+// Decode decodes a complete key (no surrounding text) of any supported shape.
+func Decode(key string, opts DecodeOptions) (Key, error) {
+	switch {
+	case strings.HasPrefix(key, PrefixLongTerm):
+		return decodeLongTerm([]byte(key), len(PrefixLongTerm), ServiceBedrock, opts)
+	case strings.HasPrefix(key, PrefixClaudeLongTerm):
+		return decodeLongTerm([]byte(key), len(PrefixClaudeLongTerm), ServiceClaudePlatform, opts)
+	case strings.HasPrefix(key, PrefixShortTerm):
+		return decodeShortTerm([]byte(key), len(PrefixShortTerm), hostBedrock, opts)
+	case strings.HasPrefix(key, PrefixClaudeShortTerm):
+		return decodeShortTerm([]byte(key), len(PrefixClaudeShortTerm), hostClaude, opts)
+	}
+	return Key{}, errAt(0, "not a Bedrock or Claude Platform API key (expected prefix %s, %s, %s or %s)",
+		PrefixLongTerm, PrefixShortTerm, PrefixClaudeLongTerm, PrefixClaudeShortTerm)
+}
+
+// Trim removes what commonly surrounds a pasted key: white space, quotes,
+// "Bearer ", an "Authorization:" header name, and a NAME= or NAME: assignment.
+// Percent-encoded padding (%3D) is turned back into "=".
+func Trim(s string) string {
+	s = strings.TrimSpace(s)
+	for {
+		before := s
+		s = strings.TrimSpace(s)
+		s = strings.Trim(s, "\"'`")
+		if i := strings.Index(s, "Authorization:"); i == 0 {
+			s = s[len("Authorization:"):]
+		}
+		if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+			s = s[7:]
+		}
+		s = strings.TrimPrefix(s, "export ")
+		// NAME=value or NAME: value, where NAME is an identifier.
+		if i := strings.IndexAny(s, "=:"); i > 0 && isIdent(s[:i]) && !hasKeyPrefix(s) {
+			s = s[i+1:]
+		}
+		s = strings.TrimRight(s, ",;")
+		if s == before {
+			break
+		}
+	}
+	for strings.HasSuffix(s, "%3D") || strings.HasSuffix(s, "%3d") {
+		s = s[:len(s)-3] + "="
+		if !strings.HasSuffix(s[:len(s)-1], "%3D") && !strings.HasSuffix(s[:len(s)-1], "%3d") {
+			break
+		}
+	}
+	// Handle "%3D%3D" after the first replacement left "…%3D=".
+	if strings.HasSuffix(s, "%3D=") || strings.HasSuffix(s, "%3d=") {
+		s = s[:len(s)-4] + "=="
+	}
+	return s
+}
+
+func hasKeyPrefix(s string) bool {
+	return strings.HasPrefix(s, PrefixLongTerm) || strings.HasPrefix(s, PrefixShortTerm) ||
+		strings.HasPrefix(s, PrefixClaudeLongTerm) || strings.HasPrefix(s, PrefixClaudeShortTerm)
+}
+
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeBase64Body decodes key[start:], which must be the key alphabet
+// [A-Za-z0-9] with optional "=" padding (missing padding is accepted).
+func decodeBase64Body(key []byte, start int) ([]byte, *DecodeError) {
+	body := key[start:]
+	end := len(body)
+	for end > 0 && body[end-1] == '=' {
+		end--
+	}
+	if len(body)-end > 2 {
+		return nil, errAt(start+end, "too much base64 padding")
+	}
+	if end == 0 {
+		return nil, errAt(start, "empty key body")
+	}
+	for i := 0; i < end; i++ {
+		if !isKeyChar(body[i]) {
+			return nil, errAt(start+i, "bad base64 byte %q", body[i])
+		}
+	}
+	if end%4 == 1 {
+		return nil, errAt(start+end-1, "bad base64 (truncated: %d characters is not a valid length)", end)
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(end))
+	n, err := base64.RawStdEncoding.Decode(out, body[:end])
+	if err != nil {
+		if ce, ok := err.(base64.CorruptInputError); ok {
+			return nil, errAt(start+int(ce), "bad base64")
+		}
+		return nil, errAt(start, "bad base64")
+	}
+	return out[:n], nil
+}
+
+func isKeyChar(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// splitAlias finds the last "-at-<12 digits>:" in payload, as the regular
+// expression ^(.+)-at-(\d{12}):(.+)$ would.
+func splitAlias(p []byte) (user, account, secret []byte, ok bool) {
+	for i := bytes.LastIndex(p, []byte("-at-")); i > 0; i = bytes.LastIndex(p[:i], []byte("-at-")) {
+		j := i + 4
+		if j+13 > len(p) || p[j+12] != ':' || j+13 == len(p) {
+			continue
+		}
+		digits := true
+		for _, c := range p[j : j+12] {
+			if c < '0' || c > '9' {
+				digits = false
+				break
+			}
+		}
+		if digits {
+			return p[:i], p[j : j+12], p[j+13:], true
+		}
+	}
+	return nil, nil, nil, false
+}
+
+func isIAMNameChar(c byte) bool {
+	return isKeyChar(c) || strings.IndexByte("+=,.@_-", c) >= 0
+}
+
+func decodeLongTerm(key []byte, prefixLen int, service string, opts DecodeOptions) (Key, error) {
+	payload, derr := decodeBase64Body(key, prefixLen)
+	if derr != nil {
+		return Key{}, derr
+	}
+	user, account, secret, ok := splitAlias(payload)
+	if !ok {
+		return Key{}, errAt(-1, "decoded key has no \"-at-<12 digits>:\" separator")
+	}
+	if len(user) > 128 {
+		return Key{}, errAt(-1, "IAM user name too long (%d bytes)", len(user))
+	}
+	for _, c := range user {
+		if !isIAMNameChar(c) {
+			return Key{}, errAt(-1, "IAM user name has a byte not allowed in IAM names (0x%02x)", c)
+		}
+	}
+	for _, c := range secret {
+		if c < 0x21 || c > 0x7e {
+			return Key{}, errAt(-1, "secret part is not printable text")
+		}
+	}
+	k := Key{
+		Type:         TypeLongTerm,
+		Service:      service,
+		AccountID:    string(account),
+		KeyPosition:  PositionPrimary,
+		SecretLength: len(secret),
+		SecretSHA256: shortHash(secret),
+	}
+	name := string(user)
+	// Only a "+<digits>" suffix marks a second key; any other '+' is part of
+	// the IAM name.
+	if i := strings.LastIndexByte(name, '+'); i > 0 && i < len(name)-1 && allDigits(name[i+1:]) {
+		k.Marker = name[i:]
+		k.KeyPosition = PositionSecondary
+		name = name[:i]
+	}
+	k.Username = name
+	k.Partition = opts.Partition
+	if k.Partition == "" {
+		k.Partition = "aws"
+	}
+	k.UserARN = "arn:" + k.Partition + ":iam::" + k.AccountID + ":user/" + k.Username
+	return k, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func shortHash(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+func decodeShortTerm(key []byte, prefixLen int, host string, opts DecodeOptions) (Key, error) {
+	raw, derr := decodeBase64Body(key, prefixLen)
+	if derr != nil {
+		return Key{}, derr
+	}
+	want := host + "/?"
+	if !bytes.HasPrefix(raw, []byte(want)) {
+		got := raw
+		if i := bytes.IndexAny(got, "/?"); i >= 0 {
+			got = got[:i]
+		}
+		if len(got) > 64 {
+			got = got[:64]
+		}
+		return Key{}, errAt(-1, "wrong host %q in decoded URL (want %s)", printable(got), host)
+	}
+	q, err := url.ParseQuery(string(raw[len(want):]))
+	if err != nil {
+		return Key{}, errAt(-1, "decoded URL has an unparsable query")
+	}
+	if q.Get("Action") != "CallWithBearerToken" {
+		return Key{}, errAt(-1, "decoded URL is not Action=CallWithBearerToken")
+	}
+	cred := q.Get("X-Amz-Credential")
+	if cred == "" {
+		return Key{}, errAt(-1, "missing credential scope (X-Amz-Credential)")
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" || len(parts[1]) != 8 || parts[0] == "" || parts[2] == "" {
+		return Key{}, errAt(-1, "malformed credential scope (want AKID/yyyymmdd/region/service/aws4_request)")
+	}
+	service := strings.TrimSuffix(host, ".amazonaws.com")
+	if parts[3] != service {
+		return Key{}, errAt(-1, "credential scope is for service %q, not %q", printable([]byte(parts[3])), service)
+	}
+	if !isAccessKeyID(parts[0]) {
+		return Key{}, errAt(-1, "credential scope has a malformed access key id")
+	}
+	svc := ServiceBedrock
+	if host == hostClaude {
+		svc = ServiceClaudePlatform
+	}
+	hasToken := q.Get("X-Amz-Security-Token") != ""
+	k := Key{
+		Type:            TypeShortTerm,
+		Service:         svc,
+		AccessKeyID:     parts[0],
+		Region:          parts[2],
+		Partition:       PartitionForRegion(parts[2]),
+		HasSessionToken: &hasToken,
+		SecretLength:    len(key),
+		SecretSHA256:    shortHash(key),
+	}
+	if acct, ok := AccountFromKeyID(parts[0]); ok {
+		k.AccountID = acct
+	}
+	if d := q.Get("X-Amz-Date"); d != "" {
+		t, err := time.Parse("20060102T150405Z", d)
+		if err != nil {
+			return Key{}, errAt(-1, "X-Amz-Date %q is not yyyymmddTHHMMSSZ", printable([]byte(d)))
+		}
+		k.IssuedAt = &t
+		if e := q.Get("X-Amz-Expires"); e != "" {
+			secs, err := strconv.Atoi(e)
+			if err != nil || secs < 1 || secs > 604800 {
+				return Key{}, errAt(-1, "X-Amz-Expires %q is not a number of seconds", printable([]byte(e)))
+			}
+			exp := t.Add(time.Duration(secs) * time.Second)
+			k.ExpiresAt = &exp
+			left := int64(exp.Sub(opts.now()) / time.Second)
+			expired := left <= 0
+			if left < 0 {
+				left = 0
+			}
+			k.ExpiresInSeconds = &left
+			k.Expired = &expired
+		}
+	} else {
+		return Key{}, errAt(-1, "missing X-Amz-Date")
+	}
+	return k, nil
+}
+
+func printable(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteByte('?')
+		}
+	}
+	return sb.String()
+}
+
+func isAccessKeyID(s string) bool {
+	if len(s) < 16 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// PartitionForRegion returns the AWS partition a region belongs to.
+func PartitionForRegion(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	case strings.HasPrefix(region, "eu-isoe-"):
+		return "aws-iso-e"
+	case strings.HasPrefix(region, "us-isof-"):
+		return "aws-iso-f"
+	}
+	return "aws"
+}

@@ -1,0 +1,124 @@
+// Package findings holds the one finding type every source produces and
+// every reporter consumes, and the pipeline that turns chunks into findings.
+package findings
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/bks-dev/bks/detectors"
+)
+
+// Confidence of a finding.
+const (
+	ConfidenceHigh = "high" // decodes into the expected structure
+	ConfidenceLow  = "low"  // looks like a key but does not decode (--include-invalid)
+)
+
+// Location is one place a key was found. Its JSON field names are stable.
+type Location struct {
+	Path    string     `json:"path"`
+	Line    int        `json:"line"`
+	Column  int        `json:"column"`
+	Repo    string     `json:"repo,omitempty"`
+	Commit  string     `json:"commit,omitempty"`
+	Author  string     `json:"author,omitempty"`
+	Email   string     `json:"email,omitempty"`
+	Date    *time.Time `json:"date,omitempty"`
+	Message string     `json:"message,omitempty"`
+	InHead  *bool      `json:"in_head,omitempty"`
+	HTMLURL string     `json:"html_url,omitempty"`
+	Kind    string     `json:"kind,omitempty"`
+	// Encoding says how the key was written there: "" as issued,
+	// "percent" (padding as %3D), "base64" (the key re-encoded).
+	Encoding   string `json:"encoding,omitempty"`
+	Transcoded string `json:"transcoded,omitempty"`
+}
+
+// Finding is one key at one place (or, deduplicated, at several).
+type Finding struct {
+	RuleID      string `json:"rule_id"`
+	Fingerprint string `json:"fingerprint"`
+	Redacted    string `json:"redacted"`
+	// Secret is the whole key; reporters fill it only with --show-secrets.
+	Secret     string `json:"secret,omitempty"`
+	Confidence string `json:"confidence"`
+	// Error says why a low-confidence candidate did not decode.
+	Error string `json:"error,omitempty"`
+	Location
+	Key *detectors.Key `json:"key,omitempty"`
+	// Locations lists every place the key was found when findings are
+	// deduplicated (--dedupe); the first is also the finding's Location.
+	Locations []Location `json:"locations,omitempty"`
+	// Suppressed says why a finding is hidden (baseline, allowlist, inline
+	// ignore); empty for an active finding.
+	Suppressed string `json:"suppressed,omitempty"`
+
+	raw string
+}
+
+// New builds a finding from a detector match at loc.
+func New(m detectors.Match, loc Location) Finding {
+	loc.Encoding = m.Encoding
+	f := Finding{
+		RuleID:      m.Rule,
+		Fingerprint: Fingerprint(m.Rule, m.Key),
+		Redacted:    Redact(m.Key),
+		Confidence:  ConfidenceHigh,
+		Location:    loc,
+		raw:         m.Key,
+	}
+	if m.Err != nil {
+		f.Confidence = ConfidenceLow
+		f.Error = m.Err.Error()
+	} else {
+		k := m.Decoded
+		f.Key = &k
+	}
+	return f
+}
+
+// RawKey returns the whole key. Callers must not log or print it unless the
+// user asked for secrets.
+func (f *Finding) RawKey() string { return f.raw }
+
+// WithSecret returns a copy of f whose Secret field is filled.
+func (f Finding) WithSecret() Finding {
+	f.Secret = f.raw
+	return f
+}
+
+// SetRawKey sets the whole key, for findings read back from a report that
+// carried secrets.
+func (f *Finding) SetRawKey(k string) { f.raw = k }
+
+// Fingerprint identifies a key independent of where it was found: a hash of
+// the rule and the key only, never of the location.
+func Fingerprint(rule, key string) string {
+	h := sha256.New()
+	h.Write([]byte(rule))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Redact returns a key's family prefix and its last four characters, which
+// together identify it to a person without revealing it.
+func Redact(key string) string {
+	prefix := ""
+	for _, p := range []string{detectors.PrefixClaudeShortTerm, detectors.PrefixShortTerm, detectors.PrefixLongTerm, detectors.PrefixClaudeLongTerm} {
+		if len(key) >= len(p) && key[:len(p)] == p {
+			prefix = p
+			break
+		}
+	}
+	if prefix == "" && len(key) > 4 {
+		prefix = key[:4]
+	}
+	rest := key[len(prefix):]
+	if len(rest) <= 8 {
+		return prefix + "…"
+	}
+	return prefix + "…" + rest[len(rest)-4:]
+}

@@ -1,0 +1,96 @@
+package sources
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// DefaultChunkSize is the size of a chunk's own region.
+const DefaultChunkSize = 1 << 20
+
+// Chunker splits a stream into overlapping chunks. Overlap must be at least
+// the longest match a detector can make.
+type Chunker struct {
+	Size    int // own bytes per chunk; DefaultChunkSize if 0
+	Overlap int
+}
+
+// Split reads r to the end and yields its chunks. buf, if large enough, is
+// reused as the read buffer, so callers can pool it.
+func (c Chunker) Split(r io.Reader, origin *Origin, buf []byte, yield func(Chunk) error) error {
+	size := c.Size
+	if size <= 0 {
+		size = DefaultChunkSize
+	}
+	need := size + c.Overlap
+	if cap(buf) < need {
+		buf = make([]byte, need)
+	}
+	buf = buf[:need]
+	line, col := 1, 1
+	var off int64
+	have := 0 // bytes carried over at the start of buf
+	for {
+		n, err := io.ReadFull(r, buf[have:])
+		have += n
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return err
+		}
+		if have == 0 {
+			return nil
+		}
+		limit := have
+		if !eof {
+			limit = size
+		}
+		ch := Chunk{Data: buf[:have], Limit: limit, Offset: off, Line: line, Column: col, Origin: origin}
+		if yerr := yield(ch); yerr != nil {
+			return yerr
+		}
+		if eof {
+			return nil
+		}
+		own := buf[:limit]
+		if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
+			line += nl
+			col = limit - bytes.LastIndexByte(own, '\n')
+		} else {
+			col += limit
+		}
+		off += int64(limit)
+		have = copy(buf, buf[limit:have])
+	}
+}
+
+// SplitBytes yields the chunks of an in-memory blob without copying.
+func (c Chunker) SplitBytes(data []byte, origin *Origin, yield func(Chunk) error) error {
+	size := c.Size
+	if size <= 0 {
+		size = DefaultChunkSize
+	}
+	line, col := 1, 1
+	for start := 0; ; {
+		end := min(len(data), start+size+c.Overlap)
+		limit := end - start
+		last := end == len(data)
+		if !last {
+			limit = size
+		}
+		if err := yield(Chunk{Data: data[start:end], Limit: limit, Offset: int64(start), Line: line, Column: col, Origin: origin}); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		own := data[start : start+limit]
+		if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
+			line += nl
+			col = limit - bytes.LastIndexByte(own, '\n')
+		} else {
+			col += limit
+		}
+		start += limit
+	}
+}
