@@ -26,7 +26,6 @@ lint:
 
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg_target in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | awk '/^Fuzz/{print pkg" "$$1} /^ok/{pkg=$$2}'); do :; done
 	@$(GO) list ./... | while read -r pkg; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

@@ -230,7 +230,6 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	return e.finish(key, p, end, enc, f)
 }
 
-
 // minBody is the shortest body for which a failed decode is still worth
 // reporting as an invalid candidate.
 func minBody(f *family) int {

@@ -138,4 +138,3 @@ func orUnknown(v, unknown string, applies bool) string {
 	}
 	return v
 }
-
