@@ -50,6 +50,26 @@ type Options struct {
 	// IncludeInvalid also emits candidates that start like a key but do
 	// not decode into the expected structure (low confidence).
 	IncludeInvalid bool
+	// Extra detectors (TOML rules, AWS access keys) run in the same single
+	// pass as the built-in ones, triggered by their keywords.
+	Extra []Detector
+}
+
+// Detector is an additional keyword-triggered detector. The built-in Bedrock
+// detectors are hand-written inside the engine; a Detector extends them
+// without a second pass over the input.
+type Detector interface {
+	ID() string
+	// Keywords are literals (at least 2 bytes) whose occurrence triggers
+	// Check. With FoldCase they match in any ASCII case.
+	Keywords() []string
+	FoldCase() bool
+	// MaxLen is the longest span Check can return; chunk overlap covers it.
+	MaxLen() int
+	// Check is called for a keyword hit: data is the whole buffer, pos the
+	// start of keyword kw in it. It returns the match (Start may precede
+	// pos) and whether there is one. It must not retain data.
+	Check(data []byte, pos int, kw int) (Match, bool)
 }
 
 type family struct {
@@ -79,14 +99,20 @@ type anchor struct {
 	b64      bool
 	align    int
 	groupOff int
+	// extra is set for anchors of an Options.Extra detector: its index+1
+	// and the keyword index.
+	extra int
+	kw    int
+	fold  bool
 }
 
 // Engine scans buffers for keys. It is safe for concurrent use.
 type Engine struct {
-	opts    Options
-	anchors []anchor
-	pairs   [1024]uint64 // bitset over 65536 two-byte values
-	byPair  map[uint16][]int
+	opts     Options
+	anchors  []anchor
+	pairs    [1024]uint64 // bitset over 65536 two-byte values
+	byPair   map[uint16][]int
+	maxMatch int
 }
 
 // New returns an Engine with the built-in detectors.
@@ -108,14 +134,59 @@ func New(opts Options) *Engine {
 			e.add(anchor{pat: []byte(pat), pairOff: 0, fam: fi, b64: true, align: align, groupOff: goff})
 		}
 	}
+	e.maxMatch = MaxMatchLen
+	for di, d := range opts.Extra {
+		e.maxMatch = max(e.maxMatch, d.MaxLen())
+		for ki, kw := range d.Keywords() {
+			if len(kw) < 2 {
+				continue
+			}
+			e.add(anchor{pat: []byte(kw), extra: di + 1, kw: ki, fold: d.FoldCase()})
+		}
+	}
 	return e
 }
 
 func (e *Engine) add(a anchor) {
 	e.anchors = append(e.anchors, a)
-	w := uint16(a.pat[a.pairOff]) | uint16(a.pat[a.pairOff+1])<<8
-	e.pairs[w>>6] |= 1 << (w & 63)
-	e.byPair[w] = append(e.byPair[w], len(e.anchors)-1)
+	idx := len(e.anchors) - 1
+	c0, c1 := a.pat[a.pairOff], a.pat[a.pairOff+1]
+	variants := [][2]byte{{c0, c1}}
+	if a.fold {
+		variants = nil
+		for _, x := range caseVariants(c0) {
+			for _, y := range caseVariants(c1) {
+				variants = append(variants, [2]byte{x, y})
+			}
+		}
+	}
+	for _, v := range variants {
+		w := uint16(v[0]) | uint16(v[1])<<8
+		if e.pairs[w>>6]&(1<<(w&63)) != 0 && containsInt(e.byPair[w], idx) {
+			continue
+		}
+		e.pairs[w>>6] |= 1 << (w & 63)
+		e.byPair[w] = append(e.byPair[w], idx)
+	}
+}
+
+func caseVariants(c byte) []byte {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return []byte{c, c - 32}
+	case c >= 'A' && c <= 'Z':
+		return []byte{c, c + 32}
+	}
+	return []byte{c}
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // stableBase64 returns the part of base64(x + prefix) that does not depend
@@ -146,7 +217,7 @@ func stableBase64(prefix string, align int) (string, int) {
 }
 
 // MaxMatchLen is how far a match can extend; chunks must overlap by it.
-func (e *Engine) MaxMatchLen() int { return MaxMatchLen }
+func (e *Engine) MaxMatchLen() int { return e.maxMatch }
 
 // Scan calls emit for every key in data whose match starts before limit,
 // in order of position. Bytes of data past limit are context only: a match
@@ -171,10 +242,23 @@ func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
 		for _, ai := range e.byPair[w] {
 			a := &e.anchors[ai]
 			p := i - a.pairOff
-			if p < 0 || p+len(a.pat) > n || !bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+			if p < 0 || p+len(a.pat) > n {
 				continue
 			}
-			m, ok := e.check(data, p, a)
+			if a.fold {
+				if !bytes.EqualFold(data[p:p+len(a.pat)], a.pat) {
+					continue
+				}
+			} else if !bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+				continue
+			}
+			var m Match
+			var ok bool
+			if a.extra > 0 {
+				m, ok = e.opts.Extra[a.extra-1].Check(data, p, a.kw)
+			} else {
+				m, ok = e.check(data, p, a)
+			}
 			if !ok || m.Start >= limit || m.Start < 0 {
 				continue
 			}
