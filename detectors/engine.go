@@ -331,7 +331,7 @@ func (e *Engine) finish(key []byte, start, end int, enc string, f *family) (Matc
 	// Restore the padding the decoder accepts as missing, so the same key
 	// written with and without it has one identity.
 	if err == nil {
-		for len(key)%4 != 0 {
+		for (len(key)-len(f.prefix))%4 != 0 {
 			key = append(key, '=')
 		}
 	}
@@ -355,11 +355,13 @@ func plausibleLongTerm(body []byte) bool {
 	for j < len(body) && j < window && isKeyChar(body[j]) {
 		j++
 	}
-	j &^= 3
+	if j%4 == 1 {
+		j--
+	}
 	if j < 24 {
 		return false
 	}
-	var buf [window / 4 * 3]byte
+	var buf [window/4*3 + 3]byte
 	nd, err := base64.RawStdEncoding.Decode(buf[:], body[:j])
 	if err != nil {
 		return false
