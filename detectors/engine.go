@@ -88,7 +88,9 @@ var families = []family{
 }
 
 // anchor is a literal whose occurrence triggers a check. pairOff is the
-// offset inside pat of the two bytes indexed in the pair filter.
+// offset inside pat of the first of the Engine.step consecutive byte pairs
+// indexed in the pair filter: scanning only every step-th position still
+// sees one of them.
 type anchor struct {
 	pat     []byte
 	pairOff int
@@ -108,30 +110,39 @@ type anchor struct {
 
 // Engine scans buffers for keys. It is safe for concurrent use.
 type Engine struct {
-	opts     Options
-	anchors  []anchor
-	pairs    [1024]uint64 // bitset over 65536 two-byte values
-	byPair   map[uint16][]int
-	maxMatch int
+	opts      Options
+	anchors   []anchor
+	pairs     [1024]uint64 // bitset over 65536 two-byte values
+	pairIdx   []uint16     // two-byte value -> 1 + index into lists
+	lists     [][]pairRef  // anchors indexed under one pair, by offset descending
+	step      int          // positions checked: every step-th
+	lookahead int          // how far past limit an anchor's pair can lie
+	maxMatch  int
+}
+
+// pairRef says that a pair at position i means anchor may start at i-off.
+type pairRef struct {
+	anchor int32
+	off    int32
 }
 
 // New returns an Engine with the built-in detectors.
 func New(opts Options) *Engine {
-	e := &Engine{opts: opts, byPair: map[uint16][]int{}}
+	e := &Engine{opts: opts, pairIdx: make([]uint16, 1<<16)}
+	var all []anchor
 	for fi, f := range families {
-		off := 1
+		// Pairs chosen where they are rare in source text.
+		off := 0
 		switch f.prefix {
 		case PrefixShortTerm:
-			off = 6 // "k-"
+			off = 10 // "i-", "-k", "ke"
 		case PrefixClaudeShortTerm:
-			off = 21 // "c-"
-		case PrefixClaudeLongTerm:
-			off = 0
+			off = 20 // "ic", "c-", "-a"
 		}
-		e.add(anchor{pat: []byte(f.prefix), pairOff: off, fam: fi})
+		all = append(all, anchor{pat: []byte(f.prefix), pairOff: off, fam: fi})
 		for align := 0; align < 3; align++ {
 			pat, goff := stableBase64(f.prefix, align)
-			e.add(anchor{pat: []byte(pat), pairOff: 0, fam: fi, b64: true, align: align, groupOff: goff})
+			all = append(all, anchor{pat: []byte(pat), fam: fi, b64: true, align: align, groupOff: goff})
 		}
 	}
 	e.maxMatch = MaxMatchLen
@@ -141,32 +152,60 @@ func New(opts Options) *Engine {
 			if len(kw) < 2 {
 				continue
 			}
-			e.add(anchor{pat: []byte(kw), extra: di + 1, kw: ki, fold: d.FoldCase()})
+			all = append(all, anchor{pat: []byte(kw), extra: di + 1, kw: ki, fold: d.FoldCase()})
 		}
+	}
+	// The step is bounded by the shortest anchor: an anchor of length L
+	// holds L-1 pairs, and step consecutive ones must fit after pairOff.
+	e.step = 3
+	for _, a := range all {
+		e.step = min(e.step, len(a.pat)-1)
+	}
+	for _, a := range all {
+		if a.pairOff+e.step > len(a.pat)-1 {
+			a.pairOff = len(a.pat) - 1 - e.step
+		}
+		e.add(a)
 	}
 	return e
 }
 
 func (e *Engine) add(a anchor) {
 	e.anchors = append(e.anchors, a)
-	idx := len(e.anchors) - 1
-	c0, c1 := a.pat[a.pairOff], a.pat[a.pairOff+1]
-	variants := [][2]byte{{c0, c1}}
-	if a.fold {
-		variants = nil
-		for _, x := range caseVariants(c0) {
-			for _, y := range caseVariants(c1) {
-				variants = append(variants, [2]byte{x, y})
+	idx := int32(len(e.anchors) - 1)
+	for off := a.pairOff; off < a.pairOff+e.step; off++ {
+		e.lookahead = max(e.lookahead, off+8)
+		c0, c1 := a.pat[off], a.pat[off+1]
+		variants := [][2]byte{{c0, c1}}
+		if a.fold {
+			variants = nil
+			for _, x := range caseVariants(c0) {
+				for _, y := range caseVariants(c1) {
+					variants = append(variants, [2]byte{x, y})
+				}
 			}
 		}
-	}
-	for _, v := range variants {
-		w := uint16(v[0]) | uint16(v[1])<<8
-		if e.pairs[w>>6]&(1<<(w&63)) != 0 && containsInt(e.byPair[w], idx) {
-			continue
+		for _, v := range variants {
+			w := uint16(v[0]) | uint16(v[1])<<8
+			ref := pairRef{anchor: idx, off: int32(off)}
+			if e.pairIdx[w] == 0 {
+				e.lists = append(e.lists, nil)
+				e.pairIdx[w] = uint16(len(e.lists))
+				e.pairs[w>>6] |= 1 << (w & 63)
+			}
+			l := &e.lists[e.pairIdx[w]-1]
+			if containsRef(*l, ref) {
+				continue
+			}
+			// Keep offsets descending so candidates come in position order.
+			at := len(*l)
+			for at > 0 && (*l)[at-1].off < ref.off {
+				at--
+			}
+			*l = append(*l, pairRef{})
+			copy((*l)[at+1:], (*l)[at:])
+			(*l)[at] = ref
 		}
-		e.pairs[w>>6] |= 1 << (w & 63)
-		e.byPair[w] = append(e.byPair[w], idx)
 	}
 }
 
@@ -180,7 +219,7 @@ func caseVariants(c byte) []byte {
 	return []byte{c}
 }
 
-func containsInt(s []int, v int) bool {
+func containsRef(s []pairRef, v pairRef) bool {
 	for _, x := range s {
 		if x == v {
 			return true
@@ -228,21 +267,20 @@ func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
 		limit = len(data)
 	}
 	n := len(data)
-	// Base64-wrapped anchors may start a few bytes after the match they
-	// belong to: look a little past limit for them.
-	stop := min(limit+8, n-1)
-	i := 0
-	for i < stop {
+	// An anchor belonging to this chunk may have its indexed pair a little
+	// past limit (and base64-wrapped matches start before their anchor).
+	stop := min(limit+e.lookahead, n-1)
+	step := e.step
+	minP := 0 // matches must not overlap the previous one
+	for i := 0; i < stop; i += step {
 		w := uint16(data[i]) | uint16(data[i+1])<<8
 		if e.pairs[w>>6]&(1<<(w&63)) == 0 {
-			i++
 			continue
 		}
-		next := i + 1
-		for _, ai := range e.byPair[w] {
-			a := &e.anchors[ai]
-			p := i - a.pairOff
-			if p < 0 || p+len(a.pat) > n {
+		for _, r := range e.lists[e.pairIdx[w]-1] {
+			a := &e.anchors[r.anchor]
+			p := i - int(r.off)
+			if p < minP || p+len(a.pat) > n {
 				continue
 			}
 			if a.fold {
@@ -259,18 +297,18 @@ func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
 			} else {
 				m, ok = e.check(data, p, a)
 			}
-			if !ok || m.Start >= limit || m.Start < 0 {
+			if !ok || m.Start >= limit || m.Start < minP || m.End <= p {
 				continue
 			}
 			if m.Err == nil || e.opts.IncludeInvalid {
 				emit(m)
 			}
-			if m.End > next {
-				next = m.End
-			}
+			minP = m.End
+			// Resume at the first checked position that can see an
+			// anchor starting at or after the match's end.
+			i = m.End - m.End%step - step
 			break
 		}
-		i = next
 	}
 }
 
