@@ -1,0 +1,105 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/bks-dev/bks/findings"
+)
+
+// jsonReporter streams a JSON array: "[" before the first finding, one
+// indented element per finding, "]" at Close. With no finding it writes
+// "[]", so the output is always one valid JSON document.
+type jsonReporter struct {
+	w      io.Writer
+	opts   Options
+	n      int
+	buf    bytes.Buffer
+	closed bool
+}
+
+var _ Reporter = (*jsonReporter)(nil)
+
+func newJSON(w io.Writer, opts Options) *jsonReporter { return &jsonReporter{w: w, opts: opts} }
+
+// encodeFinding appends f's JSON (no trailing newline) to buf.
+func encodeFinding(buf *bytes.Buffer, f *findings.Finding, opts Options, indent string) error {
+	p := prepare(*f, opts)
+	start := buf.Len()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent(indent, "  ")
+	}
+	if err := enc.Encode(&p); err != nil {
+		return fmt.Errorf("report: encode finding %s: %w", f.Fingerprint, err)
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	scrubTail(buf, start, f, opts)
+	return nil
+}
+
+func (r *jsonReporter) Finding(f findings.Finding) error {
+	if !shown(&f, r.opts) {
+		return nil
+	}
+	r.buf.Reset()
+	if r.n == 0 {
+		r.buf.WriteString("[\n  ")
+	} else {
+		r.buf.WriteString(",\n  ")
+	}
+	if err := encodeFinding(&r.buf, &f, r.opts, "  "); err != nil {
+		return err
+	}
+	r.n++
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write json: %w", err)
+	}
+	return nil
+}
+
+func (r *jsonReporter) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	end := "\n]\n"
+	if r.n == 0 {
+		end = "[]\n"
+	}
+	if _, err := io.WriteString(r.w, end); err != nil {
+		return fmt.Errorf("report: write json: %w", err)
+	}
+	return nil
+}
+
+// jsonlReporter writes one compact JSON object per line (JSON Lines).
+type jsonlReporter struct {
+	w    io.Writer
+	opts Options
+	buf  bytes.Buffer
+}
+
+var _ Reporter = (*jsonlReporter)(nil)
+
+func newJSONL(w io.Writer, opts Options) *jsonlReporter { return &jsonlReporter{w: w, opts: opts} }
+
+func (r *jsonlReporter) Finding(f findings.Finding) error {
+	if !shown(&f, r.opts) {
+		return nil
+	}
+	r.buf.Reset()
+	if err := encodeFinding(&r.buf, &f, r.opts, ""); err != nil {
+		return err
+	}
+	r.buf.WriteByte('\n')
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write jsonl: %w", err)
+	}
+	return nil
+}
+
+func (r *jsonlReporter) Close() error { return nil }

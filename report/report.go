@@ -1,0 +1,126 @@
+// Package report writes findings in the output formats of `bks detect`:
+// text for people, json, jsonl and csv for scripts, and SARIF 2.1.0 for code
+// scanning. Every format streams: a finding is written when it arrives, and
+// only what a format must emit at the end (the text summary, SARIF's rule
+// table) is kept.
+//
+// No format ever writes a key's secret unless Options.ShowSecrets is set.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bks-dev/bks/findings"
+)
+
+// Options tune every format.
+type Options struct {
+	// ShowSecrets writes the whole key (the finding's `secret`). Without
+	// it no output contains the key, only its redacted form.
+	ShowSecrets bool
+	// Color adds ANSI colour to the text format. Callers set it only when
+	// writing to a terminal.
+	Color bool
+	// ShowSuppressed also writes suppressed findings (f.Suppressed != "")
+	// in the text, json, jsonl and csv formats, which skip them otherwise.
+	// SARIF always carries them, marked with `suppressions`, so that code
+	// scanning closes the alert instead of losing track of it.
+	ShowSuppressed bool
+	// ToolVersion is bks's version, written in SARIF's tool.driver.
+	ToolVersion string
+}
+
+// Reporter writes one report. Finding is called once per finding, in order,
+// from one goroutine; Close finishes the document (and, for text, prints the
+// summary). A Reporter does not close the writer it was given.
+type Reporter interface {
+	Finding(f findings.Finding) error
+	Close() error
+}
+
+// Format names.
+const (
+	FormatText  = "text"
+	FormatJSON  = "json"
+	FormatJSONL = "jsonl"
+	FormatCSV   = "csv"
+	FormatSARIF = "sarif"
+)
+
+// Formats lists the valid format names, in the order help text shows them.
+func Formats() []string {
+	return []string{FormatText, FormatJSON, FormatJSONL, FormatCSV, FormatSARIF}
+}
+
+// New returns the reporter for format writing to w. An unknown format is an
+// error that lists the valid ones.
+func New(format string, w io.Writer, opts Options) (Reporter, error) {
+	switch format {
+	case FormatText:
+		return newText(w, opts), nil
+	case FormatJSON:
+		return newJSON(w, opts), nil
+	case FormatJSONL:
+		return newJSONL(w, opts), nil
+	case FormatCSV:
+		return newCSV(w, opts), nil
+	case FormatSARIF:
+		return newSARIF(w, opts), nil
+	}
+	return nil, fmt.Errorf("report: unknown format %q (valid: %s)", format, strings.Join(Formats(), ", "))
+}
+
+// prepare returns the finding as a format should write it: Secret filled
+// only with ShowSecrets, and cleared otherwise whatever the caller left in
+// it.
+func prepare(f findings.Finding, opts Options) findings.Finding {
+	if opts.ShowSecrets {
+		return f.WithSecret()
+	}
+	f.Secret = ""
+	return f
+}
+
+// shown reports whether a non-SARIF format writes f.
+func shown(f *findings.Finding, opts Options) bool {
+	return f.Suppressed == "" || opts.ShowSuppressed
+}
+
+// scrub replaces every occurrence of the finding's whole key in out by its
+// redacted form, unless secrets were asked for. Formats build each finding's
+// bytes from fields that should never hold the key, but some carry text
+// bks did not write (a commit message, a file name); this is the last guard.
+func scrub(out []byte, f *findings.Finding, opts Options) []byte {
+	if opts.ShowSecrets {
+		return out
+	}
+	raw := f.RawKey()
+	if len(raw) < 8 || !bytes.Contains(out, []byte(raw)) {
+		return out
+	}
+	return bytes.ReplaceAll(out, []byte(raw), []byte(f.Redacted))
+}
+
+// places returns every location of f: its Locations when deduplicated,
+// else its own Location.
+func places(f *findings.Finding) []findings.Location {
+	if len(f.Locations) > 0 {
+		return f.Locations
+	}
+	return []findings.Location{f.Location}
+}
+
+// scrubTail scrubs buf's bytes from start on, in place.
+func scrubTail(buf *bytes.Buffer, start int, f *findings.Finding, opts Options) {
+	tail := buf.Bytes()[start:]
+	out := scrub(tail, f, opts)
+	if len(out) == len(tail) && (len(out) == 0 || &out[0] == &tail[0]) {
+		return
+	}
+	clean := append([]byte(nil), out...)
+	buf.Truncate(start)
+	buf.Write(clean)
+}

@@ -1,0 +1,475 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/findings"
+)
+
+// SARIF constants.
+const (
+	sarifSchemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	sarifVersion   = "2.1.0"
+	// SARIFFingerprintKey names the finding fingerprint in each result's
+	// partialFingerprints. It hashes the rule and the key only, so an
+	// alert follows a key wherever it moves.
+	SARIFFingerprintKey = "bksFingerprint/v1"
+	toolName            = "bks"
+	toolURI             = "https://github.com/bks-dev/bks"
+)
+
+// The SARIF document is written by hand-written structs: bks emits a small
+// part of SARIF, and streaming needs control over the layout that a SARIF
+// library's whole-document model does not give.
+
+type sarifMessage struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+type sarifArtifactLocation struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           *sarifRegion          `json:"region,omitempty"`
+}
+
+type sarifLogicalLocation struct {
+	Name string `json:"name,omitempty"`
+	Kind string `json:"kind,omitempty"`
+}
+
+type sarifLocation struct {
+	ID               *int                   `json:"id,omitempty"`
+	PhysicalLocation *sarifPhysicalLocation `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogicalLocation `json:"logicalLocations,omitempty"`
+	Message          *sarifMessage          `json:"message,omitempty"`
+	Properties       map[string]any         `json:"properties,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification,omitempty"`
+}
+
+type sarifResult struct {
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Level               string             `json:"level"`
+	Message             sarifMessage       `json:"message"`
+	Locations           []sarifLocation    `json:"locations"`
+	RelatedLocations    []sarifLocation    `json:"relatedLocations,omitempty"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
+}
+
+type sarifConfiguration struct {
+	Level string `json:"level"`
+}
+
+type sarifRule struct {
+	ID                   string             `json:"id"`
+	Name                 string             `json:"name"`
+	ShortDescription     sarifMessage       `json:"shortDescription"`
+	FullDescription      sarifMessage       `json:"fullDescription"`
+	Help                 sarifMessage       `json:"help"`
+	DefaultConfiguration sarifConfiguration `json:"defaultConfiguration"`
+	Properties           map[string]any     `json:"properties"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+// sarifReporter streams SARIF 2.1.0. Results come first in the run object
+// and the tool (with its rule table, known only at the end) last, which is
+// legal JSON: only the rules seen so far are kept in memory.
+type sarifReporter struct {
+	w       io.Writer
+	opts    Options
+	buf     bytes.Buffer
+	started bool
+	closed  bool
+	n       int
+	rules   []sarifRule
+	ruleIdx map[string]int
+}
+
+var _ Reporter = (*sarifReporter)(nil)
+
+func newSARIF(w io.Writer, opts Options) *sarifReporter {
+	return &sarifReporter{w: w, opts: opts, ruleIdx: map[string]int{}}
+}
+
+const sarifHead = `{
+  "$schema": "` + sarifSchemaURI + `",
+  "version": "` + sarifVersion + `",
+  "runs": [
+    {
+      "results": [`
+
+func (r *sarifReporter) Finding(f findings.Finding) error {
+	p := prepare(f, r.opts)
+	res := r.result(&p)
+	r.buf.Reset()
+	if !r.started {
+		r.started = true
+		r.buf.WriteString(sarifHead)
+	}
+	if r.n > 0 {
+		r.buf.WriteByte(',')
+	}
+	r.buf.WriteString("\n        ")
+	start := r.buf.Len()
+	enc := json.NewEncoder(&r.buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("        ", "  ")
+	if err := enc.Encode(res); err != nil {
+		return fmt.Errorf("report: encode sarif result %s: %w", f.Fingerprint, err)
+	}
+	r.buf.Truncate(r.buf.Len() - 1)
+	scrubTail(&r.buf, start, &f, r.opts)
+	r.n++
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write sarif: %w", err)
+	}
+	return nil
+}
+
+func (r *sarifReporter) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.buf.Reset()
+	if !r.started {
+		r.buf.WriteString(sarifHead)
+	}
+	if r.n > 0 {
+		r.buf.WriteString("\n      ")
+	}
+	r.buf.WriteString("],\n      \"tool\": ")
+	rules := r.rules
+	if rules == nil {
+		rules = []sarifRule{}
+	}
+	tool := sarifTool{Driver: sarifDriver{Name: toolName, Version: r.opts.ToolVersion, InformationURI: toolURI, Rules: rules}}
+	enc := json.NewEncoder(&r.buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("      ", "  ")
+	if err := enc.Encode(tool); err != nil {
+		return fmt.Errorf("report: encode sarif tool: %w", err)
+	}
+	r.buf.Truncate(r.buf.Len() - 1)
+	r.buf.WriteString("\n    }\n  ]\n}\n")
+	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write sarif: %w", err)
+	}
+	return nil
+}
+
+// ruleIndex returns the index of id in the rule table, adding it the first
+// time a result uses it.
+func (r *sarifReporter) ruleIndex(id string) int {
+	if i, ok := r.ruleIdx[id]; ok {
+		return i
+	}
+	i := len(r.rules)
+	r.ruleIdx[id] = i
+	r.rules = append(r.rules, ruleFor(id))
+	return i
+}
+
+func (r *sarifReporter) result(f *findings.Finding) sarifResult {
+	res := sarifResult{
+		RuleID:              f.RuleID,
+		RuleIndex:           r.ruleIndex(f.RuleID),
+		Level:               "error",
+		Message:             sarifMessage{Text: resultMessage(f)},
+		PartialFingerprints: map[string]string{SARIFFingerprintKey: f.Fingerprint},
+	}
+	expired := f.Key != nil && f.Key.Expired != nil && *f.Key.Expired
+	if f.Confidence == findings.ConfidenceLow || expired {
+		res.Level = "warning"
+	}
+	for i, l := range places(f) {
+		loc := sarifLocationOf(l)
+		if i == 0 {
+			res.Locations = []sarifLocation{loc}
+			continue
+		}
+		// GitHub code scanning uses only the first location; the other
+		// places of a deduplicated key go to relatedLocations.
+		id := i
+		loc.ID = &id
+		if loc.Message == nil {
+			loc.Message = &sarifMessage{Text: "The same key is also here."}
+		}
+		res.RelatedLocations = append(res.RelatedLocations, loc)
+	}
+	if f.Suppressed != "" {
+		res.Suppressions = []sarifSuppression{{Kind: "external", Justification: f.Suppressed}}
+	}
+	props := map[string]any{
+		"redacted":   f.Redacted,
+		"confidence": f.Confidence,
+	}
+	if f.Key != nil {
+		props["key"] = f.Key
+	}
+	if f.Error != "" {
+		props["error"] = f.Error
+	}
+	if f.Secret != "" {
+		props["secret"] = f.Secret
+	}
+	res.Properties = props
+	return res
+}
+
+// resultMessage describes a finding without its secret: the kind of key,
+// its redacted form and what was decoded from it.
+func resultMessage(f *findings.Finding) string {
+	var sb strings.Builder
+	if f.Confidence == findings.ConfidenceLow {
+		sb.WriteString("Possible ")
+	}
+	sb.WriteString(ruleFor(f.RuleID).ShortDescription.Text)
+	sb.WriteString(" ")
+	sb.WriteString(f.Redacted)
+	if k := f.Key; k != nil {
+		var facts []string
+		if k.AccountID != "" {
+			facts = append(facts, "account "+k.AccountID)
+		}
+		if k.Username != "" {
+			facts = append(facts, "IAM user "+k.Username)
+		}
+		if k.AccessKeyID != "" {
+			facts = append(facts, "access key "+k.AccessKeyID)
+		}
+		if k.Region != "" {
+			facts = append(facts, "region "+k.Region)
+		}
+		if k.ExpiresAt != nil {
+			word := "expires"
+			if k.Expired != nil && *k.Expired {
+				word = "expired"
+			}
+			facts = append(facts, word+" "+k.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		if len(facts) > 0 {
+			sb.WriteString(" (" + strings.Join(facts, ", ") + ")")
+		}
+	}
+	if f.Error != "" {
+		sb.WriteString(": does not decode: " + f.Error)
+	}
+	sb.WriteString(".")
+	return sb.String()
+}
+
+// sarifLocationOf maps a finding location to SARIF. A file becomes a
+// relative URI with forward slashes (absolute paths become file: URIs). An
+// archive member "a.zip!inner/f.txt" points at the archive itself, the file
+// a repository holds; the member and its line go into the location message
+// and properties, since a line inside the member is not a line of the
+// archive. A place with no path (stdin, a commit message) becomes a logical
+// location named after its kind.
+func sarifLocationOf(l findings.Location) sarifLocation {
+	var loc sarifLocation
+	props := map[string]any{}
+	if l.Commit != "" {
+		props["commit"] = l.Commit
+	}
+	if l.Repo != "" {
+		props["repo"] = l.Repo
+	}
+	if l.Author != "" {
+		props["author"] = l.Author
+	}
+	if l.Email != "" {
+		props["email"] = l.Email
+	}
+	if l.Date != nil {
+		props["date"] = l.Date.UTC().Format(time.RFC3339)
+	}
+	if l.InHead != nil {
+		props["in_head"] = *l.InHead
+	}
+	if l.HTMLURL != "" {
+		props["html_url"] = l.HTMLURL
+	}
+	if l.Encoding != "" {
+		props["encoding"] = l.Encoding
+	}
+	if l.Transcoded != "" {
+		props["transcoded"] = l.Transcoded
+	}
+	switch outer, member, isMember := strings.Cut(l.Path, "!"); {
+	case l.Path == "":
+		kind := l.Kind
+		if kind == "" {
+			kind = "unknown"
+		}
+		loc.LogicalLocations = []sarifLogicalLocation{{Name: kind, Kind: kind}}
+		text := "In " + kind
+		if l.Commit != "" {
+			text += " of commit " + l.Commit
+		}
+		loc.Message = &sarifMessage{Text: text + "."}
+	case isMember && outer != "" && member != "":
+		loc.PhysicalLocation = &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: fileURI(outer)}}
+		props["archive_member"] = member
+		props["line"] = l.Line
+		props["column"] = l.Column
+		loc.Message = &sarifMessage{Text: fmt.Sprintf("In archive member %s, line %d, column %d.", member, l.Line, l.Column)}
+	default:
+		loc.PhysicalLocation = &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: fileURI(l.Path)}}
+		if l.Line > 0 {
+			reg := &sarifRegion{StartLine: l.Line}
+			if l.Column > 0 {
+				reg.StartColumn = l.Column
+			}
+			loc.PhysicalLocation.Region = reg
+		}
+	}
+	if len(props) > 0 {
+		loc.Properties = props
+	}
+	return loc
+}
+
+// fileURI turns a file path into a URI reference: relative paths stay
+// relative (forward slashes, "./" dropped, percent-encoded where needed);
+// absolute ones become file: URIs.
+func fileURI(p string) string {
+	p = filepath.ToSlash(p)
+	abs := strings.HasPrefix(p, "/")
+	if len(p) >= 2 && p[1] == ':' && (p[0] >= 'A' && p[0] <= 'Z' || p[0] >= 'a' && p[0] <= 'z') {
+		// A Windows drive path, C:/x.
+		p = "/" + p
+		abs = true
+	}
+	for strings.HasPrefix(p, "./") {
+		p = p[2:]
+	}
+	enc := (&url.URL{Path: p}).EscapedPath()
+	if abs {
+		return "file://" + enc
+	}
+	// A colon in the first segment would read as a scheme.
+	if first, _, _ := strings.Cut(enc, "/"); strings.Contains(first, ":") {
+		enc = "./" + enc
+	}
+	return enc
+}
+
+type ruleText struct {
+	name, short, full, help string
+	tags                    []string
+}
+
+// builtinRules describes the rules of the built-in detectors.
+var builtinRules = map[string]ruleText{
+	detectors.RuleLongTerm: {
+		name:  "BedrockLongTermAPIKey",
+		short: "Amazon Bedrock long-term API key",
+		full:  "An Amazon Bedrock long-term API key (ABSK…): a service-specific credential of an IAM user, valid until it is deleted. It names its AWS account and IAM user.",
+		help:  "Treat the key as compromised. Deny bedrock:* and bedrock-mantle:* on the IAM user it names, delete the user's Bedrock service-specific credentials, review the user's activity in CloudTrail, then remove the key from the code and its history (`bks aws revoke`, `bks aws timeline`).",
+		tags:  []string{"aws", "bedrock"},
+	},
+	detectors.RuleShortTerm: {
+		name:  "BedrockShortTermAPIKey",
+		short: "Amazon Bedrock short-term API key",
+		full:  "An Amazon Bedrock short-term API key (bedrock-api-key-…): a presigned request valid for up to 12 hours in one region, signed by the session or user that issued it.",
+		help:  "A short-term key cannot be deleted. If it has not expired, deny sessions issued before now (aws:TokenIssueTime) on the role or user that issued it, found through CloudTrail by its access key id; then remove the key from the code and its history (`bks aws revoke`).",
+		tags:  []string{"aws", "bedrock"},
+	},
+	detectors.RuleClaudeLongTerm: {
+		name:  "ClaudePlatformLongTermAPIKey",
+		short: "Claude Platform on AWS long-term API key",
+		full:  "A Claude Platform on AWS long-term API key (AEAA…): a service-specific credential of an IAM user, valid until it is deleted. It names its AWS account and IAM user.",
+		help:  "Treat the key as compromised. Delete the IAM user's service-specific credential, deny its use, review the user's activity in CloudTrail, then remove the key from the code and its history (`bks aws revoke`).",
+		tags:  []string{"aws", "claude-platform"},
+	},
+	detectors.RuleClaudeShortTerm: {
+		name:  "ClaudePlatformShortTermAPIKey",
+		short: "Claude Platform on AWS short-term API key",
+		full:  "A Claude Platform on AWS short-term API key (aws-external-anthropic-api-key-…): a presigned request valid for up to 12 hours in one region, signed by the session or user that issued it.",
+		help:  "A short-term key cannot be deleted. If it has not expired, deny sessions issued before now (aws:TokenIssueTime) on the role or user that issued it; then remove the key from the code and its history (`bks aws revoke`).",
+		tags:  []string{"aws", "claude-platform"},
+	},
+}
+
+// ruleFor returns the SARIF rule for id, with generic text for rules bks
+// has no description of (user-defined rules).
+func ruleFor(id string) sarifRule {
+	t, ok := builtinRules[id]
+	if !ok {
+		t = ruleText{
+			name:  ruleName(id),
+			short: "Secret matched by rule " + id,
+			full:  "A secret matched by the rule " + id + ".",
+			help:  "Treat the secret as compromised: revoke or rotate it, then remove it from the code and its history.",
+		}
+	}
+	return sarifRule{
+		ID:                   id,
+		Name:                 t.name,
+		ShortDescription:     sarifMessage{Text: t.short},
+		FullDescription:      sarifMessage{Text: t.full},
+		Help:                 sarifMessage{Text: t.help, Markdown: t.help},
+		DefaultConfiguration: sarifConfiguration{Level: "error"},
+		Properties: map[string]any{
+			"tags":              append([]string{"security", "secret"}, t.tags...),
+			"precision":         "very-high",
+			"security-severity": "9.0",
+		},
+	}
+}
+
+// ruleName turns a rule id such as "aws-access-key" into "AwsAccessKey".
+func ruleName(id string) string {
+	var sb strings.Builder
+	up := true
+	for _, c := range id {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			up = true
+			continue
+		}
+		if up {
+			c = unicode.ToUpper(c)
+			up = false
+		}
+		sb.WriteRune(c)
+	}
+	if sb.Len() == 0 {
+		return "Secret"
+	}
+	return sb.String()
+}
