@@ -5,6 +5,7 @@ package findings
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/bks-dev/bks/detectors"
@@ -116,7 +117,8 @@ func Redact(key string) string {
 	if prefix == "" && len(key) > 4 {
 		prefix = key[:4]
 	}
-	rest := key[len(prefix):]
+	// The padding is not worth showing: it says nothing about the key.
+	rest := strings.TrimRight(key[len(prefix):], "=")
 	if len(rest) <= 8 {
 		return prefix + "…"
 	}

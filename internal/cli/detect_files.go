@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/bks-dev/bks/sources/files"
+)
+
+func newCmdDetectFiles(sio *IO, opts *detectOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "files [PATH...]",
+		Short: "Scan files and directories (default: the current directory)",
+		Long: `Scan files and directories recursively, in parallel, streaming findings as
+they are found. .git directories are skipped (use "bks detect git" for
+history); symbolic links are not followed; FIFOs and devices are skipped;
+zip, tar and gzip files are opened (bounded against bombs) unless
+--no-archives; UTF-16 files are converted before scanning.`,
+		Example: `  bks detect files .
+  bks detect files src/ notebooks/ --format sarif -o bks.sarif
+  bks detect files . --format jsonl --dedupe`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{"."}
+			}
+			eng, err := opts.newEngine()
+			if err != nil {
+				return &ExitError{Code: ExitFailure, Err: err}
+			}
+			errs := &errorCollector{w: sio.Err}
+			src := files.New(files.Options{
+				Paths:       args,
+				MaxFileSize: opts.MaxFileSize,
+				Workers:     opts.Workers,
+				Overlap:     eng.MaxMatchLen(),
+				OnError:     errs.handle,
+				NoArchives:  opts.NoArchives,
+			})
+			return runDetect(cmd.Context(), sio, opts, eng, src, errs)
+		},
+	}
+}
+
+func newCmdDetectStdin(sio *IO, opts *detectOptions) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "stdin",
+		Short: "Scan standard input",
+		Example: `  kubectl get secret -o yaml | bks detect stdin
+  git show HEAD:notebook.ipynb | bks detect stdin --stdin-name notebook.ipynb`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, err := opts.newEngine()
+			if err != nil {
+				return &ExitError{Code: ExitFailure, Err: err}
+			}
+			errs := &errorCollector{w: sio.Err}
+			src := files.NewReader(sio.In, name, "stdin", files.Options{
+				Overlap:    eng.MaxMatchLen(),
+				OnError:    errs.handle,
+				NoArchives: opts.NoArchives,
+			})
+			return runDetect(cmd.Context(), sio, opts, eng, src, errs)
+		},
+	}
+	cmd.Flags().StringVar(&name, "stdin-name", "-", "the path reported for findings in standard input")
+	return cmd
+}
