@@ -1,0 +1,40 @@
+package rules
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+//go:embed builtin.toml
+var builtinTOML []byte
+
+// BuiltinFile names the embedded built-in rules in messages.
+const BuiltinFile = "<built-in>"
+
+// BuiltinTOML returns the embedded text of the built-in rules.
+func BuiltinTOML() []byte { return append([]byte(nil), builtinTOML...) }
+
+var loadBuiltin = sync.OnceValues(func() (*Config, error) {
+	var f fileSchema
+	loc, err := decodeTOML(BuiltinFile, builtinTOML, &f, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Allowlists) > 0 || len(f.DisabledRules) > 0 {
+		return nil, errors.New("built-in rules: only [[rules]] allowed")
+	}
+	v := &validator{file: BuiltinFile, loc: loc, builtin: true}
+	c := &Config{}
+	for i, r := range f.Rules {
+		r.Builtin = true
+		r.File, r.Line = BuiltinFile, loc.line(fmt.Sprintf("rules[%d]", i))
+		v.rule(fmt.Sprintf("rules[%d]", i), r)
+		c.Rules = append(c.Rules, r)
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return c, nil
+})

@@ -1,0 +1,296 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/bks-dev/bks/detectors"
+)
+
+// Key types of findings from TOML rules, as they appear in JSON.
+const (
+	TypeAccessKey = "access-key" // an AWS access key id, maybe with its secret
+	TypeGeneric   = "generic"    // a rule with decoder "none"
+	ServiceIAM    = "iam"
+)
+
+// AccessKeyIDLen is the length of an AWS access key id.
+const AccessKeyIDLen = 20
+
+// Pairing window: a secret access key is looked for this many lines (and
+// at most this many bytes) before and after an access key id.
+const (
+	pairLines = 5
+	pairBytes = 2048
+	secretLen = 40
+)
+
+func newDetector(r *Rule, opts detectors.DecodeOptions) detectors.Detector {
+	if r.Builtin && r.Decoder == DecoderAccessKey {
+		return &accessKeyDetector{rule: r}
+	}
+	return &regexDetector{rule: r, opts: opts}
+}
+
+// accessKeyDetector is the built-in AWS access key rule, hand-written: a
+// keyword hit needs no regex. It matches what the rule's regex matches
+// (tested).
+type accessKeyDetector struct {
+	rule *Rule
+}
+
+var _ detectors.Detector = (*accessKeyDetector)(nil)
+
+func (d *accessKeyDetector) ID() string         { return d.rule.ID }
+func (d *accessKeyDetector) Keywords() []string { return d.rule.Keywords }
+func (d *accessKeyDetector) FoldCase() bool     { return false }
+func (d *accessKeyDetector) MaxLen() int        { return AccessKeyIDLen }
+
+// Check matches a 20-character key id at pos, delimited like the regex
+// \b(?:AKIA|ASIA)[A-Z0-9]{16}\b.
+func (d *accessKeyDetector) Check(data []byte, pos int, kw int) (detectors.Match, bool) {
+	end := pos + AccessKeyIDLen
+	if pos < 0 || end > len(data) {
+		return detectors.Match{}, false
+	}
+	if p := string(data[pos : pos+4]); p != "AKIA" && p != "ASIA" {
+		return detectors.Match{}, false
+	}
+	if pos > 0 && isWordChar(data[pos-1]) || end < len(data) && isWordChar(data[end]) {
+		return detectors.Match{}, false
+	}
+	for _, c := range data[pos+4 : end] {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return detectors.Match{}, false
+		}
+	}
+	return accessKeyMatch(d.rule.ID, data, pos, end), true
+}
+
+func isWordChar(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// accessKeyMatch reports the key id data[start:end], paired with a secret
+// access key nearby if there is one. The match spans the id only: the
+// location points at it, and the secret appears only in Match.Key (the
+// finding's RawKey), as "<id>:<secret>".
+func accessKeyMatch(rule string, data []byte, start, end int) detectors.Match {
+	id := string(data[start:end])
+	k := detectors.Key{Type: TypeAccessKey, Service: ServiceIAM, AccessKeyID: id}
+	if acct, ok := detectors.AccountFromKeyID(id); ok {
+		k.AccountID = acct
+	}
+	key := id
+	if s, e, ok := pairSecret(data, start, end); ok {
+		secret := data[s:e]
+		key = id + ":" + string(secret)
+		k.SecretLength = len(secret)
+		h := sha256.Sum256(secret)
+		k.SecretSHA256 = hex.EncodeToString(h[:8])
+	}
+	return detectors.Match{Rule: rule, Start: start, End: end, Key: key, Decoded: k}
+}
+
+func isSecretChar(c byte) bool {
+	return c == '/' || c == '+' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// pairSecret finds the 40-character secret access key written nearest to
+// the id at data[idStart:idEnd]: within pairLines lines, preferring the
+// closest line, then one after the id, then the closest byte.
+func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
+	lo := idStart
+	for n := 0; lo > 0 && idStart-lo < pairBytes; lo-- {
+		if data[lo-1] == '\n' {
+			if n == pairLines {
+				break
+			}
+			n++
+		}
+	}
+	hi := idEnd
+	for n := 0; hi < len(data) && hi-idEnd < pairBytes; hi++ {
+		if data[hi] == '\n' {
+			if n == pairLines {
+				break
+			}
+			n++
+		}
+	}
+	type cand struct{ s, e, lines, after, dist int }
+	var best *cand
+	for i := lo; i < hi; {
+		if !isSecretChar(data[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < hi && isSecretChar(data[j]) {
+			j++
+		}
+		s, e := i, j
+		i = j
+		if e-s != secretLen || e > idStart && s < idEnd {
+			continue
+		}
+		// A run cut by the window is not known to be 40 long.
+		if s == lo && s > 0 && isSecretChar(data[s-1]) || e == hi && e < len(data) && isSecretChar(data[e]) {
+			continue
+		}
+		if !looksLikeSecret(data[s:e]) {
+			continue
+		}
+		c := cand{s: s, e: e}
+		if s >= idEnd {
+			c.lines = countNL(data[idEnd:s])
+			c.dist = s - idEnd
+		} else {
+			c.lines = countNL(data[e:idStart])
+			c.dist = idStart - e
+			c.after = 1
+		}
+		if best == nil || c.lines < best.lines ||
+			c.lines == best.lines && (c.after < best.after || c.after == best.after && c.dist < best.dist) {
+			best = &c
+		}
+	}
+	if best == nil {
+		return 0, 0, false
+	}
+	return best.s, best.e, true
+}
+
+func countNL(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+// looksLikeSecret accepts base64-like random text: both cases, a digit or
+// '/' or '+', and enough entropy. Hex digests (git commit ids) and words
+// fail it.
+func looksLikeSecret(b []byte) bool {
+	var lower, upper, other bool
+	for _, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		default:
+			other = true
+		}
+	}
+	return lower && upper && other && Entropy(b) >= 3.5
+}
+
+// Entropy is the Shannon entropy of b in bits per byte.
+func Entropy(b []byte) float64 {
+	if len(b) == 0 {
+		return 0
+	}
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	h := 0.0
+	n := float64(len(b))
+	for _, k := range counts {
+		if k > 0 {
+			p := float64(k) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// regexDetector runs a rule's regex on a bounded window around each of its
+// keywords, never on a whole chunk.
+type regexDetector struct {
+	rule *Rule
+	opts detectors.DecodeOptions
+}
+
+var _ detectors.Detector = (*regexDetector)(nil)
+
+func (d *regexDetector) ID() string         { return d.rule.ID }
+func (d *regexDetector) Keywords() []string { return d.rule.Keywords }
+func (d *regexDetector) FoldCase() bool     { return d.rule.FoldsCase() }
+func (d *regexDetector) MaxLen() int        { return d.rule.MaxLen }
+
+// Check runs the regex on MaxLen bytes either side of the keyword at pos and
+// returns the first match whose secret starts at or after the keyword (so
+// matches come in order and none is reported twice) and ends inside the
+// window (a secret cut by the window is not reported truncated).
+func (d *regexDetector) Check(data []byte, pos int, kw int) (detectors.Match, bool) {
+	r := d.rule
+	if pos < 0 || pos > len(data) {
+		return detectors.Match{}, false
+	}
+	lo := max(0, pos-r.MaxLen)
+	hi := min(len(data), pos+r.MaxLen)
+	w := data[lo:hi]
+	for _, m := range r.re.FindAllSubmatchIndex(w, -1) {
+		s, e := m[2*r.secretIx], m[2*r.secretIx+1]
+		if s < 0 || e <= s || lo+s < pos {
+			continue
+		}
+		if e == len(w) && hi < len(data) {
+			continue
+		}
+		if r.MinEntropy > 0 && Entropy(w[s:e]) < r.MinEntropy {
+			continue
+		}
+		return d.match(data, lo+s, lo+e), true
+	}
+	return detectors.Match{}, false
+}
+
+var errNotKeyID = errors.New("not an AWS access key id (20 characters, A-Z and 0-9)")
+
+func (d *regexDetector) match(data []byte, s, e int) detectors.Match {
+	r := d.rule
+	secret := string(data[s:e])
+	m := detectors.Match{Rule: r.ID, Start: s, End: e, Key: secret}
+	switch r.Decoder {
+	case DecoderBedrock, DecoderClaudePlatform:
+		k, err := detectors.Decode(secret, d.opts)
+		want := detectors.ServiceBedrock
+		if r.Decoder == DecoderClaudePlatform {
+			want = detectors.ServiceClaudePlatform
+		}
+		if err == nil && k.Service != want {
+			err = fmt.Errorf("decoded a %s key, but the rule's decoder is %s", k.Service, r.Decoder)
+		}
+		m.Decoded, m.Err = k, err
+	case DecoderAccessKey:
+		if !isKeyID(secret) {
+			m.Err = errNotKeyID
+			return m
+		}
+		return accessKeyMatch(r.ID, data, s, e)
+	default:
+		m.Decoded = detectors.Key{Type: TypeGeneric}
+	}
+	return m
+}
+
+func isKeyID(s string) bool {
+	if len(s) != AccessKeyIDLen || s[0] != 'A' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,300 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bks-dev/bks/findings"
+)
+
+// Values of findings.Finding.Suppressed set by a Filter. An allowlist's is
+// SuppressedAllowlist + ":" + its id.
+const (
+	SuppressedInline    = "inline"
+	SuppressedBaseline  = "baseline"
+	SuppressedAllowlist = "allowlist"
+)
+
+// InlineMarker on a line suppresses the findings on it; it may be followed
+// by a reason: `bks:allow reason="test fixture"`.
+const InlineMarker = "bks:allow"
+
+// LineContext bounds how much of a line around a match LineAt returns.
+const LineContext = 4096
+
+// LineAt returns the line of data holding the match data[start:end], without
+// its line ending, cut to LineContext bytes either side of the match (minified
+// files have lines of megabytes). This is the lineText Filter.Apply needs.
+func LineAt(data []byte, start, end int) []byte {
+	start = min(max(start, 0), len(data))
+	end = min(max(end, start), len(data))
+	lo := max(0, start-LineContext)
+	i := bytes.LastIndexByte(data[lo:start], '\n') + 1 + lo
+	hi := min(len(data), end+LineContext)
+	j := bytes.IndexByte(data[end:hi], '\n')
+	if j < 0 {
+		j = hi
+	} else {
+		j += end
+	}
+	return bytes.TrimSuffix(data[i:j], []byte{'\r'})
+}
+
+// Filter decides which findings are reported. It is safe for concurrent
+// use; it records which baseline and allowlist entries matched, for Unused.
+type Filter struct {
+	cfg  *Config
+	base *Baseline
+
+	mu       sync.Mutex
+	baseHits []bool
+	alHits   map[*Allowlist]map[string][]bool
+}
+
+// NewFilter returns a filter applying cfg's rules' path scopes and
+// allowlists, inline ignores and baseline (which may be nil).
+func NewFilter(cfg *Config, baseline *Baseline) *Filter {
+	if cfg == nil {
+		cfg = Default()
+	}
+	return &Filter{cfg: cfg, base: baseline, baseHits: make([]bool, baseline.Len()), alHits: map[*Allowlist]map[string][]bool{}}
+}
+
+// Apply decides one finding; lineText is the line it is on (LineAt), or nil
+// when unknown. It returns whether the finding is reported. A finding not
+// reported is either suppressed — fnd.Suppressed says why: "inline",
+// "baseline" or "allowlist:<id>"; show it with --show-suppressed and emit
+// it with a suppression in SARIF — or, with fnd.Suppressed left empty, not
+// a finding at all: its rule does not apply to its path (include_paths /
+// exclude_paths); drop it.
+func (f *Filter) Apply(fnd *findings.Finding, lineText []byte) (keep bool) {
+	p := relPath(fnd.Path, f.cfg.Dir)
+	r := f.cfg.Rule(fnd.RuleID)
+	if r != nil && !r.inScope(p) {
+		return false
+	}
+	why := ""
+	if bytes.Contains(lineText, []byte(InlineMarker)) {
+		why = SuppressedInline
+	}
+	if i, ok := f.base.lookup(fnd); ok {
+		f.mu.Lock()
+		f.baseHits[i] = true
+		f.mu.Unlock()
+		if why == "" {
+			why = SuppressedBaseline
+		}
+	}
+	check := func(a *Allowlist) {
+		if !a.applies(fnd.RuleID) {
+			return
+		}
+		hits := a.match(fnd, p, lineText)
+		if hits == nil {
+			return
+		}
+		f.mu.Lock()
+		used := f.alHits[a]
+		if used == nil {
+			used = map[string][]bool{}
+			f.alHits[a] = used
+		}
+		for kind, items := range hits {
+			u := used[kind]
+			if u == nil {
+				u = make([]bool, len(a.itemLines[kind]))
+				used[kind] = u
+			}
+			for _, i := range items {
+				u[i] = true
+			}
+		}
+		f.mu.Unlock()
+		if why == "" {
+			why = SuppressedAllowlist + ":" + a.ID
+		}
+	}
+	for _, a := range f.cfg.Allowlists {
+		check(a)
+	}
+	if r != nil {
+		for _, a := range r.Allowlists {
+			check(a)
+		}
+	}
+	if why != "" {
+		fnd.Suppressed = why
+		return false
+	}
+	return true
+}
+
+// Unused lists the baseline entries and the allowlist items (of the
+// configuration file; built-in ones are not listed) that matched no finding
+// so far, one message each, in file order.
+func (f *Filter) Unused() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	lists := append([]*Allowlist(nil), f.cfg.Allowlists...)
+	for _, r := range f.cfg.Rules {
+		lists = append(lists, r.Allowlists...)
+	}
+	type msg struct {
+		line int
+		text string
+	}
+	var ms []msg
+	for _, a := range lists {
+		if a.Builtin {
+			continue
+		}
+		used := f.alHits[a]
+		for _, k := range allowKinds {
+			items := a.items(k)
+			for i, it := range items {
+				if used != nil && i < len(used[k]) && used[k][i] {
+					continue
+				}
+				line := a.Line
+				if i < len(a.itemLines[k]) && a.itemLines[k][i] > 0 {
+					line = a.itemLines[k][i]
+				}
+				ms = append(ms, msg{line, fmt.Sprintf("%s:%d: allowlist %q: %s %q matched nothing", a.File, line, a.ID, singular(k), it)})
+			}
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].line < ms[j].line })
+	for _, m := range ms {
+		out = append(out, m.text)
+	}
+	if f.base != nil {
+		name := f.base.Name
+		if name == "" {
+			name = "baseline"
+		}
+		for i, e := range f.base.entries {
+			if !f.baseHits[i] {
+				out = append(out, fmt.Sprintf("%s: entry %s %s (%s) matched nothing", name, e.RuleID, e.Fingerprint, e.Redacted))
+			}
+		}
+	}
+	return out
+}
+
+var allowKinds = []string{"paths", "fingerprints", "commits", "regexes", "line_regexes", "stopwords"}
+
+func singular(kind string) string {
+	switch kind {
+	case "paths":
+		return "path"
+	case "fingerprints":
+		return "fingerprint"
+	case "commits":
+		return "commit"
+	case "regexes":
+		return "regex"
+	case "line_regexes":
+		return "line regex"
+	}
+	return "stopword"
+}
+
+func (a *Allowlist) items(kind string) []string {
+	switch kind {
+	case "paths":
+		return a.Paths
+	case "fingerprints":
+		return a.Fingerprints
+	case "commits":
+		return a.Commits
+	case "regexes":
+		return a.Regexes
+	case "line_regexes":
+		return a.LineRegexes
+	}
+	return a.Stopwords
+}
+
+func (r *Rule) inScope(p string) bool {
+	if len(r.include) > 0 {
+		in := false
+		for _, g := range r.include {
+			if g.match(p) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	for _, g := range r.exclude {
+		if g.match(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Allowlist) applies(rule string) bool {
+	return len(a.rules) == 0 || a.rules[rule]
+}
+
+// match returns, per kind, the indexes of the items that matched, or nil
+// when the allowlist as a whole does not match the finding.
+func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[string][]int {
+	hits := map[string][]int{}
+	raw := fnd.RawKey()
+	lowRaw := ""
+	for i, g := range a.paths {
+		if g.match(p) {
+			hits["paths"] = append(hits["paths"], i)
+		}
+	}
+	for i, fp := range a.Fingerprints {
+		if fp == fnd.Fingerprint {
+			hits["fingerprints"] = append(hits["fingerprints"], i)
+		}
+	}
+	if fnd.Commit != "" {
+		c := strings.ToLower(fnd.Commit)
+		for i, want := range a.Commits {
+			if strings.HasPrefix(c, strings.ToLower(want)) {
+				hits["commits"] = append(hits["commits"], i)
+			}
+		}
+	}
+	for i, re := range a.regexes {
+		if raw != "" && re.MatchString(raw) {
+			hits["regexes"] = append(hits["regexes"], i)
+		}
+	}
+	for i, re := range a.lineRes {
+		if line != nil && re.Match(line) {
+			hits["line_regexes"] = append(hits["line_regexes"], i)
+		}
+	}
+	if len(a.stopwords) > 0 && raw != "" {
+		lowRaw = strings.ToLower(raw)
+		for i, sw := range a.stopwords {
+			if strings.Contains(lowRaw, sw) {
+				hits["stopwords"] = append(hits["stopwords"], i)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	if a.Condition == "all" {
+		for _, k := range allowKinds {
+			if len(a.items(k)) > 0 && len(hits[k]) == 0 {
+				return nil
+			}
+		}
+	}
+	return hits
+}
