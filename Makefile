@@ -20,6 +20,10 @@ test: tools
 tools:
 	@./scripts/install-test-tools.sh
 
+# The main job on its embedded default: built-in sample data, no AWS needed.
+demo: build
+	$(BIN) demo
+
 lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }

@@ -72,6 +72,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 	root.AddCommand(
 		newCmdDetect(io),
 		newCmdDecodeKey(io),
+		newCmdDemo(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
