@@ -1,0 +1,15 @@
+//go:build !unix
+
+package files
+
+import "os"
+
+// openFile opens path for reading. Non-regular files are rejected by the
+// walk and again after opening.
+func openFile(path string, root bool) (file, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
