@@ -535,12 +535,12 @@ func TestDedupe(t *testing.T) {
 
 func TestSafe(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain/path.go":  "plain/path.go",
-		"a\x1b[31mb":     `a\x1b[31mb`,
-		"tab\there":      `tab\there`,
-		"bidi\u202etxt":  `bidi\u202etxt`,
-		"bad\xffutf8":    `bad\xffutf8`,
-		"ünïcödé/ファイル": "ünïcödé/ファイル",
+		"plain/path.go": "plain/path.go",
+		"a\x1b[31mb":    `a\x1b[31mb`,
+		"tab\there":     `tab\there`,
+		"bidi\u202etxt": `bidi\u202etxt`,
+		"bad\xffutf8":   `bad\xffutf8`,
+		"ünïcödé/ファイル":  "ünïcödé/ファイル",
 	} {
 		if got := safe(in); got != want {
 			t.Errorf("safe(%q) = %q, want %q", in, got, want)

@@ -59,13 +59,13 @@ func TestSARIFSchemaRejectsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, doc := range map[string]string{
-		"wrong version":     `{"version":"2.0.0","runs":[]}`,
-		"missing runs":      `{"version":"2.1.0"}`,
-		"bad level":         `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"level":"fatal"}]}]}`,
-		"line 0":            `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a"},"region":{"startLine":0}}}]}]}]}`,
-		"unknown property":  `{"version":"2.1.0","runs":[],"extra":1}`,
-		"bad suppression":   `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"suppressions":[{"kind":"maybe"}]}]}]}`,
-		"uri not absolute":  `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x","informationUri":"not a uri"}}}]}`,
+		"wrong version":    `{"version":"2.0.0","runs":[]}`,
+		"missing runs":     `{"version":"2.1.0"}`,
+		"bad level":        `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"level":"fatal"}]}]}`,
+		"line 0":           `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a"},"region":{"startLine":0}}}]}]}]}`,
+		"unknown property": `{"version":"2.1.0","runs":[],"extra":1}`,
+		"bad suppression":  `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},"suppressions":[{"kind":"maybe"}]}]}]}`,
+		"uri not absolute": `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x","informationUri":"not a uri"}}}]}`,
 	} {
 		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
 		if err != nil {
@@ -215,7 +215,7 @@ func TestFileURI(t *testing.T) {
 		"C:/src/app.env":  "file:///C:/src/app.env",
 		"weird:name/x":    "./weird:name/x",
 		"../up/x":         "../up/x",
-		"ünï/ファイル":         "%C3%BCn%C3%AF/%E3%83%95%E3%82%A1%E3%82%A4%E3%83%AB",
+		"ünï/ファイル":        "%C3%BCn%C3%AF/%E3%83%95%E3%82%A1%E3%82%A4%E3%83%AB",
 		"dir/with:colon":  "dir/with:colon",
 		"-rf \x1b[2J.txt": "-rf%20%1B%5B2J.txt",
 	} {
