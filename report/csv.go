@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bks-dev/bks/findings"
@@ -83,8 +84,8 @@ func (r *csvReporter) Finding(f findings.Finding) error {
 			r.row = append(r.row, p.Secret)
 		}
 		for i, c := range r.row {
-			if !r.opts.ShowSecrets {
-				c = string(scrub([]byte(c), &f, r.opts))
+			if raw := f.RawKey(); !r.opts.ShowSecrets && len(raw) >= 8 && strings.Contains(c, raw) {
+				c = strings.ReplaceAll(c, raw, f.Redacted)
 			}
 			r.row[i] = csvCell(c)
 		}

@@ -95,7 +95,7 @@ func TestSARIF(t *testing.T) {
 		"one":         fs[:1],
 		"suppressed":  fs[4:5],
 		"low":         fs[len(fs)-1:],
-		"not shown?":  fs[3:4],
+		"expired":     fs[3:4],
 		"git":         fs[1:2],
 		"commit msg":  fs[5:6],
 		"user rule":   {withRule(fs[0], "aws-access-key")},
