@@ -4,6 +4,8 @@
 set -euo pipefail
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v pre-commit >/dev/null 2>&1 || need+=(pre-commit) # pre-commit framework test (internal/e2e/git)
+command -v jq >/dev/null 2>&1 || need+=(jq) # scripts/action/run.sh tests (GitHub runners ship jq)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
