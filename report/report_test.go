@@ -336,6 +336,11 @@ func TestStreams(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
+		// Close is idempotent: a second call writes nothing.
+		n := buf.Len()
+		if err := r.Close(); err != nil || buf.Len() != n {
+			t.Errorf("%s: second Close wrote %d bytes, err %v", format, buf.Len()-n, err)
+		}
 	}
 }
 

@@ -38,6 +38,7 @@ type textReporter struct {
 	keys    map[string]bool
 	expired int // distinct expired keys
 	hidden  int // suppressed findings not shown
+	closed  bool
 }
 
 var _ Reporter = (*textReporter)(nil)
@@ -207,9 +208,10 @@ func (r *textReporter) location(l findings.Location) string {
 
 // Close prints the summary line, or nothing when no finding was shown.
 func (r *textReporter) Close() error {
-	if r.shown == 0 {
+	if r.shown == 0 || r.closed {
 		return nil
 	}
+	r.closed = true
 	n := len(r.keys)
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n%s in %s", plural(n, "key", "keys"), plural(r.places, "place", "places"))
