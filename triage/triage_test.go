@@ -97,7 +97,9 @@ func TestTriageScenario(t *testing.T) {
 	r := &fakeResponder{state: StateActive, revoked: map[string]bool{}}
 	clock := t0
 	opts := Options{Accounts: accounts, Execute: true, OutDir: dir, Now: func() time.Time { return clock },
-		Notify: func(ctx context.Context, url string, inc *Incident) error { return PostWebhook(ctx, srv.Client(), url, inc) }}
+		Notify: func(ctx context.Context, url string, inc *Incident) error {
+			return PostWebhook(ctx, srv.Client(), url, inc)
+		}}
 
 	// A plan first: nothing is called.
 	incs := Group(fs)
