@@ -119,6 +119,11 @@ func Redact(key string) string {
 	}
 	// The padding is not worth showing: it says nothing about the key.
 	rest := strings.TrimRight(key[len(prefix):], "=")
+	// Every short-term token ends in the base64 of "&Version=1": show the
+	// four characters before that (they encode the signature) instead.
+	if (prefix == detectors.PrefixShortTerm || prefix == detectors.PrefixClaudeShortTerm) && len(rest) > 40 {
+		rest = rest[:len(rest)-16]
+	}
 	if len(rest) <= 8 {
 		return prefix + "…"
 	}
