@@ -75,6 +75,11 @@ type LimitError struct {
 	Archive string // the archive, e.g. "a.zip" or "a.zip!b.tar"; for MaxRatio the member
 	Limit   string // "MaxDepth", "MaxTotalBytes", "MaxRatio" or "MaxEntries"
 	Max     int64  // the limit's value
+	// More, for MaxRatio, counts further members of the same archive on
+	// disk that exceeded it too and were skipped without their own report.
+	More int64
+
+	quiet bool // counted in a later summary instead of reported
 }
 
 func (e *LimitError) Error() string {
@@ -87,6 +92,9 @@ func (e *LimitError) Error() string {
 	if what == "" {
 		what = "exceeds %d"
 	}
+	if e.More > 0 {
+		return fmt.Sprintf("%v: %d more members of %s %s (%s); they were not scanned", ErrArchiveLimit, e.More, e.Archive, fmt.Sprintf(what, e.Max), e.Limit)
+	}
 	return fmt.Sprintf("%v: %s %s (%s); the rest of it was not scanned", ErrArchiveLimit, e.Archive, fmt.Sprintf(what, e.Max), e.Limit)
 }
 
@@ -96,9 +104,21 @@ func (e *LimitError) Unwrap() error { return ErrArchiveLimit }
 // budget is what remains of the limits of one archive on disk. It belongs
 // to one scanner goroutine.
 type budget struct {
+	root      string // the archive on disk (or the stream)
 	total     int64
 	entries   int64
 	exhausted bool // MaxTotalBytes or MaxEntries hit: stop every level
+	// ratioHits counts members cut by MaxRatio: the first is reported
+	// alone, the others once, together, at the end (see finish).
+	ratioHits int64
+}
+
+// finish reports the members past the first that exceeded MaxRatio, so a
+// bomb of thousands of members makes two reports, not thousands.
+func (s *scanner) finish(path string, bud *budget) {
+	if bud.ratioHits > 1 {
+		s.report(path, &LimitError{Archive: path, Limit: "MaxRatio", Max: s.opts.ArchiveLimits.MaxRatio, More: bud.ratioHits - 1})
+	}
 }
 
 type format int
@@ -171,9 +191,13 @@ type limitReader struct {
 	n          int64
 	bud        *budget
 	lim        *ArchiveLimits
+	err        error // sticky: io.ReadFull drops an error that comes with a full buffer
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
 	if l.bud.exhausted {
 		return 0, io.EOF
 	}
@@ -182,7 +206,8 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.bud.total += int64(n)
 	if l.bud.total > l.lim.MaxTotalBytes {
 		l.bud.exhausted = true
-		return n, &LimitError{Archive: l.archive, Limit: "MaxTotalBytes", Max: l.lim.MaxTotalBytes}
+		l.err = &LimitError{Archive: l.bud.root, Limit: "MaxTotalBytes", Max: l.lim.MaxTotalBytes}
+		return n, l.err
 	}
 	if l.n > ratioFloor {
 		c := l.compressed
@@ -190,7 +215,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 			c = l.in.n
 		}
 		if c > 0 && l.n/c >= l.lim.MaxRatio {
-			return n, &LimitError{Archive: l.member, Limit: "MaxRatio", Max: l.lim.MaxRatio}
+			l.bud.ratioHits++
+			l.err = &LimitError{Archive: l.member, Limit: "MaxRatio", Max: l.lim.MaxRatio, quiet: l.bud.ratioHits > 1}
+			return n, l.err
 		}
 	}
 	return n, err
@@ -228,7 +255,7 @@ func (s *scanner) excluded(path string) bool {
 
 func (s *scanner) scanZip(r io.Reader, ra io.ReaderAt, size int64, path, kind string, depth int, bud *budget) error {
 	if ra == nil {
-		sp, err := s.spill(r, path)
+		sp, err := s.spill(r, bud)
 		if err != nil {
 			s.reportRead(path, err)
 			return nil
@@ -332,7 +359,7 @@ type spilled struct {
 
 // spill copies r to memory, or to an unlinked temporary file past
 // zipMemLimit, so that zip can read it at random.
-func (s *scanner) spill(r io.Reader, path string) (*spilled, error) {
+func (s *scanner) spill(r io.Reader, bud *budget) (*spilled, error) {
 	var mem bytes.Buffer
 	n, err := io.Copy(&mem, io.LimitReader(r, zipMemLimit+1))
 	if err != nil {
@@ -362,7 +389,8 @@ func (s *scanner) spill(r io.Reader, path string) (*spilled, error) {
 	rest := s.opts.ArchiveLimits.MaxTotalBytes - n
 	m, err := io.Copy(tmp, io.LimitReader(r, max(rest, 0)+1))
 	if err == nil && m > rest {
-		err = &LimitError{Archive: path, Limit: "MaxTotalBytes", Max: s.opts.ArchiveLimits.MaxTotalBytes}
+		bud.exhausted = true
+		err = &LimitError{Archive: bud.root, Limit: "MaxTotalBytes", Max: s.opts.ArchiveLimits.MaxTotalBytes}
 	}
 	if err != nil {
 		cleanup()

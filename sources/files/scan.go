@@ -121,7 +121,10 @@ func (s *scanner) scanFile(j job, open func(string, bool) (file, error)) error {
 	}
 	// Read no more than the size at open: a growing file is not followed.
 	r := &io.LimitedReader{R: f, N: size}
-	return s.scanBlob(r, f, size, j.display, "", 0, &budget{}, true)
+	bud := &budget{root: j.display}
+	err = s.scanBlob(r, f, size, j.display, "", 0, bud, true)
+	s.finish(j.display, bud)
+	return err
 }
 
 // scanBlob scans the content read from r, named path. ra and size, when ra
@@ -181,7 +184,9 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 func (s *scanner) reportRead(path string, err error) {
 	var le *LimitError
 	if errors.As(err, &le) {
-		s.report(path, le)
+		if !le.quiet {
+			s.report(path, le)
+		}
 		return
 	}
 	s.report(path, fmt.Errorf("read: %w", err))
@@ -231,7 +236,10 @@ func (rs *readerSource) Chunks(ctx context.Context, yield func(sources.Chunk) er
 	}
 	sc := newScanner(ctx, &rs.opts, onError, yield)
 	defer sc.release()
-	if err := sc.scanBlob(rs.r, nil, -1, rs.name, rs.kind, 0, &budget{}, true); err != nil {
+	bud := &budget{root: rs.name}
+	err := sc.scanBlob(rs.r, nil, -1, rs.name, rs.kind, 0, bud, true)
+	sc.finish(rs.name, bud)
+	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
