@@ -7,6 +7,8 @@ require (
 	golang.org/x/term v0.47.0
 )
 
+require github.com/google/go-github/v62 v62.0.0 // indirect
+
 require (
 	dario.cat/mergo v1.0.0 // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect

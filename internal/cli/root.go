@@ -73,6 +73,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdDetect(io),
 		newCmdDecodeKey(io),
 		newCmdDemo(io),
+		newCmdSCP(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root

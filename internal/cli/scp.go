@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bks-dev/bks/scp"
+)
+
+type scpShowOptions struct {
+	Names      []string
+	Format     string
+	Partition  string
+	MaxAgeDays int
+}
+
+func newCmdSCP(io *IO) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scp",
+		Short: "Service control policies that block or limit Bedrock API keys",
+		Long: `bks's service control policies for Bedrock API keys, for AWS Organizations.
+
+Roll a policy out on a test OU first (docs/SCP.md): SCPs deny for every
+principal in the accounts they reach, including administrators.`,
+	}
+	cmd.AddCommand(newCmdSCPList(io), newCmdSCPShow(io))
+	return cmd
+}
+
+func newCmdSCPList(io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the policies",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return scpListRun(io)
+		},
+	}
+}
+
+func scpListRun(io *IO) error {
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	for _, p := range scp.List() {
+		fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Summary)
+	}
+	return tw.Flush()
+}
+
+func newCmdSCPShow(io *IO) *cobra.Command {
+	opts := &scpShowOptions{}
+	cmd := &cobra.Command{
+		Use:   "show NAME...",
+		Short: "Print a policy as JSON or as a Terraform aws_organizations_policy",
+		Long: `Print one or more policies ("all" for every one), rendered for a partition.
+
+Policies: ` + strings.Join(scp.Names(), ", ") + `.`,
+		Example: `  bks scp show deny-long-term-api-keys
+  bks scp show all --format terraform > bks-scps.tf
+  bks scp show protect-phantom-users --partition aws-us-gov
+  bks scp show enforce-max-key-age --max-age-days 30`,
+		Args:      cobra.MinimumNArgs(1),
+		ValidArgs: append(scp.Names(), "all"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Names = args
+			return scpShowRun(io, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "json", "output format: json or terraform")
+	cmd.Flags().StringVar(&opts.Partition, "partition", "aws", "partition of the ARNs: aws, aws-us-gov or aws-cn")
+	cmd.Flags().IntVar(&opts.MaxAgeDays, "max-age-days", scp.DefaultMaxAgeDays, "maximum key age for enforce-max-key-age")
+	return cmd
+}
+
+func scpShowRun(io *IO, opts *scpShowOptions) error {
+	var policies []scp.Policy
+	for _, n := range opts.Names {
+		if n == "all" {
+			policies = append(policies, scp.List()...)
+			continue
+		}
+		p, ok := scp.Lookup(n)
+		if !ok {
+			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("scp show: no policy %q (have %s)", n, strings.Join(scp.Names(), ", "))}
+		}
+		policies = append(policies, p)
+	}
+	if opts.Format != "json" && opts.Format != "terraform" {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("scp show: --format %q: want json or terraform", opts.Format)}
+	}
+	ro := scp.Options{Partition: opts.Partition, MaxAgeDays: opts.MaxAgeDays}
+	if opts.Format == "json" && len(policies) > 1 {
+		return scpShowJSONSet(io, policies, ro)
+	}
+	for i, p := range policies {
+		var out []byte
+		var err error
+		if opts.Format == "terraform" {
+			out, err = p.Terraform(ro)
+		} else {
+			out, err = p.Render(ro)
+		}
+		if err != nil {
+			return &ExitError{Code: ExitFailure, Err: err}
+		}
+		if i > 0 && opts.Format == "terraform" {
+			fmt.Fprintln(io.Out)
+		}
+		if _, err := io.Out.Write(out); err != nil {
+			return fmt.Errorf("scp show: %w", err)
+		}
+	}
+	return nil
+}
+
+// scpShowJSONSet prints several policies as one JSON object, name ->
+// document, in catalogue order.
+func scpShowJSONSet(io *IO, policies []scp.Policy, ro scp.Options) error {
+	var b strings.Builder
+	b.WriteString("{\n")
+	for i, p := range policies {
+		doc, err := p.Render(ro)
+		if err != nil {
+			return &ExitError{Code: ExitFailure, Err: err}
+		}
+		fmt.Fprintf(&b, "  %q: %s", p.Name, strings.ReplaceAll(strings.TrimRight(string(doc), "\n"), "\n", "\n  "))
+		if i < len(policies)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("}\n")
+	_, err := fmt.Fprint(io.Out, b.String())
+	return err
+}

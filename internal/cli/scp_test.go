@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bks-dev/bks/scp"
+)
+
+// irRun runs bks in-process (incident-response tests).
+func irRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, &IO{
+		In: strings.NewReader(stdin), Out: &out, Err: &errb,
+		Getenv: func(string) string { return "" },
+	})
+	return code, out.String(), errb.String()
+}
+
+func TestSCPCommands(t *testing.T) {
+	code, out, _ := irRun(t, "", "scp", "list")
+	if code != 0 {
+		t.Fatalf("list exit %d", code)
+	}
+	for _, n := range scp.Names() {
+		if !strings.Contains(out, n) {
+			t.Errorf("list lacks %s", n)
+		}
+	}
+
+	code, out, errOut := irRun(t, "", "scp", "show", "deny-all-api-keys", "--partition", "aws-cn")
+	if code != 0 {
+		t.Fatalf("show exit %d: %s", code, errOut)
+	}
+	if _, err := scp.Parse([]byte(out)); err != nil {
+		t.Fatalf("show output: %v", err)
+	}
+
+	code, out, _ = irRun(t, "", "scp", "show", "all", "--partition", "aws-us-gov")
+	if code != 0 {
+		t.Fatalf("show all exit %d", code)
+	}
+	var set map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &set); err != nil || len(set) != len(scp.Names()) {
+		t.Fatalf("show all: %v, %d policies", err, len(set))
+	}
+	if strings.Contains(out, "arn:aws:") || !strings.Contains(out, "arn:aws-us-gov:") {
+		t.Error("show all: ARNs not in aws-us-gov")
+	}
+
+	code, out, _ = irRun(t, "", "scp", "show", "all", "--format", "terraform")
+	if code != 0 || strings.Count(out, `resource "aws_organizations_policy" `) != len(scp.Names()) {
+		t.Fatalf("terraform: exit %d\n%s", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"scp", "show", "nope"},
+		{"scp", "show", "deny-all-api-keys", "--format", "yaml"},
+		{"scp", "show", "deny-all-api-keys", "--partition", "aws-moon"},
+	} {
+		if code, _, _ := irRun(t, "", args...); code != ExitFailure {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitFailure)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+// Package scp holds bks's service control policies for Bedrock API keys and
+// renders them for a partition, as JSON or as Terraform.
+//
+// The set corrects the original toolkit's (see docs/SCP.md): both bearer
+// token endpoints (bedrock and bedrock-mantle) are covered, the maximum-age
+// policy also denies keys that never expire, phantom users cannot gain
+// inline or extra managed policies, creating BedrockAPIKey-* users and
+// attaching AmazonBedrockLimitedAccess can be blocked, and every ARN is
+// written for the target partition (aws, aws-us-gov, aws-cn).
+package scp
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed policies/*.json
+var policyFS embed.FS
+
+// DefaultMaxAgeDays is the maximum key age enforce-max-key-age allows
+// unless told otherwise.
+const DefaultMaxAgeDays = 90
+
+// MaxSCPSize is the largest policy document AWS Organizations accepts for a
+// service control policy, in characters (white space counts, so bks
+// minifies before checking).
+const MaxSCPSize = 5120
+
+// Policy describes one SCP of the set.
+type Policy struct {
+	// Name is the stable identifier, e.g. "deny-all-api-keys".
+	Name string
+	// Summary is one line for `bks scp list`.
+	Summary string
+	// Effect says what the policy breaks, for people rolling it out.
+	Breaks   string
+	template string
+}
+
+// Options choose how a policy is rendered.
+type Options struct {
+	// Partition of every ARN: aws (default), aws-us-gov or aws-cn (any
+	// aws-iso* partition is accepted too).
+	Partition string
+	// MaxAgeDays for enforce-max-key-age (default 90).
+	MaxAgeDays int
+}
+
+var catalog = []Policy{
+	{
+		Name:    "deny-all-api-keys",
+		Summary: "Deny creating Bedrock API keys and calling Bedrock or Bedrock Mantle with any API key (long- or short-term)",
+		Breaks:  "every use of Bedrock API keys; SigV4-signed Bedrock calls keep working",
+	},
+	{
+		Name:    "deny-long-term-api-keys",
+		Summary: "Deny creating long-term Bedrock API keys and calling Bedrock or Bedrock Mantle with one; short-term keys keep working",
+		Breaks:  "long-term (ABSK…) keys and their creation",
+	},
+	{
+		Name:    "enforce-max-key-age",
+		Summary: "Deny creating long-term Bedrock API keys that live longer than the maximum age, or never expire",
+		Breaks:  "creating keys with no expiry or an expiry beyond the maximum age",
+	},
+	{
+		Name:    "protect-phantom-users",
+		Summary: "Deny access keys, console passwords, MFA devices, certificates, SSH keys, inline policies and extra managed policies on BedrockAPIKey-* users",
+		Breaks:  "anything that turns a console key's phantom user into a general-purpose identity",
+	},
+	{
+		Name:    "block-phantom-user-creation",
+		Summary: "Deny creating BedrockAPIKey-* users and attaching AmazonBedrockLimitedAccess (the console's long-term key flow)",
+		Breaks:  "long-term key creation from the Bedrock console, and AmazonBedrockLimitedAccess for any principal",
+	},
+}
+
+func init() {
+	for i := range catalog {
+		b, err := policyFS.ReadFile("policies/" + catalog[i].Name + ".json")
+		if err != nil {
+			panic("scp: missing embedded policy " + catalog[i].Name)
+		}
+		catalog[i].template = string(b)
+	}
+}
+
+// List returns the policies in their fixed order.
+func List() []Policy { return append([]Policy(nil), catalog...) }
+
+// Names returns the policy names in order.
+func Names() []string {
+	out := make([]string, len(catalog))
+	for i, p := range catalog {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// Lookup finds a policy by name.
+func Lookup(name string) (Policy, bool) {
+	for _, p := range catalog {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Policy{}, false
+}
+
+// Document is an IAM policy document as bks writes it. Action, Resource
+// and the condition values keep the JSON shape of the template (string or
+// list), so rendering is byte-stable.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one policy statement.
+type Statement struct {
+	Sid       string                                `json:"Sid,omitempty"`
+	Effect    string                                `json:"Effect"`
+	Action    StringOrList                          `json:"Action"`
+	Resource  StringOrList                          `json:"Resource"`
+	Condition map[string]map[string]json.RawMessage `json:"Condition,omitempty"`
+}
+
+// StringOrList is an IAM field that may be a string or a list of strings.
+type StringOrList []string
+
+// UnmarshalJSON reads "x" or ["x", "y"].
+func (s *StringOrList) UnmarshalJSON(b []byte) error {
+	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")) {
+		var l []string
+		if err := json.Unmarshal(b, &l); err != nil {
+			return err
+		}
+		*s = l
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = StringOrList{v}
+	return nil
+}
+
+// MarshalJSON writes a single value as a string, more as a list.
+func (s StringOrList) MarshalJSON() ([]byte, error) {
+	if len(s) == 1 {
+		return json.Marshal(s[0])
+	}
+	return json.Marshal([]string(s))
+}
+
+// ValidPartition reports whether p names an AWS partition.
+func ValidPartition(p string) bool {
+	switch p {
+	case "aws", "aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f":
+		return true
+	}
+	return false
+}
+
+// Render returns the policy document for opts, indented with two spaces.
+func (p Policy) Render(opts Options) ([]byte, error) {
+	if opts.Partition == "" {
+		opts.Partition = "aws"
+	}
+	if !ValidPartition(opts.Partition) {
+		return nil, fmt.Errorf("render SCP %s: unknown partition %q (want aws, aws-us-gov or aws-cn)", p.Name, opts.Partition)
+	}
+	if opts.MaxAgeDays == 0 {
+		opts.MaxAgeDays = DefaultMaxAgeDays
+	}
+	if opts.MaxAgeDays < 1 || opts.MaxAgeDays > 36600 {
+		return nil, fmt.Errorf("render SCP %s: max age %d days out of range 1..36600", p.Name, opts.MaxAgeDays)
+	}
+	text := strings.NewReplacer(
+		"{{partition}}", opts.Partition,
+		"{{max_age_days}}", strconv.Itoa(opts.MaxAgeDays),
+	).Replace(p.template)
+	if strings.Contains(text, "{{") {
+		return nil, fmt.Errorf("render SCP %s: unfilled placeholder", p.Name)
+	}
+	// Round-trip through Document so the output is canonical and any
+	// template mistake fails here, not in AWS.
+	doc, err := Parse([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("render SCP %s: %w", p.Name, err)
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("render SCP %s: %w", p.Name, err)
+	}
+	return append(out, '\n'), nil
+}
+
+// Document returns the rendered policy as a structure.
+func (p Policy) Document(opts Options) (Document, error) {
+	b, err := p.Render(opts)
+	if err != nil {
+		return Document{}, err
+	}
+	return Parse(b)
+}
+
+// Parse reads a policy document strictly: unknown fields are errors.
+func Parse(b []byte) (Document, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var d Document
+	if err := dec.Decode(&d); err != nil {
+		return Document{}, fmt.Errorf("parse policy: %w", err)
+	}
+	if d.Version != "2012-10-17" {
+		return Document{}, fmt.Errorf("parse policy: Version %q, want 2012-10-17", d.Version)
+	}
+	if len(d.Statement) == 0 {
+		return Document{}, fmt.Errorf("parse policy: no statement")
+	}
+	for i, s := range d.Statement {
+		if s.Effect != "Deny" && s.Effect != "Allow" {
+			return Document{}, fmt.Errorf("parse policy: statement %d: Effect %q", i, s.Effect)
+		}
+		if len(s.Action) == 0 || len(s.Resource) == 0 {
+			return Document{}, fmt.Errorf("parse policy: statement %d: no Action or Resource", i)
+		}
+	}
+	return d, nil
+}
+
+// Minify returns the compact form AWS counts against MaxSCPSize.
+func Minify(doc []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, doc); err != nil {
+		return nil, fmt.Errorf("minify policy: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ConditionKeys returns every condition key the document uses, sorted,
+// as "Operator:key" pairs.
+func (d Document) ConditionKeys() []string {
+	var out []string
+	for _, s := range d.Statement {
+		for op, kv := range s.Condition {
+			for k := range kv {
+				out = append(out, op+":"+k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
