@@ -295,12 +295,13 @@ func (h *history) emitCatFile(ctx context.Context, yield func(sources.Chunk) err
 			}
 		}
 		if fallback == nil {
-			repo, err := Open(h.path)
+			repo, closeRepo, err := Open(h.path)
 			if err != nil {
 				yerr = err
 				cancel()
 				continue
 			}
+			defer closeRepo()
 			fallback = &goGitReader{h: h, repo: repo}
 		}
 		if yerr = fallback.scan(it, yield); yerr != nil {

@@ -26,8 +26,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/bks-dev/bks/sources"
 )
@@ -118,8 +121,10 @@ func (s *Source) warn(format string, args ...any) {
 }
 
 // Open opens the repository at path the way every source here does: it
-// finds the enclosing repository and supports linked worktrees.
-func Open(path string) (*gogit.Repository, error) {
+// finds the enclosing repository, supports linked worktrees and bare
+// repositories, and keeps pack files open while scanning (go-git otherwise
+// reopens a pack for every object). Call close when done.
+func Open(path string) (repo *gogit.Repository, close func(), err error) {
 	if path == "" {
 		path = "."
 	}
@@ -129,18 +134,32 @@ func Open(path string) (*gogit.Repository, error) {
 		r, err = gogit.PlainOpenWithOptions(path, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open git repository %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open git repository %s: %w", path, err)
 	}
-	return r, nil
+	st, ok := r.Storer.(*filesystem.Storage)
+	if !ok {
+		return r, func() {}, nil
+	}
+	var wtfs billy.Filesystem
+	if wt, err := r.Worktree(); err == nil {
+		wtfs = wt.Filesystem
+	}
+	kept := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true, ExclusiveAccess: true})
+	r2, err := gogit.Open(kept, wtfs)
+	if err != nil {
+		return r, func() {}, nil
+	}
+	return r2, func() { _ = kept.Close() }, nil
 }
 
 const maxSubmoduleDepth = 8
 
 func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sources.Chunk) error, depth int) error {
-	repo, err := Open(path)
+	repo, closeRepo, err := Open(path)
 	if err != nil {
 		return err
 	}
+	defer closeRepo()
 	h, err := newHistory(ctx, s, repo, path, repoName)
 	if err != nil {
 		return err

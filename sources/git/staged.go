@@ -56,10 +56,11 @@ func (s *Staged) onError(path string, err error) {
 
 // Chunks implements sources.Source.
 func (s *Staged) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
-	repo, err := Open(s.opts.Path)
+	repo, closeRepo, err := Open(s.opts.Path)
 	if err != nil {
 		return err
 	}
+	defer closeRepo()
 	wt, err := repo.Worktree()
 	if err != nil {
 		return fmt.Errorf("staged changes: %w", err)

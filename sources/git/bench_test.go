@@ -1,0 +1,64 @@
+package git
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/sources"
+)
+
+// benchRepo returns the repository the history benchmarks scan:
+// $BKS_BENCH_REPO (a clone made outside the tree; nothing is downloaded
+// here), or a generated one with keys planted in history.
+func benchRepo(b *testing.B) string {
+	if p := os.Getenv("BKS_BENCH_REPO"); p != "" {
+		return p
+	}
+	r := newTestRepo(b)
+	for c := range 200 {
+		for f := range 5 {
+			var sb strings.Builder
+			for l := range 200 {
+				fmt.Fprintf(&sb, "commit %d file %d line %d: some configuration text\n", c, f, l)
+			}
+			if c%50 == 7 && f == 2 {
+				sb.WriteString("AWS_BEARER_TOKEN_BEDROCK=" + key(100+c) + "\n")
+			}
+			r.write(fmt.Sprintf("d%d/f%d.txt", (c+f)%9, f), sb.String())
+		}
+		r.commit(fmt.Sprintf("commit %d", c))
+	}
+	r.git("gc", "-q", "--aggressive")
+	return r.dir
+}
+
+// BenchmarkHistoryReaders compares blob streaming by git cat-file --batch
+// with go-git's object reader over the same history (all refs).
+func BenchmarkHistoryReaders(b *testing.B) {
+	needGit(b)
+	dir := benchRepo(b)
+	eng := detectors.New(detectors.Options{})
+	for _, reader := range []string{ReaderGit, ReaderGoGit} {
+		b.Run(reader, func(b *testing.B) {
+			var st Stats
+			for b.Loop() {
+				st = Stats{}
+				src := New(Options{Path: dir, Reader: reader, Stats: &st,
+					Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
+					OnError: func(string, error) {}})
+				err := findings.Scan(context.Background(), src, eng, func(findings.Finding) error { return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(st.BlobBytes)
+			b.ReportMetric(float64(st.Blobs), "blobs")
+			b.ReportMetric(float64(st.Commits), "commits")
+		})
+	}
+}
