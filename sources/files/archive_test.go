@@ -71,13 +71,13 @@ func TestArchiveLimits(t *testing.T) {
 	}{
 		{
 			name:      "ratio: the bomb member is cut, the next one scanned",
-			data:      makeZip(t, member{name: "bomb.bin", data: zerosMiB(8)}, member{name: "after.env", data: env}),
+			data:      makeZip(t, member{name: "bomb.bin", data: zerosMiB(4)}, member{name: "after.env", data: env}),
 			wantLimit: "MaxRatio", wantIn: "a.zip!bomb.bin",
 			wantHits: []string{"a.zip!after.env"},
 		},
 		{
 			name:      "ratio of a gzip layer",
-			data:      gz(t, zerosMiB(8)),
+			data:      gz(t, zerosMiB(4)),
 			wantLimit: "MaxRatio", wantIn: "a.zip",
 		},
 		{
@@ -101,7 +101,7 @@ func TestArchiveLimits(t *testing.T) {
 		{
 			name:      "42.zip-like recursive bomb",
 			data:      recursive(4, 8), // 8^4 leaves of 2 MiB = 8 GiB
-			limits:    ArchiveLimits{MaxTotalBytes: 64 << 20, MaxRatio: -1},
+			limits:    ArchiveLimits{MaxTotalBytes: 16 << 20, MaxRatio: -1},
 			wantLimit: "MaxTotalBytes", wantIn: "a.zip",
 		},
 		{

@@ -497,13 +497,13 @@ func TestYieldErrorStops(t *testing.T) {
 	}
 }
 
-// TestStreamingMemory scans a 256 MiB single-line file (sparse, with a key
+// TestStreamingMemory scans a 128 MiB single-line file (sparse, with a key
 // at its end) and checks the scan allocated a bounded amount, not the file.
 func TestStreamingMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 256 MiB")
+		t.Skip("reads 128 MiB")
 	}
-	const size = 256 << 20
+	const size = 128 << 20
 	path := filepath.Join(t.TempDir(), "huge.bin")
 	f, err := os.Create(path)
 	if err != nil {
