@@ -7,7 +7,10 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/google/go-github/v62 v62.0.0 // indirect
+require (
+	github.com/google/go-github/v62 v62.0.0 // indirect
+	github.com/google/go-querystring v1.1.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.0 // indirect

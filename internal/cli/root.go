@@ -74,6 +74,8 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdDecodeKey(io),
 		newCmdDemo(io),
 		newCmdSCP(io),
+		newCmdVerify(io),
+		newCmdHook(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
