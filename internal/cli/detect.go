@@ -49,6 +49,8 @@ found (--exit-code to change), 2 error or something could not be read
 	cmd.AddCommand(
 		newCmdDetectFiles(io, opts),
 		newCmdDetectStdin(io, opts),
+		newCmdDetectGit(io, opts),
+		newCmdDetectStaged(io, opts),
 		// Other detect subcommands register here, one line each.
 	)
 	return cmd

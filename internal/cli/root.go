@@ -75,6 +75,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdDemo(io),
 		newCmdSCP(io),
 		newCmdVerify(io),
+		newCmdHook(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
