@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — what `make bench` runs. See docs/BENCH.md.
+#
+# Generates the benchmark corpus into .bench/ (once; regenerated when the
+# generator, size or seed change), builds bin/bks, warms the page cache, then
+# times, best of BENCH_RUNS:
+#   files    bks detect files vs ripgrep (same two patterns) vs gitleaks
+#            (Bedrock-only rules; skipped when no gitleaks is on PATH), and
+#            checks bks's findings against the corpus's ground truth;
+#   oneline  one single-line file of BENCH_ONELINE_SIZE (keys at start,
+#            middle, end): bks's peak RSS, ripgrep's for comparison;
+#   engine   the detector engine's Go benchmarks (go test -bench).
+# and prints a markdown table, also written to .bench/results.md.
+#
+# Stages run in the order of BENCH_STAGES. A stage is a function stage_NAME
+# that calls `measure` for each tool and `row` for each line of the table;
+# a git-history stage (issue 3) is added the same way: a stage_git function
+# and "git" in BENCH_STAGES.
+#
+# Environment: BENCH_DIR (.bench), BENCH_SIZE (1GiB), BENCH_SEED (1),
+# BENCH_RUNS (3), GITLEAKS_RUNS (1: a run takes minutes), BENCH_ONELINE_SIZE
+# (2GiB), BENCH_STAGES (files,oneline,engine).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BENCH_DIR=${BENCH_DIR:-.bench}
+BENCH_SIZE=${BENCH_SIZE:-1GiB}
+BENCH_SEED=${BENCH_SEED:-1}
+BENCH_RUNS=${BENCH_RUNS:-3}
+GITLEAKS_RUNS=${GITLEAKS_RUNS:-1}
+BENCH_ONELINE_SIZE=${BENCH_ONELINE_SIZE:-2GiB}
+BENCH_STAGES=${BENCH_STAGES:-files,oneline,engine}
+BKS=bin/bks
+GENCORPUS=$BENCH_DIR/gencorpus
+RESULTS=$BENCH_DIR/results.md
+# The patterns ripgrep gets: the two key prefixes and the key alphabet.
+RG_PATTERNS=(-e 'ABSK[A-Za-z0-9]{20,}={0,2}' -e 'bedrock-api-key-[A-Za-z0-9]{20,}={0,2}')
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() {
+	say "$*"
+	exit 2
+}
+
+# --- tools -------------------------------------------------------------------
+
+apt_install() {
+	local sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	say "installing $*"
+	$sudo apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_tools() {
+	local need=()
+	[ -x /usr/bin/time ] || need+=(time)
+	command -v rg >/dev/null 2>&1 || need+=(ripgrep)
+	[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+	make --no-print-directory build >/dev/null
+	go build -o "$GENCORPUS" ./internal/benchcorpus/cmd/gencorpus
+}
+
+# --- measuring -----------------------------------------------------------------
+
+# measure NAME RUNS OUT CMD...: runs CMD RUNS times, stdout to OUT, and sets
+# WALL (best wall time, seconds) and RSS (largest peak RSS over the runs, MB).
+# Exit status 0 or 1 is success (1 = keys found); anything else aborts.
+measure() {
+	local name=$1 runs=$2 out=$3
+	shift 3
+	local best="" peak=0 i t0 t1 rc w r
+	for ((i = 1; i <= runs; i++)); do
+		t0=$(date +%s%N)
+		set +e
+		/usr/bin/time -v -o "$BENCH_DIR/time.txt" "$@" >"$out" 2>"$BENCH_DIR/stderr.txt"
+		rc=$?
+		set -e
+		t1=$(date +%s%N)
+		if [ $rc -gt 1 ]; then
+			cat "$BENCH_DIR/stderr.txt" >&2
+			die "$name failed (exit $rc): $*"
+		fi
+		w=$(((t1 - t0) / 1000000))
+		r=$(awk -F': ' '/Maximum resident set size/ {print int($2/1024)}' "$BENCH_DIR/time.txt")
+		say "$name run $i/$runs: $(ms_to_s "$w") s, peak RSS $r MB"
+		if [ -z "$best" ] || [ "$w" -lt "$best" ]; then best=$w; fi
+		if [ "$r" -gt "$peak" ]; then peak=$r; fi
+	done
+	WALL=$(ms_to_s "$best")
+	RSS=$peak
+}
+
+ms_to_s() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms / 1000}'; }
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (b == 0) print "n/a"; else printf f, a / b}'; }
+
+# Bytes of all regular files under a path.
+bytes_of() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}'; }
+
+warm() { find "$@" -type f -print0 | xargs -0 cat >/dev/null; }
+
+TABLE=()
+NOTES=()
+row() { TABLE+=("|$(printf ' %s |' "$@")"); }
+note() { NOTES+=("$*"); }
+
+# --- stages ----------------------------------------------------------------------
+
+require_detect_files() {
+	"$BKS" detect files --help >/dev/null 2>&1 ||
+		die "'bks detect files' is not available in this build of bks: the files stage needs it"
+}
+
+# Generates the corpus unless one from the same generator, size and seed is there.
+ensure_corpus() {
+	local stamp
+	stamp="size=$BENCH_SIZE seed=$BENCH_SEED gen=$(cat internal/benchcorpus/*.go | sha256sum | cut -c1-16)"
+	if [ -f "$BENCH_DIR/corpus.stamp" ] && [ "$(cat "$BENCH_DIR/corpus.stamp")" = "$stamp" ] && [ -d "$BENCH_DIR/corpus" ]; then
+		return
+	fi
+	rm -rf "$BENCH_DIR/corpus" "$BENCH_DIR/corpus.stamp" "$BENCH_DIR/ground_truth.jsonl"
+	"$GENCORPUS" generate -out "$BENCH_DIR/corpus" -truth "$BENCH_DIR/ground_truth.jsonl" \
+		-size "$BENCH_SIZE" -seed "$BENCH_SEED" >&2
+	echo "$stamp" >"$BENCH_DIR/corpus.stamp"
+}
+
+stage_files() {
+	require_detect_files
+	ensure_corpus
+	local corpus=$BENCH_DIR/corpus bytes files mb bks_wall bks_rss
+	bytes=$(bytes_of "$corpus")
+	files=$(find "$corpus" -type f | wc -l)
+	mb=$(div "$bytes" 1000000 %.0f)
+	say "corpus: $files files, $mb MB; warming the page cache"
+	warm "$corpus"
+
+	measure "bks" "$BENCH_RUNS" "$BENCH_DIR/bks.jsonl" "$BKS" detect files "$corpus" --format jsonl
+	bks_wall=$WALL bks_rss=$RSS
+	local n verdict
+	n=$(grep -c . "$BENCH_DIR/bks.jsonl" || true)
+	if verdict=$("$GENCORPUS" verify -truth "$BENCH_DIR/ground_truth.jsonl" -findings "$BENCH_DIR/bks.jsonl"); then
+		note "Ground truth ($files files): $verdict"
+	else
+		note "Ground truth ($files files): $verdict"
+		GROUND_TRUTH_FAILED=1
+	fi
+	row "files" "bks detect files --format jsonl" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$n" "1.00"
+
+	measure "rg" "$BENCH_RUNS" "$BENCH_DIR/rg.txt" \
+		rg --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$corpus"
+	n=$(awk -F: '{s += $NF} END {print s + 0}' "$BENCH_DIR/rg.txt")
+	row "files" "rg --count-matches (2 patterns)" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$n matches" "$(div "$WALL" "$bks_wall")"
+	note "bks / rg wall time: $(div "$bks_wall" "$WALL") (target ≤ 2, goal ≤ 1.5)"
+
+	if command -v gitleaks >/dev/null 2>&1; then
+		measure "gitleaks" "$GITLEAKS_RUNS" "$BENCH_DIR/gitleaks.out" \
+			gitleaks dir "$corpus" --config scripts/gitleaks-bedrock.toml --no-banner --log-level error \
+			--exit-code 0 --report-format json --report-path "$BENCH_DIR/gitleaks.json"
+		n=$(grep -c '"RuleID"' "$BENCH_DIR/gitleaks.json" || true)
+		row "files" "gitleaks dir (Bedrock-only rules)" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.1f)" "$RSS" "$n" "$(div "$WALL" "$bks_wall" %.1f)"
+		note "gitleaks / bks wall time: $(div "$WALL" "$bks_wall" %.1f)× (target ≥ 30×; gitleaks best of $GITLEAKS_RUNS)"
+	else
+		note "gitleaks: not on PATH, skipped (docs/BENCH.md says how to build one)"
+	fi
+	note "bks peak RSS on the corpus: $bks_rss MB (target < 200 MB)"
+}
+
+stage_oneline() {
+	require_detect_files
+	local dir=$BENCH_DIR/oneline file stamp bytes mb n verdict
+	file=$dir/huge.min.js
+	stamp="size=$BENCH_ONELINE_SIZE seed=$BENCH_SEED gen=$(cat internal/benchcorpus/*.go | sha256sum | cut -c1-16)"
+	if [ ! -f "$dir/stamp" ] || [ "$(cat "$dir/stamp")" != "$stamp" ] || [ ! -f "$file" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		"$GENCORPUS" oneline -out "$file" -truth "$BENCH_DIR/oneline_truth.jsonl" -size "$BENCH_ONELINE_SIZE" -seed "$BENCH_SEED" >&2
+		echo "$stamp" >"$dir/stamp"
+	fi
+	bytes=$(stat -c %s "$file")
+	mb=$(div "$bytes" 1000000 %.0f)
+	warm "$file"
+	measure "bks one-line" "$BENCH_RUNS" "$BENCH_DIR/oneline.jsonl" "$BKS" detect files "$file" --format jsonl
+	n=$(grep -c . "$BENCH_DIR/oneline.jsonl" || true)
+	if verdict=$("$GENCORPUS" verify -truth "$BENCH_DIR/oneline_truth.jsonl" -findings "$BENCH_DIR/oneline.jsonl"); then
+		note "Ground truth (one-line file): $verdict"
+	else
+		note "Ground truth (one-line file): $verdict"
+		GROUND_TRUTH_FAILED=1
+	fi
+	local bks_wall=$WALL
+	row "one line" "bks detect files --format jsonl" 1 "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$n" "1.00"
+	note "bks peak RSS on one $mb MB line: $RSS MB (target < 200 MB)"
+	measure "rg one-line" 1 "$BENCH_DIR/rg-oneline.txt" \
+		rg --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$file"
+	row "one line" "rg --count-matches (2 patterns)" 1 "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$(cat "$BENCH_DIR/rg-oneline.txt") matches" "$(div "$WALL" "$bks_wall")"
+}
+
+stage_engine() {
+	local out=$BENCH_DIR/engine-bench.txt
+	go test -run '^$' -bench . -count 1 ./detectors/ >"$out" 2>&1 ||
+		{ cat "$out" >&2; die "engine benchmarks failed"; }
+	ENGINE_BENCH=$(grep -E '^Benchmark' "$out" || true)
+}
+
+# --- main ----------------------------------------------------------------------
+
+mkdir -p "$BENCH_DIR"
+ensure_tools
+GROUND_TRUTH_FAILED=0
+ENGINE_BENCH=""
+IFS=, read -r -a stages <<<"$BENCH_STAGES"
+for s in "${stages[@]}"; do
+	declare -F "stage_$s" >/dev/null || die "unknown stage $s (have: files, oneline, engine)"
+	say "stage $s"
+	"stage_$s"
+done
+
+{
+	echo "## bks benchmark"
+	echo
+	echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), warm page cache, best of $BENCH_RUNS runs."
+	echo "$("$BKS" --version 2>/dev/null | head -1); $(rg --version | head -1)$(command -v gitleaks >/dev/null 2>&1 && echo "; gitleaks $(gitleaks version 2>/dev/null)")."
+	echo
+	if [ ${#TABLE[@]} -gt 0 ]; then
+		echo "| input | tool | files | MB | wall (s) | MB/s | peak RSS (MB) | findings | wall ÷ bks |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${TABLE[@]}"
+		echo
+	fi
+	for n in "${NOTES[@]}"; do echo "- $n"; done
+	if [ -n "$ENGINE_BENCH" ]; then
+		echo
+		echo "Engine alone (go test -bench ./detectors/):"
+		echo
+		echo '```'
+		echo "$ENGINE_BENCH"
+		echo '```'
+	fi
+} | tee "$RESULTS"
+say "results written to $RESULTS"
+if [ "$GROUND_TRUTH_FAILED" != 0 ]; then
+	die "bks's findings do not match the corpus's ground truth (see above)"
+fi
