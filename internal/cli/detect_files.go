@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/sources/files"
+	"github.com/bks-dev/bks/sources/stdin"
 )
 
 func newCmdDetectFiles(sio *IO, opts *detectOptions) *cobra.Command {
@@ -54,7 +55,8 @@ func newCmdDetectStdin(sio *IO, opts *detectOptions) *cobra.Command {
 				return &ExitError{Code: ExitFailure, Err: err}
 			}
 			errs := &errorCollector{w: sio.Err}
-			src := files.NewReader(sio.In, name, "stdin", files.Options{
+			src := stdin.New(sio.In, stdin.Options{
+				Name:       name,
 				Overlap:    eng.MaxMatchLen(),
 				OnError:    errs.handle,
 				NoArchives: opts.NoArchives,
