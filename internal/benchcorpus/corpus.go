@@ -49,21 +49,21 @@ type kindInfo struct {
 	ext    string
 	weight int     // share of files
 	crlf   float64 // share of its files written with CRLF line ends
-	large  float64 // share of its files of 1–8 MB
+	large  float64 // share of its files of 1–6 MB
 }
 
 var kinds = []kindInfo{
-	{"go", ".go", 20, 0, 0.01},
-	{"py", ".py", 18, 0.05, 0.01},
-	{"js", ".js", 14, 0, 0.02},
-	{"json", ".json", 12, 0, 0.03},
-	{"md", ".md", 9, 0.1, 0.01},
+	{"go", ".go", 20, 0, 0.005},
+	{"py", ".py", 18, 0.05, 0.005},
+	{"js", ".js", 14, 0, 0.01},
+	{"json", ".json", 12, 0, 0.015},
+	{"md", ".md", 9, 0.1, 0.005},
 	{"yaml", ".yaml", 8, 0.1, 0},
-	{"ipynb", ".ipynb", 4, 0, 0.05},
+	{"ipynb", ".ipynb", 4, 0, 0.03},
 	{"env", ".env", 4, 0.15, 0},
 	{"toml", ".toml", 3, 0.1, 0},
 	{"sh", ".sh", 5, 0.05, 0},
-	{"minjs", ".min.js", 3, 0, 0.05},
+	{"minjs", ".min.js", 3, 0, 0.03},
 }
 
 var topDirs = []string{"src", "lib", "pkg", "app", "services", "tools", "docs", "config", "deploy", "notebooks", "scripts", "web"}
@@ -181,7 +181,7 @@ func (g *generator) plan() {
 		case kn.name == "env":
 			size = logUniform(r, 100, 4000)
 		case r.Float64() < kn.large:
-			size = logUniform(r, 1<<20, 8<<20)
+			size = logUniform(r, 1<<20, 6<<20)
 		case kn.name == "minjs":
 			size = logUniform(r, 20<<10, 2<<20)
 		default:

@@ -2,6 +2,7 @@ package benchcorpus
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io/fs"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/files"
 )
 
 // scanDir scans every file under root through the detection pipeline in
@@ -49,6 +51,25 @@ func scanDir(t *testing.T, root string, chunkSize int) []Found {
 	return out
 }
 
+// scanFiles scans root through the files source bks detect files uses.
+func scanFiles(t *testing.T, root string, chunkSize int) []Found {
+	t.Helper()
+	eng := detectors.New(detectors.Options{})
+	src := files.New(files.Options{Paths: []string{root}, ChunkSize: chunkSize, Overlap: eng.MaxMatchLen()})
+	var mu sync.Mutex
+	var out []Found
+	err := findings.Scan(context.Background(), src, eng, func(f findings.Finding) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, Found{Path: f.Path, Line: f.Line, Column: f.Column, Rule: f.RuleID, Fingerprint: f.Fingerprint})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestCorpusGroundTruth is the must-show of the benchmark: on a generated
 // corpus, every planted key is found at its place with its fingerprint and
 // no decoy (nor anything else) is reported.
@@ -68,12 +89,19 @@ func TestCorpusGroundTruth(t *testing.T) {
 	checkCoverage(t, truth)
 	// A small chunk size puts many keys across chunk boundaries (the big
 	// minified file has keys planted across every 64 KiB multiple).
-	for _, chunk := range []int{64 << 10, 1 << 20} {
-		res := Verify(truth, scanDir(t, root, chunk))
+	for _, tc := range []struct {
+		name string
+		scan func(*testing.T, string, int) []Found
+		size int
+	}{
+		{"chunker 64KiB", scanDir, 64 << 10},
+		{"files source", scanFiles, 0},
+	} {
+		res := Verify(truth, tc.scan(t, root, tc.size))
 		if !res.OK() {
-			t.Errorf("chunk size %d: %s", chunk, res)
+			t.Errorf("%s: %s", tc.name, res)
 		}
-		t.Logf("chunk size %d: %s", chunk, res)
+		t.Logf("%s: %s", tc.name, res)
 	}
 }
 
