@@ -105,6 +105,9 @@ func newRepo(t *testing.T) *repo {
 // combined output.
 func (r *repo) exec(env []string, name string, args ...string) (int, string) {
 	r.t.Helper()
+	if name == "bks" {
+		name = filepath.Join(binDir, "bks") // exec looks names up in this process's PATH
+	}
 	cmd := exec.Command(name, args...)
 	cmd.Dir = r.dir
 	cmd.Env = append(append([]string{}, r.env...), env...)
