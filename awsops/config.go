@@ -66,6 +66,7 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
+	opts = append(opts, config.WithHTTPClient(HTTPClient()))
 	opts = append(opts, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = attempts
@@ -100,8 +101,8 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 
 // WithRateLimit makes every client built from cfg wait for its turn at
 // rate requests per second (DefaultRate when 0, unlimited when negative).
-// Each call of WithRateLimit gives cfg a limiter of its own: call it once
-// per account, since AWS quotas are per account.
+// Each call gives cfg a limiter of its own, replacing any it had: give
+// each account's config one (AWS quotas are per account).
 func WithRateLimit(cfg *aws.Config, rate float64) {
 	if rate == 0 {
 		rate = DefaultRate

@@ -11,6 +11,8 @@ import (
 
 type middlewareStack = middleware.Stack
 
+const rateLimitID = "bksRateLimit"
+
 // Limiter is a token bucket: rate tokens a second, at most burst at once.
 // Safe for concurrent use.
 type Limiter struct {
@@ -52,8 +54,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 
 // middleware waits for a token before every attempt (retries included:
 // AWS counts them against the quota too).
+// A later limiter replaces an earlier one, so a copied aws.Config can be
+// given its own.
 func (l *Limiter) middleware(stack *middleware.Stack) error {
-	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("bksRateLimit",
+	_, _ = stack.Finalize.Remove(rateLimitID)
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc(rateLimitID,
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			if err := l.Wait(ctx); err != nil {
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("rate limit: %w", err)

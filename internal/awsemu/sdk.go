@@ -1,7 +1,10 @@
 package awsemu
 
 import (
+	"io"
 	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,10 +26,37 @@ func (s *Server) AWSConfig(region string) aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(CallerAccessKeyID, "emulator-secret", ""),
 		BaseEndpoint: aws.String(s.URL),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
 		Retryer:      NoBackoffRetryer(8),
+		HTTPClient:   HTTPClient(nil),
 	}
 }
+
+// HTTPClient wraps base (the SDK's default client when nil) so request
+// bodies reach net/http without WriteTo: smithy-go closes the body when
+// the response headers arrive and its WriteTo then fails with io.EOF,
+// which net/http takes for a write error when a fast loopback server has
+// answered before its final read of the body — closing the connection
+// under the response ("use of closed network connection").
+func HTTPClient(base aws.HTTPClient) aws.HTTPClient {
+	if base == nil {
+		base = awshttp.NewBuildableClient()
+	}
+	return shield{base}
+}
+
+type shield struct{ inner aws.HTTPClient }
+
+func (c shield) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = readOnly{r.Body}
+	}
+	return c.inner.Do(r)
+}
+
+type readOnly struct{ rc io.ReadCloser }
+
+func (b readOnly) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b readOnly) Close() error               { return b.rc.Close() }
 
 // NoBackoffRetryer is the SDK's standard retryer without delays or retry
 // quota, for tests.
@@ -45,6 +75,6 @@ func NoBackoffRetryer(attempts int) func() aws.Retryer {
 func (s *Server) BedrockConfig(region string) aws.Config {
 	cfg := s.AWSConfig(region)
 	cfg.BaseEndpoint = aws.String(s.TLSURL)
-	cfg.HTTPClient = s.TLSClient()
+	cfg.HTTPClient = HTTPClient(s.TLSClient())
 	return cfg
 }
