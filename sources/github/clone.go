@@ -1,0 +1,225 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ErrEmptyRepository says a repository has no commits.
+var ErrEmptyRepository = errors.New("empty repository (no commits)")
+
+// gitRunner runs the git CLI with the token passed in the environment
+// (never on the command line, never in a URL or a config file) and every
+// prompt disabled.
+type gitRunner struct {
+	git   string // path of git; "git" when empty
+	token string
+}
+
+func (g *gitRunner) env() []string {
+	env := append(os.Environ(),
+		"GIT_TERMINAL_PROMPT=0",
+		"GCM_INTERACTIVE=never",
+		"GIT_ASKPASS=",
+		"SSH_ASKPASS=",
+		"LC_ALL=C",
+	)
+	// Configuration through the environment (git >= 2.31): no credential
+	// helper, and the token as an Authorization header.
+	cfg := [][2]string{{"credential.helper", ""}, {"core.askPass", ""}}
+	if g.token != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + g.token))
+		cfg = append(cfg, [2]string{"http.extraHeader", "Authorization: Basic " + basic})
+	}
+	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(cfg)))
+	for i, kv := range cfg {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	return env
+}
+
+// run runs git and returns its standard output; the error carries the last
+// lines of its standard error.
+func (g *gitRunner) run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	bin := g.git
+	if bin == "" {
+		bin = "git"
+	}
+	if dir != "" {
+		args = append([]string{"--git-dir", dir}, args...)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = g.env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 && len(msg) > 400 {
+			msg = msg[i+1:]
+		}
+		if msg == "" {
+			return nil, fmt.Errorf("git %s: %w", args[0], err)
+		}
+		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// refspecs are what a sweep fetches: branches and tags, and with pull
+// also the heads of pull requests (refs/pull/N/head), which keep commits
+// of unmerged and closed pull requests reachable.
+func refspecs(pull bool) []string {
+	s := []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
+	if pull {
+		s = append(s, "+refs/pull/*/head:refs/pull/*/head")
+	}
+	return s
+}
+
+// refPrefixes are the refs the fingerprint of a repository covers.
+func refPrefixes(pull bool) []string {
+	p := []string{"refs/heads/", "refs/tags/"}
+	if pull {
+		p = append(p, "refs/pull/")
+	}
+	return p
+}
+
+// Tip identifies the state of a repository's refs: the commit HEAD names
+// and a digest of every fetched ref and the object it names. Two scans of
+// a repository at the same Tip see the same history.
+type Tip struct {
+	Head string `json:"head"`
+	Refs string `json:"refs"`
+}
+
+// tipOf computes a Tip from "objectname refname" lines, HEAD's target
+// branch and the refs taken.
+func tipOf(lines []string, headRef string, pull bool) Tip {
+	keep := refPrefixes(pull)
+	var refs []string
+	var t Tip
+	for _, ln := range lines {
+		obj, ref, ok := strings.Cut(strings.TrimSpace(ln), "\t")
+		if !ok {
+			obj, ref, ok = strings.Cut(strings.TrimSpace(ln), " ")
+		}
+		if !ok || strings.HasSuffix(ref, "^{}") {
+			continue
+		}
+		if ref == headRef || (headRef == "" && ref == "HEAD") {
+			t.Head = obj
+		}
+		for _, p := range keep {
+			if strings.HasPrefix(ref, p) && (p != "refs/pull/" || strings.HasSuffix(ref, "/head")) {
+				refs = append(refs, obj+" "+ref)
+				break
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return t
+	}
+	sort.Strings(refs)
+	sum := sha256.Sum256([]byte(strings.Join(refs, "\n")))
+	t.Refs = hex.EncodeToString(sum[:16])
+	return t
+}
+
+// remoteTip asks the server for the repository's refs (git ls-remote: no
+// API quota, one round trip).
+func (g *gitRunner) remoteTip(ctx context.Context, r Repo, pull bool) (Tip, error) {
+	out, err := g.run(ctx, "", "ls-remote", r.CloneURL)
+	if err != nil {
+		return Tip{}, fmt.Errorf("list refs: %w", err)
+	}
+	head := ""
+	if r.DefaultBranch != "" {
+		head = "refs/heads/" + r.DefaultBranch
+	}
+	return tipOf(strings.Split(string(out), "\n"), head, pull), nil
+}
+
+// localTip reads the refs of a clone.
+func (g *gitRunner) localTip(ctx context.Context, dir, defaultBranch string, pull bool) (Tip, error) {
+	out, err := g.run(ctx, dir, "for-each-ref", "--format=%(objectname)\t%(refname)")
+	if err != nil {
+		return Tip{}, fmt.Errorf("read refs: %w", err)
+	}
+	head := ""
+	if defaultBranch != "" {
+		head = "refs/heads/" + defaultBranch
+	}
+	return tipOf(strings.Split(string(out), "\n"), head, pull), nil
+}
+
+// fetch brings the repository's branches and tags (and pull request heads
+// with pull) into the bare repository dir, creating it when it does not
+// exist, and points HEAD at the default branch. An existing clone (a cache)
+// is updated: new objects fetched, deleted refs pruned. It reports
+// ErrEmptyRepository when the repository has no refs.
+func (g *gitRunner) fetch(ctx context.Context, r Repo, dir string, pull bool) error {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return fmt.Errorf("clone: %w", err)
+		}
+		if _, err := g.run(ctx, "", "init", "--quiet", "--bare", dir); err != nil {
+			return fmt.Errorf("clone: %w", err)
+		}
+	}
+	args := append([]string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", r.CloneURL}, refspecs(pull)...)
+	if _, err := g.run(ctx, dir, args...); err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	out, err := g.run(ctx, dir, "for-each-ref", "--count=1", "--format=%(refname)")
+	if err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return ErrEmptyRepository
+	}
+	if r.DefaultBranch != "" {
+		if _, err := g.run(ctx, dir, "symbolic-ref", "HEAD", "refs/heads/"+r.DefaultBranch); err != nil {
+			return fmt.Errorf("clone: set HEAD: %w", err)
+		}
+	}
+	return nil
+}
+
+// cachePath is where a repository's clone lives under a cache directory:
+// host/owner/name.git, from the clone URL.
+func cachePath(cacheDir string, r Repo) string {
+	host := "github"
+	if u, err := url.Parse(r.CloneURL); err == nil && u.Host != "" {
+		host = strings.ReplaceAll(u.Host, ":", "_")
+	}
+	return filepath.Join(cacheDir, safeName(host), safeName(r.Owner), safeName(r.Name)+".git")
+}
+
+// safeName keeps a path element from escaping its directory.
+func safeName(s string) string {
+	s = strings.Map(func(c rune) rune {
+		if c == '/' || c == '\\' || c == 0 {
+			return '_'
+		}
+		return c
+	}, s)
+	if s == "" || s == "." || s == ".." {
+		return "_" + s
+	}
+	return s
+}
