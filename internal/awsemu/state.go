@@ -330,7 +330,9 @@ func (st *state) normalize(a *Account, now time.Time) error {
 	if len(a.Regions) == 0 {
 		a.Regions = defaultRegions
 	}
-	a.virtualMFA = map[string]bool{}
+	if a.virtualMFA == nil {
+		a.virtualMFA = map[string]bool{}
+	}
 	seen := map[string]bool{}
 	for _, g := range a.Groups {
 		if g.ID == "" {
@@ -360,11 +362,6 @@ func (st *state) normalize(a *Account, now time.Time) error {
 		}
 		seen[u.Name] = true
 		st.normalizeUser(a, u, now)
-		for _, g := range u.Groups {
-			if findGroup(a, g) == nil {
-				a.Groups = append(a.Groups, &Group{Name: g, ID: st.newID("AGPA", a.ID), Created: now.AddDate(0, -6, 0)})
-			}
-		}
 	}
 	for _, e := range a.Events {
 		if e.ID == "" {
@@ -419,6 +416,11 @@ func (st *state) normalizeUser(a *Account, u *User, now time.Time) {
 		}
 		if k.Created.IsZero() {
 			k.Created = u.Created
+		}
+	}
+	for _, g := range u.Groups {
+		if findGroup(a, g) == nil {
+			a.Groups = append(a.Groups, &Group{Name: g, ID: st.newID("AGPA", a.ID), Created: now.AddDate(0, -6, 0)})
 		}
 	}
 	if u.LoginProfile != nil && u.LoginProfile.Created.IsZero() {
