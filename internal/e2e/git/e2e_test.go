@@ -40,6 +40,10 @@ func bks(t *testing.T) string {
 	t.Helper()
 	needTool(t, "git")
 	buildOnce.Do(func() {
+		if dir := os.Getenv("BKS_E2E_BIN_DIR"); dir != "" {
+			binDir = dir // a bks built elsewhere (kept after the run)
+			return
+		}
 		binDir, buildErr = os.MkdirTemp("", "bks-e2e-bin-")
 		if buildErr != nil {
 			return
@@ -59,7 +63,7 @@ func bks(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
+	if binDir != "" && os.Getenv("BKS_E2E_BIN_DIR") == "" {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
