@@ -76,6 +76,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdSCP(io),
 		newCmdVerify(io),
 		newCmdHook(io),
+		newCmdRevokeKey(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root

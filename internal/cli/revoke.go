@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+
+	"github.com/bks-dev/bks/awsops"
+	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/revoke"
+	"github.com/bks-dev/bks/verify"
+)
+
+// irAWSFlags are the AWS CLI-style flags of the incident-response commands.
+type irAWSFlags struct {
+	Profile     string
+	Region      string
+	EndpointURL string
+}
+
+func (f *irAWSFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Profile, "profile", "", "AWS profile (else AWS_PROFILE, else default)")
+	cmd.Flags().StringVar(&f.Region, "region", "", "AWS region for IAM and STS calls (else AWS_REGION, profile, us-east-1)")
+	cmd.Flags().StringVar(&f.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (tests, the emulator)")
+}
+
+// load returns the AWS configuration and who it is.
+func (f *irAWSFlags) load(ctx context.Context) (aws.Config, awsops.Identity, error) {
+	cfg, err := awsops.LoadConfig(ctx, awsops.Settings{Profile: f.Profile, Region: f.Region, EndpointURL: f.EndpointURL})
+	if err != nil {
+		return aws.Config{}, awsops.Identity{}, err
+	}
+	id, err := awsops.WhoAmI(ctx, sts.NewFromConfig(cfg))
+	if err != nil {
+		return aws.Config{}, awsops.Identity{}, err
+	}
+	return cfg, id, nil
+}
+
+// cloudTrailFor returns a client per region, each with its own pace.
+func cloudTrailFor(cfg aws.Config) func(string) revoke.CloudTrailAPI {
+	return func(region string) revoke.CloudTrailAPI {
+		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
+	}
+}
+
+type revokeOptions struct {
+	AWS            irAWSFlags
+	Target         string
+	DryRun         bool
+	Yes            bool
+	Force          bool
+	Regions        []string
+	Role, User     string
+	AuditLog       string
+	JSON           bool
+	Verify         bool
+	VerifyRegion   string
+	VerifyEndpoint string
+}
+
+func newCmdRevokeKey(io *IO) *cobra.Command {
+	opts := &revokeOptions{}
+	cmd := &cobra.Command{
+		Use:   "revoke-key USER|KEY",
+		Short: "Cut off a leaked Bedrock API key in its AWS account",
+		Long: `Cut off a leaked Bedrock API key (or every key of an IAM user).
+
+Long-term key (ABSK…) or user name: puts an inline deny on the user for
+bedrock:* and bedrock-mantle:* plus a deny of every action for sessions
+issued before now (aws:TokenIssueTime), deletes the user's Bedrock API keys,
+and deactivates its access keys.
+
+Short-term key (bedrock-api-key-…): such keys cannot be deleted. bks finds
+the role or user that issued the key's session in CloudTrail (the key's
+region first, then the others) and denies every action to that role's or
+user's sessions issued before now. That cuts off EVERY older session of
+the role, not only the key: bks says so before it acts. SSO roles and your
+own identity are refused unless --force.
+
+--dry-run prints the exact calls and policy documents and changes nothing.
+Without --yes bks asks first, and refuses when there is no terminal to ask
+on. Running it again changes nothing and says so. Every write call is
+appended to the audit log. "-" reads the key from standard input (keeps it
+out of shell history).`,
+		Example: `  bks revoke-key --dry-run BedrockAPIKey-x7k2
+  pbpaste | bks revoke-key --yes --verify -
+  bks revoke-key --profile prod --regions eu-west-1,eu-central-1 bedrock-api-key-...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Target = args[0]
+			return revokeRun(cmd.Context(), io, opts)
+		},
+	}
+	opts.AWS.add(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (calls and policy documents) and change nothing")
+	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	f.BoolVar(&opts.Force, "force", false, "allow revoking your own identity or an SSO-reserved role")
+	f.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail for a short-term key's issuer, after the key's own (default: the partition's standard regions)")
+	f.StringVar(&opts.Role, "role", "", "short-term key: the issuing role, when CloudTrail does not show it")
+	f.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
+	f.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
+	f.BoolVar(&opts.JSON, "json", false, "print the plan and results as JSON")
+	f.BoolVar(&opts.Verify, "verify", false, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
+	f.StringVar(&opts.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region for the live check of a long-term key")
+	f.StringVar(&opts.VerifyEndpoint, "verify-endpoint-url", "", "https:// endpoint for the live check instead of AWS Bedrock (tests, demos)")
+	return cmd
+}
+
+type revokeOutput struct {
+	Plan    *revoke.Plan   `json:"plan"`
+	DryRun  bool           `json:"dry_run"`
+	Changed bool           `json:"changed"`
+	Verify  *verify.Result `json:"verify,omitempty"`
+}
+
+func revokeRun(ctx context.Context, sio *IO, opts *revokeOptions) error {
+	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
+	raw := opts.Target
+	if raw == "-" {
+		b, err := io.ReadAll(io.LimitReader(sio.In, 1<<20))
+		if err != nil {
+			return fail(fmt.Errorf("read stdin: %w", err))
+		}
+		raw = strings.TrimSpace(string(b))
+	}
+	if opts.Role != "" && opts.User != "" {
+		return fail(errors.New("revoke-key: give --role or --user, not both"))
+	}
+	target, err := revoke.ParseTarget(raw, "")
+	if err != nil {
+		return fail(err)
+	}
+	if opts.Verify && target.Key == "" {
+		return fail(errors.New("revoke-key: --verify needs the key itself, not a user name"))
+	}
+	cfg, id, err := opts.AWS.load(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	rv := &revoke.Revoker{
+		IAM: iam.NewFromConfig(cfg), CloudTrail: cloudTrailFor(cfg), Caller: id,
+		Options: revoke.Options{Force: opts.Force, Regions: opts.Regions, IssuerRole: opts.Role, IssuerUser: opts.User},
+	}
+	plan, err := rv.Plan(ctx, target)
+	if err != nil {
+		return fail(err)
+	}
+	out := revokeOutput{Plan: plan, DryRun: opts.DryRun}
+	if !opts.JSON {
+		writeRevokePlan(sio.Out, plan)
+	}
+	switch {
+	case !plan.Pending():
+		if !opts.JSON {
+			fmt.Fprintln(sio.Out, "\nNothing to change: the key is already revoked.")
+		}
+	case opts.DryRun:
+		if !opts.JSON {
+			fmt.Fprintln(sio.Out, "\nDry run: no change made.")
+		}
+	default:
+		if !opts.Yes {
+			if !sio.StdinIsTerminal {
+				return fail(errors.New("revoke-key: refusing to change the account without --yes (no terminal to ask for confirmation)"))
+			}
+			if !confirm(sio, fmt.Sprintf("\nRevoke in account %s as %s? [y/N] ", plan.Account, id.ARN)) {
+				return fail(errors.New("revoke-key: not confirmed; nothing changed"))
+			}
+		}
+		log, err := audit.Open(opts.AuditLog)
+		if err != nil {
+			return fail(err)
+		}
+		defer log.Close()
+		log.Run, log.Caller = runID(), id.ARN
+		rv.Audit = log
+		_, applyErr := rv.Apply(ctx, plan)
+		out.Changed = true
+		if !opts.JSON {
+			writeRevokeResults(sio.Out, plan, opts.AuditLog)
+		}
+		if applyErr != nil {
+			if opts.JSON {
+				writeJSON(sio.Out, out)
+			}
+			return fail(applyErr)
+		}
+	}
+	if opts.Verify && !opts.DryRun {
+		vo, err := verifyOptionsFrom(sio, opts.VerifyRegion, opts.VerifyEndpoint, 10*time.Second)
+		if err != nil {
+			return fail(err)
+		}
+		c, err := verify.New(vo)
+		if err != nil {
+			return fail(err)
+		}
+		r := c.Check(ctx, raw)
+		out.Verify = &r
+		if !opts.JSON {
+			if r.Dead() {
+				fmt.Fprintf(sio.Out, "\nLive check: %s — the key no longer works (%s).\n", r.Status, r.Reason)
+			} else {
+				fmt.Fprintf(sio.Out, "\nLive check: %s — %s.\n", r.Status, r.Reason)
+			}
+		}
+		if opts.JSON {
+			writeJSON(sio.Out, out)
+		}
+		switch {
+		case r.Status == verify.Unknown:
+			return &ExitError{Code: ExitFailure, Err: errors.New("revoke-key: the live check could not tell whether the key still works")}
+		case !r.Dead():
+			return &ExitError{Code: ExitFound, Err: errors.New("revoke-key: the key STILL WORKS (IAM changes can take a few seconds to apply: run --verify again)")}
+		}
+		return nil
+	}
+	if opts.JSON {
+		writeJSON(sio.Out, out)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func confirm(sio *IO, prompt string) bool {
+	fmt.Fprint(sio.Err, prompt)
+	line, _ := bufio.NewReader(sio.In).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
+
+func runID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func writeRevokePlan(w io.Writer, p *revoke.Plan) {
+	t := p.Target
+	what := "user " + t.UserName
+	if t.Key != "" {
+		what = t.Kind + " key " + t.Key
+	}
+	fmt.Fprintf(w, "Revoking %s in account %s (%s)\n", what, p.Account, p.Partition)
+	if t.Kind == revoke.KindShortTerm {
+		fmt.Fprintf(w, "  access key id %s, region %s", t.AccessKeyID, t.Region)
+		if t.ExpiresAt != nil {
+			fmt.Fprintf(w, ", expires %s", t.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
+		if p.FoundInRegion != "" {
+			fmt.Fprintf(w, "  issuer found in CloudTrail in %s (searched %s)\n", p.FoundInRegion, strings.Join(p.SearchedRegions, ", "))
+		}
+	}
+	fmt.Fprintf(w, "  acts on %s %s\n\nCalls:\n", p.Principal.Type, p.Principal.ARN)
+	for i, s := range p.Steps {
+		mark := " "
+		if !s.Needed {
+			mark = "="
+		}
+		fmt.Fprintf(w, "%s %d. %s\n", mark, i+1, s.Call())
+		if s.Note != "" {
+			fmt.Fprintf(w, "     already done: %s\n", s.Note)
+		}
+		if s.PolicyDocument != "" {
+			for _, line := range strings.Split(s.PolicyDocument, "\n") {
+				fmt.Fprintf(w, "       %s\n", line)
+			}
+		}
+	}
+	if len(p.CutsOff) > 0 {
+		fmt.Fprintln(w, "\nThis also cuts off:")
+		for _, c := range p.CutsOff {
+			fmt.Fprintf(w, "  - %s\n", c)
+		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
+}
+
+func writeRevokeResults(w io.Writer, p *revoke.Plan, auditPath string) {
+	fmt.Fprintln(w, "\nResults:")
+	for i, s := range p.Steps {
+		line := fmt.Sprintf("  %d. %-12s %s", i+1, s.Result, s.Call())
+		if s.Error != "" {
+			line += " — " + s.Error
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "Audit log: %s\n", auditPath)
+}
