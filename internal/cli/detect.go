@@ -141,11 +141,22 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		mu    sync.Mutex
 		found int
 		held  []findings.Finding
+		// Keys seen at HEAD: in_head is a property of the key, not of
+		// the blob it was found in (git sources yield HEAD blobs first).
+		inHead = map[string]bool{}
 	)
 	handler := func(f findings.Finding) error {
 		mu.Lock()
 		defer mu.Unlock()
 		found++
+		if f.InHead != nil {
+			if *f.InHead {
+				inHead[f.Fingerprint] = true
+			} else if inHead[f.Fingerprint] {
+				t := true
+				f.InHead = &t
+			}
+		}
 		if o.Dedupe {
 			held = append(held, f)
 			return nil
