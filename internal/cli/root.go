@@ -77,6 +77,10 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdVerify(io),
 		newCmdHook(io),
 		newCmdRevokeKey(io),
+		newCmdScan(io),
+		newCmdCleanup(io),
+		newCmdDev(io),
+		newCmdTimeline(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
