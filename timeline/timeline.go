@@ -1,0 +1,371 @@
+// Package timeline reads what a user or an access key did from CloudTrail's
+// 90-day event history, which exists in every region whether or not a
+// trail does: LookupEvents by Username and/or AccessKeyId, in every region
+// asked for, page by page, at no more than the API's 2 calls per second per
+// region. It returns the events in time order and a summary; it prints
+// nothing.
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bks-dev/bks/awsops"
+)
+
+// CloudTrailAPI is the part of the CloudTrail client the timeline uses.
+type CloudTrailAPI interface {
+	LookupEvents(context.Context, *cloudtrail.LookupEventsInput, ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
+}
+
+var _ CloudTrailAPI = (*cloudtrail.Client)(nil)
+
+// MaxDays is how far back CloudTrail's event history goes.
+const MaxDays = 90
+
+// DefaultRate is LookupEvents' quota: 2 calls per second per region per
+// account.
+const DefaultRate = 2.0
+
+// Options say what to look up and where.
+type Options struct {
+	// Username and AccessKeyID: one or both (one lookup each; CloudTrail
+	// takes one attribute per call). Events found by both are kept once.
+	Username    string
+	AccessKeyID string
+	// Regions to search (all of them, in parallel).
+	Regions []string
+	// Days back from Now (default and maximum 90; more is capped with a
+	// warning).
+	Days int
+	// MaxEvents caps the events kept, newest first (0: no cap).
+	MaxEvents int
+	// Rate is calls per second per region (default 2; bks never exceeds
+	// the API's quota unless told to, e.g. in tests).
+	Rate float64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Event is one CloudTrail event, flattened.
+type Event struct {
+	Time        time.Time `json:"time"`
+	Region      string    `json:"region"`
+	Name        string    `json:"event_name"`
+	Source      string    `json:"event_source"`
+	SourceIP    string    `json:"source_ip,omitempty"`
+	UserAgent   string    `json:"user_agent,omitempty"`
+	ErrorCode   string    `json:"error_code,omitempty"`
+	ErrorMsg    string    `json:"error_message,omitempty"`
+	Username    string    `json:"username,omitempty"`
+	AccessKeyID string    `json:"access_key_id,omitempty"`
+	Identity    string    `json:"identity_arn,omitempty"`
+	// BearerToken: the call was made with a Bedrock API key
+	// (additionalEventData.callWithBearerToken).
+	BearerToken bool   `json:"bearer_token"`
+	ReadOnly    bool   `json:"read_only"`
+	ModelID     string `json:"model_id,omitempty"`
+	EventID     string `json:"event_id"`
+}
+
+// IsInvocation reports whether the event ran a model.
+func (e Event) IsInvocation() bool { return IsInvocation(e.Name) }
+
+// IsInvocation reports whether an event name is a model invocation.
+func IsInvocation(name string) bool {
+	switch name {
+	case "InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream",
+		"InvokeModelWithBidirectionalStream", "StartAsyncInvoke", "CreateModelInvocationJob", "ApplyGuardrail":
+		return true
+	}
+	return false
+}
+
+// Count is a name and how often it occurred.
+type Count struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// Summary condenses the events.
+type Summary struct {
+	Events      int        `json:"events"`
+	FirstSeen   *time.Time `json:"first_seen,omitempty"`
+	LastSeen    *time.Time `json:"last_seen,omitempty"`
+	Regions     []Count    `json:"regions"`
+	SourceIPs   []Count    `json:"source_ips"`
+	UserAgents  []Count    `json:"user_agents"`
+	EventNames  []Count    `json:"event_names"`
+	Invocations int        `json:"model_invocations"`
+	// InvocationsByModel counts invocations per "model @ region".
+	InvocationsByModel []Count `json:"invocations_by_model"`
+	BearerTokenCalls   int     `json:"bearer_token_calls"`
+	Errors             int     `json:"errors"`
+}
+
+// RegionError is a region whose history could not be (fully) read.
+type RegionError struct {
+	Region string `json:"region"`
+	Error  string `json:"error"`
+}
+
+// Result is a timeline.
+type Result struct {
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Days    int       `json:"days"`
+	Regions []string  `json:"regions"`
+	// Lookups says what was looked up, e.g. "Username=alice".
+	Lookups   []string      `json:"lookups"`
+	Events    []Event       `json:"events"` // oldest first
+	Summary   Summary       `json:"summary"`
+	Truncated bool          `json:"truncated"`
+	Warnings  []string      `json:"warnings,omitempty"`
+	Failed    []RegionError `json:"failed_regions,omitempty"`
+	// Calls made per region (pages, not retries).
+	Calls map[string]int `json:"calls"`
+}
+
+// Lookup builds the timeline. clients returns the CloudTrail client for a
+// region. A region that fails is reported in Result.Failed and does not
+// stop the others; the error is non-nil only when ctx ends or nothing
+// could be read at all.
+func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Options) (*Result, error) {
+	if o.Username == "" && o.AccessKeyID == "" {
+		return nil, errors.New("timeline: give a user name or an access key id")
+	}
+	if len(o.Regions) == 0 {
+		return nil, errors.New("timeline: no region to search")
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	res := &Result{End: now().UTC(), Regions: o.Regions, Events: []Event{}, Calls: map[string]int{}}
+	res.Days = o.Days
+	switch {
+	case o.Days <= 0:
+		res.Days = MaxDays
+	case o.Days > MaxDays:
+		res.Days = MaxDays
+		res.Warnings = append(res.Warnings, fmt.Sprintf("CloudTrail event history keeps %d days: --days %d capped at %d", MaxDays, o.Days, MaxDays))
+	}
+	res.Start = res.End.Add(-time.Duration(res.Days) * 24 * time.Hour)
+	rate := o.Rate
+	if rate <= 0 {
+		rate = DefaultRate
+	}
+	var attrs []cttypes.LookupAttribute
+	if o.Username != "" {
+		attrs = append(attrs, cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyUsername, AttributeValue: aws.String(o.Username)})
+		res.Lookups = append(res.Lookups, "Username="+o.Username)
+	}
+	if o.AccessKeyID != "" {
+		attrs = append(attrs, cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyAccessKeyId, AttributeValue: aws.String(o.AccessKeyID)})
+		res.Lookups = append(res.Lookups, "AccessKeyId="+o.AccessKeyID)
+	}
+
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, region := range o.Regions {
+		g.Go(func() error {
+			api := clients(region)
+			// One limiter per region: the quota is per region.
+			lim := awsops.NewLimiter(rate, 1)
+			calls := 0
+			var rerr error
+		attrLoop:
+			for _, attr := range attrs {
+				in := &cloudtrail.LookupEventsInput{
+					LookupAttributes: []cttypes.LookupAttribute{attr},
+					StartTime:        aws.Time(res.Start), EndTime: aws.Time(res.End),
+					MaxResults: aws.Int32(50),
+				}
+				for {
+					if err := lim.Wait(gctx); err != nil {
+						return err
+					}
+					calls++
+					out, err := api.LookupEvents(gctx, in)
+					if err != nil {
+						if gctx.Err() != nil {
+							return gctx.Err()
+						}
+						rerr = err
+						break attrLoop
+					}
+					mu.Lock()
+					for _, e := range out.Events {
+						id := aws.ToString(e.EventId)
+						if seen[id] {
+							continue
+						}
+						seen[id] = true
+						res.Events = append(res.Events, flatten(e, region))
+					}
+					full := o.MaxEvents > 0 && len(res.Events) >= o.MaxEvents
+					mu.Unlock()
+					if full || aws.ToString(out.NextToken) == "" {
+						if full {
+							break attrLoop
+						}
+						break
+					}
+					in.NextToken = out.NextToken
+				}
+			}
+			mu.Lock()
+			res.Calls[region] = calls
+			if rerr != nil {
+				res.Failed = append(res.Failed, RegionError{Region: region, Error: awsops.Describe("cloudtrail", "LookupEvents", rerr)})
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i].Region < res.Failed[j].Region })
+	if len(res.Failed) == len(o.Regions) {
+		return res, fmt.Errorf("timeline: CloudTrail could not be read in any region (%s)", res.Failed[0].Error)
+	}
+	// Newest first to cap, then oldest first to read.
+	sort.Slice(res.Events, func(i, j int) bool {
+		if !res.Events[i].Time.Equal(res.Events[j].Time) {
+			return res.Events[i].Time.After(res.Events[j].Time)
+		}
+		return res.Events[i].EventID < res.Events[j].EventID
+	})
+	if o.MaxEvents > 0 && len(res.Events) >= o.MaxEvents {
+		if len(res.Events) > o.MaxEvents {
+			res.Events = res.Events[:o.MaxEvents]
+		}
+		res.Truncated = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at --max-events %d: older events not read", o.MaxEvents))
+	}
+	sort.SliceStable(res.Events, func(i, j int) bool { return res.Events[i].Time.Before(res.Events[j].Time) })
+	res.Summary = Summarize(res.Events)
+	return res, nil
+}
+
+// flatten reads the fields of interest from the event and its JSON document.
+func flatten(e cttypes.Event, region string) Event {
+	ev := Event{
+		Time: aws.ToTime(e.EventTime).UTC(), Region: region, Name: aws.ToString(e.EventName),
+		Source: aws.ToString(e.EventSource), Username: aws.ToString(e.Username),
+		AccessKeyID: aws.ToString(e.AccessKeyId), EventID: aws.ToString(e.EventId),
+		ReadOnly: aws.ToString(e.ReadOnly) == "true",
+	}
+	ParseDocument(aws.ToString(e.CloudTrailEvent), &ev)
+	return ev
+}
+
+// ParseDocument fills ev from a CloudTrailEvent JSON document. Fields the
+// document lacks are left as they are; a malformed document changes
+// nothing.
+func ParseDocument(doc string, ev *Event) {
+	var d struct {
+		AwsRegion           string          `json:"awsRegion"`
+		SourceIPAddress     string          `json:"sourceIPAddress"`
+		UserAgent           string          `json:"userAgent"`
+		ErrorCode           string          `json:"errorCode"`
+		ErrorMessage        string          `json:"errorMessage"`
+		AdditionalEventData map[string]any  `json:"additionalEventData"`
+		RequestParameters   json.RawMessage `json:"requestParameters"`
+		UserIdentity        struct {
+			ARN         string `json:"arn"`
+			AccessKeyID string `json:"accessKeyId"`
+		} `json:"userIdentity"`
+	}
+	if doc == "" || json.Unmarshal([]byte(doc), &d) != nil {
+		return
+	}
+	if d.AwsRegion != "" {
+		ev.Region = d.AwsRegion
+	}
+	ev.SourceIP, ev.UserAgent = d.SourceIPAddress, d.UserAgent
+	ev.ErrorCode, ev.ErrorMsg = d.ErrorCode, d.ErrorMessage
+	ev.Identity = d.UserIdentity.ARN
+	if ev.AccessKeyID == "" {
+		ev.AccessKeyID = d.UserIdentity.AccessKeyID
+	}
+	switch v := d.AdditionalEventData["callWithBearerToken"].(type) {
+	case bool:
+		ev.BearerToken = v
+	case string:
+		ev.BearerToken = strings.EqualFold(v, "true")
+	}
+	var rp struct {
+		ModelID string `json:"modelId"`
+	}
+	if len(d.RequestParameters) > 0 && json.Unmarshal(d.RequestParameters, &rp) == nil {
+		ev.ModelID = rp.ModelID
+	}
+}
+
+// Summarize condenses events.
+func Summarize(events []Event) Summary {
+	s := Summary{Events: len(events), Regions: []Count{}, SourceIPs: []Count{}, UserAgents: []Count{}, EventNames: []Count{}, InvocationsByModel: []Count{}}
+	regions, ips, uas, names, models := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	for i := range events {
+		e := &events[i]
+		if s.FirstSeen == nil || e.Time.Before(*s.FirstSeen) {
+			s.FirstSeen = &e.Time
+		}
+		if s.LastSeen == nil || e.Time.After(*s.LastSeen) {
+			s.LastSeen = &e.Time
+		}
+		regions[e.Region]++
+		if e.SourceIP != "" {
+			ips[e.SourceIP]++
+		}
+		if e.UserAgent != "" {
+			uas[e.UserAgent]++
+		}
+		names[e.Name]++
+		if e.IsInvocation() {
+			s.Invocations++
+			m := e.ModelID
+			if m == "" {
+				m = "(model not recorded)"
+			}
+			models[m+" @ "+e.Region]++
+		}
+		if e.BearerToken {
+			s.BearerTokenCalls++
+		}
+		if e.ErrorCode != "" {
+			s.Errors++
+		}
+	}
+	s.Regions, s.SourceIPs, s.UserAgents, s.EventNames, s.InvocationsByModel = counts(regions), counts(ips), counts(uas), counts(names), counts(models)
+	return s
+}
+
+func counts(m map[string]int) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -1,0 +1,191 @@
+package timeline_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/bks-dev/bks/internal/awsemu"
+	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/timeline"
+)
+
+const acct = "111122223333"
+
+func clientsFor(srv *awsemu.Server) func(string) timeline.CloudTrailAPI {
+	cfg := srv.AWSConfig("us-east-1")
+	return func(region string) timeline.CloudTrailAPI {
+		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
+	}
+}
+
+// Must show: a timeline across 3 regions with paging and throttling, at
+// no more than 2 calls per second per region.
+func TestTimelineThreeRegionsPagingThrottling(t *testing.T) {
+	now := time.Now().UTC()
+	user := "BedrockAPIKey-t1m3"
+	asia := testkeys.AccessKeyID("ASIA", acct, 9)
+	var events []*awsemu.Event
+	add := func(region string, n int, mod func(i int, e *awsemu.Event)) {
+		for i := range n {
+			e := &awsemu.Event{Region: region, Time: now.Add(-time.Duration(i+1) * time.Hour), Name: "ListFoundationModels",
+				Source: "bedrock.amazonaws.com", Username: user, SourceIP: "198.51.100.7", UserAgent: "python-requests/2.31"}
+			mod(i, e)
+			events = append(events, e)
+		}
+	}
+	// us-east-1: 120 user events (3 pages), every 10th an invocation by API key.
+	add("us-east-1", 120, func(i int, e *awsemu.Event) {
+		if i%10 == 0 {
+			e.Name = "InvokeModel"
+			e.RequestParameters = map[string]any{"modelId": "anthropic.claude-3-5-sonnet-20240620-v1:0"}
+			e.AdditionalEventData = map[string]any{"callWithBearerToken": true}
+		}
+	})
+	// eu-west-1: 60 events of a short-term key's session (by AccessKeyId, 2 pages).
+	add("eu-west-1", 60, func(i int, e *awsemu.Event) {
+		e.Username, e.AccessKeyID, e.IdentityType = "", asia, "AssumedRole"
+		e.IdentityARN = "arn:aws:sts::" + acct + ":assumed-role/app/s"
+		e.Name, e.SourceIP = "Converse", "203.0.113.99"
+		e.RequestParameters = map[string]any{"modelId": "amazon.titan-text-express-v1"}
+	})
+	// ap-southeast-2: 5 events, one failed; one older than the window.
+	add("ap-southeast-2", 5, func(i int, e *awsemu.Event) {
+		if i == 0 {
+			e.ErrorCode = "AccessDenied"
+		}
+		if i == 4 {
+			e.Time = now.AddDate(0, 0, -100)
+		}
+	})
+	// Not ours: another user.
+	add("us-east-1", 3, func(i int, e *awsemu.Event) { e.Username = "someone-else" })
+	srv, err := awsemu.New(&awsemu.Seed{
+		Accounts: []*awsemu.Account{{ID: acct, Events: events}},
+		Faults: []awsemu.Fault{
+			{Action: "LookupEvents", Region: "eu-west-1", Kind: "throttle", Times: 2},
+			{Action: "LookupEvents", Region: "us-east-1", Kind: "throttle", Times: 1},
+		},
+	}, awsemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	res, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{
+		Username: user, AccessKeyID: asia, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-2"}, Days: 200,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Days != 90 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "capped at 90") {
+		t.Errorf("days %d warnings %v", res.Days, res.Warnings)
+	}
+	s := res.Summary
+	if s.Events != 120+60+4 || len(res.Failed) != 0 {
+		t.Fatalf("%d events (want 184), failed %v", s.Events, res.Failed)
+	}
+	if s.Invocations != 12+60 || s.BearerTokenCalls != 12 || s.Errors != 1 {
+		t.Errorf("invocations %d bearer %d errors %d", s.Invocations, s.BearerTokenCalls, s.Errors)
+	}
+	if len(s.Regions) != 3 || s.Regions[0].Name != "us-east-1" || len(s.SourceIPs) != 2 {
+		t.Errorf("regions %v ips %v", s.Regions, s.SourceIPs)
+	}
+	if s.InvocationsByModel[0].Name != "amazon.titan-text-express-v1 @ eu-west-1" || s.InvocationsByModel[0].Count != 60 {
+		t.Errorf("by model %v", s.InvocationsByModel)
+	}
+	for i := 1; i < len(res.Events); i++ {
+		if res.Events[i].Time.Before(res.Events[i-1].Time) {
+			t.Fatal("events not in time order")
+		}
+	}
+	// Pages: us-east-1 3 (Username) + 1 (AccessKeyId); eu-west-1 1 + 2; ap-southeast-2 1 + 1.
+	want := map[string]int{"us-east-1": 4, "eu-west-1": 3, "ap-southeast-2": 2}
+	for r, n := range want {
+		if res.Calls[r] != n {
+			t.Errorf("%s: %d calls, want %d", r, res.Calls[r], n)
+		}
+	}
+	// Throttled calls were retried; successful calls in one region are
+	// spaced at least 0.5 s apart (2 per second).
+	byRegion := map[string][]time.Time{}
+	throttled := 0
+	for _, c := range srv.Calls() {
+		if c.Action != "LookupEvents" {
+			continue
+		}
+		if c.Code != "" {
+			throttled++
+			continue
+		}
+		byRegion[c.Region] = append(byRegion[c.Region], c.Time)
+	}
+	if throttled != 3 {
+		t.Errorf("%d throttled calls, want 3", throttled)
+	}
+	for r, ts := range byRegion {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		for i := 1; i < len(ts); i++ {
+			if gap := ts[i].Sub(ts[i-1]); gap < 450*time.Millisecond {
+				t.Errorf("%s: calls %d and %d only %s apart", r, i-1, i, gap)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	res.WriteText(&buf)
+	for _, w := range []string{"* InvokeModel [API key] anthropic.claude", "model invocations: 72", "capped at 90", "AccessDenied"} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("text lacks %q", w)
+		}
+	}
+}
+
+func TestTimelineMaxEventsAndFailures(t *testing.T) {
+	now := time.Now().UTC()
+	var events []*awsemu.Event
+	for i := range 80 {
+		events = append(events, &awsemu.Event{Region: "us-west-2", Time: now.Add(-time.Duration(i) * time.Minute), Name: fmt.Sprintf("E%d", i), Username: "u"})
+	}
+	srv, err := awsemu.New(&awsemu.Seed{
+		Accounts: []*awsemu.Account{{ID: acct, Events: events}},
+		Faults:   []awsemu.Fault{{Action: "LookupEvents", Region: "eu-north-1", Kind: "denied"}},
+	}, awsemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{
+		Username: "u", Regions: []string{"us-west-2", "eu-north-1"}, MaxEvents: 30, Rate: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Events) != 30 || !res.Truncated || res.Events[29].Name != "E0" {
+		t.Errorf("%d events, truncated %v, newest %s", len(res.Events), res.Truncated, res.Events[len(res.Events)-1].Name)
+	}
+	if len(res.Failed) != 1 || res.Failed[0].Region != "eu-north-1" || !strings.Contains(res.Failed[0].Error, "cloudtrail:LookupEvents") {
+		t.Errorf("failed %v", res.Failed)
+	}
+	// Every region failing is an error.
+	if _, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{Username: "u", Regions: []string{"eu-north-1"}, Rate: 1000}); err == nil {
+		t.Error("no error when nothing could be read")
+	}
+	if _, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{Regions: []string{"x"}}); err == nil {
+		t.Error("no error without a subject")
+	}
+}
+
+func FuzzParseDocument(f *testing.F) {
+	f.Add(`{"awsRegion":"eu-west-1","sourceIPAddress":"1.2.3.4","additionalEventData":{"callWithBearerToken":"true"},"requestParameters":{"modelId":"m"}}`)
+	f.Add(`{"requestParameters":null,"additionalEventData":{"callWithBearerToken":true}}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		var ev timeline.Event
+		timeline.ParseDocument(doc, &ev)
+	})
+}
