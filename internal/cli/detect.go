@@ -51,6 +51,7 @@ found (--exit-code to change), 2 error or something could not be read
 		newCmdDetectStdin(io, opts),
 		newCmdDetectGit(io, opts),
 		newCmdDetectStaged(io, opts),
+		newCmdDetectGitHub(io, opts),
 		// Other detect subcommands register here, one line each.
 	)
 	return cmd

@@ -81,6 +81,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdCleanup(io),
 		newCmdDev(io),
 		newCmdTimeline(io),
+		newCmdMerge(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root

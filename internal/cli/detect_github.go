@@ -1,0 +1,385 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/sources"
+	ghsrc "github.com/bks-dev/bks/sources/github"
+)
+
+type detectGitHubOptions struct {
+	Orgs, Users, Repos []string
+	Token              string
+	APIURL             string
+	Filter             ghsrc.Filter
+	CacheDir           string
+	TempDir            string
+	Resume             string
+	Shard              string
+	Search             bool
+	PullRefs           bool
+	RepoTimeout        time.Duration
+	ProgressInterval   time.Duration
+}
+
+func newCmdDetectGitHub(sio *IO, opts *detectOptions) *cobra.Command {
+	g := &detectGitHubOptions{}
+	cmd := &cobra.Command{
+		Use:   "github",
+		Short: "Sweep every repository of GitHub organizations or users, whole history",
+		Long: `List the repositories of organizations (--org), users (--user) or name them
+(--repo), clone each (branches and tags; --pull-refs adds pull request heads)
+and scan its whole history, --workers repositories at a time. Findings
+stream as they are found, each with its repository and an html_url to the
+file at the commit that introduced the key.
+
+Forks and archived repositories are skipped unless --forks / --archived;
+--visibility, --include-repo/--exclude-repo (globs on the name, or on
+OWNER/NAME when they hold a "/") and --topic narrow the list. Repositories
+named with --repo are always taken.
+
+Clones go to a temporary directory and are deleted once scanned, or are kept
+in --cache-dir and fetched (not cloned again) on the next run. A repository
+that cannot be cloned or scanned is reported on stderr and the sweep goes
+on (exit 2 at the end unless --ignore-errors). GitHub rate limits are
+waited out, with a message saying until when.
+
+--shard I/N takes the repositories whose name hashes to I modulo N, so N
+machines (an Actions matrix, a Kubernetes Indexed Job) cover the set
+exactly once; "bks merge" combines their reports. --resume STATE records
+each repository scanned and its refs, and skips it on the next run while
+its refs are unchanged (write each run to its own report, then merge them).
+
+--search is a fast first look: GitHub code search for the key prefixes,
+fetching each matched file. It sees the default branch only, never history;
+it complements the sweep, it does not replace it.
+
+The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
+--api-url for GitHub Enterprise Server (https://HOST/api/v3).`,
+		Example: `  GITHUB_TOKEN=… bks detect github --org acme --format jsonl -o acme.jsonl
+  bks detect github --org acme --shard 0/4 --resume state-0.json -f sarif -o shard-0.sarif
+  bks detect github --org acme --search
+  bks detect github --repo acme/api --repo acme/web --cache-dir ~/.cache/bks
+  bks detect github --org acme --api-url https://ghe.example.com/api/v3 --topic payments`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return detectGitHubRun(cmd.Context(), sio, opts, g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&g.Orgs, "org", nil, "sweep every repository of this organization (repeatable)")
+	f.StringArrayVar(&g.Users, "user", nil, "sweep every repository this user owns (repeatable)")
+	f.StringArrayVar(&g.Repos, "repo", nil, "sweep this repository, OWNER/NAME (repeatable)")
+	f.StringVar(&g.Token, "token", "", "GitHub token (default: $GITHUB_TOKEN, then $GH_TOKEN)")
+	f.StringVar(&g.APIURL, "api-url", "", "GitHub API URL, for GitHub Enterprise Server (default: $GITHUB_API_URL, then https://api.github.com)")
+	f.BoolVar(&g.Filter.Forks, "forks", false, "include forks")
+	f.BoolVar(&g.Filter.Archived, "archived", false, "include archived repositories")
+	f.StringVar(&g.Filter.Visibility, "visibility", "all", "all, public, private or internal")
+	f.StringArrayVar(&g.Filter.Include, "include-repo", nil, "only repositories matching this glob (repeatable)")
+	f.StringArrayVar(&g.Filter.Exclude, "exclude-repo", nil, "skip repositories matching this glob (repeatable)")
+	f.StringArrayVar(&g.Filter.Topics, "topic", nil, "only repositories with this topic (repeatable: any of them)")
+	f.StringVar(&g.CacheDir, "cache-dir", "", "keep clones here and fetch them on the next run")
+	f.StringVar(&g.TempDir, "temp-dir", "", "where temporary clones go (default: the system's temporary directory)")
+	f.StringVar(&g.Resume, "resume", "", "state file: skip repositories already scanned at the same refs, record each one scanned")
+	f.StringVar(&g.Shard, "shard", "", "sweep only shard I of N (0-based), e.g. 2/8")
+	f.BoolVar(&g.Search, "search", false, "fast mode: GitHub code search for key prefixes (default branches only, no history)")
+	f.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
+	f.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
+	f.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
+	return cmd
+}
+
+func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
+	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
+	target := ghsrc.Target{Orgs: g.Orgs, Users: g.Users, Repos: g.Repos}
+	if len(g.Orgs)+len(g.Users)+len(g.Repos) == 0 {
+		return fail(errors.New("detect github: give --org, --user or --repo"))
+	}
+	if err := g.Filter.Validate(); err != nil {
+		return fail(fmt.Errorf("detect github: %w", err))
+	}
+	var shard ghsrc.Shard
+	if g.Shard != "" {
+		s, err := ghsrc.ParseShard(g.Shard)
+		if err != nil {
+			return fail(fmt.Errorf("detect github: --%w", err))
+		}
+		shard = s
+	}
+	token := ghFirst(g.Token, ghGetenv(sio, "GITHUB_TOKEN"), ghGetenv(sio, "GH_TOKEN"))
+	apiURL := ghFirst(g.APIURL, ghGetenv(sio, "GITHUB_API_URL"))
+	client, err := ghsrc.NewClient(apiURL, token, nil)
+	if err != nil {
+		return fail(fmt.Errorf("detect github: %w", err))
+	}
+	eng, err := opts.newEngine()
+	if err != nil {
+		return fail(err)
+	}
+
+	errOut := sio.Err
+	tty := false
+	if f, ok := errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tty = true
+	}
+	status := &statusWriter{w: errOut, tty: tty}
+	gio := *sio
+	gio.Err = status
+	errs := &errorCollector{w: status}
+	logf := func(msg string) { status.line("bks: " + msg) }
+	chunker := sources.Chunker{Overlap: eng.MaxMatchLen()}
+
+	var src sources.Source
+	var prog *ghsrc.Progress
+	if g.Search {
+		src = ghsrc.NewSearch(ghsrc.SearchOptions{
+			Client:      client,
+			Target:      target,
+			Filter:      g.Filter,
+			Shard:       shard,
+			Workers:     opts.Workers,
+			Chunker:     chunker,
+			OnError:     errs.handle,
+			Log:         logf,
+			MaxFileSize: opts.MaxFileSize,
+		})
+	} else {
+		var state *ghsrc.State
+		if g.Resume != "" {
+			state, err = ghsrc.OpenState(g.Resume)
+			if err != nil {
+				return fail(err)
+			}
+		}
+		prog = &ghsrc.Progress{Start: time.Now()}
+		src = ghsrc.NewSweep(ghsrc.Options{
+			Client:      client,
+			Token:       token,
+			Target:      target,
+			Filter:      g.Filter,
+			Shard:       shard,
+			Workers:     opts.Workers,
+			CacheDir:    g.CacheDir,
+			TempDir:     g.TempDir,
+			PullRefs:    g.PullRefs,
+			State:       state,
+			RepoTimeout: g.RepoTimeout,
+			Scan: ghsrc.HistoryScanner(ghsrc.HistoryOptions{
+				Chunker:     chunker,
+				MaxBlobSize: max(opts.MaxFileSize, 0),
+				OnError:     errs.handle,
+				Warn:        logf,
+			}),
+			OnError:  errs.handle,
+			Log:      logf,
+			Progress: prog,
+		})
+		src = &keyCounter{src: src, eng: eng, n: &prog.Keys}
+		stop := startProgress(status, prog, g.ProgressInterval)
+		defer func() {
+			stop()
+			summarize(status, prog, time.Now())
+		}()
+	}
+	return runDetect(ctx, &gio, opts, eng, src, errs)
+}
+
+func ghGetenv(sio *IO, k string) string {
+	if sio.Getenv == nil {
+		return ""
+	}
+	return sio.Getenv(k)
+}
+
+func ghFirst(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// keyCounter scans each chunk once to count keys for the progress line and
+// passes on only the chunks that hold a match: the report's own scan of
+// those few chunks finds the same matches (same engine), and the many
+// chunks without a key are scanned once, not twice.
+type keyCounter struct {
+	src sources.Source
+	eng *detectors.Engine
+	n   *atomic.Int64
+}
+
+func (k *keyCounter) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+	return k.src.Chunks(ctx, func(c sources.Chunk) error {
+		found := 0
+		k.eng.Scan(c.Data, c.Limit, func(detectors.Match) { found++ })
+		if found == 0 {
+			return nil
+		}
+		k.n.Add(int64(found))
+		return yield(c)
+	})
+}
+
+// statusWriter is stderr with a status line: on a terminal the line is
+// redrawn in place, and cleared before anything else is written so that
+// messages never mix with it.
+type statusWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	tty    bool
+	status string
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLocked()
+	n, err := s.w.Write(p)
+	s.drawLocked()
+	return n, err
+}
+
+// line writes one message line.
+func (s *statusWriter) line(msg string) {
+	_, _ = s.Write([]byte(strings.TrimRight(msg, "\n") + "\n"))
+}
+
+// setStatus redraws the status line (terminal) or prints it (otherwise).
+func (s *statusWriter) setStatus(st string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.tty {
+		fmt.Fprintln(s.w, st)
+		return
+	}
+	s.clearLocked()
+	s.status = st
+	s.drawLocked()
+}
+
+func (s *statusWriter) clearLocked() {
+	if s.tty && s.status != "" {
+		fmt.Fprint(s.w, "\r\033[K")
+	}
+}
+
+func (s *statusWriter) drawLocked() {
+	if s.tty && s.status != "" {
+		fmt.Fprint(s.w, s.status)
+	}
+}
+
+func (s *statusWriter) clearStatus() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLocked()
+	s.status = ""
+}
+
+// startProgress shows the sweep's progress until stop is called: redrawn
+// every half second on a terminal, a log line every interval otherwise.
+func startProgress(s *statusWriter, p *ghsrc.Progress, interval time.Duration) (stop func()) {
+	every := interval
+	if s.tty {
+		every = 500 * time.Millisecond
+	}
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				s.setStatus(progressLine(p, now))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		s.clearStatus()
+	}
+}
+
+// progressLine is "bks: 37/250 repositories, 1.2 GB, 3 keys, ETA 4m10s".
+func progressLine(p *ghsrc.Progress, now time.Time) string {
+	if !p.Listed.Load() {
+		return "bks: listing repositories…"
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "bks: %d/%d repositories, %s, %d key", p.Done.Load(), p.Total.Load(), sweepBytes(p.Bytes.Load()), p.Keys.Load())
+	if p.Keys.Load() != 1 {
+		sb.WriteString("s")
+	}
+	if n := p.Failed.Load(); n > 0 {
+		fmt.Fprintf(&sb, ", %d failed", n)
+	}
+	if eta := p.ETA(now); eta > 0 {
+		fmt.Fprintf(&sb, ", ETA %s", eta.Round(time.Second))
+	}
+	return sb.String()
+}
+
+// summarize prints what a sweep did and how fast.
+func summarize(s *statusWriter, p *ghsrc.Progress, now time.Time) {
+	if !p.Listed.Load() {
+		return
+	}
+	el := now.Sub(p.Start)
+	mins := max(el.Minutes(), 1e-9)
+	done := p.Done.Load()
+	var notes []string
+	if n := p.Failed.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d failed", n))
+	}
+	if n := p.Empty.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d empty", n))
+	}
+	if n := p.Skipped.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d skipped, already scanned at the same refs", n))
+	}
+	extra := ""
+	if len(notes) > 0 {
+		extra = " (" + strings.Join(notes, ", ") + ")"
+	}
+	if done < p.Total.Load() {
+		extra += fmt.Sprintf(", %d not reached", p.Total.Load()-done)
+	}
+	s.line(fmt.Sprintf("bks: swept %d of %d repositories%s in %s: %s scanned, %d keys; %.1f repositories/min, %.1f MB/min",
+		done, p.Total.Load(), extra, el.Round(time.Millisecond), sweepBytes(p.Bytes.Load()), p.Keys.Load(),
+		float64(done)/mins, float64(p.Bytes.Load())/1e6/mins))
+}
+
+func sweepBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
