@@ -82,6 +82,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdDev(io),
 		newCmdTimeline(io),
 		newCmdMerge(io),
+		newCmdReport(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root

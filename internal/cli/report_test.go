@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bks-dev/bks/internal/awsemu"
+)
+
+func TestReportCommand(t *testing.T) {
+	const acct = "111122223333"
+	user := "BedrockAPIKey-rp01"
+	srv, env := irEmulator(t, &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct,
+		Users: []*awsemu.User{{Name: user, ServiceCredentials: []*awsemu.ServiceCred{{}}}},
+		Events: []*awsemu.Event{{Region: "us-east-1", Time: time.Now().Add(-time.Hour), Name: "InvokeModel", Source: "bedrock.amazonaws.com", Username: user}},
+	}}})
+	out := filepath.Join(t.TempDir(), "incident.md")
+	os.WriteFile(out, []byte("old"), 0o644) // an existing file is narrowed to 0600
+	code, stdout, errOut := irRunEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--regions", "us-east-1", "--format", "markdown", "--output", out, user)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if stdout != "" || !strings.Contains(errOut, "report written") {
+		t.Errorf("stdout %q stderr %q", stdout, errOut)
+	}
+	st, err := os.Stat(out)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("output mode: %v %v", err, st.Mode())
+	}
+	b, _ := os.ReadFile(out)
+	md := string(b)
+	for _, w := range []string{"# Incident report: IAM user " + user, "## Bedrock credentials", "Model invocations: 1",
+		"## Bedrock cost (Cost Explorer)", "Could not be read: GetCostAndUsage", "## Recommended actions"} {
+		if !strings.Contains(md, w) {
+			t.Errorf("report lacks %q:\n%s", w, md)
+		}
+	}
+	if code, _, _ := irRunEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--format", "pdf", user); code != ExitFailure {
+		t.Errorf("bad format: exit %d", code)
+	}
+}
