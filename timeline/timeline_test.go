@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -78,9 +77,11 @@ func TestTimelineThreeRegionsPagingThrottling(t *testing.T) {
 	}
 	defer srv.Close()
 
+	start := time.Now()
 	res, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{
 		Username: user, AccessKeyID: asia, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-2"}, Days: 200,
 	})
+	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,30 +113,20 @@ func TestTimelineThreeRegionsPagingThrottling(t *testing.T) {
 			t.Errorf("%s: %d calls, want %d", r, res.Calls[r], n)
 		}
 	}
-	// Throttled calls were retried; successful calls in one region are
-	// spaced at least 0.5 s apart (2 per second).
-	byRegion := map[string][]time.Time{}
+	// Throttled calls were retried by the SDK.
 	throttled := 0
 	for _, c := range srv.Calls() {
-		if c.Action != "LookupEvents" {
-			continue
-		}
-		if c.Code != "" {
+		if c.Action == "LookupEvents" && c.Code != "" {
 			throttled++
-			continue
 		}
-		byRegion[c.Region] = append(byRegion[c.Region], c.Time)
 	}
 	if throttled != 3 {
 		t.Errorf("%d throttled calls, want 3", throttled)
 	}
-	for r, ts := range byRegion {
-		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
-		for i := 1; i < len(ts); i++ {
-			if gap := ts[i].Sub(ts[i-1]); gap < 450*time.Millisecond {
-				t.Errorf("%s: calls %d and %d only %s apart", r, i-1, i, gap)
-			}
-		}
+	// 2 calls per second per region: us-east-1's 4 calls cannot take less
+	// than 1.5 s (a lower bound: a slow machine only makes it longer).
+	if elapsed < 1500*time.Millisecond {
+		t.Errorf("4 calls in one region took %s: faster than 2 per second", elapsed)
 	}
 	var buf bytes.Buffer
 	res.WriteText(&buf)
