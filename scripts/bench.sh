@@ -111,10 +111,13 @@ require_detect_files() {
 		die "'bks detect files' is not available in this build of bks: the files stage needs it"
 }
 
+# gen_hash identifies the generator's code: a change regenerates the corpus.
+gen_hash() { find internal/benchcorpus -name '*.go' ! -name '*_test.go' | sort | xargs cat | sha256sum | cut -c1-16; }
+
 # Generates the corpus unless one from the same generator, size and seed is there.
 ensure_corpus() {
 	local stamp
-	stamp="size=$BENCH_SIZE seed=$BENCH_SEED gen=$(cat internal/benchcorpus/*.go | sha256sum | cut -c1-16)"
+	stamp="size=$BENCH_SIZE seed=$BENCH_SEED gen=$(gen_hash)"
 	if [ -f "$BENCH_DIR/corpus.stamp" ] && [ "$(cat "$BENCH_DIR/corpus.stamp")" = "$stamp" ] && [ -d "$BENCH_DIR/corpus" ]; then
 		return
 	fi
@@ -159,6 +162,7 @@ stage_files() {
 		n=$(grep -c '"RuleID"' "$BENCH_DIR/gitleaks.json" || true)
 		row "files" "gitleaks dir (Bedrock-only rules)" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.1f)" "$RSS" "$n" "$(div "$WALL" "$bks_wall" %.1f)"
 		note "gitleaks / bks wall time: $(div "$WALL" "$bks_wall" %.1f)× (target ≥ 30×; gitleaks best of $GITLEAKS_RUNS)"
+		note "gitleaks by place (path and line) on the ground truth: $("$GENCORPUS" verify -gitleaks -truth "$BENCH_DIR/ground_truth.jsonl" -findings "$BENCH_DIR/gitleaks.json")"
 	else
 		note "gitleaks: not on PATH, skipped (docs/BENCH.md says how to build one)"
 	fi
@@ -169,7 +173,7 @@ stage_oneline() {
 	require_detect_files
 	local dir=$BENCH_DIR/oneline file stamp bytes mb n verdict
 	file=$dir/huge.min.js
-	stamp="size=$BENCH_ONELINE_SIZE seed=$BENCH_SEED gen=$(cat internal/benchcorpus/*.go | sha256sum | cut -c1-16)"
+	stamp="size=$BENCH_ONELINE_SIZE seed=$BENCH_SEED gen=$(gen_hash)"
 	if [ ! -f "$dir/stamp" ] || [ "$(cat "$dir/stamp")" != "$stamp" ] || [ ! -f "$file" ]; then
 		rm -rf "$dir"
 		mkdir -p "$dir"

@@ -111,12 +111,32 @@ func Generate(root string, opts Options) ([]Entry, Stats, error) {
 	return g.write(root)
 }
 
-func newGenerator(opts Options) *generator {
-	g := &generator{opts: opts, pools: map[string]*pool{}, byKnd: map[string][]int{}}
-	for i, k := range kinds {
-		g.pools[k.name] = newPool(k.name, rng(opts.Seed, 1000+uint64(i)))
+// poolCache keeps the pools of recent seeds: they are read-only once built
+// and building them is most of the cost of a small corpus.
+var poolCache struct {
+	sync.Mutex
+	m map[uint64]map[string]*pool
+}
+
+func poolsFor(seed uint64) map[string]*pool {
+	poolCache.Lock()
+	defer poolCache.Unlock()
+	if p, ok := poolCache.m[seed]; ok {
+		return p
 	}
-	return g
+	ps := map[string]*pool{}
+	for i, k := range kinds {
+		ps[k.name] = newPool(k.name, rng(seed, 1000+uint64(i)))
+	}
+	if poolCache.m == nil || len(poolCache.m) >= 4 {
+		poolCache.m = map[uint64]map[string]*pool{}
+	}
+	poolCache.m[seed] = ps
+	return ps
+}
+
+func newGenerator(opts Options) *generator {
+	return &generator{opts: opts, pools: poolsFor(opts.Seed), byKnd: map[string][]int{}}
 }
 
 func logUniform(r *rand.Rand, lo, hi float64) int {

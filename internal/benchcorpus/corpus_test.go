@@ -74,6 +74,7 @@ func scanFiles(t *testing.T, root string, chunkSize int) []Found {
 // corpus, every planted key is found at its place with its fingerprint and
 // no decoy (nor anything else) is reported.
 func TestCorpusGroundTruth(t *testing.T) {
+	t.Parallel()
 	size := int64(20 << 20)
 	if testing.Short() {
 		size = 4 << 20
@@ -323,4 +324,29 @@ func FuzzReadFindings(f *testing.F) {
 		}
 		_, _ = ReadTruth(bytes.NewReader(b))
 	})
+}
+
+func TestVerifyLinesGitleaks(t *testing.T) {
+	truth := []Entry{
+		{Type: TypePlanted, Path: "a/b.go", Line: 3, Fingerprint: "f1"},
+		{Type: TypePlanted, Path: "a/b.go", Line: 5, Fingerprint: "f2"},
+		{Type: TypePlanted, Path: "a/c.go", Line: 1, Fingerprint: "f3"},
+		{Type: TypeDecoy, Path: "a/b.go", Line: 9},
+		{Type: TypeDecoy, Path: "a/b.go", Line: 10},
+	}
+	rep := `[{"RuleID":"x","File":"root/a/b.go","StartLine":3,"Secret":"bedrock-api-key-Ym"},
+	{"RuleID":"x","File":"root/a/b.go","StartLine":5,"Secret":"bedrock-api-key-Ym"},
+	{"RuleID":"x","File":"root/a/b.go","StartLine":9,"Secret":"ABSKxx"}]`
+	found, err := ReadGitleaks(strings.NewReader(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := VerifyLines(truth, found)
+	want := LineResult{Planted: 3, PlantedFound: 2, Distinct: 1, Decoys: 2, DecoysFlagged: 1}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if _, err := ReadGitleaks(strings.NewReader("{")); err == nil {
+		t.Error("ReadGitleaks accepted a broken report")
+	}
 }

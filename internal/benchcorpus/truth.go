@@ -266,3 +266,75 @@ func relPath(p string, paths map[string]bool) string {
 	}
 	return s
 }
+
+// ReadGitleaks reads a gitleaks JSON report (--report-format json). Its
+// secrets are not bks's keys (the short-term rule captures a fixed prefix),
+// so only the places are comparable: see VerifyLines.
+func ReadGitleaks(r io.Reader) ([]Found, error) {
+	var rep []struct {
+		RuleID    string
+		File      string
+		StartLine int
+		Secret    string
+	}
+	if err := json.NewDecoder(r).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("read gitleaks report: %w", err)
+	}
+	out := make([]Found, 0, len(rep))
+	for _, f := range rep {
+		out = append(out, Found{Path: f.File, Line: f.StartLine, Rule: f.RuleID, Fingerprint: fingerprint(f.RuleID, f.Secret)})
+	}
+	return out, nil
+}
+
+// LineResult compares another scanner's findings with the truth by place
+// (path and line) only.
+type LineResult struct {
+	Planted, PlantedFound int // planted keys with a finding on their line
+	Decoys, DecoysFlagged int // decoys with a finding on their line
+	// Distinct is the number of distinct secrets reported on planted
+	// lines: fewer than PlantedFound means different keys were reported
+	// as one.
+	Distinct int
+}
+
+func (r LineResult) String() string {
+	return fmt.Sprintf("planted keys found %d/%d (%d distinct secrets), decoys reported %d/%d",
+		r.PlantedFound, r.Planted, r.Distinct, r.DecoysFlagged, r.Decoys)
+}
+
+// VerifyLines compares findings with the truth by path and line only.
+func VerifyLines(truth []Entry, found []Found) LineResult {
+	paths := map[string]bool{}
+	for _, e := range truth {
+		paths[e.Path] = true
+	}
+	at := map[lineKey]bool{}
+	secretAt := map[lineKey][]string{}
+	for _, f := range found {
+		k := lineKey{relPath(f.Path, paths), f.Line}
+		at[k] = true
+		secretAt[k] = append(secretAt[k], f.Fingerprint)
+	}
+	var res LineResult
+	distinct := map[string]bool{}
+	for _, e := range truth {
+		k := lineKey{e.Path, e.Line}
+		if e.Type == TypePlanted {
+			res.Planted++
+			if at[k] {
+				res.PlantedFound++
+				for _, s := range secretAt[k] {
+					distinct[s] = true
+				}
+			}
+		} else {
+			res.Decoys++
+			if at[k] {
+				res.DecoysFlagged++
+			}
+		}
+	}
+	res.Distinct = len(distinct)
+	return res
+}

@@ -3,10 +3,12 @@
 //
 //	gencorpus generate -out DIR -truth FILE [-size 1GiB] [-seed 1]
 //	gencorpus oneline  -out FILE -truth FILE [-size 2GiB] [-seed 1]
-//	gencorpus verify   -truth FILE -findings FILE
+//	gencorpus verify   -truth FILE -findings FILE [-gitleaks]
 //
 // verify exits 0 when every planted key was found exactly once at its place
-// and nothing else (no decoy) was reported, 1 otherwise, 2 on error.
+// and nothing else (no decoy) was reported, 1 otherwise, 2 on error. With
+// -gitleaks it reads a gitleaks JSON report and only counts, by place, the
+// planted keys and decoys it reported.
 package main
 
 import (
@@ -29,7 +31,7 @@ func main() {
 const usage = `usage:
   gencorpus generate -out DIR -truth FILE [-size 1GiB] [-seed 1]
   gencorpus oneline  -out FILE -truth FILE [-size 2GiB] [-seed 1]
-  gencorpus verify   -truth FILE -findings FILE
+  gencorpus verify   -truth FILE -findings FILE [-gitleaks]
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -178,6 +180,7 @@ func verify(args []string, stdout, stderr io.Writer) (bool, error) {
 	fs.SetOutput(stderr)
 	truthFile := fs.String("truth", "", "ground truth (JSON lines)")
 	findingsFile := fs.String("findings", "", "bks report in --format jsonl ('-' for stdin)")
+	gitleaks := fs.Bool("gitleaks", false, "the findings are a gitleaks JSON report: compare places (path and line) only, and exit 0")
 	if err := fs.Parse(args); err != nil {
 		return false, err
 	}
@@ -201,6 +204,14 @@ func verify(args []string, stdout, stderr io.Writer) (bool, error) {
 		}
 		defer f.Close()
 		fr = f
+	}
+	if *gitleaks {
+		found, err := benchcorpus.ReadGitleaks(fr)
+		if err != nil {
+			return false, err
+		}
+		fmt.Fprintf(stdout, "%s\n", benchcorpus.VerifyLines(truth, found))
+		return true, nil
 	}
 	found, err := benchcorpus.ReadFindings(fr)
 	if err != nil {
