@@ -14,7 +14,7 @@ import (
 )
 
 type reportOptions struct {
-	AWS       irAWSFlags
+	AWS       awsFlags
 	Target    string
 	Format    string
 	Output    string
@@ -45,7 +45,7 @@ order. A section that could not be read says why.
 			return reportRun(cmd.Context(), io, opts)
 		},
 	}
-	opts.AWS.add(cmd)
+	addAWSFlags(cmd.Flags(), &opts.AWS)
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", incident.FormatText, "text, markdown or json")
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (mode 0600) instead of standard output")

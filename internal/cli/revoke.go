@@ -15,40 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/revoke"
 	"github.com/bks-dev/bks/verify"
 )
-
-// irAWSFlags are the AWS CLI-style flags of the incident-response commands.
-type irAWSFlags struct {
-	Profile     string
-	Region      string
-	EndpointURL string
-}
-
-func (f *irAWSFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Profile, "profile", "", "AWS profile (else AWS_PROFILE, else default)")
-	cmd.Flags().StringVar(&f.Region, "region", "", "AWS region for IAM and STS calls (else AWS_REGION, profile, us-east-1)")
-	cmd.Flags().StringVar(&f.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (tests, the emulator)")
-}
-
-// load returns the AWS configuration and who it is.
-func (f *irAWSFlags) load(ctx context.Context) (aws.Config, awsops.Identity, error) {
-	cfg, err := awsops.LoadConfig(ctx, awsops.Settings{Profile: f.Profile, Region: f.Region, EndpointURL: f.EndpointURL})
-	if err != nil {
-		return aws.Config{}, awsops.Identity{}, err
-	}
-	id, err := awsops.WhoAmI(ctx, sts.NewFromConfig(cfg))
-	if err != nil {
-		return aws.Config{}, awsops.Identity{}, err
-	}
-	return cfg, id, nil
-}
 
 // cloudTrailFor returns a client per region, each with its own pace.
 func cloudTrailFor(cfg aws.Config) func(string) revoke.CloudTrailAPI {
@@ -58,7 +30,7 @@ func cloudTrailFor(cfg aws.Config) func(string) revoke.CloudTrailAPI {
 }
 
 type revokeOptions struct {
-	AWS            irAWSFlags
+	AWS            awsFlags
 	Target         string
 	DryRun         bool
 	Yes            bool
@@ -105,7 +77,7 @@ out of shell history).`,
 			return revokeRun(cmd.Context(), io, opts)
 		},
 	}
-	opts.AWS.add(cmd)
+	addAWSFlags(cmd.Flags(), &opts.AWS)
 	f := cmd.Flags()
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (calls and policy documents) and change nothing")
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")

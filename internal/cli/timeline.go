@@ -16,7 +16,7 @@ import (
 )
 
 type timelineOptions struct {
-	AWS       irAWSFlags
+	AWS       awsFlags
 	Target    string
 	Regions   []string
 	Days      int
@@ -46,7 +46,7 @@ source IPs, counts by event. Exit 2 when a region could not be read.`,
 			return timelineRun(cmd.Context(), io, opts)
 		},
 	}
-	opts.AWS.add(cmd)
+	addAWSFlags(cmd.Flags(), &opts.AWS)
 	cmd.Flags().StringSliceVar(&opts.Regions, "regions", nil, "regions to search (default: the partition's standard regions)")
 	cmd.Flags().IntVar(&opts.Days, "days", timeline.MaxDays, "days back (at most 90: CloudTrail's event history)")
 	cmd.Flags().IntVar(&opts.MaxEvents, "max-events", 5000, "stop after this many events, newest first (0: no limit)")
