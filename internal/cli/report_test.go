@@ -14,7 +14,7 @@ func TestReportCommand(t *testing.T) {
 	const acct = "111122223333"
 	user := "BedrockAPIKey-rp01"
 	srv, env := irEmulator(t, &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct,
-		Users: []*awsemu.User{{Name: user, ServiceCredentials: []*awsemu.ServiceCred{{}}}},
+		Users:  []*awsemu.User{{Name: user, ServiceCredentials: []*awsemu.ServiceCred{{}}}},
 		Events: []*awsemu.Event{{Region: "us-east-1", Time: time.Now().Add(-time.Hour), Name: "InvokeModel", Source: "bedrock.amazonaws.com", Username: user}},
 	}}})
 	out := filepath.Join(t.TempDir(), "incident.md")
