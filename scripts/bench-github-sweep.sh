@@ -17,6 +17,7 @@ N=${N:-200}
 WORKERS=${WORKERS:-4}
 WORK=${WORK:-$(mktemp -d /tmp/bks-gh-bench.XXXXXX)}
 mkdir -p "$WORK"
+[ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
 echo "work directory: $WORK"
 
 go build -o "$WORK/bks" ./cmd/bks
