@@ -151,9 +151,10 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		defer mu.Unlock()
 		found++
 		if f.InHead != nil {
+			k := f.Repo + "\x00" + f.Fingerprint // HEAD of that repository
 			if *f.InHead {
-				inHead[f.Fingerprint] = true
-			} else if inHead[f.Fingerprint] {
+				inHead[k] = true
+			} else if inHead[k] {
 				t := true
 				f.InHead = &t
 			}
