@@ -38,3 +38,10 @@ var loadBuiltin = sync.OnceValues(func() (*Config, error) {
 	}
 	return c, nil
 })
+
+//go:embed template.toml
+var templateTOML []byte
+
+// InitTemplate returns the commented default configuration `bks config
+// init` writes. It is a valid configuration (everything is commented out).
+func InitTemplate() []byte { return append([]byte(nil), templateTOML...) }

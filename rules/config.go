@@ -319,6 +319,15 @@ type validator struct {
 	errs    []error
 }
 
+// missing reports a required key missing from the table at path, unless
+// the table has an unknown key (then that key was the misspelt one).
+func (v *validator) missing(path, format string, args ...any) {
+	if v.loc != nil && v.loc.typos[path] {
+		return
+	}
+	v.fail(path, format, args...)
+}
+
 func (v *validator) fail(path, format string, args ...any) {
 	v.errs = append(v.errs, &ConfigError{File: v.file, Line: v.loc.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
 }
@@ -326,7 +335,7 @@ func (v *validator) fail(path, format string, args ...any) {
 func (v *validator) rule(p string, r *Rule) {
 	switch {
 	case r.ID == "":
-		v.fail(p, "rule has no id")
+		v.missing(p, "rule has no id")
 	case !ruleIDRe.MatchString(r.ID):
 		v.fail(p+".id", "rule id %q must be lower case letters, digits, '.', '_' or '-' (at most 64)", r.ID)
 	}
@@ -352,7 +361,7 @@ func (v *validator) rule(p string, r *Rule) {
 		usable++
 	}
 	if usable == 0 && len(r.Keywords) == 0 {
-		v.fail(p+".keywords", "a rule needs at least one keyword: its regex runs only where a keyword occurs")
+		v.missing(p, "a rule needs at least one keyword: its regex runs only where a keyword occurs")
 	}
 	if r.MaxLen == 0 {
 		r.MaxLen = DefaultMaxLen
@@ -364,7 +373,7 @@ func (v *validator) rule(p string, r *Rule) {
 		v.fail(p+".min_entropy", "min_entropy %g out of range [0, 8] (bits per byte)", r.MinEntropy)
 	}
 	if r.Regex == "" {
-		v.fail(p, "rule %q has no regex", r.ID)
+		v.missing(p, "rule %q has no regex", r.ID)
 	} else {
 		re, err := regexp.Compile(r.Regex)
 		if err != nil {
@@ -390,7 +399,7 @@ func (v *validator) rule(p string, r *Rule) {
 		case ex.Match != "" && ex.NoMatch != "":
 			v.fail(ep, "an example has either match or no_match, not both")
 		case ex.Match == "" && ex.NoMatch == "":
-			v.fail(ep, "an example needs match or no_match")
+			v.missing(ep, "an example needs match or no_match")
 		case ex.Secret != "" && ex.Match == "":
 			v.fail(ep+".secret", "secret is only meaningful with match")
 		}
@@ -445,7 +454,7 @@ func (v *validator) allowlist(p string, a *Allowlist, known map[string]*Rule, ru
 		v.fail(p+".condition", "condition must be \"any\" or \"all\", not %q", a.Condition)
 	}
 	if len(a.Paths)+len(a.Fingerprints)+len(a.Commits)+len(a.Regexes)+len(a.LineRegexes)+len(a.Stopwords) == 0 {
-		v.fail(p, "allowlist %q has no criteria (paths, fingerprints, commits, regexes, line_regexes or stopwords)", a.ID)
+		v.missing(p, "allowlist %q has no criteria (paths, fingerprints, commits, regexes, line_regexes or stopwords)", a.ID)
 	}
 	if rule == "" {
 		a.rules = map[string]bool{}

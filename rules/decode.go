@@ -49,6 +49,7 @@ func decodeTOML(file string, data []byte, v any, builtin bool) (*locator, error)
 		return nil, &ConfigError{File: file, Msg: err.Error()}
 	}
 	loc := locate(data)
+	loc.typos = map[string]bool{}
 	d := &strictDecoder{file: file, loc: loc, builtin: builtin}
 	d.value("", raw, reflect.ValueOf(v).Elem())
 	return loc, errors.Join(d.errs...)
@@ -113,7 +114,11 @@ func (d *strictDecoder) value(path string, x any, rv reflect.Value) {
 				items = append(items, m)
 			}
 		default:
-			if rv.Type().Elem().Kind() == reflect.Struct {
+			et := rv.Type().Elem()
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
 				d.fail(path, "expected an array of tables ([[%s]]), got %s", lastKey(path), tomlType(x))
 			} else {
 				d.fail(path, "expected an array, got %s", tomlType(x))
@@ -203,6 +208,7 @@ func (d *strictDecoder) table(path string, m map[string]any, rv reflect.Value) {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.fail(p, "%s", msg)
+			d.loc.typos[path] = true
 			continue
 		}
 		d.value(p, m[k], rv.Field(i))
@@ -250,6 +256,9 @@ func editDistance(a, b string) int {
 // its nearest ancestor.
 type locator struct {
 	lines map[string]int
+	// typos holds the tables that have an unknown key: a missing key
+	// there is most likely that key misspelt, and is not reported again.
+	typos map[string]bool
 }
 
 func (l *locator) line(path string) int {
@@ -275,8 +284,8 @@ type scanner struct {
 	arrays map[string]int
 }
 
-func locate(data []byte) *locator {
-	l := &locator{lines: map[string]int{}}
+func locate(data []byte) (l *locator) {
+	l = &locator{lines: map[string]int{}}
 	sc := &scanner{s: data, line: 1, loc: l, arrays: map[string]int{}}
 	defer func() {
 		// The text was accepted by the TOML parser; a shape this scanner
@@ -468,6 +477,7 @@ func (sc *scanner) value(p string) {
 	case '[':
 		sc.advance()
 		for n := 0; ; n++ {
+			at := sc.i
 			sc.space(true)
 			if sc.eof() {
 				return
@@ -483,11 +493,15 @@ func (sc *scanner) value(p string) {
 			if sc.peek() == ',' {
 				sc.advance()
 			}
+			if sc.i == at {
+				panic("locator: stuck in an array")
+			}
 		}
 	case '{':
 		sc.advance()
-		for {
-			sc.space(false)
+		for at := -1; at != sc.i; {
+			at = sc.i
+			sc.space(true)
 			if sc.eof() {
 				return
 			}
@@ -501,6 +515,7 @@ func (sc *scanner) value(p string) {
 			}
 			sc.keyValue(p)
 		}
+		panic("locator: stuck in an inline table")
 	default:
 		for !sc.eof() {
 			c := sc.peek()
