@@ -333,16 +333,21 @@ func TestVerifyLinesGitleaks(t *testing.T) {
 		{Type: TypePlanted, Path: "a/c.go", Line: 1, Fingerprint: "f3"},
 		{Type: TypeDecoy, Path: "a/b.go", Line: 9},
 		{Type: TypeDecoy, Path: "a/b.go", Line: 10},
+		{Type: TypePlanted, Path: "a/m.js", Line: 1, Column: 100, Fingerprint: "f4"},
+		{Type: TypeDecoy, Path: "a/m.js", Line: 1, Column: 5000},
+		{Type: TypePlanted, Path: "a/m.js", Line: 1, Column: 9000, Fingerprint: "f5"},
 	}
 	rep := `[{"RuleID":"x","File":"root/a/b.go","StartLine":3,"Secret":"bedrock-api-key-Ym"},
 	{"RuleID":"x","File":"root/a/b.go","StartLine":5,"Secret":"bedrock-api-key-Ym"},
-	{"RuleID":"x","File":"root/a/b.go","StartLine":9,"Secret":"ABSKxx"}]`
+	{"RuleID":"x","File":"root/a/b.go","StartLine":9,"Secret":"ABSKxx"},
+	{"RuleID":"x","File":"a/m.js","StartLine":1,"StartColumn":101,"Secret":"ABSKyy"},
+	{"RuleID":"x","File":"a/m.js","StartLine":1,"StartColumn":7000,"Secret":"ABSKzz"}]`
 	found, err := ReadGitleaks(strings.NewReader(rep))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := VerifyLines(truth, found)
-	want := LineResult{Planted: 3, PlantedFound: 2, Distinct: 1, Decoys: 2, DecoysFlagged: 1}
+	want := LineResult{Planted: 5, PlantedFound: 3, Distinct: 2, Decoys: 3, DecoysFlagged: 1}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

@@ -272,17 +272,18 @@ func relPath(p string, paths map[string]bool) string {
 // so only the places are comparable: see VerifyLines.
 func ReadGitleaks(r io.Reader) ([]Found, error) {
 	var rep []struct {
-		RuleID    string
-		File      string
-		StartLine int
-		Secret    string
+		RuleID      string
+		File        string
+		StartLine   int
+		StartColumn int
+		Secret      string
 	}
 	if err := json.NewDecoder(r).Decode(&rep); err != nil {
 		return nil, fmt.Errorf("read gitleaks report: %w", err)
 	}
 	out := make([]Found, 0, len(rep))
 	for _, f := range rep {
-		out = append(out, Found{Path: f.File, Line: f.StartLine, Rule: f.RuleID, Fingerprint: fingerprint(f.RuleID, f.Secret)})
+		out = append(out, Found{Path: f.File, Line: f.StartLine, Column: f.StartColumn, Rule: f.RuleID, Fingerprint: fingerprint(f.RuleID, f.Secret)})
 	}
 	return out, nil
 }
@@ -303,36 +304,53 @@ func (r LineResult) String() string {
 		r.PlantedFound, r.Planted, r.Distinct, r.DecoysFlagged, r.Decoys)
 }
 
-// VerifyLines compares findings with the truth by path and line only.
+// VerifyLines compares findings with the truth by place: path and line,
+// and, on lines holding several entries (minified files), a column within
+// two bytes of the entry's (peers count columns differently).
 func VerifyLines(truth []Entry, found []Found) LineResult {
 	paths := map[string]bool{}
-	for _, e := range truth {
-		paths[e.Path] = true
-	}
-	at := map[lineKey]bool{}
-	secretAt := map[lineKey][]string{}
-	for _, f := range found {
-		k := lineKey{relPath(f.Path, paths), f.Line}
-		at[k] = true
-		secretAt[k] = append(secretAt[k], f.Fingerprint)
-	}
+	byLine := map[lineKey][]int{}
 	var res LineResult
-	distinct := map[string]bool{}
-	for _, e := range truth {
+	for i, e := range truth {
+		paths[e.Path] = true
 		k := lineKey{e.Path, e.Line}
+		byLine[k] = append(byLine[k], i)
 		if e.Type == TypePlanted {
 			res.Planted++
-			if at[k] {
-				res.PlantedFound++
-				for _, s := range secretAt[k] {
-					distinct[s] = true
-				}
-			}
 		} else {
 			res.Decoys++
-			if at[k] {
-				res.DecoysFlagged++
+		}
+	}
+	hit := make([]bool, len(truth))
+	distinct := map[string]bool{}
+	for _, f := range found {
+		at := byLine[lineKey{relPath(f.Path, paths), f.Line}]
+		i := -1
+		if len(at) == 1 {
+			i = at[0]
+		} else {
+			for _, j := range at {
+				if d := truth[j].Column - f.Column; d >= -2 && d <= 2 {
+					i = j
+					break
+				}
 			}
+		}
+		if i < 0 {
+			continue
+		}
+		if truth[i].Type == TypePlanted {
+			distinct[f.Fingerprint] = true
+		}
+		hit[i] = true
+	}
+	for i, e := range truth {
+		switch {
+		case !hit[i]:
+		case e.Type == TypePlanted:
+			res.PlantedFound++
+		default:
+			res.DecoysFlagged++
 		}
 	}
 	res.Distinct = len(distinct)
