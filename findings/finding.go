@@ -55,6 +55,10 @@ type Finding struct {
 	// Suppressed says why a finding is hidden (baseline, allowlist, inline
 	// ignore); empty for an active finding.
 	Suppressed string `json:"suppressed,omitempty"`
+	// Live is the opt-in live check (--verify): live, live-denied,
+	// invalid, expired or unknown, and LiveReason why.
+	Live       string `json:"live,omitempty"`
+	LiveReason string `json:"live_reason,omitempty"`
 
 	raw string
 }

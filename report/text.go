@@ -169,6 +169,9 @@ func (r *textReporter) block(f *findings.Finding) {
 	if f.Suppressed != "" {
 		r.field("Suppressed", safe(f.Suppressed))
 	}
+	if f.Live != "" {
+		r.field("Live check", safe(f.Live+" ("+f.LiveReason+")"))
+	}
 	r.field("Fingerprint", f.Fingerprint)
 	if f.Secret != "" {
 		r.field("Secret", r.style(ansiSecret, f.Secret))

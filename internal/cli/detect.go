@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/report"
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/verify"
 )
 
 // detectOptions are the flags every `bks detect` subcommand shares.
@@ -31,6 +33,9 @@ type detectOptions struct {
 	Workers        int
 	MaxFileSize    int64
 	NoArchives     bool
+	Verify         bool
+	VerifyRegion   string
+	VerifyEndpoint string
 }
 
 func newCmdDetect(io *IO) *cobra.Command {
@@ -74,6 +79,9 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
 	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar and gzip files")
+	f.BoolVar(&o.Verify, "verify", false, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
+	f.StringVar(&o.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
+	f.StringVar(&o.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
 }
 
 // errorCollector receives the errors a source could not recover from for
@@ -138,6 +146,16 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: err}
 	}
+	var checker *verify.Checker
+	if o.Verify {
+		vo, err := verifyOptionsFrom(sio, o.VerifyRegion, o.VerifyEndpoint, 10*time.Second)
+		if err == nil {
+			checker, err = verify.New(vo)
+		}
+		if err != nil {
+			return &ExitError{Code: ExitFailure, Err: err}
+		}
+	}
 	var (
 		mu    sync.Mutex
 		found int
@@ -158,6 +176,12 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 				t := true
 				f.InHead = &t
 			}
+		}
+		if checker != nil && f.Confidence == findings.ConfidenceHigh {
+			// The checker caches per key: a key found in many places is
+			// checked once.
+			res := checker.Check(ctx, f.RawKey())
+			f.Live, f.LiveReason = string(res.Status), res.Reason
 		}
 		if o.Dedupe {
 			held = append(held, f)
