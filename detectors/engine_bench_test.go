@@ -2,8 +2,8 @@ package detectors
 
 import (
 	"bytes"
-	"os"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
