@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -95,31 +96,43 @@ func accessKeyMatch(rule string, data []byte, start, end int) detectors.Match {
 	return detectors.Match{Rule: rule, Start: start, End: end, Key: key, Decoded: k}
 }
 
-func isSecretChar(c byte) bool {
-	return c == '/' || c == '+' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
+var secretChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b == '/' || b == '+' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+	}
+	return t
+}()
+
+func isSecretChar(c byte) bool { return secretChars[c] }
 
 // pairSecret finds the 40-character secret access key written nearest to
 // the id at data[idStart:idEnd]: within pairLines lines, preferring the
 // closest line, then one after the id, then the closest byte.
 func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
-	lo := idStart
-	for n := 0; lo > 0 && idStart-lo < pairBytes; lo-- {
-		if data[lo-1] == '\n' {
-			if n == pairLines {
-				break
-			}
-			n++
+	lo := max(0, idStart-pairBytes)
+	for n, i := 0, idStart; ; n++ {
+		j := bytes.LastIndexByte(data[lo:i], '\n')
+		if j < 0 {
+			break
 		}
+		if n == pairLines {
+			lo += j + 1
+			break
+		}
+		i = lo + j
 	}
-	hi := idEnd
-	for n := 0; hi < len(data) && hi-idEnd < pairBytes; hi++ {
-		if data[hi] == '\n' {
-			if n == pairLines {
-				break
-			}
-			n++
+	hi := min(len(data), idEnd+pairBytes)
+	for n, i := 0, idEnd; ; n++ {
+		j := bytes.IndexByte(data[i:hi], '\n')
+		if j < 0 {
+			break
 		}
+		if n == pairLines {
+			hi = i + j
+			break
+		}
+		i += j + 1
 	}
 	type cand struct{ s, e, lines, after, dist int }
 	var best *cand
