@@ -248,8 +248,9 @@ func (d *regexDetector) Check(data []byte, pos int, kw int) (detectors.Match, bo
 	if pos < 0 || pos > len(data) {
 		return detectors.Match{}, false
 	}
-	lo := max(0, pos-r.MaxLen)
-	hi := min(len(data), pos+r.MaxLen)
+	// One byte more than MaxLen each side: context for \b and the like.
+	lo := max(0, pos-r.MaxLen-1)
+	hi := min(len(data), pos+r.MaxLen+1)
 	w := data[lo:hi]
 	for _, m := range r.re.FindAllSubmatchIndex(w, -1) {
 		s, e := m[2*r.secretIx], m[2*r.secretIx+1]

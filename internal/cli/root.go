@@ -83,6 +83,8 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdTimeline(io),
 		newCmdMerge(io),
 		newCmdReport(io),
+		newCmdConfig(io),
+		newCmdRules(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
