@@ -234,7 +234,7 @@ func (h *history) emitCatFile(ctx context.Context, yield func(sources.Chunk) err
 	walkErr := make(chan error, 1)
 	go func() {
 		defer close(items)
-		walkErr <- h.produce(ctx, func(it item) error {
+		send := func(it item) error {
 			if !it.blob.IsZero() {
 				cf.request(it.blob)
 			}
@@ -244,7 +244,29 @@ func (h *history) emitCatFile(ctx context.Context, yield func(sources.Chunk) err
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		// Blobs still at HEAD go first (see emitGoGit).
+		var head, rest []item
+		err := h.produce(ctx, func(it item) error {
+			switch {
+			case it.blob.IsZero():
+				return send(it)
+			case it.origin.InHead != nil && *it.origin.InHead:
+				head = append(head, it)
+			default:
+				rest = append(rest, it)
+			}
+			return nil
 		})
+		for _, list := range [][]item{head, rest} {
+			for _, it := range list {
+				if err != nil {
+					break
+				}
+				err = send(it)
+			}
+		}
+		walkErr <- err
 	}()
 	var (
 		fallback *goGitReader

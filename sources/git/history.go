@@ -548,14 +548,43 @@ func (h *history) emit(ctx context.Context, yield func(sources.Chunk) error) err
 	if useGit {
 		return h.emitCatFile(ctx, yield)
 	}
+	return h.emitGoGit(ctx, yield)
+}
+
+// emitGoGit walks the whole history first, yielding messages as they come
+// and holding blob items (ids and origins, not contents); then it reads and
+// yields the blobs still at HEAD of the default branch, then the others.
+// HEAD first lets a consumer mark every finding of a key that is still at
+// HEAD, wherever else it was found (in_head is a property of the key).
+func (h *history) emitGoGit(ctx context.Context, yield func(sources.Chunk) error) error {
 	if h.s.opts.Stats != nil {
 		h.s.opts.Stats.Reader = ReaderGoGit
 	}
 	r := &goGitReader{h: h, repo: h.repo}
-	return h.produce(ctx, func(it item) error {
-		if it.blob.IsZero() {
+	var head, rest []item
+	err := h.produce(ctx, func(it item) error {
+		switch {
+		case it.blob.IsZero():
 			return h.s.opts.Chunker.SplitBytes([]byte(it.text), it.origin, yield)
+		case it.origin.InHead != nil && *it.origin.InHead:
+			head = append(head, it)
+		default:
+			rest = append(rest, it)
 		}
-		return r.scan(it, yield)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, list := range [][]item{head, rest} {
+		for _, it := range list {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := r.scan(it, yield); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

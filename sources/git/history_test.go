@@ -2,6 +2,7 @@ package git
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -416,4 +417,39 @@ func scanErr(opts Options) ([]findings.Finding, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Blobs still at HEAD are yielded before all others, whatever the history
+// order: a consumer then knows a key is at HEAD before it meets the key in
+// older blobs (in_head is per key; see internal/cli runDetect).
+func TestHistoryHeadBlobsFirst(t *testing.T) {
+	r := newTestRepo(t)
+	r.write("b.txt", "x\n"+key(60)+"\n")
+	r.write("gone.txt", key(61)+"\n")
+	r.commit("old b")
+	r.write("b.txt", "x\n")
+	r.git("rm", "-q", "gone.txt")
+	r.commit("edit b")
+	r.write("a.txt", key(60)+"\n")
+	r.write("c.txt", key(62)+"\n")
+	r.commit("add a")
+	readers(t, func(t *testing.T, reader string) {
+		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+		var order []string
+		seenOld := false
+		for _, f := range out.found {
+			order = append(order, fmt.Sprintf("%s:%v", f.Path, ptr(f.InHead)))
+			if f.InHead == nil {
+				continue
+			}
+			if !*f.InHead {
+				seenOld = true
+			} else if seenOld {
+				t.Errorf("a HEAD blob came after an older one: %v", order)
+			}
+		}
+		if len(out.found) != 4 {
+			t.Errorf("findings: %v", order)
+		}
+	})
 }
