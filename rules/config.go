@@ -58,6 +58,8 @@ type Config struct {
 	Allowlists []*Allowlist
 	// Disabled lists the ids of built-in rules the file turned off.
 	Disabled []string
+	// Accounts are the known AWS accounts triage acts on.
+	Accounts []*Account
 }
 
 // Rule is one detection rule.
@@ -139,6 +141,7 @@ type fileSchema struct {
 	DisabledRules []string     `toml:"disabled_rules"`
 	Rules         []*Rule      `toml:"rules"`
 	Allowlists    []*Allowlist `toml:"allowlists"`
+	Accounts      []*Account   `toml:"accounts"`
 }
 
 // FoldsCase reports whether the rule's keywords match in any case.
@@ -305,6 +308,8 @@ func build(name string, data []byte) (*Config, error) {
 		v.allowlist(p, a, known, "")
 		c.Allowlists = append(c.Allowlists, a)
 	}
+	v.accounts(user.Accounts)
+	c.Accounts = user.Accounts
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
 		return nil, sortErrors(errs)

@@ -23,25 +23,11 @@ const (
 const InlineMarker = "bks:allow"
 
 // LineContext bounds how much of a line around a match LineAt returns.
-const LineContext = 4096
+const LineContext = findings.LineContext
 
-// LineAt returns the line of data holding the match data[start:end], without
-// its line ending, cut to LineContext bytes either side of the match (minified
-// files have lines of megabytes). This is the lineText Filter.Apply needs.
-func LineAt(data []byte, start, end int) []byte {
-	start = min(max(start, 0), len(data))
-	end = min(max(end, start), len(data))
-	lo := max(0, start-LineContext)
-	i := bytes.LastIndexByte(data[lo:start], '\n') + 1 + lo
-	hi := min(len(data), end+LineContext)
-	j := bytes.IndexByte(data[end:hi], '\n')
-	if j < 0 {
-		j = hi
-	} else {
-		j += end
-	}
-	return bytes.TrimSuffix(data[i:j], []byte{'\r'})
-}
+// LineAt returns the line of data holding the match data[start:end] (see
+// findings.LineAt). This is the lineText Filter.Apply needs.
+func LineAt(data []byte, start, end int) []byte { return findings.LineAt(data, start, end) }
 
 // Filter decides which findings are reported. It is safe for concurrent
 // use; it records which baseline and allowlist entries matched, for Unused.

@@ -136,7 +136,7 @@ func Group(fs []findings.Finding) []*Incident {
 		inc := by[f.Fingerprint]
 		if inc == nil {
 			inc = &Incident{Fingerprint: f.Fingerprint, RuleID: f.RuleID, Redacted: f.Redacted, Key: *f.Key,
-				AccountID: f.Key.AccountID, raw: f.RawKey()}
+				AccountID: f.Key.AccountID, raw: f.RawKey(), Live: f.Live}
 			if inc.raw == "" {
 				inc.raw = f.Secret
 			}
@@ -232,6 +232,8 @@ func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Opt
 		// 2. Optional live check (never for expired keys: offline answer).
 		if (opts.Verify || (known && acct.Verify)) && inc.Credential != StateExpired {
 			switch {
+			case inc.Live != "":
+				add(ActionVerify, OutcomeDone, inc.Live+" (checked during the scan)")
 			case !execute:
 				add(ActionVerify, OutcomePlanned, "live check against the Bedrock endpoint of the key's region")
 			case inc.raw == "":

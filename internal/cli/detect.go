@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/report"
+	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/verify"
 )
@@ -36,6 +38,20 @@ type detectOptions struct {
 	Verify         bool
 	VerifyRegion   string
 	VerifyEndpoint string
+	Config         string
+	Baseline       string
+	BaselineOut    string
+	ShowSuppressed bool
+	ReportUnused   bool
+	Triage         bool
+	TriageOpts     triageOptions
+
+	// configRoot is where .bks.toml is looked for (the scanned tree);
+	// subcommands set it before newEngine. Default ".".
+	configRoot string
+	cfg        *rules.Config
+	filter     *rules.Filter
+	triage     *triageOptions
 }
 
 func newCmdDetect(io *IO) *cobra.Command {
@@ -82,6 +98,20 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.BoolVar(&o.Verify, "verify", false, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
 	f.StringVar(&o.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
 	f.StringVar(&o.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
+	f.StringVar(&o.Config, "config", "", "configuration file (default: .bks.toml at the scanned root, or $BKS_CONFIG)")
+	f.StringVar(&o.Baseline, "baseline", "", "suppress the findings listed in this baseline file")
+	f.StringVar(&o.BaselineOut, "baseline-out", "", "write the findings of this scan as a baseline file")
+	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "also show findings suppressed by the baseline, allowlists or bks:allow (SARIF always carries them, marked)")
+	f.BoolVar(&o.ReportUnused, "report-unused", false, "list baseline and allowlist entries that matched nothing (on stderr)")
+	// Triage: the same flags as `bks triage` (live checks use --verify*).
+	f.BoolVar(&o.Triage, "triage", false, "after the scan, triage the keys found against the config's [[accounts]] (see bks triage)")
+	t := &o.TriageOpts
+	f.BoolVar(&t.Execute, "execute", false, "with --triage: run the configured actions (default: print the plan)")
+	f.StringVar(&t.Out, "out", "", "with --triage: write one directory per incident here")
+	f.StringVar(&t.State, "state", "", "with --triage: triage state file (never act twice, show changes, KPIs)")
+	f.StringVar(&t.AuditLog, "audit-log", "bks-audit.jsonl", "with --triage: append every AWS write call here")
+	f.IntVar(&t.Days, "days", 90, "with --triage: days of CloudTrail history for timelines and reports")
+	addAWSFlags(f, &t.AWS)
 }
 
 // errorCollector receives the errors a source could not recover from for
@@ -109,16 +139,63 @@ func (c *errorCollector) n() int {
 	return c.count
 }
 
-// newEngine builds the detector engine the options ask for.
+// newEngine loads the configuration and baseline and builds the detector
+// engine and finding filter the options ask for.
 func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 	now, err := parseNow(o.Now)
 	if err != nil {
 		return nil, err
 	}
+	if o.Config != "" {
+		o.cfg, err = rules.Load(o.Config)
+	} else {
+		root := o.configRoot
+		if root == "" {
+			root = "."
+		}
+		o.cfg, _, err = rules.Discover(root, os.Getenv)
+	}
+	if err != nil {
+		return nil, configError(err)
+	}
+	var base *rules.Baseline
+	if o.Baseline != "" {
+		if base, err = rules.LoadBaseline(o.Baseline); err != nil {
+			return nil, err
+		}
+	}
+	o.filter = rules.NewFilter(o.cfg, base)
+	if o.Triage {
+		t := o.TriageOpts
+		t.Verify, t.VerifyRegion, t.VerifyEndpoint = o.Verify, o.VerifyRegion, o.VerifyEndpoint
+		o.triage = &t
+	}
+	decode := detectors.DecodeOptions{Now: now, Partition: o.Partition}
 	return detectors.New(detectors.Options{
-		Decode:         detectors.DecodeOptions{Now: now, Partition: o.Partition},
+		Decode:         decode,
 		IncludeInvalid: o.IncludeInvalid,
+		Extra:          o.cfg.Detectors(decode),
 	}), nil
+}
+
+// configError lists every configuration problem, one per line.
+func configError(err error) error {
+	var msgs []string
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		msgs = append(msgs, e.Error())
+	}
+	walk(err)
+	if len(msgs) == 1 {
+		return fmt.Errorf("invalid configuration: %s", msgs[0])
+	}
+	return fmt.Errorf("invalid configuration (%d problems):\n  %s", len(msgs), strings.Join(msgs, "\n  "))
 }
 
 // runDetect runs src through the engine into the chosen report and turns the
@@ -142,7 +219,7 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		}()
 		out = fh
 	}
-	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ToolVersion: Version})
+	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ShowSuppressed: o.ShowSuppressed, ToolVersion: Version})
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: err}
 	}
@@ -164,10 +241,13 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		// the blob it was found in (git sources yield HEAD blobs first).
 		inHead = map[string]bool{}
 	)
+	keepAll := o.Dedupe || o.BaselineOut != "" || o.triage != nil
 	handler := func(f findings.Finding) error {
 		mu.Lock()
 		defer mu.Unlock()
-		found++
+		if f.Suppressed == "" {
+			found++
+		}
 		if f.InHead != nil {
 			k := f.Repo + "\x00" + f.Fingerprint // HEAD of that repository
 			if *f.InHead {
@@ -183,13 +263,19 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			res := checker.Check(ctx, f.RawKey())
 			f.Live, f.LiveReason = string(res.Status), res.Reason
 		}
-		if o.Dedupe {
+		if keepAll {
 			held = append(held, f)
+		}
+		if o.Dedupe {
 			return nil
 		}
 		return rep.Finding(f)
 	}
-	scanErr := findings.Scan(ctx, src, eng, handler)
+	var filter findings.Filter
+	if o.filter != nil {
+		filter = o.filter.Apply
+	}
+	scanErr := findings.ScanFiltered(ctx, src, eng, filter, handler)
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {
 			if err := rep.Finding(f); err != nil {
@@ -200,6 +286,38 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	}
 	if err := rep.Close(); err != nil && scanErr == nil {
 		scanErr = err
+	}
+	if o.BaselineOut != "" && scanErr == nil {
+		scanErr = writeBaselineFile(o.BaselineOut, held)
+	}
+	if o.ReportUnused && o.filter != nil && scanErr == nil {
+		if unused := o.filter.Unused(); len(unused) > 0 {
+			fmt.Fprintf(sio.Err, "bks: %d baseline or allowlist entr%s matched nothing:\n", len(unused), map[bool]string{true: "y", false: "ies"}[len(unused) == 1])
+			for _, u := range unused {
+				fmt.Fprintf(sio.Err, "  %s\n", u)
+			}
+		}
+	}
+	if o.triage != nil && scanErr == nil {
+		var active []findings.Finding
+		for _, f := range held {
+			if f.Suppressed == "" {
+				active = append(active, f)
+			}
+		}
+		fmt.Fprintln(sio.Err)
+		triageOut := sio
+		if o.Output == "" && o.Format != "text" {
+			// Keep machine output on stdout clean: the summary goes to stderr.
+			triageOut = &IO{In: sio.In, Out: sio.Err, Err: sio.Err, Getenv: sio.Getenv}
+		}
+		if err := triageRun(ctx, triageOut, o.triage, o.cfg, active); err != nil {
+			var ee *ExitError
+			if errors.As(err, &ee) && ee.Code == ExitFound && found > 0 {
+				return Found(o.ExitCode)
+			}
+			return err
+		}
 	}
 	switch {
 	case scanErr != nil && (errors.Is(scanErr, context.Canceled) || ctx.Err() != nil):
@@ -212,4 +330,16 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return Found(o.ExitCode)
 	}
 	return nil
+}
+
+func writeBaselineFile(path string, fs []findings.Finding) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	if err := rules.WriteBaseline(f, fs); err != nil {
+		f.Close()
+		return fmt.Errorf("baseline: %w", err)
+	}
+	return f.Close()
 }

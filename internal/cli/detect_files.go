@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/sources/files"
@@ -22,6 +24,9 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"."}
+			}
+			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+				opts.configRoot = args[0]
 			}
 			eng, err := opts.newEngine()
 			if err != nil {

@@ -85,6 +85,7 @@ func NewRoot(ctx context.Context, io *IO) *cobra.Command {
 		newCmdReport(io),
 		newCmdConfig(io),
 		newCmdRules(io),
+		newCmdTriage(io),
 		// Commands from other packages of work register here, one line each.
 	)
 	return root
