@@ -66,7 +66,6 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
-	opts = append(opts, config.WithHTTPClient(HTTPClient()))
 	opts = append(opts, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = attempts
@@ -83,6 +82,7 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 		}
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
+	cfg.HTTPClient = shield(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}

@@ -23,6 +23,19 @@ func HTTPClient() aws.HTTPClient { return bodyShield{awshttp.NewBuildableClient(
 
 type bodyShield struct{ inner aws.HTTPClient }
 
+// shield wraps an SDK HTTP client (LoadConfig wraps the one the config
+// loader built, so that AWS_CA_BUNDLE, which the loader applies only to its
+// own client type, keeps working).
+func shield(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
+	if _, ok := c.(bodyShield); ok {
+		return c
+	}
+	return bodyShield{c}
+}
+
 func (c bodyShield) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = readOnly{r.Body}
