@@ -41,20 +41,31 @@ type goGitReader struct {
 }
 
 func (r *goGitReader) scan(it item, yield func(sources.Chunk) error) error {
-	o := r.h.s.opts
-	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, it.blob)
-	if err != nil {
-		r.h.s.onError(itemName(it.origin), fmt.Errorf("read blob %s: %w", it.blob, err))
+	data, ok := r.read(it.blob, it.origin)
+	if !ok {
 		return nil
 	}
+	r.h.countBlob(int64(len(data)))
+	return r.h.s.opts.Chunker.SplitBytes(data, it.origin, yield)
+}
+
+// read reads a whole blob; what cannot be read is reported, named by
+// origin, and read returns false.
+func (r *goGitReader) read(id plumbing.Hash, origin *sources.Origin) ([]byte, bool) {
+	o := r.h.s.opts
+	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, id)
+	if err != nil {
+		r.h.onError(itemName(origin), fmt.Errorf("read blob %s: %w", id, err))
+		return nil, false
+	}
 	if o.MaxBlobSize > 0 && obj.Size() > o.MaxBlobSize {
-		r.h.s.onError(itemName(it.origin), fmt.Errorf("blob %s: %d bytes, over the %d-byte cap: skipped", it.blob, obj.Size(), o.MaxBlobSize))
-		return nil
+		r.h.onError(itemName(origin), fmt.Errorf("blob %s: %d bytes, over the %d-byte cap: skipped", id, obj.Size(), o.MaxBlobSize))
+		return nil, false
 	}
 	rd, err := obj.Reader()
 	if err != nil {
-		r.h.s.onError(itemName(it.origin), fmt.Errorf("read blob %s: %w", it.blob, err))
-		return nil
+		r.h.onError(itemName(origin), fmt.Errorf("read blob %s: %w", id, err))
+		return nil, false
 	}
 	defer rd.Close()
 	// Read the whole blob before yielding, so that a corrupt object yields
@@ -65,14 +76,13 @@ func (r *goGitReader) scan(it item, yield func(sources.Chunk) error) error {
 	}
 	data := r.buf[:n]
 	if _, err := io.ReadFull(rd, data); err != nil {
-		r.h.s.onError(itemName(it.origin), fmt.Errorf("read blob %s: %w", it.blob, err))
-		return nil
+		r.h.onError(itemName(origin), fmt.Errorf("read blob %s: %w", id, err))
+		return nil, false
 	}
 	if cap(r.buf) > 64<<20 {
 		r.buf = nil // do not pin one huge blob
 	}
-	r.h.countBlob(int64(n))
-	return o.Chunker.SplitBytes(data, it.origin, yield)
+	return data, true
 }
 
 func (h *history) countBlob(n int64) {
@@ -113,7 +123,8 @@ func startCatFile(ctx context.Context, dir string) (*catFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", abs, "cat-file", "--batch")
+	args := append([]string{"-C", abs}, gitTuning...)
+	cmd := exec.CommandContext(ctx, "git", append(args, "cat-file", "--batch")...)
 	cmd.Env = gitEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -128,6 +139,7 @@ func startCatFile(ctx context.Context, dir string) (*catFile, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start git cat-file: %w", err)
 	}
+	growPipe(stdout)
 	return cf, nil
 }
 
@@ -150,40 +162,56 @@ func (cf *catFile) request(id plumbing.Hash) {
 
 var errMissing = errors.New("object missing")
 
+// gitTuning bounds the memory of the git processes a scan starts (the
+// pack windows git maps count in its resident set) and keeps user
+// configuration from changing what they print.
+var gitTuning = []string{
+	"-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=192m",
+	"-c", "core.deltaBaseCacheLimit=128m", "-c", "log.showSignature=false",
+	"-c", "diff.ignoreSubmodules=none", "-c", "diff.relative=false",
+}
+
 // read reads the response for id into buf.
 func (cf *catFile) read(id plumbing.Hash, buf []byte, max int64) ([]byte, int64, error) {
+	data, typ, size, err := cf.readObject(id, buf, max)
+	if (err == nil || errors.Is(err, errTooBig)) && typ != "blob" {
+		return nil, size, fmt.Errorf("object %s is a %s, not a blob", id, typ)
+	}
+	return data, size, err
+}
+
+// readObject reads the response for id, of any type, into buf.
+func (cf *catFile) readObject(id plumbing.Hash, buf []byte, max int64) ([]byte, string, int64, error) {
 	header, err := cf.out.ReadString('\n')
 	if err != nil {
-		return nil, 0, fmt.Errorf("git cat-file: %w", err)
+		return nil, "", 0, fmt.Errorf("git cat-file: %w", err)
 	}
 	fields := strings.Fields(header)
 	if len(fields) == 2 && fields[1] == "missing" {
-		return nil, 0, errMissing
+		return nil, "", 0, errMissing
 	}
 	if len(fields) != 3 || fields[0] != id.String() {
-		return nil, 0, fmt.Errorf("git cat-file: unexpected answer %q for %s", strings.TrimSpace(header), id)
+		return nil, "", 0, fmt.Errorf("git cat-file: unexpected answer %q for %s", strings.TrimSpace(header), id)
 	}
 	size, err := strconv.ParseInt(fields[2], 10, 64)
 	if err != nil || size < 0 {
-		return nil, 0, fmt.Errorf("git cat-file: bad size in %q", strings.TrimSpace(header))
+		return nil, "", 0, fmt.Errorf("git cat-file: bad size in %q", strings.TrimSpace(header))
 	}
-	if fields[1] != "blob" || (max > 0 && size > max) {
+	typ := fields[1]
+	if max > 0 && size > max {
 		if _, err := cf.out.Discard(int(size) + 1); err != nil {
-			return nil, 0, fmt.Errorf("git cat-file: %w", err)
+			return nil, typ, 0, fmt.Errorf("git cat-file: %w", err)
 		}
-		if fields[1] != "blob" {
-			return nil, size, fmt.Errorf("object %s is a %s, not a blob", id, fields[1])
-		}
-		return nil, size, errTooBig
+		return nil, typ, size, errTooBig
 	}
 	if int64(cap(buf)) < size+1 {
 		buf = make([]byte, size+1)
 	}
 	buf = buf[:size+1]
 	if _, err := io.ReadFull(cf.out, buf); err != nil {
-		return nil, 0, fmt.Errorf("git cat-file: %w", err)
+		return nil, typ, 0, fmt.Errorf("git cat-file: %w", err)
 	}
-	return buf[:size], size, nil
+	return buf[:size], typ, size, nil
 }
 
 var errTooBig = errors.New("over the size cap")
@@ -214,130 +242,4 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 		l.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
-}
-
-// emitCatFile runs the walk in one goroutine, git cat-file in its process,
-// and reads answers and yields in this one: the three overlap.
-func (h *history) emitCatFile(ctx context.Context, yield func(sources.Chunk) error) error {
-	cf, err := startCatFile(ctx, h.path)
-	if err != nil {
-		h.s.warn("git cat-file unavailable (%v): reading blobs with go-git", err)
-		h.s.opts.Reader = ReaderGoGit
-		return h.emit(ctx, yield)
-	}
-	if h.s.opts.Stats != nil {
-		h.s.opts.Stats.Reader = ReaderGit
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	items := make(chan item, 512)
-	walkErr := make(chan error, 1)
-	go func() {
-		defer close(items)
-		send := func(it item) error {
-			if !it.blob.IsZero() {
-				cf.request(it.blob)
-			}
-			select {
-			case items <- it:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		// Blobs still at HEAD go first (see emitGoGit).
-		var head, rest []item
-		err := h.produce(ctx, func(it item) error {
-			switch {
-			case it.blob.IsZero():
-				return send(it)
-			case it.origin.InHead != nil && *it.origin.InHead:
-				head = append(head, it)
-			default:
-				rest = append(rest, it)
-			}
-			return nil
-		})
-		for _, list := range [][]item{head, rest} {
-			for _, it := range list {
-				if err != nil {
-					break
-				}
-				err = send(it)
-			}
-		}
-		walkErr <- err
-	}()
-	var (
-		fallback *goGitReader
-		buf      []byte
-		max      = h.s.opts.MaxBlobSize
-		yerr     error
-	)
-	for it := range items {
-		if yerr != nil {
-			continue // drain so the walker ends
-		}
-		if it.blob.IsZero() {
-			yerr = h.s.opts.Chunker.SplitBytes([]byte(it.text), it.origin, yield)
-			if yerr != nil {
-				cancel()
-			}
-			continue
-		}
-		if !cf.dead.Load() {
-			data, size, err := cf.read(it.blob, buf, max)
-			switch {
-			case err == nil:
-				buf = data[:cap(data)]
-				if cap(buf) > 64<<20 {
-					buf = nil
-				}
-				h.countBlob(size)
-				if yerr = h.s.opts.Chunker.SplitBytes(data, it.origin, yield); yerr != nil {
-					cancel()
-				}
-				continue
-			case errors.Is(err, errMissing):
-				// git says "missing" for a corrupt object too: go-git
-				// tells which, and reads what it can.
-			case errors.Is(err, errTooBig):
-				h.s.onError(itemName(it.origin), fmt.Errorf("blob %s: %d bytes, over the %d-byte cap: skipped", it.blob, size, max))
-				continue
-			case size > 0:
-				h.s.onError(itemName(it.origin), err)
-				continue
-			default:
-				// The process failed (a corrupt pack can make it die):
-				// go on with go-git, which reports objects one by one.
-				cf.kill()
-				if ctx.Err() == nil {
-					h.s.warn("git cat-file stopped at blob %s (%v): reading the rest with go-git", it.blob, strings.TrimSpace(cf.stderr.String()))
-				}
-			}
-		}
-		if fallback == nil {
-			repo, closeRepo, err := Open(h.path)
-			if err != nil {
-				yerr = err
-				cancel()
-				continue
-			}
-			defer closeRepo()
-			fallback = &goGitReader{h: h, repo: repo}
-		}
-		if yerr = fallback.scan(it, yield); yerr != nil {
-			cancel()
-		}
-	}
-	werr := <-walkErr
-	if cf.dead.Load() {
-		_ = cf.close()
-	} else if err := cf.close(); err != nil && yerr == nil && werr == nil && ctx.Err() == nil {
-		h.s.warn("%v", err)
-	}
-	if yerr != nil {
-		return yerr
-	}
-	return werr
 }

@@ -9,10 +9,11 @@
 // an "evil merge") is attributed to that merge. Memory holds blob and tree ids
 // and one (commit, path) per blob, never blob contents.
 //
-// go-git opens the repository and walks refs, commits and trees. Blob
-// contents are streamed by `git cat-file --batch` when the git CLI is
-// installed (measured several times faster on packed, delta-compressed
-// history), with go-git's object reader as the fallback.
+// go-git opens the repository and resolves refs and tags. With the git CLI
+// installed, git reads commits (`cat-file --batch`), the blobs each commit
+// introduced (`log --raw -c`) and blob contents (`cat-file --batch`); see
+// fast.go. Without it, or when git cannot read the history (a corrupt
+// repository), go-git walks commits and trees and reads blobs.
 package git
 
 import (
@@ -67,6 +68,12 @@ type Options struct {
 	// Reader chooses how blob contents are read: ReaderAuto, ReaderGit,
 	// ReaderGoGit.
 	Reader string
+	// Prefilter, when set, says whether data may hold something to find:
+	// it must return true for any bytes in which the scanner could find a
+	// match (e.g. the detector engine itself). With the git CLI, blobs and
+	// messages it rejects are not yielded, which lets blobs be read while
+	// the history is walked. Nil: everything is yielded.
+	Prefilter func(data []byte) bool
 	// Chunker splits blobs; its Overlap must be the detectors' longest match.
 	Chunker sources.Chunker
 	// OnError receives what could not be read (a missing or corrupt
@@ -164,10 +171,7 @@ func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sou
 	if err != nil {
 		return err
 	}
-	if err := h.walk(ctx); err != nil {
-		return err
-	}
-	if err := h.emit(ctx, yield); err != nil {
+	if err := h.run(ctx, yield); err != nil {
 		return err
 	}
 	if !s.opts.Submodules || depth >= maxSubmoduleDepth {

@@ -136,6 +136,10 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 		out.warns = append(out.warns, msg)
 	}
 	opts.Stats = &out.stats
+	if opts.Reader == readerGitPrefilter {
+		opts.Reader = ReaderGit
+		opts.Prefilter = enginePrefilter(eng)
+	}
 	out.source = New(opts)
 	err := findings.Scan(context.Background(), out.source, eng, func(f findings.Finding) error {
 		out.mu.Lock()
@@ -161,9 +165,21 @@ func (o *scanOut) keys() []string {
 
 func boolp(b bool) *bool { return &b }
 
-// readers runs f once per blob reader.
+// readerGitPrefilter is, for scanRepo, the git CLI walk with the
+// detector engine as Prefilter (as bks detect git runs it).
+const readerGitPrefilter = "git+prefilter"
+
+func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
+	return func(b []byte) bool {
+		hit := false
+		eng.Scan(b, len(b), func(detectors.Match) { hit = true })
+		return hit
+	}
+}
+
+// readers runs f once per way of reading history.
 func readers(t *testing.T, f func(t *testing.T, reader string)) {
-	for _, r := range []string{ReaderGit, ReaderGoGit} {
+	for _, r := range []string{ReaderGit, readerGitPrefilter, ReaderGoGit} {
 		t.Run(r, func(t *testing.T) { f(t, r) })
 	}
 }

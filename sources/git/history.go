@@ -5,8 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-git/go-billy/v5"
 	gogit "github.com/go-git/go-git/v5"
@@ -26,6 +27,7 @@ type history struct {
 	repoName string
 
 	tips     []plumbing.Hash // commits to start from
+	bases    []plumbing.Hash // --range BASE: it and its ancestors are excluded
 	excluded map[plumbing.Hash]struct{}
 	shallow  map[plumbing.Hash]struct{}
 	tags     []*object.Tag // annotated tags whose messages are scanned
@@ -39,12 +41,72 @@ type history struct {
 	headBlobs map[plumbing.Hash]struct{}
 	inHead    *bool
 	notInHead *bool
+
+	// errMu guards held: while the git CLI walk may still give up and
+	// leave the scan to go-git, errors are held, not reported.
+	errMu sync.Mutex
+	hold  bool
+	held  []heldError
+}
+
+type heldError struct {
+	path string
+	err  error
+}
+
+// onError reports what could not be read, or holds it (see hold).
+func (h *history) onError(path string, err error) {
+	h.errMu.Lock()
+	if h.hold {
+		h.held = append(h.held, heldError{path, err})
+		h.errMu.Unlock()
+		return
+	}
+	h.errMu.Unlock()
+	h.s.onError(path, err)
+}
+
+// release reports the held errors (report) or drops them, and stops holding.
+func (h *history) release(report bool) {
+	h.errMu.Lock()
+	held := h.held
+	h.held, h.hold = nil, false
+	h.errMu.Unlock()
+	if report {
+		for _, e := range held {
+			h.s.onError(e.path, e.err)
+		}
+	}
+}
+
+// reset forgets what a walk found, keeping the tips, tags and loose roots.
+func (h *history) reset() {
+	h.excluded = map[plumbing.Hash]struct{}{}
+	h.nodes = nil
+	h.index = map[plumbing.Hash]int32{}
+	h.boundary = map[plumbing.Hash]struct{}{}
+	h.seenTrees = map[plumbing.Hash]struct{}{}
+	h.seenBlobs = map[plumbing.Hash]struct{}{}
+	h.headBlobs = map[plumbing.Hash]struct{}{}
+	if st := h.s.opts.Stats; st != nil {
+		*st = Stats{}
+	}
 }
 
 type commitNode struct {
 	hash    plumbing.Hash
 	when    int64
 	parents []plumbing.Hash
+	meta    *commitMeta // kept by the git CLI walk; nil in go-git's
+}
+
+// commitMeta is what findings say of a commit.
+type commitMeta struct {
+	author, email string
+	date          time.Time
+	subject       string
+	message       string // the whole message, when it is to be scanned
+	scanMessage   bool
 }
 
 type looseRoot struct {
@@ -141,9 +203,7 @@ func (h *history) resolveTips(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("--range: %w", err)
 			}
-			if err := h.exclude(ctx, b); err != nil {
-				return err
-			}
+			h.bases = append(h.bases, b)
 		}
 		if o.Branch != "" {
 			return errors.New("--range and --branch cannot be combined")
@@ -184,7 +244,7 @@ func (h *history) allRefs() error {
 	}
 	stash, err := readStashReflog(h.repo)
 	if err != nil {
-		h.s.onError("refs/stash", err)
+		h.onError("refs/stash", err)
 	}
 	for i, c := range stash {
 		h.addRoot(fmt.Sprintf("stash@{%d}", len(stash)-1-i), c, seenTags, 0)
@@ -194,12 +254,12 @@ func (h *history) allRefs() error {
 
 func (h *history) addRoot(name string, id plumbing.Hash, seenTags map[plumbing.Hash]struct{}, depth int) {
 	if depth > 16 {
-		h.s.onError(name, errors.New("tag chain too long"))
+		h.onError(name, errors.New("tag chain too long"))
 		return
 	}
 	obj, err := h.repo.Storer.EncodedObject(plumbing.AnyObject, id)
 	if err != nil {
-		h.s.onError(name, fmt.Errorf("object %s: %w", id, err))
+		h.onError(name, fmt.Errorf("object %s: %w", id, err))
 		return
 	}
 	switch obj.Type() {
@@ -212,7 +272,7 @@ func (h *history) addRoot(name string, id plumbing.Hash, seenTags map[plumbing.H
 		seenTags[id] = struct{}{}
 		tag, err := object.DecodeTag(h.repo.Storer, obj)
 		if err != nil {
-			h.s.onError(name, fmt.Errorf("tag object %s: %w", id, err))
+			h.onError(name, fmt.Errorf("tag object %s: %w", id, err))
 			return
 		}
 		h.tags = append(h.tags, tag)
@@ -240,7 +300,7 @@ func (h *history) exclude(ctx context.Context, base plumbing.Hash) error {
 		}
 		c, err := object.GetCommit(h.repo.Storer, id)
 		if err != nil {
-			h.s.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
+			h.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
 			continue
 		}
 		stack = append(stack, c.ParentHashes...)
@@ -270,7 +330,7 @@ func (h *history) collect(ctx context.Context) error {
 		}
 		c, err := object.GetCommit(h.repo.Storer, id)
 		if err != nil {
-			h.s.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
+			h.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
 			continue
 		}
 		if !since.IsZero() && c.Committer.When.Before(since) {
@@ -380,7 +440,7 @@ func (h *history) walkTree(ctx context.Context, id plumbing.Hash, prefix string,
 		if name == "" {
 			name = "/"
 		}
-		h.s.onError(h.repoName+":"+name, fmt.Errorf("read tree %s: %w", id, err))
+		h.onError(h.repoName+":"+name, fmt.Errorf("read tree %s: %w", id, err))
 		return nil
 	}
 	for _, e := range t.Entries {
@@ -409,9 +469,20 @@ func (h *history) walkTree(ctx context.Context, id plumbing.Hash, prefix string,
 // walk runs the history walk's first steps: commits to scan, boundary and
 // HEAD contents. emit does the rest.
 func (h *history) walk(ctx context.Context) error {
+	for _, b := range h.bases {
+		if err := h.exclude(ctx, b); err != nil {
+			return err
+		}
+	}
 	if err := h.collect(ctx); err != nil {
 		return err
 	}
+	return h.walkHeadAndBoundary(ctx)
+}
+
+// walkHeadAndBoundary lists the blobs at HEAD and marks what the boundary
+// commits have as seen.
+func (h *history) walkHeadAndBoundary(ctx context.Context) error {
 	if t, ok := h.headTree(); ok {
 		err := h.walkTree(ctx, t, "", map[plumbing.Hash]struct{}{}, func(_ string, id plumbing.Hash) error {
 			h.headBlobs[id] = struct{}{}
@@ -425,7 +496,7 @@ func (h *history) walk(ctx context.Context) error {
 	for id := range h.boundary {
 		c, err := object.GetCommit(h.repo.Storer, id)
 		if err != nil {
-			h.s.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
+			h.onError("commit "+id.String(), fmt.Errorf("read commit %s: %w", id, err))
 			continue
 		}
 		err = h.walkTree(ctx, c.TreeHash, "", h.seenTrees, func(_ string, id plumbing.Hash) error {
@@ -454,7 +525,7 @@ func (h *history) produce(ctx context.Context, sink func(item) error) error {
 		n := &h.nodes[i]
 		c, err := object.GetCommit(h.repo.Storer, n.hash)
 		if err != nil {
-			h.s.onError("commit "+n.hash.String(), fmt.Errorf("read commit %s: %w", n.hash, err))
+			h.onError("commit "+n.hash.String(), fmt.Errorf("read commit %s: %w", n.hash, err))
 			continue
 		}
 		if h.s.opts.Stats != nil {
@@ -531,24 +602,6 @@ func (h *history) inHeadFor(id plumbing.Hash) *bool {
 		return h.inHead
 	}
 	return h.notInHead
-}
-
-// emit streams every item's bytes to yield, reading blobs with the chosen
-// reader.
-func (h *history) emit(ctx context.Context, yield func(sources.Chunk) error) error {
-	useGit := false
-	switch h.s.opts.Reader {
-	case ReaderGoGit:
-	case ReaderGit:
-		useGit = true
-	default:
-		_, err := exec.LookPath("git")
-		useGit = err == nil
-	}
-	if useGit {
-		return h.emitCatFile(ctx, yield)
-	}
-	return h.emitGoGit(ctx, yield)
 }
 
 // emitGoGit walks the whole history first, yielding messages as they come

@@ -143,7 +143,7 @@ func TestHistoryFindsEveryCorner(t *testing.T) {
 	readers(t, func(t *testing.T, reader string) {
 		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
 		checkFound(t, out, want)
-		if out.stats.Reader != reader {
+		if out.stats.Reader != strings.TrimSuffix(reader, "+prefilter") {
 			t.Errorf("reader used = %q, want %q", out.stats.Reader, reader)
 		}
 	})
@@ -235,8 +235,11 @@ func TestHistoryRangeSinceBranch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.Path = r.dir
-			checkFound(t, scanRepo(t, tc.opts), tc.want)
+			readers(t, func(t *testing.T, reader string) {
+				opts := tc.opts
+				opts.Path, opts.Reader = r.dir, reader
+				checkFound(t, scanRepo(t, opts), tc.want)
+			})
 		})
 	}
 	t.Run("bad-range", func(t *testing.T) {
