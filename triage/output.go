@@ -75,11 +75,15 @@ func WriteSummary(w io.Writer, incs []*Incident, k *KPIs) {
 				fmt.Fprintf(w, "%9s   changed: %s\n", "", c)
 			}
 		}
-		third := 0
+		third, changed := 0, 0
 		for _, inc := range incs {
 			if inc.ThirdParty {
 				third++
 			}
+			changed += len(inc.Changes)
+		}
+		if k != nil && changed == 0 {
+			fmt.Fprintln(w, "No change since the last run.")
 		}
 		if third > 0 {
 			fmt.Fprintf(w, "* not a known account: %d third-party incident(s) to report to their owners (see incident.json \"advice\").\n", third)

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,8 +13,9 @@ import (
 )
 
 type demoOptions struct {
-	Dir  string
-	Keep bool
+	Dir          string
+	Keep         bool
+	SkipPipeline bool
 }
 
 func newCmdDemo(sio *IO) *cobra.Command {
@@ -32,6 +34,7 @@ bks on it, printing each command as it goes.`,
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "write the sample data here (default: a temporary directory)")
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the temporary directory")
+	cmd.Flags().BoolVar(&opts.SkipPipeline, "files-only", false, "only the file scan, not the git + AWS emulator + triage pipeline")
 	return cmd
 }
 
@@ -47,7 +50,7 @@ func demoRun(cmd *cobra.Command, sio *IO, opts *demoOptions) error {
 			defer os.RemoveAll(d)
 		}
 	}
-	now := time.Now().UTC().Truncate(time.Second)
+	now := nowUTC()
 	keys, err := demo.WriteSamples(dir, now)
 	if err != nil {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write sample data: %w", err)}
@@ -74,9 +77,16 @@ func demoRun(cmd *cobra.Command, sio *IO, opts *demoOptions) error {
 	if err := step("Decode a short-term key as JSON", "decode-key", "--json", keys.ShortTermASIA); err != nil {
 		return err
 	}
+	if !opts.SkipPipeline {
+		if err := demoPipeline(cmd, sio, filepath.Join(dir, "pipeline"), step); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(sio.Out, "\nExit codes: 0 nothing found, 1 keys found, 2 error. Secrets are never printed without --show-secrets.\n")
 	return nil
 }
+
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
 // redactArgs shortens keys in a displayed command line.
 func redactArgs(args []string) []string {

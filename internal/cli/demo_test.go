@@ -7,7 +7,7 @@ import (
 
 func TestDemoFindsEverySample(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errOut := runCLI(t, "", "demo", "--dir", dir)
+	code, out, errOut := runCLI(t, "", "demo", "--files-only", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
