@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build test demo bench fuzz lint tools
+.PHONY: build test demo bench bench-git fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -41,3 +41,10 @@ fuzz:
 # .bench/results.md. See docs/BENCH.md.
 bench:
 	@./scripts/bench.sh
+
+# git history: bks detect git vs gitleaks git on a generated history with
+# planted keys (checked against its ground truth) and, when BKS_BENCH_REPO
+# names one, a real repository with >= 20,000 commits cloned beforehand;
+# writes .bench/results-git.md. See docs/BENCH-git.md.
+bench-git:
+	@./scripts/bench-git.sh

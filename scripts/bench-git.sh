@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# scripts/bench-git.sh — what `make bench-git` runs. See docs/BENCH-git.md.
+#
+# Times `bks detect git` against `gitleaks git` (Bedrock-only rules,
+# scripts/gitleaks-bedrock.toml) on
+#   real       a public repository with >= 20,000 commits, cloned beforehand
+#              OUTSIDE this tree and named by BKS_BENCH_REPO (skipped with a
+#              message when unset or absent: nothing is downloaded here);
+#   generated  a history written by internal/benchcorpus/gitrepo with keys
+#              planted in it; bks's findings are checked against its ground
+#              truth (every key, with the commit that introduced it).
+# Wall time is the best of BENCH_RUNS (3); gitleaks runs GITLEAKS_RUNS (1)
+# times. Peak RSS comes from /usr/bin/time -v (the largest process: bks or
+# a git it started). Unique blob bytes are the sizes of every blob reachable
+# from any ref. Results go to stdout and $BENCH_DIR/results-git.md.
+#
+# Environment: BKS_BENCH_REPO, BENCH_DIR (.bench), BENCH_RUNS (3),
+# GITLEAKS_RUNS (1), BENCH_GIT_COMMITS (20000), BENCH_GIT_SEED (1).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BENCH_DIR=${BENCH_DIR:-.bench}
+BENCH_RUNS=${BENCH_RUNS:-3}
+GITLEAKS_RUNS=${GITLEAKS_RUNS:-1}
+BENCH_GIT_COMMITS=${BENCH_GIT_COMMITS:-20000}
+BENCH_GIT_SEED=${BENCH_GIT_SEED:-1}
+BKS=$PWD/bin/bks
+GEN=$PWD/$BENCH_DIR/gengitrepo
+RESULTS=$BENCH_DIR/results-git.md
+GL_CONFIG=$PWD/scripts/gitleaks-bedrock.toml
+
+say() { printf '%s\n' "bench-git: $*" >&2; }
+die() {
+	say "$*"
+	exit 2
+}
+
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
+command -v git >/dev/null || die "git is missing"
+make --no-print-directory build >/dev/null
+go build -o "$GEN" ./internal/benchcorpus/gitrepo/cmd/gengitrepo
+GITLEAKS=$(command -v gitleaks || true)
+[ -n "$GITLEAKS" ] || say "no gitleaks on PATH: gitleaks rows skipped (see docs/BENCH.md to build one)"
+
+# measure NAME RUNS OUT CMD...: best wall time (WALL, s) and largest peak
+# RSS (RSS, MB) over RUNS runs; exit 0 or 1 is success.
+measure() {
+	local name=$1 runs=$2 out=$3
+	shift 3
+	local best="" peak=0 i t0 t1 rc w r
+	for ((i = 1; i <= runs; i++)); do
+		t0=$(date +%s%N)
+		set +e
+		/usr/bin/time -v -o "$BENCH_DIR/time-git.txt" "$@" >"$out" 2>"$BENCH_DIR/stderr-git.txt"
+		rc=$?
+		set -e
+		t1=$(date +%s%N)
+		if [ $rc -gt 1 ]; then
+			cat "$BENCH_DIR/stderr-git.txt" >&2
+			die "$name failed (exit $rc)"
+		fi
+		w=$(((t1 - t0) / 1000000))
+		r=$(awk -F': ' '/Maximum resident set size/ {print int($2 / 1024)}' "$BENCH_DIR/time-git.txt")
+		if [ -z "$best" ] || [ "$w" -lt "$best" ]; then best=$w; fi
+		if [ "$r" -gt "$peak" ]; then peak=$r; fi
+		say "$name run $i: $(awk "BEGIN {printf \"%.2f\", $w / 1000}") s, $r MB"
+	done
+	WALL=$(awk "BEGIN {printf \"%.2f\", $best / 1000}")
+	RSS=$peak
+}
+
+# repo_facts DIR: COMMITS and BLOB_BYTES (unique blobs reachable from any ref).
+repo_facts() {
+	COMMITS=$(git -C "$1" rev-list --all --count)
+	BLOB_BYTES=$(git -C "$1" rev-list --objects --all | cut -d' ' -f1 |
+		git -C "$1" cat-file --batch-check='%(objecttype) %(objectsize)' |
+		awk '$1 == "blob" {s += $2} END {printf "%d", s}')
+}
+
+ROWS=()
+NOTES=()
+row() { ROWS+=("$1"); }
+note() { NOTES+=("$1"); }
+
+bench_repo() { # LABEL DIR
+	local label=$1 dir=$2 bks_wall bks_rss gl_wall gl_rss mb
+	repo_facts "$dir"
+	mb=$(awk "BEGIN {printf \"%.0f\", $BLOB_BYTES / 1e6}")
+	# Warm the page cache.
+	cat "$dir"/.git/objects/pack/* >/dev/null 2>&1 || true
+	measure "bks $label" "$BENCH_RUNS" "$BENCH_DIR/bks-git-$label.jsonl" \
+		"$BKS" detect git --format jsonl --ignore-errors "$dir"
+	bks_wall=$WALL bks_rss=$RSS
+	local nb
+	nb=$(wc -l <"$BENCH_DIR/bks-git-$label.jsonl")
+	row "| $label | bks detect git | $COMMITS | $mb | $bks_wall | $(awk "BEGIN {printf \"%.0f\", $mb / $bks_wall}") | $bks_rss | $nb | 1.00 |"
+	if [ -n "$GITLEAKS" ]; then
+		measure "gitleaks $label" "$GITLEAKS_RUNS" "$BENCH_DIR/gitleaks-git-$label.out" \
+			"$GITLEAKS" git --no-banner --log-level error --config "$GL_CONFIG" \
+			--report-format json --report-path "$BENCH_DIR/gitleaks-git-$label.json" "$dir"
+		gl_wall=$WALL gl_rss=$RSS
+		local ng
+		ng=$(grep -c '"RuleID"' "$BENCH_DIR/gitleaks-git-$label.json" || true)
+		row "| $label | gitleaks git (Bedrock-only rules) | $COMMITS | $mb | $gl_wall | $(awk "BEGIN {printf \"%.0f\", $mb / $gl_wall}") | $gl_rss | $ng | $(awk "BEGIN {printf \"%.1f\", $gl_wall / $bks_wall}") |"
+		note "$label: gitleaks / bks wall time $(awk "BEGIN {printf \"%.1f\", $gl_wall / $bks_wall}")× (target ≥ 5×; gitleaks best of $GITLEAKS_RUNS)"
+	fi
+	note "$label: bks peak RSS $bks_rss MB (target < 500 MB)"
+}
+
+# --- generated history with planted keys ---------------------------------------
+GEN_DIR=$BENCH_DIR/gitrepo-$BENCH_GIT_COMMITS-$BENCH_GIT_SEED
+if [ ! -d "$GEN_DIR/.git" ]; then
+	say "generating $BENCH_GIT_COMMITS commits into $GEN_DIR"
+	rm -rf "$GEN_DIR"
+	"$GEN" gen -out "$GEN_DIR" -truth "$GEN_DIR.truth.jsonl" -commits "$BENCH_GIT_COMMITS" -seed "$BENCH_GIT_SEED"
+	git -C "$GEN_DIR" gc -q
+fi
+bench_repo generated "$GEN_DIR"
+if "$GEN" verify -truth "$GEN_DIR.truth.jsonl" -findings "$BENCH_DIR/bks-git-generated.jsonl" >"$BENCH_DIR/verify-git.txt"; then
+	note "generated: ground truth $(tail -1 "$BENCH_DIR/verify-git.txt") (every planted key with the commit that introduced it)"
+else
+	cat "$BENCH_DIR/verify-git.txt" >&2
+	die "generated history: bks's findings do not match the ground truth"
+fi
+
+# --- a real repository -----------------------------------------------------------
+if [ -n "${BKS_BENCH_REPO:-}" ] && [ -d "$BKS_BENCH_REPO" ]; then
+	bench_repo "real ($(basename "$BKS_BENCH_REPO"))" "$BKS_BENCH_REPO"
+else
+	say "BKS_BENCH_REPO is not set or absent: the real-repository rows are skipped (clone one with >= 20,000 commits outside this tree, e.g. git clone https://github.com/git/git /work/peers/git-git, and set BKS_BENCH_REPO)"
+	note "real repository: skipped (BKS_BENCH_REPO unset)"
+fi
+
+{
+	echo "## bks git-history benchmark"
+	echo
+	echo "$(date -u +%F), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), warm page cache, bks best of $BENCH_RUNS runs."
+	echo "bks version $("$BKS" --version 2>/dev/null | head -1 | sed "s/^bks version //"); $(git --version)${GITLEAKS:+; gitleaks $("$GITLEAKS" version 2>/dev/null)}."
+	echo
+	echo "| input | tool | commits | unique blob MB | wall (s) | blob MB/s | peak RSS (MB) | findings | wall ÷ bks |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${ROWS[@]}"
+	echo
+	for n in "${NOTES[@]}"; do echo "- $n"; done
+} | tee "$RESULTS"
