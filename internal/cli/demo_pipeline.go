@@ -63,7 +63,7 @@ func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...
 	// The emulator takes any credentials; these fake ones keep the
 	// machine's own AWS settings out of the demo.
 	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIADEMOFAKE00000000", "AWS_SECRET_ACCESS_KEY": "demo-fake-secret",
+		"AWS_ACCESS_KEY_ID": awsemu.CallerAccessKeyID, "AWS_SECRET_ACCESS_KEY": "demo-fake-secret",
 		"AWS_REGION": "us-east-1", "AWS_CA_BUNDLE": caPath, "AWS_PROFILE": "",
 		"AWS_CONFIG_FILE": filepath.Join(dir, "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "no-aws-credentials"),
 		"AWS_BEARER_TOKEN_BEDROCK": "", "BKS_CONFIG": "",
