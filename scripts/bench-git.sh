@@ -76,7 +76,7 @@ repo_facts() {
 	COMMITS=$(git -C "$1" rev-list --all --count)
 	BLOB_BYTES=$(git -C "$1" rev-list --objects --all | cut -d' ' -f1 |
 		git -C "$1" cat-file --batch-check='%(objecttype) %(objectsize)' |
-		awk '$1 == "blob" {s += $2} END {printf "%d", s}')
+		awk '$1 == "blob" {s += $2} END {printf "%.0f", s}')
 }
 
 ROWS=()
