@@ -41,6 +41,7 @@ fuzz:
 # .bench/results.md. See docs/BENCH.md.
 bench:
 	@./scripts/bench.sh
+	@./scripts/bench-git.sh
 
 # git history: bks detect git vs gitleaks git on a generated history with
 # planted keys (checked against its ground truth) and, when BKS_BENCH_REPO
