@@ -112,7 +112,17 @@ func loadConfig(sio *IO, path string) (*rules.Config, string, error) {
 // printConfigErrors prints each problem of a configuration on its own line
 // and returns the error a command exits with.
 func printConfigErrors(sio *IO, err error) error {
-	n := 0
+	problems := configProblems(err)
+	for _, p := range problems {
+		fmt.Fprintln(sio.Err, p)
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("invalid configuration: %d problem(s)", len(problems))}
+}
+
+// configProblems flattens joined configuration errors into one message
+// each ("file:line: key: problem").
+func configProblems(err error) []string {
+	var out []string
 	var walk func(error)
 	walk = func(e error) {
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
@@ -121,11 +131,10 @@ func printConfigErrors(sio *IO, err error) error {
 			}
 			return
 		}
-		n++
-		fmt.Fprintf(sio.Err, "%v\n", e)
+		out = append(out, e.Error())
 	}
 	walk(err)
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("invalid configuration: %d problem(s)", n)}
+	return out
 }
 
 func configCheckRun(sio *IO, path string) error {

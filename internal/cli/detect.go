@@ -180,18 +180,7 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 
 // configError lists every configuration problem, one per line.
 func configError(err error) error {
-	var msgs []string
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		msgs = append(msgs, e.Error())
-	}
-	walk(err)
+	msgs := configProblems(err)
 	if len(msgs) == 1 {
 		return fmt.Errorf("invalid configuration: %s", msgs[0])
 	}
