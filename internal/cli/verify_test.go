@@ -99,3 +99,23 @@ func TestVerifyCommand(t *testing.T) {
 		t.Errorf("untrusted endpoint: exit %d\n%s", code, out)
 	}
 }
+
+// detect --verify live-checks each key found, once per key.
+func TestDetectVerify(t *testing.T) {
+	t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
+	live := testkeys.LongTerm("BedrockAPIKey-dlve", "111122223333", testkeys.Secret(91))
+	dead := testkeys.LongTerm("BedrockAPIKey-dded", "111122223333", testkeys.Secret(92))
+	url, ca := fakeBedrockTLS(t, live)
+	dir := writeTree(t, map[string]string{"a.env": "A=" + live + "\nB=" + dead + "\n", "b.env": "A=" + live + "\n"})
+	code, out, errOut := irRunEnv(t, map[string]string{"AWS_CA_BUNDLE": ca}, "", "detect", "files", dir,
+		"--verify", "--verify-endpoint", url, "--format", "jsonl", "--workers", "1")
+	if code != ExitFound {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, `"live":"live"`); n != 2 {
+		t.Errorf("live key: %d findings marked live, want 2:\n%s", n, out)
+	}
+	if n := strings.Count(out, `"live":"invalid"`); n != 1 {
+		t.Errorf("dead key: %d findings marked invalid, want 1:\n%s", n, out)
+	}
+}
