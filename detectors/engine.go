@@ -110,15 +110,15 @@ type anchor struct {
 
 // Engine scans buffers for keys. It is safe for concurrent use.
 type Engine struct {
-	opts      Options
-	anchors   []anchor
+	opts    Options
+	anchors []anchor
 	// hit flags the two-byte values some anchor is indexed under: one
 	// byte load per checked position (measured 12% faster than a bitset).
-	hit [1 << 16]uint8
-	pairIdx   []uint16     // two-byte value -> 1 + index into lists
-	lists     [][]pairRef  // anchors indexed under one pair, by offset descending
-	step      int          // positions checked: every step-th
-	lookahead int          // how far past limit an anchor's pair can lie
+	hit       [1 << 16]uint8
+	pairIdx   []uint16    // two-byte value -> 1 + index into lists
+	lists     [][]pairRef // anchors indexed under one pair, by offset descending
+	step      int         // positions checked: every step-th
+	lookahead int         // how far past limit an anchor's pair can lie
 	maxMatch  int
 }
 
