@@ -118,13 +118,21 @@ type catFile struct {
 	dead   atomic.Bool
 }
 
-func startCatFile(ctx context.Context, dir string) (*catFile, error) {
+func startCatFile(ctx context.Context, dir string, tuning ...string) (*catFile, error) {
+	return startCatFileArgs(ctx, dir, nil, tuning...)
+}
+
+// startCatFileArgs starts `git cat-file --batch` with more arguments
+// (e.g. --buffer) and -c settings (tuning).
+func startCatFileArgs(ctx context.Context, dir string, extra []string, tuning ...string) (*catFile, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{"-C", abs}, gitTuning...)
-	cmd := exec.CommandContext(ctx, "git", append(args, "cat-file", "--batch")...)
+	args = append(args, tuning...)
+	args = append(args, "cat-file", "--batch")
+	cmd := exec.CommandContext(ctx, "git", append(args, extra...)...)
 	cmd.Env = gitEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

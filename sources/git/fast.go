@@ -66,6 +66,18 @@ func (h *history) useGitCLI() bool {
 // run scans the history with the git CLI when it can, else with go-git.
 func (h *history) run(ctx context.Context, yield func(sources.Chunk) error) error {
 	if h.useGitCLI() {
+		if h.blobFirstOK() {
+			err := h.runBlobFirst(ctx, yield)
+			if !errors.Is(err, errFallback) {
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// fast.go's walk reads the history again and reports what
+			// it cannot read, by id.
+			h.reset()
+		}
 		err := h.runGit(ctx, yield)
 		if !errors.Is(err, errFallback) {
 			return err
@@ -104,6 +116,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 	if st := h.s.opts.Stats; st != nil {
 		st.Reader = ReaderGit
 		st.Commits = len(h.nodes)
+		st.Attributed = true
 	}
 	blobs, err := startCatFile(ctx, h.path)
 	if err != nil {

@@ -91,6 +91,11 @@ type Stats struct {
 	Blobs     int
 	BlobBytes int64
 	Reader    string // the blob reader used: "git" or "go-git"
+	// BlobFirst: the blobs were read before attribution (blobfirst.go);
+	// Attributed: the walk that finds which commit introduced each blob
+	// ran (always, except in a blob-first scan where no blob had a
+	// candidate).
+	BlobFirst, Attributed bool
 }
 
 // Source scans a repository's history. It calls yield from one goroutine.

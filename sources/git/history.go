@@ -612,6 +612,7 @@ func (h *history) inHeadFor(id plumbing.Hash) *bool {
 func (h *history) emitGoGit(ctx context.Context, yield func(sources.Chunk) error) error {
 	if h.s.opts.Stats != nil {
 		h.s.opts.Stats.Reader = ReaderGoGit
+		h.s.opts.Stats.Attributed = true
 	}
 	r := &goGitReader{h: h, repo: h.repo}
 	var head, rest []item

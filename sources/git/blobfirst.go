@@ -1,0 +1,413 @@
+package git
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/bks-dev/bks/sources"
+)
+
+// The blob-first walk: the default scan (every ref, no --range, --since or
+// --branch, not shallow) with a Prefilter. Measured on git/git, finding
+// which commit introduced each blob (`git log --raw -c`) costs about as
+// much as reading every blob, and almost every history has nothing to
+// find. So:
+//
+//  1. `git rev-list --objects --stdin --filter=object:type=blob` lists the
+//     blobs reachable from the same roots as the walk (every ref's commit,
+//     the stash reflog, a detached HEAD, trees and blobs refs name); its
+//     output streams, in blocks, to blobFirstWorkers `git cat-file --batch`
+//     processes, and each blob is checked by the Prefilter as it is read;
+//     meanwhile a third cat-file reads the commits (their messages, the
+//     graph);
+//  2. only when some blob has a candidate (or is over MaxBlobSize) does the
+//     attribution walk run (`git log --raw -c`, as in fast.go), and only
+//     those blobs are kept from it; they are read again and yielded, HEAD's
+//     first, with the commit and path that introduced them.
+//
+// Every blob listed is reachable, so the walk attributes each; a blob it
+// does not (which would mean git's and bks's ideas of the roots differ) is
+// not yielded with a guessed origin: it is counted in a warning.
+//
+// Anything unexpected (rev-list unknown to an old git, a missing or
+// corrupt object) sends the scan to the walk in fast.go, which reports
+// unreadable objects by id.
+
+// blobFirstWorkers is how many git cat-file processes read blobs.
+const blobFirstWorkers = 2
+
+// blobFirstBlock is how many blob ids go to one worker at a time: large
+// enough that consecutive blobs (often deltas of one another) stay with
+// one process and its delta base cache.
+const blobFirstBlock = 1024
+
+func (h *history) blobFirstOK() bool {
+	o := h.s.opts
+	return o.Prefilter != nil && o.Range == "" && o.Branch == "" && o.Since.IsZero() &&
+		len(h.bases) == 0 && len(h.shallow) == 0
+}
+
+// blobScan is what the blob stream found.
+type blobScan struct {
+	mu     sync.Mutex
+	hits   []plumbing.Hash         // a candidate inside
+	tooBig map[plumbing.Hash]int64 // over MaxBlobSize: size
+	blobs  int
+	bytes  int64
+}
+
+func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) error) (err error) {
+	h.errMu.Lock()
+	h.hold = true
+	h.errMu.Unlock()
+	defer func() { h.release(err == nil || !errors.Is(err, errFallback)) }()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Commits, concurrently with the blob stream.
+	commitsDone := make(chan error, 1)
+	go func() {
+		cf, err := startCatFile(ctx, h.path)
+		if err != nil {
+			commitsDone <- fmt.Errorf("%w: %v", errFallback, err)
+			return
+		}
+		defer cf.kill()
+		err = h.collectGit(ctx, cf)
+		if err == nil {
+			_ = cf.close()
+		}
+		commitsDone <- err
+	}()
+
+	bs := &blobScan{tooBig: map[plumbing.Hash]int64{}}
+	serr := h.streamBlobs(ctx, bs)
+	if serr != nil {
+		cancel()
+	}
+	cerr := <-commitsDone
+	if serr != nil {
+		return serr
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if st := h.s.opts.Stats; st != nil {
+		st.Reader = ReaderGit
+		st.Commits = len(h.nodes)
+		st.Blobs += bs.blobs
+		st.BlobBytes += bs.bytes
+		st.BlobFirst = true
+	}
+
+	var recs []record
+	var order []int32
+	if len(bs.hits) > 0 || len(bs.tooBig) > 0 {
+		if st := h.s.opts.Stats; st != nil {
+			st.Attributed = true
+		}
+		if err := h.walkHeadAndBoundary(ctx); err != nil {
+			return err
+		}
+		want := make(map[plumbing.Hash]bool, len(bs.hits)+len(bs.tooBig))
+		for _, id := range bs.hits {
+			want[id] = true
+		}
+		for id := range bs.tooBig {
+			want[id] = false
+		}
+		found := 0
+		add := func(r record) error {
+			if _, ok := h.seenBlobs[r.blob]; ok {
+				return nil
+			}
+			h.seenBlobs[r.blob] = struct{}{}
+			hit, ok := want[r.blob]
+			if !ok {
+				return nil
+			}
+			found++
+			if !hit {
+				h.onError(itemName(h.recOrigin(&r)), fmt.Errorf("blob %s: %d bytes, over the %d-byte cap: skipped", r.blob, bs.tooBig[r.blob], h.s.opts.MaxBlobSize))
+				return nil
+			}
+			recs = append(recs, r)
+			order = append(order, int32(len(recs)-1))
+			return nil
+		}
+		if err := h.logWalk(ctx, add); err != nil {
+			return err
+		}
+		if err := h.looseRecords(ctx, add); err != nil {
+			return err
+		}
+		if n := len(want) - found; n > 0 {
+			h.s.warn("%s: %d blob(s) with a possible key were listed by git rev-list but introduced by no commit bks walked: not reported (please report this)", h.repoName, n)
+		}
+	}
+	h.release(true)
+
+	// Blobs at HEAD first.
+	slices.SortStableFunc(order, func(a, b int32) int {
+		ha, hb := h.inHeadFor(recs[a].blob) == h.inHead, h.inHeadFor(recs[b].blob) == h.inHead
+		switch {
+		case ha == hb:
+			return 0
+		case ha:
+			return -1
+		}
+		return 1
+	})
+	if len(order) > 0 {
+		blobs, err := startCatFile(ctx, h.path)
+		if err != nil {
+			return fmt.Errorf("start git cat-file: %w", err)
+		}
+		defer blobs.kill()
+		y := &blobPipe{h: h, cf: blobs}
+		y.start(ctx, func(i int32, data []byte) error {
+			return h.s.opts.Chunker.SplitBytes(data, h.recOrigin(&recs[i]), yield)
+		}, false)
+		var serr error
+		for _, i := range order {
+			if serr = y.send(ctx, i, recs[i]); serr != nil {
+				break
+			}
+		}
+		if err := y.finish(); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+		_ = blobs.close()
+	}
+	return h.messages(yield)
+}
+
+// messages yields commit messages in topological order, then annotated
+// tags' messages.
+func (h *history) messages(yield func(sources.Chunk) error) error {
+	for _, i := range h.topoOrder() {
+		n := &h.nodes[i]
+		if !n.meta.scanMessage {
+			continue
+		}
+		o := h.commitOrigin(n)
+		o.Kind = "commit-message"
+		if err := h.s.opts.Chunker.SplitBytes([]byte(n.meta.message), o, yield); err != nil {
+			return err
+		}
+	}
+	return h.tagMessages(yield, h.s.opts.Prefilter)
+}
+
+// streamBlobs lists the reachable blobs with git rev-list and reads each
+// with one of blobFirstWorkers git cat-file processes, checking it with the
+// Prefilter. Any failure is errFallback (or the context's error).
+func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
+	abs, err := filepath.Abs(h.path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errFallback, err)
+	}
+	args := append([]string{"-C", abs}, gitTuning...)
+	args = append(args, "rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--stdin")
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Env = gitEnv()
+	var roots bytes.Buffer
+	for _, id := range h.tips {
+		roots.WriteString(id.String() + "\n")
+	}
+	for _, l := range h.loose {
+		roots.WriteString(l.hash.String() + "\n")
+	}
+	cmd.Stdin = &roots
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errFallback, err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w: start git rev-list: %v", errFallback, err)
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	blocks := make(chan []plumbing.Hash, 2*blobFirstWorkers)
+	var wg sync.WaitGroup
+	for range blobFirstWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.blobWorker(ctx, blocks, bs); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	// Read rev-list's ids into blocks.
+	rerr := func() error {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		block := make([]plumbing.Hash, 0, blobFirstBlock)
+		send := func() bool {
+			select {
+			case blocks <- block:
+				block = make([]plumbing.Hash, 0, blobFirstBlock)
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for sc.Scan() {
+			line := sc.Bytes()
+			if i := bytes.IndexByte(line, ' '); i >= 0 {
+				line = line[:i]
+			}
+			if !plumbing.IsHash(string(line)) {
+				return fmt.Errorf("git rev-list: unexpected output %q", line)
+			}
+			block = append(block, plumbing.NewHash(string(line)))
+			if len(block) == blobFirstBlock && !send() {
+				return nil
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("git rev-list: %v", err)
+		}
+		if len(block) > 0 {
+			send()
+		}
+		return nil
+	}()
+	close(blocks)
+	if rerr != nil {
+		cancel(rerr)
+		_ = cmd.Process.Kill()
+	}
+	werr := cmd.Wait()
+	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	if err := context.Cause(ctx); err != nil {
+		if errors.Is(err, errFallback) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errFallback, err)
+	}
+	if werr != nil {
+		return fmt.Errorf("%w: git rev-list: %v: %s", errFallback, werr, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// blobWorker reads blocks of blob ids with its own git cat-file.
+func (h *history) blobWorker(ctx context.Context, blocks <-chan []plumbing.Hash, bs *blobScan) error {
+	cf, err := startCatFileArgs(ctx, h.path, []string{"--buffer"})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errFallback, err)
+	}
+	defer cf.kill()
+	pre, max := h.s.opts.Prefilter, h.s.opts.MaxBlobSize
+	// The writer hands each block to the reader before writing it, so the
+	// reader drains cat-file's answers while the writer is still writing
+	// (otherwise both pipes fill and all three wait).
+	sent := make(chan []plumbing.Hash, 1)
+	go func() {
+		defer close(sent)
+		var line [41]byte
+		line[40] = '\n'
+		for block := range blocks {
+			select {
+			case sent <- block:
+			case <-ctx.Done():
+				return
+			}
+			for _, id := range block {
+				copy(line[:], id.String())
+				if _, err := cf.in.Write(line[:]); err != nil {
+					cf.kill()
+					return
+				}
+			}
+			if err := cf.in.Flush(); err != nil {
+				cf.kill()
+				return
+			}
+		}
+		// cat-file --buffer writes what it holds at end of input.
+		_ = cf.stdin.Close()
+	}()
+	var (
+		buf   []byte
+		hits  []plumbing.Hash
+		big   = map[plumbing.Hash]int64{}
+		blobs int
+		bytes int64
+		rerr  error
+	)
+	for block := range sent {
+		if rerr != nil {
+			continue // drain
+		}
+		for _, id := range block {
+			if ctx.Err() != nil {
+				rerr = ctx.Err()
+				break
+			}
+			data, typ, size, err := cf.readObject(id, buf, max)
+			switch {
+			case err == nil && typ != "blob", errors.Is(err, errTooBig) && typ != "blob":
+				continue // a ref's commit or tag: rev-list lists them too
+			case errors.Is(err, errTooBig):
+				big[id] = size
+				continue
+			case err != nil:
+				rerr = fmt.Errorf("%w: blob %s: %v", errFallback, id, err)
+			}
+			if rerr != nil {
+				break
+			}
+			blobs++
+			bytes += size
+			if pre(data) {
+				hits = append(hits, id)
+			}
+			buf = data[:cap(data)]
+			if cap(buf) > 64<<20 {
+				buf = nil
+			}
+		}
+		if rerr != nil {
+			cf.kill()
+		}
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if err := cf.close(); err != nil {
+		return fmt.Errorf("%w: %v", errFallback, err)
+	}
+	bs.mu.Lock()
+	bs.hits = append(bs.hits, hits...)
+	for id, n := range big {
+		bs.tooBig[id] = n
+	}
+	bs.blobs += blobs
+	bs.bytes += bytes
+	bs.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,128 @@
+package git
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The blob-first scan (the default scan with a Prefilter): which scans
+// take it, that the attribution walk runs only for candidates, and what it
+// does with unreachable and oversized blobs.
+func TestBlobFirst(t *testing.T) {
+	needGit(t)
+	clean := newTestRepo(t)
+	for i := range 30 {
+		clean.write("f.txt", strings.Repeat("line\n", i+1))
+		clean.commit("edit")
+	}
+	// A key only in a commit message: messages are scanned without the
+	// attribution walk.
+	msg := clean.commit("debug: " + key(70))
+	// A dangling blob (no ref reaches it) holding a key: never read.
+	hashObject(t, clean, "leaked "+key(71)+"\n")
+
+	hit := newTestRepo(t)
+	hit.write("a.txt", "x\n")
+	hit.commit("one")
+	hit.write("b.txt", "AWS_BEARER_TOKEN_BEDROCK="+key(72)+"\n")
+	c2 := hit.commit("two")
+	hit.write("big.txt", strings.Repeat("0123456789abcdef", 4096)+key(73)+"\n")
+	c3 := hit.commit("three")
+	hit.git("rm", "-q", "b.txt")
+	hit.commit("four")
+	hashObject(t, hit, "leaked "+key(74)+"\n")
+
+	tests := []struct {
+		name       string
+		opts       Options
+		blobFirst  bool
+		attributed bool
+		want       map[string]result
+		errs       []string
+	}{
+		{
+			name: "clean history: no attribution walk", opts: Options{Path: clean.dir},
+			blobFirst: true, attributed: false,
+			want: map[string]result{key(70): {Commit: msg, Kind: "commit-message"}},
+		},
+		{
+			name: "candidates: attributed", opts: Options{Path: hit.dir},
+			blobFirst: true, attributed: true,
+			want: map[string]result{
+				key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)},
+				key(73): {Commit: c3, Path: "big.txt", InHead: boolp(true)},
+			},
+		},
+		{
+			name: "over the size cap: reported at its origin", opts: Options{Path: hit.dir, MaxBlobSize: 1024},
+			blobFirst: true, attributed: true,
+			want: map[string]result{key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)}},
+			errs: []string{"@" + c3[:12] + ":big.txt: blob", "over the 1024-byte cap"},
+		},
+		{
+			name: "range: the walk", opts: Options{Path: hit.dir, Range: "..HEAD"},
+			blobFirst: false, attributed: true,
+			want: map[string]result{
+				key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)},
+				key(73): {Commit: c3, Path: "big.txt", InHead: boolp(true)},
+			},
+		},
+		{
+			name: "branch: the walk", opts: Options{Path: clean.dir, Branch: "main"},
+			blobFirst: false, attributed: true,
+			want: map[string]result{key(70): {Commit: msg, Kind: "commit-message"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Reader = readerGitPrefilter
+			out := scanRepo(t, tt.opts)
+			if out.stats.BlobFirst != tt.blobFirst || out.stats.Attributed != tt.attributed {
+				t.Errorf("blob-first %v, attributed %v; want %v, %v", out.stats.BlobFirst, out.stats.Attributed, tt.blobFirst, tt.attributed)
+			}
+			for k, w := range tt.want {
+				fs := out.byKey[k]
+				if len(fs) != 1 {
+					t.Errorf("key %.12s found %d times, want once", k, len(fs))
+					continue
+				}
+				f := fs[0]
+				if f.Commit != w.Commit || f.Path != w.Path || f.Kind != w.Kind || ptr(f.InHead) != ptr(w.InHead) {
+					t.Errorf("key %.12s at %.8s %q %q in_head %v; want %.8s %q %q %v", k, f.Commit, f.Path, f.Kind, ptr(f.InHead), w.Commit, w.Path, w.Kind, ptr(w.InHead))
+				}
+			}
+			if len(out.byKey) != len(tt.want) {
+				t.Errorf("keys found: %d, want %d (a dangling blob must not be reported)", len(out.byKey), len(tt.want))
+			}
+			if len(tt.errs) == 0 && len(out.errs) > 0 {
+				t.Errorf("errors: %q", out.errs)
+			}
+			for _, e := range tt.errs {
+				if !containsAll(out.errs, e) {
+					t.Errorf("no error with %q: %q", e, out.errs)
+				}
+			}
+			if len(out.warns) > 0 {
+				t.Errorf("warnings: %q", out.warns)
+			}
+		})
+	}
+	if out := scanRepo(t, Options{Path: clean.dir, Reader: readerGitPrefilter}); out.stats.Blobs == 0 || out.stats.Commits != 31 {
+		t.Errorf("stats %+v", out.stats)
+	}
+}
+
+// hashObject writes a blob no ref reaches.
+func hashObject(t *testing.T, r *testRepo, content string) string {
+	t.Helper()
+	cmd := exec.Command("git", "hash-object", "-w", "--stdin")
+	cmd.Dir = r.dir
+	cmd.Env = r.env()
+	cmd.Stdin = strings.NewReader(content)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git hash-object: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
