@@ -49,7 +49,7 @@ const blobFirstWorkers = 2
 // blobFirstBlock is how many blob ids go to one worker at a time: large
 // enough that consecutive blobs (often deltas of one another) stay with
 // one process and its delta base cache.
-const blobFirstBlock = 1024
+var blobFirstBlock = 1024 // a variable for tests
 
 func (h *history) blobFirstOK() bool {
 	o := h.s.opts
@@ -295,6 +295,10 @@ func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
 	close(blocks)
 	if rerr != nil {
 		cancel(rerr)
+	}
+	if ctx.Err() != nil {
+		// A worker failed or the scan stopped: rev-list may be blocked
+		// writing ids nobody reads.
 		_ = cmd.Process.Kill()
 	}
 	werr := cmd.Wait()

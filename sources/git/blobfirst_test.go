@@ -1,7 +1,10 @@
 package git
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -125,4 +128,41 @@ func hashObject(t *testing.T, r *testRepo, content string) string {
 		t.Fatalf("git hash-object: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// An unreadable blob stops the blob-first scan early
+// (while git rev-list still has ids to write) and hands the scan to the
+// walk, which reports the blob by id and scans the rest.
+func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
+	r := newTestRepo(t)
+	for i := range 3000 {
+		r.write(fmt.Sprintf("d/f%04d.txt", i), fmt.Sprintf("file %d\n", i))
+	}
+	r.write("z.txt", key(75)+"\n")
+	r.commit("many files")
+	ids := strings.Fields(r.git("rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--all"))
+	if len(ids) < 3000 {
+		t.Fatalf("rev-list listed %d ids", len(ids))
+	}
+	missing := ids[1]
+	// Small blocks: many are still to come when the scan stops.
+	defer func(n int) { blobFirstBlock = n }(blobFirstBlock)
+	blobFirstBlock = 4
+	// Corrupt, not removed: rev-list checks that blobs exist, not that
+	// they can be read, so it goes on listing while cat-file fails.
+	p := filepath.Join(r.dir, ".git/objects", missing[:2], missing[2:])
+	os.Chmod(p, 0o644)
+	if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := scanRepo(t, Options{Path: r.dir, Reader: readerGitPrefilter})
+	if out.stats.BlobFirst {
+		t.Errorf("blob-first scan did not fall back")
+	}
+	if len(out.byKey[key(75)]) != 1 {
+		t.Errorf("keys found: %v", out.keys())
+	}
+	if len(out.errs) != 1 || !containsAll(out.errs, missing) {
+		t.Errorf("want one error naming %s: %q", missing, out.errs)
+	}
 }
