@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -159,16 +158,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	h.release(true)
 
 	// Blobs at HEAD first.
-	slices.SortStableFunc(order, func(a, b int32) int {
-		ha, hb := h.inHeadFor(recs[a].blob) == h.inHead, h.inHeadFor(recs[b].blob) == h.inHead
-		switch {
-		case ha == hb:
-			return 0
-		case ha:
-			return -1
-		}
-		return 1
-	})
+	h.headFirst(order, recs)
 	if len(order) > 0 {
 		blobs, err := startCatFile(ctx, h.path)
 		if err != nil {

@@ -172,16 +172,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 	} else {
 		order = hits
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
-		ha, hb := h.inHeadFor(recs[a].blob) == h.inHead, h.inHeadFor(recs[b].blob) == h.inHead
-		switch {
-		case ha == hb:
-			return 0
-		case ha:
-			return -1
-		}
-		return 1
-	})
+	h.headFirst(order, recs)
 	if len(order) > 0 {
 		y := &blobPipe{h: h, cf: blobs}
 		y.start(ctx, func(i int32, data []byte) error {
@@ -676,4 +667,19 @@ func (p *blobPipe) send(ctx context.Context, i int32, rec record) error {
 func (p *blobPipe) finish() error {
 	close(p.reqs)
 	return <-p.done
+}
+
+// headFirst orders blob indexes so that blobs still at HEAD come first
+// (stable otherwise): in_head is per key, decided by the first finding.
+func (h *history) headFirst(order []int32, recs []record) {
+	slices.SortStableFunc(order, func(a, b int32) int {
+		ha, hb := h.inHeadFor(recs[a].blob) == h.inHead, h.inHeadFor(recs[b].blob) == h.inHead
+		switch {
+		case ha == hb:
+			return 0
+		case ha:
+			return -1
+		}
+		return 1
+	})
 }
