@@ -165,42 +165,12 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			return fmt.Errorf("start git cat-file: %w", err)
 		}
 		defer blobs.kill()
-		y := &blobPipe{h: h, cf: blobs}
-		y.start(ctx, func(i int32, data []byte) error {
-			return h.s.opts.Chunker.SplitBytes(data, h.recOrigin(&recs[i]), yield)
-		}, false)
-		var serr error
-		for _, i := range order {
-			if serr = y.send(ctx, i, recs[i]); serr != nil {
-				break
-			}
-		}
-		if err := y.finish(); err != nil {
+		if err := h.sendBlobs(ctx, blobs, order, recs, false, yield); err != nil {
 			return err
-		}
-		if serr != nil {
-			return serr
 		}
 		_ = blobs.close()
 	}
 	return h.messages(yield)
-}
-
-// messages yields commit messages in topological order, then annotated
-// tags' messages.
-func (h *history) messages(yield func(sources.Chunk) error) error {
-	for _, i := range h.topoOrder() {
-		n := &h.nodes[i]
-		if !n.meta.scanMessage {
-			continue
-		}
-		o := h.commitOrigin(n)
-		o.Kind = "commit-message"
-		if err := h.s.opts.Chunker.SplitBytes([]byte(n.meta.message), o, yield); err != nil {
-			return err
-		}
-	}
-	return h.tagMessages(yield, h.s.opts.Prefilter)
 }
 
 // streamBlobs lists the reachable blobs with git rev-list and reads each

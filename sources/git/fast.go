@@ -174,24 +174,35 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 	}
 	h.headFirst(order, recs)
 	if len(order) > 0 {
-		y := &blobPipe{h: h, cf: blobs}
-		y.start(ctx, func(i int32, data []byte) error {
-			return h.s.opts.Chunker.SplitBytes(data, h.recOrigin(&recs[i]), yield)
-		}, pre == nil)
-		var serr error
-		for _, i := range order {
-			if serr = y.send(ctx, i, recs[i]); serr != nil {
-				break
-			}
-		}
-		if err := y.finish(); err != nil {
+		if err := h.sendBlobs(ctx, blobs, order, recs, pre == nil, yield); err != nil {
 			return err
 		}
-		if serr != nil {
-			return serr
+	}
+	return h.messages(yield)
+}
+
+// sendBlobs reads the blobs recs[order…] through cf and yields their chunks
+// (all: every blob; otherwise only those the engine prefilter passes).
+func (h *history) sendBlobs(ctx context.Context, cf *catFile, order []int32, recs []record, all bool, yield func(sources.Chunk) error) error {
+	y := &blobPipe{h: h, cf: cf}
+	y.start(ctx, func(i int32, data []byte) error {
+		return h.s.opts.Chunker.SplitBytes(data, h.recOrigin(&recs[i]), yield)
+	}, all)
+	var serr error
+	for _, i := range order {
+		if serr = y.send(ctx, i, recs[i]); serr != nil {
+			break
 		}
 	}
-	// Messages: commits in topological order, then annotated tags.
+	if err := y.finish(); err != nil {
+		return err
+	}
+	return serr
+}
+
+// messages yields commit messages in topological order, then annotated
+// tags' messages.
+func (h *history) messages(yield func(sources.Chunk) error) error {
 	for _, i := range h.topoOrder() {
 		n := &h.nodes[i]
 		if !n.meta.scanMessage {
@@ -203,7 +214,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 			return err
 		}
 	}
-	return h.tagMessages(yield, pre)
+	return h.tagMessages(yield, h.s.opts.Prefilter)
 }
 
 // commitOrigin is the attribution of what commit n introduced.
