@@ -9,31 +9,6 @@ import (
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-// sourceLike is the detectors package's benchmark input (a copy): text
-// shaped like source code with near-misses of the Bedrock prefixes and no
-// keys.
-func sourceLike(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 1))
-	words := []string{"func", "return", "if", "err", "nil", "bedrock", "api", "key", "ABS", "AES", "SK",
-		"import", "client", "token", "BEARER", "AWS", "config", "region", "us-east-1", "data",
-		"const", "var", "string", "int", "ctx", "context", "check-", "lock-api", "-key-", "AEAB", "QUJT"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		switch r.IntN(20) {
-		case 0:
-			b.WriteByte('\n')
-		case 1:
-			for range 40 + r.IntN(60) {
-				b.WriteByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[r.IntN(64)])
-			}
-		default:
-			b.WriteString(words[r.IntN(len(words))])
-			b.WriteByte(" (){}.,;=\"\t"[r.IntN(11)])
-		}
-	}
-	return b.Bytes()[:n]
-}
-
 // dense returns n bytes of adversarial text: the keywords of every rule
 // (AKIA, ASIA, secret, acme) make up a tenth of the words, and there is a
 // Bedrock key and an access key with its secret every ~2 KB.
@@ -90,7 +65,7 @@ func BenchmarkEngine(b *testing.B) {
 	for _, in := range []struct {
 		name string
 		data []byte
-	}{{"source", sourceLike(4<<20, 1)}, {"dense", dense(4<<20, 1)}} {
+	}{{"source", testkeys.SourceText(4<<20, 1)}, {"dense", dense(4<<20, 1)}} {
 		b.Run(in.name, func(b *testing.B) { benchEngine(b, in.data, cfg) })
 	}
 }
