@@ -260,6 +260,47 @@ func stableBase64(prefix string, align int) (string, int) {
 // MaxMatchLen is how far a match can extend; chunks must overlap by it.
 func (e *Engine) MaxMatchLen() int { return e.maxMatch }
 
+// MaxAnchorLen is the length of the longest literal that triggers a check.
+func (e *Engine) MaxAnchorLen() int {
+	n := 0
+	for i := range e.anchors {
+		n = max(n, len(e.anchors[i].pat))
+	}
+	return n
+}
+
+// HasAnchor says whether data holds any literal that triggers a check (a
+// key prefix, in plain text or base64, or a keyword of an extra detector).
+// Scan finds nothing in data without one, and an anchor is at most
+// MaxAnchorLen bytes, so a buffer made of pieces of anchor-free buffers
+// can hold an anchor only across the seams: the git source uses this to
+// check only what a delta changed.
+func (e *Engine) HasAnchor(data []byte) bool {
+	n := len(data)
+	step := e.step
+	for i := 0; i < n-1; i += step {
+		w := uint16(data[i]) | uint16(data[i+1])<<8
+		if e.hit[w] == 0 {
+			continue
+		}
+		for _, r := range e.lists[e.pairIdx[w]-1] {
+			a := &e.anchors[r.anchor]
+			p := i - int(r.off)
+			if p < 0 || p+len(a.pat) > n {
+				continue
+			}
+			if a.fold {
+				if bytes.EqualFold(data[p:p+len(a.pat)], a.pat) {
+					return true
+				}
+			} else if bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Scan calls emit for every key in data whose match starts before limit,
 // in order of position. Bytes of data past limit are context only: a match
 // starting there belongs to the next, overlapping chunk. A limit <= 0 or

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -132,6 +133,53 @@ func FuzzEngine(f *testing.F) {
 		})
 		if n != 1 {
 			t.Fatalf("planted key at %d found %d times", at, n)
+		}
+	})
+}
+
+// kwDetector is an extra detector that only has keywords: its check never
+// matches.
+type kwDetector struct {
+	kw   []string
+	fold bool
+}
+
+func (d kwDetector) ID() string                           { return "kw" }
+func (d kwDetector) Keywords() []string                   { return d.kw }
+func (d kwDetector) FoldCase() bool                       { return d.fold }
+func (d kwDetector) MaxLen() int                          { return 64 }
+func (d kwDetector) Check([]byte, int, int) (Match, bool) { return Match{}, false }
+
+// FuzzHasAnchor: HasAnchor is exactly "some anchor occurs in data", and
+// Scan finds nothing where it says none does.
+func FuzzHasAnchor(f *testing.F) {
+	f.Add([]byte("hello world"))
+	f.Add([]byte("xABSK"))
+	f.Add([]byte("QUJTS"))
+	f.Add([]byte("  Secret_Key"))
+	f.Add([]byte(" " + keyConsole + " "))
+	f.Add([]byte("bedrock-api-key-"))
+	e := New(Options{IncludeInvalid: true, Extra: []Detector{
+		kwDetector{kw: []string{"AKIA"}}, kwDetector{kw: []string{"secret_key", "zz"}, fold: true},
+	}})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := false
+		for _, a := range e.anchors {
+			for p := 0; p+len(a.pat) <= len(data) && !want; p++ {
+				w := data[p : p+len(a.pat)]
+				want = bytes.Equal(w, a.pat) || a.fold && bytes.EqualFold(w, a.pat)
+			}
+		}
+		if got := e.HasAnchor(data); got != want {
+			t.Fatalf("HasAnchor(%q) = %v, want %v", data, got, want)
+		}
+		if !want {
+			e.Scan(data, len(data), func(m Match) { t.Fatalf("Scan found %q where HasAnchor found no anchor", m.Key) })
+		}
+		for _, a := range e.anchors {
+			if len(a.pat) > e.MaxAnchorLen() {
+				t.Fatalf("anchor %q longer than MaxAnchorLen %d", a.pat, e.MaxAnchorLen())
+			}
 		}
 	})
 }
