@@ -1,0 +1,241 @@
+package pack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func needGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// buildRepo makes a repository whose blobs are spread over an aggressive
+// pack (long delta chains), a second pack, loose objects and an
+// alternate, with the literal "ABSK" coming and going between versions.
+func buildRepo(t *testing.T) (dir string) {
+	t.Helper()
+	needGit(t)
+	up := t.TempDir()
+	git(t, up, "init", "-q", "-b", "main")
+	write := func(dir, name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var body strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&body, "setting_%03d = %d\n", i, i*7)
+	}
+	lines := strings.SplitAfter(body.String(), "\n")
+	for v := range 40 {
+		// Versions edit a few lines; some add the literal, some drop it,
+		// some put it across an edit.
+		ls := slices.Clone(lines)
+		ls[v*5%300] = fmt.Sprintf("changed %d\n", v)
+		switch v % 4 {
+		case 1:
+			ls[100] = "token = ABSK" + strings.Repeat("Q", v) + "\n"
+		case 2:
+			ls[150] = "AB" + ls[150] + "SK"
+		}
+		write(up, "config.txt", strings.Join(ls, ""))
+		write(up, fmt.Sprintf("small%d.txt", v%3), strings.Repeat("row\n", v+1))
+		git(t, up, "add", "-A")
+		git(t, up, "commit", "-q", "-m", fmt.Sprintf("v%d", v))
+		if v == 25 {
+			git(t, up, "gc", "-q", "--aggressive")
+		}
+	}
+	git(t, up, "repack", "-q", "-d") // the later commits: a second pack
+	// A clone borrowing up's objects (an alternate), with loose objects.
+	dir = filepath.Join(t.TempDir(), "clone")
+	git(t, "", "clone", "-q", "--shared", up, dir)
+	for v := range 3 {
+		write(dir, "loose.txt", fmt.Sprintf("loose %d ABSK\n", v))
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", "loose")
+	}
+	return dir
+}
+
+func gitBlobs(t *testing.T, dir string) []string {
+	out := git(t, dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if id, ok := strings.CutSuffix(l, " blob"); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Every blob git knows is visited, with the content its id hashes to, and
+// the state passed down a delta chain lets NearFresh decide exactly.
+func TestStoreMatchesGit(t *testing.T) {
+	dir := buildRepo(t)
+	s, err := Open(filepath.Join(dir, ".git", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(s.packs) < 2 {
+		t.Fatalf("%d packs, want 2 or more (the test repository is not what it should be)", len(s.packs))
+	}
+	const clean, dirty = 1, 2
+	lit := []byte("ABSK")
+	has := func(b []byte) bool { return bytes.Contains(b, lit) }
+	var (
+		mu              sync.Mutex
+		seen            = map[string]bool{}
+		deltas, skipped int
+	)
+	st, err := s.Blobs(context.Background(), 3, func(w int, b *Blob) uint8 {
+		h := sha1.New()
+		fmt.Fprintf(h, "blob %d\x00", len(b.Data))
+		h.Write(b.Data)
+		ok := ID(h.Sum(nil)) == b.ID
+		full := has(b.Data)
+		got := full
+		if b.Delta && b.Base == clean {
+			got = NearFresh(b.Data, b.Fresh, len(lit)-1, has)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			t.Errorf("blob %s: content does not hash to its id", b.ID)
+		}
+		if got != full {
+			t.Errorf("blob %s: NearFresh says %v, the content %v (fresh %v)", b.ID, got, full, b.Fresh)
+		}
+		if b.Delta {
+			deltas++
+			if b.Base == clean && !full {
+				skipped++
+			}
+		}
+		seen[b.ID.String()] = true
+		if full {
+			return dirty
+		}
+		return clean
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if want := gitBlobs(t, dir); !slices.Equal(ids, want) {
+		t.Errorf("visited %d blobs, git has %d", len(ids), len(want))
+	}
+	if deltas < 20 || skipped == 0 || st.Loose == 0 || st.Packs < 2 {
+		t.Errorf("deltas %d, deltas of clean bases checked near changes only %d, stats %+v: the repository does not exercise the reader", deltas, skipped, st)
+	}
+}
+
+func TestStoreErrors(t *testing.T) {
+	dir := buildRepo(t)
+	alt, err := os.ReadFile(filepath.Join(dir, ".git/objects/info/alternates"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(alt)), "pack", "*.pack"))
+	if len(packs) == 0 {
+		t.Fatal("no pack")
+	}
+	big := packs[0]
+	for _, p := range packs {
+		if fi, _ := os.Stat(p); fi != nil {
+			if bi, _ := os.Stat(big); fi.Size() > bi.Size() {
+				big = p
+			}
+		}
+	}
+
+	t.Run("truncated pack: the object is named", func(t *testing.T) {
+		raw, err := os.ReadFile(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(big, raw, 0o644)
+		os.Chmod(big, 0o644)
+		if err := os.WriteFile(big, raw[:len(raw)*2/3], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(filepath.Join(dir, ".git", "objects"))
+		if err == nil {
+			_, err = s.Blobs(context.Background(), 2, func(int, *Blob) uint8 { return 0 })
+			s.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "object ") {
+			t.Errorf("err = %v, want one naming an object", err)
+		}
+	})
+	t.Run("corrupt loose object", func(t *testing.T) {
+		id := strings.TrimSpace(git(t, dir, "rev-parse", "HEAD:loose.txt"))
+		p := filepath.Join(dir, ".git/objects", id[:2], id[2:])
+		os.Chmod(p, 0o644)
+		raw, _ := os.ReadFile(p)
+		defer os.WriteFile(p, raw, 0o644)
+		os.WriteFile(p, []byte("garbage"), 0o644)
+		s, err := Open(filepath.Join(dir, ".git", "objects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		_, err = s.Blobs(context.Background(), 2, func(int, *Blob) uint8 { return 0 })
+		if err == nil || !strings.Contains(err.Error(), id) {
+			t.Errorf("err = %v, want one naming %s", err, id)
+		}
+	})
+	t.Run("index version 1: unsupported", func(t *testing.T) {
+		d := t.TempDir()
+		os.MkdirAll(filepath.Join(d, "pack"), 0o755)
+		os.WriteFile(filepath.Join(d, "pack", "pack-x.idx"), make([]byte, 1100), 0o644)
+		os.WriteFile(filepath.Join(d, "pack", "pack-x.pack"), []byte("PACK"), 0o644)
+		if _, err := Open(d); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("err = %v, want ErrUnsupported", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		s, err := Open(filepath.Join(dir, ".git", "objects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := s.Blobs(ctx, 2, func(int, *Blob) uint8 { return 0 }); !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	})
+}
