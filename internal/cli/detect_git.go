@@ -124,6 +124,8 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 		MaxBlobSize: max(opts.MaxFileSize, 0),
 		Reader:      reader,
 		Prefilter:   enginePrefilter(eng),
+		Anchors:     eng.HasAnchor,
+		AnchorLen:   eng.MaxAnchorLen(),
 		Chunker:     sources.Chunker{Overlap: eng.MaxMatchLen()},
 		OnError:     errs.handle,
 		Warn:        func(msg string) { warnf(sio, "%s", msg) },

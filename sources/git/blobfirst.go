@@ -91,7 +91,14 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	}()
 
 	bs := &blobScan{tooBig: map[plumbing.Hash]int64{}}
-	serr := h.streamBlobs(ctx, bs)
+	serr, packs := errNoPacks, false
+	if !h.s.opts.catFileBlobs {
+		serr = h.streamPacks(ctx, bs)
+		packs = serr == nil
+	}
+	if errors.Is(serr, errNoPacks) {
+		serr = h.streamBlobs(ctx, bs)
+	}
 	if serr != nil {
 		cancel()
 	}
@@ -108,6 +115,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		st.Blobs += bs.blobs
 		st.BlobBytes += bs.bytes
 		st.BlobFirst = true
+		st.Packs = packs
 	}
 
 	var recs []record
@@ -151,7 +159,9 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		if err := h.looseRecords(ctx, add); err != nil {
 			return err
 		}
-		if n := len(want) - found; n > 0 {
+		if n := len(want) - found; n > 0 && packs {
+			h.s.warn("%s: %d blob(s) with a possible key (or over the size cap) are in the object store but no ref reaches them (a deleted branch, a rewritten commit, a `git add` never committed): not reported, and not in any clone; `git fsck --unreachable --no-reflogs` lists them", h.repoName, n)
+		} else if n > 0 {
 			h.s.warn("%s: %d blob(s) with a possible key were listed by git rev-list but introduced by no commit bks walked: not reported (please report this)", h.repoName, n)
 		}
 	}

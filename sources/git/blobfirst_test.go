@@ -22,8 +22,6 @@ func TestBlobFirst(t *testing.T) {
 	// A key only in a commit message: messages are scanned without the
 	// attribution walk.
 	msg := clean.commit("debug: " + key(70))
-	// A dangling blob (no ref reaches it) holding a key: never read.
-	hashObject(t, clean, "leaked "+key(71)+"\n")
 
 	hit := newTestRepo(t)
 	hit.write("a.txt", "x\n")
@@ -34,7 +32,6 @@ func TestBlobFirst(t *testing.T) {
 	c3 := hit.commit("three")
 	hit.git("rm", "-q", "b.txt")
 	hit.commit("four")
-	hashObject(t, hit, "leaked "+key(74)+"\n")
 
 	tests := []struct {
 		name       string
@@ -78,38 +75,40 @@ func TestBlobFirst(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.opts.Reader = readerGitPrefilter
-			out := scanRepo(t, tt.opts)
-			if out.stats.BlobFirst != tt.blobFirst || out.stats.Attributed != tt.attributed {
-				t.Errorf("blob-first %v, attributed %v; want %v, %v", out.stats.BlobFirst, out.stats.Attributed, tt.blobFirst, tt.attributed)
-			}
-			for k, w := range tt.want {
-				fs := out.byKey[k]
-				if len(fs) != 1 {
-					t.Errorf("key %.12s found %d times, want once", k, len(fs))
-					continue
+		for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
+			t.Run(tt.name+"/"+reader, func(t *testing.T) {
+				tt.opts.Reader = reader
+				out := scanRepo(t, tt.opts)
+				if out.stats.BlobFirst != tt.blobFirst || out.stats.Attributed != tt.attributed {
+					t.Errorf("blob-first %v, attributed %v; want %v, %v", out.stats.BlobFirst, out.stats.Attributed, tt.blobFirst, tt.attributed)
 				}
-				f := fs[0]
-				if f.Commit != w.Commit || f.Path != w.Path || f.Kind != w.Kind || ptr(f.InHead) != ptr(w.InHead) {
-					t.Errorf("key %.12s at %.8s %q %q in_head %v; want %.8s %q %q %v", k, f.Commit, f.Path, f.Kind, ptr(f.InHead), w.Commit, w.Path, w.Kind, ptr(w.InHead))
+				for k, w := range tt.want {
+					fs := out.byKey[k]
+					if len(fs) != 1 {
+						t.Errorf("key %.12s found %d times, want once", k, len(fs))
+						continue
+					}
+					f := fs[0]
+					if f.Commit != w.Commit || f.Path != w.Path || f.Kind != w.Kind || ptr(f.InHead) != ptr(w.InHead) {
+						t.Errorf("key %.12s at %.8s %q %q in_head %v; want %.8s %q %q %v", k, f.Commit, f.Path, f.Kind, ptr(f.InHead), w.Commit, w.Path, w.Kind, ptr(w.InHead))
+					}
 				}
-			}
-			if len(out.byKey) != len(tt.want) {
-				t.Errorf("keys found: %d, want %d (a dangling blob must not be reported)", len(out.byKey), len(tt.want))
-			}
-			if len(tt.errs) == 0 && len(out.errs) > 0 {
-				t.Errorf("errors: %q", out.errs)
-			}
-			for _, e := range tt.errs {
-				if !containsAll(out.errs, e) {
-					t.Errorf("no error with %q: %q", e, out.errs)
+				if len(out.byKey) != len(tt.want) {
+					t.Errorf("keys found: %d, want %d (a dangling blob must not be reported)", len(out.byKey), len(tt.want))
 				}
-			}
-			if len(out.warns) > 0 {
-				t.Errorf("warnings: %q", out.warns)
-			}
-		})
+				if len(tt.errs) == 0 && len(out.errs) > 0 {
+					t.Errorf("errors: %q", out.errs)
+				}
+				for _, e := range tt.errs {
+					if !containsAll(out.errs, e) {
+						t.Errorf("no error with %q: %q", e, out.errs)
+					}
+				}
+				if len(out.warns) > 0 {
+					t.Errorf("warnings: %q", out.warns)
+				}
+			})
+		}
 	}
 	if out := scanRepo(t, Options{Path: clean.dir, Reader: readerGitPrefilter}); out.stats.Blobs == 0 || out.stats.Commits != 31 {
 		t.Errorf("stats %+v", out.stats)
@@ -128,6 +127,42 @@ func hashObject(t *testing.T, r *testRepo, content string) string {
 		t.Fatalf("git hash-object: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// Blobs no ref reaches (dangling, or left by a deleted branch): never
+// reported, as no clone has them. cat-file never reads them (rev-list does
+// not list them); the in-process reader reads every blob, and says how
+// many with a candidate it could not attribute.
+func TestBlobFirstUnreachable(t *testing.T) {
+	r := newTestRepo(t)
+	r.write("a.txt", "clean\n")
+	r.commit("one")
+	hashObject(t, r, "leaked "+key(71)+"\n")
+	r.git("checkout", "-q", "-b", "gone")
+	r.write("b.txt", key(74)+"\n")
+	r.commit("on a branch deleted later")
+	r.git("checkout", "-q", "main")
+	r.git("branch", "-q", "-D", "gone")
+	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
+		t.Run(reader, func(t *testing.T) {
+			out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+			if len(out.found) != 0 || len(out.errs) != 0 {
+				t.Errorf("found %d, errors %q; want nothing", len(out.found), out.errs)
+			}
+			if !out.stats.BlobFirst {
+				t.Errorf("not a blob-first scan: %+v", out.stats)
+			}
+			if reader == readerGitCatFile {
+				if len(out.warns) != 0 {
+					t.Errorf("warnings: %q", out.warns)
+				}
+				return
+			}
+			if len(out.warns) != 1 || !strings.Contains(out.warns[0], "2 blob(s) with a possible key") || !strings.Contains(out.warns[0], "no ref reaches them") {
+				t.Errorf("want one warning counting 2 unreachable blobs: %q", out.warns)
+			}
+		})
+	}
 }
 
 // An unreadable blob stops the blob-first scan early
@@ -155,14 +190,18 @@ func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
 	if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := scanRepo(t, Options{Path: r.dir, Reader: readerGitPrefilter})
-	if out.stats.BlobFirst {
-		t.Errorf("blob-first scan did not fall back")
-	}
-	if len(out.byKey[key(75)]) != 1 {
-		t.Errorf("keys found: %v", out.keys())
-	}
-	if len(out.errs) != 1 || !containsAll(out.errs, missing) {
-		t.Errorf("want one error naming %s: %q", missing, out.errs)
+	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
+		t.Run(reader, func(t *testing.T) {
+			out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+			if out.stats.BlobFirst {
+				t.Errorf("blob-first scan did not fall back")
+			}
+			if len(out.byKey[key(75)]) != 1 {
+				t.Errorf("keys found: %v", out.keys())
+			}
+			if len(out.errs) != 1 || !containsAll(out.errs, missing) {
+				t.Errorf("want one error naming %s: %q", missing, out.errs)
+			}
+		})
 	}
 }

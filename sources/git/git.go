@@ -74,6 +74,12 @@ type Options struct {
 	// messages it rejects are not yielded, which lets blobs be read while
 	// the history is walked. Nil: everything is yielded.
 	Prefilter func(data []byte) bool
+	// Anchors, when set with Prefilter, says whether data holds any of the
+	// literals (at most AnchorLen bytes long) without which Prefilter is
+	// false. Blobs stored as deltas against a blob without one are then
+	// checked only where the delta changed them.
+	Anchors   func(data []byte) bool
+	AnchorLen int
 	// Chunker splits blobs; its Overlap must be the detectors' longest match.
 	Chunker sources.Chunker
 	// OnError receives what could not be read (a missing or corrupt
@@ -83,6 +89,10 @@ type Options struct {
 	Warn func(msg string)
 	// Stats, when not nil, is filled while scanning.
 	Stats *Stats
+
+	// catFileBlobs makes the blob-first scan read blobs with git cat-file
+	// instead of in process (tests run both).
+	catFileBlobs bool
 }
 
 // Stats counts what a scan read.
@@ -96,6 +106,9 @@ type Stats struct {
 	// ran (always, except in a blob-first scan where no blob had a
 	// candidate).
 	BlobFirst, Attributed bool
+	// Packs: the blobs were read in process from the object store (every
+	// blob in it, reachable or not), not through git cat-file.
+	Packs bool
 }
 
 // Source scans a repository's history. It calls yield from one goroutine.

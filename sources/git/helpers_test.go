@@ -136,9 +136,12 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 		out.warns = append(out.warns, msg)
 	}
 	opts.Stats = &out.stats
-	if opts.Reader == readerGitPrefilter {
+	switch opts.Reader {
+	case readerGitPrefilter, readerGitCatFile:
+		opts.catFileBlobs = opts.Reader == readerGitCatFile
 		opts.Reader = ReaderGit
 		opts.Prefilter = enginePrefilter(eng)
+		opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
 	}
 	out.source = New(opts)
 	err := findings.Scan(context.Background(), out.source, eng, func(f findings.Finding) error {
@@ -166,8 +169,13 @@ func (o *scanOut) keys() []string {
 func boolp(b bool) *bool { return &b }
 
 // readerGitPrefilter is, for scanRepo, the git CLI walk with the
-// detector engine as Prefilter (as bks detect git runs it).
-const readerGitPrefilter = "git+prefilter"
+// detector engine as Prefilter (as bks detect git runs it: the blob-first
+// scan reads blobs in process); readerGitCatFile is the same with blobs
+// read by git cat-file.
+const (
+	readerGitPrefilter = "git+prefilter"
+	readerGitCatFile   = "git+prefilter+cat-file"
+)
 
 func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
 	return func(b []byte) bool {
@@ -179,7 +187,7 @@ func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
 
 // readers runs f once per way of reading history.
 func readers(t *testing.T, f func(t *testing.T, reader string)) {
-	for _, r := range []string{ReaderGit, readerGitPrefilter, ReaderGoGit} {
+	for _, r := range []string{ReaderGit, readerGitPrefilter, readerGitCatFile, ReaderGoGit} {
 		t.Run(r, func(t *testing.T) { f(t, r) })
 	}
 }

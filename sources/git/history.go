@@ -515,7 +515,8 @@ func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return strings.TrimRight(s, "\r")
+	// A copy: kept for every commit, it must not keep the whole message.
+	return strings.Clone(strings.TrimRight(s, "\r"))
 }
 
 // produce walks the included commits in order and calls sink for every

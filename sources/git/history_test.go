@@ -143,8 +143,15 @@ func TestHistoryFindsEveryCorner(t *testing.T) {
 	readers(t, func(t *testing.T, reader string) {
 		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
 		checkFound(t, out, want)
-		if out.stats.Reader != strings.TrimSuffix(reader, "+prefilter") {
-			t.Errorf("reader used = %q, want %q", out.stats.Reader, reader)
+		wantReader := ReaderGit
+		if reader == ReaderGoGit {
+			wantReader = ReaderGoGit
+		}
+		if out.stats.Reader != wantReader {
+			t.Errorf("reader used = %q, want %q", out.stats.Reader, wantReader)
+		}
+		if inProcess := reader == readerGitPrefilter; out.stats.Packs != inProcess {
+			t.Errorf("blobs read in process: %v, want %v (stats %+v)", out.stats.Packs, inProcess, out.stats)
 		}
 	})
 }
