@@ -37,20 +37,29 @@ func benchRepo(b *testing.B) string {
 	return r.dir
 }
 
-// BenchmarkHistoryReaders compares blob streaming by git cat-file --batch
-// with go-git's object reader over the same history (all refs).
+// BenchmarkHistoryReaders compares the ways of reading the same history
+// (all refs): the git CLI walk streaming blobs from git cat-file --batch,
+// go-git's object reader, and the blob-first scan bks detect git runs
+// (engine as Prefilter) with blobs read in process or by git cat-file.
 func BenchmarkHistoryReaders(b *testing.B) {
 	needGit(b)
 	dir := benchRepo(b)
 	eng := detectors.New(detectors.Options{})
-	for _, reader := range []string{ReaderGit, ReaderGoGit} {
+	for _, reader := range []string{ReaderGit, ReaderGoGit, readerGitPrefilter, readerGitCatFile} {
 		b.Run(reader, func(b *testing.B) {
 			var st Stats
 			for b.Loop() {
 				st = Stats{}
-				src := New(Options{Path: dir, Reader: reader, Stats: &st,
+				opts := Options{Path: dir, Reader: reader, Stats: &st,
 					Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
-					OnError: func(string, error) {}})
+					OnError: func(string, error) {}}
+				if reader == readerGitPrefilter || reader == readerGitCatFile {
+					opts.catFileBlobs = reader == readerGitCatFile
+					opts.Reader = ReaderGit
+					opts.Prefilter = enginePrefilter(eng)
+					opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
+				}
+				src := New(opts)
 				err := findings.Scan(context.Background(), src, eng, func(findings.Finding) error { return nil })
 				if err != nil {
 					b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/git/internal/pack"
 )
 
 // The blob-first walk: the default scan (every ref, no --range, --since or
@@ -74,9 +75,29 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// The object store, read in process when it can be.
+	var store *pack.Store
+	if !h.s.opts.catFileBlobs {
+		var err error
+		store, err = h.openStore(ctx)
+		if err != nil && !errors.Is(err, errNoPacks) {
+			return err
+		}
+		if store != nil {
+			defer store.Close()
+		}
+	}
+
 	// Commits, concurrently with the blob stream.
 	commitsDone := make(chan error, 1)
 	go func() {
+		if store != nil {
+			h.objs = store.NewReader()
+			err := h.collectGit(ctx, nil)
+			h.objs = nil
+			commitsDone <- err
+			return
+		}
 		cf, err := startCatFile(ctx, h.path)
 		if err != nil {
 			commitsDone <- fmt.Errorf("%w: %v", errFallback, err)
@@ -91,14 +112,13 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	}()
 
 	bs := &blobScan{tooBig: map[plumbing.Hash]int64{}}
-	serr, packs := errNoPacks, false
-	if !h.s.opts.catFileBlobs {
-		serr = h.streamPacks(ctx, bs)
-		packs = serr == nil
-	}
-	if errors.Is(serr, errNoPacks) {
+	var serr error
+	if store != nil {
+		serr = h.streamPacks(ctx, store, bs)
+	} else {
 		serr = h.streamBlobs(ctx, bs)
 	}
+	packs := store != nil
 	if serr != nil {
 		cancel()
 	}

@@ -301,6 +301,9 @@ func (o *rawObject) Writer() (io.WriteCloser, error) { return nil, errors.New("r
 
 // readCommitsGit reads commits ids with one batch of requests.
 func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbing.Hash, fn func(*object.Commit)) error {
+	if h.objs != nil {
+		return h.readCommitsStore(ctx, ids, fn)
+	}
 	werr := make(chan error, 1)
 	go func() {
 		for _, id := range ids {

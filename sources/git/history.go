@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bks-dev/bks/sources/git/internal/pack"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type history struct {
 	repo     *gogit.Repository
 	path     string
 	repoName string
+	// objs, while set, reads commits in process instead of by git
+	// cat-file (the blob-first scan, packs.go).
+	objs *pack.Reader
 
 	tips     []plumbing.Hash // commits to start from
 	bases    []plumbing.Hash // --range BASE: it and its ancestors are excluded

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/bks-dev/bks/sources/git/internal/pack"
 )
@@ -69,23 +70,51 @@ type packScan struct {
 	bytes int64
 }
 
-// streamPacks reads every blob of the object store in process and checks
-// each with the Prefilter. errNoPacks: use cat-file; errFallback: an
-// object could not be read (the walk reports it by id).
-func (h *history) streamPacks(ctx context.Context, bs *blobScan) error {
+// openStore opens the repository's object store for in-process reading:
+// errNoPacks when it cannot (use cat-file), errFallback when it is corrupt.
+func (h *history) openStore(ctx context.Context) (*pack.Store, error) {
 	dir, err := objectsDir(ctx, h.path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := pack.Open(dir)
 	if err != nil {
 		if errors.Is(err, pack.ErrUnsupported) {
-			return fmt.Errorf("%w: %v", errNoPacks, err)
+			return nil, fmt.Errorf("%w: %v", errNoPacks, err)
 		}
-		return fmt.Errorf("%w: %v", errFallback, err)
+		return nil, fmt.Errorf("%w: %v", errFallback, err)
 	}
-	defer store.Close()
+	return store, nil
+}
 
+// readCommitsStore is readCommitsGit reading from h.objs.
+func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn func(*object.Commit)) error {
+	var buf []byte
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		typ, data, err := h.objs.Object(pack.ID(id), buf)
+		if err != nil {
+			return fmt.Errorf("%w: read commit %s: %v", errFallback, id, err)
+		}
+		if typ != "commit" {
+			return fmt.Errorf("%w: object %s is a %s, not a commit", errFallback, id, typ)
+		}
+		c := &object.Commit{}
+		if err := c.Decode(&rawObject{id: id, typ: plumbing.CommitObject, data: data}); err != nil {
+			return fmt.Errorf("%w: decode commit %s: %v", errFallback, id, err)
+		}
+		buf = data
+		fn(c)
+	}
+	return nil
+}
+
+// streamPacks reads every blob of store in process and checks each with
+// the Prefilter. errNoPacks: use cat-file; errFallback: an object could
+// not be read (the walk reports it by id).
+func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan) error {
 	o := h.s.opts
 	pre, anchors, span, maxSize := o.Prefilter, o.Anchors, o.AnchorLen-1, o.MaxBlobSize
 	if anchors != nil && span < 0 {

@@ -30,8 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 )
 
 // ID is a SHA-1 object id.
@@ -184,11 +183,14 @@ type Stats struct {
 	Bytes                        int64 // blob bytes (duplicates counted again)
 }
 
-// task is one unit of work: a delta tree of a pack (its root) or a loose
-// object file.
+// task is one unit of work: a delta tree of a pack (from its root, or
+// from a delta whose base another worker holds, copied into base), or a
+// loose object file.
 type task struct {
 	pack  *packFile
 	root  int32
+	base  []byte // for a delta: its base's content
+	state uint8  // and what the visitor returned for it
 	loose string
 }
 
@@ -206,75 +208,94 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 		st.Packs++
 		st.Objects += p.n
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	tasks := make(chan task, 256)
-	g.Go(func() error {
-		defer close(tasks)
-		for _, p := range s.packs {
-			for _, r := range p.roots {
-				select {
-				case tasks <- task{pack: p, root: r}:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// pending counts tasks not yet done (and the producer): workers add
+	// the subtrees they hand to idle workers, so the channel closes when
+	// all is done, not when the producer is.
+	var pending sync.WaitGroup
+	tasks := make(chan task, 4*workers)
+	send := func(t task) bool {
+		pending.Add(1)
+		select {
+		case tasks <- t:
+			return true
+		case <-ctx.Done():
+			pending.Done()
+			return false
 		}
-		for _, dir := range s.loose {
-			ents, err := os.ReadDir(dir)
-			if err != nil {
-				return err
-			}
-			for _, e := range ents {
-				if len(e.Name()) != 2 || !e.IsDir() || !isHex(e.Name()) {
-					continue
-				}
-				sub := filepath.Join(dir, e.Name())
-				files, err := os.ReadDir(sub)
-				if err != nil {
-					return err
-				}
-				for _, f := range files {
-					if len(f.Name()) != 38 || !isHex(f.Name()) {
-						continue
-					}
-					select {
-					case tasks <- task{loose: filepath.Join(sub, f.Name())}:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-				}
-			}
+	}
+	pending.Add(1)
+	go func() {
+		defer pending.Done()
+		if err := s.produce(ctx, send); err != nil {
+			cancel(err)
 		}
-		return nil
-	})
+	}()
+	go func() {
+		pending.Wait()
+		close(tasks)
+	}()
 	stats := make([]Stats, workers)
+	var wg sync.WaitGroup
 	for w := range workers {
-		g.Go(func() error {
-			wk := &worker{id: w, visit: visit, st: &stats[w]}
+		wg.Go(func() {
+			wk := &worker{id: w, visit: visit, st: &stats[w], tasks: tasks, pending: &pending}
 			for t := range tasks {
-				if ctx.Err() != nil {
-					return ctx.Err()
+				// After a failure, the rest is drained, not done.
+				if ctx.Err() == nil {
+					if err := wk.do(t); err != nil {
+						cancel(err)
+					}
 				}
-				var err error
-				if t.pack != nil {
-					err = wk.tree(t.pack, t.root)
-				} else {
-					err = wk.looseObject(t.loose)
-				}
-				if err != nil {
-					return err
-				}
+				pending.Done()
 			}
-			return nil
 		})
 	}
-	err := g.Wait()
+	wg.Wait()
 	for _, w := range stats {
 		st.Blobs += w.Blobs
 		st.Loose += w.Loose
 		st.Bytes += w.Bytes
 	}
-	return st, err
+	return st, context.Cause(ctx)
+}
+
+// produce sends the roots of every pack's blob trees, then the loose
+// object files.
+func (s *Store) produce(ctx context.Context, send func(task) bool) error {
+	for _, p := range s.packs {
+		for _, r := range p.roots {
+			if !send(task{pack: p, root: r}) {
+				return nil
+			}
+		}
+	}
+	for _, dir := range s.loose {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if len(e.Name()) != 2 || !e.IsDir() || !isHex(e.Name()) {
+				continue
+			}
+			sub := filepath.Join(dir, e.Name())
+			files, err := os.ReadDir(sub)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if len(f.Name()) != 38 || !isHex(f.Name()) {
+					continue
+				}
+				if !send(task{loose: filepath.Join(sub, f.Name())}) {
+					return nil
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func isHex(s string) bool {
@@ -428,7 +449,6 @@ func (p *packFile) scanHeaders() error {
 	for k, i := range p.pos {
 		byPos[i] = int32(k)
 	}
-	p.offs = nil
 	p.hdr = make([]uint8, n)
 	p.typ = make([]uint8, n)
 	p.size64 = make([]int64, n)
@@ -554,15 +574,17 @@ func (p *packFile) scanHeaders() error {
 
 // worker holds one goroutine's buffers.
 type worker struct {
-	id    int
-	visit Visitor
-	st    *Stats
-	zr    io.ReadCloser
-	cbuf  []byte
-	delta []byte
-	bufs  [][]byte // content by depth
-	fresh []Span
-	blob  Blob
+	id      int
+	visit   Visitor
+	st      *Stats
+	tasks   chan task
+	pending *sync.WaitGroup
+	zr      io.ReadCloser
+	cbuf    []byte
+	delta   []byte
+	bufs    [][]byte // content by depth
+	fresh   []Span
+	blob    Blob
 }
 
 // inflate reads object k's zlib data into dst (resized to want bytes).
@@ -614,6 +636,19 @@ func (w *worker) buf(depth int) []byte {
 	return w.bufs[depth]
 }
 
+func (w *worker) do(t task) error {
+	switch {
+	case t.pack == nil:
+		return w.looseObject(t.loose)
+	case t.base != nil:
+		if err := w.delta1(t.pack, t.root, t.base, t.state, 1); err != nil {
+			return fmt.Errorf("%s: %w", t.pack.name, err)
+		}
+		return nil
+	}
+	return w.tree(t.pack, t.root)
+}
+
 // tree visits root and every delta under it, depth first, each delta
 // applied to its base while the base is in memory.
 func (w *worker) tree(p *packFile, root int32) error {
@@ -634,25 +669,43 @@ func (w *worker) tree(p *packFile, root int32) error {
 
 func (w *worker) children(p *packFile, k int32, base []byte, state uint8, depth int) error {
 	for _, c := range p.kids[p.first[k]:p.first[k+1]] {
-		d, err := w.inflate(p, c, p.size64[c], w.delta)
-		if err != nil {
-			return err
-		}
-		w.delta = d
-		out, fresh, err := applyDelta(base, d, w.buf(depth), w.fresh[:0])
-		if err != nil {
-			return fmt.Errorf("object %s: %v", p.id(c), err)
-		}
-		w.bufs[depth], w.fresh = out, fresh
-		w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh}
-		s := w.visit(w.id, &w.blob)
-		w.st.Blobs++
-		w.st.Bytes += int64(len(out))
-		if p.first[c+1] > p.first[c] {
-			if err := w.children(p, c, out, s, depth+1); err != nil {
-				return err
+		// A delta with deltas of its own goes to an idle worker, with a
+		// copy of its base, when there is room for it: one long history
+		// of one file is one tree, which would keep one core busy alone.
+		if p.first[c+1] > p.first[c] && len(w.tasks) == 0 {
+			w.pending.Add(1)
+			select {
+			case w.tasks <- task{pack: p, root: c, base: bytes.Clone(base), state: state}:
+				continue
+			default:
+				w.pending.Done()
 			}
 		}
+		if err := w.delta1(p, c, base, state, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delta1 visits delta c of base, then the deltas under it.
+func (w *worker) delta1(p *packFile, c int32, base []byte, state uint8, depth int) error {
+	d, err := w.inflate(p, c, p.size64[c], w.delta)
+	if err != nil {
+		return err
+	}
+	w.delta = d
+	out, fresh, err := applyDelta(base, d, w.buf(depth), w.fresh[:0])
+	if err != nil {
+		return fmt.Errorf("object %s: %v", p.id(c), err)
+	}
+	w.bufs[depth], w.fresh = out, fresh
+	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh}
+	s := w.visit(w.id, &w.blob)
+	w.st.Blobs++
+	w.st.Bytes += int64(len(out))
+	if p.first[c+1] > p.first[c] {
+		return w.children(p, c, out, s, depth+1)
 	}
 	return nil
 }
@@ -794,4 +847,199 @@ func (w *worker) looseObject(path string) error {
 	w.st.Loose++
 	w.st.Bytes += size
 	return nil
+}
+
+// ErrNotFound means the object is in no pack and not loose.
+var ErrNotFound = errors.New("object not found")
+
+// Reader reads single objects by id (commits while Blobs reads the
+// blobs). It is not safe for concurrent use; the Store it reads may be
+// used by other Readers and by Blobs meanwhile.
+type Reader struct {
+	s  *Store
+	zr io.ReadCloser
+	br *bufio.Reader
+}
+
+// NewReader returns a Reader of s.
+func (s *Store) NewReader() *Reader { return &Reader{s: s} }
+
+// Object returns the type ("commit", "tree", "blob" or "tag") and content
+// of object id; the content may use buf's memory.
+func (r *Reader) Object(id ID, buf []byte) (string, []byte, error) {
+	for _, p := range r.s.packs {
+		if i := p.lookup(id[:]); i >= 0 {
+			typ, data, err := r.at(p, p.offs[i], buf, 0)
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: object %s: %w", p.name, id, err)
+			}
+			return typeNames[typ], data, nil
+		}
+	}
+	hexID := id.String()
+	for _, dir := range r.s.loose {
+		raw, err := os.ReadFile(filepath.Join(dir, hexID[:2], hexID[2:]))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return r.loose(id, raw, buf)
+	}
+	return "", nil, fmt.Errorf("object %s: %w", id, ErrNotFound)
+}
+
+var typeNames = [8]string{objCommit: "commit", objTree: "tree", objBlob: "blob", objTag: "tag"}
+
+// maxChain bounds delta chains (git's own limit is 4095).
+const maxChain = 10000
+
+// at reads the object at offset off of p, resolving its delta chain.
+func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte, error) {
+	if depth > maxChain {
+		return 0, nil, errors.New("delta chain too long (a loop?)")
+	}
+	if off < 12 || off >= p.size-20 {
+		return 0, nil, fmt.Errorf("offset %d outside the pack", off)
+	}
+	var head [32]byte
+	n, err := p.f.ReadAt(head[:min(int64(len(head)), p.size-off)], off)
+	if n == 0 {
+		return 0, nil, fmt.Errorf("read at %d: %v", off, err)
+	}
+	h := head[:n]
+	i := 0
+	c := h[i]
+	i++
+	typ := c >> 4 & 7
+	size := int64(c & 15)
+	for shift := 4; c&0x80 != 0; shift += 7 {
+		if i >= len(h) || shift > 56 {
+			return 0, nil, errors.New("bad object header")
+		}
+		c = h[i]
+		i++
+		size |= int64(c&0x7f) << shift
+	}
+	var baseTyp byte
+	var base []byte
+	switch typ {
+	case objCommit, objTree, objBlob, objTag:
+	case objOfsDelta:
+		if i >= len(h) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		c = h[i]
+		i++
+		d := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if i >= len(h) || d > 1<<50 {
+				return 0, nil, errors.New("bad delta header")
+			}
+			c = h[i]
+			i++
+			d = (d+1)<<7 | int64(c&0x7f)
+		}
+		if d <= 0 || d > off {
+			return 0, nil, errors.New("bad delta base offset")
+		}
+		baseTyp, base, err = r.at(p, off-d, nil, depth+1)
+	case objRefDelta:
+		if i+20 > len(h) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		var bid ID
+		copy(bid[:], h[i:i+20])
+		i += 20
+		if j := p.lookup(bid[:]); j >= 0 {
+			baseTyp, base, err = r.at(p, p.offs[j], nil, depth+1)
+		} else {
+			var name string
+			name, base, err = r.Object(bid, nil)
+			for t, n := range typeNames {
+				if n == name && n != "" {
+					baseTyp = byte(t)
+				}
+			}
+		}
+	default:
+		return 0, nil, fmt.Errorf("unknown type %d", typ)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if size < 0 || size > p.size*1032 {
+		return 0, nil, errors.New("bad object size")
+	}
+	data, err := r.inflate(io.NewSectionReader(p.f, off+int64(i), p.size-20-off-int64(i)), size, buf)
+	if err != nil {
+		return 0, nil, err
+	}
+	if typ != objOfsDelta && typ != objRefDelta {
+		return typ, data, nil
+	}
+	out, _, err := applyDelta(base, data, nil, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return baseTyp, out, nil
+}
+
+// inflate reads size bytes of zlib data from src into buf.
+func (r *Reader) inflate(src io.Reader, size int64, buf []byte) ([]byte, error) {
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(src, 4096)
+	} else {
+		r.br.Reset(src)
+	}
+	var err error
+	if r.zr == nil {
+		r.zr, err = zlib.NewReader(r.br)
+	} else {
+		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inflate: %v", err)
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(r.zr, buf); err != nil {
+		return nil, fmt.Errorf("inflate: %v", err)
+	}
+	var one [1]byte
+	if n, err := r.zr.Read(one[:]); n != 0 || err != io.EOF {
+		return nil, errors.New("inflate: more data than its size says (or a bad checksum)")
+	}
+	return buf, nil
+}
+
+func (r *Reader) loose(id ID, raw, buf []byte) (string, []byte, error) {
+	full, err := r.inflateAll(raw, int64(len(raw))*1032+64)
+	if err != nil {
+		return "", nil, fmt.Errorf("object %s: %v", id, err)
+	}
+	hdr, body, ok := bytes.Cut(full, []byte{0})
+	typ, sz, ok2 := bytes.Cut(hdr, []byte{' '})
+	size, err := strconv.ParseInt(string(sz), 10, 64)
+	if !ok || !ok2 || err != nil || size != int64(len(body)) {
+		return "", nil, fmt.Errorf("object %s: bad loose object header", id)
+	}
+	return string(typ), append(buf[:0], body...), nil
+}
+
+// inflateAll inflates a whole zlib stream of at most max bytes.
+func (r *Reader) inflateAll(raw []byte, max int64) ([]byte, error) {
+	var err error
+	if r.zr == nil {
+		r.zr, err = zlib.NewReader(bytes.NewReader(raw))
+	} else {
+		err = r.zr.(zlib.Resetter).Reset(bytes.NewReader(raw), nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(r.zr, max))
 }

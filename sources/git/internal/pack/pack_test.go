@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -159,6 +160,48 @@ func TestStoreMatchesGit(t *testing.T) {
 	}
 	if deltas < 20 || skipped == 0 || st.Loose == 0 || st.Packs < 2 {
 		t.Errorf("deltas %d, deltas of clean bases checked near changes only %d, stats %+v: the repository does not exercise the reader", deltas, skipped, st)
+	}
+}
+
+// Reader reads every object git knows (commits, trees, blobs, tags;
+// packed, deltified, loose, in the alternate) with the content its id
+// hashes to.
+func TestReaderMatchesGit(t *testing.T) {
+	dir := buildRepo(t)
+	git(t, dir, "tag", "-a", "-m", "a tag", "v1")
+	s, err := Open(filepath.Join(dir, ".git", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := s.NewReader()
+	out := git(t, dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+	types := map[string]int{}
+	var buf []byte
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		hexID, wantTyp, _ := strings.Cut(l, " ")
+		var id ID
+		if _, err := hex.Decode(id[:], []byte(hexID)); err != nil {
+			t.Fatal(err)
+		}
+		typ, data, err := r.Object(id, buf)
+		if err != nil || typ != wantTyp {
+			t.Fatalf("Object(%s) = %q, %v; want a %s", hexID, typ, err, wantTyp)
+		}
+		h := sha1.New()
+		fmt.Fprintf(h, "%s %d\x00", typ, len(data))
+		h.Write(data)
+		if ID(h.Sum(nil)) != id {
+			t.Fatalf("object %s: content does not hash to its id", hexID)
+		}
+		types[typ]++
+		buf = data
+	}
+	if types["commit"] < 40 || types["tree"] < 40 || types["tag"] != 1 {
+		t.Errorf("objects read: %v", types)
+	}
+	if _, _, err := r.Object(ID{1, 2, 3}, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing object: err = %v, want ErrNotFound", err)
 	}
 }
 
