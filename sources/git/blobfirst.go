@@ -112,21 +112,47 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	}()
 
 	bs := &blobScan{tooBig: map[plumbing.Hash]int64{}}
-	var serr error
-	if store != nil {
-		serr = h.streamPacks(ctx, store, bs)
+	packs := store != nil
+	var serr, cerr error
+	// With the object store read in process, the attribution walk starts
+	// at the first candidate, while the rest of the blobs are read (its
+	// git log runs beside them); it keeps every blob's first record, and
+	// the candidates' are picked once all are known.
+	var spec chan walkResult
+	if packs {
+		firstHit := make(chan struct{})
+		blobsDone := make(chan struct{})
+		go func() {
+			defer close(blobsDone)
+			serr = h.streamPacks(ctx, store, bs, firstHit)
+		}()
+		hit := false
+		select {
+		case <-firstHit:
+			hit = true
+		case <-blobsDone:
+		}
+		cerr = <-commitsDone
+		if hit && cerr == nil {
+			spec = make(chan walkResult, 1)
+			go func() { spec <- h.attributeAll(ctx) }()
+		}
+		<-blobsDone
 	} else {
 		serr = h.streamBlobs(ctx, bs)
+		if serr != nil {
+			cancel()
+		}
+		cerr = <-commitsDone
 	}
-	packs := store != nil
-	if serr != nil {
+	if serr != nil || cerr != nil {
 		cancel()
-	}
-	cerr := <-commitsDone
-	if serr != nil {
-		return serr
-	}
-	if cerr != nil {
+		if spec != nil {
+			<-spec // it writes to h: done before any fallback resets h
+		}
+		if serr != nil {
+			return serr
+		}
 		return cerr
 	}
 	if st := h.s.opts.Stats; st != nil {
@@ -144,9 +170,6 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		if st := h.s.opts.Stats; st != nil {
 			st.Attributed = true
 		}
-		if err := h.walkHeadAndBoundary(ctx); err != nil {
-			return err
-		}
 		want := make(map[plumbing.Hash]bool, len(bs.hits)+len(bs.tooBig))
 		for _, id := range bs.hits {
 			want[id] = true
@@ -155,35 +178,42 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			want[id] = false
 		}
 		found := 0
-		add := func(r record) error {
-			if _, ok := h.seenBlobs[r.blob]; ok {
-				return nil
-			}
-			h.seenBlobs[r.blob] = struct{}{}
+		keep := func(r record) {
 			hit, ok := want[r.blob]
 			if !ok {
-				return nil
+				return
 			}
 			found++
 			if !hit {
 				h.onError(itemName(h.recOrigin(&r)), fmt.Errorf("blob %s: %d bytes, over the %d-byte cap: skipped", r.blob, bs.tooBig[r.blob], h.s.opts.MaxBlobSize))
-				return nil
+				return
 			}
 			recs = append(recs, r)
 			order = append(order, int32(len(recs)-1))
-			return nil
 		}
-		if err := h.logWalk(ctx, add); err != nil {
-			return err
-		}
-		if err := h.looseRecords(ctx, add); err != nil {
-			return err
+		if spec != nil {
+			res := <-spec
+			if res.err != nil {
+				return res.err
+			}
+			for _, r := range res.all {
+				keep(r)
+			}
+		} else {
+			if err := h.walkHeadAndBoundary(ctx); err != nil {
+				return err
+			}
+			if err := h.walkRecords(ctx, func(r record) error { keep(r); return nil }); err != nil {
+				return err
+			}
 		}
 		if n := len(want) - found; n > 0 && packs {
 			h.s.warn("%s: %d blob(s) with a possible key (or over the size cap) are in the object store but no ref reaches them (a deleted branch, a rewritten commit, a `git add` never committed): not reported, and not in any clone; `git fsck --unreachable --no-reflogs` lists them", h.repoName, n)
 		} else if n > 0 {
 			h.s.warn("%s: %d blob(s) with a possible key were listed by git rev-list but introduced by no commit bks walked: not reported (please report this)", h.repoName, n)
 		}
+	} else if spec != nil {
+		<-spec // cannot happen: a hit started it
 	}
 	h.release(true)
 
@@ -201,6 +231,42 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		_ = blobs.close()
 	}
 	return h.messages(yield)
+}
+
+// walkRecords runs the attribution walk (git log over the commits, then
+// the blobs refs name) and calls add with the first record of each blob,
+// in topological order.
+func (h *history) walkRecords(ctx context.Context, add func(record) error) error {
+	first := func(r record) error {
+		if _, ok := h.seenBlobs[r.blob]; ok {
+			return nil
+		}
+		h.seenBlobs[r.blob] = struct{}{}
+		return add(r)
+	}
+	if err := h.logWalk(ctx, first); err != nil {
+		return err
+	}
+	return h.looseRecords(ctx, first)
+}
+
+// walkResult is what attributeAll found.
+type walkResult struct {
+	all []record
+	err error
+}
+
+// attributeAll runs the attribution walk for every blob.
+func (h *history) attributeAll(ctx context.Context) walkResult {
+	if err := h.walkHeadAndBoundary(ctx); err != nil {
+		return walkResult{err: err}
+	}
+	var all []record
+	err := h.walkRecords(ctx, func(r record) error {
+		all = append(all, r)
+		return nil
+	})
+	return walkResult{all: all, err: err}
 }
 
 // streamBlobs lists the reachable blobs with git rev-list and reads each

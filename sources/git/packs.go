@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -114,7 +115,9 @@ func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn 
 // streamPacks reads every blob of store in process and checks each with
 // the Prefilter. errNoPacks: use cat-file; errFallback: an object could
 // not be read (the walk reports it by id).
-func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan) error {
+//
+// firstHit is closed at the first candidate (or blob over the size cap).
+func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan, firstHit chan struct{}) error {
 	o := h.s.opts
 	pre, anchors, span, maxSize := o.Prefilter, o.Anchors, o.AnchorLen-1, o.MaxBlobSize
 	if anchors != nil && span < 0 {
@@ -122,6 +125,8 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 	}
 	workers := runtime.GOMAXPROCS(0)
 	found := make([]packScan, workers)
+	var once sync.Once
+	signal := func() { once.Do(func() { close(firstHit) }) }
 	visit := func(w int, b *pack.Blob) uint8 {
 		ps := &found[w]
 		ps.blobs++
@@ -131,6 +136,7 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 				ps.big = map[plumbing.Hash]int64{}
 			}
 			ps.big[plumbing.Hash(b.ID)] = int64(len(b.Data))
+			signal()
 			return blobDirty
 		}
 		if anchors != nil {
@@ -144,6 +150,7 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 		}
 		if pre(b.Data) {
 			ps.hits = append(ps.hits, plumbing.Hash(b.ID))
+			signal()
 		}
 		return blobDirty
 	}
