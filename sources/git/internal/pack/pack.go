@@ -636,7 +636,24 @@ func (w *worker) buf(depth int) []byte {
 	return w.bufs[depth]
 }
 
+// maxKeep is the largest buffer a worker keeps between tasks: one huge
+// blob must not hold its memory for the rest of the scan.
+const maxKeep = 64 << 20
+
 func (w *worker) do(t task) error {
+	defer func() {
+		for i, b := range w.bufs {
+			if cap(b) > maxKeep {
+				w.bufs[i] = nil
+			}
+		}
+		if cap(w.cbuf) > maxKeep {
+			w.cbuf = nil
+		}
+		if cap(w.delta) > maxKeep {
+			w.delta = nil
+		}
+	}()
 	switch {
 	case t.pack == nil:
 		return w.looseObject(t.loose)
