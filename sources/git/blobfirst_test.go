@@ -205,3 +205,43 @@ func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
 		})
 	}
 }
+
+// A clone made with --shared (or --reference) borrows its objects through
+// objects/info/alternates: every reader finds keys in the borrowed history
+// and in the clone's own commits, with the commit that introduced them.
+func TestHistoryAlternates(t *testing.T) {
+	up := newTestRepo(t)
+	up.write("old.env", "TOKEN="+key(80)+"\n")
+	c1 := up.commit("borrowed")
+	up.git("rm", "-q", "old.env")
+	up.commit("removed")
+	up.git("gc", "-q")
+
+	clone := &testRepo{t: t, dir: filepath.Join(t.TempDir(), "clone")}
+	runGit(t, "", clone.env(), "clone", "-q", "--shared", up.dir, clone.dir)
+	if _, err := os.Stat(filepath.Join(clone.dir, ".git/objects/info/alternates")); err != nil {
+		t.Fatalf("no alternates: %v", err)
+	}
+	clone.write("new.env", "TOKEN="+key(81)+"\n")
+	c2 := clone.commit("own")
+	want := map[string]result{
+		key(80): {Commit: c1, Path: "old.env", InHead: boolp(false)},
+		key(81): {Commit: c2, Path: "new.env", InHead: boolp(true)},
+	}
+	readers(t, func(t *testing.T, reader string) {
+		out := scanRepo(t, Options{Path: clone.dir, Reader: reader})
+		if len(out.errs) > 0 {
+			t.Errorf("errors: %q", out.errs)
+		}
+		for k, w := range want {
+			fs := out.byKey[k]
+			if len(fs) != 1 {
+				t.Errorf("key %.12s found %d times, want once", k, len(fs))
+				continue
+			}
+			if f := fs[0]; f.Commit != w.Commit || f.Path != w.Path || ptr(f.InHead) != ptr(w.InHead) {
+				t.Errorf("key %.12s at %.8s %q in_head %v; want %.8s %q %v", k, f.Commit, f.Path, ptr(f.InHead), w.Commit, w.Path, ptr(w.InHead))
+			}
+		}
+	})
+}

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ID is a SHA-1 object id.
@@ -104,6 +105,8 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// Newest packs first, for the same reason as loose objects first.
+	slices.SortStableFunc(s.packs, func(a, b *packFile) int { return b.mtime.Compare(a.mtime) })
 	return s, nil
 }
 
@@ -138,13 +141,29 @@ func (s *Store) add(dir string, seen map[string]bool, depth int) error {
 		}
 		s.packs = append(s.packs, p)
 	}
-	alt, err := os.ReadFile(filepath.Join(abs, "info", "alternates"))
+	alts, err := alternates(abs)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
 		return err
 	}
+	for _, a := range alts {
+		if err := s.add(a, seen, depth+1); err != nil {
+			return fmt.Errorf("alternate %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// alternates returns the object directories dir's info/alternates names,
+// made absolute (relative ones are relative to dir, as in git).
+func alternates(dir string) ([]string, error) {
+	alt, err := os.ReadFile(filepath.Join(dir, "info", "alternates"))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var dirs []string
 	for _, line := range strings.Split(string(alt), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
@@ -156,13 +175,44 @@ func (s *Store) add(dir string, seen map[string]bool, depth int) error {
 			}
 		}
 		if !filepath.IsAbs(line) {
-			line = filepath.Join(abs, line)
+			line = filepath.Join(dir, line)
 		}
-		if err := s.add(line, seen, depth+1); err != nil {
-			return fmt.Errorf("alternate %s: %w", line, err)
-		}
+		dirs = append(dirs, filepath.Clean(line))
 	}
-	return nil
+	return dirs, nil
+}
+
+// Alternates returns every object directory dir borrows from, directly or
+// through another alternate, in the order git searches them.
+func Alternates(dir string) ([]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{abs: true}
+	var out []string
+	var walk func(string, int) error
+	walk = func(d string, depth int) error {
+		if depth > 5 {
+			return fmt.Errorf("%s: alternates nested too deep", d)
+		}
+		alts, err := alternates(d)
+		if err != nil {
+			return err
+		}
+		for _, a := range alts {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			out = append(out, a)
+			if err := walk(a, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return out, walk(abs, 0)
 }
 
 // Close closes the pack files.
@@ -261,16 +311,10 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 	return st, context.Cause(ctx)
 }
 
-// produce sends the roots of every pack's blob trees, then the loose
-// object files.
+// produce sends the loose object files, then the roots of every pack's
+// blob trees: loose objects are the newest, where a fresh leak is, so a
+// scan that finds one learns it early (and starts attributing it).
 func (s *Store) produce(ctx context.Context, send func(task) bool) error {
-	for _, p := range s.packs {
-		for _, r := range p.roots {
-			if !send(task{pack: p, root: r}) {
-				return nil
-			}
-		}
-	}
 	for _, dir := range s.loose {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -292,6 +336,13 @@ func (s *Store) produce(ctx context.Context, send func(task) bool) error {
 				if !send(task{loose: filepath.Join(sub, f.Name())}) {
 					return nil
 				}
+			}
+		}
+	}
+	for _, p := range s.packs {
+		for _, r := range p.roots {
+			if !send(task{pack: p, root: r}) {
+				return nil
 			}
 		}
 	}
@@ -321,12 +372,13 @@ const (
 // packFile is one pack and its index. Objects are numbered in pack order
 // (by offset).
 type packFile struct {
-	name string
-	f    *os.File
-	size int64
-	n    int
-	ids  []byte  // 20*n, sorted (index order)
-	offs []int64 // by index position
+	name  string
+	f     *os.File
+	size  int64
+	mtime time.Time
+	n     int
+	ids   []byte  // 20*n, sorted (index order)
+	offs  []int64 // by index position
 
 	// By pack order, filled by scanHeaders.
 	off    []int64  // object start
@@ -385,7 +437,7 @@ func openPack(idxPath, packPath string) (*packFile, error) {
 		f.Close()
 		return nil, err
 	}
-	p.f, p.size = f, fi.Size()
+	p.f, p.size, p.mtime = f, fi.Size(), fi.ModTime()
 	return p, nil
 }
 
