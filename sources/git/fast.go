@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -416,8 +417,65 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 
 // logWalk runs git log over the included commits in topological order and
 // calls add for every blob each one's diff against its parents shows.
+//
+// A commit's diff does not depend on the others, so long histories are cut
+// into consecutive parts, one git log each, run at once: the first part's
+// records go to add as they come, the others' are held and passed on in
+// order (measured on git/git, 85,000 commits: 5.8 s in one git log).
 func (h *history) logWalk(ctx context.Context, add func(record) error) error {
 	order := h.topoOrder()
+	parts := min(runtime.GOMAXPROCS(0), 4)
+	if len(order) < logSplitMin || parts < 2 {
+		return h.runLog(ctx, order, add)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	size := (len(order) + parts - 1) / parts
+	type held struct {
+		recs []record
+		err  error
+		done chan struct{}
+	}
+	rest := make([]*held, 0, parts-1)
+	for start := size; start < len(order); start += size {
+		part := order[start:min(start+size, len(order))]
+		hp := &held{done: make(chan struct{})}
+		rest = append(rest, hp)
+		go func() {
+			defer close(hp.done)
+			hp.err = h.runLog(ctx, part, func(r record) error {
+				hp.recs = append(hp.recs, r)
+				return nil
+			})
+		}()
+	}
+	err := h.runLog(ctx, order[:size], add)
+	for _, hp := range rest {
+		if err != nil {
+			cancel()
+			<-hp.done
+			continue
+		}
+		<-hp.done
+		if err = hp.err; err != nil {
+			continue
+		}
+		for _, r := range hp.recs {
+			if err = add(r); err != nil {
+				break
+			}
+		}
+		hp.recs = nil
+	}
+	return err
+}
+
+// logSplitMin is the history length from which logWalk runs git log in
+// parts (a variable for tests).
+var logSplitMin = 2000
+
+// runLog runs one git log over the commits of order, in that order.
+func (h *history) runLog(ctx context.Context, order []int32, add func(record) error) error {
 	if len(order) == 0 {
 		return nil
 	}

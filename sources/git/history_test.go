@@ -463,3 +463,38 @@ func TestHistoryHeadBlobsFirst(t *testing.T) {
 		}
 	})
 }
+
+// git log in parts (as for long histories): the same findings as in one.
+func TestHistoryLogInParts(t *testing.T) {
+	defer func(n int) { logSplitMin = n }(logSplitMin)
+	logSplitMin = 2
+	r, want := buildHistory(t)
+	// The same blob in an early and in a late commit's diff, which land
+	// in different parts: the early one introduced it.
+	again := newTestRepo(t)
+	again.write("a.env", key(90)+"\n")
+	first := again.commit("added")
+	for i := range 10 {
+		again.write("filler.txt", strings.Repeat("x\n", i+1))
+		again.commit("filler")
+	}
+	again.git("rm", "-q", "a.env")
+	again.commit("removed")
+	for i := range 10 {
+		again.write("filler.txt", strings.Repeat("y\n", i+1))
+		again.commit("filler")
+	}
+	again.write("b.env", key(90)+"\n")
+	again.commit("added again elsewhere")
+	for _, reader := range []string{ReaderGit, readerGitPrefilter} {
+		t.Run(reader, func(t *testing.T) {
+			out := scanRepo(t, Options{Path: again.dir, Reader: reader})
+			checkFound(t, out, map[string]result{key(90): {Commit: first, Path: "a.env", InHead: boolp(true)}})
+			out = scanRepo(t, Options{Path: r.dir, Reader: reader})
+			checkFound(t, out, want)
+			if !out.stats.Attributed {
+				t.Errorf("the attribution walk did not run: %+v", out.stats)
+			}
+		})
+	}
+}
