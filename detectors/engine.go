@@ -108,6 +108,16 @@ type anchor struct {
 	fold  bool
 }
 
+// at says whether the anchor occurs at data[p:] (which must be long
+// enough).
+func (a *anchor) at(data []byte, p int) bool {
+	w := data[p : p+len(a.pat)]
+	if a.fold {
+		return bytes.EqualFold(w, a.pat)
+	}
+	return bytes.Equal(w, a.pat)
+}
+
 // Engine scans buffers for keys. It is safe for concurrent use.
 type Engine struct {
 	opts    Options
@@ -286,14 +296,7 @@ func (e *Engine) HasAnchor(data []byte) bool {
 		for _, r := range e.lists[e.pairIdx[w]-1] {
 			a := &e.anchors[r.anchor]
 			p := i - int(r.off)
-			if p < 0 || p+len(a.pat) > n {
-				continue
-			}
-			if a.fold {
-				if bytes.EqualFold(data[p:p+len(a.pat)], a.pat) {
-					return true
-				}
-			} else if bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+			if p >= 0 && p+len(a.pat) <= n && a.at(data, p) {
 				return true
 			}
 		}
@@ -323,14 +326,7 @@ func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
 		for _, r := range e.lists[e.pairIdx[w]-1] {
 			a := &e.anchors[r.anchor]
 			p := i - int(r.off)
-			if p < minP || p+len(a.pat) > n {
-				continue
-			}
-			if a.fold {
-				if !bytes.EqualFold(data[p:p+len(a.pat)], a.pat) {
-					continue
-				}
-			} else if !bytes.Equal(data[p:p+len(a.pat)], a.pat) {
+			if p < minP || p+len(a.pat) > n || !a.at(data, p) {
 				continue
 			}
 			var m Match

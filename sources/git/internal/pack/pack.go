@@ -631,7 +631,7 @@ type worker struct {
 	st      *Stats
 	tasks   chan task
 	pending *sync.WaitGroup
-	zr      io.ReadCloser
+	z       inflater
 	cbuf    []byte
 	delta   []byte
 	bufs    [][]byte // content by depth
@@ -658,25 +658,40 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 }
 
 func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
-	var err error
-	if w.zr == nil {
-		w.zr, err = zlib.NewReader(bytes.NewReader(cb))
-	} else {
-		err = w.zr.(zlib.Resetter).Reset(bytes.NewReader(cb), nil)
-	}
+	data, err := w.z.exact(bytes.NewReader(cb), want, dst)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %v", name(), err)
 	}
-	if int64(cap(dst)) < want {
-		dst = make([]byte, want)
+	return data, nil
+}
+
+// inflater inflates zlib streams with one reused decompressor.
+type inflater struct{ zr io.ReadCloser }
+
+func (z *inflater) reset(src io.Reader) error {
+	if z.zr == nil {
+		var err error
+		z.zr, err = zlib.NewReader(src)
+		return err
 	}
-	dst = dst[:want]
-	if _, err := io.ReadFull(w.zr, dst); err != nil {
-		return nil, fmt.Errorf("object %s: inflate: %v", name(), err)
+	return z.zr.(zlib.Resetter).Reset(src, nil)
+}
+
+// exact inflates src, a stream of exactly size bytes, into dst.
+func (z *inflater) exact(src io.Reader, size int64, dst []byte) ([]byte, error) {
+	if err := z.reset(src); err != nil {
+		return nil, err
+	}
+	if int64(cap(dst)) < size {
+		dst = make([]byte, size)
+	}
+	dst = dst[:size]
+	if _, err := io.ReadFull(z.zr, dst); err != nil {
+		return nil, fmt.Errorf("inflate: %v", err)
 	}
 	var one [1]byte
-	if n, err := w.zr.Read(one[:]); n != 0 || err != io.EOF {
-		return nil, fmt.Errorf("object %s: inflate: more data than its size says (or a bad checksum)", name())
+	if n, err := z.zr.Read(one[:]); n != 0 || err != io.EOF {
+		return nil, errors.New("inflate: more data than its size says (or a bad checksum)")
 	}
 	return dst, nil
 }
@@ -882,17 +897,11 @@ func (w *worker) looseObject(path string) error {
 	}
 	name := func() string { return id.String() }
 	// The header first: a loose commit or tree is not inflated further.
-	var err2 error
-	if w.zr == nil {
-		w.zr, err2 = zlib.NewReader(bytes.NewReader(raw))
-	} else {
-		err2 = w.zr.(zlib.Resetter).Reset(bytes.NewReader(raw), nil)
-	}
-	if err2 != nil {
-		return fmt.Errorf("object %s: %v", id, err2)
+	if err := w.z.reset(bytes.NewReader(raw)); err != nil {
+		return fmt.Errorf("object %s: %v", id, err)
 	}
 	var head [32]byte
-	n, _ := io.ReadFull(w.zr, head[:])
+	n, _ := io.ReadFull(w.z.zr, head[:])
 	typ, rest, ok := bytes.Cut(head[:n], []byte{' '})
 	if !ok {
 		return fmt.Errorf("object %s: bad loose object header", id)
@@ -926,7 +935,7 @@ var ErrNotFound = errors.New("object not found")
 // used by other Readers and by Blobs meanwhile.
 type Reader struct {
 	s  *Store
-	zr io.ReadCloser
+	z  inflater
 	br *bufio.Reader
 }
 
@@ -1062,27 +1071,7 @@ func (r *Reader) inflate(src io.Reader, size int64, buf []byte) ([]byte, error) 
 	} else {
 		r.br.Reset(src)
 	}
-	var err error
-	if r.zr == nil {
-		r.zr, err = zlib.NewReader(r.br)
-	} else {
-		err = r.zr.(zlib.Resetter).Reset(r.br, nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("inflate: %v", err)
-	}
-	if int64(cap(buf)) < size {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	if _, err := io.ReadFull(r.zr, buf); err != nil {
-		return nil, fmt.Errorf("inflate: %v", err)
-	}
-	var one [1]byte
-	if n, err := r.zr.Read(one[:]); n != 0 || err != io.EOF {
-		return nil, errors.New("inflate: more data than its size says (or a bad checksum)")
-	}
-	return buf, nil
+	return r.z.exact(r.br, size, buf)
 }
 
 func (r *Reader) loose(id ID, raw, buf []byte) (string, []byte, error) {
@@ -1101,14 +1090,8 @@ func (r *Reader) loose(id ID, raw, buf []byte) (string, []byte, error) {
 
 // inflateAll inflates a whole zlib stream of at most max bytes.
 func (r *Reader) inflateAll(raw []byte, max int64) ([]byte, error) {
-	var err error
-	if r.zr == nil {
-		r.zr, err = zlib.NewReader(bytes.NewReader(raw))
-	} else {
-		err = r.zr.(zlib.Resetter).Reset(bytes.NewReader(raw), nil)
-	}
-	if err != nil {
+	if err := r.z.reset(bytes.NewReader(raw)); err != nil {
 		return nil, err
 	}
-	return io.ReadAll(io.LimitReader(r.zr, max))
+	return io.ReadAll(io.LimitReader(r.z.zr, max))
 }
