@@ -819,23 +819,11 @@ func applyDelta(base, d, dst []byte, fresh []Span) ([]byte, []Span, error) {
 		switch {
 		case c&0x80 != 0:
 			var off, n uint32
-			for i := range 4 {
-				if c&(1<<i) != 0 {
-					if len(d) == 0 {
-						return nil, nil, errors.New("truncated delta")
-					}
-					off |= uint32(d[0]) << (8 * i)
-					d = d[1:]
-				}
-			}
-			for i := range 3 {
-				if c&(0x10<<i) != 0 {
-					if len(d) == 0 {
-						return nil, nil, errors.New("truncated delta")
-					}
-					n |= uint32(d[0]) << (8 * i)
-					d = d[1:]
-				}
+			var ok1, ok2 bool
+			off, d, ok1 = copyArg(c, 0, 4, d)
+			n, d, ok2 = copyArg(c, 4, 3, d)
+			if !ok1 || !ok2 {
+				return nil, nil, errors.New("truncated delta")
 			}
 			if n == 0 {
 				n = 0x10000
@@ -871,6 +859,22 @@ func applyDelta(base, d, dst []byte, fresh []Span) ([]byte, []Span, error) {
 		return nil, nil, fmt.Errorf("delta wrote %d of %d bytes", o, len(dst))
 	}
 	return dst, fresh, nil
+}
+
+// copyArg reads the little-endian bytes of a copy op's offset (bits 0-3
+// of c say which are present) or size (bits 4-6).
+func copyArg(c byte, shift, count int, d []byte) (uint32, []byte, bool) {
+	var v uint32
+	for i := range count {
+		if c&(1<<(shift+i)) != 0 {
+			if len(d) == 0 {
+				return 0, nil, false
+			}
+			v |= uint32(d[0]) << (8 * i)
+			d = d[1:]
+		}
+	}
+	return v, d, true
 }
 
 func deltaSize(d []byte) (uint64, []byte, bool) {
