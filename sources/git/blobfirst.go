@@ -14,7 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/bks-dev/bks/sources"
-	"github.com/bks-dev/bks/sources/git/internal/pack"
 )
 
 // The blob-first walk: the default scan (every ref, no --range, --since or
@@ -75,18 +74,8 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// The object store, read in process when it can be.
-	var store *pack.Store
-	if !h.s.opts.catFileBlobs {
-		var err error
-		store, err = h.openStore(ctx)
-		if err != nil && !errors.Is(err, errNoPacks) {
-			return err
-		}
-		if store != nil {
-			defer store.Close()
-		}
-	}
+	// The object store, read in process when newHistory could open it.
+	store := h.store
 
 	// Commits, concurrently with the blob stream.
 	commitsDone := make(chan error, 1)

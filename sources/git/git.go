@@ -274,6 +274,7 @@ func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sou
 	if err != nil {
 		return err
 	}
+	defer h.closeStore()
 	if err := h.run(ctx, yield); err != nil {
 		return err
 	}
