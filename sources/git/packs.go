@@ -113,8 +113,8 @@ func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn 
 }
 
 // streamPacks reads every blob of store in process and checks each with
-// the Prefilter. errNoPacks: use cat-file; errFallback: an object could
-// not be read (the walk reports it by id).
+// the Prefilter. errFallback: an object could not be read (the walk
+// reports it by id).
 //
 // firstHit is closed at the first candidate (or blob over the size cap).
 func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan, firstHit chan struct{}) error {
@@ -159,9 +159,8 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if errors.Is(err, pack.ErrUnsupported) {
-			return fmt.Errorf("%w: %v", errNoPacks, err)
-		}
+		// Corrupt or not readable here (a thin pack's outside base): the
+		// walk reads it with git and reports what git cannot read.
 		return fmt.Errorf("%w: %v", errFallback, err)
 	}
 	// A blob in two packs (or packed and loose) was read twice.
