@@ -28,12 +28,10 @@ BKS=$PWD/bin/bks
 GEN=$PWD/$BENCH_DIR/gengitrepo
 RESULTS=$BENCH_DIR/results-git.md
 GL_CONFIG=$PWD/scripts/gitleaks-bedrock.toml
-
-say() { printf '%s\n' "bench-git: $*" >&2; }
-die() {
-	say "$*"
-	exit 2
-}
+BENCH_NAME=bench-git
+WALL_DECIMALS=2
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
@@ -43,33 +41,6 @@ make --no-print-directory build >/dev/null
 go build -o "$GEN" ./internal/benchcorpus/gitrepo/cmd/gengitrepo
 GITLEAKS=$(command -v gitleaks || true)
 [ -n "$GITLEAKS" ] || say "no gitleaks on PATH: gitleaks rows skipped (see docs/BENCH.md to build one)"
-
-# measure NAME RUNS OUT CMD...: best wall time (WALL, s) and largest peak
-# RSS (RSS, MB) over RUNS runs; exit 0 or 1 is success.
-measure() {
-	local name=$1 runs=$2 out=$3
-	shift 3
-	local best="" peak=0 i t0 t1 rc w r
-	for ((i = 1; i <= runs; i++)); do
-		t0=$(date +%s%N)
-		set +e
-		/usr/bin/time -v -o "$BENCH_DIR/time-git.txt" "$@" >"$out" 2>"$BENCH_DIR/stderr-git.txt"
-		rc=$?
-		set -e
-		t1=$(date +%s%N)
-		if [ $rc -gt 1 ]; then
-			cat "$BENCH_DIR/stderr-git.txt" >&2
-			die "$name failed (exit $rc)"
-		fi
-		w=$(((t1 - t0) / 1000000))
-		r=$(awk -F': ' '/Maximum resident set size/ {print int($2 / 1024)}' "$BENCH_DIR/time-git.txt")
-		if [ -z "$best" ] || [ "$w" -lt "$best" ]; then best=$w; fi
-		if [ "$r" -gt "$peak" ]; then peak=$r; fi
-		say "$name run $i: $(awk "BEGIN {printf \"%.2f\", $w / 1000}") s, $r MB"
-	done
-	WALL=$(awk "BEGIN {printf \"%.2f\", $best / 1000}")
-	RSS=$peak
-}
 
 # repo_facts DIR: COMMITS and BLOB_BYTES (unique blobs reachable from any ref).
 repo_facts() {

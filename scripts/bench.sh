@@ -35,12 +35,9 @@ GENCORPUS=$BENCH_DIR/gencorpus
 RESULTS=$BENCH_DIR/results.md
 # The patterns ripgrep gets: the two key prefixes and the key alphabet.
 RG_PATTERNS=(-e 'ABSK[A-Za-z0-9]{20,}={0,2}' -e 'bedrock-api-key-[A-Za-z0-9]{20,}={0,2}')
-
-say() { printf '%s\n' "bench: $*" >&2; }
-die() {
-	say "$*"
-	exit 2
-}
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 # --- tools -------------------------------------------------------------------
 
@@ -63,35 +60,6 @@ ensure_tools() {
 
 # --- measuring -----------------------------------------------------------------
 
-# measure NAME RUNS OUT CMD...: runs CMD RUNS times, stdout to OUT, and sets
-# WALL (best wall time, seconds) and RSS (largest peak RSS over the runs, MB).
-# Exit status 0 or 1 is success (1 = keys found); anything else aborts.
-measure() {
-	local name=$1 runs=$2 out=$3
-	shift 3
-	local best="" peak=0 i t0 t1 rc w r
-	for ((i = 1; i <= runs; i++)); do
-		t0=$(date +%s%N)
-		set +e
-		/usr/bin/time -v -o "$BENCH_DIR/time.txt" "$@" >"$out" 2>"$BENCH_DIR/stderr.txt"
-		rc=$?
-		set -e
-		t1=$(date +%s%N)
-		if [ $rc -gt 1 ]; then
-			cat "$BENCH_DIR/stderr.txt" >&2
-			die "$name failed (exit $rc): $*"
-		fi
-		w=$(((t1 - t0) / 1000000))
-		r=$(awk -F': ' '/Maximum resident set size/ {print int($2/1024)}' "$BENCH_DIR/time.txt")
-		say "$name run $i/$runs: $(ms_to_s "$w") s, peak RSS $r MB"
-		if [ -z "$best" ] || [ "$w" -lt "$best" ]; then best=$w; fi
-		if [ "$r" -gt "$peak" ]; then peak=$r; fi
-	done
-	WALL=$(ms_to_s "$best")
-	RSS=$peak
-}
-
-ms_to_s() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms / 1000}'; }
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (b == 0) print "n/a"; else printf f, a / b}'; }
 
 # Bytes of all regular files under a path.
