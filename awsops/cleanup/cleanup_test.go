@@ -22,9 +22,7 @@ const acct = "111122223333"
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestMain(m *testing.M) {
-	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"} {
-		os.Unsetenv(k)
-	}
+	awsemu.IsolateEnv()
 	os.Exit(m.Run())
 }
 

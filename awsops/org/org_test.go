@@ -20,9 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"} {
-		os.Unsetenv(k)
-	}
+	awsemu.IsolateEnv()
 	os.Exit(m.Run())
 }
 

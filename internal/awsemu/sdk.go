@@ -3,6 +3,7 @@ package awsemu
 import (
 	"io"
 	"net/http"
+	"os"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"time"
@@ -77,4 +78,14 @@ func (s *Server) BedrockConfig(region string) aws.Config {
 	cfg.BaseEndpoint = aws.String(s.TLSURL)
 	cfg.HTTPClient = HTTPClient(s.TLSClient())
 	return cfg
+}
+
+// IsolateEnv unsets the AWS_* variables of the machine (this one sets
+// AWS_CA_BUNDLE; a developer's shell may set a profile or region) that
+// would otherwise reach SDK clients built from the environment: tests
+// call it from TestMain.
+func IsolateEnv() {
+	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"} {
+		os.Unsetenv(k)
+	}
 }
