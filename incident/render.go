@@ -77,6 +77,16 @@ func (p *printer) code(s string) string {
 
 // state prints a section's reason when it has one; it returns true when
 // the section has content to print.
+// names writes one item per name, or "None".
+func (p *printer) names(names []string) {
+	if len(names) == 0 {
+		p.item("None")
+	}
+	for _, n := range names {
+		p.item("%s", n)
+	}
+}
+
 func (p *printer) state(s Section) bool {
 	switch s.State {
 	case StateUnavailable:
@@ -170,22 +180,12 @@ func (r *Report) render(p *printer) {
 
 	p.heading(2, "MFA")
 	if p.state(r.Sections[SecMFA]) && u != nil {
-		if len(u.MFADevices) == 0 {
-			p.item("None")
-		}
-		for _, m := range u.MFADevices {
-			p.item("%s", m)
-		}
+		p.names(u.MFADevices)
 	}
 
 	p.heading(2, "Groups")
 	if p.state(r.Sections[SecGroups]) && u != nil {
-		if len(u.Groups) == 0 {
-			p.item("None")
-		}
-		for _, g := range u.Groups {
-			p.item("%s", g)
-		}
+		p.names(u.Groups)
 	}
 
 	p.heading(2, "Policies")
