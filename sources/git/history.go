@@ -155,10 +155,11 @@ func newHistory(ctx context.Context, s *Source, repo *gogit.Repository, path, re
 		}
 		s.warn("%s is a shallow clone: history before %d commit(s) is cut and not scanned (git fetch --unshallow to scan it all)", repoName, len(sh))
 	}
-	// With the git CLI, the object store is read in process (packs.go):
-	// refs are resolved through it too, so go-git never loads its own
-	// index of the packs (66 MB and a few hundred ms on git/git).
-	if h.useGitCLI() && !s.opts.catFileBlobs {
+	// A blob-first scan with the git CLI reads the object store in process
+	// (packs.go): refs are resolved through it too, so go-git never loads
+	// its own index of the packs (66 MB and a few hundred ms on git/git).
+	// Other scans walk with go-git and git cat-file, and do not open it.
+	if h.useGitCLI() && !s.opts.catFileBlobs && h.blobFirstOK() {
 		if store, err := h.openStore(ctx); err == nil {
 			h.store, h.objs = store, store.NewReader()
 		}
