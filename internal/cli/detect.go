@@ -116,6 +116,9 @@ type errorCollector struct {
 }
 
 func (c *errorCollector) handle(path string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the run is interrupted, and says so once
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.count++
