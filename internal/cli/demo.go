@@ -14,6 +14,15 @@ import (
 	"github.com/bks-dev/bks/internal/demo"
 )
 
+// `bks demo` is why the loopback AWS emulator (internal/awsemu) and the
+// demo's scenario (internal/demo) are linked into the product binary: the
+// demo runs the whole pipeline, git history to triage --execute, against
+// the emulator, with no AWS account and no network. No other command
+// reaches them (TestOnlyDemoReachesEmulator): the pipeline's steps run
+// with a factory of their own (demoPipeline), so the emulator's endpoint,
+// credentials and certificate never reach another command or the process
+// environment.
+
 type demoOptions struct {
 	Dir          string
 	Keep         bool

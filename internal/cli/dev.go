@@ -12,6 +12,9 @@ import (
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
+// newCmdDev is the hidden `bks dev`: `bks dev aws-emulator` serves the
+// demo's loopback AWS emulator (linked for `bks demo`, see internal/demo)
+// for end-to-end tests and manual demos.
 func newCmdDev(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "dev",
