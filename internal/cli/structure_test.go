@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -55,5 +56,33 @@ func TestOnlyDemoReachesEmulator(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCommandsReadNoProcessEnvironment checks that commands read the
+// environment through cmdutil.IO only (tests and the demo give them
+// another one) and never change it.
+func TestCommandsReadNoProcessEnvironment(t *testing.T) {
+	banned := map[string]bool{"Getenv": true, "LookupEnv": true, "Setenv": true, "Unsetenv": true, "Clearenv": true, "Environ": true}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "os" && banned[sel.Sel.Name] {
+					t.Errorf("%s: os.%s: read the environment through cmdutil.IO.Env", name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
 	}
 }
