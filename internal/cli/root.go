@@ -1,6 +1,8 @@
 // Package cli wires bks's commands to the packages that do the work. It is
 // the only place that parses flags, prints to the terminal and decides exit
-// codes.
+// codes. What the commands share (IO, exit codes and their mapping, common
+// flags, the factory of AWS and GitHub clients) is in cmdutil; each command
+// receives a *cmdutil.Factory.
 package cli
 
 import (
