@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,24 +59,13 @@ func demoPipeline(ctx context.Context, f *cmdutil.Factory, dir string) error {
 	}
 	defer srv.Close()
 	cfgPath := filepath.Join(dir, "bks-demo.toml")
-	caPath := filepath.Join(dir, "emulator-ca.pem")
-	awsConfig := filepath.Join(dir, "aws-config")
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoAccountsTOML, sc.Payments, sc.ML, sc.ML), 0o644); err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(caPath, srv.CertPEM(), 0o644); err != nil {
+	pf, err := demoFactory(sio, dir, srv)
+	if err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(awsConfig, []byte("[default]\nregion = us-east-1\n"), 0o644); err != nil {
-		return fail(err)
-	}
-	// The steps run with a factory of their own that keeps the machine's
-	// settings out of the demo without touching the process environment:
-	// bks's own reads (the live check's AWS_CA_BUNDLE, BKS_CONFIG) see
-	// these variables, and the AWS SDK gets load options instead.
-	pf := cmdutil.New(sio.WithEnv(map[string]string{
-		"AWS_CA_BUNDLE": caPath, "BKS_CONFIG": "", "AWS_BEARER_TOKEN_BEDROCK": "",
-	}), demoAWSOptions(awsConfig, filepath.Join(dir, "no-aws-credentials"), srv.CertPEM()))
 	step := demoStep(ctx, pf)
 	out := filepath.Join(dir, "incidents")
 	state := filepath.Join(dir, "triage-state.json")
@@ -91,33 +81,8 @@ func demoPipeline(ctx context.Context, f *cmdutil.Factory, dir string) error {
 	}
 
 	fmt.Fprintf(sio.Out, "\n=== What changed in the accounts\n")
-	describeUser := func(account, name string) {
-		u, ok := srv.User(account, name)
-		if !ok {
-			fmt.Fprintf(sio.Out, "  %s %s: no such user\n", account, name)
-			return
-		}
-		active, keys := 0, 0
-		for _, c := range u.ServiceCredentials {
-			if c.Status == "" || c.Status == "Active" {
-				active++
-			}
-		}
-		for _, k := range u.AccessKeys {
-			if k.Status == "" || k.Status == "Active" {
-				keys++
-			}
-		}
-		var pols []string
-		for p := range u.InlinePolicies {
-			pols = append(pols, p)
-		}
-		sort.Strings(pols)
-		fmt.Fprintf(sio.Out, "  %s %-20s Bedrock credentials: %d active of %d; access keys: %d active; inline policies: %s\n",
-			account, name, active, len(u.ServiceCredentials), keys, orNone(strings.Join(pols, ", ")))
-	}
-	describeUser(sc.Payments, sc.PaymentsUser)
-	describeUser(sc.ML, sc.MLUser)
+	describeDemoUser(sio.Out, srv, sc.Payments, sc.PaymentsUser)
+	describeDemoUser(sio.Out, srv, sc.ML, sc.MLUser)
 	writes := srv.WriteCalls()
 	perAccount := map[string]int{}
 	for _, c := range writes {
@@ -135,8 +100,8 @@ func demoPipeline(ctx context.Context, f *cmdutil.Factory, dir string) error {
 	for _, e := range entries {
 		files, _ := os.ReadDir(filepath.Join(out, e.Name()))
 		var names []string
-		for _, f := range files {
-			names = append(names, f.Name())
+		for _, fe := range files {
+			names = append(names, fe.Name())
 		}
 		fmt.Fprintf(sio.Out, "  %s/  %s\n", e.Name(), strings.Join(names, " "))
 	}
@@ -149,6 +114,24 @@ func demoPipeline(ctx context.Context, f *cmdutil.Factory, dir string) error {
 	}
 	fmt.Fprintf(sio.Out, "\nNo write call in the second run. Everything is in %s.\n", dir)
 	return nil
+}
+
+// demoFactory is the factory the pipeline's steps run with: it keeps the
+// machine's settings out of the demo without touching the process
+// environment. bks's own reads (the live check's AWS_CA_BUNDLE,
+// BKS_CONFIG) see the demo's variables, and the AWS SDK gets load options
+// that reach the emulator.
+func demoFactory(sio *IO, dir string, srv *awsemu.Server) (*cmdutil.Factory, error) {
+	caPath := filepath.Join(dir, "emulator-ca.pem")
+	awsConfig := filepath.Join(dir, "aws-config")
+	if err := os.WriteFile(caPath, srv.CertPEM(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(awsConfig, []byte("[default]\nregion = us-east-1\n"), 0o644); err != nil {
+		return nil, err
+	}
+	env := map[string]string{"AWS_CA_BUNDLE": caPath, "BKS_CONFIG": "", "AWS_BEARER_TOKEN_BEDROCK": ""}
+	return cmdutil.New(sio.WithEnv(env), demoAWSOptions(awsConfig, filepath.Join(dir, "no-aws-credentials"), srv.CertPEM())), nil
 }
 
 // demoAWSOptions point the AWS SDK at the emulator whatever the machine's
@@ -170,6 +153,33 @@ func demoAWSOptions(configFile, credentialsFile string, caPEM []byte) func(*conf
 		o.CustomCABundle = bytes.NewReader(caPEM)
 		return nil
 	}
+}
+
+// describeDemoUser prints what the pipeline left on a user of the emulator.
+func describeDemoUser(w io.Writer, srv *awsemu.Server, account, name string) {
+	u, ok := srv.User(account, name)
+	if !ok {
+		fmt.Fprintf(w, "  %s %s: no such user\n", account, name)
+		return
+	}
+	active, keys := 0, 0
+	for _, c := range u.ServiceCredentials {
+		if c.Status == "" || c.Status == "Active" {
+			active++
+		}
+	}
+	for _, k := range u.AccessKeys {
+		if k.Status == "" || k.Status == "Active" {
+			keys++
+		}
+	}
+	var pols []string
+	for p := range u.InlinePolicies {
+		pols = append(pols, p)
+	}
+	sort.Strings(pols)
+	fmt.Fprintf(w, "  %s %-20s Bedrock credentials: %d active of %d; access keys: %d active; inline policies: %s\n",
+		account, name, active, len(u.ServiceCredentials), keys, orNone(strings.Join(pols, ", ")))
 }
 
 func orNone(s string) string {

@@ -210,7 +210,6 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	}
 	var checker *verify.Checker
 	if o.Verify {
-		var err error
 		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
 			return err
 		}
