@@ -39,6 +39,11 @@ type Settings struct {
 	// Rate is the self-imposed limit in requests per second per account
 	// (default DefaultRate; negative = no limit).
 	Rate float64
+	// LoadOptions are applied last, after the ones above: a caller that
+	// must not depend on the machine's AWS settings (the demo, against its
+	// emulator) sets credentials, region and files here instead of in the
+	// process environment.
+	LoadOptions []func(*config.LoadOptions) error
 }
 
 // DefaultRate keeps well below IAM's per-account request quotas.
@@ -74,6 +79,7 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 			o.RateLimiter = ratelimit.None
 		})
 	}))
+	opts = append(opts, s.LoadOptions...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		var pe config.SharedConfigProfileNotExistError

@@ -12,6 +12,8 @@
 // operation (Fault). It binds 127.0.0.1 only.
 //
 // The emulator is reached only over HTTP: code under test never imports it.
+// It is linked into the bks binary for `bks demo` and the hidden `bks dev
+// aws-emulator` only (see package internal/demo).
 package awsemu
 
 import (

@@ -9,25 +9,23 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/awsops/cleanup"
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/awsops/org"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
 type cleanupOptions struct {
-	AWS      awsFlags
-	Org      orgFlags
-	Policy   policyFlags
+	cmdutil.AccountFlags
 	DryRun   bool
 	Yes      bool
 	AuditLog string
 }
 
-func newCmdCleanup(sio *IO) *cobra.Command {
+func newCmdCleanup(f *cmdutil.Factory) *cobra.Command {
 	opts := &cleanupOptions{}
 	cmd := &cobra.Command{
 		Use:   "cleanup",
@@ -52,32 +50,32 @@ account that could not be scanned, a refusal).`,
   bks cleanup --org --org-skip 111122223333`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cleanupRun(cmd.Context(), sio, opts)
+			return cleanupRun(cmd.Context(), f, opts)
 		},
 	}
-	f := cmd.Flags()
-	addAWSFlags(f, &opts.AWS)
-	addOrgFlags(f, &opts.Org)
-	addPolicyFlags(f, &opts.Policy)
-	f.BoolVarP(&opts.DryRun, "dry-run", "n", false, "show what would be deleted; make no write call")
-	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	f.BoolVar(&opts.Yes, "force", false, "same as --yes")
-	f.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
+	fs := cmd.Flags()
+	opts.AccountFlags.Register(fs)
+	fs.BoolVarP(&opts.DryRun, "dry-run", "n", false, "show what would be deleted; make no write call")
+	fs.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	fs.BoolVar(&opts.Yes, "force", false, "same as --yes")
+	fs.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
 	return cmd
 }
 
-func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
-	if err := opts.Org.validate(); err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+func cleanupRun(ctx context.Context, f *cmdutil.Factory, opts *cleanupOptions) error {
+	sio := f.IO
+	if err := opts.Org.Validate(); err != nil {
+		return err
 	}
 	if !opts.DryRun && !opts.Yes && !sio.StdinIsTerminal {
-		return &ExitError{Code: ExitFailure, Err: errors.New("refusing to delete without confirmation: standard input is not a terminal (pass --yes, or --dry-run to see the plan)")}
+		return errors.New("refusing to delete without confirmation: standard input is not a terminal (pass --yes, or --dry-run to see the plan)")
 	}
-	cfg, id, err := opts.AWS.load(ctx)
+	caller, err := f.AWS(ctx, &opts.AWS)
 	if err != nil {
 		return err
 	}
-	results, err := scanAccounts(ctx, sio, cfg, id, &opts.AWS, &opts.Org, &opts.Policy, time.Time{})
+	id := caller.Caller
+	results, err := scanAccounts(ctx, sio, caller, &opts.AccountFlags, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -106,7 +104,7 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 	if total == 0 {
 		fmt.Fprintln(sio.Out, "Nothing to clean up: no ORPHANED BedrockAPIKey-* users.")
 		if failed > 0 {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d accounts could not be scanned", failed)}
+			return fmt.Errorf("%d accounts could not be scanned", failed)
 		}
 		return nil
 	}
@@ -125,7 +123,7 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 	if opts.DryRun {
 		fmt.Fprintf(sio.Out, "Dry run: %d users would be deleted; no change made.\n", total)
 		if failed > 0 {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d accounts could not be scanned", failed)}
+			return fmt.Errorf("%d accounts could not be scanned", failed)
 		}
 		return nil
 	}
@@ -133,12 +131,12 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 		fmt.Fprintf(sio.Err, "Delete these %d users and everything on them? [y/N] ", total)
 		line, _ := bufio.NewReader(sio.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			return &ExitError{Code: ExitFailure, Err: errors.New("cleanup cancelled: nothing deleted")}
+			return errors.New("cleanup cancelled: nothing deleted")
 		}
 	}
 	alog, err := audit.Open(opts.AuditLog)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	defer alog.Close()
 	alog.Caller = id.ARN
@@ -146,7 +144,7 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 
 	var outcomes []cleanup.Outcome
 	clean := func(ctx context.Context, acct string, cfg aws.Config) error {
-		c := &cleanup.Cleaner{IAM: iam.NewFromConfig(cfg), Account: acct, Partition: id.Partition, Audit: alog, Policy: opts.Policy.policy()}
+		c := &cleanup.Cleaner{IAM: cmdutil.AWSAccount{Config: cfg}.IAM(), Account: acct, Partition: id.Partition, Audit: alog, Policy: opts.Policy.Policy()}
 		for _, u := range plans[acct] {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -156,11 +154,11 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 		return nil
 	}
 	if !opts.Org.Org {
-		if err := clean(ctx, id.Account, cfg); err != nil {
+		if err := clean(ctx, id.Account, caller.Config); err != nil {
 			return err
 		}
 	} else {
-		sw := &org.Sweep{Base: cfg, Caller: id, Role: opts.Org.Role, Parallel: 1, Rate: opts.AWS.Rate}
+		sw := &org.Sweep{Base: caller.Config, Caller: id, Role: opts.Org.Role, Parallel: 1, Rate: opts.AWS.Rate}
 		res, err := sw.Run(ctx, order, func(ctx context.Context, a org.Account, cfg aws.Config) error { return clean(ctx, a.ID, cfg) })
 		if err != nil {
 			return err
@@ -187,7 +185,7 @@ func cleanupRun(ctx context.Context, sio *IO, opts *cleanupOptions) error {
 		return ctx.Err()
 	}
 	if counts[cleanup.Failed] > 0 || failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d deletions failed, %d accounts failed: run bks cleanup again once fixed", counts[cleanup.Failed], failed)}
+		return fmt.Errorf("%d deletions failed, %d accounts failed: run bks cleanup again once fixed", counts[cleanup.Failed], failed)
 	}
 	return nil
 }

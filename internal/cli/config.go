@@ -8,10 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/rules"
 )
 
-func newCmdConfig(io *IO) *cobra.Command {
+func newCmdConfig(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write or validate the configuration file (.bks.toml)",
@@ -19,7 +20,7 @@ func newCmdConfig(io *IO) *cobra.Command {
 .bks.toml at the root of what it scans. It holds your own rules, allowlists
 and the built-in rules you turned off (docs/CONFIG.md).`,
 	}
-	cmd.AddCommand(newCmdConfigInit(io), newCmdConfigCheck(io))
+	cmd.AddCommand(newCmdConfigInit(f), newCmdConfigCheck(f))
 	return cmd
 }
 
@@ -28,7 +29,7 @@ type configInitOptions struct {
 	Force bool
 }
 
-func newCmdConfigInit(io *IO) *cobra.Command {
+func newCmdConfigInit(f *cmdutil.Factory) *cobra.Command {
 	opts := &configInitOptions{}
 	cmd := &cobra.Command{
 		Use:   "init [FILE]",
@@ -42,7 +43,7 @@ configuration. An existing file is kept unless --force.`,
 			if len(args) == 1 {
 				opts.Path = args[0]
 			}
-			return configInitRun(io, opts)
+			return configInitRun(f.IO, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing file")
@@ -61,23 +62,23 @@ func configInitRun(sio *IO, opts *configInitOptions) error {
 	}
 	f, err := os.OpenFile(opts.Path, flags, 0o644)
 	if errors.Is(err, fs.ErrExist) {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s exists; --force to overwrite it", opts.Path)}
+		return fmt.Errorf("%s exists; --force to overwrite it", opts.Path)
 	}
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write config: %w", err)}
+		return fmt.Errorf("write config: %w", err)
 	}
 	if _, err := f.Write(tmpl); err != nil {
 		f.Close()
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write config: %w", err)}
+		return fmt.Errorf("write config: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write config: %w", err)}
+		return fmt.Errorf("write config: %w", err)
 	}
 	fmt.Fprintf(sio.Err, "wrote %s; check it with `bks config check`\n", opts.Path)
 	return nil
 }
 
-func newCmdConfigCheck(io *IO) *cobra.Command {
+func newCmdConfigCheck(f *cmdutil.Factory) *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check [FILE]",
@@ -91,7 +92,7 @@ Exit 0 when valid, 2 otherwise.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
-			return configCheckRun(io, path)
+			return configCheckRun(f.IO, path)
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file to check")
@@ -116,7 +117,7 @@ func printConfigErrors(sio *IO, err error) error {
 	for _, p := range problems {
 		fmt.Fprintln(sio.Err, p)
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("invalid configuration: %d problem(s)", len(problems))}
+	return fmt.Errorf("invalid configuration: %d problem(s)", len(problems))
 }
 
 // configProblems flattens joined configuration errors into one message
@@ -160,7 +161,7 @@ func configCheckRun(sio *IO, path string) error {
 		}
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d rule example(s) failed", used, failed)}
+		return fmt.Errorf("%s: %d rule example(s) failed", used, failed)
 	}
 	fmt.Fprintf(sio.Out, "%s: ok (%d rule(s) of its own, %d allowlist(s), %d built-in rule(s) disabled)\n",
 		used, own, len(cfg.Allowlists), len(cfg.Disabled))

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
 type decodeKeyOptions struct {
@@ -18,7 +19,7 @@ type decodeKeyOptions struct {
 	Partition string
 }
 
-func newCmdDecodeKey(io *IO) *cobra.Command {
+func newCmdDecodeKey(f *cmdutil.Factory) *cobra.Command {
 	opts := &decodeKeyOptions{}
 	cmd := &cobra.Command{
 		Use:   "decode-key KEY",
@@ -34,7 +35,7 @@ part is never printed. A malformed key exits 2 with what is broken.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Key = args[0]
-			return decodeKeyRun(io, opts)
+			return decodeKeyRun(f.IO, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the decoded fields as JSON")
@@ -57,20 +58,20 @@ func parseNow(s string) (time.Time, error) {
 func decodeKeyRun(sio *IO, opts *decodeKeyOptions) error {
 	now, err := parseNow(opts.Now)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	raw := opts.Key
 	if raw == "-" {
 		b, err := io.ReadAll(io.LimitReader(sio.In, 1<<20))
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("read stdin: %w", err)}
+			return fmt.Errorf("read stdin: %w", err)
 		}
 		raw = string(b)
 	}
 	key := detectors.Trim(raw)
 	k, err := detectors.Decode(key, detectors.DecodeOptions{Now: now, Partition: opts.Partition})
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("malformed key: %w", err)}
+		return fmt.Errorf("malformed key: %w", err)
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(sio.Out)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/internal/demo"
 )
+
+// `bks demo` is why the loopback AWS emulator (internal/awsemu) and the
+// demo's scenario (internal/demo) are linked into the product binary: the
+// demo runs the whole pipeline, git history to triage --execute, against
+// the emulator, with no AWS account and no network. No other command
+// reaches them (TestOnlyDemoReachesEmulator): the pipeline's steps run
+// with a factory of their own (demoPipeline), so the emulator's endpoint,
+// credentials and certificate never reach another command or the process
+// environment.
 
 type demoOptions struct {
 	Dir          string
@@ -18,7 +29,7 @@ type demoOptions struct {
 	SkipPipeline bool
 }
 
-func newCmdDemo(sio *IO) *cobra.Command {
+func newCmdDemo(f *cmdutil.Factory) *cobra.Command {
 	opts := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -29,7 +40,7 @@ backups) holding keys generated from fake secrets, plus decoys — and run
 bks on it, printing each command as it goes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return demoRun(cmd, sio, opts)
+			return demoRun(cmd.Context(), f, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "write the sample data here (default: a temporary directory)")
@@ -38,12 +49,13 @@ bks on it, printing each command as it goes.`,
 	return cmd
 }
 
-func demoRun(cmd *cobra.Command, sio *IO, opts *demoOptions) error {
+func demoRun(ctx context.Context, f *cmdutil.Factory, opts *demoOptions) error {
+	sio := f.IO
 	dir := opts.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "bks-demo-")
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		dir = d
 		if !opts.Keep {
@@ -53,16 +65,9 @@ func demoRun(cmd *cobra.Command, sio *IO, opts *demoOptions) error {
 	now := nowUTC()
 	keys, err := demo.WriteSamples(dir, now)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write sample data: %w", err)}
+		return fmt.Errorf("write sample data: %w", err)
 	}
-	step := func(title string, args ...string) error {
-		fmt.Fprintf(sio.Out, "\n=== %s\n$ bks %s\n\n", title, strings.Join(redactArgs(args), " "))
-		code := Run(cmd.Context(), args, sio)
-		if code != ExitOK && code != ExitFound {
-			return &ExitError{Code: code, Err: fmt.Errorf("demo step %q failed", title)}
-		}
-		return nil
-	}
+	step := demoStep(ctx, f)
 	fmt.Fprintf(sio.Out, "Sample data in %s (keys generated from fake secrets).\n", dir)
 	if err := step("Find every key, decoded offline", "detect", "files", "--workers", "1", dir); err != nil {
 		return err
@@ -78,12 +83,27 @@ func demoRun(cmd *cobra.Command, sio *IO, opts *demoOptions) error {
 		return err
 	}
 	if !opts.SkipPipeline {
-		if err := demoPipeline(cmd, sio, filepath.Join(dir, "pipeline"), step); err != nil {
+		if err := demoPipeline(ctx, f, filepath.Join(dir, "pipeline")); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(sio.Out, "\nExit codes: 0 nothing found, 1 keys found, 2 error. Secrets are never printed without --show-secrets.\n")
 	return nil
+}
+
+// demoStep returns a function that prints a command line and runs it with
+// the factory f, in this process.
+func demoStep(ctx context.Context, f *cmdutil.Factory) func(title string, args ...string) error {
+	return func(title string, args ...string) error {
+		fmt.Fprintf(f.IO.Out, "\n=== %s\n$ bks %s\n\n", title, strings.Join(redactArgs(args), " "))
+		switch code := runFactory(ctx, args, f); code {
+		case ExitOK, ExitFound:
+			return nil
+		case ExitCanceled:
+			return fmt.Errorf("%w: demo step %q", cmdutil.ErrInterrupted, title)
+		}
+		return fmt.Errorf("demo step %q failed", title)
+	}
 }
 
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Second) }

@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/spf13/cobra"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/bks-dev/bks/internal/awsemu"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/internal/demo"
 )
 
@@ -40,8 +45,9 @@ report = true
 // history, the AWS emulator seeded to match, detect git --triage --execute,
 // the evidence in the accounts, the reports and KPIs, and a second run that
 // changes nothing.
-func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...string) error) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: fmt.Errorf("demo: %w", err)} }
+func demoPipeline(ctx context.Context, f *cmdutil.Factory, dir string) error {
+	sio := f.IO
+	fail := func(err error) error { return fmt.Errorf("demo: %w", err) }
 	sc := demo.NewScenario(nowUTC())
 	repo := filepath.Join(dir, "repo")
 	if err := sc.WriteRepo(repo); err != nil {
@@ -53,27 +59,14 @@ func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...
 	}
 	defer srv.Close()
 	cfgPath := filepath.Join(dir, "bks-demo.toml")
-	caPath := filepath.Join(dir, "emulator-ca.pem")
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, demoAccountsTOML, sc.Payments, sc.ML, sc.ML), 0o644); err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(caPath, srv.CertPEM(), 0o644); err != nil {
+	pf, err := demoFactory(sio, dir, srv)
+	if err != nil {
 		return fail(err)
 	}
-	// The emulator takes any credentials; these fake ones keep the
-	// machine's own AWS settings out of the demo.
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": awsemu.CallerAccessKeyID, "AWS_SECRET_ACCESS_KEY": "demo-fake-secret",
-		"AWS_REGION": "us-east-1", "AWS_CA_BUNDLE": caPath, "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(dir, "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "no-aws-credentials"),
-		"AWS_BEARER_TOKEN_BEDROCK": "", "BKS_CONFIG": "",
-	} {
-		if err := os.Setenv(k, v); err != nil {
-			return fail(err)
-		}
-	}
-	sioEnv := *sio
-	sioEnv.Getenv = os.Getenv
+	step := demoStep(ctx, pf)
 	out := filepath.Join(dir, "incidents")
 	state := filepath.Join(dir, "triage-state.json")
 	audit := filepath.Join(dir, "audit.jsonl")
@@ -88,33 +81,8 @@ func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...
 	}
 
 	fmt.Fprintf(sio.Out, "\n=== What changed in the accounts\n")
-	describeUser := func(account, name string) {
-		u, ok := srv.User(account, name)
-		if !ok {
-			fmt.Fprintf(sio.Out, "  %s %s: no such user\n", account, name)
-			return
-		}
-		active, keys := 0, 0
-		for _, c := range u.ServiceCredentials {
-			if c.Status == "" || c.Status == "Active" {
-				active++
-			}
-		}
-		for _, k := range u.AccessKeys {
-			if k.Status == "" || k.Status == "Active" {
-				keys++
-			}
-		}
-		var pols []string
-		for p := range u.InlinePolicies {
-			pols = append(pols, p)
-		}
-		sort.Strings(pols)
-		fmt.Fprintf(sio.Out, "  %s %-20s Bedrock credentials: %d active of %d; access keys: %d active; inline policies: %s\n",
-			account, name, active, len(u.ServiceCredentials), keys, orNone(strings.Join(pols, ", ")))
-	}
-	describeUser(sc.Payments, sc.PaymentsUser)
-	describeUser(sc.ML, sc.MLUser)
+	describeDemoUser(sio.Out, srv, sc.Payments, sc.PaymentsUser)
+	describeDemoUser(sio.Out, srv, sc.ML, sc.MLUser)
 	writes := srv.WriteCalls()
 	perAccount := map[string]int{}
 	for _, c := range writes {
@@ -132,8 +100,8 @@ func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...
 	for _, e := range entries {
 		files, _ := os.ReadDir(filepath.Join(out, e.Name()))
 		var names []string
-		for _, f := range files {
-			names = append(names, f.Name())
+		for _, fe := range files {
+			names = append(names, fe.Name())
 		}
 		fmt.Fprintf(sio.Out, "  %s/  %s\n", e.Name(), strings.Join(names, " "))
 	}
@@ -146,6 +114,72 @@ func demoPipeline(cmd *cobra.Command, sio *IO, dir string, step func(string, ...
 	}
 	fmt.Fprintf(sio.Out, "\nNo write call in the second run. Everything is in %s.\n", dir)
 	return nil
+}
+
+// demoFactory is the factory the pipeline's steps run with: it keeps the
+// machine's settings out of the demo without touching the process
+// environment. bks's own reads (the live check's AWS_CA_BUNDLE,
+// BKS_CONFIG) see the demo's variables, and the AWS SDK gets load options
+// that reach the emulator.
+func demoFactory(sio *IO, dir string, srv *awsemu.Server) (*cmdutil.Factory, error) {
+	caPath := filepath.Join(dir, "emulator-ca.pem")
+	awsConfig := filepath.Join(dir, "aws-config")
+	if err := os.WriteFile(caPath, srv.CertPEM(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(awsConfig, []byte("[default]\nregion = us-east-1\n"), 0o644); err != nil {
+		return nil, err
+	}
+	env := map[string]string{"AWS_CA_BUNDLE": caPath, "BKS_CONFIG": "", "AWS_BEARER_TOKEN_BEDROCK": ""}
+	return cmdutil.New(sio.WithEnv(env), demoAWSOptions(awsConfig, filepath.Join(dir, "no-aws-credentials"), srv.CertPEM())), nil
+}
+
+// demoAWSOptions point the AWS SDK at the emulator whatever the machine's
+// AWS_* variables and files say: fake static credentials (the emulator
+// takes any), us-east-1 unless a region is given, the demo's own config
+// file (a machine's AWS_PROFILE would otherwise be looked for), and the
+// emulator's certificate.
+func demoAWSOptions(configFile, credentialsFile string, caPEM []byte) func(*config.LoadOptions) error {
+	return func(o *config.LoadOptions) error {
+		o.Credentials = credentials.NewStaticCredentialsProvider(awsemu.CallerAccessKeyID, "demo-fake-secret", "")
+		if o.Region == "" {
+			o.Region = "us-east-1"
+		}
+		if o.SharedConfigProfile == "" {
+			o.SharedConfigProfile = "default"
+		}
+		o.SharedConfigFiles = []string{configFile}
+		o.SharedCredentialsFiles = []string{credentialsFile}
+		o.CustomCABundle = bytes.NewReader(caPEM)
+		return nil
+	}
+}
+
+// describeDemoUser prints what the pipeline left on a user of the emulator.
+func describeDemoUser(w io.Writer, srv *awsemu.Server, account, name string) {
+	u, ok := srv.User(account, name)
+	if !ok {
+		fmt.Fprintf(w, "  %s %s: no such user\n", account, name)
+		return
+	}
+	active, keys := 0, 0
+	for _, c := range u.ServiceCredentials {
+		if c.Status == "" || c.Status == "Active" {
+			active++
+		}
+	}
+	for _, k := range u.AccessKeys {
+		if k.Status == "" || k.Status == "Active" {
+			keys++
+		}
+	}
+	var pols []string
+	for p := range u.InlinePolicies {
+		pols = append(pols, p)
+	}
+	sort.Strings(pols)
+	fmt.Fprintf(w, "  %s %-20s Bedrock credentials: %d active of %d; access keys: %d active; inline policies: %s\n",
+		account, name, active, len(u.ServiceCredentials), keys, orNone(strings.Join(pols, ", ")))
 }
 
 func orNone(s string) string {

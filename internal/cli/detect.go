@@ -14,6 +14,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/report"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/sources"
@@ -35,9 +36,7 @@ type detectOptions struct {
 	Workers        int
 	MaxFileSize    int64
 	NoArchives     bool
-	Verify         bool
-	VerifyRegion   string
-	VerifyEndpoint string
+	cmdutil.VerifyFlags
 	Config         string
 	Baseline       string
 	BaselineOut    string
@@ -46,6 +45,8 @@ type detectOptions struct {
 	Triage         bool
 	TriageOpts     triageOptions
 
+	// factory builds the clients and holds the environment.
+	factory *cmdutil.Factory
 	// configRoot is where .bks.toml is looked for (the scanned tree);
 	// subcommands set it before newEngine. Default ".".
 	configRoot string
@@ -54,8 +55,8 @@ type detectOptions struct {
 	triage     *triageOptions
 }
 
-func newCmdDetect(io *IO) *cobra.Command {
-	opts := &detectOptions{}
+func newCmdDetect(f *cmdutil.Factory) *cobra.Command {
+	opts := &detectOptions{factory: f}
 	cmd := &cobra.Command{
 		Use:   "detect",
 		Short: "Find Bedrock API keys in files, stdin, git history and GitHub",
@@ -68,11 +69,11 @@ found (--exit-code to change), 2 error or something could not be read
 	}
 	addDetectFlags(cmd, opts)
 	cmd.AddCommand(
-		newCmdDetectFiles(io, opts),
-		newCmdDetectStdin(io, opts),
-		newCmdDetectGit(io, opts),
-		newCmdDetectStaged(io, opts),
-		newCmdDetectGitHub(io, opts),
+		newCmdDetectFiles(f, opts),
+		newCmdDetectStdin(f, opts),
+		newCmdDetectGit(f, opts),
+		newCmdDetectStaged(f, opts),
+		newCmdDetectGitHub(f, opts),
 		// Other detect subcommands register here, one line each.
 	)
 	return cmd
@@ -95,9 +96,7 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
 	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar and gzip files")
-	f.BoolVar(&o.Verify, "verify", false, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
-	f.StringVar(&o.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
-	f.StringVar(&o.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
+	o.VerifyFlags.Register(f, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
 	f.StringVar(&o.Config, "config", "", "configuration file (default: .bks.toml at the scanned root, or $BKS_CONFIG)")
 	f.StringVar(&o.Baseline, "baseline", "", "suppress the findings listed in this baseline file")
 	f.StringVar(&o.BaselineOut, "baseline-out", "", "write the findings of this scan as a baseline file")
@@ -105,13 +104,7 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.BoolVar(&o.ReportUnused, "report-unused", false, "list baseline and allowlist entries that matched nothing (on stderr)")
 	// Triage: the same flags as `bks triage` (live checks use --verify*).
 	f.BoolVar(&o.Triage, "triage", false, "after the scan, triage the keys found against the config's [[accounts]] (see bks triage)")
-	t := &o.TriageOpts
-	f.BoolVar(&t.Execute, "execute", false, "with --triage: run the configured actions (default: print the plan)")
-	f.StringVar(&t.Out, "out", "", "with --triage: write one directory per incident here")
-	f.StringVar(&t.State, "state", "", "with --triage: triage state file (never act twice, show changes, KPIs)")
-	f.StringVar(&t.AuditLog, "audit-log", "bks-audit.jsonl", "with --triage: append every AWS write call here")
-	f.IntVar(&t.Days, "days", 90, "with --triage: days of CloudTrail history for timelines and reports")
-	addAWSFlags(f, &t.AWS)
+	addTriageFlags(f, &o.TriageOpts, "with --triage: ")
 }
 
 // errorCollector receives the errors a source could not recover from for
@@ -123,6 +116,9 @@ type errorCollector struct {
 }
 
 func (c *errorCollector) handle(path string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the run is interrupted, and says so once
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.count++
@@ -153,7 +149,7 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 		if root == "" {
 			root = "."
 		}
-		o.cfg, _, err = rules.Discover(root, os.Getenv)
+		o.cfg, _, err = rules.Discover(root, o.factory.IO.Env)
 	}
 	if err != nil {
 		return nil, configError(err)
@@ -167,7 +163,7 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 	o.filter = rules.NewFilter(o.cfg, base)
 	if o.Triage {
 		t := o.TriageOpts
-		t.Verify, t.VerifyRegion, t.VerifyEndpoint = o.Verify, o.VerifyRegion, o.VerifyEndpoint
+		t.VerifyFlags = o.VerifyFlags
 		o.triage = &t
 	}
 	decode := detectors.DecodeOptions{Now: now, Partition: o.Partition}
@@ -199,27 +195,23 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		}
 		fh, err := os.OpenFile(o.Output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		defer func() {
 			if err := fh.Close(); err != nil && retErr == nil {
-				retErr = &ExitError{Code: ExitFailure, Err: err}
+				retErr = err
 			}
 		}()
 		out = fh
 	}
 	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ShowSuppressed: o.ShowSuppressed, ToolVersion: Version})
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	var checker *verify.Checker
 	if o.Verify {
-		vo, err := verifyOptionsFrom(sio, o.VerifyRegion, o.VerifyEndpoint, 10*time.Second)
-		if err == nil {
-			checker, err = verify.New(vo)
-		}
-		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
+			return err
 		}
 	}
 	var (
@@ -300,23 +292,22 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			// Keep machine output on stdout clean: the summary goes to stderr.
 			triageOut = &IO{In: sio.In, Out: sio.Err, Err: sio.Err, Getenv: sio.Getenv}
 		}
-		if err := triageRun(ctx, triageOut, o.triage, o.cfg, active); err != nil {
-			var ee *ExitError
-			if errors.As(err, &ee) && ee.Code == ExitFound && found > 0 {
-				return Found(o.ExitCode)
+		if err := triageRun(ctx, o.factory, triageOut, o.triage, o.cfg, active); err != nil {
+			if errors.Is(err, cmdutil.ErrFound) && found > 0 {
+				return cmdutil.Found(o.ExitCode)
 			}
 			return err
 		}
 	}
 	switch {
 	case scanErr != nil && (errors.Is(scanErr, context.Canceled) || ctx.Err() != nil):
-		return &ExitError{Code: ExitCanceled, Err: errors.New("interrupted: the scan is incomplete")}
+		return fmt.Errorf("%w: the scan is incomplete", cmdutil.ErrInterrupted)
 	case scanErr != nil:
-		return &ExitError{Code: ExitFailure, Err: scanErr}
+		return scanErr
 	case errs != nil && errs.n() > 0 && !o.IgnoreErrors:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d item(s) could not be scanned (see above); --ignore-errors to exit by findings only", errs.n())}
+		return fmt.Errorf("%d item(s) could not be scanned (see above); --ignore-errors to exit by findings only", errs.n())
 	case found > 0:
-		return Found(o.ExitCode)
+		return cmdutil.Found(o.ExitCode)
 	}
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/sources/files"
 	"github.com/bks-dev/bks/sources/stdin"
 )
 
-func newCmdDetectFiles(sio *IO, opts *detectOptions) *cobra.Command {
+func newCmdDetectFiles(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
+	sio := f.IO
 	return &cobra.Command{
 		Use:   "files [PATH...]",
 		Short: "Scan files and directories (default: the current directory)",
@@ -30,7 +32,7 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 			}
 			eng, err := opts.newEngine()
 			if err != nil {
-				return &ExitError{Code: ExitFailure, Err: err}
+				return err
 			}
 			errs := &errorCollector{w: sio.Err}
 			src := files.New(files.Options{
@@ -46,7 +48,8 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 	}
 }
 
-func newCmdDetectStdin(sio *IO, opts *detectOptions) *cobra.Command {
+func newCmdDetectStdin(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
+	sio := f.IO
 	var name string
 	cmd := &cobra.Command{
 		Use:   "stdin",
@@ -57,7 +60,7 @@ func newCmdDetectStdin(sio *IO, opts *detectOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			eng, err := opts.newEngine()
 			if err != nil {
-				return &ExitError{Code: ExitFailure, Err: err}
+				return err
 			}
 			errs := &errorCollector{w: sio.Err}
 			src := stdin.New(sio.In, stdin.Options{

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/sources"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
@@ -24,7 +25,7 @@ type detectGitOptions struct {
 	Reader     string
 }
 
-func newCmdDetectGit(sio *IO, opts *detectOptions) *cobra.Command {
+func newCmdDetectGit(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 	g := &detectGitOptions{}
 	cmd := &cobra.Command{
 		Use:   "git [PATH|URL]",
@@ -50,17 +51,17 @@ warning. Unreadable objects are reported by id and the rest is scanned.`,
 			if len(args) == 1 {
 				g.Target = args[0]
 			}
-			return detectGitRun(cmd.Context(), sio, opts, g)
+			return detectGitRun(cmd.Context(), f.IO, opts, g)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&g.Range, "range", "", "scan only what the commits BASE..HEAD introduced")
-	f.StringVar(&g.Since, "since", "", "skip commits older than this: a date (2024-01-31, RFC 3339) or an age (90d, 12h)")
-	f.StringVar(&g.Branch, "branch", "", "scan only this branch's history (any revision), not every ref")
-	f.BoolVar(&g.Submodules, "submodules", false, "also scan checked-out submodules, recursively")
-	f.StringVar(&g.CacheDir, "cache-dir", "", "keep clones of URLs here and update them on the next scan")
-	f.StringVar(&g.Reader, "blob-reader", "auto", "how blobs are read: auto, git (git cat-file), go-git")
-	_ = f.MarkHidden("blob-reader")
+	fs := cmd.Flags()
+	fs.StringVar(&g.Range, "range", "", "scan only what the commits BASE..HEAD introduced")
+	fs.StringVar(&g.Since, "since", "", "skip commits older than this: a date (2024-01-31, RFC 3339) or an age (90d, 12h)")
+	fs.StringVar(&g.Branch, "branch", "", "scan only this branch's history (any revision), not every ref")
+	fs.BoolVar(&g.Submodules, "submodules", false, "also scan checked-out submodules, recursively")
+	fs.StringVar(&g.CacheDir, "cache-dir", "", "keep clones of URLs here and update them on the next scan")
+	fs.StringVar(&g.Reader, "blob-reader", "auto", "how blobs are read: auto, git (git cat-file), go-git")
+	_ = fs.MarkHidden("blob-reader")
 	return cmd
 }
 
@@ -89,11 +90,11 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitOptions) error {
 	eng, err := opts.newEngine()
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	since, err := parseSince(g.Since, time.Now())
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	reader := g.Reader
 	switch reader {
@@ -101,14 +102,14 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 		reader = gitsrc.ReaderAuto
 	case gitsrc.ReaderGit, gitsrc.ReaderGoGit:
 	default:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--blob-reader %q: want auto, git or go-git", g.Reader)}
+		return fmt.Errorf("--blob-reader %q: want auto, git or go-git", g.Reader)
 	}
 	path, repoName := g.Target, g.Target
 	if gitsrc.IsURL(g.Target) {
 		repoName = gitsrc.RedactURL(g.Target)
 		dir, cleanup, err := gitsrc.Clone(ctx, g.Target, g.CacheDir)
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		defer cleanup()
 		path = dir

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/sources"
 	ghsrc "github.com/bks-dev/bks/sources/github"
 )
@@ -34,7 +35,7 @@ type detectGitHubOptions struct {
 	ProgressInterval   time.Duration
 }
 
-func newCmdDetectGitHub(sio *IO, opts *detectOptions) *cobra.Command {
+func newCmdDetectGitHub(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 	g := &detectGitHubOptions{}
 	cmd := &cobra.Command{
 		Use:   "github",
@@ -75,58 +76,55 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
   bks detect github --org acme --api-url https://ghe.example.com/api/v3 --topic payments`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return detectGitHubRun(cmd.Context(), sio, opts, g)
+			return detectGitHubRun(cmd.Context(), f.IO, opts, g)
 		},
 	}
-	f := cmd.Flags()
-	f.StringArrayVar(&g.Orgs, "org", nil, "sweep every repository of this organization (repeatable)")
-	f.StringArrayVar(&g.Users, "user", nil, "sweep every repository this user owns (repeatable)")
-	f.StringArrayVar(&g.Repos, "repo", nil, "sweep this repository, OWNER/NAME (repeatable)")
-	f.StringVar(&g.Token, "token", "", "GitHub token (default: $GITHUB_TOKEN, then $GH_TOKEN)")
-	f.StringVar(&g.APIURL, "api-url", "", "GitHub API URL, for GitHub Enterprise Server (default: $GITHUB_API_URL, then https://api.github.com)")
-	f.BoolVar(&g.Filter.Forks, "forks", false, "include forks")
-	f.BoolVar(&g.Filter.Archived, "archived", false, "include archived repositories")
-	f.StringVar(&g.Filter.Visibility, "visibility", "all", "all, public, private or internal")
-	f.StringArrayVar(&g.Filter.Include, "include-repo", nil, "only repositories matching this glob (repeatable)")
-	f.StringArrayVar(&g.Filter.Exclude, "exclude-repo", nil, "skip repositories matching this glob (repeatable)")
-	f.StringArrayVar(&g.Filter.Topics, "topic", nil, "only repositories with this topic (repeatable: any of them)")
-	f.StringVar(&g.CacheDir, "cache-dir", "", "keep clones here and fetch them on the next run")
-	f.StringVar(&g.TempDir, "temp-dir", "", "where temporary clones go (default: the system's temporary directory)")
-	f.StringVar(&g.Resume, "resume", "", "state file: skip repositories already scanned at the same refs, record each one scanned")
-	f.StringVar(&g.Shard, "shard", "", "sweep only shard I of N (0-based), e.g. 2/8")
-	f.BoolVar(&g.Search, "search", false, "fast mode: GitHub code search for key prefixes (default branches only, no history)")
-	f.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
-	f.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
-	f.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
+	fs := cmd.Flags()
+	fs.StringArrayVar(&g.Orgs, "org", nil, "sweep every repository of this organization (repeatable)")
+	fs.StringArrayVar(&g.Users, "user", nil, "sweep every repository this user owns (repeatable)")
+	fs.StringArrayVar(&g.Repos, "repo", nil, "sweep this repository, OWNER/NAME (repeatable)")
+	fs.StringVar(&g.Token, "token", "", "GitHub token (default: $GITHUB_TOKEN, then $GH_TOKEN)")
+	fs.StringVar(&g.APIURL, "api-url", "", "GitHub API URL, for GitHub Enterprise Server (default: $GITHUB_API_URL, then https://api.github.com)")
+	fs.BoolVar(&g.Filter.Forks, "forks", false, "include forks")
+	fs.BoolVar(&g.Filter.Archived, "archived", false, "include archived repositories")
+	fs.StringVar(&g.Filter.Visibility, "visibility", "all", "all, public, private or internal")
+	fs.StringArrayVar(&g.Filter.Include, "include-repo", nil, "only repositories matching this glob (repeatable)")
+	fs.StringArrayVar(&g.Filter.Exclude, "exclude-repo", nil, "skip repositories matching this glob (repeatable)")
+	fs.StringArrayVar(&g.Filter.Topics, "topic", nil, "only repositories with this topic (repeatable: any of them)")
+	fs.StringVar(&g.CacheDir, "cache-dir", "", "keep clones here and fetch them on the next run")
+	fs.StringVar(&g.TempDir, "temp-dir", "", "where temporary clones go (default: the system's temporary directory)")
+	fs.StringVar(&g.Resume, "resume", "", "state file: skip repositories already scanned at the same refs, record each one scanned")
+	fs.StringVar(&g.Shard, "shard", "", "sweep only shard I of N (0-based), e.g. 2/8")
+	fs.BoolVar(&g.Search, "search", false, "fast mode: GitHub code search for key prefixes (default branches only, no history)")
+	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
+	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
+	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
 }
 
 func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
 	target := ghsrc.Target{Orgs: g.Orgs, Users: g.Users, Repos: g.Repos}
 	if len(g.Orgs)+len(g.Users)+len(g.Repos) == 0 {
-		return fail(errors.New("detect github: give --org, --user or --repo"))
+		return errors.New("detect github: give --org, --user or --repo")
 	}
 	if err := g.Filter.Validate(); err != nil {
-		return fail(fmt.Errorf("detect github: %w", err))
+		return fmt.Errorf("detect github: %w", err)
 	}
 	var shard ghsrc.Shard
 	if g.Shard != "" {
 		s, err := ghsrc.ParseShard(g.Shard)
 		if err != nil {
-			return fail(fmt.Errorf("detect github: --%w", err))
+			return fmt.Errorf("detect github: --%w", err)
 		}
 		shard = s
 	}
-	token := ghFirst(g.Token, ghGetenv(sio, "GITHUB_TOKEN"), ghGetenv(sio, "GH_TOKEN"))
-	apiURL := ghFirst(g.APIURL, ghGetenv(sio, "GITHUB_API_URL"))
-	client, err := ghsrc.NewClient(apiURL, token, nil)
+	client, token, err := opts.factory.GitHub(g.APIURL, g.Token)
 	if err != nil {
-		return fail(fmt.Errorf("detect github: %w", err))
+		return fmt.Errorf("detect github: %w", err)
 	}
 	eng, err := opts.newEngine()
 	if err != nil {
-		return fail(err)
+		return err
 	}
 
 	errOut := sio.Err
@@ -160,7 +158,7 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 		if g.Resume != "" {
 			state, err = ghsrc.OpenState(g.Resume)
 			if err != nil {
-				return fail(err)
+				return err
 			}
 		}
 		prog = &ghsrc.Progress{Start: time.Now()}
@@ -194,22 +192,6 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 		}()
 	}
 	return runDetect(ctx, &gio, opts, eng, src, errs)
-}
-
-func ghGetenv(sio *IO, k string) string {
-	if sio.Getenv == nil {
-		return ""
-	}
-	return sio.Getenv(k)
-}
-
-func ghFirst(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // keyCounter scans each chunk once to count keys for the progress line and

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/sources"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
@@ -14,7 +15,7 @@ type detectStagedOptions struct {
 	Files []string
 }
 
-func newCmdDetectStaged(sio *IO, opts *detectOptions) *cobra.Command {
+func newCmdDetectStaged(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 	s := &detectStagedOptions{}
 	cmd := &cobra.Command{
 		Use:   "staged [FILE...]",
@@ -31,7 +32,7 @@ cannot be read is an error (exit 2), never a silent pass.`,
   bks detect staged --format json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s.Files = args
-			return detectStagedRun(cmd.Context(), sio, opts, s)
+			return detectStagedRun(cmd.Context(), f.IO, opts, s)
 		},
 	}
 	cmd.Flags().StringVarP(&s.Path, "repo", "C", ".", "the repository (worktree) to read the index of")
@@ -41,7 +42,7 @@ cannot be read is an error (exit 2), never a silent pass.`,
 func detectStagedRun(ctx context.Context, sio *IO, opts *detectOptions, s *detectStagedOptions) error {
 	eng, err := opts.newEngine()
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	errs := &errorCollector{w: sio.Err}
 	src := gitsrc.NewStaged(gitsrc.StagedOptions{

@@ -9,15 +9,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/internal/awsemu"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
-func newCmdDev(sio *IO) *cobra.Command {
+// newCmdDev is the hidden `bks dev`: `bks dev aws-emulator` serves the
+// demo's loopback AWS emulator (linked for `bks demo`, see internal/demo)
+// for end-to-end tests and manual demos.
+func newCmdDev(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "dev",
 		Short:  "Tools for developing and demonstrating bks",
 		Hidden: true,
 	}
-	cmd.AddCommand(newCmdDevAWSEmulator(sio))
+	cmd.AddCommand(newCmdDevAWSEmulator(f))
 	return cmd
 }
 
@@ -28,7 +32,7 @@ type devEmulatorOptions struct {
 	CAFile  string
 }
 
-func newCmdDevAWSEmulator(sio *IO) *cobra.Command {
+func newCmdDevAWSEmulator(f *cmdutil.Factory) *cobra.Command {
 	opts := &devEmulatorOptions{}
 	cmd := &cobra.Command{
 		Use:   "aws-emulator --seed FILE",
@@ -45,7 +49,7 @@ Point bks at it with --endpoint-url and any static credentials. Listens on
 loopback addresses only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return devEmulatorRun(cmd.Context(), sio, opts)
+			return devEmulatorRun(cmd.Context(), f.IO, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Seed, "seed", "", "scenario file (JSON)")
@@ -59,24 +63,24 @@ loopback addresses only.`,
 func devEmulatorRun(ctx context.Context, sio *IO, opts *devEmulatorOptions) error {
 	seed, err := awsemu.LoadSeed(opts.Seed)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	s, err := awsemu.New(seed, awsemu.Options{Addr: opts.Addr, TLSAddr: opts.TLSAddr})
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	defer s.Close()
 	ca := opts.CAFile
 	if ca == "" {
 		dir, err := os.MkdirTemp("", "bks-emulator-")
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write CA bundle: %w", err)}
+			return fmt.Errorf("write CA bundle: %w", err)
 		}
 		defer os.RemoveAll(dir)
 		ca = filepath.Join(dir, "ca.pem")
 	}
 	if err := os.WriteFile(ca, s.CertPEM(), 0o644); err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write CA bundle: %w", err)}
+		return fmt.Errorf("write CA bundle: %w", err)
 	}
 	fmt.Fprintf(sio.Out, "BKS_EMULATOR_URL=%s\nBKS_EMULATOR_TLS_URL=%s\nAWS_CA_BUNDLE=%s\n", s.URL, s.TLSURL, ca)
 	if f, ok := sio.Out.(interface{ Sync() error }); ok {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
 
@@ -24,7 +25,7 @@ type hookOptions struct {
 	Binary string // the bks path written into the hook when bks is not on PATH
 }
 
-func newCmdHook(sio *IO) *cobra.Command {
+func newCmdHook(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hook",
 		Short: "Install a plain git pre-commit hook (for users without the pre-commit framework)",
@@ -32,11 +33,11 @@ func newCmdHook(sio *IO) *cobra.Command {
 refuses a commit that adds a Bedrock API key. pre-commit framework users add
 bks to .pre-commit-config.yaml instead (see docs).`,
 	}
-	cmd.AddCommand(newCmdHookInstall(sio), newCmdHookUninstall(sio))
+	cmd.AddCommand(newCmdHookInstall(f), newCmdHookUninstall(f))
 	return cmd
 }
 
-func newCmdHookInstall(sio *IO) *cobra.Command {
+func newCmdHookInstall(f *cmdutil.Factory) *cobra.Command {
 	opts := &hookOptions{}
 	cmd := &cobra.Command{
 		Use:   "install",
@@ -45,7 +46,7 @@ func newCmdHookInstall(sio *IO) *cobra.Command {
   bks hook install --force   # replace an existing hook, kept as pre-commit.bks-backup`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return hookInstallRun(cmd.Context(), sio, opts)
+			return hookInstallRun(cmd.Context(), f.IO, opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Repo, "repo", "C", ".", "the repository to install the hook in")
@@ -53,14 +54,14 @@ func newCmdHookInstall(sio *IO) *cobra.Command {
 	return cmd
 }
 
-func newCmdHookUninstall(sio *IO) *cobra.Command {
+func newCmdHookUninstall(f *cmdutil.Factory) *cobra.Command {
 	opts := &hookOptions{}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the pre-commit hook bks wrote (never another one)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return hookUninstallRun(cmd.Context(), sio, opts)
+			return hookUninstallRun(cmd.Context(), f.IO, opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Repo, "repo", "C", ".", "the repository to remove the hook from")
@@ -120,7 +121,7 @@ func shellQuote(s string) string {
 func hookInstallRun(ctx context.Context, sio *IO, opts *hookOptions) error {
 	path, err := hookPath(ctx, opts.Repo)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	bin := opts.Binary
 	if bin == "" {
@@ -132,28 +133,28 @@ func hookInstallRun(ctx context.Context, sio *IO, opts *hookOptions) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("read %s: %w", path, err)}
+		return fmt.Errorf("read %s: %w", path, err)
 	case bytes.Contains(old, []byte(hookMarker)):
 		// Ours: replace it.
 	case !opts.Force:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s exists and was not written by bks: not replaced (--force replaces it and keeps it as pre-commit.bks-backup; pre-commit framework users add bks to .pre-commit-config.yaml instead)", path)}
+		return fmt.Errorf("%s exists and was not written by bks: not replaced (--force replaces it and keeps it as pre-commit.bks-backup; pre-commit framework users add bks to .pre-commit-config.yaml instead)", path)
 	default:
 		backup := path + ".bks-backup"
 		if err := os.WriteFile(backup, old, 0o755); err != nil {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("back up %s: %w", path, err)}
+			return fmt.Errorf("back up %s: %w", path, err)
 		}
 		fmt.Fprintf(sio.Err, "bks: the previous hook is kept as %s\n", backup)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("create hooks directory: %w", err)}
+		return fmt.Errorf("create hooks directory: %w", err)
 	}
 	tmp := path + ".bks-tmp"
 	if err := os.WriteFile(tmp, []byte(hookScript(bin)), 0o755); err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("write %s: %w", tmp, err)}
+		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("install %s: %w", path, err)}
+		return fmt.Errorf("install %s: %w", path, err)
 	}
 	fmt.Fprintf(sio.Err, "bks: installed %s\n", path)
 	return nil
@@ -162,7 +163,7 @@ func hookInstallRun(ctx context.Context, sio *IO, opts *hookOptions) error {
 func hookUninstallRun(ctx context.Context, sio *IO, opts *hookOptions) error {
 	path, err := hookPath(ctx, opts.Repo)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	old, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -170,18 +171,18 @@ func hookUninstallRun(ctx context.Context, sio *IO, opts *hookOptions) error {
 		return nil
 	}
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("read %s: %w", path, err)}
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	if !bytes.Contains(old, []byte(hookMarker)) {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s was not written by bks: left alone", path)}
+		return fmt.Errorf("%s was not written by bks: left alone", path)
 	}
 	if err := os.Remove(path); err != nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("remove %s: %w", path, err)}
+		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	backup := path + ".bks-backup"
 	if _, err := os.Stat(backup); err == nil {
 		if err := os.Rename(backup, path); err != nil {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("restore %s: %w", backup, err)}
+			return fmt.Errorf("restore %s: %w", backup, err)
 		}
 		fmt.Fprintf(sio.Err, "bks: removed the bks hook and restored the previous one from %s\n", backup)
 		return nil

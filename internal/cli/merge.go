@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/merge"
 )
 
@@ -19,7 +20,7 @@ type mergeOptions struct {
 	Quiet    bool
 }
 
-func newCmdMerge(sio *IO) *cobra.Command {
+func newCmdMerge(f *cmdutil.Factory) *cobra.Command {
 	opts := &mergeOptions{}
 	cmd := &cobra.Command{
 		Use:   "merge REPORT...",
@@ -38,24 +39,23 @@ Exit codes: 0 the merged report holds no active finding, 1 it holds some
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
-			return mergeRun(sio, opts)
+			return mergeRun(f.IO, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&opts.Output, "output", "o", "", "write the merged report to this file instead of standard output")
-	f.IntVar(&opts.ExitCode, "exit-code", ExitFound, "exit code when the merged report holds findings")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print the summary on stderr")
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Output, "output", "o", "", "write the merged report to this file instead of standard output")
+	fs.IntVar(&opts.ExitCode, "exit-code", ExitFound, "exit code when the merged report holds findings")
+	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print the summary on stderr")
 	return cmd
 }
 
 func mergeRun(sio *IO, opts *mergeOptions) (retErr error) {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
 	var inputs []merge.Input
 	stdinUsed := false
 	for _, p := range opts.Inputs {
 		if p == "-" {
 			if stdinUsed {
-				return fail(errors.New("merge: standard input named twice"))
+				return errors.New("merge: standard input named twice")
 			}
 			stdinUsed = true
 			inputs = append(inputs, merge.Input{Name: "standard input", R: sio.In})
@@ -63,7 +63,7 @@ func mergeRun(sio *IO, opts *mergeOptions) (retErr error) {
 		}
 		fh, err := os.Open(p)
 		if err != nil {
-			return fail(fmt.Errorf("merge: %w", err))
+			return fmt.Errorf("merge: %w", err)
 		}
 		defer fh.Close()
 		inputs = append(inputs, merge.Input{Name: p, R: fh})
@@ -74,20 +74,20 @@ func mergeRun(sio *IO, opts *mergeOptions) (retErr error) {
 	var buf bytes.Buffer
 	st, err := merge.Merge(&buf, inputs)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if opts.Output != "" {
 		if err := writeFileAtomic(opts.Output, buf.Bytes()); err != nil {
-			return fail(fmt.Errorf("merge: %w", err))
+			return fmt.Errorf("merge: %w", err)
 		}
 	} else if _, err := sio.Out.Write(buf.Bytes()); err != nil {
-		return fail(fmt.Errorf("merge: write: %w", err))
+		return fmt.Errorf("merge: write: %w", err)
 	}
 	if !opts.Quiet {
 		fmt.Fprintf(sio.Err, "bks: merged %d report(s): %d finding(s), %d duplicate(s) dropped\n", len(opts.Inputs), st.Written, st.Duplicates)
 	}
 	if st.Active > 0 {
-		return Found(opts.ExitCode)
+		return cmdutil.Found(opts.ExitCode)
 	}
 	return nil
 }

@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/incident"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/timeline"
 )
 
 type reportOptions struct {
-	AWS       awsFlags
+	AWS       cmdutil.AWSFlags
 	Target    string
 	Format    string
 	Output    string
@@ -24,7 +23,7 @@ type reportOptions struct {
 	NoCost    bool
 }
 
-func newCmdReport(io *IO) *cobra.Command {
+func newCmdReport(f *cmdutil.Factory) *cobra.Command {
 	opts := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report USER|KEY",
@@ -42,72 +41,73 @@ order. A section that could not be read says why.
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
-			return reportRun(cmd.Context(), io, opts)
+			return reportRun(cmd.Context(), f, opts)
 		},
 	}
-	addAWSFlags(cmd.Flags(), &opts.AWS)
-	f := cmd.Flags()
-	f.StringVar(&opts.Format, "format", incident.FormatText, "text, markdown or json")
-	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (mode 0600) instead of standard output")
-	f.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail (default: the partition's standard regions)")
-	f.IntVar(&opts.Days, "days", timeline.MaxDays, "days back (at most 90)")
-	f.IntVar(&opts.MaxEvents, "max-events", 5000, "CloudTrail events read at most")
-	f.BoolVar(&opts.NoCost, "no-cost", false, "do not query Cost Explorer")
+	opts.AWS.Register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Format, "format", incident.FormatText, "text, markdown or json")
+	fs.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (mode 0600) instead of standard output")
+	fs.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail (default: the partition's standard regions)")
+	fs.IntVar(&opts.Days, "days", timeline.MaxDays, "days back (at most 90)")
+	fs.IntVar(&opts.MaxEvents, "max-events", 5000, "CloudTrail events read at most")
+	fs.BoolVar(&opts.NoCost, "no-cost", false, "do not query Cost Explorer")
 	return cmd
 }
 
-func reportRun(ctx context.Context, sio *IO, opts *reportOptions) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
+func reportRun(ctx context.Context, f *cmdutil.Factory, opts *reportOptions) error {
+	sio := f.IO
 	switch opts.Format {
 	case incident.FormatText, incident.FormatMarkdown, incident.FormatJSON:
 	default:
-		return fail(fmt.Errorf("report: --format %q: want text, markdown or json", opts.Format))
+		return fmt.Errorf("report: --format %q: want text, markdown or json", opts.Format)
 	}
 	tg, err := readTarget(sio.In, opts.Target)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	cfg, id, err := opts.AWS.load(ctx)
+	acct, err := f.AWS(ctx, &opts.AWS)
 	if err != nil {
-		return fail(err)
+		return err
 	}
+	id := acct.Caller
 	regions, note := regionsFor(opts.Regions, id.Partition)
 	if note != "" {
 		fmt.Fprintln(sio.Err, "note: "+note)
 	}
-	deps := incident.Deps{IAM: iam.NewFromConfig(cfg), CloudTrail: cloudTrailClients(cfg)}
+	deps := incident.Deps{IAM: acct.IAM(), CloudTrail: cloudTrailClients(acct)}
 	ro := incident.Options{Account: id.Account, Partition: id.Partition, Regions: regions, Days: opts.Days, MaxEvents: opts.MaxEvents}
 	switch {
 	case opts.NoCost:
 		ro.NoCostReason = "not queried (--no-cost)"
 	case id.Partition == "aws":
-		deps.Cost = costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) { o.Region = "us-east-1" })
+		deps.Cost = acct.CostExplorer("us-east-1")
 	case id.Partition == "aws-cn":
-		deps.Cost = costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) { o.Region = "cn-northwest-1" })
+		deps.Cost = acct.CostExplorer("cn-northwest-1")
 	default:
 		ro.NoCostReason = "Cost Explorer is not available in the " + id.Partition + " partition: read the cost from the commercial payer account"
 	}
 	rep, err := incident.Build(ctx, deps, tg, ro)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if opts.Output == "" {
 		return rep.Write(sio.Out, opts.Format)
 	}
-	f, err := os.OpenFile(opts.Output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	fh, err := os.OpenFile(opts.Output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fail(fmt.Errorf("report: %w", err))
+		return fmt.Errorf("report: %w", err)
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fail(fmt.Errorf("report: %w", err))
+	if err := fh.Chmod(0o600); err != nil {
+		fh.Close()
+		return fmt.Errorf("report: %w", err)
 	}
-	if err := rep.Write(f, opts.Format); err != nil {
-		f.Close()
-		return fail(err)
+	if err := rep.Write(fh, opts.Format); err != nil {
+		fh.Close()
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return fail(fmt.Errorf("report: %w", err))
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(sio.Err, "report written to %s (risk %s)\n", opts.Output, rep.Risk.Level)
 	return nil

@@ -12,25 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/revoke"
 	"github.com/bks-dev/bks/verify"
 )
 
-// cloudTrailFor returns a client per region, each with its own pace.
-func cloudTrailFor(cfg aws.Config) func(string) revoke.CloudTrailAPI {
-	return func(region string) revoke.CloudTrailAPI {
-		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
-	}
-}
-
 type revokeOptions struct {
-	AWS            awsFlags
+	AWS            cmdutil.AWSFlags
 	Target         string
 	DryRun         bool
 	Yes            bool
@@ -44,7 +35,7 @@ type revokeOptions struct {
 	VerifyEndpoint string
 }
 
-func newCmdRevokeKey(io *IO) *cobra.Command {
+func newCmdRevokeKey(f *cmdutil.Factory) *cobra.Command {
 	opts := &revokeOptions{}
 	cmd := &cobra.Command{
 		Use:   "revoke-key USER|KEY",
@@ -74,22 +65,22 @@ out of shell history).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
-			return revokeRun(cmd.Context(), io, opts)
+			return revokeRun(cmd.Context(), f, opts)
 		},
 	}
-	addAWSFlags(cmd.Flags(), &opts.AWS)
-	f := cmd.Flags()
-	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (calls and policy documents) and change nothing")
-	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	f.BoolVar(&opts.Force, "force", false, "allow revoking your own identity or an SSO-reserved role")
-	f.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail for a short-term key's issuer, after the key's own (default: the partition's standard regions)")
-	f.StringVar(&opts.Role, "role", "", "short-term key: the issuing role, when CloudTrail does not show it")
-	f.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
-	f.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
-	f.BoolVar(&opts.JSON, "json", false, "print the plan and results as JSON")
-	f.BoolVar(&opts.Verify, "verify", false, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
-	f.StringVar(&opts.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region for the live check of a long-term key")
-	f.StringVar(&opts.VerifyEndpoint, "verify-endpoint-url", "", "https:// endpoint for the live check instead of AWS Bedrock (tests, demos)")
+	opts.AWS.Register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (calls and policy documents) and change nothing")
+	fs.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	fs.BoolVar(&opts.Force, "force", false, "allow revoking your own identity or an SSO-reserved role")
+	fs.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail for a short-term key's issuer, after the key's own (default: the partition's standard regions)")
+	fs.StringVar(&opts.Role, "role", "", "short-term key: the issuing role, when CloudTrail does not show it")
+	fs.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
+	fs.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
+	fs.BoolVar(&opts.JSON, "json", false, "print the plan and results as JSON")
+	fs.BoolVar(&opts.Verify, "verify", false, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
+	fs.StringVar(&opts.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region for the live check of a long-term key")
+	fs.StringVar(&opts.VerifyEndpoint, "verify-endpoint-url", "", "https:// endpoint for the live check instead of AWS Bedrock (tests, demos)")
 	return cmd
 }
 
@@ -100,37 +91,39 @@ type revokeOutput struct {
 	Verify  *verify.Result `json:"verify,omitempty"`
 }
 
-func revokeRun(ctx context.Context, sio *IO, opts *revokeOptions) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
+func revokeRun(ctx context.Context, f *cmdutil.Factory, opts *revokeOptions) error {
+	sio := f.IO
 	raw := opts.Target
 	if raw == "-" {
 		b, err := io.ReadAll(io.LimitReader(sio.In, 1<<20))
 		if err != nil {
-			return fail(fmt.Errorf("read stdin: %w", err))
+			return fmt.Errorf("read stdin: %w", err)
 		}
 		raw = strings.TrimSpace(string(b))
 	}
 	if opts.Role != "" && opts.User != "" {
-		return fail(errors.New("revoke-key: give --role or --user, not both"))
+		return errors.New("revoke-key: give --role or --user, not both")
 	}
 	target, err := revoke.ParseTarget(raw, "")
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if opts.Verify && target.Key == "" {
-		return fail(errors.New("revoke-key: --verify needs the key itself, not a user name"))
+		return errors.New("revoke-key: --verify needs the key itself, not a user name")
 	}
-	cfg, id, err := opts.AWS.load(ctx)
+	acct, err := f.AWS(ctx, &opts.AWS)
 	if err != nil {
-		return fail(err)
+		return err
 	}
+	id := acct.Caller
 	rv := &revoke.Revoker{
-		IAM: iam.NewFromConfig(cfg), CloudTrail: cloudTrailFor(cfg), Caller: id,
-		Options: revoke.Options{Force: opts.Force, Regions: opts.Regions, IssuerRole: opts.Role, IssuerUser: opts.User},
+		IAM: acct.IAM(), Caller: id,
+		CloudTrail: func(region string) revoke.CloudTrailAPI { return acct.CloudTrail(region) },
+		Options:    revoke.Options{Force: opts.Force, Regions: opts.Regions, IssuerRole: opts.Role, IssuerUser: opts.User},
 	}
 	plan, err := rv.Plan(ctx, target)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	out := revokeOutput{Plan: plan, DryRun: opts.DryRun}
 	if !opts.JSON {
@@ -148,15 +141,15 @@ func revokeRun(ctx context.Context, sio *IO, opts *revokeOptions) error {
 	default:
 		if !opts.Yes {
 			if !sio.StdinIsTerminal {
-				return fail(errors.New("revoke-key: refusing to change the account without --yes (no terminal to ask for confirmation)"))
+				return errors.New("revoke-key: refusing to change the account without --yes (no terminal to ask for confirmation)")
 			}
 			if !confirm(sio, fmt.Sprintf("\nRevoke in account %s as %s? [y/N] ", plan.Account, id.ARN)) {
-				return fail(errors.New("revoke-key: not confirmed; nothing changed"))
+				return errors.New("revoke-key: not confirmed; nothing changed")
 			}
 		}
 		log, err := audit.Open(opts.AuditLog)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		defer log.Close()
 		log.Run, log.Caller = runID(), id.ARN
@@ -170,17 +163,13 @@ func revokeRun(ctx context.Context, sio *IO, opts *revokeOptions) error {
 			if opts.JSON {
 				writeJSON(sio.Out, out)
 			}
-			return fail(applyErr)
+			return applyErr
 		}
 	}
 	if opts.Verify && !opts.DryRun {
-		vo, err := verifyOptionsFrom(sio, opts.VerifyRegion, opts.VerifyEndpoint, 10*time.Second)
+		c, err := f.Verifier(verify.Options{LongTermRegion: opts.VerifyRegion, EndpointURL: opts.VerifyEndpoint, Timeout: 10 * time.Second})
 		if err != nil {
-			return fail(err)
-		}
-		c, err := verify.New(vo)
-		if err != nil {
-			return fail(err)
+			return err
 		}
 		r := c.Check(ctx, raw)
 		out.Verify = &r
@@ -196,9 +185,9 @@ func revokeRun(ctx context.Context, sio *IO, opts *revokeOptions) error {
 		}
 		switch {
 		case r.Status == verify.Unknown:
-			return &ExitError{Code: ExitFailure, Err: errors.New("revoke-key: the live check could not tell whether the key still works")}
+			return errors.New("revoke-key: the live check could not tell whether the key still works")
 		case !r.Dead():
-			return &ExitError{Code: ExitFound, Err: errors.New("revoke-key: the key STILL WORKS (IAM changes can take a few seconds to apply: run --verify again)")}
+			return &cmdutil.FoundError{Code: ExitFound, Msg: "revoke-key: the key STILL WORKS (IAM changes can take a few seconds to apply: run --verify again)"}
 		}
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/rules"
 )
 
@@ -19,7 +20,7 @@ type rulesOptions struct {
 	IDs    []string
 }
 
-func newCmdRules(io *IO) *cobra.Command {
+func newCmdRules(f *cmdutil.Factory) *cobra.Command {
 	opts := &rulesOptions{}
 	cmd := &cobra.Command{
 		Use:   "rules",
@@ -33,7 +34,7 @@ configuration (--config, $BKS_CONFIG or ./.bks.toml).`,
 		Use:   "list",
 		Short: "List the enabled rules",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return rulesListRun(io, opts) },
+		RunE:  func(cmd *cobra.Command, args []string) error { return rulesListRun(f.IO, opts) },
 	}
 	list.Flags().BoolVar(&opts.JSON, "json", false, "print the rules as JSON")
 	show := &cobra.Command{
@@ -42,7 +43,7 @@ configuration (--config, $BKS_CONFIG or ./.bks.toml).`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
-			return rulesShowRun(io, opts)
+			return rulesShowRun(f.IO, opts)
 		},
 	}
 	test := &cobra.Command{
@@ -53,7 +54,7 @@ of every rule. Exit 0 when all pass, 1 when an example fails, 2 when the
 configuration is invalid.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
-			return rulesTestRun(io, opts)
+			return rulesTestRun(f.IO, opts)
 		},
 	}
 	cmd.AddCommand(list, show, test)
@@ -116,7 +117,7 @@ func rulesShowRun(sio *IO, opts *rulesOptions) error {
 	}
 	r := cfg.Rule(opts.IDs[0])
 	if r == nil {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no rule %q (see `bks rules list`)", opts.IDs[0])}
+		return fmt.Errorf("no rule %q (see `bks rules list`)", opts.IDs[0])
 	}
 	writeRuleTOML(sio.Out, r)
 	return nil
@@ -226,7 +227,7 @@ func rulesTestRun(sio *IO, opts *rulesOptions) error {
 		for _, id := range opts.IDs {
 			r := cfg.Rule(id)
 			if r == nil {
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("no rule %q (see `bks rules list`)", id)}
+				return fmt.Errorf("no rule %q (see `bks rules list`)", id)
 			}
 			selected = append(selected, r)
 		}
@@ -242,7 +243,7 @@ func rulesTestRun(sio *IO, opts *rulesOptions) error {
 		}
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFound, Err: fmt.Errorf("%d of %d rule example(s) failed", failed, total)}
+		return &cmdutil.FoundError{Code: ExitFound, Msg: fmt.Sprintf("%d of %d rule example(s) failed", failed, total)}
 	}
 	fmt.Fprintf(sio.Out, "%d example(s) passed\n", total)
 	return nil

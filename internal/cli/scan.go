@@ -13,26 +13,23 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/awsops/org"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
 type scanOptions struct {
-	AWS     awsFlags
-	Org     orgFlags
-	Policy  policyFlags
+	cmdutil.AccountFlags
 	JSON    bool
 	CSV     string
 	Verbose bool
 	Now     string
 }
 
-func newCmdScan(sio *IO) *cobra.Command {
+func newCmdScan(f *cmdutil.Factory) *cobra.Command {
 	opts := &scanOptions{}
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -63,21 +60,17 @@ credentials, an account that could not be scanned, an UNKNOWN user).`,
   bks scan --endpoint-url http://127.0.0.1:4566`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return scanRun(cmd.Context(), sio, opts)
+			return scanRun(cmd.Context(), f, opts)
 		},
 	}
-	f := cmd.Flags()
-	addAWSFlags(f, &opts.AWS)
-	addOrgFlags(f, &opts.Org)
-	addPolicyFlags(f, &opts.Policy)
-	f.BoolVar(&opts.JSON, "json", false, "print the whole result as JSON")
-	f.StringVar(&opts.CSV, "csv", "", "also write one row per user to this CSV file")
-	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "list every reason and every key under each user")
-	f.StringVar(&opts.Now, "now", "", "evaluate ages and expiry against this time (RFC 3339) instead of the clock")
+	fs := cmd.Flags()
+	opts.AccountFlags.Register(fs)
+	fs.BoolVar(&opts.JSON, "json", false, "print the whole result as JSON")
+	fs.StringVar(&opts.CSV, "csv", "", "also write one row per user to this CSV file")
+	fs.BoolVarP(&opts.Verbose, "verbose", "v", false, "list every reason and every key under each user")
+	fs.StringVar(&opts.Now, "now", "", "evaluate ages and expiry against this time (RFC 3339) instead of the clock")
 	return cmd
 }
-
-func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // accountResult is one account's scan.
 type accountResult struct {
@@ -96,19 +89,21 @@ type scanResult struct {
 	Failed   int             `json:"failed_accounts"`
 }
 
-func scanRun(ctx context.Context, sio *IO, opts *scanOptions) error {
-	if err := opts.Org.validate(); err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+func scanRun(ctx context.Context, f *cmdutil.Factory, opts *scanOptions) error {
+	sio := f.IO
+	if err := opts.Org.Validate(); err != nil {
+		return err
 	}
 	now, err := parseNow(opts.Now)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
-	cfg, id, err := opts.AWS.load(ctx)
+	acct, err := f.AWS(ctx, &opts.AWS)
 	if err != nil {
 		return err
 	}
-	results, err := scanAccounts(ctx, sio, cfg, id, &opts.AWS, &opts.Org, &opts.Policy, now)
+	id := acct.Caller
+	results, err := scanAccounts(ctx, sio, acct, &opts.AccountFlags, now)
 	if err != nil {
 		return err
 	}
@@ -124,7 +119,7 @@ func scanRun(ctx context.Context, sio *IO, opts *scanOptions) error {
 	}
 	if opts.CSV != "" {
 		if err := writeScanCSV(opts.CSV, results); err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 	}
 	if opts.JSON {
@@ -141,11 +136,11 @@ func scanRun(ctx context.Context, sio *IO, opts *scanOptions) error {
 	}
 	switch {
 	case res.Failed > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d accounts could not be scanned", res.Failed, len(results))}
+		return fmt.Errorf("%d of %d accounts could not be scanned", res.Failed, len(results))
 	case unknown > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d users could not be fully read (UNKNOWN): grant the permissions named above and scan again", unknown)}
+		return fmt.Errorf("%d users could not be fully read (UNKNOWN): grant the permissions named above and scan again", unknown)
 	case res.Summary.OverPolicy > 0:
-		return Found(ExitFound)
+		return cmdutil.ErrFound
 	}
 	return nil
 }
@@ -159,37 +154,38 @@ func nowOr(t time.Time) time.Time {
 
 // scanAccounts scans the caller's account, or with --org every selected
 // ACTIVE account of the organization (one failure never stops the rest).
-func scanAccounts(ctx context.Context, sio *IO, cfg aws.Config, id awsops.Identity, af *awsFlags, of *orgFlags, pf *policyFlags, now time.Time) ([]accountResult, error) {
+func scanAccounts(ctx context.Context, sio *IO, caller *cmdutil.AWSAccount, fl *cmdutil.AccountFlags, now time.Time) ([]accountResult, error) {
+	id, of, pf := caller.Caller, &fl.Org, &fl.Policy
 	var clock func() time.Time
 	if !now.IsZero() {
 		clock = func() time.Time { return now }
 	}
 	scanOne := func(ctx context.Context, acct string, cfg aws.Config) (*iamscan.Report, error) {
-		sc := &iamscan.Scanner{IAM: iam.NewFromConfig(cfg), Account: acct, Partition: id.Partition, Concurrency: pf.Concurrency, Policy: pf.policy(), Now: clock}
+		sc := &iamscan.Scanner{IAM: cmdutil.AWSAccount{Config: cfg}.IAM(), Account: acct, Partition: id.Partition, Concurrency: pf.Concurrency, Policy: pf.Policy(), Now: clock}
 		return sc.Run(ctx)
 	}
 	if !of.Org {
-		rep, err := scanOne(ctx, id.Account, cfg)
+		rep, err := scanOne(ctx, id.Account, caller.Config)
 		r := accountResult{Account: org.Account{ID: id.Account}, Report: rep, Err: err}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("scan account %s: %s", id.Account, describeErr(err))}
+			return nil, fmt.Errorf("scan account %s: %s", id.Account, describeErr(err))
 		}
 		return []accountResult{r}, nil
 	}
-	accts, err := org.ListAccounts(ctx, organizations.NewFromConfig(cfg))
+	accts, err := org.ListAccounts(ctx, caller.Organizations())
 	if err != nil {
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("list organization accounts: %s", describeErr(err))}
+		return nil, fmt.Errorf("list organization accounts: %s", describeErr(err))
 	}
 	accts = org.Filter(accts, of.Accounts, of.Skip)
 	if len(accts) == 0 {
-		return nil, &ExitError{Code: ExitFailure, Err: errors.New("no ACTIVE account selected in the organization")}
+		return nil, errors.New("no ACTIVE account selected in the organization")
 	}
 	reports := make(map[string]*iamscan.Report, len(accts))
 	results := make([]accountResult, 0, len(accts))
-	sw := &org.Sweep{Base: cfg, Caller: id, Role: of.Role, Parallel: of.Parallel, Rate: af.Rate}
+	sw := &org.Sweep{Base: caller.Config, Caller: id, Role: of.Role, Parallel: of.Parallel, Rate: fl.AWS.Rate}
 	if sio.IsTerminal {
 		sw.Progress = func(done, total int, a org.Account, err error) {
 			fmt.Fprintf(sio.Err, "\r\033[Kscanning accounts: %d/%d", done, total)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/scp"
 )
 
@@ -17,7 +18,7 @@ type scpShowOptions struct {
 	MaxAgeDays int
 }
 
-func newCmdSCP(io *IO) *cobra.Command {
+func newCmdSCP(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scp",
 		Short: "Service control policies that block or limit Bedrock API keys",
@@ -26,17 +27,17 @@ func newCmdSCP(io *IO) *cobra.Command {
 Roll a policy out on a test OU first (docs/SCP.md): SCPs deny for every
 principal in the accounts they reach, including administrators.`,
 	}
-	cmd.AddCommand(newCmdSCPList(io), newCmdSCPShow(io))
+	cmd.AddCommand(newCmdSCPList(f), newCmdSCPShow(f))
 	return cmd
 }
 
-func newCmdSCPList(io *IO) *cobra.Command {
+func newCmdSCPList(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the policies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return scpListRun(io)
+			return scpListRun(f.IO)
 		},
 	}
 }
@@ -49,7 +50,7 @@ func scpListRun(io *IO) error {
 	return tw.Flush()
 }
 
-func newCmdSCPShow(io *IO) *cobra.Command {
+func newCmdSCPShow(f *cmdutil.Factory) *cobra.Command {
 	opts := &scpShowOptions{}
 	cmd := &cobra.Command{
 		Use:   "show NAME...",
@@ -65,7 +66,7 @@ Policies: ` + strings.Join(scp.Names(), ", ") + `.`,
 		ValidArgs: append(scp.Names(), "all"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
-			return scpShowRun(io, opts)
+			return scpShowRun(f.IO, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "json", "output format: json or terraform")
@@ -83,12 +84,12 @@ func scpShowRun(io *IO, opts *scpShowOptions) error {
 		}
 		p, ok := scp.Lookup(n)
 		if !ok {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("scp show: no policy %q (have %s)", n, strings.Join(scp.Names(), ", "))}
+			return fmt.Errorf("scp show: no policy %q (have %s)", n, strings.Join(scp.Names(), ", "))
 		}
 		policies = append(policies, p)
 	}
 	if opts.Format != "json" && opts.Format != "terraform" {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("scp show: --format %q: want json or terraform", opts.Format)}
+		return fmt.Errorf("scp show: --format %q: want json or terraform", opts.Format)
 	}
 	ro := scp.Options{Partition: opts.Partition, MaxAgeDays: opts.MaxAgeDays}
 	if opts.Format == "json" && len(policies) > 1 {
@@ -103,7 +104,7 @@ func scpShowRun(io *IO, opts *scpShowOptions) error {
 			out, err = p.Render(ro)
 		}
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		if i > 0 && opts.Format == "terraform" {
 			fmt.Fprintln(io.Out)
@@ -123,7 +124,7 @@ func scpShowJSONSet(io *IO, policies []scp.Policy, ro scp.Options) error {
 	for i, p := range policies {
 		doc, err := p.Render(ro)
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		fmt.Fprintf(&b, "  %q: %s", p.Name, strings.ReplaceAll(strings.TrimRight(string(doc), "\n"), "\n", "\n  "))
 		if i < len(policies)-1 {

@@ -7,16 +7,15 @@ import (
 	"io"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/revoke"
 	"github.com/bks-dev/bks/timeline"
 )
 
 type timelineOptions struct {
-	AWS       awsFlags
+	AWS       cmdutil.AWSFlags
 	Target    string
 	Regions   []string
 	Days      int
@@ -24,7 +23,7 @@ type timelineOptions struct {
 	JSON      bool
 }
 
-func newCmdTimeline(io *IO) *cobra.Command {
+func newCmdTimeline(f *cmdutil.Factory) *cobra.Command {
 	opts := &timelineOptions{}
 	cmd := &cobra.Command{
 		Use:   "timeline USER|KEY",
@@ -43,10 +42,10 @@ source IPs, counts by event. Exit 2 when a region could not be read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
-			return timelineRun(cmd.Context(), io, opts)
+			return timelineRun(cmd.Context(), f, opts)
 		},
 	}
-	addAWSFlags(cmd.Flags(), &opts.AWS)
+	opts.AWS.Register(cmd.Flags())
 	cmd.Flags().StringSliceVar(&opts.Regions, "regions", nil, "regions to search (default: the partition's standard regions)")
 	cmd.Flags().IntVar(&opts.Days, "days", timeline.MaxDays, "days back (at most 90: CloudTrail's event history)")
 	cmd.Flags().IntVar(&opts.MaxEvents, "max-events", 5000, "stop after this many events, newest first (0: no limit)")
@@ -76,25 +75,26 @@ func regionsFor(given []string, partition string) ([]string, string) {
 	return rs, fmt.Sprintf("searching the %d regions enabled by default in %s; add opt-in regions with --regions", len(rs), partition)
 }
 
-func cloudTrailClients(cfg aws.Config) func(string) timeline.CloudTrailAPI {
-	return func(region string) timeline.CloudTrailAPI {
-		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
-	}
+// cloudTrailClients adapts the account's CloudTrail clients to timeline's
+// interface.
+func cloudTrailClients(a *cmdutil.AWSAccount) func(string) timeline.CloudTrailAPI {
+	return func(region string) timeline.CloudTrailAPI { return a.CloudTrail(region) }
 }
 
-func timelineRun(ctx context.Context, sio *IO, opts *timelineOptions) error {
-	fail := func(err error) error { return &ExitError{Code: ExitFailure, Err: err} }
+func timelineRun(ctx context.Context, f *cmdutil.Factory, opts *timelineOptions) error {
+	sio := f.IO
 	tg, err := readTarget(sio.In, opts.Target)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if opts.MaxEvents < 0 {
-		return fail(errors.New("timeline: --max-events must be 0 or more"))
+		return errors.New("timeline: --max-events must be 0 or more")
 	}
-	cfg, id, err := opts.AWS.load(ctx)
+	acct, err := f.AWS(ctx, &opts.AWS)
 	if err != nil {
-		return fail(err)
+		return err
 	}
+	id := acct.Caller
 	if tg.Account != "" && tg.Account != id.Account {
 		fmt.Fprintf(sio.Err, "warning: the key is from account %s; these credentials read account %s's CloudTrail\n", tg.Account, id.Account)
 	}
@@ -108,9 +108,9 @@ func timelineRun(ctx context.Context, sio *IO, opts *timelineOptions) error {
 	} else {
 		to.Username = tg.UserName
 	}
-	res, err := timeline.Lookup(ctx, cloudTrailClients(cfg), to)
+	res, err := timeline.Lookup(ctx, cloudTrailClients(acct), to)
 	if err != nil && res == nil {
-		return fail(err)
+		return err
 	}
 	if opts.JSON {
 		writeJSON(sio.Out, res)
@@ -118,10 +118,10 @@ func timelineRun(ctx context.Context, sio *IO, opts *timelineOptions) error {
 		res.WriteText(sio.Out)
 	}
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if len(res.Failed) > 0 {
-		return fail(fmt.Errorf("timeline: %d region(s) could not be read: the timeline is incomplete", len(res.Failed)))
+		return fmt.Errorf("timeline: %d region(s) could not be read: the timeline is incomplete", len(res.Failed))
 	}
 	return nil
 }

@@ -14,41 +14,35 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/triage"
 	"github.com/bks-dev/bks/triage/awsresp"
-	"github.com/bks-dev/bks/verify"
 )
 
 // triageOptions are the flags of `bks triage` and of `bks detect --triage`.
 type triageOptions struct {
-	AWS            awsFlags
-	Execute        bool
-	Verify         bool
-	VerifyRegion   string
-	VerifyEndpoint string
-	Out            string
-	State          string
-	AuditLog       string
-	Days           int
-	JSON           bool
+	AWS cmdutil.AWSFlags
+	cmdutil.VerifyFlags
+	Execute  bool
+	Out      string
+	State    string
+	AuditLog string
+	Days     int
+	JSON     bool
 }
 
-func addTriageFlags(fs *pflag.FlagSet, o *triageOptions, withAWS bool) {
-	fs.BoolVar(&o.Execute, "execute", false, "run the actions the config asks for (default: print the plan)")
-	fs.BoolVar(&o.Verify, "verify", false, "live-check every key against Bedrock (sends the key to AWS's Bedrock endpoint of its region)")
-	fs.StringVar(&o.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys are live-checked")
-	fs.StringVar(&o.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
-	fs.StringVar(&o.Out, "out", "", "write one directory per incident here (report.md, report.json, timeline.json, actions.jsonl)")
-	fs.StringVar(&o.State, "state", "", "triage state file: never act twice on a key, show what changed since the last run, KPIs")
-	fs.StringVar(&o.AuditLog, "audit-log", "bks-audit.jsonl", "append every AWS write call here (JSON Lines)")
-	fs.IntVar(&o.Days, "days", 90, "days of CloudTrail history for timelines and reports (at most 90)")
-	if withAWS {
-		addAWSFlags(fs, &o.AWS)
-	}
+// addTriageFlags adds the triage flags but --verify* and --json, each help
+// starting with prefix ("with --triage: " on detect).
+func addTriageFlags(fs *pflag.FlagSet, o *triageOptions, prefix string) {
+	fs.BoolVar(&o.Execute, "execute", false, prefix+"run the actions the config asks for (default: print the plan)")
+	fs.StringVar(&o.Out, "out", "", prefix+"write one directory per incident here (report.md, report.json, timeline.json, actions.jsonl)")
+	fs.StringVar(&o.State, "state", "", prefix+"triage state file: never act twice on a key, show what changed since the last run, KPIs")
+	fs.StringVar(&o.AuditLog, "audit-log", "bks-audit.jsonl", prefix+"append every AWS write call here (JSON Lines)")
+	fs.IntVar(&o.Days, "days", 90, prefix+"days of CloudTrail history for timelines and reports (at most 90)")
+	o.AWS.Register(fs)
 }
 
 type triageCmdOptions struct {
@@ -57,7 +51,7 @@ type triageCmdOptions struct {
 	Input  string
 }
 
-func newCmdTriage(sio *IO) *cobra.Command {
+func newCmdTriage(f *cmdutil.Factory) *cobra.Command {
 	opts := &triageCmdOptions{}
 	cmd := &cobra.Command{
 		Use:   "triage FINDINGS.jsonl",
@@ -78,19 +72,20 @@ shows what changed. Exit codes: 0 no open incident, 1 open incidents,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Input = args[0]
-			fs, err := readFindings(sio, opts.Input)
+			fs, err := readFindings(f.IO, opts.Input)
 			if err != nil {
-				return &ExitError{Code: ExitFailure, Err: err}
+				return err
 			}
-			cfg, err := loadTriageConfig(sio, opts.Config, ".")
+			cfg, err := loadTriageConfig(f.IO, opts.Config, ".")
 			if err != nil {
-				return &ExitError{Code: ExitFailure, Err: err}
+				return err
 			}
-			return triageRun(cmd.Context(), sio, &opts.triageOptions, cfg, fs)
+			return triageRun(cmd.Context(), f, f.IO, &opts.triageOptions, cfg, fs)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file with [[accounts]] (default: .bks.toml here, or BKS_CONFIG)")
-	addTriageFlags(cmd.Flags(), &opts.triageOptions, true)
+	opts.VerifyFlags.Register(cmd.Flags(), "live-check every key against Bedrock (sends the key to AWS's Bedrock endpoint of its region)")
+	addTriageFlags(cmd.Flags(), &opts.triageOptions, "")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the incidents as JSON")
 	return cmd
 }
@@ -99,11 +94,7 @@ func loadTriageConfig(sio *IO, path, root string) (*rules.Config, error) {
 	if path != "" {
 		return rules.Load(path)
 	}
-	getenv := sio.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	cfg, _, err := rules.Discover(root, getenv)
+	cfg, _, err := rules.Discover(root, sio.Env)
 	return cfg, err
 }
 
@@ -162,18 +153,18 @@ func triageAccounts(cfg *rules.Config) []triage.Account {
 	return out
 }
 
-// triageRun runs triage over fs and prints the summary.
-func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config, fs []findings.Finding) error {
+// triageRun runs triage over fs and prints the summary on sio.
+func triageRun(ctx context.Context, f *cmdutil.Factory, sio *IO, o *triageOptions, cfg *rules.Config, fs []findings.Finding) error {
 	accounts := triageAccounts(cfg)
 	var st *triage.State
 	if o.State != "" {
 		var err error
 		if st, err = triage.LoadState(o.State); err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 	}
 	resp := &awsresp.Responder{
-		Base: awsops.Settings{Profile: o.AWS.Profile, Region: o.AWS.Region, EndpointURL: o.AWS.EndpointURL, MaxAttempts: o.AWS.MaxAttempts, Rate: o.AWS.Rate},
+		Base: f.AWSSettings(&o.AWS),
 		Days: o.Days,
 	}
 	needsVerify := o.Verify
@@ -181,12 +172,9 @@ func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config
 		needsVerify = needsVerify || a.Verify
 	}
 	if needsVerify {
-		vo, err := verifyOptionsFrom(sio, o.VerifyRegion, o.VerifyEndpoint, 10*time.Second)
-		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
-		}
-		if resp.Checker, err = verify.New(vo); err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+		var err error
+		if resp.Checker, err = f.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
+			return err
 		}
 	}
 	willWrite := false
@@ -196,7 +184,7 @@ func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config
 	if willWrite {
 		log, err := audit.Open(o.AuditLog)
 		if err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		defer log.Close()
 		log.Run = runID()
@@ -211,19 +199,19 @@ func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config
 		},
 	})
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	if o.Out != "" {
 		for _, inc := range incs {
 			if _, err := triage.WriteIncident(o.Out, inc); err != nil {
-				return &ExitError{Code: ExitFailure, Err: err}
+				return err
 			}
 		}
 	}
 	var kpis *triage.KPIs
 	if st != nil {
 		if err := st.Save(); err != nil {
-			return &ExitError{Code: ExitFailure, Err: err}
+			return err
 		}
 		k := st.KPIs()
 		kpis = &k
@@ -269,9 +257,9 @@ func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config
 	}
 	switch {
 	case failed > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d action(s) failed (see the ACTIONS column and actions.jsonl)", failed)}
+		return fmt.Errorf("%d action(s) failed (see the ACTIONS column and actions.jsonl)", failed)
 	case open > 0:
-		return Found(ExitFound)
+		return cmdutil.ErrFound
 	}
 	return nil
 }

@@ -3,19 +3,16 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/verify"
 )
 
@@ -29,7 +26,7 @@ type verifyOptions struct {
 	Now         string
 }
 
-func newCmdVerify(io *IO) *cobra.Command {
+func newCmdVerify(f *cmdutil.Factory) *cobra.Command {
 	opts := &verifyOptions{}
 	cmd := &cobra.Command{
 		Use:   "verify KEY...",
@@ -55,7 +52,7 @@ per line.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Keys = args
-			return verifyRun(cmd.Context(), io, opts)
+			return verifyRun(cmd.Context(), f, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Region, "region", verify.DefaultLongTermRegion, "region to check long-term keys in (short-term keys always use their own)")
@@ -67,26 +64,23 @@ per line.`,
 	return cmd
 }
 
-func verifyRun(ctx context.Context, sio *IO, opts *verifyOptions) error {
+func verifyRun(ctx context.Context, f *cmdutil.Factory, opts *verifyOptions) error {
+	sio := f.IO
 	now, err := parseNow(opts.Now)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	keys, err := readKeyArgs(sio.In, opts.Keys)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
-	vo, err := verifyOptionsFrom(sio, opts.Region, opts.EndpointURL, opts.Timeout)
-	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
-	}
-	vo.Concurrency = opts.Concurrency
+	vo := verify.Options{LongTermRegion: opts.Region, EndpointURL: opts.EndpointURL, Timeout: opts.Timeout, Concurrency: opts.Concurrency}
 	if !now.IsZero() {
 		vo.Now = func() time.Time { return now }
 	}
-	c, err := verify.New(vo)
+	c, err := f.Verifier(vo)
 	if err != nil {
-		return &ExitError{Code: ExitFailure, Err: err}
+		return err
 	}
 	results := c.CheckAll(ctx, keys)
 	if opts.JSON {
@@ -111,14 +105,14 @@ func verifyExit(results []verify.Result) error {
 		switch r.Status {
 		case verify.Live, verify.LiveDenied:
 			if !r.Dead() {
-				return &ExitError{Code: ExitFound}
+				return cmdutil.ErrFound
 			}
 		case verify.Unknown:
 			unknown = true
 		}
 	}
 	if unknown {
-		return &ExitError{Code: ExitFailure}
+		return cmdutil.ErrFailed // the table says which
 	}
 	return nil
 }
@@ -165,32 +159,4 @@ func readKeyArgs(in io.Reader, args []string) ([]string, error) {
 		}
 	}
 	return keys, nil
-}
-
-// verifyOptionsFrom builds live-check options shared by verify and
-// revoke-key --verify. AWS_CA_BUNDLE, when set, is trusted in addition to
-// the system roots (it changes whom bks trusts, never where a key goes).
-func verifyOptionsFrom(sio *IO, region, endpoint string, timeout time.Duration) (verify.Options, error) {
-	vo := verify.Options{LongTermRegion: region, EndpointURL: endpoint, Timeout: timeout}
-	getenv := sio.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if bundle := getenv("AWS_CA_BUNDLE"); bundle != "" {
-		pem, err := os.ReadFile(bundle)
-		if err != nil {
-			return vo, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return vo, fmt.Errorf("AWS_CA_BUNDLE %s: no certificate in it", bundle)
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		vo.HTTPClient = &http.Client{Transport: tr, Timeout: timeout}
-	}
-	return vo, nil
 }

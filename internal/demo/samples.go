@@ -1,6 +1,18 @@
-// Package demo writes the built-in sample data `make demo` scans: files of
-// the kinds keys leak into, holding keys generated with fake secrets, and
-// decoys that must not be reported.
+// Package demo holds what `bks demo` (and `make demo`) runs on: the
+// built-in sample files of the kinds keys leak into, holding keys generated
+// with fake secrets, and decoys that must not be reported; and the
+// whole-pipeline Scenario, a git history with keys in it and the AWS
+// accounts those keys belong to, seeded into the loopback AWS emulator
+// (internal/awsemu).
+//
+// Why this package and the emulator are linked into the product binary:
+// `bks demo` is a product command that must run anywhere, with no AWS
+// account and no network, so the samples, the scenario and the emulator
+// ship with bks (about 160 kB, under 1% of the binary). Only `bks demo` and
+// the hidden `bks dev aws-emulator` reach them: no other command imports
+// this package or awsemu (internal/cli's TestOnlyDemoReachesEmulator checks
+// it), and the demo points its AWS clients at the emulator through a
+// client factory of its own, never through the process environment.
 package demo
 
 import (

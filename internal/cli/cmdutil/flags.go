@@ -1,22 +1,21 @@
-package cli
+package cmdutil
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/pflag"
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/awsops/org"
+	"github.com/bks-dev/bks/verify"
 )
 
-// awsFlags are the AWS CLI-style flags every account command takes.
-type awsFlags struct {
+// AWSFlags are the AWS CLI-style flags every account command takes.
+type AWSFlags struct {
 	Profile     string
 	Region      string
 	EndpointURL string
@@ -24,7 +23,8 @@ type awsFlags struct {
 	MaxAttempts int
 }
 
-func addAWSFlags(fs *pflag.FlagSet, f *awsFlags) {
+// Register adds the flags to fs.
+func (f *AWSFlags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Profile, "profile", "", "AWS profile from the shared config files (else AWS_PROFILE, then the default chain)")
 	fs.StringVar(&f.Region, "region", "", "AWS region for regional calls (else AWS_REGION or the profile's; us-east-1 when none)")
 	fs.StringVar(&f.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (as the AWS CLI does), e.g. a test emulator")
@@ -32,31 +32,8 @@ func addAWSFlags(fs *pflag.FlagSet, f *awsFlags) {
 	fs.IntVar(&f.MaxAttempts, "max-attempts", awsops.DefaultMaxAttempts, "attempts per AWS call; throttling and 5xx are retried with backoff")
 }
 
-// noCredentialsHelp is the one line printed when no credentials resolve.
-const noCredentialsHelp = "no AWS credentials found: set AWS_PROFILE or pass --profile, export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
-
-// load resolves configuration and credentials, then asks STS who we are
-// (always the first call).
-func (f *awsFlags) load(ctx context.Context) (aws.Config, awsops.Identity, error) {
-	cfg, err := awsops.LoadConfig(ctx, awsops.Settings{Profile: f.Profile, Region: f.Region, EndpointURL: f.EndpointURL, MaxAttempts: f.MaxAttempts, Rate: f.Rate})
-	if errors.Is(err, awsops.ErrNoCredentials) {
-		return aws.Config{}, awsops.Identity{}, &ExitError{Code: ExitFailure, Err: errors.New(noCredentialsHelp)}
-	}
-	if err != nil {
-		return aws.Config{}, awsops.Identity{}, &ExitError{Code: ExitFailure, Err: err}
-	}
-	id, err := awsops.WhoAmI(ctx, sts.NewFromConfig(cfg))
-	if err != nil {
-		if c := awsops.ErrorCode(err); c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "SignatureDoesNotMatch" {
-			return aws.Config{}, awsops.Identity{}, &ExitError{Code: ExitFailure, Err: fmt.Errorf("AWS credentials were refused (%s): refresh them or pick another --profile", c)}
-		}
-		return aws.Config{}, awsops.Identity{}, &ExitError{Code: ExitFailure, Err: err}
-	}
-	return cfg, id, nil
-}
-
-// orgFlags select an organization-wide run.
-type orgFlags struct {
+// OrgFlags select an organization-wide run.
+type OrgFlags struct {
 	Org      bool
 	Role     string
 	Accounts []string
@@ -64,7 +41,8 @@ type orgFlags struct {
 	Parallel int
 }
 
-func addOrgFlags(fs *pflag.FlagSet, f *orgFlags) {
+// Register adds the flags to fs.
+func (f *OrgFlags) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Org, "org", false, "act on every ACTIVE account of the AWS Organization (run from the management or a delegated admin account)")
 	fs.StringVar(&f.Role, "org-role", org.DefaultRole, "role to assume in member accounts")
 	fs.StringSliceVar(&f.Accounts, "org-accounts", nil, "only these account ids (comma-separated)")
@@ -72,7 +50,8 @@ func addOrgFlags(fs *pflag.FlagSet, f *orgFlags) {
 	fs.IntVar(&f.Parallel, "org-parallel", 4, "accounts processed at once")
 }
 
-func (f *orgFlags) validate() error {
+// Validate checks the account ids and that they come with --org.
+func (f *OrgFlags) Validate() error {
 	for _, id := range append(append([]string(nil), f.Accounts...), f.Skip...) {
 		if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
 			return fmt.Errorf("--org-accounts/--org-skip: %q is not a 12-digit account id", id)
@@ -84,19 +63,59 @@ func (f *orgFlags) validate() error {
 	return nil
 }
 
-// policyFlags are the thresholds of what is over policy.
-type policyFlags struct {
+// PolicyFlags are the thresholds of what is over policy.
+type PolicyFlags struct {
 	MaxKeyAgeDays int
 	DormantDays   int
 	Concurrency   int
 }
 
-func addPolicyFlags(fs *pflag.FlagSet, f *policyFlags) {
+// Register adds the flags to fs.
+func (f *PolicyFlags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.MaxKeyAgeDays, "max-key-age", 90, "days after which an active Bedrock key is over policy")
 	fs.IntVar(&f.DormantDays, "dormant-after", 90, "days after which an unused console password counts as a dormant leftover, not a live credential")
 	fs.IntVar(&f.Concurrency, "concurrency", 8, "users read at once per account")
 }
 
-func (f *policyFlags) policy() iamscan.Policy {
-	return iamscan.Policy{MaxKeyAge: days(f.MaxKeyAgeDays), DormantAfter: days(f.DormantDays)}
+// Policy is the iamscan policy the flags describe.
+func (f *PolicyFlags) Policy() iamscan.Policy {
+	return iamscan.Policy{MaxKeyAge: Days(f.MaxKeyAgeDays), DormantAfter: Days(f.DormantDays)}
+}
+
+// Days is n days.
+func Days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// AccountFlags are the flags of the commands that scan IAM in one account
+// or a whole organization (scan, cleanup).
+type AccountFlags struct {
+	AWS    AWSFlags
+	Org    OrgFlags
+	Policy PolicyFlags
+}
+
+// Register adds the flags to fs.
+func (f *AccountFlags) Register(fs *pflag.FlagSet) {
+	f.AWS.Register(fs)
+	f.Org.Register(fs)
+	f.Policy.Register(fs)
+}
+
+// VerifyFlags opt in to live checks of the keys found (detect, triage).
+// Embed them: their fields keep their names in the embedding options.
+type VerifyFlags struct {
+	Verify         bool
+	VerifyRegion   string
+	VerifyEndpoint string
+}
+
+// Register adds the flags to fs; help is the help of --verify.
+func (f *VerifyFlags) Register(fs *pflag.FlagSet, help string) {
+	fs.BoolVar(&f.Verify, "verify", false, help)
+	fs.StringVar(&f.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
+	fs.StringVar(&f.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
+}
+
+// Options are the live-check options the flags choose.
+func (f *VerifyFlags) Options(timeout time.Duration) verify.Options {
+	return verify.Options{LongTermRegion: f.VerifyRegion, EndpointURL: f.VerifyEndpoint, Timeout: timeout}
 }
