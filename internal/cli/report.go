@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/incident"
-	"github.com/bks-dev/bks/timeline"
+	"github.com/bks-dev/bks/awsops/incident"
+	"github.com/bks-dev/bks/awsops/timeline"
 )
 
 type reportOptions struct {

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/awsops/audit"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/verify"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/verify"
 )
 
 // cloudTrailFor returns a client per region, each with its own pace.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/scp"
+	"github.com/bks-dev/bks/awsops/scp"
 )
 
 type scpShowOptions struct {

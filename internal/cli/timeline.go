@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
 )
 
 type timelineOptions struct {

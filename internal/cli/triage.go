@@ -16,11 +16,11 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/respond"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/triage/awsresp"
-	"github.com/bks-dev/bks/verify"
 )
 
 // triageOptions are the flags of `bks triage` and of `bks detect --triage`.

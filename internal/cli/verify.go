@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/verify"
+	"github.com/bks-dev/bks/awsops/verify"
 )
 
 type verifyOptions struct {

@@ -20,13 +20,13 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/incident"
 	"github.com/bks-dev/bks/awsops/org"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/incident"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/verify"
 )
 
 // Responder implements triage.Responder against AWS.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
+	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/timeline"
 )
 
 const acct = "111122223333"
