@@ -172,7 +172,7 @@ func triageRun(ctx context.Context, sio *IO, o *triageOptions, cfg *rules.Config
 			return &ExitError{Code: ExitFailure, Err: err}
 		}
 	}
-	resp := &awsresp.Responder{
+	resp := &respond.Responder{
 		Base: awsops.Settings{Profile: o.AWS.Profile, Region: o.AWS.Region, EndpointURL: o.AWS.EndpointURL, MaxAttempts: o.AWS.MaxAttempts, Rate: o.AWS.Rate},
 		Days: o.Days,
 	}

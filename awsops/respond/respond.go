@@ -1,6 +1,6 @@
-// Package awsresp carries out triage's account-side actions with the same
+// Package respond carries out triage's account-side actions with the same
 // code as `bks revoke-key`, `bks timeline`, `bks report` and `bks verify`.
-package awsresp
+package respond
 
 import (
 	"context"
