@@ -52,22 +52,29 @@ const (
 	OutcomeFailed    = "failed"
 )
 
-// Account is a known AWS account and what to do when one of its keys leaks.
+// Account is a known AWS account ([[accounts]] in the configuration, which
+// the rules package parses and validates into this type) and what triage
+// does when one of its keys leaks.
 type Account struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name,omitempty"`
-	Owner   string   `json:"owner,omitempty"`
-	Profile string   `json:"profile,omitempty"`
-	RoleARN string   `json:"role_arn,omitempty"`
-	Regions []string `json:"regions,omitempty"`
+	ID    string `json:"id" toml:"id"`
+	Name  string `json:"name,omitempty" toml:"name"`
+	Owner string `json:"owner,omitempty" toml:"owner"` // team or email
+	// How to reach it: a profile of the shared config files, or a role
+	// assumed from the current credentials; regions to search.
+	Profile string   `json:"profile,omitempty" toml:"profile"`
+	RoleARN string   `json:"role_arn,omitempty" toml:"role_arn"`
+	Regions []string `json:"regions,omitempty" toml:"regions"`
 	// Actions on a leak. Revoke is never implied.
-	Report   bool   `json:"report"`
-	Timeline bool   `json:"timeline"`
-	Revoke   bool   `json:"revoke"`
-	Verify   bool   `json:"verify"`
-	Notify   string `json:"-"` // webhook URL: a secret of its own, never written out
+	Report   bool   `json:"report" toml:"report"`
+	Timeline bool   `json:"timeline" toml:"timeline"`
+	Revoke   bool   `json:"revoke" toml:"revoke"`
+	Verify   bool   `json:"verify" toml:"verify"`
+	Notify   string `json:"-" toml:"notify"` // webhook URL: a secret of its own, never written out
 	// Auto runs the actions without --execute.
-	Auto bool `json:"auto"`
+	Auto bool `json:"auto" toml:"auto"`
+
+	// Line is where the configuration defines the account (0: not from a file).
+	Line int `json:"-" toml:"-"`
 }
 
 // ActionResult is one action taken or planned for an incident.

@@ -154,10 +154,7 @@ func readFindings(sio *IO, path string) ([]findings.Finding, error) {
 func triageAccounts(cfg *rules.Config) []triage.Account {
 	var out []triage.Account
 	for _, a := range cfg.Accounts {
-		out = append(out, triage.Account{
-			ID: a.ID, Name: a.Name, Owner: a.Owner, Profile: a.Profile, RoleARN: a.RoleARN, Regions: a.Regions,
-			Report: a.Report, Timeline: a.Timeline, Revoke: a.Revoke, Verify: a.Verify, Notify: a.Notify, Auto: a.Auto,
-		})
+		out = append(out, *a)
 	}
 	return out
 }
