@@ -54,7 +54,8 @@ const (
 
 // Account is a known AWS account ([[accounts]] in the configuration, which
 // the rules package parses and validates into this type) and what triage
-// does when one of its keys leaks.
+// does when one of its keys leaks. Each action of the table (actions.go)
+// reads its own switch here.
 type Account struct {
 	ID    string `json:"id" toml:"id"`
 	Name  string `json:"name,omitempty" toml:"name"`
@@ -176,14 +177,21 @@ type Options struct {
 	Now    func() time.Time
 	// Notify posts incidents to webhooks; nil disables notification.
 	Notify func(ctx context.Context, url string, inc *Incident) error
+	// Actions replaces the response table (nil: Actions()).
+	Actions []Action
 }
 
-// Run classifies incidents and runs or plans their actions. state, when not
-// nil, is read for what was already done (never revoke twice) and updated.
+// Run classifies incidents and runs or plans their actions (the table in
+// actions.go, or opts.Actions). state, when not nil, is read for what was
+// already done (never revoke twice) and updated.
 func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Options) error {
 	now := opts.Now
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
+	}
+	table := opts.Actions
+	if table == nil {
+		table = actions
 	}
 	accounts := map[string]Account{}
 	for _, a := range opts.Accounts {
@@ -193,141 +201,18 @@ func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Opt
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		prev := st.get(inc.Fingerprint)
-		inc.FirstSeen = now()
-		if prev != nil {
-			inc.FirstSeen = prev.FirstDetected
-			inc.RevokedAt = prev.RevokedAt
-		}
-		acct, known := accounts[inc.AccountID]
-		if known {
-			a := acct
-			inc.Account = &a
-		}
-		inc.ThirdParty = !known
-		add := func(action, outcome, detail string) {
-			inc.Actions = append(inc.Actions, ActionResult{Time: now(), Action: action, Outcome: outcome, Detail: detail})
-		}
-		execute := opts.Execute || (known && acct.Auto)
-		dir := ""
+		c := &Case{Incident: inc, Prev: st.get(inc.Fingerprint), Responder: r, Options: &opts, Now: now}
+		c.Account, c.Known = accounts[inc.AccountID]
+		c.Execute = opts.Execute || c.Account.Auto
 		if opts.OutDir != "" {
-			dir = incidentDir(opts.OutDir, inc)
+			c.Dir = incidentDir(opts.OutDir, inc)
 		}
-
-		// 1. What state is the credential in?
-		inc.Credential = StateNotChecked
-		switch {
-		case inc.Key.Expired != nil && *inc.Key.Expired:
-			inc.Credential = StateExpired
-		case inc.RevokedAt != nil:
-			inc.Credential = StateRevoked
-		case known && inc.Key.Type == detectors.TypeLongTerm:
-			if execute {
-				s, err := r.CheckCredential(ctx, acct, inc)
-				if err != nil {
-					inc.Credential = StateUnknown
-					add(ActionCheck, OutcomeFailed, err.Error())
-				} else {
-					inc.Credential = s
-					add(ActionCheck, OutcomeDone, "credential "+s)
-				}
-			} else {
-				add(ActionCheck, OutcomePlanned, "look the credential up in IAM")
-			}
+		start(c)
+		for i := range table {
+			table[i].take(ctx, c)
 		}
-
-		// 2. Optional live check (never for expired keys: offline answer).
-		if (opts.Verify || (known && acct.Verify)) && inc.Credential != StateExpired {
-			switch {
-			case inc.Live != "":
-				add(ActionVerify, OutcomeDone, inc.Live+" (checked during the scan)")
-			case !execute:
-				add(ActionVerify, OutcomePlanned, "live check against the Bedrock endpoint of the key's region")
-			case inc.raw == "":
-				add(ActionVerify, OutcomeSkipped, "the findings do not carry the key (use detect --triage, or --show-secrets output)")
-			default:
-				v, err := r.Verify(ctx, inc)
-				if err != nil {
-					add(ActionVerify, OutcomeFailed, err.Error())
-				} else {
-					inc.Live = v
-					add(ActionVerify, OutcomeDone, v)
-				}
-			}
-		}
-
-		inc.Severity = classify(inc, known)
-
-		if !known {
+		if !c.Known {
 			inc.Advice = thirdPartyAdvice(inc)
-			if st != nil {
-				st.put(inc)
-			}
-			continue
-		}
-
-		// 3. Revoke, only where configured, never twice.
-		if acct.Revoke {
-			switch {
-			case inc.RevokedAt != nil:
-				add(ActionRevoke, OutcomeSkipped, "already revoked at "+inc.RevokedAt.Format(time.RFC3339))
-			case inc.Credential == StateExpired:
-				add(ActionRevoke, OutcomeSkipped, "the key has expired")
-			case inc.Credential == StateDeleted:
-				add(ActionRevoke, OutcomeSkipped, "the credential no longer exists")
-			case !execute:
-				add(ActionRevoke, OutcomePlanned, revokePlan(inc))
-			default:
-				changed, detail, err := r.Revoke(ctx, acct, inc)
-				switch {
-				case err != nil:
-					add(ActionRevoke, OutcomeFailed, err.Error())
-				case changed:
-					t := now()
-					inc.RevokedAt = &t
-					inc.Credential = StateRevoked
-					add(ActionRevoke, OutcomeDone, detail)
-				default:
-					t := now()
-					inc.RevokedAt = &t
-					inc.Credential = StateRevoked
-					add(ActionRevoke, OutcomeUnchanged, detail)
-				}
-				inc.Severity = classify(inc, known)
-			}
-		}
-		// 4. Timeline and report.
-		if acct.Timeline {
-			if !execute {
-				add(ActionTimeline, OutcomePlanned, "CloudTrail events of the key's user in "+regionsText(acct))
-			} else if s, err := r.Timeline(ctx, acct, inc, dir); err != nil {
-				add(ActionTimeline, OutcomeFailed, err.Error())
-			} else {
-				add(ActionTimeline, OutcomeDone, s)
-			}
-		}
-		if acct.Report {
-			if !execute {
-				add(ActionReport, OutcomePlanned, "incident report (report.md, report.json)")
-			} else if err := r.Report(ctx, acct, inc, dir); err != nil {
-				add(ActionReport, OutcomeFailed, err.Error())
-			} else {
-				add(ActionReport, OutcomeDone, "report.md, report.json")
-			}
-		}
-		if acct.Notify != "" {
-			switch {
-			case prev != nil && prev.Notified:
-				add(ActionNotify, OutcomeSkipped, "owner already notified")
-			case !execute || opts.Notify == nil:
-				add(ActionNotify, OutcomePlanned, "POST the incident to the account's webhook")
-			default:
-				if err := opts.Notify(ctx, acct.Notify, inc); err != nil {
-					add(ActionNotify, OutcomeFailed, err.Error())
-				} else {
-					add(ActionNotify, OutcomeDone, "webhook accepted the incident")
-				}
-			}
 		}
 		if st != nil {
 			st.put(inc)
@@ -335,6 +220,31 @@ func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Opt
 	}
 	sort.SliceStable(incs, func(a, b int) bool { return severityRank[incs[a].Severity] < severityRank[incs[b].Severity] })
 	return nil
+}
+
+// start sets what is known of the incident before any action: when it was
+// first detected, its account, and the credential state that needs no call.
+func start(c *Case) {
+	inc := c.Incident
+	inc.FirstSeen = c.Now()
+	if c.Prev != nil {
+		inc.FirstSeen = c.Prev.FirstDetected
+		inc.RevokedAt = c.Prev.RevokedAt
+	}
+	if c.Known {
+		a := c.Account
+		inc.Account = &a
+	}
+	inc.ThirdParty = !c.Known
+	switch {
+	case inc.Key.Expired != nil && *inc.Key.Expired:
+		inc.Credential = StateExpired
+	case inc.RevokedAt != nil:
+		inc.Credential = StateRevoked
+	default:
+		inc.Credential = StateNotChecked
+	}
+	inc.Severity = classify(inc, c.Known)
 }
 
 func classify(inc *Incident, known bool) string {
@@ -348,20 +258,6 @@ func classify(inc *Incident, known bool) string {
 		return SeverityCritical
 	}
 	return SeverityHigh
-}
-
-func revokePlan(inc *Incident) string {
-	if inc.Key.Type == detectors.TypeShortTerm {
-		return fmt.Sprintf("deny sessions issued before now on the issuer of %s (found through CloudTrail)", inc.Key.AccessKeyID)
-	}
-	return fmt.Sprintf("deny bedrock:* and bedrock-mantle:* on %s, delete its Bedrock credentials, deactivate its access keys", inc.Key.Username)
-}
-
-func regionsText(a Account) string {
-	if len(a.Regions) == 0 {
-		return "all enabled regions"
-	}
-	return fmt.Sprint(a.Regions)
 }
 
 func thirdPartyAdvice(inc *Incident) string {
