@@ -301,3 +301,14 @@ func writeJSON(path string, v any) error {
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
+
+// Reach returns the AWS configuration and caller identity for acct, loaded
+// once per account as for the built-in actions: what an action added to
+// triage's table (triage.Options.Actions) uses to make its own calls.
+func (r *Responder) Reach(ctx context.Context, acct triage.Account) (aws.Config, awsops.Identity, error) {
+	a, err := r.reach(ctx, acct)
+	if err != nil {
+		return aws.Config{}, awsops.Identity{}, err
+	}
+	return a.cfg, a.id, nil
+}
