@@ -114,8 +114,9 @@ type Incident struct {
 // JSONL written with --show-secrets); empty otherwise.
 func (i *Incident) RawKey() string { return i.raw }
 
-// Responder performs the account-side actions. The AWS implementation goes
-// through the same code as `bks revoke-key`, `bks timeline` and `bks report`.
+// Responder performs the account-side calls of the built-in actions. The AWS
+// implementation (awsops/respond) goes through the same code as
+// `bks revoke-key`, `bks timeline` and `bks report`.
 type Responder interface {
 	// CheckCredential says whether the incident's credential still exists
 	// and is active in the account (long-term keys).
