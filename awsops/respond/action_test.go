@@ -12,7 +12,6 @@ import (
 
 	"github.com/bks-dev/bks/awsops/respond"
 	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
 	"github.com/bks-dev/bks/triage"
 )
@@ -63,9 +62,7 @@ func TestAddedActionTagsTheUser(t *testing.T) {
 	ctx := context.Background()
 	ours2 := w.keys["BedrockAPIKey-aaaa"]
 	theirs := testkeys.LongTerm("BedrockAPIKey-dddd", "999988887777", testkeys.Secret(8))
-	var fs []findings.Finding
-	eng := detectors.New(detectors.Options{Decode: detectors.DecodeOptions{Now: t0}})
-	eng.Scan([]byte(ours2+" "+theirs), 0, func(m detectors.Match) { fs = append(fs, findings.New(m, findings.Location{Path: "f", Line: 1})) })
+	fs := scan(ours2 + " " + theirs)
 
 	table := append(triage.Actions(), tagAction(w.r))
 	opts := triage.Options{Accounts: []triage.Account{{ID: ours, Report: true}}, Actions: table, Now: func() time.Time { return t0 }}

@@ -115,14 +115,18 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// incident decodes key the way detect does and groups it into the one
-// incident triage would make of it.
-func incident(t *testing.T, key string) *triage.Incident {
-	t.Helper()
+// scan finds the keys in text the way detect does.
+func scan(text string) []findings.Finding {
 	eng := detectors.New(detectors.Options{Decode: detectors.DecodeOptions{Now: t0}})
 	var fs []findings.Finding
-	eng.Scan([]byte(key), 0, func(m detectors.Match) { fs = append(fs, findings.New(m, findings.Location{Path: "f", Line: 1})) })
-	incs := triage.Group(fs)
+	eng.Scan([]byte(text), 0, func(m detectors.Match) { fs = append(fs, findings.New(m, findings.Location{Path: "f", Line: 1})) })
+	return fs
+}
+
+// incident is the one incident triage makes of key.
+func incident(t *testing.T, key string) *triage.Incident {
+	t.Helper()
+	incs := triage.Group(scan(key))
 	if len(incs) != 1 {
 		t.Fatalf("%d incidents from one key", len(incs))
 	}
