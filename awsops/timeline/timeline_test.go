@@ -138,7 +138,10 @@ func TestTimelineThreeRegionsPagingThrottling(t *testing.T) {
 }
 
 func TestTimelineMaxEventsAndFailures(t *testing.T) {
-	now := time.Now().UTC()
+	// The newest event a second back: the lookup's EndTime (its own now)
+	// travels in whole milliseconds, so an event stamped in the same
+	// millisecond fell after it about a third of the runs.
+	now := time.Now().UTC().Add(-time.Second)
 	var events []*awsemu.Event
 	for i := range 80 {
 		events = append(events, &awsemu.Event{Region: "us-west-2", Time: now.Add(-time.Duration(i) * time.Minute), Name: fmt.Sprintf("E%d", i), Username: "u"})
