@@ -4,11 +4,15 @@
 // (sts:GetCallerIdentity, always the first call), a self-imposed request
 // rate, and the classification of AWS errors.
 //
-// The operations themselves live in subpackages, each behind the small
-// client interface it uses: iamscan (find and enrich Bedrock credentials
-// and phantom users, classify them), cleanup (delete ORPHANED phantom
-// users), org (AWS Organizations fan-out through AssumeRole) and audit (the
-// JSON Lines log of every write call).
+// Everything in bks that talks to AWS lives under this directory. The
+// operations are subpackages, each behind the small client interface it
+// uses: iamscan (find and enrich Bedrock credentials and phantom users,
+// classify them), cleanup (delete ORPHANED phantom users), org (AWS
+// Organizations fan-out through AssumeRole), audit (the JSON Lines log of
+// every write call), revoke (cut a leaked key off), timeline (its
+// CloudTrail events), incident (the incident report), verify (the live
+// check against Bedrock), scp (service control policies to prevent leaks)
+// and respond (triage's actions, carried out with the packages above).
 package awsops
 
 import (

@@ -5,30 +5,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/bks-dev/bks/triage"
 )
-
-// Account is a known AWS account ([[accounts]] in the configuration) and
-// what triage does when one of its keys leaks.
-type Account struct {
-	ID    string `toml:"id"`
-	Name  string `toml:"name"`
-	Owner string `toml:"owner"` // team or email
-	// How to reach it: a profile of the shared config files, or a role
-	// assumed from the current credentials; regions to search.
-	Profile string   `toml:"profile"`
-	RoleARN string   `toml:"role_arn"`
-	Regions []string `toml:"regions"`
-	// What to do on a leak. Revoke is never implied.
-	Report   bool   `toml:"report"`
-	Timeline bool   `toml:"timeline"`
-	Revoke   bool   `toml:"revoke"`
-	Verify   bool   `toml:"verify"`
-	Notify   string `toml:"notify"` // webhook URL
-	// Auto runs the actions without --execute.
-	Auto bool `toml:"auto"`
-
-	Line int `toml:"-"`
-}
 
 var (
 	accountIDRe = regexp.MustCompile(`^\d{12}$`)
@@ -36,7 +15,9 @@ var (
 	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 )
 
-func (v *validator) accounts(list []*Account) {
+// accounts validates the [[accounts]] tables, read straight into
+// triage.Account (the type triage acts on), and records their lines.
+func (v *validator) accounts(list []*triage.Account) {
 	seen := map[string]int{}
 	for i, a := range list {
 		p := fmt.Sprintf("accounts[%d]", i)

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/triage"
 )
 
 // FileName is the configuration file looked for at the root of a scan.
@@ -59,7 +60,7 @@ type Config struct {
 	// Disabled lists the ids of built-in rules the file turned off.
 	Disabled []string
 	// Accounts are the known AWS accounts triage acts on.
-	Accounts []*Account
+	Accounts []*triage.Account
 }
 
 // Rule is one detection rule.
@@ -138,10 +139,10 @@ type Allowlist struct {
 
 // fileSchema is the shape of a configuration file.
 type fileSchema struct {
-	DisabledRules []string     `toml:"disabled_rules"`
-	Rules         []*Rule      `toml:"rules"`
-	Allowlists    []*Allowlist `toml:"allowlists"`
-	Accounts      []*Account   `toml:"accounts"`
+	DisabledRules []string          `toml:"disabled_rules"`
+	Rules         []*Rule           `toml:"rules"`
+	Allowlists    []*Allowlist      `toml:"allowlists"`
+	Accounts      []*triage.Account `toml:"accounts"`
 }
 
 // FoldsCase reports whether the rule's keywords match in any case.

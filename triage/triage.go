@@ -52,22 +52,30 @@ const (
 	OutcomeFailed    = "failed"
 )
 
-// Account is a known AWS account and what to do when one of its keys leaks.
+// Account is a known AWS account ([[accounts]] in the configuration, which
+// the rules package parses and validates into this type) and what triage
+// does when one of its keys leaks. Each action of the table (actions.go)
+// reads its own switch here.
 type Account struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name,omitempty"`
-	Owner   string   `json:"owner,omitempty"`
-	Profile string   `json:"profile,omitempty"`
-	RoleARN string   `json:"role_arn,omitempty"`
-	Regions []string `json:"regions,omitempty"`
+	ID    string `json:"id" toml:"id"`
+	Name  string `json:"name,omitempty" toml:"name"`
+	Owner string `json:"owner,omitempty" toml:"owner"` // team or email
+	// How to reach it: a profile of the shared config files, or a role
+	// assumed from the current credentials; regions to search.
+	Profile string   `json:"profile,omitempty" toml:"profile"`
+	RoleARN string   `json:"role_arn,omitempty" toml:"role_arn"`
+	Regions []string `json:"regions,omitempty" toml:"regions"`
 	// Actions on a leak. Revoke is never implied.
-	Report   bool   `json:"report"`
-	Timeline bool   `json:"timeline"`
-	Revoke   bool   `json:"revoke"`
-	Verify   bool   `json:"verify"`
-	Notify   string `json:"-"` // webhook URL: a secret of its own, never written out
+	Report   bool   `json:"report" toml:"report"`
+	Timeline bool   `json:"timeline" toml:"timeline"`
+	Revoke   bool   `json:"revoke" toml:"revoke"`
+	Verify   bool   `json:"verify" toml:"verify"`
+	Notify   string `json:"-" toml:"notify"` // webhook URL: a secret of its own, never written out
 	// Auto runs the actions without --execute.
-	Auto bool `json:"auto"`
+	Auto bool `json:"auto" toml:"auto"`
+
+	// Line is where the configuration defines the account (0: not from a file).
+	Line int `json:"-" toml:"-"`
 }
 
 // ActionResult is one action taken or planned for an incident.
@@ -106,8 +114,9 @@ type Incident struct {
 // JSONL written with --show-secrets); empty otherwise.
 func (i *Incident) RawKey() string { return i.raw }
 
-// Responder performs the account-side actions. The AWS implementation goes
-// through the same code as `bks revoke-key`, `bks timeline` and `bks report`.
+// Responder performs the account-side calls of the built-in actions. The AWS
+// implementation (awsops/respond) goes through the same code as
+// `bks revoke-key`, `bks timeline` and `bks report`.
 type Responder interface {
 	// CheckCredential says whether the incident's credential still exists
 	// and is active in the account (long-term keys).
@@ -169,14 +178,21 @@ type Options struct {
 	Now    func() time.Time
 	// Notify posts incidents to webhooks; nil disables notification.
 	Notify func(ctx context.Context, url string, inc *Incident) error
+	// Actions replaces the response table (nil: Actions()).
+	Actions []Action
 }
 
-// Run classifies incidents and runs or plans their actions. state, when not
-// nil, is read for what was already done (never revoke twice) and updated.
+// Run classifies incidents and runs or plans their actions (the table in
+// actions.go, or opts.Actions). state, when not nil, is read for what was
+// already done (never revoke twice) and updated.
 func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Options) error {
 	now := opts.Now
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
+	}
+	table := opts.Actions
+	if table == nil {
+		table = actions
 	}
 	accounts := map[string]Account{}
 	for _, a := range opts.Accounts {
@@ -186,141 +202,18 @@ func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Opt
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		prev := st.get(inc.Fingerprint)
-		inc.FirstSeen = now()
-		if prev != nil {
-			inc.FirstSeen = prev.FirstDetected
-			inc.RevokedAt = prev.RevokedAt
-		}
-		acct, known := accounts[inc.AccountID]
-		if known {
-			a := acct
-			inc.Account = &a
-		}
-		inc.ThirdParty = !known
-		add := func(action, outcome, detail string) {
-			inc.Actions = append(inc.Actions, ActionResult{Time: now(), Action: action, Outcome: outcome, Detail: detail})
-		}
-		execute := opts.Execute || (known && acct.Auto)
-		dir := ""
+		c := &Case{Incident: inc, Prev: st.get(inc.Fingerprint), Responder: r, Options: &opts, Now: now}
+		c.Account, c.Known = accounts[inc.AccountID]
+		c.Execute = opts.Execute || c.Account.Auto
 		if opts.OutDir != "" {
-			dir = incidentDir(opts.OutDir, inc)
+			c.Dir = incidentDir(opts.OutDir, inc)
 		}
-
-		// 1. What state is the credential in?
-		inc.Credential = StateNotChecked
-		switch {
-		case inc.Key.Expired != nil && *inc.Key.Expired:
-			inc.Credential = StateExpired
-		case inc.RevokedAt != nil:
-			inc.Credential = StateRevoked
-		case known && inc.Key.Type == detectors.TypeLongTerm:
-			if execute {
-				s, err := r.CheckCredential(ctx, acct, inc)
-				if err != nil {
-					inc.Credential = StateUnknown
-					add(ActionCheck, OutcomeFailed, err.Error())
-				} else {
-					inc.Credential = s
-					add(ActionCheck, OutcomeDone, "credential "+s)
-				}
-			} else {
-				add(ActionCheck, OutcomePlanned, "look the credential up in IAM")
-			}
+		start(c)
+		for i := range table {
+			table[i].take(ctx, c)
 		}
-
-		// 2. Optional live check (never for expired keys: offline answer).
-		if (opts.Verify || (known && acct.Verify)) && inc.Credential != StateExpired {
-			switch {
-			case inc.Live != "":
-				add(ActionVerify, OutcomeDone, inc.Live+" (checked during the scan)")
-			case !execute:
-				add(ActionVerify, OutcomePlanned, "live check against the Bedrock endpoint of the key's region")
-			case inc.raw == "":
-				add(ActionVerify, OutcomeSkipped, "the findings do not carry the key (use detect --triage, or --show-secrets output)")
-			default:
-				v, err := r.Verify(ctx, inc)
-				if err != nil {
-					add(ActionVerify, OutcomeFailed, err.Error())
-				} else {
-					inc.Live = v
-					add(ActionVerify, OutcomeDone, v)
-				}
-			}
-		}
-
-		inc.Severity = classify(inc, known)
-
-		if !known {
+		if !c.Known {
 			inc.Advice = thirdPartyAdvice(inc)
-			if st != nil {
-				st.put(inc)
-			}
-			continue
-		}
-
-		// 3. Revoke, only where configured, never twice.
-		if acct.Revoke {
-			switch {
-			case inc.RevokedAt != nil:
-				add(ActionRevoke, OutcomeSkipped, "already revoked at "+inc.RevokedAt.Format(time.RFC3339))
-			case inc.Credential == StateExpired:
-				add(ActionRevoke, OutcomeSkipped, "the key has expired")
-			case inc.Credential == StateDeleted:
-				add(ActionRevoke, OutcomeSkipped, "the credential no longer exists")
-			case !execute:
-				add(ActionRevoke, OutcomePlanned, revokePlan(inc))
-			default:
-				changed, detail, err := r.Revoke(ctx, acct, inc)
-				switch {
-				case err != nil:
-					add(ActionRevoke, OutcomeFailed, err.Error())
-				case changed:
-					t := now()
-					inc.RevokedAt = &t
-					inc.Credential = StateRevoked
-					add(ActionRevoke, OutcomeDone, detail)
-				default:
-					t := now()
-					inc.RevokedAt = &t
-					inc.Credential = StateRevoked
-					add(ActionRevoke, OutcomeUnchanged, detail)
-				}
-				inc.Severity = classify(inc, known)
-			}
-		}
-		// 4. Timeline and report.
-		if acct.Timeline {
-			if !execute {
-				add(ActionTimeline, OutcomePlanned, "CloudTrail events of the key's user in "+regionsText(acct))
-			} else if s, err := r.Timeline(ctx, acct, inc, dir); err != nil {
-				add(ActionTimeline, OutcomeFailed, err.Error())
-			} else {
-				add(ActionTimeline, OutcomeDone, s)
-			}
-		}
-		if acct.Report {
-			if !execute {
-				add(ActionReport, OutcomePlanned, "incident report (report.md, report.json)")
-			} else if err := r.Report(ctx, acct, inc, dir); err != nil {
-				add(ActionReport, OutcomeFailed, err.Error())
-			} else {
-				add(ActionReport, OutcomeDone, "report.md, report.json")
-			}
-		}
-		if acct.Notify != "" {
-			switch {
-			case prev != nil && prev.Notified:
-				add(ActionNotify, OutcomeSkipped, "owner already notified")
-			case !execute || opts.Notify == nil:
-				add(ActionNotify, OutcomePlanned, "POST the incident to the account's webhook")
-			default:
-				if err := opts.Notify(ctx, acct.Notify, inc); err != nil {
-					add(ActionNotify, OutcomeFailed, err.Error())
-				} else {
-					add(ActionNotify, OutcomeDone, "webhook accepted the incident")
-				}
-			}
 		}
 		if st != nil {
 			st.put(inc)
@@ -328,6 +221,31 @@ func Run(ctx context.Context, incs []*Incident, r Responder, st *State, opts Opt
 	}
 	sort.SliceStable(incs, func(a, b int) bool { return severityRank[incs[a].Severity] < severityRank[incs[b].Severity] })
 	return nil
+}
+
+// start sets what is known of the incident before any action: when it was
+// first detected, its account, and the credential state that needs no call.
+func start(c *Case) {
+	inc := c.Incident
+	inc.FirstSeen = c.Now()
+	if c.Prev != nil {
+		inc.FirstSeen = c.Prev.FirstDetected
+		inc.RevokedAt = c.Prev.RevokedAt
+	}
+	if c.Known {
+		a := c.Account
+		inc.Account = &a
+	}
+	inc.ThirdParty = !c.Known
+	switch {
+	case inc.Key.Expired != nil && *inc.Key.Expired:
+		inc.Credential = StateExpired
+	case inc.RevokedAt != nil:
+		inc.Credential = StateRevoked
+	default:
+		inc.Credential = StateNotChecked
+	}
+	inc.Severity = classify(inc, c.Known)
 }
 
 func classify(inc *Incident, known bool) string {
@@ -341,20 +259,6 @@ func classify(inc *Incident, known bool) string {
 		return SeverityCritical
 	}
 	return SeverityHigh
-}
-
-func revokePlan(inc *Incident) string {
-	if inc.Key.Type == detectors.TypeShortTerm {
-		return fmt.Sprintf("deny sessions issued before now on the issuer of %s (found through CloudTrail)", inc.Key.AccessKeyID)
-	}
-	return fmt.Sprintf("deny bedrock:* and bedrock-mantle:* on %s, delete its Bedrock credentials, deactivate its access keys", inc.Key.Username)
-}
-
-func regionsText(a Account) string {
-	if len(a.Regions) == 0 {
-		return "all enabled regions"
-	}
-	return fmt.Sprint(a.Regions)
 }
 
 func thirdPartyAdvice(inc *Incident) string {

@@ -27,11 +27,26 @@ type fakeResponder struct {
 	calls   []string
 	state   string
 	revoked map[string]bool
+	// spend, when set, advances the test's clock by the time a call takes.
+	spend func(time.Duration)
+}
+
+// Time the fake's calls take on the test's clock.
+const (
+	checkTakes  = 15 * time.Second
+	revokeTakes = 75 * time.Second
+)
+
+func (f *fakeResponder) takes(d time.Duration) {
+	if f.spend != nil {
+		f.spend(d)
+	}
 }
 
 func (f *fakeResponder) log(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
 func (f *fakeResponder) CheckCredential(_ context.Context, a Account, inc *Incident) (string, error) {
 	f.log("check " + a.ID)
+	f.takes(checkTakes)
 	if f.revoked[inc.Fingerprint] {
 		return StateRevoked, nil
 	}
@@ -43,6 +58,7 @@ func (f *fakeResponder) Verify(_ context.Context, inc *Incident) (string, error)
 }
 func (f *fakeResponder) Revoke(_ context.Context, a Account, inc *Incident) (bool, string, error) {
 	f.log("revoke " + a.ID)
+	f.takes(revokeTakes)
 	if f.revoked[inc.Fingerprint] {
 		return false, "already denied", nil
 	}
@@ -118,6 +134,9 @@ func TestTriageScenario(t *testing.T) {
 	st, _ := LoadState(statePath)
 	incs = Group(fs)
 	clock = t0.Add(90 * time.Second)
+	// From here the account's calls take time: the payments key is first
+	// detected, then checked (15s), then revoked (75s).
+	r.spend = func(d time.Duration) { clock = clock.Add(d) }
 	if err := Run(context.Background(), incs, r, st, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +177,9 @@ func TestTriageScenario(t *testing.T) {
 		t.Errorf("webhooks: %+v", hooks) // the long-term key and the expired short-term key of payments
 	}
 	k := st.KPIs()
-	if k.Revoked != 1 || k.MeanTimeToRevoke != 0 || k.Open["444455556666"][SeverityCritical] != 1 || k.ThirdParty != 1 {
+	// Detection to revocation: the check and the revoke call, exactly.
+	mttr := checkTakes + revokeTakes
+	if k.Revoked != 1 || k.MeanTimeToRevoke != mttr || k.WorstTimeToRevoke != mttr || k.Open["444455556666"][SeverityCritical] != 1 || k.ThirdParty != 1 {
 		t.Errorf("kpis: %+v", k)
 	}
 	if _, err := os.Stat(filepath.Join(dir, got["111122223333"].Fingerprint[:16], "actions.jsonl")); err != nil {
@@ -186,7 +207,8 @@ func TestTriageScenario(t *testing.T) {
 			}
 		}
 	}
-	if k := st2.KPIs(); k.Revoked != 1 || k.WorstTimeToRevoke != 0 {
+	// The rerun keeps the first detection and the revocation time: same figure.
+	if k := st2.KPIs(); k.Revoked != 1 || k.MeanTimeToRevoke != mttr || k.WorstTimeToRevoke != mttr {
 		t.Errorf("kpis after rerun: %+v", k)
 	}
 }

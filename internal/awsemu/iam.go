@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // iam answers the IAM Query API.
@@ -617,6 +618,39 @@ func (s *Server) iam(req *request) ([]byte, error) {
 			u.PermissionsBoundary = ""
 		}
 
+	case "TagUser", "ListUserTags":
+		if p["UserName"] == "" {
+			return nil, errInvalid("UserName is required")
+		}
+		u, err := user()
+		if err != nil {
+			return nil, err
+		}
+		if req.action == "TagUser" {
+			if err := tagUser(u, p); err != nil {
+				return nil, err
+			}
+			break
+		}
+		keys := make([]string, 0, len(u.Tags))
+		for k := range u.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // "The returned list of tags is sorted by tag key."
+		pg, next, err := page(keys, func(s string) string { return s }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		if err != nil {
+			return nil, err
+		}
+		b.open("Tags")
+		for _, k := range pg {
+			b.open("member")
+			b.leaf("Key", k)
+			b.leaf("Value", u.Tags[k])
+			b.close("member")
+		}
+		b.close("Tags")
+		truncated(next)
+
 	case "GetRole":
 		r := findRole(a, p["RoleName"])
 		if r == nil {
@@ -654,6 +688,42 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		return nil, &apiError{400, "InvalidAction", "IAM action " + req.action + " is not emulated"}
 	}
 	return queryReply(req, b.String()), nil
+}
+
+// maxTagsPerUser is IAM's quota of tags on one user.
+const maxTagsPerUser = 50
+
+// tagUser applies TagUser as AWS documents it
+// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagUser.html and
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html): a tag
+// whose key the user already has is overwritten; keys are 1 to 128
+// characters and values at most 256; one invalid tag, or more than 50 tags
+// on the user, fails the whole request and changes nothing.
+func tagUser(u *User, p map[string]string) error {
+	tags := map[string]string{}
+	for k, v := range u.Tags {
+		tags[k] = v
+	}
+	n := 0
+	for ; ; n++ {
+		k, ok := p[fmt.Sprintf("Tags.member.%d.Key", n+1)]
+		if !ok {
+			break
+		}
+		v := p[fmt.Sprintf("Tags.member.%d.Value", n+1)]
+		if k == "" || utf8.RuneCountInString(k) > 128 || utf8.RuneCountInString(v) > 256 {
+			return errInvalid("tag %d: the key must be 1 to 128 characters and the value at most 256", n+1)
+		}
+		tags[k] = v
+	}
+	switch {
+	case n == 0:
+		return errInvalid("Tags is required")
+	case len(tags) > maxTagsPerUser:
+		return &apiError{409, "LimitExceeded", fmt.Sprintf("The number of tags has reached the maximum limit of %d.", maxTagsPerUser)}
+	}
+	u.Tags = tags
+	return nil
 }
 
 // inlineOf returns the inline policy map of the user or role the request names.

@@ -91,6 +91,7 @@ type User struct {
 	Groups              []string          `json:"groups,omitempty"`
 	AttachedPolicies    []string          `json:"attached_policies,omitempty"` // policy ARNs
 	InlinePolicies      map[string]string `json:"inline_policies,omitempty"`   // name -> JSON document
+	Tags                map[string]string `json:"tags,omitempty"`              // key -> value (TagUser, ListUserTags)
 }
 
 // ServiceCred is a service-specific credential (a Bedrock API key when the

@@ -12,13 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/report"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/sources"
-	"github.com/bks-dev/bks/verify"
 )
 
 // detectOptions are the flags every `bks detect` subcommand shares.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/incident"
+	"github.com/bks-dev/bks/awsops/incident"
+	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/timeline"
 )
 
 type reportOptions struct {

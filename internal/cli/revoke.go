@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/verify"
 )
 
 type revokeOptions struct {

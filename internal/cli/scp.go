@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/awsops/scp"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/scp"
 )
 
 type scpShowOptions struct {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bks-dev/bks/scp"
+	"github.com/bks-dev/bks/awsops/scp"
 )
 
 // irRun runs bks in-process (incident-response tests).

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
 )
 
 type timelineOptions struct {

@@ -15,11 +15,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/respond"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/triage/awsresp"
 )
 
 // triageOptions are the flags of `bks triage` and of `bks detect --triage`.
@@ -145,10 +145,7 @@ func readFindings(sio *IO, path string) ([]findings.Finding, error) {
 func triageAccounts(cfg *rules.Config) []triage.Account {
 	var out []triage.Account
 	for _, a := range cfg.Accounts {
-		out = append(out, triage.Account{
-			ID: a.ID, Name: a.Name, Owner: a.Owner, Profile: a.Profile, RoleARN: a.RoleARN, Regions: a.Regions,
-			Report: a.Report, Timeline: a.Timeline, Revoke: a.Revoke, Verify: a.Verify, Notify: a.Notify, Auto: a.Auto,
-		})
+		out = append(out, *a)
 	}
 	return out
 }
@@ -163,7 +160,7 @@ func triageRun(ctx context.Context, f *cmdutil.Factory, sio *IO, o *triageOption
 			return err
 		}
 	}
-	resp := &awsresp.Responder{
+	resp := &respond.Responder{
 		Base: f.AWSSettings(&o.AWS),
 		Days: o.Days,
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/verify"
 )
 
 type verifyOptions struct {

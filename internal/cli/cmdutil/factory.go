@@ -19,8 +19,8 @@ import (
 	gh "github.com/google/go-github/v62/github"
 
 	"github.com/bks-dev/bks/awsops"
+	"github.com/bks-dev/bks/awsops/verify"
 	ghsrc "github.com/bks-dev/bks/sources/github"
-	"github.com/bks-dev/bks/verify"
 )
 
 // Factory builds what commands reach outside the process with: AWS

@@ -11,7 +11,7 @@ import (
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/awsops/org"
-	"github.com/bks-dev/bks/verify"
+	"github.com/bks-dev/bks/awsops/verify"
 )
 
 // AWSFlags are the AWS CLI-style flags every account command takes.

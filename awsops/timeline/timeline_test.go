@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
+	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/timeline"
 )
 
 const acct = "111122223333"
@@ -138,7 +138,10 @@ func TestTimelineThreeRegionsPagingThrottling(t *testing.T) {
 }
 
 func TestTimelineMaxEventsAndFailures(t *testing.T) {
-	now := time.Now().UTC()
+	// The newest event a second back: the lookup's EndTime (its own now)
+	// travels in whole milliseconds, so an event stamped in the same
+	// millisecond fell after it about a third of the runs.
+	now := time.Now().UTC().Add(-time.Second)
 	var events []*awsemu.Event
 	for i := range 80 {
 		events = append(events, &awsemu.Event{Region: "us-west-2", Time: now.Add(-time.Duration(i) * time.Minute), Name: fmt.Sprintf("E%d", i), Username: "u"})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/awsops/iamscan"
-	"github.com/bks-dev/bks/timeline"
+	"github.com/bks-dev/bks/awsops/timeline"
 )
 
 // Formats.

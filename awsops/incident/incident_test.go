@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/bks-dev/bks/incident"
+	"github.com/bks-dev/bks/awsops/incident"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
 )
 
 const acct = "111122223333"

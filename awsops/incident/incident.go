@@ -19,8 +19,8 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/iamscan"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
 )
 
 // CostAPI is the part of the Cost Explorer client the report uses.

@@ -16,10 +16,10 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/verify"
 )
 
 const acct = "111122223333"

@@ -1,6 +1,6 @@
-// Package awsresp carries out triage's account-side actions with the same
+// Package respond carries out triage's account-side actions with the same
 // code as `bks revoke-key`, `bks timeline`, `bks report` and `bks verify`.
-package awsresp
+package respond
 
 import (
 	"context"
@@ -20,13 +20,13 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/audit"
+	"github.com/bks-dev/bks/awsops/incident"
 	"github.com/bks-dev/bks/awsops/org"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/timeline"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/incident"
-	"github.com/bks-dev/bks/revoke"
-	"github.com/bks-dev/bks/timeline"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/verify"
 )
 
 // Responder implements triage.Responder against AWS.
@@ -300,4 +300,15 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// Reach returns the AWS configuration and caller identity for acct, loaded
+// once per account as for the built-in actions: what an action added to
+// triage's table (triage.Options.Actions) uses to make its own calls.
+func (r *Responder) Reach(ctx context.Context, acct triage.Account) (aws.Config, awsops.Identity, error) {
+	a, err := r.reach(ctx, acct)
+	if err != nil {
+		return aws.Config{}, awsops.Identity{}, err
+	}
+	return a.cfg, a.id, nil
 }
