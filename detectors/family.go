@@ -219,6 +219,16 @@ func ServiceNamed(name string) (*Service, bool) {
 	return nil, false
 }
 
+// ServiceAt returns the service whose endpoint is host (Service.Host).
+func ServiceAt(host string) (*Service, bool) {
+	for _, s := range Services() {
+		if s.Host == host {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
 // SearchTerms returns every family's GitHub code search terms, each once.
 func SearchTerms() []string {
 	var out []string
