@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,12 +28,12 @@ const FileName = ".bks.toml"
 // EnvConfig names the environment variable that points to a config file.
 const EnvConfig = "BKS_CONFIG"
 
-// Decoders a rule can feed.
+// Decoders a rule can feed besides a key family's service
+// (detectors.Service.Name: bedrock, claude-platform); detectors.Decoders
+// lists them all.
 const (
-	DecoderBedrock        = "bedrock"
-	DecoderClaudePlatform = "claude-platform"
-	DecoderAccessKey      = "aws-access-key"
-	DecoderNone           = "none"
+	DecoderAccessKey = detectors.DecoderAccessKey
+	DecoderNone      = detectors.DecoderNone
 )
 
 // Defaults and limits of a rule's search window.
@@ -90,10 +91,9 @@ type Rule struct {
 	File string `toml:"-"`
 	Line int    `toml:"-"`
 
-	re       *regexp.Regexp
-	secretIx int // index of the secret group in re; 0 = whole match
-	include  []glob
-	exclude  []glob
+	re      *regexp.Regexp
+	include []glob
+	exclude []glob
 }
 
 // Example is a test string of a rule, checked by `bks rules test`.
@@ -347,11 +347,9 @@ func (v *validator) rule(p string, r *Rule) {
 	if r.Decoder == "" {
 		r.Decoder = DecoderNone
 	}
-	switch r.Decoder {
-	case DecoderBedrock, DecoderClaudePlatform, DecoderAccessKey, DecoderNone:
-	default:
-		v.fail(p+".decoder", "unknown decoder %q (want %s, %s, %s or %s)", r.Decoder,
-			DecoderBedrock, DecoderClaudePlatform, DecoderAccessKey, DecoderNone)
+	if ds := detectors.Decoders(); !slices.Contains(ds, r.Decoder) {
+		v.fail(p+".decoder", "unknown decoder %q (want %s or %s)", r.Decoder,
+			strings.Join(ds[:len(ds)-1], ", "), ds[len(ds)-1])
 	}
 	if r.Engine {
 		// Built-in Bedrock rules: described, run by the engine.
@@ -385,10 +383,6 @@ func (v *validator) rule(p string, r *Rule) {
 			v.fail(p+".regex", "bad regex: %v", regexErr(err))
 		} else {
 			r.re = re
-			r.secretIx = re.SubexpIndex("secret")
-			if r.secretIx < 0 {
-				r.secretIx = 0
-			}
 			if re.MatchString("") {
 				v.fail(p+".regex", "regex matches the empty string")
 			}

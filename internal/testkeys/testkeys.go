@@ -43,6 +43,17 @@ func Secret(seed uint64) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// AccessKeySecret returns a fake 40-character secret access key,
+// deterministic in seed. Like real ones it mixes cases and digits.
+func AccessKeySecret(seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 3))
+	b := make([]byte, 30)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return "aZ9" + base64.StdEncoding.EncodeToString(b)[3:]
+}
+
 // ConsoleUser returns a console-style phantom user name "BedrockAPIKey-xxxx".
 func ConsoleUser(seed uint64) string {
 	const alpha = "abcdefghijklmnopqrstuvwxyz0123456789"
