@@ -80,10 +80,10 @@ type Rule struct {
 	MaxLen     int          `toml:"max_len"`
 	Examples   []Example    `toml:"examples"`
 	Allowlists []*Allowlist `toml:"allowlists"`
-	// Engine marks the built-in Bedrock and Claude Platform rules, which
-	// the detector engine runs with hand-written code; only the embedded
-	// built-in file may set it.
-	Engine bool `toml:"engine,builtin"`
+	// Engine marks the built-in rules of the key families (bedrock-*,
+	// claude-platform-*), which the detector engine runs with hand-written
+	// code. They are made from detectors.Families, never from TOML.
+	Engine bool `toml:"-"`
 
 	// Builtin is true for rules from the embedded built-in file.
 	Builtin bool `toml:"-"`
@@ -235,7 +235,7 @@ func Discover(root string, getenv func(string) string) (cfg *Config, path string
 var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 func build(name string, data []byte) (*Config, error) {
-	builtin, err := loadBuiltin()
+	builtin, err := builtinRules()
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func build(name string, data []byte) (*Config, error) {
 	var loc *locator
 	var errs []error
 	if data != nil {
-		loc, err = decodeTOML(name, data, &user, false)
+		loc, err = decodeTOML(name, data, &user)
 		if err != nil {
 			// Structural errors make later checks meaningless when the
 			// text did not parse at all.
@@ -261,7 +261,7 @@ func build(name string, data []byte) (*Config, error) {
 	}
 	v := &validator{file: name, loc: loc}
 	known := map[string]*Rule{}
-	for _, r := range builtin.Rules {
+	for _, r := range builtin {
 		known[r.ID] = r
 	}
 	disabled := map[string]bool{}
@@ -278,7 +278,7 @@ func build(name string, data []byte) (*Config, error) {
 			c.Disabled = append(c.Disabled, id)
 		}
 	}
-	for _, r := range builtin.Rules {
+	for _, r := range builtin {
 		if !disabled[r.ID] {
 			c.Rules = append(c.Rules, r)
 		}

@@ -193,7 +193,8 @@ func TestBuiltinRules(t *testing.T) {
 	}
 	for i, id := range want {
 		r := c.Rules[i]
-		if r.ID != id || !r.Builtin || r.Description == "" || len(r.Keywords) == 0 || r.File != BuiltinFile || r.Line == 0 {
+		// Engine rules come from the family table, not the file: no line.
+		if r.ID != id || !r.Builtin || r.Description == "" || len(r.Keywords) == 0 || r.File != BuiltinFile || (r.Line == 0) != r.Engine {
 			t.Errorf("rule %d = %+v, want id %s", i, r, id)
 		}
 		if r.Engine != (i < 4) {
@@ -209,9 +210,10 @@ func TestBuiltinRules(t *testing.T) {
 		t.Errorf("default detectors = %v", ds)
 	}
 	// The engine's keywords are the rules' keywords.
-	for _, r := range c.Rules[:4] {
-		if r.Keywords[0] == "" || r.FoldsCase() {
-			t.Errorf("%s: keywords %q fold %v", r.ID, r.Keywords, r.FoldsCase())
+	for i, r := range c.Rules[:4] {
+		f := detectors.Families()[i]
+		if len(r.Keywords) != 1 || r.Keywords[0] != f.Prefix || r.FoldsCase() || r.Decoder != f.Service.Name {
+			t.Errorf("%s: keywords %q fold %v decoder %s", r.ID, r.Keywords, r.FoldsCase(), r.Decoder)
 		}
 	}
 }
