@@ -50,16 +50,22 @@ var Keys = map[string]func(seed uint64) string{
 	detectors.RuleLongTerm: func(seed uint64) string {
 		return testkeys.LongTerm(testkeys.ConsoleUser(seed), Account, testkeys.Secret(seed))
 	},
-	detectors.RuleShortTerm: func(seed uint64) string { return shortTerm(detectors.Bedrock.Host, seed) },
+	detectors.RuleShortTerm: func(seed uint64) string {
+		return ShortTermKey(detectors.PrefixShortTerm, detectors.Bedrock.Host, seed)
+	},
 	detectors.RuleClaudeLongTerm: func(seed uint64) string {
 		return testkeys.ClaudeLongTerm(fmt.Sprint(seed), Account, testkeys.Secret(seed))
 	},
-	detectors.RuleClaudeShortTerm: func(seed uint64) string { return shortTerm(detectors.ClaudePlatform.Host, seed) },
+	detectors.RuleClaudeShortTerm: func(seed uint64) string {
+		return ShortTermKey(detectors.PrefixClaudeShortTerm, detectors.ClaudePlatform.Host, seed)
+	},
 }
 
-func shortTerm(host string, seed uint64) string {
+// ShortTermKey builds a short-term-style key of any family: prefix +
+// base64 of a URL of host presigned in eu-west-1, valid at Now.
+func ShortTermKey(prefix, host string, seed uint64) string {
 	return testkeys.ShortTerm(testkeys.ShortTermOptions{
-		Host: host, AccessKeyID: testkeys.AccessKeyID("ASIA", Account, seed), SecretKey: "s",
+		Prefix: prefix, Host: host, AccessKeyID: testkeys.AccessKeyID("ASIA", Account, seed), SecretKey: "s",
 		SessionToken: testkeys.SessionToken(Account, 600, seed), Region: "eu-west-1",
 		Issued: Now.Add(-10 * time.Minute), Expires: 3600,
 	})

@@ -94,7 +94,10 @@ func AccessKeyID(prefix, account string, seed uint64) string {
 
 // ShortTermOptions describe a short-term key.
 type ShortTermOptions struct {
-	Host         string // default bedrock.amazonaws.com
+	Host string // default bedrock.amazonaws.com
+	// Prefix defaults to bedrock-api-key-, or aws-external-anthropic-api-key-
+	// for that host.
+	Prefix       string
 	AccessKeyID  string // AKIA… or ASIA…
 	SecretKey    string // used only to compute a well-formed signature
 	SessionToken string // empty for AKIA tokens
@@ -114,9 +117,13 @@ func ShortTerm(o ShortTermOptions) string {
 	if host == "" {
 		host = "bedrock.amazonaws.com"
 	}
-	prefix := "bedrock-api-key-"
-	if host == "aws-external-anthropic.amazonaws.com" {
+	prefix := o.Prefix
+	switch {
+	case prefix != "":
+	case host == "aws-external-anthropic.amazonaws.com":
 		prefix = "aws-external-anthropic-api-key-"
+	default:
+		prefix = "bedrock-api-key-"
 	}
 	service := strings.TrimSuffix(host, ".amazonaws.com")
 	date := o.Issued.UTC().Format("20060102")
