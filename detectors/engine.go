@@ -106,7 +106,6 @@ func (a *anchor) at(data []byte, p int) bool {
 // Engine scans buffers for keys. It is safe for concurrent use.
 type Engine struct {
 	opts    Options
-	fams    []Family // Families() when New ran
 	anchors []anchor
 	// hit flags the two-byte values some anchor is indexed under: one
 	// byte load per checked position (measured 12% faster than a bitset).
@@ -116,6 +115,7 @@ type Engine struct {
 	step      int         // positions checked: every step-th
 	lookahead int         // how far past limit an anchor's pair can lie
 	maxMatch  int
+	fams      []Family // Families() when New ran
 }
 
 // pairRef says that a pair at position i means anchor may start at i-off.
