@@ -72,10 +72,17 @@ func TestRegister(t *testing.T) {
 	}
 }
 
+// TestDecodeNotAKey: the error names every service and prefix, e.g. "not
+// a Bedrock or Claude Platform API key (expected prefix ABSK,
+// bedrock-api-key-, AEAA or aws-external-anthropic-api-key-)".
 func TestDecodeNotAKey(t *testing.T) {
 	_, err := Decode("hello", DecodeOptions{})
-	want := "not a Bedrock or Claude Platform API key (expected prefix ABSK, bedrock-api-key-, AEAA or aws-external-anthropic-api-key-)"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("Decode(hello) = %v", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "not a Bedrock, ") && !strings.HasPrefix(err.Error(), "not a Bedrock or ") {
+		t.Fatalf("Decode(hello) = %v", err)
+	}
+	for _, f := range Families() {
+		if !strings.Contains(err.Error(), f.Prefix) || !strings.Contains(err.Error(), f.Service.Title) {
+			t.Errorf("Decode(hello) = %v: %s or %s missing", err, f.Prefix, f.Service.Title)
+		}
 	}
 }
