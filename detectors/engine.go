@@ -72,21 +72,6 @@ type Detector interface {
 	Check(data []byte, pos int, kw int) (Match, bool)
 }
 
-type family struct {
-	rule    string
-	prefix  string
-	service string
-	long    bool
-	host    string
-}
-
-var families = []family{
-	{RuleLongTerm, PrefixLongTerm, ServiceBedrock, true, ""},
-	{RuleShortTerm, PrefixShortTerm, ServiceBedrock, false, hostBedrock},
-	{RuleClaudeLongTerm, PrefixClaudeLongTerm, ServiceClaudePlatform, true, ""},
-	{RuleClaudeShortTerm, PrefixClaudeShortTerm, ServiceClaudePlatform, false, hostClaude},
-}
-
 // anchor is a literal whose occurrence triggers a check. pairOff is the
 // offset inside pat of the first of the Engine.step consecutive byte pairs
 // indexed in the pair filter: scanning only every step-th position still
@@ -130,6 +115,7 @@ type Engine struct {
 	step      int         // positions checked: every step-th
 	lookahead int         // how far past limit an anchor's pair can lie
 	maxMatch  int
+	fams      []Family // Families() when New ran
 }
 
 // pairRef says that a pair at position i means anchor may start at i-off.
@@ -140,20 +126,12 @@ type pairRef struct {
 
 // New returns an Engine with the built-in detectors.
 func New(opts Options) *Engine {
-	e := &Engine{opts: opts, pairIdx: make([]uint16, 1<<16)}
+	e := &Engine{opts: opts, fams: Families(), pairIdx: make([]uint16, 1<<16)}
 	var all []anchor
-	for fi, f := range families {
-		// Pairs chosen where they are rare in source text.
-		off := 0
-		switch f.prefix {
-		case PrefixShortTerm:
-			off = 10 // "i-", "-k", "ke"
-		case PrefixClaudeShortTerm:
-			off = 20 // "ic", "c-", "-a"
-		}
-		all = append(all, anchor{pat: []byte(f.prefix), pairOff: off, fam: fi})
+	for fi, f := range e.fams {
+		all = append(all, anchor{pat: []byte(f.Prefix), pairOff: f.PairOffset, fam: fi})
 		for align := 0; align < 3; align++ {
-			pat, goff := stableBase64(f.prefix, align)
+			pat, goff := stableBase64(f.Prefix, align)
 			all = append(all, anchor{pat: []byte(pat), fam: fi, b64: true, align: align, groupOff: goff})
 		}
 	}
@@ -355,9 +333,9 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	if a.b64 {
 		return e.checkBase64(data, p, a)
 	}
-	f := &families[a.fam]
-	body := p + len(f.prefix)
-	if f.long && !plausibleLongTerm(data[body:]) {
+	f := &e.fams[a.fam]
+	body := p + len(f.Prefix)
+	if f.Long && !plausibleLongTerm(data[body:]) {
 		return Match{}, false
 	}
 	j := body
@@ -393,33 +371,33 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 
 // minBody is the shortest body for which a failed decode is still worth
 // reporting as an invalid candidate.
-func minBody(f *family) int {
-	if f.long {
+func minBody(f *Family) int {
+	if f.Long {
 		return 24
 	}
 	return 40
 }
 
-func (e *Engine) finish(key []byte, start, end int, enc string, f *family) (Match, bool) {
+func (e *Engine) finish(key []byte, start, end int, enc string, f *Family) (Match, bool) {
 	k, err := decodeBody(key, f, e.opts.Decode)
-	if err != nil && len(key)-len(f.prefix) < minBody(f) {
+	if err != nil && len(key)-len(f.Prefix) < minBody(f) {
 		return Match{}, false
 	}
 	// Restore the padding the decoder accepts as missing, so the same key
 	// written with and without it has one identity.
 	if err == nil {
-		for (len(key)-len(f.prefix))%4 != 0 {
+		for (len(key)-len(f.Prefix))%4 != 0 {
 			key = append(key, '=')
 		}
 	}
-	return Match{Rule: f.rule, Start: start, End: end, Key: string(key), Encoding: enc, Decoded: k, Err: err}, true
+	return Match{Rule: f.Rule, Start: start, End: end, Key: string(key), Encoding: enc, Decoded: k, Err: err}, true
 }
 
-func decodeBody(key []byte, f *family, opts DecodeOptions) (Key, error) {
-	if f.long {
-		return decodeLongTerm(key, len(f.prefix), f.service, opts)
+func decodeBody(key []byte, f *Family, opts DecodeOptions) (Key, error) {
+	if f.Long {
+		return decodeLongTerm(key, len(f.Prefix), f.Service.Name, opts)
 	}
-	return decodeShortTerm(key, len(f.prefix), f.host, opts)
+	return decodeShortTerm(key, len(f.Prefix), f.Service, opts)
 }
 
 // plausibleLongTerm cheaply rejects most false "ABSK"/"AEAA" hits before the
@@ -456,7 +434,7 @@ func plausibleLongTerm(body []byte) bool {
 func isB64Char(c byte) bool { return isKeyChar(c) || c == '+' || c == '/' }
 
 func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
-	f := &families[a.fam]
+	f := &e.fams[a.fam]
 	g := p - a.groupOff
 	if g < 0 {
 		return Match{}, false
@@ -489,10 +467,10 @@ func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
 		}
 	}
 	dec := buf[a.align:nd]
-	if !bytes.HasPrefix(dec, []byte(f.prefix)) {
+	if !bytes.HasPrefix(dec, []byte(f.Prefix)) {
 		return Match{}, false
 	}
-	kend := len(f.prefix)
+	kend := len(f.Prefix)
 	for kend < len(dec) && kend < MaxKeyLen && isKeyChar(dec[kend]) {
 		kend++
 	}
@@ -501,7 +479,7 @@ func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
 		pad++
 	}
 	key := append([]byte(nil), dec[:kend+pad]...)
-	if f.long && !plausibleLongTerm(key[len(f.prefix):]) {
+	if f.Long && !plausibleLongTerm(key[len(f.Prefix):]) {
 		return Match{}, false
 	}
 	return e.finish(key, g, end, EncodingBase64, f)

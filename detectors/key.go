@@ -83,31 +83,35 @@ func errAt(off int, format string, args ...any) *DecodeError {
 	return &DecodeError{Reason: fmt.Sprintf(format, args...), Offset: off}
 }
 
-// Prefixes of the four key shapes bks decodes.
+// Prefixes of the four built-in key shapes.
 const (
 	PrefixLongTerm        = "ABSK"
 	PrefixShortTerm       = "bedrock-api-key-"
 	PrefixClaudeLongTerm  = "AEAA"
 	PrefixClaudeShortTerm = "aws-external-anthropic-api-key-"
-
-	hostBedrock = "bedrock.amazonaws.com"
-	hostClaude  = "aws-external-anthropic.amazonaws.com"
 )
 
-// Decode decodes a complete key (no surrounding text) of any supported shape.
+// Decode decodes a complete key (no surrounding text) of any family.
 func Decode(key string, opts DecodeOptions) (Key, error) {
-	switch {
-	case strings.HasPrefix(key, PrefixLongTerm):
-		return decodeLongTerm([]byte(key), len(PrefixLongTerm), ServiceBedrock, opts)
-	case strings.HasPrefix(key, PrefixClaudeLongTerm):
-		return decodeLongTerm([]byte(key), len(PrefixClaudeLongTerm), ServiceClaudePlatform, opts)
-	case strings.HasPrefix(key, PrefixShortTerm):
-		return decodeShortTerm([]byte(key), len(PrefixShortTerm), hostBedrock, opts)
-	case strings.HasPrefix(key, PrefixClaudeShortTerm):
-		return decodeShortTerm([]byte(key), len(PrefixClaudeShortTerm), hostClaude, opts)
+	if f, ok := Identify(key); ok {
+		return decodeBody([]byte(key), f, opts)
 	}
-	return Key{}, errAt(0, "not a Bedrock or Claude Platform API key (expected prefix %s, %s, %s or %s)",
-		PrefixLongTerm, PrefixShortTerm, PrefixClaudeLongTerm, PrefixClaudeShortTerm)
+	var titles, prefixes []string
+	for _, s := range Services() {
+		titles = append(titles, s.Title)
+	}
+	for _, f := range Families() {
+		prefixes = append(prefixes, f.Prefix)
+	}
+	return Key{}, errAt(0, "not a %s API key (expected prefix %s)", orList(titles), orList(prefixes))
+}
+
+// orList joins "a", "b", "c" as "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // Trim removes what commonly surrounds a pasted key: white space, quotes,
@@ -149,8 +153,8 @@ func Trim(s string) string {
 }
 
 func hasKeyPrefix(s string) bool {
-	return strings.HasPrefix(s, PrefixLongTerm) || strings.HasPrefix(s, PrefixShortTerm) ||
-		strings.HasPrefix(s, PrefixClaudeLongTerm) || strings.HasPrefix(s, PrefixClaudeShortTerm)
+	_, ok := Identify(s)
+	return ok
 }
 
 func isIdent(s string) bool {
@@ -287,7 +291,8 @@ func shortHash(b []byte) string {
 	return hex.EncodeToString(h[:8])
 }
 
-func decodeShortTerm(key []byte, prefixLen int, host string, opts DecodeOptions) (Key, error) {
+func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions) (Key, error) {
+	host := svc.Host
 	raw, derr := decodeBase64Body(key, prefixLen)
 	if derr != nil {
 		return Key{}, derr
@@ -325,14 +330,10 @@ func decodeShortTerm(key []byte, prefixLen int, host string, opts DecodeOptions)
 	if !isAccessKeyID(parts[0]) {
 		return Key{}, errAt(-1, "credential scope has a malformed access key id")
 	}
-	svc := ServiceBedrock
-	if host == hostClaude {
-		svc = ServiceClaudePlatform
-	}
 	hasToken := q.Get("X-Amz-Security-Token") != ""
 	k := Key{
 		Type:            TypeShortTerm,
-		Service:         svc,
+		Service:         svc.Name,
 		AccessKeyID:     parts[0],
 		Region:          parts[2],
 		Partition:       PartitionForRegion(parts[2]),

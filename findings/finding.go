@@ -112,20 +112,17 @@ func Fingerprint(rule, key string) string {
 // together identify it to a person without revealing it.
 func Redact(key string) string {
 	prefix := ""
-	for _, p := range []string{detectors.PrefixClaudeShortTerm, detectors.PrefixShortTerm, detectors.PrefixLongTerm, detectors.PrefixClaudeLongTerm} {
-		if len(key) >= len(p) && key[:len(p)] == p {
-			prefix = p
-			break
-		}
-	}
-	if prefix == "" && len(key) > 4 {
+	f, ok := detectors.Identify(key)
+	if ok {
+		prefix = f.Prefix
+	} else if len(key) > 4 {
 		prefix = key[:4]
 	}
 	// The padding is not worth showing: it says nothing about the key.
 	rest := strings.TrimRight(key[len(prefix):], "=")
 	// Every short-term token ends in the base64 of "&Version=1": show the
 	// four characters before that (they encode the signature) instead.
-	if (prefix == detectors.PrefixShortTerm || prefix == detectors.PrefixClaudeShortTerm) && len(rest) > 40 {
+	if ok && !f.Long && len(rest) > 40 {
 		rest = rest[:len(rest)-16]
 	}
 	if len(rest) <= 8 {

@@ -389,64 +389,30 @@ func fileURI(p string) string {
 	return enc
 }
 
-type ruleText struct {
-	name, short, full, help string
-	tags                    []string
-}
-
-// builtinRules describes the rules of the built-in detectors.
-var builtinRules = map[string]ruleText{
-	detectors.RuleLongTerm: {
-		name:  "BedrockLongTermAPIKey",
-		short: "Amazon Bedrock long-term API key",
-		full:  "An Amazon Bedrock long-term API key (ABSK…): a service-specific credential of an IAM user, valid until it is deleted. It names its AWS account and IAM user.",
-		help:  "Treat the key as compromised. Deny bedrock:* and bedrock-mantle:* on the IAM user it names, delete the user's Bedrock service-specific credentials, review the user's activity in CloudTrail, then remove the key from the code and its history (`bks revoke-key`, `bks timeline`).",
-		tags:  []string{"aws", "bedrock"},
-	},
-	detectors.RuleShortTerm: {
-		name:  "BedrockShortTermAPIKey",
-		short: "Amazon Bedrock short-term API key",
-		full:  "An Amazon Bedrock short-term API key (bedrock-api-key-…): a presigned request valid for up to 12 hours in one region, signed by the session or user that issued it.",
-		help:  "A short-term key cannot be deleted. If it has not expired, deny sessions issued before now (aws:TokenIssueTime) on the role or user that issued it, found through CloudTrail by its access key id; then remove the key from the code and its history (`bks revoke-key`).",
-		tags:  []string{"aws", "bedrock"},
-	},
-	detectors.RuleClaudeLongTerm: {
-		name:  "ClaudePlatformLongTermAPIKey",
-		short: "Claude Platform on AWS long-term API key",
-		full:  "A Claude Platform on AWS long-term API key (AEAA…): a service-specific credential of an IAM user, valid until it is deleted. It names its AWS account and IAM user.",
-		help:  "Treat the key as compromised. Delete the IAM user's service-specific credential, deny its use, review the user's activity in CloudTrail, then remove the key from the code and its history (`bks revoke-key`).",
-		tags:  []string{"aws", "claude-platform"},
-	},
-	detectors.RuleClaudeShortTerm: {
-		name:  "ClaudePlatformShortTermAPIKey",
-		short: "Claude Platform on AWS short-term API key",
-		full:  "A Claude Platform on AWS short-term API key (aws-external-anthropic-api-key-…): a presigned request valid for up to 12 hours in one region, signed by the session or user that issued it.",
-		help:  "A short-term key cannot be deleted. If it has not expired, deny sessions issued before now (aws:TokenIssueTime) on the role or user that issued it; then remove the key from the code and its history (`bks revoke-key`).",
-		tags:  []string{"aws", "claude-platform"},
-	},
-}
-
-// ruleFor returns the SARIF rule for id, with generic text for rules bks
-// has no description of (user-defined rules).
+// ruleFor returns the SARIF rule for id: a key family's text from the
+// family table, generic text for rules bks has no description of
+// (user-defined rules, the AWS access key rule).
 func ruleFor(id string) sarifRule {
-	t, ok := builtinRules[id]
-	if !ok {
-		t = ruleText{
-			name:  ruleName(id),
-			short: "Secret matched by rule " + id,
-			full:  "A secret matched by the rule " + id + ".",
-			help:  "Treat the secret as compromised: revoke or rotate it, then remove it from the code and its history.",
+	var t detectors.SARIFText
+	if f, ok := detectors.Lookup(id); ok {
+		t = f.SARIF
+	} else {
+		t = detectors.SARIFText{
+			Name:  ruleName(id),
+			Short: "Secret matched by rule " + id,
+			Full:  "A secret matched by the rule " + id + ".",
+			Help:  "Treat the secret as compromised: revoke or rotate it, then remove it from the code and its history.",
 		}
 	}
 	return sarifRule{
 		ID:                   id,
-		Name:                 t.name,
-		ShortDescription:     sarifMessage{Text: t.short},
-		FullDescription:      sarifMessage{Text: t.full},
-		Help:                 sarifMessage{Text: t.help, Markdown: t.help},
+		Name:                 t.Name,
+		ShortDescription:     sarifMessage{Text: t.Short},
+		FullDescription:      sarifMessage{Text: t.Full},
+		Help:                 sarifMessage{Text: t.Help, Markdown: t.Help},
 		DefaultConfiguration: sarifConfiguration{Level: "error"},
 		Properties: map[string]any{
-			"tags":              append([]string{"security", "secret"}, t.tags...),
+			"tags":              append([]string{"security", "secret"}, t.Tags...),
 			"precision":         "very-high",
 			"security-severity": "9.0",
 		},

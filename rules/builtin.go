@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/bks-dev/bks/detectors"
 )
 
 //go:embed builtin.toml
@@ -18,7 +20,7 @@ func BuiltinTOML() []byte { return append([]byte(nil), builtinTOML...) }
 
 var loadBuiltin = sync.OnceValues(func() (*Config, error) {
 	var f fileSchema
-	loc, err := decodeTOML(BuiltinFile, builtinTOML, &f, true)
+	loc, err := decodeTOML(BuiltinFile, builtinTOML, &f)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +40,31 @@ var loadBuiltin = sync.OnceValues(func() (*Config, error) {
 	}
 	return c, nil
 })
+
+// builtinRules returns the built-in rules: one engine rule per key family
+// (detectors.Families, so a family added there is listed, shown and
+// allowlistable by id with nothing to add here), then the embedded TOML
+// ones.
+func builtinRules() ([]*Rule, error) {
+	c, err := loadBuiltin()
+	if err != nil {
+		return nil, err
+	}
+	var rs []*Rule
+	for _, f := range detectors.Families() {
+		rs = append(rs, engineRule(f))
+	}
+	return append(rs, c.Rules...), nil
+}
+
+// engineRule describes a key family as a rule.
+func engineRule(f detectors.Family) *Rule {
+	fold := false
+	return &Rule{
+		ID: f.Rule, Description: f.Description, Keywords: []string{f.Prefix}, FoldCase: &fold,
+		Decoder: f.Service.Name, Engine: true, Builtin: true, File: BuiltinFile,
+	}
+}
 
 //go:embed template.toml
 var templateTOML []byte

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,12 +29,12 @@ const FileName = ".bks.toml"
 // EnvConfig names the environment variable that points to a config file.
 const EnvConfig = "BKS_CONFIG"
 
-// Decoders a rule can feed.
+// Decoders a rule can feed besides a key family's service
+// (detectors.Service.Name: bedrock, claude-platform); detectors.Decoders
+// lists them all.
 const (
-	DecoderBedrock        = "bedrock"
-	DecoderClaudePlatform = "claude-platform"
-	DecoderAccessKey      = "aws-access-key"
-	DecoderNone           = "none"
+	DecoderAccessKey = detectors.DecoderAccessKey
+	DecoderNone      = detectors.DecoderNone
 )
 
 // Defaults and limits of a rule's search window.
@@ -80,10 +81,10 @@ type Rule struct {
 	MaxLen     int          `toml:"max_len"`
 	Examples   []Example    `toml:"examples"`
 	Allowlists []*Allowlist `toml:"allowlists"`
-	// Engine marks the built-in Bedrock and Claude Platform rules, which
-	// the detector engine runs with hand-written code; only the embedded
-	// built-in file may set it.
-	Engine bool `toml:"engine,builtin"`
+	// Engine marks the built-in rules of the key families (bedrock-*,
+	// claude-platform-*), which the detector engine runs with hand-written
+	// code. They are made from detectors.Families, never from TOML.
+	Engine bool `toml:"-"`
 
 	// Builtin is true for rules from the embedded built-in file.
 	Builtin bool `toml:"-"`
@@ -91,10 +92,9 @@ type Rule struct {
 	File string `toml:"-"`
 	Line int    `toml:"-"`
 
-	re       *regexp.Regexp
-	secretIx int // index of the secret group in re; 0 = whole match
-	include  []glob
-	exclude  []glob
+	re      *regexp.Regexp
+	include []glob
+	exclude []glob
 }
 
 // Example is a test string of a rule, checked by `bks rules test`.
@@ -236,7 +236,7 @@ func Discover(root string, getenv func(string) string) (cfg *Config, path string
 var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 func build(name string, data []byte) (*Config, error) {
-	builtin, err := loadBuiltin()
+	builtin, err := builtinRules()
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func build(name string, data []byte) (*Config, error) {
 	var loc *locator
 	var errs []error
 	if data != nil {
-		loc, err = decodeTOML(name, data, &user, false)
+		loc, err = decodeTOML(name, data, &user)
 		if err != nil {
 			// Structural errors make later checks meaningless when the
 			// text did not parse at all.
@@ -262,7 +262,7 @@ func build(name string, data []byte) (*Config, error) {
 	}
 	v := &validator{file: name, loc: loc}
 	known := map[string]*Rule{}
-	for _, r := range builtin.Rules {
+	for _, r := range builtin {
 		known[r.ID] = r
 	}
 	disabled := map[string]bool{}
@@ -279,7 +279,7 @@ func build(name string, data []byte) (*Config, error) {
 			c.Disabled = append(c.Disabled, id)
 		}
 	}
-	for _, r := range builtin.Rules {
+	for _, r := range builtin {
 		if !disabled[r.ID] {
 			c.Rules = append(c.Rules, r)
 		}
@@ -348,11 +348,9 @@ func (v *validator) rule(p string, r *Rule) {
 	if r.Decoder == "" {
 		r.Decoder = DecoderNone
 	}
-	switch r.Decoder {
-	case DecoderBedrock, DecoderClaudePlatform, DecoderAccessKey, DecoderNone:
-	default:
-		v.fail(p+".decoder", "unknown decoder %q (want %s, %s, %s or %s)", r.Decoder,
-			DecoderBedrock, DecoderClaudePlatform, DecoderAccessKey, DecoderNone)
+	if ds := detectors.Decoders(); !slices.Contains(ds, r.Decoder) {
+		v.fail(p+".decoder", "unknown decoder %q (want %s or %s)", r.Decoder,
+			strings.Join(ds[:len(ds)-1], ", "), ds[len(ds)-1])
 	}
 	if r.Engine {
 		// Built-in Bedrock rules: described, run by the engine.
@@ -386,10 +384,6 @@ func (v *validator) rule(p string, r *Rule) {
 			v.fail(p+".regex", "bad regex: %v", regexErr(err))
 		} else {
 			r.re = re
-			r.secretIx = re.SubexpIndex("secret")
-			if r.secretIx < 0 {
-				r.secretIx = 0
-			}
 			if re.MatchString("") {
 				v.fail(p+".regex", "regex matches the empty string")
 			}

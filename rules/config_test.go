@@ -187,16 +187,22 @@ stopwords = ["example"]
 
 func TestBuiltinRules(t *testing.T) {
 	c := Default()
-	want := []string{detectors.RuleLongTerm, detectors.RuleShortTerm, detectors.RuleClaudeLongTerm, detectors.RuleClaudeShortTerm, "aws-access-key"}
+	// One engine rule per key family, in table order, then the TOML ones.
+	var want []string
+	for _, f := range detectors.Families() {
+		want = append(want, f.Rule)
+	}
+	want = append(want, "aws-access-key")
 	if len(c.Rules) != len(want) {
 		t.Fatalf("%d built-in rules, want %d", len(c.Rules), len(want))
 	}
 	for i, id := range want {
 		r := c.Rules[i]
-		if r.ID != id || !r.Builtin || r.Description == "" || len(r.Keywords) == 0 || r.File != BuiltinFile || r.Line == 0 {
+		// Engine rules come from the family table, not the file: no line.
+		if r.ID != id || !r.Builtin || r.Description == "" || len(r.Keywords) == 0 || r.File != BuiltinFile || (r.Line == 0) != r.Engine {
 			t.Errorf("rule %d = %+v, want id %s", i, r, id)
 		}
-		if r.Engine != (i < 4) {
+		if r.Engine != (i < len(want)-1) {
 			t.Errorf("rule %s: engine = %v", r.ID, r.Engine)
 		}
 		for _, res := range r.TestExamples() {
@@ -209,9 +215,10 @@ func TestBuiltinRules(t *testing.T) {
 		t.Errorf("default detectors = %v", ds)
 	}
 	// The engine's keywords are the rules' keywords.
-	for _, r := range c.Rules[:4] {
-		if r.Keywords[0] == "" || r.FoldsCase() {
-			t.Errorf("%s: keywords %q fold %v", r.ID, r.Keywords, r.FoldsCase())
+	for i, r := range c.Rules[:len(want)-1] {
+		f := detectors.Families()[i]
+		if len(r.Keywords) != 1 || r.Keywords[0] != f.Prefix || r.FoldsCase() || r.Decoder != f.Service.Name {
+			t.Errorf("%s: keywords %q fold %v decoder %s", r.ID, r.Keywords, r.FoldsCase(), r.Decoder)
 		}
 	}
 }

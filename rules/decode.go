@@ -37,9 +37,8 @@ func (e *ConfigError) Error() string {
 
 // decodeTOML parses data (named file in errors) into v, a pointer to a struct
 // whose fields carry `toml:"name"` tags. Unlike toml.Decode it reports every
-// unknown key and every wrongly typed value with its line. Fields tagged
-// `toml:"name,builtin"` are accepted only when builtin is true.
-func decodeTOML(file string, data []byte, v any, builtin bool) (*locator, error) {
+// unknown key and every wrongly typed value with its line.
+func decodeTOML(file string, data []byte, v any) (*locator, error) {
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		var pe toml.ParseError
@@ -50,16 +49,15 @@ func decodeTOML(file string, data []byte, v any, builtin bool) (*locator, error)
 	}
 	loc := locate(data)
 	loc.typos = map[string]bool{}
-	d := &strictDecoder{file: file, loc: loc, builtin: builtin}
+	d := &strictDecoder{file: file, loc: loc}
 	d.value("", raw, reflect.ValueOf(v).Elem())
 	return loc, errors.Join(d.errs...)
 }
 
 type strictDecoder struct {
-	file    string
-	loc     *locator
-	builtin bool
-	errs    []error
+	file string
+	loc  *locator
+	errs []error
 }
 
 func (d *strictDecoder) fail(path, format string, args ...any) {
@@ -184,10 +182,7 @@ func (d *strictDecoder) table(path string, m map[string]any, rv reflect.Value) {
 		if tag == "" || tag == "-" {
 			continue
 		}
-		name, opt, _ := strings.Cut(tag, ",")
-		if opt == "builtin" && !d.builtin {
-			continue
-		}
+		name, _, _ := strings.Cut(tag, ",")
 		fields[name] = i
 		names = append(names, name)
 	}

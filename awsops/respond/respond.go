@@ -93,11 +93,12 @@ func (r *Responder) reach(ctx context.Context, acct triage.Account) (*account, e
 	return a, a.err
 }
 
+// serviceOf is the service endpoint a revoke of k targets (its family's).
 func serviceOf(k detectors.Key) string {
-	if k.Service == detectors.ServiceClaudePlatform {
-		return "aws-external-anthropic.amazonaws.com"
+	if s, ok := detectors.ServiceNamed(k.Service); ok {
+		return s.Host
 	}
-	return "bedrock.amazonaws.com"
+	return detectors.Bedrock.Host
 }
 
 // Target builds the revocation target from the decoded key: it never needs

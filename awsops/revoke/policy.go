@@ -64,15 +64,12 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// denyActions are the actions a long-term key's user is denied: Bedrock
-// on both endpoints (a bedrock-only deny leaves keys usable on Mantle),
-// plus the Claude Platform service for its keys.
+// denyActions are the actions a long-term key's user is denied, from the
+// service's family table entry: Bedrock on both endpoints (a bedrock-only
+// deny leaves keys usable on Mantle), plus the Claude Platform service for
+// its keys.
 func denyActions(service string) []string {
-	acts := []string{"bedrock:*", "bedrock-mantle:*"}
-	if service == serviceClaude {
-		acts = append(acts, "aws-external-anthropic:*")
-	}
-	return acts
+	return slices.Clone(serviceAt(service).DenyActions)
 }
 
 // UserPolicy returns the inline deny for a long-term key's user: every

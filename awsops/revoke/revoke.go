@@ -39,10 +39,20 @@ import (
 	"github.com/bks-dev/bks/findings"
 )
 
-const (
-	serviceBedrock = "bedrock.amazonaws.com"
-	serviceClaude  = "aws-external-anthropic.amazonaws.com"
+// Services a Target names, by their endpoint (detectors.Service.Host): a
+// key's comes from its family, a bare user name means Bedrock.
+var (
+	serviceBedrock = detectors.Bedrock.Host
+	serviceClaude  = detectors.ClaudePlatform.Host
 )
+
+// serviceAt returns the service whose endpoint is host; Bedrock when none.
+func serviceAt(host string) *detectors.Service {
+	if s, ok := detectors.ServiceAt(host); ok {
+		return s
+	}
+	return detectors.Bedrock
+}
 
 // IAMAPI is the part of the IAM client revoke uses.
 type IAMAPI interface {
@@ -94,28 +104,22 @@ var userNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 // key, or an IAM user name.
 func ParseTarget(arg string, partition string) (Target, error) {
 	s := detectors.Trim(arg)
-	for _, p := range []string{detectors.PrefixLongTerm, detectors.PrefixClaudeLongTerm, detectors.PrefixShortTerm, detectors.PrefixClaudeShortTerm} {
-		if !strings.HasPrefix(s, p) {
-			continue
-		}
+	if f, ok := detectors.Identify(s); ok {
 		k, err := detectors.Decode(s, detectors.DecodeOptions{Partition: partition})
-		if err != nil {
-			if userNameRE.MatchString(s) && (p == detectors.PrefixLongTerm || p == detectors.PrefixClaudeLongTerm) {
-				break // e.g. a user literally named "ABSKtest": fall through to user name
+		switch {
+		case err == nil:
+			t := Target{Key: findings.Redact(s), Account: k.AccountID, Service: f.Service.Host}
+			if f.Long {
+				t.Kind, t.UserName = KindLongTerm, k.Username
+			} else {
+				t.Kind, t.AccessKeyID, t.Region = KindShortTerm, k.AccessKeyID, k.Region
+				t.IssuedAt, t.ExpiresAt = k.IssuedAt, k.ExpiresAt
 			}
+			return t, nil
+		case !f.Long || !userNameRE.MatchString(s):
 			return Target{}, fmt.Errorf("parse target: malformed key: %w", err)
 		}
-		t := Target{Key: findings.Redact(s), Account: k.AccountID, Service: serviceBedrock}
-		if k.Service == detectors.ServiceClaudePlatform {
-			t.Service = serviceClaude
-		}
-		if k.Type == detectors.TypeLongTerm {
-			t.Kind, t.UserName = KindLongTerm, k.Username
-		} else {
-			t.Kind, t.AccessKeyID, t.Region = KindShortTerm, k.AccessKeyID, k.Region
-			t.IssuedAt, t.ExpiresAt = k.IssuedAt, k.ExpiresAt
-		}
-		return t, nil
+		// e.g. a user literally named "ABSKtest": fall through to user name
 	}
 	if !userNameRE.MatchString(s) {
 		return Target{}, fmt.Errorf("parse target: %q is neither a Bedrock API key nor an IAM user name", clip(s))
@@ -356,12 +360,7 @@ func (r *Revoker) planLongTerm(ctx context.Context, p *Plan) error {
 	return nil
 }
 
-func serviceShort(service string) string {
-	if service == serviceClaude {
-		return "Claude Platform"
-	}
-	return "Bedrock"
-}
+func serviceShort(service string) string { return serviceAt(service).Title }
 
 // planAccessKeyToken handles a short-term key signed with a long-term
 // access key (AKIA…): its owner comes from GetAccessKeyLastUsed, and the

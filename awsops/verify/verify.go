@@ -209,10 +209,12 @@ func (c *Checker) Check(ctx context.Context, key string) Result {
 	return e.res
 }
 
+// base is the result's identity: the key redacted and fingerprinted as
+// detect does it, by the family's rule.
 func (c *Checker) base(key string) Result {
-	rule := detectors.RuleLongTerm
-	if strings.HasPrefix(key, detectors.PrefixShortTerm) {
-		rule = detectors.RuleShortTerm
+	rule := ""
+	if f, ok := detectors.Identify(key); ok {
+		rule = f.Rule
 	}
 	return Result{Key: findings.Redact(key), Fingerprint: findings.Fingerprint(rule, key), CheckedAt: c.opts.Now().UTC()}
 }
@@ -226,7 +228,7 @@ func (c *Checker) check(ctx context.Context, key string) Result {
 		return r
 	}
 	r.Type, r.AccountID = k.Type, k.AccountID
-	if k.Service != detectors.ServiceBedrock {
+	if s, ok := detectors.ServiceNamed(k.Service); !ok || !s.LiveCheck {
 		r.Status, r.Offline = Unknown, true
 		r.Reason = "no live check for " + k.Service + " keys"
 		return r

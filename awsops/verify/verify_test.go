@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
@@ -283,5 +285,38 @@ func TestOptionsRefused(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+// TestFingerprintMatchesDetect: a key checked by verify has the fingerprint
+// detect gives it, for every family, so results join with findings,
+// baselines and triage. (Claude Platform keys used to get the
+// bedrock-long-term one.)
+func TestFingerprintMatchesDetect(t *testing.T) {
+	f := newFakeBedrock(t)
+	c := newChecker(t, f, nil)
+	keys := map[string]string{
+		detectors.RuleLongTerm:       liveKey,
+		detectors.RuleShortTerm:      shortLive,
+		detectors.RuleClaudeLongTerm: testkeys.ClaudeLongTerm("abcd", account, testkeys.Secret(9)),
+		detectors.RuleClaudeShortTerm: testkeys.ShortTerm(testkeys.ShortTermOptions{
+			Host: "aws-external-anthropic.amazonaws.com", AccessKeyID: testkeys.AccessKeyID("ASIA", account, 3), SecretKey: "s",
+			Region: "us-west-2", Issued: now.Add(-time.Minute), Expires: 900,
+		}),
+	}
+	eng := detectors.New(detectors.Options{Decode: detectors.DecodeOptions{Now: now}})
+	for rule, key := range keys {
+		t.Run(rule, func(t *testing.T) {
+			var ms []detectors.Match
+			eng.Scan([]byte(key), 0, func(m detectors.Match) { ms = append(ms, m) })
+			if len(ms) != 1 || ms[0].Rule != rule {
+				t.Fatalf("detect found %d matches (%v)", len(ms), ms)
+			}
+			want := findings.New(ms[0], findings.Location{})
+			r := c.Check(context.Background(), key)
+			if r.Fingerprint != want.Fingerprint || r.Key != want.Redacted {
+				t.Errorf("verify: fingerprint %s key %s; detect: %s %s", r.Fingerprint, r.Key, want.Fingerprint, want.Redacted)
+			}
+		})
 	}
 }

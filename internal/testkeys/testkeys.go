@@ -43,6 +43,17 @@ func Secret(seed uint64) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// AccessKeySecret returns a fake 40-character secret access key,
+// deterministic in seed. Like real ones it mixes cases and digits.
+func AccessKeySecret(seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 3))
+	b := make([]byte, 30)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return "aZ9" + base64.StdEncoding.EncodeToString(b)[3:]
+}
+
 // ConsoleUser returns a console-style phantom user name "BedrockAPIKey-xxxx".
 func ConsoleUser(seed uint64) string {
 	const alpha = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -83,7 +94,10 @@ func AccessKeyID(prefix, account string, seed uint64) string {
 
 // ShortTermOptions describe a short-term key.
 type ShortTermOptions struct {
-	Host         string // default bedrock.amazonaws.com
+	Host string // default bedrock.amazonaws.com
+	// Prefix defaults to bedrock-api-key-, or aws-external-anthropic-api-key-
+	// for that host.
+	Prefix       string
 	AccessKeyID  string // AKIA… or ASIA…
 	SecretKey    string // used only to compute a well-formed signature
 	SessionToken string // empty for AKIA tokens
@@ -103,9 +117,13 @@ func ShortTerm(o ShortTermOptions) string {
 	if host == "" {
 		host = "bedrock.amazonaws.com"
 	}
-	prefix := "bedrock-api-key-"
-	if host == "aws-external-anthropic.amazonaws.com" {
+	prefix := o.Prefix
+	switch {
+	case prefix != "":
+	case host == "aws-external-anthropic.amazonaws.com":
 		prefix = "aws-external-anthropic-api-key-"
+	default:
+		prefix = "bedrock-api-key-"
 	}
 	service := strings.TrimSuffix(host, ".amazonaws.com")
 	date := o.Issued.UTC().Format("20060102")

@@ -8,20 +8,17 @@ import (
 	gh "github.com/google/go-github/v62/github"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/sources"
 )
 
-// SearchTerms are what code search looks for. GitHub's code search matches
-// whole tokens, not substrings, so the terms are the parts of a key (or of
-// its surroundings) that stand as tokens: the hyphenated prefixes of the
+// SearchTerms are what code search looks for: every key family's terms
+// (detectors.Family.SearchTerms). GitHub's code search matches whole
+// tokens, not substrings, so the terms are the parts of a key (or of its
+// surroundings) that stand as tokens: the hyphenated prefixes of the
 // short-term keys, the environment variable keys are usually stored in,
 // and the fixed start of console-made long-term keys.
-var SearchTerms = []string{
-	"bedrock-api-key",
-	"aws-external-anthropic-api-key",
-	"AWS_BEARER_TOKEN_BEDROCK",
-	"ABSKQmVkcm9ja0FQSUtleS",
-}
+func SearchTerms() []string { return detectors.SearchTerms() }
 
 // maxSearchResults is how many results GitHub code search returns for one
 // query, at most.
@@ -35,7 +32,7 @@ type SearchOptions struct {
 	// to apply the rest); Shard partitions by repository as a sweep does.
 	Filter Filter
 	Shard  Shard
-	// Terms replaces SearchTerms.
+	// Terms replaces SearchTerms().
 	Terms   []string
 	Workers int // files fetched at once; 4 when 0
 	Chunker sources.Chunker
@@ -75,7 +72,7 @@ type searchHit struct {
 func (s *Search) Queries() []string {
 	terms := s.opts.Terms
 	if len(terms) == 0 {
-		terms = SearchTerms
+		terms = SearchTerms()
 	}
 	var scopes []string
 	for _, o := range s.opts.Target.Orgs {

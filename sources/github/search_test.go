@@ -48,7 +48,7 @@ func TestSearch(t *testing.T) {
 	if len(res.errors) != 0 {
 		t.Errorf("errors %q", res.errors)
 	}
-	if got := len(src.Queries()); got != len(SearchTerms) {
+	if got := len(src.Queries()); got != len(SearchTerms()) {
 		t.Errorf("%d queries", got)
 	}
 }

@@ -1,0 +1,185 @@
+package detectors
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bks-dev/bks/internal/testkeys"
+)
+
+// oldStyleID is an access key id of the old form (no account inside).
+func oldStyleID(prefix string) string { return prefix + "IOSFODNN7ABCDEFG" }
+
+// scanExtra scans data with the built-in families and the given detectors,
+// invalid candidates included.
+func scanExtra(t testing.TB, data string, extra ...Detector) []Match {
+	t.Helper()
+	var ms []Match
+	e := New(Options{Extra: extra, IncludeInvalid: true})
+	e.Scan([]byte(data), len(data), func(m Match) { ms = append(ms, m) })
+	return ms
+}
+
+// accessKey is the detector of the built-in aws-access-key rule.
+func accessKey() Detector { return NewAccessKey("aws-access-key", []string{"AKIA", "ASIA"}) }
+
+func TestAccessKeyRule(t *testing.T) {
+	const acct = "123456789012"
+	id := testkeys.AccessKeyID("AKIA", acct, 1)
+	sid := testkeys.AccessKeyID("ASIA", "609629065308", 2)
+	sec := testkeys.AccessKeySecret(1)
+	sec2 := testkeys.AccessKeySecret(2)
+	hexSHA := strings.Repeat("0123456789abcdef", 3)[:40]
+	tests := []struct {
+		name    string
+		text    string
+		id      string // "" = no match
+		account string
+		secret  string
+	}{
+		{"alone", "aws_access_key_id = " + id + "\n", id, acct, ""},
+		{"temporary", `"AccessKeyId": "` + sid + `",`, sid, "609629065308", ""},
+		{"old style: no account", "key=" + oldStyleID("AKIA"), oldStyleID("AKIA"), "", ""},
+		{"credentials file", "[default]\naws_access_key_id = " + id + "\naws_secret_access_key = " + sec + "\n", id, acct, sec},
+		{"secret before the id", "AWS_SECRET_ACCESS_KEY=" + sec + "\nAWS_ACCESS_KEY_ID=" + id + "\n", id, acct, sec},
+		{"same line wins over a closer line", sec2 + "\n" + id + " " + sec + "\n", id, acct, sec},
+		{"after wins on equal lines", sec2 + "\n" + id + "\n" + sec + "\n", id, acct, sec},
+		{"STS JSON with a session token between", `{"AccessKeyId":"` + sid + `","SessionToken":"` + testkeys.SessionToken("609629065308", 900, 1) + `","SecretAccessKey":"` + sec + `"}`, sid, "609629065308", sec},
+		{"hex digest is not a secret", id + "\ncommit " + hexSHA + "\n", id, acct, ""},
+		{"too far to pair", id + strings.Repeat("\n", 7) + sec + "\n", id, acct, ""},
+		{"41 characters is not a secret", id + " " + sec + "x\n", id, acct, ""},
+		{"glued before", "x" + id, "", "", ""},
+		{"glued after", id + "7", "", "", ""},
+		{"underscore is a word character", "_" + id, "", "", ""},
+		{"lower case", strings.ToLower(id), "", "", ""},
+		{"short", id[:19], "", "", ""},
+		{"punctuation in the id", id[:10] + "-" + id[11:], "", "", ""},
+		{"in a URL", "X-Amz-Credential=" + sid + "%2F20250101%2Fus-east-1", sid, "609629065308", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := scanExtra(t, tc.text, accessKey())
+			if tc.id == "" {
+				if len(ms) != 0 {
+					t.Fatalf("matched %q", ms[0].Key)
+				}
+				return
+			}
+			if len(ms) != 1 {
+				t.Fatalf("%d matches, want 1", len(ms))
+			}
+			m := ms[0]
+			if m.Rule != "aws-access-key" || tc.text[m.Start:m.End] != tc.id || m.Err != nil {
+				t.Errorf("match %s %d..%d err %v", m.Rule, m.Start, m.End, m.Err)
+			}
+			k := m.Decoded
+			if k.Type != TypeAccessKey || k.Service != ServiceIAM || k.AccessKeyID != tc.id || k.AccountID != tc.account {
+				t.Errorf("key = %+v", k)
+			}
+			wantKey := tc.id
+			if tc.secret != "" {
+				wantKey += ":" + tc.secret
+				if k.SecretLength != 40 || len(k.SecretSHA256) != 16 {
+					t.Errorf("secret fields: %+v", k)
+				}
+			} else if k.SecretLength != 0 {
+				t.Errorf("paired with something: %+v", k)
+			}
+			if m.Key != wantKey {
+				t.Errorf("key %q, want %q", redactAll(m.Key), redactAll(wantKey))
+			}
+		})
+	}
+}
+
+func redactAll(s string) string {
+	if len(s) < 8 {
+		return s
+	}
+	return s[:6] + "…" + fmt.Sprint(len(s))
+}
+
+func FuzzAccessKeyCheck(f *testing.F) {
+	id := testkeys.AccessKeyID("AKIA", "123456789012", 1)
+	f.Add([]byte("aws_access_key_id = "+id+"\naws_secret_access_key = "+testkeys.AccessKeySecret(1)+"\n"), 20)
+	f.Add([]byte(oldStyleID("ASIA")), 0)
+	f.Add([]byte("xAKIAIOSFODNN7EXAMPL"), 1)
+	f.Add([]byte(testkeys.AccessKeySecret(3)+"\n"+id), 41)
+	f.Add([]byte("AKIA"), 0)
+	re := regexp.MustCompile(AccessKeyPattern)
+	d := accessKey()
+	f.Fuzz(func(t *testing.T, data []byte, pos int) {
+		if pos < -1 || pos > len(data)+1 {
+			return
+		}
+		m, ok := d.Check(data, pos, 0)
+		// The regex, anchored where Check looks, must agree.
+		want := false
+		if pos >= 0 && pos+AccessKeyIDLen <= len(data) {
+			lo := max(0, pos-1)
+			hi := min(len(data), pos+AccessKeyIDLen+1)
+			for _, loc := range re.FindAllIndex(data[lo:hi], -1) {
+				if lo+loc[0] == pos {
+					want = true
+				}
+			}
+		}
+		if ok != want {
+			t.Fatalf("Check = %v, regex = %v at %d in %q", ok, want, pos, data)
+		}
+		if !ok {
+			return
+		}
+		if m.Start != pos || m.End != pos+AccessKeyIDLen || m.Err != nil {
+			t.Fatalf("match %d..%d at %d", m.Start, m.End, pos)
+		}
+		id := string(data[m.Start:m.End])
+		if m.Key != id && !(strings.HasPrefix(m.Key, id+":") && len(m.Key) == len(id)+1+40) {
+			t.Fatalf("key %q for id %q", m.Key, id)
+		}
+		if s := strings.TrimPrefix(m.Key, id+":"); s != m.Key && !strings.Contains(string(data), s) {
+			t.Fatalf("paired secret not in the input")
+		}
+		if acct, ok := AccountFromKeyID(id); ok != (m.Decoded.AccountID != "") || acct != m.Decoded.AccountID {
+			t.Fatalf("account %q, want %q", m.Decoded.AccountID, acct)
+		}
+	})
+}
+
+func TestEngineOrderWithExtra(t *testing.T) {
+	// Bedrock keys and access keys interleaved come out in order, once each.
+	var b strings.Builder
+	var want []string
+	for i := range 20 {
+		long := testkeys.LongTerm(testkeys.ConsoleUser(uint64(i)), "123456789012", testkeys.Secret(uint64(i)))
+		id := testkeys.AccessKeyID("AKIA", "123456789012", uint64(i))
+		fmt.Fprintf(&b, "k%d=%s id=%s\n", i, long, id)
+		want = append(want, RuleLongTerm, "aws-access-key")
+	}
+	ms := scanExtra(t, b.String(), accessKey())
+	prev := -1
+	var got []string
+	for _, m := range ms {
+		if m.Start < prev {
+			t.Fatalf("out of order at %d", m.Start)
+		}
+		prev = m.Start
+		got = append(got, m.Rule)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rules %v", got)
+	}
+}
+
+func TestEntropy(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want float64
+	}{{"", 0}, {"aaaa", 0}, {"abab", 1}, {"abcd", 2}} {
+		if got := Entropy([]byte(tc.s)); got != tc.want {
+			t.Errorf("Entropy(%q) = %g, want %g", tc.s, got, tc.want)
+		}
+	}
+}
