@@ -29,12 +29,12 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
 	"github.com/bks-dev/bks/report"
-	"github.com/bks-dev/bks/revoke"
+	"github.com/bks-dev/bks/awsops/revoke"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/sources/github"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/triage/awsresp"
-	"github.com/bks-dev/bks/verify"
+	"github.com/bks-dev/bks/awsops/respond"
+	"github.com/bks-dev/bks/awsops/verify"
 )
 
 // Now is the clock of every check: generated short-term keys are valid then.
@@ -208,7 +208,7 @@ func checkRevokeTriage(t *testing.T, f *detectors.Family, key string, fnd *findi
 	if len(incs) != 1 || incs[0].Fingerprint != fnd.Fingerprint || incs[0].Redacted != fnd.Redacted {
 		t.Fatalf("triage: %d incidents, or not keyed by the finding's fingerprint", len(incs))
 	}
-	if tt := awsresp.Target(incs[0]); !reflect.DeepEqual(tt, rt) {
+	if tt := respond.Target(incs[0]); !reflect.DeepEqual(tt, rt) {
 		t.Errorf("triage revokes %+v, revoke-key %+v", tt, rt)
 	}
 }
