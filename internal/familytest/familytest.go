@@ -25,16 +25,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bks-dev/bks/awsops/respond"
+	"github.com/bks-dev/bks/awsops/revoke"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
 	"github.com/bks-dev/bks/report"
-	"github.com/bks-dev/bks/awsops/revoke"
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/sources/github"
 	"github.com/bks-dev/bks/triage"
-	"github.com/bks-dev/bks/awsops/respond"
-	"github.com/bks-dev/bks/awsops/verify"
 )
 
 // Now is the clock of every check: generated short-term keys are valid then.
