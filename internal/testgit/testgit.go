@@ -103,6 +103,12 @@ func Open(t testing.TB, dir string, opts Options) *Repo {
 // the start.
 func (r *Repo) At(dir string) *Repo { return Open(r.T, dir, r.opts) }
 
+// AddEnv adds variables to the environment of the commands run from now on
+// (Options.Env), overriding earlier values.
+func (r *Repo) AddEnv(kv ...string) {
+	r.opts.Env = append(r.opts.Env[:len(r.opts.Env):len(r.opts.Env)], kv...)
+}
+
 // Env is the environment of every command run in the repository.
 func (r *Repo) Env() []string {
 	o := r.opts
