@@ -9,24 +9,27 @@ LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
 
-# The test command of README and CI: vet, race tests (fuzz seed corpora
-# included), and a build of the binary.
-test: tools
-	$(GO) vet ./...
+# The test command of README and CI: lint (vet, gofmt, staticcheck), race
+# tests (fuzz seed corpora included), and a build of the binary.
+test: lint
 	$(GO) test -race -count=1 ./...
 	$(MAKE) build
 
-# Tools the tests need, installed when missing (Debian packages).
+# Tools the tests need, installed when missing: Debian packages, and
+# staticcheck (pinned) into .tools/bin.
 tools:
-	@./scripts/install-test-tools.sh
+	@GO='$(GO)' ./scripts/install-test-tools.sh
 
 # The main job on its embedded default: built-in sample data, no AWS needed.
 demo: build
 	$(BIN) demo
 
-lint:
+STATICCHECK := .tools/bin/staticcheck
+
+lint: tools
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(STATICCHECK) ./...
 
 FUZZTIME ?= 30s
 fuzz:

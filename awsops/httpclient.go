@@ -8,8 +8,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
-// HTTPClient is the SDK's default HTTP client with one fix: request bodies
-// are handed to net/http without their WriteTo method.
+// bodyShield is an SDK HTTP client with one fix: request bodies are handed
+// to net/http without their WriteTo method.
 //
 // smithy-go closes the request body as soon as the response headers
 // arrive, and its body's WriteTo then returns io.EOF as an error. When a
@@ -19,8 +19,6 @@ import (
 // the connection under the response still being read: "use of closed
 // network connection". A plain Read returns io.EOF as end of stream, which
 // is what net/http expects.
-func HTTPClient() aws.HTTPClient { return bodyShield{awshttp.NewBuildableClient()} }
-
 type bodyShield struct{ inner aws.HTTPClient }
 
 // shield wraps an SDK HTTP client (LoadConfig wraps the one the config

@@ -44,14 +44,6 @@ func (b *Baseline) Len() int {
 	return len(b.entries)
 }
 
-// Entries returns the entries, sorted.
-func (b *Baseline) Entries() []BaselineEntry {
-	if b == nil {
-		return nil
-	}
-	return append([]BaselineEntry(nil), b.entries...)
-}
-
 func (b *Baseline) lookup(f *findings.Finding) (int, bool) {
 	if b == nil {
 		return 0, false

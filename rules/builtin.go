@@ -15,9 +15,6 @@ var builtinTOML []byte
 // BuiltinFile names the embedded built-in rules in messages.
 const BuiltinFile = "<built-in>"
 
-// BuiltinTOML returns the embedded text of the built-in rules.
-func BuiltinTOML() []byte { return append([]byte(nil), builtinTOML...) }
-
 var loadBuiltin = sync.OnceValues(func() (*Config, error) {
 	var f fileSchema
 	loc, err := decodeTOML(BuiltinFile, builtinTOML, &f)

@@ -338,7 +338,7 @@ w = 2
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(validRule))
 	f.Add(InitTemplate())
-	f.Add(BuiltinTOML())
+	f.Add(append([]byte(nil), builtinTOML...))
 	f.Add([]byte("[[allowlists]]\npaths = ['a/**/b', '*.md']\nconditon = 'all'\n"))
 	f.Add([]byte("[[rules]]\nid = \"a\"\nkeywords = [\"ab\"]\nregex = '''(?P<secret>ab[0-9]+)'''\n[[rules.examples]]\nmatch = 'ab12'\n"))
 	f.Add([]byte("a = { b = [1, { c = '''x\ny''' }] }\n[x.'y'.\"z\"]\n"))

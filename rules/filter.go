@@ -22,13 +22,6 @@ const (
 // by a reason: `bks:allow reason="test fixture"`.
 const InlineMarker = "bks:allow"
 
-// LineContext bounds how much of a line around a match LineAt returns.
-const LineContext = findings.LineContext
-
-// LineAt returns the line of data holding the match data[start:end] (see
-// findings.LineAt). This is the lineText Filter.Apply needs.
-func LineAt(data []byte, start, end int) []byte { return findings.LineAt(data, start, end) }
-
 // Filter decides which findings are reported. It is safe for concurrent
 // use; it records which baseline and allowlist entries matched, for Unused.
 type Filter struct {
@@ -49,7 +42,7 @@ func NewFilter(cfg *Config, baseline *Baseline) *Filter {
 	return &Filter{cfg: cfg, base: baseline, baseHits: make([]bool, baseline.Len()), alHits: map[*Allowlist]map[string][]bool{}}
 }
 
-// Apply decides one finding; lineText is the line it is on (LineAt), or nil
+// Apply decides one finding; lineText is the line it is on (findings.LineAt), or nil
 // when unknown. It returns whether the finding is reported. A finding not
 // reported is either suppressed — fnd.Suppressed says why: "inline",
 // "baseline" or "allowlist:<id>"; show it with --show-suppressed and emit

@@ -41,7 +41,7 @@ func TestRepositoryConfig(t *testing.T) {
 		scanned++
 		e.Scan(data, len(data), func(m detectors.Match) {
 			fnd := findings.New(m, findings.Location{Path: filepath.ToSlash(name)})
-			if f.Apply(&fnd, LineAt(data, m.Start, m.End)) {
+			if f.Apply(&fnd, findings.LineAt(data, m.Start, m.End)) {
 				t.Errorf("%s: %s %s (%s) is reported: allowlist it in .bks.toml with the reason, or build it in code",
 					name, fnd.RuleID, fnd.Redacted, fnd.Fingerprint)
 			}

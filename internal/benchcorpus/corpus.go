@@ -70,13 +70,12 @@ var topDirs = []string{"src", "lib", "pkg", "app", "services", "tools", "docs", 
 
 // item is a key or decoy to write into a file.
 type item struct {
-	at       int     // exact byte offset (inline items of minified files), or -1
-	frac     float64 // else: relative position in the file
-	text     string
-	keyLine  int // line of the key inside text, 0-based
-	keyCol   int // byte column of the key in that line, 0-based
-	longLine bool
-	entry    Entry
+	at      int     // exact byte offset (inline items of minified files), or -1
+	frac    float64 // else: relative position in the file
+	text    string
+	keyLine int // line of the key inside text, 0-based
+	keyCol  int // byte column of the key in that line, 0-based
+	entry   Entry
 }
 
 type fileSpec struct {

@@ -11,19 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// buildBKS builds the real binary once per test run.
-func buildBKS(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bks")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/bks-dev/bks/cmd/bks")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+	"github.com/bks-dev/bks/internal/testbin"
+)
 
 // startEmulator runs `bks dev aws-emulator --seed FILE` and returns its
 // plain endpoint.
@@ -116,7 +106,7 @@ func TestAWSEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the bks binary")
 	}
-	bin := buildBKS(t)
+	bin := testbin.BKS(t)
 	seed, err := filepath.Abs("../../testdata/aws/scenario.json")
 	if err != nil {
 		t.Fatal(err)

@@ -3,65 +3,25 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-// gitRepo is a temporary repository driven by the git CLI.
-type gitRepo struct {
-	t    *testing.T
-	dir  string
-	tick int
-}
-
-func newGitRepo(t *testing.T) *gitRepo {
+// newGitRepo is a repository for the detect tests: commits an hour apart
+// from 2025-06-01 12:00 UTC, all by Dev One.
+func newGitRepo(t *testing.T) *testgit.Repo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed (scripts/install-test-tools.sh installs it)")
-	}
-	r := &gitRepo{t: t, dir: t.TempDir()}
-	r.run("init", "-q", "-b", "main")
-	return r
-}
-
-func (r *gitRepo) run(args ...string) string {
-	r.t.Helper()
-	when := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(r.tick) * time.Hour).Format(time.RFC3339)
-	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "protocol.file.allow=always"}, args...)...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev One", "GIT_AUTHOR_EMAIL=dev@example.com", "GIT_AUTHOR_DATE="+when,
-		"GIT_COMMITTER_NAME=Dev One", "GIT_COMMITTER_EMAIL=dev@example.com", "GIT_COMMITTER_DATE="+when,
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func (r *gitRepo) write(name, body string) {
-	r.t.Helper()
-	p := filepath.Join(r.dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *gitRepo) commit(msg string) string {
-	r.t.Helper()
-	r.tick++
-	r.run("add", "-A")
-	r.run("commit", "-q", "--allow-empty", "-m", msg)
-	return r.run("rev-parse", "HEAD")
+	dev := testgit.Ident{Name: "Dev One", Email: "dev@example.com"}
+	return testgit.New(t, testgit.Options{
+		Start: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), Step: time.Hour,
+		Author: dev, Committer: dev,
+	})
 }
 
 func gitKey(n uint64) string {
@@ -89,14 +49,14 @@ func decodeJSONFindings(t *testing.T, out string) []findings.Finding {
 
 func TestDetectGit(t *testing.T) {
 	r := newGitRepo(t)
-	r.write("README", "hi\n")
-	base := r.commit("base")
-	r.write("app/.env", "AWS_BEARER_TOKEN_BEDROCK="+gitKey(1)+"\n")
-	leak := r.commit("add env")
-	r.run("rm", "-q", "app/.env")
-	r.commit("oops, remove env")
+	r.Write("README", "hi\n")
+	base := r.Commit("base")
+	r.Write("app/.env", "AWS_BEARER_TOKEN_BEDROCK="+gitKey(1)+"\n")
+	leak := r.Commit("add env")
+	r.Git("rm", "-q", "app/.env")
+	r.Commit("oops, remove env")
 
-	code, out, errOut := runCLI(t, "", "detect", "git", r.dir, "--format", "jsonl")
+	code, out, errOut := runCLI(t, "", "detect", "git", r.Dir, "--format", "jsonl")
 	if code != ExitFound {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -125,12 +85,12 @@ func TestDetectGit(t *testing.T) {
 		{"go-git-reader", []string{"--blob-reader", "go-git"}, ExitFound},
 		{"bad-since", []string{"--since", "yesterday-ish"}, ExitFailure},
 		{"bad-range", []string{"--range", "nope..main"}, ExitFailure},
-		{"url", []string{"file://" + r.dir}, ExitFound},
+		{"url", []string{"file://" + r.Dir}, ExitFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"detect", "git", "-f", "json"}, tc.args...)
 			if tc.name != "url" {
-				args = append(args, r.dir)
+				args = append(args, r.Dir)
 			}
 			code, out, errOut := runCLI(t, "", args...)
 			if code != tc.code {
@@ -147,7 +107,7 @@ func TestDetectGit(t *testing.T) {
 	})
 	t.Run("shallow-warns", func(t *testing.T) {
 		sh := filepath.Join(t.TempDir(), "sh")
-		r.run("clone", "-q", "--depth", "1", "file://"+r.dir, sh)
+		r.Git("clone", "-q", "--depth", "1", "file://"+r.Dir, sh)
 		code, out, errOut := runCLI(t, "", "detect", "git", sh)
 		if code != ExitOK || out != "" || !strings.Contains(errOut, "shallow") {
 			t.Errorf("exit %d stdout %q stderr %q", code, out, errOut)
@@ -179,24 +139,24 @@ func TestParseSince(t *testing.T) {
 
 func TestDetectStaged(t *testing.T) {
 	r := newGitRepo(t)
-	r.write("committed.txt", gitKey(2)+"\n")
-	r.write("ok.txt", "fine\n")
-	r.commit("base")
+	r.Write("committed.txt", gitKey(2)+"\n")
+	r.Write("ok.txt", "fine\n")
+	r.Commit("base")
 
-	code, out, errOut := runCLI(t, "", "detect", "staged", "-C", r.dir)
+	code, out, errOut := runCLI(t, "", "detect", "staged", "-C", r.Dir)
 	if code != ExitOK || out != "" {
 		t.Fatalf("nothing staged: exit %d stdout %q stderr %q", code, out, errOut)
 	}
-	r.write("new.txt", "k="+gitKey(3)+"\n")
-	r.run("add", "new.txt")
-	code, out, _ = runCLI(t, "", "detect", "staged", "-C", r.dir, "-f", "jsonl")
+	r.Write("new.txt", "k="+gitKey(3)+"\n")
+	r.Git("add", "new.txt")
+	code, out, _ = runCLI(t, "", "detect", "staged", "-C", r.Dir, "-f", "jsonl")
 	fs := decodeJSONFindings(t, out)
 	if code != ExitFound || len(fs) != 1 || fs[0].Path != "new.txt" || fs[0].Commit != "" {
 		t.Errorf("staged key: exit %d %s", code, out)
 	}
 	// pre-commit run --all-files: the files are given, nothing else staged.
-	r.run("reset", "-q")
-	chdir(t, r.dir)
+	r.Git("reset", "-q")
+	chdir(t, r.Dir)
 	code, out, _ = runCLI(t, "", "detect", "staged", "-f", "jsonl", "ok.txt", "committed.txt")
 	fs = decodeJSONFindings(t, out)
 	if code != ExitFound || len(fs) != 1 || fs[0].Path != "committed.txt" {
@@ -215,10 +175,10 @@ func chdir(t *testing.T, dir string) {
 
 func TestHookInstall(t *testing.T) {
 	r := newGitRepo(t)
-	hook := filepath.Join(r.dir, ".git", "hooks", "pre-commit")
+	hook := filepath.Join(r.Dir, ".git", "hooks", "pre-commit")
 	os.Remove(hook)
 
-	code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.dir)
+	code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.Dir)
 	if code != ExitOK {
 		t.Fatalf("install: exit %d %s", code, errOut)
 	}
@@ -230,7 +190,7 @@ func TestHookInstall(t *testing.T) {
 		t.Error("hook not executable")
 	}
 	// Ours again: replaced without --force.
-	if code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.dir); code != ExitOK {
+	if code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.Dir); code != ExitOK {
 		t.Fatalf("reinstall: exit %d %s", code, errOut)
 	}
 	// A foreign hook is left alone without --force.
@@ -238,17 +198,17 @@ func TestHookInstall(t *testing.T) {
 	if err := os.WriteFile(hook, []byte(foreign), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut = runCLI(t, "", "hook", "install", "-C", r.dir)
+	code, _, errOut = runCLI(t, "", "hook", "install", "-C", r.Dir)
 	if code != ExitFailure || !strings.Contains(errOut, "--force") {
 		t.Errorf("foreign hook: exit %d %q", code, errOut)
 	}
 	if b, _ := os.ReadFile(hook); string(b) != foreign {
 		t.Error("foreign hook changed without --force")
 	}
-	if code, _, _ := runCLI(t, "", "hook", "uninstall", "-C", r.dir); code != ExitFailure {
+	if code, _, _ := runCLI(t, "", "hook", "uninstall", "-C", r.Dir); code != ExitFailure {
 		t.Error("uninstall removed a foreign hook")
 	}
-	code, _, errOut = runCLI(t, "", "hook", "install", "-C", r.dir, "--force")
+	code, _, errOut = runCLI(t, "", "hook", "install", "-C", r.Dir, "--force")
 	if code != ExitOK {
 		t.Fatalf("--force: exit %d %s", code, errOut)
 	}
@@ -256,18 +216,18 @@ func TestHookInstall(t *testing.T) {
 		t.Error("foreign hook not backed up")
 	}
 	// Uninstall restores the previous hook.
-	if code, _, errOut := runCLI(t, "", "hook", "uninstall", "-C", r.dir); code != ExitOK {
+	if code, _, errOut := runCLI(t, "", "hook", "uninstall", "-C", r.Dir); code != ExitOK {
 		t.Fatalf("uninstall: %d %s", code, errOut)
 	}
 	if b, _ := os.ReadFile(hook); string(b) != foreign {
 		t.Error("previous hook not restored")
 	}
 	// core.hooksPath is honoured.
-	r.run("config", "core.hooksPath", ".githooks")
-	if code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.dir); code != ExitOK {
+	r.Git("config", "core.hooksPath", ".githooks")
+	if code, _, errOut := runCLI(t, "", "hook", "install", "-C", r.Dir); code != ExitOK {
 		t.Fatalf("hooksPath: %d %s", code, errOut)
 	}
-	if _, err := os.Stat(filepath.Join(r.dir, ".githooks", "pre-commit")); err != nil {
+	if _, err := os.Stat(filepath.Join(r.Dir, ".githooks", "pre-commit")); err != nil {
 		t.Errorf("core.hooksPath not used: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/internal/testbin"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
@@ -67,17 +68,6 @@ func fakeOrg(t *testing.T, n int) (*githubfake.Server, map[string]string) {
 	return srv, keys
 }
 
-func buildSweepBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bks")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/bks-dev/bks/cmd/bks")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 type run struct {
 	code           int
 	stdout, stderr string
@@ -128,7 +118,7 @@ func TestDetectGitHubEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildSweepBinary(t)
+	bin := testbin.BKS(t)
 	srv, keys := fakeOrg(t, 12)
 	srv.MaxPerPage = 5
 	srv.AddFault(&githubfake.Fault{PathContains: "/orgs/acme/repos", After: 2, Kind: "secondary"})

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -22,17 +21,6 @@ var (
 		Issued: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Expires: 7200,
 	})
 )
-
-// runCLI runs bks in-process and returns the exit code, stdout and stderr.
-func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, &IO{
-		In: strings.NewReader(stdin), Out: &out, Err: &errb,
-		Getenv: func(string) string { return "" },
-	})
-	return code, out.String(), errb.String()
-}
 
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()

@@ -19,7 +19,7 @@ func TestReportCommand(t *testing.T) {
 	}}})
 	out := filepath.Join(t.TempDir(), "incident.md")
 	os.WriteFile(out, []byte("old"), 0o644) // an existing file is narrowed to 0600
-	code, stdout, errOut := irRunEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--regions", "us-east-1", "--format", "markdown", "--output", out, user)
+	code, stdout, errOut := runCLIEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--regions", "us-east-1", "--format", "markdown", "--output", out, user)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -38,7 +38,7 @@ func TestReportCommand(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", w, md)
 		}
 	}
-	if code, _, _ := irRunEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--format", "pdf", user); code != ExitFailure {
+	if code, _, _ := runCLIEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--format", "pdf", user); code != ExitFailure {
 		t.Errorf("bad format: exit %d", code)
 	}
 }

@@ -51,7 +51,7 @@ func TestRevokeKeyCommand(t *testing.T) {
 	base := []string{"revoke-key", "--endpoint-url", srv.URL, "--audit-log", auditPath}
 
 	// Dry run: the exact calls and documents, no write.
-	code, out, errOut := irRunEnv(t, env, "", append(base, "--dry-run", key)...)
+	code, out, errOut := runCLIEnv(t, env, "", append(base, "--dry-run", key)...)
 	if code != ExitOK {
 		t.Fatalf("dry run exit %d: %s", code, errOut)
 	}
@@ -68,13 +68,13 @@ func TestRevokeKeyCommand(t *testing.T) {
 	}
 
 	// No terminal and no --yes: refused.
-	code, _, errOut = irRunEnv(t, env, "", append(base, key)...)
+	code, _, errOut = runCLIEnv(t, env, "", append(base, key)...)
 	if code != ExitFailure || !strings.Contains(errOut, "--yes") || len(srv.WriteCalls()) != 0 {
 		t.Fatalf("no --yes: exit %d %s", code, errOut)
 	}
 
 	// The revocation, then the live check (key read from stdin).
-	code, out, errOut = irRunEnv(t, env, key+"\n", append(base, "--yes", "--verify", "--verify-endpoint-url", srv.TLSURL, "-")...)
+	code, out, errOut = runCLIEnv(t, env, key+"\n", append(base, "--yes", "--verify", "--verify-endpoint-url", srv.TLSURL, "-")...)
 	if code != ExitOK {
 		t.Fatalf("revoke exit %d: %s\n%s", code, errOut, out)
 	}
@@ -92,7 +92,7 @@ func TestRevokeKeyCommand(t *testing.T) {
 
 	// Again: nothing changes, and it says so.
 	srv.ResetCalls()
-	code, out, _ = irRunEnv(t, env, "", append(base, "--yes", key)...)
+	code, out, _ = runCLIEnv(t, env, "", append(base, "--yes", key)...)
 	if code != ExitOK || !strings.Contains(out, "Nothing to change") || len(srv.WriteCalls()) != 0 {
 		t.Errorf("second run: exit %d\n%s", code, out)
 	}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,19 +8,8 @@ import (
 	"github.com/bks-dev/bks/awsops/scp"
 )
 
-// irRun runs bks in-process (incident-response tests).
-func irRun(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, &IO{
-		In: strings.NewReader(stdin), Out: &out, Err: &errb,
-		Getenv: func(string) string { return "" },
-	})
-	return code, out.String(), errb.String()
-}
-
 func TestSCPCommands(t *testing.T) {
-	code, out, _ := irRun(t, "", "scp", "list")
+	code, out, _ := runCLI(t, "", "scp", "list")
 	if code != 0 {
 		t.Fatalf("list exit %d", code)
 	}
@@ -32,7 +19,7 @@ func TestSCPCommands(t *testing.T) {
 		}
 	}
 
-	code, out, errOut := irRun(t, "", "scp", "show", "deny-all-api-keys", "--partition", "aws-cn")
+	code, out, errOut := runCLI(t, "", "scp", "show", "deny-all-api-keys", "--partition", "aws-cn")
 	if code != 0 {
 		t.Fatalf("show exit %d: %s", code, errOut)
 	}
@@ -40,7 +27,7 @@ func TestSCPCommands(t *testing.T) {
 		t.Fatalf("show output: %v", err)
 	}
 
-	code, out, _ = irRun(t, "", "scp", "show", "all", "--partition", "aws-us-gov")
+	code, out, _ = runCLI(t, "", "scp", "show", "all", "--partition", "aws-us-gov")
 	if code != 0 {
 		t.Fatalf("show all exit %d", code)
 	}
@@ -52,7 +39,7 @@ func TestSCPCommands(t *testing.T) {
 		t.Error("show all: ARNs not in aws-us-gov")
 	}
 
-	code, out, _ = irRun(t, "", "scp", "show", "all", "--format", "terraform")
+	code, out, _ = runCLI(t, "", "scp", "show", "all", "--format", "terraform")
 	if code != 0 || strings.Count(out, `resource "aws_organizations_policy" `) != len(scp.Names()) {
 		t.Fatalf("terraform: exit %d\n%s", code, out)
 	}
@@ -62,7 +49,7 @@ func TestSCPCommands(t *testing.T) {
 		{"scp", "show", "deny-all-api-keys", "--format", "yaml"},
 		{"scp", "show", "deny-all-api-keys", "--partition", "aws-moon"},
 	} {
-		if code, _, _ := irRun(t, "", args...); code != ExitFailure {
+		if code, _, _ := runCLI(t, "", args...); code != ExitFailure {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitFailure)
 		}
 	}

@@ -22,7 +22,7 @@ func TestTimelineCommand(t *testing.T) {
 		{Region: "eu-west-1", Time: now.Add(-time.Hour), Name: "Converse", Source: "bedrock.amazonaws.com", AccessKeyID: asia},
 	}}}})
 	base := []string{"timeline", "--endpoint-url", srv.URL, "--regions", "us-east-1,eu-west-1"}
-	code, out, errOut := irRunEnv(t, env, "", append(base, "--days", "365", user)...)
+	code, out, errOut := runCLIEnv(t, env, "", append(base, "--days", "365", user)...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -32,7 +32,7 @@ func TestTimelineCommand(t *testing.T) {
 		}
 	}
 	key := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: asia, SecretKey: "s", SessionToken: "t", Region: "eu-west-1", Issued: now, Expires: 600})
-	code, out, errOut = irRunEnv(t, env, key, append(base, "--json", "-")...)
+	code, out, errOut = runCLIEnv(t, env, key, append(base, "--json", "-")...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -50,7 +50,7 @@ func TestTimelineCommand(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 	srv.Inject(awsemu.Fault{Action: "LookupEvents", Region: "eu-west-1", Kind: "denied"})
-	code, _, errOut = irRunEnv(t, env, "", append(base, user)...)
+	code, _, errOut = runCLIEnv(t, env, "", append(base, user)...)
 	if code != ExitFailure || !strings.Contains(errOut, "incomplete") {
 		t.Errorf("failed region: exit %d %s", code, errOut)
 	}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -15,17 +13,6 @@ import (
 
 	"github.com/bks-dev/bks/internal/testkeys"
 )
-
-// irRunEnv runs bks in-process with an environment.
-func irRunEnv(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, &IO{
-		In: strings.NewReader(stdin), Out: &out, Err: &errb,
-		Getenv: func(k string) string { return env[k] },
-	})
-	return code, out.String(), errb.String()
-}
 
 // fakeBedrockTLS accepts only the keys in live.
 func fakeBedrockTLS(t *testing.T, live ...string) (url, caFile string) {
@@ -58,7 +45,7 @@ func TestVerifyCommand(t *testing.T) {
 	url, ca := fakeBedrockTLS(t, live)
 	env := map[string]string{"AWS_CA_BUNDLE": ca}
 
-	code, out, errOut := irRunEnv(t, env, "", "verify", "--endpoint-url", url, live, dead)
+	code, out, errOut := runCLIEnv(t, env, "", "verify", "--endpoint-url", url, live, dead)
 	if code != ExitFound {
 		t.Fatalf("exit %d, want 1: %s%s", code, out, errOut)
 	}
@@ -69,7 +56,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 
-	code, out, _ = irRunEnv(t, env, dead+"\n\n"+dead+"\n", "verify", "--json", "--endpoint-url", url, "-")
+	code, out, _ = runCLIEnv(t, env, dead+"\n\n"+dead+"\n", "verify", "--json", "--endpoint-url", url, "-")
 	if code != ExitOK {
 		t.Fatalf("dead keys: exit %d", code)
 	}
@@ -89,12 +76,12 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// Plain HTTP endpoints are refused: a bearer key never travels in clear.
-	code, _, errOut = irRunEnv(t, env, "", "verify", "--endpoint-url", strings.Replace(url, "https", "http", 1), live)
+	code, _, errOut = runCLIEnv(t, env, "", "verify", "--endpoint-url", strings.Replace(url, "https", "http", 1), live)
 	if code != ExitFailure || !strings.Contains(errOut, "https") {
 		t.Errorf("http endpoint: exit %d %s", code, errOut)
 	}
 	// Without the CA the TLS check fails: unknown, exit 2.
-	code, out, _ = irRunEnv(t, nil, "", "verify", "--timeout", "5s", "--endpoint-url", url, live)
+	code, out, _ = runCLIEnv(t, nil, "", "verify", "--timeout", "5s", "--endpoint-url", url, live)
 	if code != ExitFailure || !strings.Contains(out, "unknown") {
 		t.Errorf("untrusted endpoint: exit %d\n%s", code, out)
 	}
@@ -107,7 +94,7 @@ func TestDetectVerify(t *testing.T) {
 	dead := testkeys.LongTerm("BedrockAPIKey-dded", "111122223333", testkeys.Secret(92))
 	url, ca := fakeBedrockTLS(t, live)
 	dir := writeTree(t, map[string]string{"a.env": "A=" + live + "\nB=" + dead + "\n", "b.env": "A=" + live + "\n"})
-	code, out, errOut := irRunEnv(t, map[string]string{"AWS_CA_BUNDLE": ca}, "", "detect", "files", dir,
+	code, out, errOut := runCLIEnv(t, map[string]string{"AWS_CA_BUNDLE": ca}, "", "detect", "files", dir,
 		"--verify", "--verify-endpoint", url, "--format", "jsonl", "--workers", "1")
 	if code != ExitFound {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -86,7 +86,6 @@ type Server struct {
 	faults  []*Fault
 	counts  map[string]int // requests by kind: "api", "git", "search", "blob", "limited"
 	log     []string       // API request paths, in order
-	gitRoot string
 	srv     *httptest.Server
 	backend string
 }

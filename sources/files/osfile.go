@@ -8,8 +8,6 @@ import (
 // errSkip from an open function means: skip the file silently.
 var errSkip = errors.New("skip")
 
-var errorsAs = errors.As
-
 // osFile adapts *os.File to file.
 type osFile struct{ *os.File }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -29,12 +30,12 @@ func benchRepo(b *testing.B) string {
 			if c%50 == 7 && f == 2 {
 				sb.WriteString("AWS_BEARER_TOKEN_BEDROCK=" + key(100+c) + "\n")
 			}
-			r.write(fmt.Sprintf("d%d/f%d.txt", (c+f)%9, f), sb.String())
+			r.Write(fmt.Sprintf("d%d/f%d.txt", (c+f)%9, f), sb.String())
 		}
-		r.commit(fmt.Sprintf("commit %d", c))
+		r.Commit(fmt.Sprintf("commit %d", c))
 	}
-	r.git("gc", "-q", "--aggressive")
-	return r.dir
+	r.Git("gc", "-q", "--aggressive")
+	return r.Dir
 }
 
 // BenchmarkHistoryReaders compares the ways of reading the same history
@@ -42,7 +43,7 @@ func benchRepo(b *testing.B) string {
 // go-git's object reader, and the blob-first scan bks detect git runs
 // (engine as Prefilter) with blobs read in process or by git cat-file.
 func BenchmarkHistoryReaders(b *testing.B) {
-	needGit(b)
+	testgit.Need(b)
 	dir := benchRepo(b)
 	eng := detectors.New(detectors.Options{})
 	for _, reader := range []string{ReaderGit, ReaderGoGit, readerGitPrefilter, readerGitCatFile} {

@@ -7,31 +7,33 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testgit"
 )
 
 // The blob-first scan (the default scan with a Prefilter): which scans
 // take it, that the attribution walk runs only for candidates, and what it
 // does with unreachable and oversized blobs.
 func TestBlobFirst(t *testing.T) {
-	needGit(t)
+	testgit.Need(t)
 	clean := newTestRepo(t)
 	for i := range 30 {
-		clean.write("f.txt", strings.Repeat("line\n", i+1))
-		clean.commit("edit")
+		clean.Write("f.txt", strings.Repeat("line\n", i+1))
+		clean.Commit("edit")
 	}
 	// A key only in a commit message: messages are scanned without the
 	// attribution walk.
-	msg := clean.commit("debug: " + key(70))
+	msg := clean.Commit("debug: " + key(70))
 
 	hit := newTestRepo(t)
-	hit.write("a.txt", "x\n")
-	hit.commit("one")
-	hit.write("b.txt", "AWS_BEARER_TOKEN_BEDROCK="+key(72)+"\n")
-	c2 := hit.commit("two")
-	hit.write("big.txt", strings.Repeat("0123456789abcdef", 4096)+key(73)+"\n")
-	c3 := hit.commit("three")
-	hit.git("rm", "-q", "b.txt")
-	hit.commit("four")
+	hit.Write("a.txt", "x\n")
+	hit.Commit("one")
+	hit.Write("b.txt", "AWS_BEARER_TOKEN_BEDROCK="+key(72)+"\n")
+	c2 := hit.Commit("two")
+	hit.Write("big.txt", strings.Repeat("0123456789abcdef", 4096)+key(73)+"\n")
+	c3 := hit.Commit("three")
+	hit.Git("rm", "-q", "b.txt")
+	hit.Commit("four")
 
 	tests := []struct {
 		name       string
@@ -42,12 +44,12 @@ func TestBlobFirst(t *testing.T) {
 		errs       []string
 	}{
 		{
-			name: "clean history: no attribution walk", opts: Options{Path: clean.dir},
+			name: "clean history: no attribution walk", opts: Options{Path: clean.Dir},
 			blobFirst: true, attributed: false,
 			want: map[string]result{key(70): {Commit: msg, Kind: "commit-message"}},
 		},
 		{
-			name: "candidates: attributed", opts: Options{Path: hit.dir},
+			name: "candidates: attributed", opts: Options{Path: hit.Dir},
 			blobFirst: true, attributed: true,
 			want: map[string]result{
 				key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)},
@@ -55,13 +57,13 @@ func TestBlobFirst(t *testing.T) {
 			},
 		},
 		{
-			name: "over the size cap: reported at its origin", opts: Options{Path: hit.dir, MaxBlobSize: 1024},
+			name: "over the size cap: reported at its origin", opts: Options{Path: hit.Dir, MaxBlobSize: 1024},
 			blobFirst: true, attributed: true,
 			want: map[string]result{key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)}},
 			errs: []string{"@" + c3[:12] + ":big.txt: blob", "over the 1024-byte cap"},
 		},
 		{
-			name: "range: the walk", opts: Options{Path: hit.dir, Range: "..HEAD"},
+			name: "range: the walk", opts: Options{Path: hit.Dir, Range: "..HEAD"},
 			blobFirst: false, attributed: true,
 			want: map[string]result{
 				key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)},
@@ -69,7 +71,7 @@ func TestBlobFirst(t *testing.T) {
 			},
 		},
 		{
-			name: "branch: the walk", opts: Options{Path: clean.dir, Branch: "main"},
+			name: "branch: the walk", opts: Options{Path: clean.Dir, Branch: "main"},
 			blobFirst: false, attributed: true,
 			want: map[string]result{key(70): {Commit: msg, Kind: "commit-message"}},
 		},
@@ -110,7 +112,7 @@ func TestBlobFirst(t *testing.T) {
 			})
 		}
 	}
-	if out := scanRepo(t, Options{Path: clean.dir, Reader: readerGitPrefilter}); out.stats.Blobs == 0 || out.stats.Commits != 31 {
+	if out := scanRepo(t, Options{Path: clean.Dir, Reader: readerGitPrefilter}); out.stats.Blobs == 0 || out.stats.Commits != 31 {
 		t.Errorf("stats %+v", out.stats)
 	}
 }
@@ -119,8 +121,8 @@ func TestBlobFirst(t *testing.T) {
 func hashObject(t *testing.T, r *testRepo, content string) string {
 	t.Helper()
 	cmd := exec.Command("git", "hash-object", "-w", "--stdin")
-	cmd.Dir = r.dir
-	cmd.Env = r.env()
+	cmd.Dir = r.Dir
+	cmd.Env = r.Env()
 	cmd.Stdin = strings.NewReader(content)
 	out, err := cmd.Output()
 	if err != nil {
@@ -135,17 +137,17 @@ func hashObject(t *testing.T, r *testRepo, content string) string {
 // many with a candidate it could not attribute.
 func TestBlobFirstUnreachable(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("a.txt", "clean\n")
-	r.commit("one")
+	r.Write("a.txt", "clean\n")
+	r.Commit("one")
 	hashObject(t, r, "leaked "+key(71)+"\n")
-	r.git("checkout", "-q", "-b", "gone")
-	r.write("b.txt", key(74)+"\n")
-	r.commit("on a branch deleted later")
-	r.git("checkout", "-q", "main")
-	r.git("branch", "-q", "-D", "gone")
+	r.Git("checkout", "-q", "-b", "gone")
+	r.Write("b.txt", key(74)+"\n")
+	r.Commit("on a branch deleted later")
+	r.Git("checkout", "-q", "main")
+	r.Git("branch", "-q", "-D", "gone")
 	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
 		t.Run(reader, func(t *testing.T) {
-			out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+			out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 			if len(out.found) != 0 || len(out.errs) != 0 {
 				t.Errorf("found %d, errors %q; want nothing", len(out.found), out.errs)
 			}
@@ -171,11 +173,11 @@ func TestBlobFirstUnreachable(t *testing.T) {
 func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
 	r := newTestRepo(t)
 	for i := range 3000 {
-		r.write(fmt.Sprintf("d/f%04d.txt", i), fmt.Sprintf("file %d\n", i))
+		r.Write(fmt.Sprintf("d/f%04d.txt", i), fmt.Sprintf("file %d\n", i))
 	}
-	r.write("z.txt", key(75)+"\n")
-	r.commit("many files")
-	ids := strings.Fields(r.git("rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--all"))
+	r.Write("z.txt", key(75)+"\n")
+	r.Commit("many files")
+	ids := strings.Fields(r.Git("rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--all"))
 	if len(ids) < 3000 {
 		t.Fatalf("rev-list listed %d ids", len(ids))
 	}
@@ -185,14 +187,14 @@ func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
 	blobFirstBlock = 4
 	// Corrupt, not removed: rev-list checks that blobs exist, not that
 	// they can be read, so it goes on listing while cat-file fails.
-	p := filepath.Join(r.dir, ".git/objects", missing[:2], missing[2:])
+	p := filepath.Join(r.Dir, ".git/objects", missing[:2], missing[2:])
 	os.Chmod(p, 0o644)
 	if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
 		t.Run(reader, func(t *testing.T) {
-			out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+			out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 			if out.stats.BlobFirst {
 				t.Errorf("blob-first scan did not fall back")
 			}
@@ -211,25 +213,25 @@ func TestBlobFirstUnreadableBlobFallsBack(t *testing.T) {
 // and in the clone's own commits, with the commit that introduced them.
 func TestHistoryAlternates(t *testing.T) {
 	up := newTestRepo(t)
-	up.write("old.env", "TOKEN="+key(80)+"\n")
-	c1 := up.commit("borrowed")
-	up.git("rm", "-q", "old.env")
-	up.commit("removed")
-	up.git("gc", "-q")
+	up.Write("old.env", "TOKEN="+key(80)+"\n")
+	c1 := up.Commit("borrowed")
+	up.Git("rm", "-q", "old.env")
+	up.Commit("removed")
+	up.Git("gc", "-q")
 
-	clone := &testRepo{t: t, dir: filepath.Join(t.TempDir(), "clone")}
-	runGit(t, "", clone.env(), "clone", "-q", "--shared", up.dir, clone.dir)
-	if _, err := os.Stat(filepath.Join(clone.dir, ".git/objects/info/alternates")); err != nil {
+	clone := up.At(filepath.Join(t.TempDir(), "clone"))
+	testgit.Run(t, "", clone.Env(), "clone", "-q", "--shared", up.Dir, clone.Dir)
+	if _, err := os.Stat(filepath.Join(clone.Dir, ".git/objects/info/alternates")); err != nil {
 		t.Fatalf("no alternates: %v", err)
 	}
-	clone.write("new.env", "TOKEN="+key(81)+"\n")
-	c2 := clone.commit("own")
+	clone.Write("new.env", "TOKEN="+key(81)+"\n")
+	c2 := clone.Commit("own")
 	want := map[string]result{
 		key(80): {Commit: c1, Path: "old.env", InHead: boolp(false)},
 		key(81): {Commit: c2, Path: "new.env", InHead: boolp(true)},
 	}
 	readers(t, func(t *testing.T, reader string) {
-		out := scanRepo(t, Options{Path: clone.dir, Reader: reader})
+		out := scanRepo(t, Options{Path: clone.Dir, Reader: reader})
 		if len(out.errs) > 0 {
 			t.Errorf("errors: %q", out.errs)
 		}

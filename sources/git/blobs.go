@@ -151,23 +151,6 @@ func startCatFileArgs(ctx context.Context, dir string, extra []string, tuning ..
 	return cf, nil
 }
 
-// request asks for one object; errors mark the process dead.
-func (cf *catFile) request(id plumbing.Hash) {
-	if cf.dead.Load() {
-		return
-	}
-	var line [41]byte
-	copy(line[:], id.String())
-	line[40] = '\n'
-	if _, err := cf.in.Write(line[:]); err != nil {
-		cf.dead.Store(true)
-		return
-	}
-	if err := cf.in.Flush(); err != nil {
-		cf.dead.Store(true)
-	}
-}
-
 var errMissing = errors.New("object missing")
 
 // gitTuning bounds the memory of the git processes a scan starts (the

@@ -41,13 +41,13 @@ func TestRedactURL(t *testing.T) {
 
 func TestCloneURL(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("a.txt", key(80)+"\n")
-	c1 := r.commit("one")
-	r.git("checkout", "-q", "-b", "feature")
-	r.write("b.txt", key(81)+"\n")
-	c2 := r.commit("two")
-	r.git("checkout", "-q", "main")
-	url := "file://" + r.dir
+	r.Write("a.txt", key(80)+"\n")
+	c1 := r.Commit("one")
+	r.Git("checkout", "-q", "-b", "feature")
+	r.Write("b.txt", key(81)+"\n")
+	c2 := r.Commit("two")
+	r.Git("checkout", "-q", "main")
+	url := "file://" + r.Dir
 
 	t.Run("temp", func(t *testing.T) {
 		dir, cleanup, err := Clone(context.Background(), url, "")
@@ -75,8 +75,8 @@ func TestCloneURL(t *testing.T) {
 		}
 		cleanup()
 		// A new commit upstream is fetched into the cached mirror.
-		r.write("c.txt", key(82)+"\n")
-		c3 := r.commit("three")
+		r.Write("c.txt", key(82)+"\n")
+		c3 := r.Commit("three")
 		dir2, _, err := Clone(context.Background(), url, cache)
 		if err != nil || dir2 != dir {
 			t.Fatalf("second clone: %q %v (first %q)", dir2, err, dir)
@@ -96,21 +96,21 @@ func TestCloneURL(t *testing.T) {
 
 func TestSubmodules(t *testing.T) {
 	sub := newTestRepo(t)
-	sub.write("s.txt", key(90)+"\n")
-	sc := sub.commit("sub one")
+	sub.Write("s.txt", key(90)+"\n")
+	sc := sub.Commit("sub one")
 	r := newTestRepo(t)
-	r.write("top.txt", "top\n")
-	r.commit("top")
-	r.git("submodule", "add", "-q", sub.dir, "vendor/sub")
-	r.commit("add submodule")
+	r.Write("top.txt", "top\n")
+	r.Commit("top")
+	r.Git("submodule", "add", "-q", sub.Dir, "vendor/sub")
+	r.Commit("add submodule")
 
-	out := scanRepo(t, Options{Path: r.dir})
+	out := scanRepo(t, Options{Path: r.Dir})
 	if len(out.byKey) != 0 {
 		t.Errorf("without --submodules found %v", out.keys())
 	}
-	out = scanRepo(t, Options{Path: r.dir, Submodules: true})
+	out = scanRepo(t, Options{Path: r.Dir, Submodules: true})
 	f := out.byKey[key(90)]
-	if len(f) != 1 || f[0].Commit != sc || f[0].Path != "s.txt" || f[0].Repo != r.dir+"//vendor/sub" {
+	if len(f) != 1 || f[0].Commit != sc || f[0].Path != "s.txt" || f[0].Repo != r.Dir+"//vendor/sub" {
 		t.Errorf("submodule finding: %+v (errs %v, warns %v)", f, out.errs, out.warns)
 	}
 }

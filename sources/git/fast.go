@@ -665,10 +665,12 @@ func (p *blobPipe) start(ctx context.Context, consume func(int32, []byte) error,
 	// Reader.
 	go func() {
 		var (
-			buf  []byte
-			max  = p.h.s.opts.MaxBlobSize
-			cerr error
+			buf       []byte
+			max       = p.h.s.opts.MaxBlobSize
+			cerr      error
+			closeRepo = func() {} // the go-git fallback's, once opened
 		)
+		defer func() { closeRepo() }()
 		for j := range p.inflight {
 			if cerr != nil || ctx.Err() != nil {
 				continue // drain
@@ -704,12 +706,12 @@ func (p *blobPipe) start(ctx context.Context, consume func(int32, []byte) error,
 				}
 			}
 			if p.fallback == nil {
-				repo, closeRepo, err := Open(p.h.path)
+				repo, closeFn, err := Open(p.h.path)
 				if err != nil {
 					cerr = err
 					continue
 				}
-				defer closeRepo()
+				closeRepo = closeFn
 				p.fallback = &goGitReader{h: p.h, repo: repo}
 			}
 			data, ok := p.fallback.read(rec.blob, p.h.recOrigin(rec))

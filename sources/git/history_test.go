@@ -12,6 +12,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/testgit"
 )
 
 // buildHistory makes a repository where a key hides in every corner of git
@@ -19,80 +20,80 @@ import (
 func buildHistory(t *testing.T) (*testRepo, map[string]result) {
 	r := newTestRepo(t)
 	want := map[string]result{}
-	r.write("README.md", "hello\n")
-	r.commit("initial")
+	r.Write("README.md", "hello\n")
+	r.Commit("initial")
 
 	// 1. Added, then deleted.
-	r.write("config/keys.env", "X=1\nAWS_BEARER_TOKEN_BEDROCK="+key(1)+"\n")
-	c := r.commit("add config")
+	r.Write("config/keys.env", "X=1\nAWS_BEARER_TOKEN_BEDROCK="+key(1)+"\n")
+	c := r.Commit("add config")
 	want[key(1)] = result{Commit: c, Path: "config/keys.env", InHead: boolp(false), Line: 2}
-	r.git("rm", "-q", "config/keys.env")
-	r.commit("remove config")
+	r.Git("rm", "-q", "config/keys.env")
+	r.Commit("remove config")
 
 	// 2. In a file renamed afterwards: reported at its first path.
-	r.write("old/name.txt", "token: "+key(2)+"\n")
-	c = r.commit("add name")
+	r.Write("old/name.txt", "token: "+key(2)+"\n")
+	c = r.Commit("add name")
 	want[key(2)] = result{Commit: c, Path: "old/name.txt", InHead: boolp(true), Line: 1}
-	r.git("mv", "old", "new")
-	r.commit("rename")
+	r.Git("mv", "old", "new")
+	r.Commit("rename")
 
 	// 3. In a commit message.
-	c = r.commit("debug: tried " + key(3) + "\n\nbody")
+	c = r.Commit("debug: tried " + key(3) + "\n\nbody")
 	want[key(3)] = result{Commit: c, Kind: "commit-message", Line: 1}
 
 	// 4. Only on an unmerged branch.
-	r.git("checkout", "-q", "-b", "feature")
-	r.write("feature.go", "const k = \""+key(4)+"\"\n")
-	c = r.commit("feature work")
+	r.Git("checkout", "-q", "-b", "feature")
+	r.Write("feature.go", "const k = \""+key(4)+"\"\n")
+	c = r.Commit("feature work")
 	want[key(4)] = result{Commit: c, Path: "feature.go", InHead: boolp(false), Line: 1}
-	r.git("checkout", "-q", "main")
+	r.Git("checkout", "-q", "main")
 
 	// 5. Reachable only from a (lightweight) tag; 6. in an annotated tag's message.
-	r.git("checkout", "-q", "-b", "tmp")
-	r.write("tagged.txt", key(5)+"\n")
-	c = r.commit("tagged only")
+	r.Git("checkout", "-q", "-b", "tmp")
+	r.Write("tagged.txt", key(5)+"\n")
+	c = r.Commit("tagged only")
 	want[key(5)] = result{Commit: c, Path: "tagged.txt", InHead: boolp(false), Line: 1}
-	r.git("tag", "only-here")
-	r.git("checkout", "-q", "main")
-	r.git("branch", "-q", "-D", "tmp")
-	r.tick++
-	head := r.git("rev-parse", "HEAD")
-	r.git("tag", "-a", "v1.0", "-m", "release\n\nsigned with "+key(6))
+	r.Git("tag", "only-here")
+	r.Git("checkout", "-q", "main")
+	r.Git("branch", "-q", "-D", "tmp")
+	r.Tick++
+	head := r.Git("rev-parse", "HEAD")
+	r.Git("tag", "-a", "v1.0", "-m", "release\n\nsigned with "+key(6))
 	want[key(6)] = result{Commit: head, Path: "refs/tags/v1.0", Kind: "tag-message", Line: 3, Author: "Cy Committer"}
 
 	// 7. Introduced by a merge commit (the resolution adds it).
-	r.git("checkout", "-q", "-b", "side")
-	r.write("side.txt", "side\n")
-	r.commit("side work")
-	r.git("checkout", "-q", "main")
-	r.write("main.txt", "main\n")
-	r.commit("main work")
-	r.tick++
-	r.git("merge", "-q", "--no-ff", "--no-commit", "side")
-	r.write("merged.txt", "a\nb\n"+key(7)+"\n")
-	r.git("add", "merged.txt")
-	r.git("commit", "-q", "-m", "Merge side")
-	c = r.git("rev-parse", "HEAD")
+	r.Git("checkout", "-q", "-b", "side")
+	r.Write("side.txt", "side\n")
+	r.Commit("side work")
+	r.Git("checkout", "-q", "main")
+	r.Write("main.txt", "main\n")
+	r.Commit("main work")
+	r.Tick++
+	r.Git("merge", "-q", "--no-ff", "--no-commit", "side")
+	r.Write("merged.txt", "a\nb\n"+key(7)+"\n")
+	r.Git("add", "merged.txt")
+	r.Git("commit", "-q", "-m", "Merge side")
+	c = r.Git("rev-parse", "HEAD")
 	want[key(7)] = result{Commit: c, Path: "merged.txt", InHead: boolp(true), Line: 3}
 
 	// 8. In the stash (an older stash entry, only in the stash reflog),
 	// and 9. the newest stash.
-	r.write("README.md", "hello\n"+key(8)+"\n")
-	r.tick++
-	r.git("stash", "-q")
-	stash1 := r.git("rev-parse", "refs/stash")
+	r.Write("README.md", "hello\n"+key(8)+"\n")
+	r.Tick++
+	r.Git("stash", "-q")
+	stash1 := r.Git("rev-parse", "refs/stash")
 	want[key(8)] = result{Commit: stash1, Path: "README.md", InHead: boolp(false), Line: 2}
-	r.write("README.md", "hello\n\n"+key(9)+"\n")
-	r.tick++
-	r.git("stash", "-q")
-	stash0 := r.git("rev-parse", "refs/stash")
+	r.Write("README.md", "hello\n\n"+key(9)+"\n")
+	r.Tick++
+	r.Git("stash", "-q")
+	stash0 := r.Git("rev-parse", "refs/stash")
 	want[key(9)] = result{Commit: stash0, Path: "README.md", InHead: boolp(false), Line: 3}
 
 	// 10. In a git note.
-	r.tick++
-	r.git("notes", "add", "-m", "ops: "+key(10), "HEAD")
-	c = r.git("rev-parse", "refs/notes/commits")
-	want[key(10)] = result{Commit: c, Path: r.git("rev-parse", "HEAD"), InHead: boolp(false), Line: 1}
+	r.Tick++
+	r.Git("notes", "add", "-m", "ops: "+key(10), "HEAD")
+	c = r.Git("rev-parse", "refs/notes/commits")
+	want[key(10)] = result{Commit: c, Path: r.Git("rev-parse", "HEAD"), InHead: boolp(false), Line: 1}
 
 	return r, want
 }
@@ -141,7 +142,7 @@ func ptr(b *bool) any {
 func TestHistoryFindsEveryCorner(t *testing.T) {
 	r, want := buildHistory(t)
 	readers(t, func(t *testing.T, reader string) {
-		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 		checkFound(t, out, want)
 		wantReader := ReaderGit
 		if reader == ReaderGoGit {
@@ -166,20 +167,20 @@ func TestHistoryPackedDelta(t *testing.T) {
 		body.WriteString("\n")
 	}
 	base := body.String()
-	r.write("big.conf", base)
-	r.commit("base")
-	r.write("big.conf", base+"key = "+key(20)+"\n")
-	c := r.commit("add key")
-	r.write("big.conf", base+strings.Repeat("# removed, and the file grew\n", 80))
-	r.commit("remove key")
-	r.git("gc", "-q", "--aggressive", "--prune=now")
-	blob := r.git("rev-parse", c+":big.conf")
+	r.Write("big.conf", base)
+	r.Commit("base")
+	r.Write("big.conf", base+"key = "+key(20)+"\n")
+	c := r.Commit("add key")
+	r.Write("big.conf", base+strings.Repeat("# removed, and the file grew\n", 80))
+	r.Commit("remove key")
+	r.Git("gc", "-q", "--aggressive", "--prune=now")
+	blob := r.Git("rev-parse", c+":big.conf")
 	// The key's blob must really be a delta in the pack.
-	idx, err := filepath.Glob(filepath.Join(r.dir, ".git/objects/pack/*.idx"))
+	idx, err := filepath.Glob(filepath.Join(r.Dir, ".git/objects/pack/*.idx"))
 	if err != nil || len(idx) != 1 {
 		t.Fatalf("pack index: %v %v", idx, err)
 	}
-	vp := r.git("verify-pack", "-v", idx[0])
+	vp := r.Git("verify-pack", "-v", idx[0])
 	isDelta := false
 	for _, line := range strings.Split(vp, "\n") {
 		f := strings.Fields(line)
@@ -191,27 +192,27 @@ func TestHistoryPackedDelta(t *testing.T) {
 		t.Fatalf("blob %s is not stored as a delta:\n%s", blob, vp)
 	}
 	readers(t, func(t *testing.T, reader string) {
-		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 		checkFound(t, out, map[string]result{key(20): {Commit: c, Path: "big.conf", InHead: boolp(false), Line: 401}})
 	})
 }
 
 func TestHistoryRangeSinceBranch(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("a.txt", key(30)+"\n")
-	c1 := r.commit("one")
-	r.write("b.txt", key(31)+"\n")
-	c2 := r.commit("two")
-	r.git("rm", "-q", "a.txt")
-	c3 := r.commit("three")
-	r.write("a.txt", key(30)+"\n") // re-added: introduced again by this range
-	c4 := r.commit("four")
-	r.write("c.txt", key(32)+"\n")
-	c5 := r.commit("five " + key(33))
-	r.git("checkout", "-q", "-b", "other", c1)
-	r.write("o.txt", key(34)+"\n")
-	c6 := r.commit("other")
-	r.git("checkout", "-q", "main")
+	r.Write("a.txt", key(30)+"\n")
+	c1 := r.Commit("one")
+	r.Write("b.txt", key(31)+"\n")
+	c2 := r.Commit("two")
+	r.Git("rm", "-q", "a.txt")
+	c3 := r.Commit("three")
+	r.Write("a.txt", key(30)+"\n") // re-added: introduced again by this range
+	c4 := r.Commit("four")
+	r.Write("c.txt", key(32)+"\n")
+	c5 := r.Commit("five " + key(33))
+	r.Git("checkout", "-q", "-b", "other", c1)
+	r.Write("o.txt", key(34)+"\n")
+	c6 := r.Commit("other")
+	r.Git("checkout", "-q", "main")
 
 	cases := []struct {
 		name string
@@ -244,13 +245,13 @@ func TestHistoryRangeSinceBranch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			readers(t, func(t *testing.T, reader string) {
 				opts := tc.opts
-				opts.Path, opts.Reader = r.dir, reader
+				opts.Path, opts.Reader = r.Dir, reader
 				checkFound(t, scanRepo(t, opts), tc.want)
 			})
 		})
 	}
 	t.Run("bad-range", func(t *testing.T) {
-		_, err := scanErr(Options{Path: r.dir, Range: "nope..main"})
+		_, err := scanErr(Options{Path: r.Dir, Range: "nope..main"})
 		if err == nil || !strings.Contains(err.Error(), "nope") {
 			t.Errorf("err = %v", err)
 		}
@@ -259,7 +260,7 @@ func TestHistoryRangeSinceBranch(t *testing.T) {
 
 func mustTime(t *testing.T, r *testRepo, commit string) time.Time {
 	t.Helper()
-	s := r.git("show", "-s", "--format=%cI", commit)
+	s := r.Git("show", "-s", "--format=%cI", commit)
 	tm, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		t.Fatal(err)
@@ -269,34 +270,34 @@ func mustTime(t *testing.T, r *testRepo, commit string) time.Time {
 
 func TestHistoryBareWorktreeShallow(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("a.txt", key(40)+"\n")
-	c1 := r.commit("one")
-	r.write("b.txt", key(41)+"\n")
-	c2 := r.commit("two")
-	r.write("c.txt", "clean\n")
-	c3 := r.commit("three")
+	r.Write("a.txt", key(40)+"\n")
+	c1 := r.Commit("one")
+	r.Write("b.txt", key(41)+"\n")
+	c2 := r.Commit("two")
+	r.Write("c.txt", "clean\n")
+	c3 := r.Commit("three")
 	all := map[string]result{
 		key(40): {Commit: c1, Path: "a.txt", InHead: boolp(true)},
 		key(41): {Commit: c2, Path: "b.txt", InHead: boolp(true)},
 	}
-	parent := filepath.Dir(r.dir)
+	parent := filepath.Dir(r.Dir)
 	t.Run("bare", func(t *testing.T) {
 		bare := filepath.Join(t.TempDir(), "bare.git")
-		runGit(t, parent, r.env(), "clone", "-q", "--bare", r.dir, bare)
+		testgit.Run(t, parent, r.Env(), "clone", "-q", "--bare", r.Dir, bare)
 		checkFound(t, scanRepo(t, Options{Path: bare}), all)
 	})
 	t.Run("dotgit", func(t *testing.T) {
-		checkFound(t, scanRepo(t, Options{Path: filepath.Join(r.dir, ".git")}), all)
+		checkFound(t, scanRepo(t, Options{Path: filepath.Join(r.Dir, ".git")}), all)
 	})
 	t.Run("worktree", func(t *testing.T) {
 		wt := filepath.Join(t.TempDir(), "wt")
-		r.git("worktree", "add", "-q", "-b", "wtb", wt, c2)
+		r.Git("worktree", "add", "-q", "-b", "wtb", wt, c2)
 		out := scanRepo(t, Options{Path: wt})
 		checkFound(t, out, all)
 	})
 	t.Run("shallow", func(t *testing.T) {
 		sh := filepath.Join(t.TempDir(), "shallow")
-		runGit(t, parent, r.env(), "clone", "-q", "--depth", "1", "file://"+r.dir, sh)
+		testgit.Run(t, parent, r.Env(), "clone", "-q", "--depth", "1", "file://"+r.Dir, sh)
 		readers(t, func(t *testing.T, reader string) {
 			out := scanRepo(t, Options{Path: sh, Reader: reader})
 			// The one commit there holds both files.
@@ -313,24 +314,24 @@ func TestHistoryBareWorktreeShallow(t *testing.T) {
 
 func TestHistoryCorrupt(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("a.txt", key(50)+"\n")
-	r.commit("one")
-	r.write("b.txt", key(51)+"\n")
-	c2 := r.commit("two")
-	r.write("c.txt", key(52)+"\n")
-	c3 := r.commit("three")
+	r.Write("a.txt", key(50)+"\n")
+	r.Commit("one")
+	r.Write("b.txt", key(51)+"\n")
+	c2 := r.Commit("two")
+	r.Write("c.txt", key(52)+"\n")
+	c3 := r.Commit("three")
 	t.Run("missing-object", func(t *testing.T) {
 		readers(t, func(t *testing.T, reader string) {
 			dir := t.TempDir()
-			runGit(t, dir, r.env(), "clone", "-q", "--no-local", r.dir, "c")
+			testgit.Run(t, dir, r.Env(), "clone", "-q", "--no-local", r.Dir, "c")
 			dir = filepath.Join(dir, "c")
-			blob := runGit(t, dir, r.env(), "rev-parse", c2+":b.txt")
+			blob := testgit.Run(t, dir, r.Env(), "rev-parse", c2+":b.txt")
 			explode(t, dir)
 			if err := os.Remove(filepath.Join(dir, ".git/objects", blob[:2], blob[2:])); err != nil {
 				t.Fatal(err)
 			}
 			// And one corrupt object: its zlib stream is garbage.
-			bad := runGit(t, dir, r.env(), "rev-parse", c3+":c.txt")
+			bad := testgit.Run(t, dir, r.Env(), "rev-parse", c3+":c.txt")
 			badPath := filepath.Join(dir, ".git/objects", bad[:2], bad[2:])
 			os.Chmod(badPath, 0o644)
 			if err := os.WriteFile(badPath, []byte("garbage"), 0o644); err != nil {
@@ -348,16 +349,17 @@ func TestHistoryCorrupt(t *testing.T) {
 	t.Run("truncated-pack", func(t *testing.T) {
 		readers(t, func(t *testing.T, reader string) {
 			dir := t.TempDir()
-			runGit(t, dir, r.env(), "clone", "-q", "--no-local", r.dir, "c")
+			testgit.Run(t, dir, r.Env(), "clone", "-q", "--no-local", r.Dir, "c")
 			dir = filepath.Join(dir, "c")
 			packs, _ := filepath.Glob(filepath.Join(dir, ".git/objects/pack/*.pack"))
 			if len(packs) != 1 {
 				t.Fatalf("packs: %v", packs)
 			}
 			// A later commit is loose and must still be scanned.
-			wr := &testRepo{t: t, dir: dir, tick: 100}
-			wr.write("d.txt", key(53)+"\n")
-			c4 := wr.commit("four")
+			wr := r.At(dir)
+			wr.Tick = 100
+			wr.Write("d.txt", key(53)+"\n")
+			c4 := wr.Commit("four")
 			st, _ := os.Stat(packs[0])
 			if err := os.Truncate(packs[0], st.Size()/2); err != nil {
 				t.Fatal(err)
@@ -434,17 +436,17 @@ func scanErr(opts Options) ([]findings.Finding, error) {
 // older blobs (in_head is per key; see internal/cli runDetect).
 func TestHistoryHeadBlobsFirst(t *testing.T) {
 	r := newTestRepo(t)
-	r.write("b.txt", "x\n"+key(60)+"\n")
-	r.write("gone.txt", key(61)+"\n")
-	r.commit("old b")
-	r.write("b.txt", "x\n")
-	r.git("rm", "-q", "gone.txt")
-	r.commit("edit b")
-	r.write("a.txt", key(60)+"\n")
-	r.write("c.txt", key(62)+"\n")
-	r.commit("add a")
+	r.Write("b.txt", "x\n"+key(60)+"\n")
+	r.Write("gone.txt", key(61)+"\n")
+	r.Commit("old b")
+	r.Write("b.txt", "x\n")
+	r.Git("rm", "-q", "gone.txt")
+	r.Commit("edit b")
+	r.Write("a.txt", key(60)+"\n")
+	r.Write("c.txt", key(62)+"\n")
+	r.Commit("add a")
 	readers(t, func(t *testing.T, reader string) {
-		out := scanRepo(t, Options{Path: r.dir, Reader: reader})
+		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 		var order []string
 		seenOld := false
 		for _, f := range out.found {
@@ -472,25 +474,25 @@ func TestHistoryLogInParts(t *testing.T) {
 	// The same blob in an early and in a late commit's diff, which land
 	// in different parts: the early one introduced it.
 	again := newTestRepo(t)
-	again.write("a.env", key(90)+"\n")
-	first := again.commit("added")
+	again.Write("a.env", key(90)+"\n")
+	first := again.Commit("added")
 	for i := range 10 {
-		again.write("filler.txt", strings.Repeat("x\n", i+1))
-		again.commit("filler")
+		again.Write("filler.txt", strings.Repeat("x\n", i+1))
+		again.Commit("filler")
 	}
-	again.git("rm", "-q", "a.env")
-	again.commit("removed")
+	again.Git("rm", "-q", "a.env")
+	again.Commit("removed")
 	for i := range 10 {
-		again.write("filler.txt", strings.Repeat("y\n", i+1))
-		again.commit("filler")
+		again.Write("filler.txt", strings.Repeat("y\n", i+1))
+		again.Commit("filler")
 	}
-	again.write("b.env", key(90)+"\n")
-	again.commit("added again elsewhere")
+	again.Write("b.env", key(90)+"\n")
+	again.Commit("added again elsewhere")
 	for _, reader := range []string{ReaderGit, readerGitPrefilter} {
 		t.Run(reader, func(t *testing.T) {
-			out := scanRepo(t, Options{Path: again.dir, Reader: reader})
+			out := scanRepo(t, Options{Path: again.Dir, Reader: reader})
 			checkFound(t, out, map[string]result{key(90): {Commit: first, Path: "a.env", InHead: boolp(true)}})
-			out = scanRepo(t, Options{Path: r.dir, Reader: reader})
+			out = scanRepo(t, Options{Path: r.Dir, Reader: reader})
 			checkFound(t, out, want)
 			if !out.stats.Attributed {
 				t.Errorf("the attribution walk did not run: %+v", out.stats)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -33,33 +34,33 @@ func scanStaged(t testing.TB, opts StagedOptions) (map[string]string, []string) 
 func TestStaged(t *testing.T) {
 	t.Run("before-first-commit", func(t *testing.T) {
 		r := newTestRepo(t)
-		r.write("a.txt", "x\n"+key(60)+"\n")
-		r.git("add", "a.txt")
-		got, errs := scanStaged(t, StagedOptions{Path: r.dir})
+		r.Write("a.txt", "x\n"+key(60)+"\n")
+		r.Git("add", "a.txt")
+		got, errs := scanStaged(t, StagedOptions{Path: r.Dir})
 		if got[key(60)] != "a.txt:2" || len(got) != 1 || len(errs) > 0 {
 			t.Errorf("got %v errs %v", got, errs)
 		}
 	})
 
 	r := newTestRepo(t)
-	r.write("committed.txt", key(61)+"\n") // already in HEAD: not staged
-	r.write("tracked.txt", "clean\n")
-	r.write("gone.txt", "bye\n")
-	r.write("sub/dir/deep.txt", "deep\n")
-	r.commit("base")
-	r.write("staged.txt", key(62)+"\n")
-	r.write("sub/dir/deep.txt", "deep\n"+key(63)+"\n")
-	r.git("add", "staged.txt", "sub/dir/deep.txt")
+	r.Write("committed.txt", key(61)+"\n") // already in HEAD: not staged
+	r.Write("tracked.txt", "clean\n")
+	r.Write("gone.txt", "bye\n")
+	r.Write("sub/dir/deep.txt", "deep\n")
+	r.Commit("base")
+	r.Write("staged.txt", key(62)+"\n")
+	r.Write("sub/dir/deep.txt", "deep\n"+key(63)+"\n")
+	r.Git("add", "staged.txt", "sub/dir/deep.txt")
 	// A staged file edited afterwards: the index copy counts.
-	r.write("staged.txt", "cleaned in the worktree only\n")
+	r.Write("staged.txt", "cleaned in the worktree only\n")
 	// Unstaged edits and untracked files are not part of the commit.
-	r.write("tracked.txt", key(64)+"\n")
-	r.write("untracked.txt", key(65)+"\n")
-	r.git("rm", "-q", "gone.txt")
-	r.git("mv", "committed.txt", "moved.txt") // a staged rename of a key
+	r.Write("tracked.txt", key(64)+"\n")
+	r.Write("untracked.txt", key(65)+"\n")
+	r.Git("rm", "-q", "gone.txt")
+	r.Git("mv", "committed.txt", "moved.txt") // a staged rename of a key
 
 	t.Run("index-vs-head", func(t *testing.T) {
-		got, errs := scanStaged(t, StagedOptions{Path: filepath.Join(r.dir, "sub")})
+		got, errs := scanStaged(t, StagedOptions{Path: filepath.Join(r.Dir, "sub")})
 		want := map[string]string{key(62): "staged.txt:1", key(63): "sub/dir/deep.txt:2", key(61): "moved.txt:1"}
 		if fmt.Sprint(got) != fmt.Sprint(want) || len(errs) > 0 {
 			t.Errorf("got %v\nwant %v\nerrs %v", got, want, errs)
@@ -67,7 +68,7 @@ func TestStaged(t *testing.T) {
 	})
 	t.Run("given-files", func(t *testing.T) {
 		// pre-commit run --all-files passes every file, staged or not.
-		got, errs := scanStaged(t, StagedOptions{Path: r.dir, Dir: r.dir, Files: []string{"moved.txt", "tracked.txt", "untracked.txt", "staged.txt", "nope.txt"}})
+		got, errs := scanStaged(t, StagedOptions{Path: r.Dir, Dir: r.Dir, Files: []string{"moved.txt", "tracked.txt", "untracked.txt", "staged.txt", "nope.txt"}})
 		want := map[string]string{key(61): "moved.txt:1", key(62): "staged.txt:1", key(65): "untracked.txt:1"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("got %v\nwant %v", got, want)
@@ -78,14 +79,14 @@ func TestStaged(t *testing.T) {
 		}
 	})
 	t.Run("given-files-absolute-and-outside", func(t *testing.T) {
-		got, errs := scanStaged(t, StagedOptions{Path: r.dir, Files: []string{filepath.Join(r.dir, "sub/dir/deep.txt"), filepath.Join(os.TempDir(), "elsewhere.txt")}})
+		got, errs := scanStaged(t, StagedOptions{Path: r.Dir, Files: []string{filepath.Join(r.Dir, "sub/dir/deep.txt"), filepath.Join(os.TempDir(), "elsewhere.txt")}})
 		if got[key(63)] != "sub/dir/deep.txt:2" || len(got) != 1 || len(errs) != 1 {
 			t.Errorf("got %v errs %v", got, errs)
 		}
 	})
 	t.Run("bare", func(t *testing.T) {
 		bare := filepath.Join(t.TempDir(), "b.git")
-		runGit(t, t.TempDir(), r.env(), "init", "-q", "--bare", bare)
+		testgit.Run(t, t.TempDir(), r.Env(), "init", "-q", "--bare", bare)
 		_, err := scanErrStaged(StagedOptions{Path: bare})
 		if err == nil {
 			t.Error("no error for a bare repository")
@@ -107,18 +108,18 @@ func BenchmarkStaged(b *testing.B) {
 	r := newTestRepo(b)
 	for d := range 100 {
 		for f := range 20 {
-			r.write(fmt.Sprintf("pkg%03d/file%02d.go", d, f), fmt.Sprintf("package p%d\n\n// file %d\nfunc F%d() {}\n", d, f, f))
+			r.Write(fmt.Sprintf("pkg%03d/file%02d.go", d, f), fmt.Sprintf("package p%d\n\n// file %d\nfunc F%d() {}\n", d, f, f))
 		}
 	}
-	r.commit("base")
-	r.git("gc", "-q")
-	r.write("pkg050/file07.go", "package p\nconst k = \""+key(70)+"\"\n")
-	r.write("pkg010/new.go", "package p\n")
-	r.write("pkg099/file19.go", "package p // edited\n")
-	r.git("add", "-A")
+	r.Commit("base")
+	r.Git("gc", "-q")
+	r.Write("pkg050/file07.go", "package p\nconst k = \""+key(70)+"\"\n")
+	r.Write("pkg010/new.go", "package p\n")
+	r.Write("pkg099/file19.go", "package p // edited\n")
+	r.Git("add", "-A")
 	b.ResetTimer()
 	for b.Loop() {
-		got, _ := scanStaged(b, StagedOptions{Path: r.dir})
+		got, _ := scanStaged(b, StagedOptions{Path: r.Dir})
 		if len(got) != 1 {
 			b.Fatalf("got %v", got)
 		}

@@ -9,9 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testbin"
 )
 
 type incident struct {
@@ -51,17 +52,11 @@ func buildBKS(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	bin := filepath.Join(t.TempDir(), "bks")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/bks")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testbin.BKS(t)
 }
+
+// TestMain removes the bks binary the test builds (testbin).
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 func TestDemoPipeline(t *testing.T) {
 	bin := buildBKS(t)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testbin"
 )
 
 const zeroSHA = "0000000000000000000000000000000000000000"
@@ -24,30 +26,30 @@ func newActionWorld(t *testing.T) *actionWorld {
 	needTool(t, "jq")
 	w := &actionWorld{t: t, dev: newRepo(t)}
 	w.remote = filepath.Join(t.TempDir(), "origin.git")
-	w.dev.git("init", "-q", "--bare", "-b", "main", w.remote)
-	w.dev.git("remote", "add", "origin", "file://"+w.remote)
+	w.dev.Git("init", "-q", "--bare", "-b", "main", w.remote)
+	w.dev.Git("remote", "add", "origin", "file://"+w.remote)
 	return w
 }
 
 func (w *actionWorld) commitFile(name, body, msg string) string {
 	w.t.Helper()
-	w.dev.write(name, body)
-	w.dev.git("add", "-A")
-	w.dev.tick++
-	if code, out := w.dev.commit(msg, "--no-verify"); code != 0 {
+	w.dev.Write(name, body)
+	w.dev.Git("add", "-A")
+	w.dev.Tick++
+	if code, out := w.dev.TryCommit(msg, "--no-verify"); code != 0 {
 		w.t.Fatalf("commit: %s", out)
 	}
-	return w.dev.git("rev-parse", "HEAD")
+	return w.dev.Git("rev-parse", "HEAD")
 }
 
 // checkout makes a depth-1 checkout of sha, as actions/checkout does.
 func (w *actionWorld) checkout(sha, branch string) *repo {
 	w.t.Helper()
 	ci := newRepo(w.t)
-	ci.git("remote", "add", "origin", "file://"+w.remote)
-	ci.git("fetch", "-q", "--no-tags", "--depth=1", "origin", "+"+sha+":refs/remotes/origin/"+branch)
-	ci.git("checkout", "-q", "--detach", sha)
-	if ci.git("rev-parse", "--is-shallow-repository") != "true" {
+	ci.Git("remote", "add", "origin", "file://"+w.remote)
+	ci.Git("fetch", "-q", "--no-tags", "--depth=1", "origin", "+"+sha+":refs/remotes/origin/"+branch)
+	ci.Git("checkout", "-q", "--detach", sha)
+	if ci.Git("rev-parse", "--is-shallow-repository") != "true" {
 		w.t.Fatal("checkout is not shallow")
 	}
 	return ci
@@ -71,11 +73,11 @@ func runAction(t *testing.T, ci *repo, event string, payload any, env ...string)
 	outFile := filepath.Join(dir, "github_output")
 	sarif := filepath.Join(dir, "bks.sarif")
 	env = append([]string{
-		"BKS=" + filepath.Join(binDir, "bks"),
+		"BKS=" + testbin.BKS(t),
 		"GITHUB_EVENT_NAME=" + event, "GITHUB_EVENT_PATH=" + ep, "GITHUB_OUTPUT=" + outFile,
 		"RUNNER_TEMP=" + dir, "INPUT_SARIF=true", "INPUT_SARIF_FILE=" + sarif,
 	}, env...)
-	code, out := ci.exec(env, "bash", filepath.Join(moduleRoot(t), "scripts", "action", "run.sh"))
+	code, out := ci.Exec(env, "bash", filepath.Join(testbin.ModuleRoot(), "scripts", "action", "run.sh"))
 	o, _ := os.ReadFile(outFile)
 	s, _ := os.ReadFile(sarif)
 	return actionResult{code: code, out: out, outputs: string(o), sarif: string(s)}
@@ -105,14 +107,14 @@ func TestActionScript(t *testing.T) {
 	k := func(n uint64) string { return e2eKey(100 + n) }
 	// main: an old key, added and deleted long ago: not what any event brings.
 	w.commitFile("old.env", "K="+k(0)+"\n", "old key")
-	w.dev.git("rm", "-q", "old.env")
-	w.dev.tick++
-	w.dev.commit("remove old key", "--no-verify")
+	w.dev.Git("rm", "-q", "old.env")
+	w.dev.Tick++
+	w.dev.TryCommit("remove old key", "--no-verify")
 	mainHead := w.commitFile("README.md", "main\n", "main work")
-	w.dev.git("push", "-q", "origin", "main")
+	w.dev.Git("push", "-q", "origin", "main")
 
 	t.Run("pull-request-of-40-commits", func(t *testing.T) {
-		w.dev.git("checkout", "-q", "-b", "pr", mainHead)
+		w.dev.Git("checkout", "-q", "-b", "pr", mainHead)
 		for i := 1; i <= 40; i++ {
 			switch i {
 			case 3:
@@ -120,15 +122,15 @@ func TestActionScript(t *testing.T) {
 			case 35:
 				w.commitFile("late/config.yaml", "a: 1\nb: 2\nkey: "+k(2)+"\n", fmt.Sprintf("pr %d", i))
 			case 38:
-				w.dev.git("rm", "-q", "early.txt")
-				w.dev.tick++
-				w.dev.commit("pr 38", "--no-verify")
+				w.dev.Git("rm", "-q", "early.txt")
+				w.dev.Tick++
+				w.dev.TryCommit("pr 38", "--no-verify")
 			default:
 				w.commitFile("pr.txt", fmt.Sprintf("step %d\n", i), fmt.Sprintf("pr %d", i))
 			}
 		}
-		head := w.dev.git("rev-parse", "HEAD")
-		w.dev.git("push", "-q", "origin", "pr")
+		head := w.dev.Git("rev-parse", "HEAD")
+		w.dev.Git("push", "-q", "origin", "pr")
 		ci := w.checkout(head, "pr")
 		ev := map[string]any{"pull_request": map[string]any{"base": map[string]any{"sha": mainHead, "ref": "main"}, "head": map[string]any{"sha": head, "ref": "pr"}}}
 		r := runAction(t, ci, "pull_request", ev)
@@ -152,10 +154,10 @@ func TestActionScript(t *testing.T) {
 	})
 
 	t.Run("push-new-branch", func(t *testing.T) {
-		w.dev.git("checkout", "-q", "-b", "topic", mainHead)
+		w.dev.Git("checkout", "-q", "-b", "topic", mainHead)
 		w.commitFile("topic.txt", "clean\n", "topic 1")
 		after := w.commitFile("topic.env", "T="+k(3)+"\n", "topic 2")
-		w.dev.git("push", "-q", "origin", "topic")
+		w.dev.Git("push", "-q", "origin", "topic")
 		ev := map[string]any{"ref": "refs/heads/topic", "before": zeroSHA, "after": after, "repository": map[string]any{"default_branch": "main"}}
 		r := runAction(t, w.checkout(after, "topic"), "push", ev)
 		if r.code != 1 || len(r.annotations()) != 1 || !strings.Contains(r.annotations()[0], "file=topic.env,line=1,") {
@@ -165,12 +167,12 @@ func TestActionScript(t *testing.T) {
 	})
 
 	t.Run("push-and-force-push", func(t *testing.T) {
-		w.dev.git("checkout", "-q", "-b", "feat", mainHead)
+		w.dev.Git("checkout", "-q", "-b", "feat", mainHead)
 		before := w.commitFile("feat.env", "F="+k(4)+"\n", "feat with key")
-		w.dev.git("push", "-q", "origin", "feat")
+		w.dev.Git("push", "-q", "origin", "feat")
 		// A plain push on top: only the new commit.
 		after := w.commitFile("more.txt", "M="+k(5)+"\n", "more")
-		w.dev.git("push", "-q", "origin", "feat")
+		w.dev.Git("push", "-q", "origin", "feat")
 		ev := map[string]any{"ref": "refs/heads/feat", "before": before, "after": after, "forced": false, "repository": map[string]any{"default_branch": "main"}}
 		r := runAction(t, w.checkout(after, "feat"), "push", ev)
 		if r.code != 1 || len(r.annotations()) != 1 || !strings.Contains(r.annotations()[0], "file=more.txt") {
@@ -178,9 +180,9 @@ func TestActionScript(t *testing.T) {
 		}
 		// Rewrite the branch without the first key, then force-push: the
 		// old commits are gone from the remote's refs.
-		w.dev.git("reset", "-q", "--hard", mainHead)
+		w.dev.Git("reset", "-q", "--hard", mainHead)
 		rewritten := w.commitFile("feat.env", "F=${FROM_VAULT}\n", "feat, clean")
-		w.dev.git("push", "-q", "--force", "origin", "feat")
+		w.dev.Git("push", "-q", "--force", "origin", "feat")
 		ev = map[string]any{"ref": "refs/heads/feat", "before": after, "after": rewritten, "forced": true, "repository": map[string]any{"default_branch": "main"}}
 		r = runAction(t, w.checkout(rewritten, "feat"), "push", ev)
 		t.Logf("force-push log:\n%s", r.out)

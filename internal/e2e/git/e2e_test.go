@@ -5,69 +5,21 @@
 package git
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/bks-dev/bks/internal/testbin"
+	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// moduleRoot is the repository this test runs in.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
-}
-
-// bks builds the binary once and returns the directory holding it.
-func bks(t *testing.T) string {
-	t.Helper()
-	needTool(t, "git")
-	buildOnce.Do(func() {
-		if dir := os.Getenv("BKS_E2E_BIN_DIR"); dir != "" {
-			binDir = dir // a bks built elsewhere (kept after the run)
-			return
-		}
-		binDir, buildErr = os.MkdirTemp("", "bks-e2e-bin-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "bks"), "./cmd/bks")
-		cmd.Dir = moduleRoot(t)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" && os.Getenv("BKS_E2E_BIN_DIR") == "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
+// TestMain removes the bks binary the tests build (testbin).
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 func needTool(t *testing.T, name string) {
 	t.Helper()
@@ -77,83 +29,22 @@ func needTool(t *testing.T, name string) {
 }
 
 // repo is a temporary git repository with bks on PATH.
-type repo struct {
-	t    *testing.T
-	dir  string
-	env  []string
-	tick int
-}
+type repo = testgit.Repo
 
+// newRepo makes a repository whose commands run with their own HOME (with
+// a global git configuration, as pre-commit needs), bks first on PATH, and
+// none of the caller's GitHub or pre-commit settings.
 func newRepo(t *testing.T) *repo {
 	t.Helper()
-	bin := bks(t)
-	home := t.TempDir()
-	r := &repo{t: t, dir: t.TempDir()}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "GIT_") || k == "HOME" || k == "PATH" || strings.HasPrefix(k, "GITHUB_") || k == "PRE_COMMIT_HOME" {
-			continue
-		}
-		r.env = append(r.env, kv)
-	}
-	r.env = append(r.env, "HOME="+home, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=E2E", "GIT_AUTHOR_EMAIL=e2e@example.com",
-		"GIT_COMMITTER_NAME=E2E", "GIT_COMMITTER_EMAIL=e2e@example.com")
-	r.git("init", "-q", "-b", "main")
-	r.git("config", "commit.gpgsign", "false")
-	r.git("config", "protocol.file.allow", "always")
-	return r
-}
-
-// exec runs a command in the repository and returns its exit code and
-// combined output.
-func (r *repo) exec(env []string, name string, args ...string) (int, string) {
-	r.t.Helper()
-	if name == "bks" {
-		name = filepath.Join(binDir, "bks") // exec looks names up in this process's PATH
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(append([]string{}, r.env...), env...)
-	when := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.tick) * time.Minute).Format(time.RFC3339)
-	cmd.Env = append(cmd.Env, "GIT_AUTHOR_DATE="+when, "GIT_COMMITTER_DATE="+when)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String()
-	}
-	if err != nil {
-		r.t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return 0, out.String()
-}
-
-func (r *repo) git(args ...string) string {
-	r.t.Helper()
-	code, out := r.exec(nil, "git", args...)
-	if code != 0 {
-		r.t.Fatalf("git %v: exit %d\n%s", args, code, out)
-	}
-	return strings.TrimSpace(out)
-}
-
-func (r *repo) write(name, body string) {
-	r.t.Helper()
-	p := filepath.Join(r.dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// commit tries a commit and returns git's exit code and output.
-func (r *repo) commit(msg string, extra ...string) (int, string) {
-	r.t.Helper()
-	r.tick++
-	return r.exec(nil, "git", append([]string{"commit", "-q", "-m", msg}, extra...)...)
+	needTool(t, "git")
+	e2e := testgit.Ident{Name: "E2E", Email: "e2e@example.com"}
+	return testgit.New(t, testgit.Options{
+		Start:  time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		Author: e2e, Committer: e2e,
+		Home: t.TempDir(),
+		Drop: []string{"PATH", "GITHUB_*", "PRE_COMMIT_HOME"},
+		Env:  []string{"PATH=" + testbin.Dir(t) + string(os.PathListSeparator) + os.Getenv("PATH")},
+	})
 }
 
 func e2eKey(n uint64) string {
@@ -162,34 +53,34 @@ func e2eKey(n uint64) string {
 
 func TestPlainHookRefusesKey(t *testing.T) {
 	r := newRepo(t)
-	r.write("README.md", "hello\n")
-	r.git("add", "README.md")
-	if code, out := r.commit("init"); code != 0 {
+	r.Write("README.md", "hello\n")
+	r.Git("add", "README.md")
+	if code, out := r.TryCommit("init"); code != 0 {
 		t.Fatalf("first commit: %d %s", code, out)
 	}
-	if code, out := r.exec(nil, "bks", "hook", "install"); code != 0 {
+	if code, out := r.Exec(nil, testbin.BKS(t), "hook", "install"); code != 0 {
 		t.Fatalf("hook install: %d %s", code, out)
 	}
-	r.write("app.env", "AWS_BEARER_TOKEN_BEDROCK="+e2eKey(1)+"\n")
-	r.git("add", "app.env")
-	code, out := r.commit("add env")
+	r.Write("app.env", "AWS_BEARER_TOKEN_BEDROCK="+e2eKey(1)+"\n")
+	r.Git("add", "app.env")
+	code, out := r.TryCommit("add env")
 	if code == 0 {
 		t.Fatalf("commit with a key was accepted:\n%s", out)
 	}
 	if !strings.Contains(out, "app.env") || !strings.Contains(out, "bedrock-long-term") || strings.Contains(out, e2eKey(1)) {
 		t.Errorf("hook output should name the file and not print the key:\n%s", out)
 	}
-	r.write("app.env", "AWS_BEARER_TOKEN_BEDROCK=${FROM_VAULT}\n")
-	r.git("add", "app.env")
-	if code, out := r.commit("add env, clean"); code != 0 {
+	r.Write("app.env", "AWS_BEARER_TOKEN_BEDROCK=${FROM_VAULT}\n")
+	r.Git("add", "app.env")
+	if code, out := r.TryCommit("add env, clean"); code != 0 {
 		t.Fatalf("clean commit refused: %d\n%s", code, out)
 	}
 	// A foreign hook is not replaced without --force.
-	hook := filepath.Join(r.dir, ".git", "hooks", "pre-commit")
+	hook := filepath.Join(r.Dir, ".git", "hooks", "pre-commit")
 	if err := os.WriteFile(hook, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := r.exec(nil, "bks", "hook", "install"); code != 2 || !strings.Contains(out, "--force") {
+	if code, out := r.Exec(nil, testbin.BKS(t), "hook", "install"); code != 2 || !strings.Contains(out, "--force") {
 		t.Errorf("foreign hook: exit %d\n%s", code, out)
 	}
 }
@@ -200,7 +91,7 @@ func TestPlainHookRefusesKey(t *testing.T) {
 // language golang runs `go install ./...` there.
 func hookRepo(t *testing.T, r *repo) (string, string) {
 	t.Helper()
-	root := moduleRoot(t)
+	root := testbin.ModuleRoot()
 	dst := filepath.Join(t.TempDir(), "bks-src")
 	list := exec.Command("go", "list", "-deps", "-f",
 		`{{if .Module}}{{if eq .Module.Path "github.com/bks-dev/bks"}}{{.Dir}}|{{join .GoFiles ","}}|{{join .EmbedFiles ","}}{{"\n"}}{{end}}{{end}}`, "./cmd/bks")
@@ -238,11 +129,11 @@ func hookRepo(t *testing.T, r *repo) (string, string) {
 			}
 		}
 	}
-	src := &repo{t: t, dir: dst, env: r.env}
-	src.git("init", "-q", "-b", "main")
-	src.git("add", "-A")
-	src.git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "bks source under test")
-	return dst, src.git("rev-parse", "HEAD")
+	src := r.At(dst)
+	src.Git("init", "-q", "-b", "main")
+	src.Git("add", "-A")
+	src.Git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "bks source under test")
+	return dst, src.Git("rev-parse", "HEAD")
 }
 
 func TestPreCommitFramework(t *testing.T) {
@@ -254,7 +145,7 @@ func TestPreCommitFramework(t *testing.T) {
 	gocache, _ := exec.Command("go", "env", "GOCACHE").Output()
 	// language: golang runs `go install ./...` in the hook repo: share this
 	// machine's module and build caches so it needs no download.
-	r.env = append(r.env,
+	r.AddEnv(
 		"PRE_COMMIT_HOME="+t.TempDir(),
 		"GOMODCACHE="+strings.TrimSpace(string(gomodcache)),
 		"GOCACHE="+strings.TrimSpace(string(gocache)),
@@ -262,37 +153,37 @@ func TestPreCommitFramework(t *testing.T) {
 		// Without bks on PATH: the hook must use the one pre-commit built.
 		"PATH="+strings.Join(withoutBks(os.Getenv("PATH")), string(os.PathListSeparator)),
 	)
-	r.write(".pre-commit-config.yaml", fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: bks\n", src, rev))
-	r.write("README.md", "hello\n")
-	r.git("add", "-A")
-	if code, out := r.commit("init"); code != 0 {
+	r.Write(".pre-commit-config.yaml", fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: bks\n", src, rev))
+	r.Write("README.md", "hello\n")
+	r.Git("add", "-A")
+	if code, out := r.TryCommit("init"); code != 0 {
 		t.Fatalf("init: %d %s", code, out)
 	}
-	if code, out := r.exec(nil, "pre-commit", "install"); code != 0 {
+	if code, out := r.Exec(nil, "pre-commit", "install"); code != 0 {
 		t.Fatalf("pre-commit install: %d\n%s", code, out)
 	}
-	r.write("config/prod.env", "AWS_BEARER_TOKEN_BEDROCK="+e2eKey(2)+"\n")
-	r.git("add", "-A")
-	code, out := r.commit("add prod env")
+	r.Write("config/prod.env", "AWS_BEARER_TOKEN_BEDROCK="+e2eKey(2)+"\n")
+	r.Git("add", "-A")
+	code, out := r.TryCommit("add prod env")
 	if code == 0 {
 		t.Fatalf("pre-commit accepted a commit adding a key:\n%s", out)
 	}
 	if !strings.Contains(out, "config/prod.env") || !strings.Contains(out, "bedrock-long-term") || strings.Contains(out, e2eKey(2)) {
 		t.Errorf("output should name the file and never the key:\n%s", out)
 	}
-	r.write("config/prod.env", "AWS_BEARER_TOKEN_BEDROCK=\n")
-	r.git("add", "-A")
-	if code, out := r.commit("add prod env template"); code != 0 {
+	r.Write("config/prod.env", "AWS_BEARER_TOKEN_BEDROCK=\n")
+	r.Git("add", "-A")
+	if code, out := r.TryCommit("add prod env template"); code != 0 {
 		t.Fatalf("pre-commit refused a clean commit: %d\n%s", code, out)
 	}
 	// A key already committed (hook skipped) is caught by --all-files,
 	// although nothing is staged.
-	r.write("old.txt", e2eKey(3)+"\n")
-	r.git("add", "old.txt")
-	if code, out := r.commit("bypass", "--no-verify"); code != 0 {
+	r.Write("old.txt", e2eKey(3)+"\n")
+	r.Git("add", "old.txt")
+	if code, out := r.TryCommit("bypass", "--no-verify"); code != 0 {
 		t.Fatalf("--no-verify commit: %d %s", code, out)
 	}
-	code, out = r.exec(nil, "pre-commit", "run", "--all-files")
+	code, out = r.Exec(nil, "pre-commit", "run", "--all-files")
 	if code == 0 || !strings.Contains(out, "old.txt") {
 		t.Errorf("pre-commit run --all-files passed with a committed key: %d\n%s", code, out)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testbin"
 )
 
 // in_head is a property of the key: a key still at HEAD (in a.txt) is
@@ -14,25 +16,25 @@ import (
 func TestDetectGitInHeadPerKey(t *testing.T) {
 	r := newRepo(t)
 	atHead, gone := e2eKey(40), e2eKey(41)
-	r.write("b.txt", "config\nkey="+atHead+"\n")
-	r.write("gone.txt", "old="+gone+"\n")
-	r.git("add", "-A")
-	if code, out := r.commit("old b"); code != 0 {
+	r.Write("b.txt", "config\nkey="+atHead+"\n")
+	r.Write("gone.txt", "old="+gone+"\n")
+	r.Git("add", "-A")
+	if code, out := r.TryCommit("old b"); code != 0 {
 		t.Fatalf("commit: %s", out)
 	}
-	oldB := r.git("rev-parse", "HEAD")
-	r.write("b.txt", "config\nkey=${FROM_VAULT}\n")
-	r.git("rm", "-q", "gone.txt")
-	r.git("add", "-A")
-	if code, out := r.commit("edit b, drop gone"); code != 0 {
+	oldB := r.Git("rev-parse", "HEAD")
+	r.Write("b.txt", "config\nkey=${FROM_VAULT}\n")
+	r.Git("rm", "-q", "gone.txt")
+	r.Git("add", "-A")
+	if code, out := r.TryCommit("edit b, drop gone"); code != 0 {
 		t.Fatalf("commit: %s", out)
 	}
-	r.write("a.txt", "k: "+atHead+"\n")
-	r.git("add", "-A")
-	if code, out := r.commit("add a"); code != 0 {
+	r.Write("a.txt", "k: "+atHead+"\n")
+	r.Git("add", "-A")
+	if code, out := r.TryCommit("add a"); code != 0 {
 		t.Fatalf("commit: %s", out)
 	}
-	addA := r.git("rev-parse", "HEAD")
+	addA := r.Git("rev-parse", "HEAD")
 
 	type found struct {
 		Path   string `json:"path"`
@@ -41,7 +43,7 @@ func TestDetectGitInHeadPerKey(t *testing.T) {
 	}
 	for _, reader := range []string{"git", "go-git"} {
 		t.Run(reader, func(t *testing.T) {
-			code, out := r.exec(nil, "bks", "detect", "git", "--blob-reader", reader, "--format", "jsonl", ".")
+			code, out := r.Exec(nil, testbin.BKS(t), "detect", "git", "--blob-reader", reader, "--format", "jsonl", ".")
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", code, out)
 			}

@@ -8,32 +8,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testgit"
 )
 
-func needGit(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-}
-
+// git runs git in dir (a repository buildRepo made).
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return string(out)
+	return testgit.Open(t, dir, testgit.Options{}).Git(args...)
 }
 
 // buildRepo makes a repository whose blobs are spread over an aggressive
@@ -41,14 +28,7 @@ func git(t *testing.T, dir string, args ...string) string {
 // alternate, with the literal "ABSK" coming and going between versions.
 func buildRepo(t *testing.T) (dir string) {
 	t.Helper()
-	needGit(t)
-	up := t.TempDir()
-	git(t, up, "init", "-q", "-b", "main")
-	write := func(dir, name, content string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	up := testgit.New(t, testgit.Options{})
 	var body strings.Builder
 	for i := range 300 {
 		fmt.Fprintf(&body, "setting_%03d = %d\n", i, i*7)
@@ -65,24 +45,22 @@ func buildRepo(t *testing.T) (dir string) {
 		case 2:
 			ls[150] = "AB" + ls[150] + "SK"
 		}
-		write(up, "config.txt", strings.Join(ls, ""))
-		write(up, fmt.Sprintf("small%d.txt", v%3), strings.Repeat("row\n", v+1))
-		git(t, up, "add", "-A")
-		git(t, up, "commit", "-q", "-m", fmt.Sprintf("v%d", v))
+		up.Write("config.txt", strings.Join(ls, ""))
+		up.Write(fmt.Sprintf("small%d.txt", v%3), strings.Repeat("row\n", v+1))
+		up.Commit(fmt.Sprintf("v%d", v))
 		if v == 25 {
-			git(t, up, "gc", "-q", "--aggressive")
+			up.Git("gc", "-q", "--aggressive")
 		}
 	}
-	git(t, up, "repack", "-q", "-d") // the later commits: a second pack
+	up.Git("repack", "-q", "-d") // the later commits: a second pack
 	// A clone borrowing up's objects (an alternate), with loose objects.
-	dir = filepath.Join(t.TempDir(), "clone")
-	git(t, "", "clone", "-q", "--shared", up, dir)
+	clone := up.At(filepath.Join(t.TempDir(), "clone"))
+	testgit.Run(t, "", clone.Env(), "clone", "-q", "--shared", up.Dir, clone.Dir)
 	for v := range 3 {
-		write(dir, "loose.txt", fmt.Sprintf("loose %d ABSK\n", v))
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-q", "-m", "loose")
+		clone.Write("loose.txt", fmt.Sprintf("loose %d ABSK\n", v))
+		clone.Commit("loose")
 	}
-	return dir
+	return clone.Dir
 }
 
 func gitBlobs(t *testing.T, dir string) []string {

@@ -1,0 +1,184 @@
+package pack
+
+// Workers walk the delta forest of a pack: every object inflated once and
+// every delta applied once, onto its base still in memory.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/zlib"
+)
+
+// worker holds one goroutine's buffers.
+type worker struct {
+	id      int
+	visit   Visitor
+	st      *Stats
+	tasks   chan task
+	pending *sync.WaitGroup
+	z       inflater
+	cbuf    []byte
+	delta   []byte
+	bufs    [][]byte // content by depth
+	fresh   []Span
+	blob    Blob
+}
+
+// inflate reads object k's zlib data into dst (resized to want bytes).
+func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, error) {
+	start, end := p.off[k]+int64(p.hdr[k]), p.end(k)
+	// Deflate expands 1032 times at most: a larger size is corrupt.
+	if end < start || want < 0 || want > (end-start)*1032+64 {
+		return nil, fmt.Errorf("object %s: size %d does not fit its %d bytes of data", p.id(k), want, end-start)
+	}
+	n := int(end - start)
+	if cap(w.cbuf) < n {
+		w.cbuf = make([]byte, n)
+	}
+	cb := w.cbuf[:n]
+	if _, err := p.f.ReadAt(cb, start); err != nil {
+		return nil, fmt.Errorf("object %s: %v (truncated pack?)", p.id(k), err)
+	}
+	return w.inflateBytes(cb, want, dst, func() string { return p.id(k).String() })
+}
+
+func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
+	data, err := w.z.exact(bytes.NewReader(cb), want, dst)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %v", name(), err)
+	}
+	return data, nil
+}
+
+// inflater inflates zlib streams with one reused decompressor.
+type inflater struct{ zr io.ReadCloser }
+
+func (z *inflater) reset(src io.Reader) error {
+	if z.zr == nil {
+		var err error
+		z.zr, err = zlib.NewReader(src)
+		return err
+	}
+	return z.zr.(zlib.Resetter).Reset(src, nil)
+}
+
+// exact inflates src, a stream of exactly size bytes, into dst.
+func (z *inflater) exact(src io.Reader, size int64, dst []byte) ([]byte, error) {
+	if err := z.reset(src); err != nil {
+		return nil, err
+	}
+	if int64(cap(dst)) < size {
+		dst = make([]byte, size)
+	}
+	dst = dst[:size]
+	if _, err := io.ReadFull(z.zr, dst); err != nil {
+		return nil, fmt.Errorf("inflate: %v", err)
+	}
+	var one [1]byte
+	if n, err := z.zr.Read(one[:]); n != 0 || err != io.EOF {
+		return nil, errors.New("inflate: more data than its size says (or a bad checksum)")
+	}
+	return dst, nil
+}
+
+func (w *worker) buf(depth int) []byte {
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, nil)
+	}
+	return w.bufs[depth]
+}
+
+// maxKeep is the largest buffer a worker keeps between tasks: one huge
+// blob must not hold its memory for the rest of the scan.
+const maxKeep = 64 << 20
+
+func (w *worker) do(t task) error {
+	defer func() {
+		for i, b := range w.bufs {
+			if cap(b) > maxKeep {
+				w.bufs[i] = nil
+			}
+		}
+		if cap(w.cbuf) > maxKeep {
+			w.cbuf = nil
+		}
+		if cap(w.delta) > maxKeep {
+			w.delta = nil
+		}
+	}()
+	switch {
+	case t.pack == nil:
+		return w.looseObject(t.loose)
+	case t.base != nil:
+		if err := w.delta1(t.pack, t.root, t.base, t.state, 1); err != nil {
+			return fmt.Errorf("%s: %w", t.pack.name, err)
+		}
+		return nil
+	}
+	return w.tree(t.pack, t.root)
+}
+
+// tree visits root and every delta under it, depth first, each delta
+// applied to its base while the base is in memory.
+func (w *worker) tree(p *packFile, root int32) error {
+	data, err := w.inflate(p, root, p.size64[root], w.buf(0))
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	w.bufs[0] = data
+	w.blob = Blob{ID: p.id(root), Data: data}
+	state := w.visit(w.id, &w.blob)
+	w.st.Blobs++
+	w.st.Bytes += int64(len(data))
+	if err := w.children(p, root, data, state, 1); err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	return nil
+}
+
+func (w *worker) children(p *packFile, k int32, base []byte, state uint8, depth int) error {
+	for _, c := range p.kids[p.first[k]:p.first[k+1]] {
+		// A delta with deltas of its own goes to an idle worker, with a
+		// copy of its base, when there is room for it: one long history
+		// of one file is one tree, which would keep one core busy alone.
+		if p.first[c+1] > p.first[c] && len(w.tasks) == 0 {
+			w.pending.Add(1)
+			select {
+			case w.tasks <- task{pack: p, root: c, base: bytes.Clone(base), state: state}:
+				continue
+			default:
+				w.pending.Done()
+			}
+		}
+		if err := w.delta1(p, c, base, state, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delta1 visits delta c of base, then the deltas under it.
+func (w *worker) delta1(p *packFile, c int32, base []byte, state uint8, depth int) error {
+	d, err := w.inflate(p, c, p.size64[c], w.delta)
+	if err != nil {
+		return err
+	}
+	w.delta = d
+	out, fresh, err := applyDelta(base, d, w.buf(depth), w.fresh[:0])
+	if err != nil {
+		return fmt.Errorf("object %s: %v", p.id(c), err)
+	}
+	w.bufs[depth], w.fresh = out, fresh
+	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh}
+	s := w.visit(w.id, &w.blob)
+	w.st.Blobs++
+	w.st.Bytes += int64(len(out))
+	if p.first[c+1] > p.first[c] {
+		return w.children(p, c, out, s, depth+1)
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package pack
+
+// Reading single objects by id (commits and trees while Blobs reads the
+// blobs).
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ErrNotFound means the object is in no pack and not loose.
+var ErrNotFound = errors.New("object not found")
+
+// Reader reads single objects by id (commits while Blobs reads the
+// blobs). It is not safe for concurrent use; the Store it reads may be
+// used by other Readers and by Blobs meanwhile.
+type Reader struct {
+	s  *Store
+	z  inflater
+	br *bufio.Reader
+}
+
+// NewReader returns a Reader of s.
+func (s *Store) NewReader() *Reader { return &Reader{s: s} }
+
+// Object returns the type ("commit", "tree", "blob" or "tag") and content
+// of object id; the content may use buf's memory.
+func (r *Reader) Object(id ID, buf []byte) (string, []byte, error) {
+	for _, p := range r.s.packs {
+		if i := p.lookup(id[:]); i >= 0 {
+			typ, data, err := r.at(p, p.offs[i], buf, 0)
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: object %s: %w", p.name, id, err)
+			}
+			return typeNames[typ], data, nil
+		}
+	}
+	hexID := id.String()
+	for _, dir := range r.s.loose {
+		raw, err := os.ReadFile(filepath.Join(dir, hexID[:2], hexID[2:]))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return r.loose(id, raw, buf)
+	}
+	return "", nil, fmt.Errorf("object %s: %w", id, ErrNotFound)
+}
+
+var typeNames = [8]string{objCommit: "commit", objTree: "tree", objBlob: "blob", objTag: "tag"}
+
+// maxChain bounds delta chains (git's own limit is 4095).
+const maxChain = 10000
+
+// at reads the object at offset off of p, resolving its delta chain.
+func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte, error) {
+	if depth > maxChain {
+		return 0, nil, errors.New("delta chain too long (a loop?)")
+	}
+	if off < 12 || off >= p.size-20 {
+		return 0, nil, fmt.Errorf("offset %d outside the pack", off)
+	}
+	var head [32]byte
+	n, err := p.f.ReadAt(head[:min(int64(len(head)), p.size-off)], off)
+	if n == 0 {
+		return 0, nil, fmt.Errorf("read at %d: %v", off, err)
+	}
+	h := head[:n]
+	i := 0
+	c := h[i]
+	i++
+	typ := c >> 4 & 7
+	size := int64(c & 15)
+	for shift := 4; c&0x80 != 0; shift += 7 {
+		if i >= len(h) || shift > 56 {
+			return 0, nil, errors.New("bad object header")
+		}
+		c = h[i]
+		i++
+		size |= int64(c&0x7f) << shift
+	}
+	var baseTyp byte
+	var base []byte
+	switch typ {
+	case objCommit, objTree, objBlob, objTag:
+	case objOfsDelta:
+		if i >= len(h) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		c = h[i]
+		i++
+		d := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if i >= len(h) || d > 1<<50 {
+				return 0, nil, errors.New("bad delta header")
+			}
+			c = h[i]
+			i++
+			d = (d+1)<<7 | int64(c&0x7f)
+		}
+		if d <= 0 || d > off {
+			return 0, nil, errors.New("bad delta base offset")
+		}
+		baseTyp, base, err = r.at(p, off-d, nil, depth+1)
+	case objRefDelta:
+		if i+20 > len(h) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		var bid ID
+		copy(bid[:], h[i:i+20])
+		i += 20
+		if j := p.lookup(bid[:]); j >= 0 {
+			baseTyp, base, err = r.at(p, p.offs[j], nil, depth+1)
+		} else {
+			var name string
+			name, base, err = r.Object(bid, nil)
+			for t, n := range typeNames {
+				if n == name && n != "" {
+					baseTyp = byte(t)
+				}
+			}
+		}
+	default:
+		return 0, nil, fmt.Errorf("unknown type %d", typ)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if size < 0 || size > p.size*1032 {
+		return 0, nil, errors.New("bad object size")
+	}
+	data, err := r.inflate(io.NewSectionReader(p.f, off+int64(i), p.size-20-off-int64(i)), size, buf)
+	if err != nil {
+		return 0, nil, err
+	}
+	if typ != objOfsDelta && typ != objRefDelta {
+		return typ, data, nil
+	}
+	out, _, err := applyDelta(base, data, nil, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return baseTyp, out, nil
+}
+
+// inflate reads size bytes of zlib data from src into buf.
+func (r *Reader) inflate(src io.Reader, size int64, buf []byte) ([]byte, error) {
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(src, 4096)
+	} else {
+		r.br.Reset(src)
+	}
+	return r.z.exact(r.br, size, buf)
+}
