@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/scan"
 )
 
 // Values of findings.Finding.Suppressed set by a Filter. An allowlist's is
@@ -23,11 +24,11 @@ const (
 const InlineMarker = "bks:allow"
 
 // LineContext bounds how much of a line around a match LineAt returns.
-const LineContext = findings.LineContext
+const LineContext = scan.LineContext
 
 // LineAt returns the line of data holding the match data[start:end] (see
-// findings.LineAt). This is the lineText Filter.Apply needs.
-func LineAt(data []byte, start, end int) []byte { return findings.LineAt(data, start, end) }
+// scan.LineAt). This is the lineText Filter.Apply needs.
+func LineAt(data []byte, start, end int) []byte { return scan.LineAt(data, start, end) }
 
 // Filter decides which findings are reported. It is safe for concurrent
 // use; it records which baseline and allowlist entries matched, for Unused.

@@ -16,6 +16,7 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/report"
 	"github.com/bks-dev/bks/rules"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/verify"
 )
@@ -260,11 +261,11 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		}
 		return rep.Finding(f)
 	}
-	var filter findings.Filter
+	var filter scan.Filter
 	if o.filter != nil {
 		filter = o.filter.Apply
 	}
-	scanErr := findings.ScanFiltered(ctx, src, eng, filter, handler)
+	scanErr := scan.Scanner{Engine: eng, Filter: filter}.Run(ctx, src, handler)
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {
 			if err := rep.Finding(f); err != nil {

@@ -37,7 +37,6 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 				Paths:       args,
 				MaxFileSize: opts.MaxFileSize,
 				Workers:     opts.Workers,
-				Overlap:     eng.MaxMatchLen(),
 				OnError:     errs.handle,
 				NoArchives:  opts.NoArchives,
 			})
@@ -62,7 +61,6 @@ func newCmdDetectStdin(sio *IO, opts *detectOptions) *cobra.Command {
 			errs := &errorCollector{w: sio.Err}
 			src := stdin.New(sio.In, stdin.Options{
 				Name:       name,
-				Overlap:    eng.MaxMatchLen(),
 				OnError:    errs.handle,
 				NoArchives: opts.NoArchives,
 			})

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/sources"
 	gitsrc "github.com/bks-dev/bks/sources/git"
+
+	"github.com/bks-dev/bks/detectors"
 )
 
 type detectGitOptions struct {
@@ -126,7 +126,6 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 		Prefilter:   enginePrefilter(eng),
 		Anchors:     eng.HasAnchor,
 		AnchorLen:   eng.MaxAnchorLen(),
-		Chunker:     sources.Chunker{Overlap: eng.MaxMatchLen()},
 		OnError:     errs.handle,
 		Warn:        func(msg string) { warnf(sio, "%s", msg) },
 	})

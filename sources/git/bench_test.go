@@ -9,7 +9,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 )
 
 // benchRepo returns the repository the history benchmarks scan:
@@ -51,7 +51,6 @@ func BenchmarkHistoryReaders(b *testing.B) {
 			for b.Loop() {
 				st = Stats{}
 				opts := Options{Path: dir, Reader: reader, Stats: &st,
-					Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
 					OnError: func(string, error) {}}
 				if reader == readerGitPrefilter || reader == readerGitCatFile {
 					opts.catFileBlobs = reader == readerGitCatFile
@@ -60,7 +59,7 @@ func BenchmarkHistoryReaders(b *testing.B) {
 					opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
 				}
 				src := New(opts)
-				err := findings.Scan(context.Background(), src, eng, func(findings.Finding) error { return nil })
+				err := scan.Run(context.Background(), src, eng, func(findings.Finding) error { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -84,8 +84,6 @@ type Options struct {
 	// checked only where the delta changed them.
 	Anchors   func(data []byte) bool
 	AnchorLen int
-	// Chunker splits blobs; its Overlap must be the detectors' longest match.
-	Chunker sources.Chunker
 	// OnError receives what could not be read (a missing or corrupt
 	// object, named by its id); the rest of the history is still scanned.
 	OnError sources.ErrorHandler
@@ -126,8 +124,8 @@ var _ sources.Source = (*Source)(nil)
 func New(opts Options) *Source { return &Source{opts: opts} }
 
 // Chunks implements sources.Source.
-func (s *Source) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
-	return s.scan(ctx, s.opts.Path, s.repoName(), yield, 0)
+func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	return s.scan(ctx, s.opts.Path, s.repoName(), split, yield, 0)
 }
 
 func (s *Source) repoName() string {
@@ -264,7 +262,7 @@ func openAlternates(gitDir string) []*filesystem.ObjectStorage {
 
 const maxSubmoduleDepth = 8
 
-func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sources.Chunk) error, depth int) error {
+func (s *Source) scan(ctx context.Context, path, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {
 	repo, closeRepo, err := Open(path)
 	if err != nil {
 		return err
@@ -275,16 +273,17 @@ func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sou
 		return err
 	}
 	defer h.closeStore()
+	h.split = split
 	if err := h.run(ctx, yield); err != nil {
 		return err
 	}
 	if !s.opts.Submodules || depth >= maxSubmoduleDepth {
 		return nil
 	}
-	return s.scanSubmodules(ctx, repo, repoName, yield, depth)
+	return s.scanSubmodules(ctx, repo, repoName, split, yield, depth)
 }
 
-func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, repoName string, yield func(sources.Chunk) error, depth int) error {
+func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {
 	wt, err := repo.Worktree()
 	if err != nil {
 		if errors.Is(err, gogit.ErrIsBareRepository) {
@@ -305,7 +304,7 @@ func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, rep
 			s.warn("%s: submodule %s is not checked out, not scanned (git submodule update --init)", repoName, cfg.Path)
 			continue
 		}
-		if err := s.scan(ctx, dir, repoName+"//"+cfg.Path, yield, depth+1); err != nil {
+		if err := s.scan(ctx, dir, repoName+"//"+cfg.Path, split, yield, depth+1); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 )
 
 // testRepo drives the git CLI in a temporary directory with fixed
@@ -124,7 +124,6 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 	t.Helper()
 	out := &scanOut{byKey: map[string][]findings.Finding{}}
 	eng := detectors.New(detectors.Options{})
-	opts.Chunker = sources.Chunker{Size: 4096, Overlap: eng.MaxMatchLen()}
 	opts.OnError = func(path string, err error) {
 		out.mu.Lock()
 		defer out.mu.Unlock()
@@ -144,7 +143,7 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 		opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
 	}
 	out.source = New(opts)
-	err := findings.Scan(context.Background(), out.source, eng, func(f findings.Finding) error {
+	err := scan.Scanner{Engine: eng, ChunkSize: 4096}.Run(context.Background(), out.source, func(f findings.Finding) error {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		out.found = append(out.found, f)

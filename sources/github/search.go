@@ -8,6 +8,7 @@ import (
 	gh "github.com/google/go-github/v62/github"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -38,7 +39,6 @@ type SearchOptions struct {
 	// Terms replaces SearchTerms.
 	Terms   []string
 	Workers int // files fetched at once; 4 when 0
-	Chunker sources.Chunker
 	OnError sources.ErrorHandler
 	Log     func(string)
 	// MaxFileSize skips (and reports) matched files larger than this.
@@ -165,7 +165,7 @@ func commitFromBlobURL(u string) string {
 }
 
 // Chunks implements sources.Source.
-func (s *Search) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (s *Search) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	s.log("--search: GitHub code search covers the default branch of each repository only, never history or other branches; run without --search for a full sweep")
 	hits, err := s.hits(ctx)
 	if err != nil {
@@ -193,8 +193,8 @@ func (s *Search) Chunks(ctx context.Context, yield func(sources.Chunk) error) er
 				return nil
 			}
 			inHead := true
-			o := &sources.Origin{Repo: h.repo.FullName, Path: h.path, Commit: h.commit, HTMLURL: h.htmlURL, InHead: &inHead}
-			return s.opts.Chunker.SplitBytes(data, o, yield)
+			o := &location.Location{Repo: h.repo.FullName, Path: h.path, Commit: h.commit, HTMLURL: h.htmlURL, InHead: &inHead}
+			return split.SplitBytes(data, o, yield)
 		})
 	}
 	if err := g.Wait(); err != nil {

@@ -20,11 +20,10 @@ func TestSearch(t *testing.T) {
 	src := NewSearch(SearchOptions{
 		Client:  o.client(t),
 		Target:  Target{Orgs: []string{"acme"}},
-		Chunker: chunker(),
 		OnError: res.onError,
 		Log:     res.log,
 	})
-	if err := scan(context.Background(), src, res); err != nil {
+	if err := scanInto(context.Background(), src, res); err != nil {
 		t.Fatal(err)
 	}
 	// keys-live holds the key at HEAD; the history-only and branch-only

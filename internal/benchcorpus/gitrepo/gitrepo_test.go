@@ -9,7 +9,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
 
@@ -48,9 +48,8 @@ func TestGeneratedRepoGroundTruth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var found []findings.Finding
 			src := gitsrc.New(gitsrc.Options{Path: dir, Reader: tc.reader, Prefilter: tc.pre,
-				Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
 				OnError: func(p string, err error) { t.Errorf("%s: %v", p, err) }})
-			err := findings.Scan(context.Background(), src, eng, func(f findings.Finding) error {
+			err := scan.Run(context.Background(), src, eng, func(f findings.Finding) error {
 				found = append(found, f)
 				return nil
 			})
