@@ -40,7 +40,7 @@ func benchRepo(b *testing.B) string {
 // BenchmarkHistoryReaders compares the ways of reading the same history
 // (all refs): the git CLI walk streaming blobs from git cat-file --batch,
 // go-git's object reader, and the blob-first scan bks detect git runs
-// (engine as Prefilter) with blobs read in process or by git cat-file.
+// (engine as Matcher) with blobs read in process or by git cat-file.
 func BenchmarkHistoryReaders(b *testing.B) {
 	needGit(b)
 	dir := benchRepo(b)
@@ -55,8 +55,7 @@ func BenchmarkHistoryReaders(b *testing.B) {
 				if reader == readerGitPrefilter || reader == readerGitCatFile {
 					opts.catFileBlobs = reader == readerGitCatFile
 					opts.Reader = ReaderGit
-					opts.Prefilter = enginePrefilter(eng)
-					opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
+					opts.Matcher = eng
 				}
 				src := New(opts)
 				err := scan.Run(context.Background(), src, eng, func(findings.Finding) error { return nil })

@@ -34,7 +34,7 @@ import (
 //     contains the blob" (its path: the first in tree order, as in the walk);
 //  3. blob contents by a second `git cat-file --batch`, while the log runs.
 //
-// With a Prefilter, each blob is checked as it is read, and only the blobs
+// With a Matcher, each blob is checked as it is read, and only the blobs
 // it keeps are yielded, once the walk is over: blobs at HEAD first, so
 // in_head holds per key. Without one, blobs are read after the walk.
 //
@@ -126,7 +126,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 	}
 	defer blobs.kill()
 
-	pre := h.s.opts.Prefilter
+	pre := h.s.opts.prefilter()
 	var recs []record
 	var hits []int32
 	p := &blobPipe{h: h, cf: blobs}
@@ -216,7 +216,7 @@ func (h *history) messages(yield func(sources.Chunk) error) error {
 			return err
 		}
 	}
-	return h.tagMessages(yield, h.s.opts.Prefilter)
+	return h.tagMessages(yield, h.s.opts.prefilter())
 }
 
 // commitOrigin is the attribution of what commit n introduced.
@@ -385,7 +385,7 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 	if err != nil {
 		return err
 	}
-	since, pre := h.s.opts.Since, h.s.opts.Prefilter
+	since, pre := h.s.opts.Since, h.s.opts.prefilter()
 	visited := map[plumbing.Hash]struct{}{}
 	return h.bfsGit(ctx, cf, h.tips, func(id plumbing.Hash) bool {
 		if _, ok := visited[id]; ok {

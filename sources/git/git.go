@@ -72,18 +72,11 @@ type Options struct {
 	// Reader chooses how blob contents are read: ReaderAuto, ReaderGit,
 	// ReaderGoGit.
 	Reader string
-	// Prefilter, when set, says whether data may hold something to find:
-	// it must return true for any bytes in which the scanner could find a
-	// match (e.g. the detector engine itself). With the git CLI, blobs and
-	// messages it rejects are not yielded, which lets blobs be read while
-	// the history is walked. Nil: everything is yielded.
-	Prefilter func(data []byte) bool
-	// Anchors, when set with Prefilter, says whether data holds any of the
-	// literals (at most AnchorLen bytes long) without which Prefilter is
-	// false. Blobs stored as deltas against a blob without one are then
-	// checked only where the delta changed them.
-	Anchors   func(data []byte) bool
-	AnchorLen int
+	// Matcher, when set, says what the consumer looks for (the detector
+	// engine). With the git CLI, blobs and messages without a match are
+	// not yielded, which lets blobs be read while the history is walked.
+	// Nil: everything is yielded.
+	Matcher Matcher
 	// OnError receives what could not be read (a missing or corrupt
 	// object, named by its id); the rest of the history is still scanned.
 	OnError sources.ErrorHandler
@@ -95,6 +88,28 @@ type Options struct {
 	// catFileBlobs makes the blob-first scan read blobs with git cat-file
 	// instead of in process (tests run both).
 	catFileBlobs bool
+}
+
+// Matcher is what the git source asks of the detector engine, which
+// satisfies it.
+type Matcher interface {
+	// HasMatch says whether data may hold something to find: true for
+	// any bytes in which the consumer could find a match.
+	HasMatch(data []byte) bool
+	// HasAnchor says whether data holds any of the literals, at most
+	// MaxAnchorLen bytes long, without which HasMatch is false. Blobs
+	// stored as deltas against a blob without one are then checked only
+	// where the delta changed them.
+	HasAnchor(data []byte) bool
+	MaxAnchorLen() int
+}
+
+// prefilter is the Matcher's HasMatch, or nil without a Matcher.
+func (o *Options) prefilter() func([]byte) bool {
+	if o.Matcher == nil {
+		return nil
+	}
+	return o.Matcher.HasMatch
 }
 
 // Stats counts what a scan read.

@@ -139,8 +139,7 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 	case readerGitPrefilter, readerGitCatFile:
 		opts.catFileBlobs = opts.Reader == readerGitCatFile
 		opts.Reader = ReaderGit
-		opts.Prefilter = enginePrefilter(eng)
-		opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
+		opts.Matcher = eng
 	}
 	out.source = New(opts)
 	err := scan.Scanner{Engine: eng, ChunkSize: 4096}.Run(context.Background(), out.source, func(f findings.Finding) error {
@@ -168,21 +167,13 @@ func (o *scanOut) keys() []string {
 func boolp(b bool) *bool { return &b }
 
 // readerGitPrefilter is, for scanRepo, the git CLI walk with the
-// detector engine as Prefilter (as bks detect git runs it: the blob-first
+// detector engine as Matcher (as bks detect git runs it: the blob-first
 // scan reads blobs in process); readerGitCatFile is the same with blobs
 // read by git cat-file.
 const (
 	readerGitPrefilter = "git+prefilter"
 	readerGitCatFile   = "git+prefilter+cat-file"
 )
-
-func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
-	return func(b []byte) bool {
-		hit := false
-		eng.Scan(b, len(b), func(detectors.Match) { hit = true })
-		return hit
-	}
-}
 
 // readers runs f once per way of reading history.
 func readers(t *testing.T, f func(t *testing.T, reader string)) {
