@@ -223,49 +223,13 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			return &ExitError{Code: ExitFailure, Err: err}
 		}
 	}
-	var (
-		mu    sync.Mutex
-		found int
-		held  []findings.Finding
-		// Keys seen at HEAD: in_head is a property of the key, not of
-		// the blob it was found in (git sources yield HEAD blobs first).
-		inHead = map[string]bool{}
-	)
-	keepAll := o.Dedupe || o.BaselineOut != "" || o.triage != nil
-	handler := func(f findings.Finding) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if f.Suppressed == "" {
-			found++
-		}
-		if f.InHead != nil {
-			k := f.Repo + "\x00" + f.Fingerprint // HEAD of that repository
-			if *f.InHead {
-				inHead[k] = true
-			} else if inHead[k] {
-				t := true
-				f.InHead = &t
-			}
-		}
-		if checker != nil && f.Confidence == findings.ConfidenceHigh {
-			// The checker caches per key: a key found in many places is
-			// checked once.
-			res := checker.Check(ctx, f.RawKey())
-			f.Live, f.LiveReason = string(res.Status), res.Reason
-		}
-		if keepAll {
-			held = append(held, f)
-		}
-		if o.Dedupe {
-			return nil
-		}
-		return rep.Finding(f)
-	}
+	sink := &detectSink{}
 	var filter scan.Filter
 	if o.filter != nil {
 		filter = o.filter.Apply
 	}
-	scanErr := scan.Scanner{Engine: eng, Filter: filter}.Run(ctx, src, handler)
+	scanErr := scan.Scanner{Engine: eng, Filter: filter}.Run(ctx, src, o.handler(ctx, rep, checker, sink))
+	found, held := sink.found, sink.held
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {
 			if err := rep.Finding(f); err != nil {
