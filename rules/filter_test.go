@@ -375,21 +375,3 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
-
-func TestLineAt(t *testing.T) {
-	data := []byte("one\r\ntwo KEY three\r\nfour")
-	s := bytes.Index(data, []byte("KEY"))
-	if got := string(LineAt(data, s, s+3)); got != "two KEY three" {
-		t.Errorf("LineAt = %q", got)
-	}
-	if got := string(LineAt(data, 0, 3)); got != "one" {
-		t.Errorf("first line = %q", got)
-	}
-	if got := string(LineAt(data, len(data)-4, len(data))); got != "four" {
-		t.Errorf("last line = %q", got)
-	}
-	long := bytes.Repeat([]byte("x"), 3*LineContext)
-	if got := LineAt(long, len(long)/2, len(long)/2+1); len(got) != 2*LineContext+1 {
-		t.Errorf("long line cut to %d bytes", len(got))
-	}
-}
