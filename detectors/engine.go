@@ -282,6 +282,14 @@ func (e *Engine) HasAnchor(data []byte) bool {
 	return false
 }
 
+// HasMatch says whether Scan finds anything in the whole of data: the
+// prefilter the git source runs on every blob (see sources/git.Matcher).
+func (e *Engine) HasMatch(data []byte) bool {
+	hit := false
+	e.Scan(data, len(data), func(Match) { hit = true })
+	return hit
+}
+
 // Scan calls emit for every key in data whose match starts before limit,
 // in order of position. Bytes of data past limit are context only: a match
 // starting there belongs to the next, overlapping chunk. A limit <= 0 or

@@ -1,14 +1,18 @@
-// Package findings holds the one finding type every source produces and
-// every reporter consumes, and the pipeline that turns chunks into findings.
+// Package findings holds the one finding type every scan produces and every
+// reporter consumes: the finding, its location and its fingerprint. It
+// imports nothing of the pipeline but detectors (for the decoded key): the
+// scan loop that turns a source's chunks into findings is package scan, and
+// the location type is shared with the sources through the leaf package
+// location.
 package findings
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"time"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/location"
 )
 
 // Confidence of a finding.
@@ -18,24 +22,9 @@ const (
 )
 
 // Location is one place a key was found. Its JSON field names are stable.
-type Location struct {
-	Path    string     `json:"path"`
-	Line    int        `json:"line"`
-	Column  int        `json:"column"`
-	Repo    string     `json:"repo,omitempty"`
-	Commit  string     `json:"commit,omitempty"`
-	Author  string     `json:"author,omitempty"`
-	Email   string     `json:"email,omitempty"`
-	Date    *time.Time `json:"date,omitempty"`
-	Message string     `json:"message,omitempty"`
-	InHead  *bool      `json:"in_head,omitempty"`
-	HTMLURL string     `json:"html_url,omitempty"`
-	Kind    string     `json:"kind,omitempty"`
-	// Encoding says how the key was written there: "" as issued,
-	// "percent" (padding as %3D), "base64" (the key re-encoded).
-	Encoding   string `json:"encoding,omitempty"`
-	Transcoded string `json:"transcoded,omitempty"`
-}
+// It is location.Location, the type sources describe their bytes with, so
+// the scan copies a chunk's origin into a finding in one assignment.
+type Location = location.Location
 
 // Finding is one key at one place (or, deduplicated, at several).
 type Finding struct {

@@ -13,7 +13,9 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/report"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -48,9 +50,9 @@ func reportOf(t *testing.T, format string, places []place1) []byte {
 		t.Fatal(err)
 	}
 	for _, p := range places {
-		o := &sources.Origin{Repo: p.repo, Path: p.path, Commit: strings.Repeat("c", 40)}
+		o := &location.Location{Repo: p.repo, Path: p.path, Commit: strings.Repeat("c", 40)}
 		data := []byte(p.text)
-		err := findings.ScanChunk(sources.Chunk{Data: data, Limit: len(data), Line: 1, Column: 1, Origin: o}, eng, func(f findings.Finding) error {
+		err := scan.Scanner{Engine: eng}.Chunk(sources.Chunk{Data: data, Limit: len(data), Line: 1, Column: 1, Origin: o}, func(f findings.Finding) error {
 			return rep.Finding(f)
 		})
 		if err != nil {

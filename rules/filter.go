@@ -42,7 +42,7 @@ func NewFilter(cfg *Config, baseline *Baseline) *Filter {
 	return &Filter{cfg: cfg, base: baseline, baseHits: make([]bool, baseline.Len()), alHits: map[*Allowlist]map[string][]bool{}}
 }
 
-// Apply decides one finding; lineText is the line it is on (findings.LineAt), or nil
+// Apply decides one finding; lineText is the line it is on (scan.LineAt), or nil
 // when unknown. It returns whether the finding is reported. A finding not
 // reported is either suppressed — fnd.Suppressed says why: "inline",
 // "baseline" or "allowlist:<id>"; show it with --show-suppressed and emit

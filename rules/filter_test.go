@@ -12,6 +12,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/scan"
 )
 
 // file is a named text to scan.
@@ -31,7 +32,7 @@ func scanFiles(t testing.TB, cfg *Config, f *Filter, files ...file) (kept, suppr
 		e.Scan(data, len(data), func(m detectors.Match) {
 			line := 1 + bytes.Count(data[:m.Start], []byte{'\n'})
 			fnd := findings.New(m, findings.Location{Path: fl.path, Line: line})
-			if f.Apply(&fnd, findings.LineAt(data, m.Start, m.End)) {
+			if f.Apply(&fnd, scan.LineAt(data, m.Start, m.End)) {
 				kept = append(kept, fnd)
 			} else if fnd.Suppressed != "" {
 				suppressed = append(suppressed, fnd)
@@ -373,23 +374,5 @@ func TestGlob(t *testing.T) {
 		if _, err := compileGlob(bad); err == nil {
 			t.Errorf("compileGlob(%q): no error", bad)
 		}
-	}
-}
-
-func TestLineAt(t *testing.T) {
-	data := []byte("one\r\ntwo KEY three\r\nfour")
-	s := bytes.Index(data, []byte("KEY"))
-	if got := string(findings.LineAt(data, s, s+3)); got != "two KEY three" {
-		t.Errorf("LineAt = %q", got)
-	}
-	if got := string(findings.LineAt(data, 0, 3)); got != "one" {
-		t.Errorf("first line = %q", got)
-	}
-	if got := string(findings.LineAt(data, len(data)-4, len(data))); got != "four" {
-		t.Errorf("last line = %q", got)
-	}
-	long := bytes.Repeat([]byte("x"), 3*findings.LineContext)
-	if got := findings.LineAt(long, len(long)/2, len(long)/2+1); len(got) != 2*findings.LineContext+1 {
-		t.Errorf("long line cut to %d bytes", len(got))
 	}
 }

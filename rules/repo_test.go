@@ -9,6 +9,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/scan"
 )
 
 // TestRepositoryConfig checks the project's own .bks.toml: it is valid, and
@@ -41,7 +42,7 @@ func TestRepositoryConfig(t *testing.T) {
 		scanned++
 		e.Scan(data, len(data), func(m detectors.Match) {
 			fnd := findings.New(m, findings.Location{Path: filepath.ToSlash(name)})
-			if f.Apply(&fnd, findings.LineAt(data, m.Start, m.End)) {
+			if f.Apply(&fnd, scan.LineAt(data, m.Start, m.End)) {
 				t.Errorf("%s: %s %s (%s) is reported: allowlist it in .bks.toml with the reason, or build it in code",
 					name, fnd.RuleID, fnd.Redacted, fnd.Fingerprint)
 			}

@@ -4,26 +4,37 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	"github.com/bks-dev/bks/location"
 )
 
 // DefaultChunkSize is the size of a chunk's own region.
 const DefaultChunkSize = 1 << 20
 
 // Chunker splits a stream into overlapping chunks. Overlap must be at least
-// the longest match a detector can make.
+// the longest match a detector can make: the consumer sets it (see
+// Source.Chunks), sources only apply it.
 type Chunker struct {
 	Size    int // own bytes per chunk; DefaultChunkSize if 0
 	Overlap int
 }
 
+func (c Chunker) size() int {
+	if c.Size <= 0 {
+		return DefaultChunkSize
+	}
+	return c.Size
+}
+
+// BufLen is the length of the read buffer Split needs: a chunk's own
+// bytes and the overlap.
+func (c Chunker) BufLen() int { return c.size() + c.Overlap }
+
 // Split reads r to the end and yields its chunks. buf, if large enough, is
 // reused as the read buffer, so callers can pool it.
-func (c Chunker) Split(r io.Reader, origin *Origin, buf []byte, yield func(Chunk) error) error {
-	size := c.Size
-	if size <= 0 {
-		size = DefaultChunkSize
-	}
-	need := size + c.Overlap
+func (c Chunker) Split(r io.Reader, origin *location.Location, buf []byte, yield func(Chunk) error) error {
+	size := c.size()
+	need := c.BufLen()
 	if cap(buf) < need {
 		buf = make([]byte, need)
 	}
@@ -65,11 +76,8 @@ func (c Chunker) Split(r io.Reader, origin *Origin, buf []byte, yield func(Chunk
 }
 
 // SplitBytes yields the chunks of an in-memory blob without copying.
-func (c Chunker) SplitBytes(data []byte, origin *Origin, yield func(Chunk) error) error {
-	size := c.Size
-	if size <= 0 {
-		size = DefaultChunkSize
-	}
+func (c Chunker) SplitBytes(data []byte, origin *location.Location, yield func(Chunk) error) error {
+	size := c.size()
 	line, col := 1, 1
 	for start := 0; ; {
 		end := min(len(data), start+size+c.Overlap)

@@ -1,34 +1,15 @@
 // Package sources turns places where keys hide (files, stdin, archives, git
 // history, GitHub organizations) into overlapping chunks of bytes. Sources know
-// nothing about what a key looks like.
+// nothing about what a key looks like: how much consecutive chunks overlap
+// is the consumer's to say (package scan sets it from the detector engine),
+// and is given to Chunks.
 package sources
 
 import (
 	"context"
-	"time"
-)
 
-// Origin says where a chunk's bytes came from. One Origin is shared by all the
-// chunks of one blob; it must not be modified once yielded.
-type Origin struct {
-	// Path of the file; archive members are "archive.zip!inner/path".
-	Path string
-	// Git history (empty elsewhere).
-	Repo    string
-	Commit  string
-	Author  string
-	Email   string
-	Date    time.Time
-	Message string // first line of the commit message
-	InHead  *bool  // is the content still present at HEAD of the default branch
-	HTMLURL string // link to the file at that commit (GitHub sweeps)
-	// Kind says what the bytes are when they are not a file's content:
-	// "commit-message", "tag-message", "stdin".
-	Kind string
-	// Transcoded is set when the bytes were converted before scanning,
-	// e.g. "utf-16le"; line and column then refer to the converted text.
-	Transcoded string
-}
+	"github.com/bks-dev/bks/location"
+)
 
 // Chunk is a window of one blob's bytes. Consecutive chunks of a blob
 // overlap: Data[Limit:] is repeated at the start of the next chunk, so that a
@@ -40,17 +21,24 @@ type Chunk struct {
 	Offset int64 // offset of Data[0] in the blob
 	Line   int   // 1-based line number of Data[0]
 	Column int   // 1-based byte column of Data[0]
-	Origin *Origin
+	// Origin says where the blob came from; its Line, Column and Encoding
+	// are unset (the scan sets them for each finding). One Origin is
+	// shared by all the chunks of one blob; it must not be modified once
+	// yielded.
+	Origin *location.Location
 }
 
 // Source produces chunks.
 type Source interface {
-	// Chunks calls yield for every chunk, and returns when all are yielded,
-	// yield fails, or ctx is done. A Source documents whether it calls
-	// yield from several goroutines at once. Chunk.Data is only valid during
-	// the call to yield. Errors reading one item that do not stop the rest
-	// are reported through the source's own error handler, not returned.
-	Chunks(ctx context.Context, yield func(Chunk) error) error
+	// Chunks cuts every blob with split and calls yield for every chunk,
+	// and returns when all are yielded, yield fails, or ctx is done.
+	// split's Overlap is the consumer's longest match; its Size bounds
+	// the memory a source holds per blob. A Source documents whether it
+	// calls yield from several goroutines at once. Chunk.Data is only
+	// valid during the call to yield. Errors reading one item that do not
+	// stop the rest are reported through the source's own error handler,
+	// not returned.
+	Chunks(ctx context.Context, split Chunker, yield func(Chunk) error) error
 }
 
 // ErrorHandler receives errors about one item (a file, an object) that did

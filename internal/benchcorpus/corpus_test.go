@@ -13,6 +13,8 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/location"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/files"
 )
@@ -23,7 +25,8 @@ import (
 func scanDir(t *testing.T, root string, chunkSize int) []Found {
 	t.Helper()
 	eng := detectors.New(detectors.Options{})
-	ch := sources.Chunker{Size: chunkSize, Overlap: eng.MaxMatchLen()}
+	sc := scan.Scanner{Engine: eng, ChunkSize: chunkSize}
+	ch := sc.Chunker()
 	var mu sync.Mutex
 	var out []Found
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -35,9 +38,9 @@ func scanDir(t *testing.T, root string, chunkSize int) []Found {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		origin := &sources.Origin{Path: filepath.ToSlash(rel)}
+		origin := &location.Location{Path: filepath.ToSlash(rel)}
 		return ch.SplitBytes(data, origin, func(c sources.Chunk) error {
-			return findings.ScanChunk(c, eng, func(f findings.Finding) error {
+			return sc.Chunk(c, func(f findings.Finding) error {
 				mu.Lock()
 				defer mu.Unlock()
 				out = append(out, Found{Path: f.Path, Line: f.Line, Column: f.Column, Rule: f.RuleID, Fingerprint: f.Fingerprint})
@@ -55,10 +58,10 @@ func scanDir(t *testing.T, root string, chunkSize int) []Found {
 func scanFiles(t *testing.T, root string, chunkSize int) []Found {
 	t.Helper()
 	eng := detectors.New(detectors.Options{})
-	src := files.New(files.Options{Paths: []string{root}, ChunkSize: chunkSize, Overlap: eng.MaxMatchLen()})
+	src := files.New(files.Options{Paths: []string{root}})
 	var mu sync.Mutex
 	var out []Found
-	err := findings.Scan(context.Background(), src, eng, func(f findings.Finding) error {
+	err := scan.Scanner{Engine: eng, ChunkSize: chunkSize}.Run(context.Background(), src, func(f findings.Finding) error {
 		mu.Lock()
 		defer mu.Unlock()
 		out = append(out, Found{Path: f.Path, Line: f.Line, Column: f.Column, Rule: f.RuleID, Fingerprint: f.Fingerprint})

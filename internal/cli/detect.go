@@ -18,6 +18,7 @@ import (
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
 	"github.com/bks-dev/bks/report"
 	"github.com/bks-dev/bks/rules"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -214,49 +215,13 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			return err
 		}
 	}
-	var (
-		mu    sync.Mutex
-		found int
-		held  []findings.Finding
-		// Keys seen at HEAD: in_head is a property of the key, not of
-		// the blob it was found in (git sources yield HEAD blobs first).
-		inHead = map[string]bool{}
-	)
-	keepAll := o.Dedupe || o.BaselineOut != "" || o.triage != nil
-	handler := func(f findings.Finding) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if f.Suppressed == "" {
-			found++
-		}
-		if f.InHead != nil {
-			k := f.Repo + "\x00" + f.Fingerprint // HEAD of that repository
-			if *f.InHead {
-				inHead[k] = true
-			} else if inHead[k] {
-				t := true
-				f.InHead = &t
-			}
-		}
-		if checker != nil && f.Confidence == findings.ConfidenceHigh {
-			// The checker caches per key: a key found in many places is
-			// checked once.
-			res := checker.Check(ctx, f.RawKey())
-			f.Live, f.LiveReason = string(res.Status), res.Reason
-		}
-		if keepAll {
-			held = append(held, f)
-		}
-		if o.Dedupe {
-			return nil
-		}
-		return rep.Finding(f)
-	}
-	var filter findings.Filter
+	sink := &detectSink{}
+	var filter scan.Filter
 	if o.filter != nil {
 		filter = o.filter.Apply
 	}
-	scanErr := findings.ScanFiltered(ctx, src, eng, filter, handler)
+	scanErr := scan.Scanner{Engine: eng, Filter: filter}.Run(ctx, src, o.handler(ctx, rep, checker, sink))
+	found, held := sink.found, sink.held
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {
 			if err := rep.Finding(f); err != nil {

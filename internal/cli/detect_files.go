@@ -39,7 +39,6 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 				Paths:       args,
 				MaxFileSize: opts.MaxFileSize,
 				Workers:     opts.Workers,
-				Overlap:     eng.MaxMatchLen(),
 				OnError:     errs.handle,
 				NoArchives:  opts.NoArchives,
 			})
@@ -65,7 +64,6 @@ func newCmdDetectStdin(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 			errs := &errorCollector{w: sio.Err}
 			src := stdin.New(sio.In, stdin.Options{
 				Name:       name,
-				Overlap:    eng.MaxMatchLen(),
 				OnError:    errs.handle,
 				NoArchives: opts.NoArchives,
 			})

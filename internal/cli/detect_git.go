@@ -9,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/sources"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
 
@@ -124,24 +122,11 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 		Submodules:  g.Submodules,
 		MaxBlobSize: max(opts.MaxFileSize, 0),
 		Reader:      reader,
-		Prefilter:   enginePrefilter(eng),
-		Anchors:     eng.HasAnchor,
-		AnchorLen:   eng.MaxAnchorLen(),
-		Chunker:     sources.Chunker{Overlap: eng.MaxMatchLen()},
+		Matcher:     eng,
 		OnError:     errs.handle,
 		Warn:        func(msg string) { warnf(sio, "%s", msg) },
 	})
 	return runDetect(ctx, sio, opts, eng, src, errs)
-}
-
-// enginePrefilter tells the git source which blobs hold a candidate, so
-// that it reads blobs while it walks the history and yields only those.
-func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
-	return func(b []byte) bool {
-		hit := false
-		eng.Scan(b, len(b), func(detectors.Match) { hit = true })
-		return hit
-	}
 }
 
 // warnf prints a note that is not an error: it does not change the exit code.

@@ -137,7 +137,6 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	gio.Err = status
 	errs := &errorCollector{w: status}
 	logf := func(msg string) { status.line("bks: " + msg) }
-	chunker := sources.Chunker{Overlap: eng.MaxMatchLen()}
 
 	var src sources.Source
 	var prog *ghsrc.Progress
@@ -145,10 +144,10 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 		src = ghsrc.NewSearch(ghsrc.SearchOptions{
 			Client:      client,
 			Target:      target,
+			Terms:       detectors.SearchTerms(),
 			Filter:      g.Filter,
 			Shard:       shard,
 			Workers:     opts.Workers,
-			Chunker:     chunker,
 			OnError:     errs.handle,
 			Log:         logf,
 			MaxFileSize: opts.MaxFileSize,
@@ -175,7 +174,6 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			State:       state,
 			RepoTimeout: g.RepoTimeout,
 			Scan: ghsrc.HistoryScanner(ghsrc.HistoryOptions{
-				Chunker:     chunker,
 				MaxBlobSize: max(opts.MaxFileSize, 0),
 				OnError:     errs.handle,
 				Warn:        logf,
@@ -204,8 +202,8 @@ type keyCounter struct {
 	n   *atomic.Int64
 }
 
-func (k *keyCounter) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
-	return k.src.Chunks(ctx, func(c sources.Chunk) error {
+func (k *keyCounter) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	return k.src.Chunks(ctx, split, func(c sources.Chunk) error {
 		found := 0
 		k.eng.Scan(c.Data, c.Limit, func(detectors.Match) { found++ })
 		if found == 0 {

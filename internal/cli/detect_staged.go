@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
-	"github.com/bks-dev/bks/sources"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
 
@@ -49,7 +48,6 @@ func detectStagedRun(ctx context.Context, sio *IO, opts *detectOptions, s *detec
 		Path:        s.Path,
 		Files:       s.Files,
 		MaxBlobSize: max(opts.MaxFileSize, 0),
-		Chunker:     sources.Chunker{Overlap: eng.MaxMatchLen()},
 		OnError:     errs.handle,
 	})
 	return runDetect(ctx, sio, opts, eng, src, errs)

@@ -17,7 +17,7 @@ import (
 // fakeBedrockTLS accepts only the keys in live.
 func fakeBedrockTLS(t *testing.T, live ...string) (url, caFile string) {
 	t.Helper()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return fakeBedrockTLSHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		for _, k := range live {
 			if tok == k {
@@ -29,6 +29,13 @@ func fakeBedrockTLS(t *testing.T, live ...string) (url, caFile string) {
 		w.WriteHeader(403)
 		io.WriteString(w, `{"message":"Authentication failed: Please make sure your API Key is valid."}`)
 	}))
+}
+
+// fakeBedrockTLSHandler serves h over TLS and returns its URL and a CA
+// bundle (for AWS_CA_BUNDLE) that trusts it.
+func fakeBedrockTLSHandler(t *testing.T, h http.Handler) (url, caFile string) {
+	t.Helper()
+	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	caFile = filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})

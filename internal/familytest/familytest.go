@@ -213,14 +213,18 @@ func checkRevokeTriage(t *testing.T, f *detectors.Family, key string, fnd *findi
 	}
 }
 
-// checkSearch: GitHub code search looks for the family's terms, and one of
-// them stands in the key.
+// checkSearch: GitHub code search, given the terms bks detect github
+// --search gives it (detectors.SearchTerms), queries the family's terms, and
+// one of them stands in the key.
 func checkSearch(t *testing.T, f *detectors.Family, key string) {
-	terms := github.SearchTerms()
+	queries := github.NewSearch(github.SearchOptions{
+		Target: github.Target{Orgs: []string{"acme"}},
+		Terms:  detectors.SearchTerms(),
+	}).Queries()
 	found := false
 	for _, term := range f.SearchTerms {
-		if !slices.Contains(terms, term) {
-			t.Errorf("github.SearchTerms() lacks %q", term)
+		if !slices.Contains(queries, fmt.Sprintf("%q org:acme", term)) {
+			t.Errorf("no GitHub code search query for %q in %q", term, queries)
 		}
 		found = found || strings.Contains(key, term)
 	}

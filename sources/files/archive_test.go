@@ -261,9 +261,9 @@ func FuzzArchives(f *testing.F) {
 	f.Add(utf16("K="+keyLong, false, true))
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := Options{ChunkSize: 512, Overlap: 64, ArchiveLimits: ArchiveLimits{MaxTotalBytes: 1 << 20, MaxEntries: 100}, OnError: func(string, error) {}}
+		opts := Options{ArchiveLimits: ArchiveLimits{MaxTotalBytes: 1 << 20, MaxEntries: 100}, OnError: func(string, error) {}}
 		src := NewReader(bytes.NewReader(data), "x", "", opts)
-		err := src.Chunks(t.Context(), func(c sources.Chunk) error {
+		err := src.Chunks(t.Context(), sources.Chunker{Size: 512, Overlap: 64}, func(c sources.Chunk) error {
 			if c.Limit < 0 || c.Limit > len(c.Data) || len(c.Data) > 512+64 {
 				t.Fatalf("chunk limit %d of %d bytes", c.Limit, len(c.Data))
 			}

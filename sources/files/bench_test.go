@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -65,12 +66,13 @@ func benchScan(b *testing.B, root string, total int64, withEngine bool) {
 	b.SetBytes(total)
 	b.ResetTimer()
 	for b.Loop() {
-		src := New(Options{Paths: []string{root}, Overlap: engine.MaxMatchLen(), OnError: func(p string, err error) { b.Fatal(p, err) }})
+		src := New(Options{Paths: []string{root}, OnError: func(p string, err error) { b.Fatal(p, err) }})
+		sc := scan.Scanner{Engine: engine}
 		var err error
 		if withEngine {
-			err = findings.Scan(context.Background(), src, engine, func(findings.Finding) error { return nil })
+			err = sc.Run(context.Background(), src, func(findings.Finding) error { return nil })
 		} else {
-			err = src.Chunks(context.Background(), func(sources.Chunk) error { return nil })
+			err = src.Chunks(context.Background(), sc.Chunker(), func(sources.Chunk) error { return nil })
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bks-dev/bks/sources"
 )
 
 // TestFIFO checks that FIFOs, below a root or named as one, neither block
@@ -39,7 +41,7 @@ func TestFIFO(t *testing.T) {
 
 	// A regular file swapped for a FIFO after the walk: opened without
 	// blocking, then skipped as not regular.
-	sc := newScanner(t.Context(), &Options{ChunkSize: 4096, Overlap: 64}, func(p string, err error) {
+	sc := newScanner(t.Context(), &Options{}, sources.Chunker{Size: 4096, Overlap: 64}, func(p string, err error) {
 		t.Errorf("reported %s: %v", p, err)
 	}, nil)
 	defer sc.release()

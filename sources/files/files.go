@@ -1,7 +1,8 @@
 // Package files is the source of files on disk: it walks directories, opens
 // archives (zip, tar, gzip) and transcodes UTF-16 text, and streams every
-// blob through a sources.Chunker with a bounded, pooled buffer, so memory
-// stays near Workers × (ChunkSize + Overlap) whatever the file sizes.
+// blob through the consumer's sources.Chunker with a bounded, pooled buffer,
+// so memory stays near Workers × (chunk size + overlap) whatever the file
+// sizes.
 //
 // The same content handling is available for one stream (stdin) through
 // NewReader.
@@ -19,11 +20,6 @@ import (
 
 	"github.com/bks-dev/bks/sources"
 )
-
-// DefaultOverlap is the chunk overlap used when Options.Overlap is 0. It
-// covers every built-in detector today; callers should pass
-// (*detectors.Engine).MaxMatchLen() rather than rely on it.
-const DefaultOverlap = 16 << 10
 
 // ErrTooLarge is reported (wrapped) for a file above Options.MaxFileSize.
 var ErrTooLarge = errors.New("file larger than the size cap")
@@ -48,12 +44,6 @@ type Options struct {
 	MaxFileSize int64
 	// Workers is the number of files scanned at once; GOMAXPROCS if 0.
 	Workers int
-	// ChunkSize is the size of a chunk's own bytes; sources.DefaultChunkSize
-	// (1 MiB) if 0.
-	ChunkSize int
-	// Overlap between consecutive chunks: pass the engine's MaxMatchLen.
-	// DefaultOverlap if 0.
-	Overlap int
 	// OnError receives errors about one file or archive member that did
 	// not stop the scan: unreadable files, archive limits (*LimitError),
 	// corrupt archives, files above MaxFileSize. It may be called from
@@ -107,12 +97,6 @@ func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = sources.DefaultChunkSize
-	}
-	if o.Overlap <= 0 {
-		o.Overlap = DefaultOverlap
-	}
 	o.ArchiveLimits = o.ArchiveLimits.withDefaults()
 	return o
 }
@@ -126,7 +110,7 @@ type job struct {
 // Chunks walks the roots and yields the chunks of every file, from Workers
 // goroutines at once. It returns the first error of yield, ctx's error if
 // ctx ends first, or (without OnError) the per-file errors.
-func (s *Source) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -150,7 +134,7 @@ func (s *Source) Chunks(ctx context.Context, yield func(sources.Chunk) error) er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := newScanner(ctx, &s.opts, onError, yield)
+			sc := newScanner(ctx, &s.opts, split, onError, yield)
 			defer sc.release()
 			for j := range jobs {
 				if ctx.Err() != nil {

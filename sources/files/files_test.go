@@ -66,7 +66,9 @@ func TestChunkBoundary(t *testing.T) {
 	for i, c := range cases {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("f%04d.txt", i)), c.data)
 	}
-	disk := scanPaths(t, Options{ChunkSize: size, Workers: 3}, dir)
+	disk := runSized(t, size, func(onError sources.ErrorHandler) sources.Source {
+		return New(Options{Paths: []string{dir}, Workers: 3, OnError: onError})
+	})
 	if disk.err != nil || len(disk.errs) > 0 {
 		t.Fatalf("disk scan: %v %s", disk.err, disk.errText())
 	}
@@ -88,7 +90,9 @@ func TestChunkBoundary(t *testing.T) {
 			}
 		}
 		t.Run(c.name, func(t *testing.T) {
-			check(t, scanBytes(t, Options{ChunkSize: size}, "x", c.data).hits)
+			check(t, runSized(t, size, func(onError sources.ErrorHandler) sources.Source {
+				return NewReader(bytes.NewReader(c.data), "x", "", Options{OnError: onError})
+			}).hits)
 			check(t, byPath[filepath.ToSlash(filepath.Join(dir, fmt.Sprintf("f%04d.txt", i)))])
 		})
 	}
@@ -350,7 +354,7 @@ func TestErrorsDoNotStopTheScan(t *testing.T) {
 		big := boundaryCase(3*4096, keyLong) // the key is in the 4th chunk
 		writeFile(t, filepath.Join(dir, "bad.env"), big)
 		writeFile(t, filepath.Join(dir, "ok.env"), key)
-		s := New(Options{Paths: []string{dir}, ChunkSize: 4096, Overlap: engine.MaxMatchLen()})
+		s := New(Options{Paths: []string{dir}})
 		var got []string
 		s.opts.OnError = func(path string, err error) { got = append(got, path+": "+err.Error()) }
 		s.open = func(path string, root bool) (file, error) {
@@ -360,7 +364,7 @@ func TestErrorsDoNotStopTheScan(t *testing.T) {
 			}
 			return f, err
 		}
-		res := run(t, func(sources.ErrorHandler) sources.Source { return s })
+		res := runSized(t, 4096, func(sources.ErrorHandler) sources.Source { return s })
 		if len(res.hits) != 1 || !strings.HasSuffix(res.hits[0].Path, "ok.env") {
 			t.Errorf("hits = %v, want ok.env only", res.hits)
 		}
@@ -372,7 +376,7 @@ func TestErrorsDoNotStopTheScan(t *testing.T) {
 	t.Run("without OnError the errors are returned", func(t *testing.T) {
 		s := New(Options{Paths: []string{missing, root}})
 		var n atomic.Int32 // yield is called from several workers at once
-		err := s.Chunks(context.Background(), func(sources.Chunk) error { n.Add(1); return nil })
+		err := s.Chunks(context.Background(), sources.Chunker{}, func(sources.Chunk) error { n.Add(1); return nil })
 		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), filepath.ToSlash(missing)) {
 			t.Errorf("err = %v", err)
 		}
@@ -413,8 +417,8 @@ func TestChangingFiles(t *testing.T) {
 	writeFile(t, zipPath, makeZip(t, member{name: "first.txt", data: filler, store: true}, member{name: "second.env", data: []byte("K=" + keyLong + "\n")}))
 
 	var once [3]atomic.Bool
-	res := run(t, func(onError sources.ErrorHandler) sources.Source {
-		src := New(Options{Paths: []string{dir}, ChunkSize: size, Overlap: engine.MaxMatchLen(), OnError: onError})
+	res := runSized(t, size, func(onError sources.ErrorHandler) sources.Source {
+		src := New(Options{Paths: []string{dir}, OnError: onError})
 		return chunkHook{src, func(c sources.Chunk) {
 			switch {
 			case c.Origin.Path == filepath.ToSlash(shrink) && once[0].CompareAndSwap(false, true):
@@ -464,8 +468,8 @@ type chunkHook struct {
 	hook func(sources.Chunk)
 }
 
-func (h chunkHook) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
-	return h.Source.Chunks(ctx, func(c sources.Chunk) error {
+func (h chunkHook) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	return h.Source.Chunks(ctx, split, func(c sources.Chunk) error {
 		h.hook(c)
 		return yield(c)
 	})
@@ -478,7 +482,7 @@ func TestYieldErrorStops(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	var calls atomic.Int32
-	err := New(Options{Paths: []string{dir}, Workers: 2}).Chunks(context.Background(), func(sources.Chunk) error {
+	err := New(Options{Paths: []string{dir}, Workers: 2}).Chunks(context.Background(), sources.Chunker{}, func(sources.Chunk) error {
 		calls.Add(1)
 		return stop
 	})
@@ -491,7 +495,7 @@ func TestYieldErrorStops(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = New(Options{Paths: []string{dir}}).Chunks(ctx, func(sources.Chunk) error { return nil })
+	err = New(Options{Paths: []string{dir}}).Chunks(ctx, sources.Chunker{}, func(sources.Chunk) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
 	}
@@ -540,7 +544,7 @@ func TestReaderStreams(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	res := run(t, func(onError sources.ErrorHandler) sources.Source {
-		return NewReader(r, "-", "stdin", Options{OnError: onError, Overlap: engine.MaxMatchLen()})
+		return NewReader(r, "-", "stdin", Options{OnError: onError})
 	})
 	runtime.ReadMemStats(&after)
 	if len(res.hits) != 1 || res.hits[0].Col != size+3 || res.hits[0].Kind != "stdin" || res.hits[0].Path != "-" {

@@ -18,6 +18,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -64,8 +65,14 @@ func (r *result) errText() string {
 	return b.String()
 }
 
-// run scans src end to end through findings.Scan and the real engine.
+// run scans src end to end through the scan package and the real engine.
 func run(t testing.TB, mk func(onError sources.ErrorHandler) sources.Source) result {
+	t.Helper()
+	return runSized(t, 0, mk)
+}
+
+// runSized is run with chunks of size own bytes (the default if 0).
+func runSized(t testing.TB, size int, mk func(onError sources.ErrorHandler) sources.Source) result {
 	t.Helper()
 	var mu sync.Mutex
 	res := result{errs: map[string][]error{}}
@@ -74,7 +81,7 @@ func run(t testing.TB, mk func(onError sources.ErrorHandler) sources.Source) res
 		defer mu.Unlock()
 		res.errs[path] = append(res.errs[path], err)
 	})
-	res.err = findings.Scan(context.Background(), src, engine, func(f findings.Finding) error {
+	res.err = scan.Scanner{Engine: engine, ChunkSize: size}.Run(context.Background(), src, func(f findings.Finding) error {
 		mu.Lock()
 		defer mu.Unlock()
 		res.hits = append(res.hits, hit{Path: f.Path, Line: f.Line, Col: f.Column, Key: f.RawKey(), Transcoded: f.Transcoded, Kind: f.Kind})
@@ -98,9 +105,6 @@ func scanPaths(t testing.TB, opts Options, paths ...string) result {
 	return run(t, func(onError sources.ErrorHandler) sources.Source {
 		opts.Paths = paths
 		opts.OnError = onError
-		if opts.Overlap == 0 {
-			opts.Overlap = engine.MaxMatchLen()
-		}
 		return New(opts)
 	})
 }
@@ -109,9 +113,6 @@ func scanBytes(t testing.TB, opts Options, name string, data []byte) result {
 	t.Helper()
 	return run(t, func(onError sources.ErrorHandler) sources.Source {
 		opts.OnError = onError
-		if opts.Overlap == 0 {
-			opts.Overlap = engine.MaxMatchLen()
-		}
 		return NewReader(bytes.NewReader(data), name, "", opts)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -44,16 +45,16 @@ type scanner struct {
 	fatal error
 }
 
-func newScanner(ctx context.Context, opts *Options, onError sources.ErrorHandler, yield func(sources.Chunk) error) *scanner {
+func newScanner(ctx context.Context, opts *Options, split sources.Chunker, onError sources.ErrorHandler, yield func(sources.Chunk) error) *scanner {
 	s := &scanner{
 		ctx:     ctx,
 		opts:    opts,
-		chunker: sources.Chunker{Size: opts.ChunkSize, Overlap: opts.Overlap},
+		chunker: split,
 		onError: onError,
 		yield:   yield,
 	}
 	s.emitFn = s.emit
-	need := opts.ChunkSize + opts.Overlap
+	need := split.BufLen()
 	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= need {
 		s.buf = b
 	} else {
@@ -171,7 +172,7 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 	case sources.UTF16BE:
 		in = sources.NewUTF16Reader(in, true)
 	}
-	origin := &sources.Origin{Path: path, Kind: kind, Transcoded: enc}
+	origin := &location.Location{Path: path, Kind: kind, Transcoded: enc}
 	if err := s.chunker.Split(in, origin, *s.buf, s.emitFn); err != nil {
 		if s.fatal != nil {
 			return s.fatal
@@ -228,13 +229,13 @@ type readerSource struct {
 	opts       Options
 }
 
-func (rs *readerSource) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (rs *readerSource) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	errs := &errorList{}
 	onError := rs.opts.OnError
 	if onError == nil {
 		onError = errs.add
 	}
-	sc := newScanner(ctx, &rs.opts, onError, yield)
+	sc := newScanner(ctx, &rs.opts, split, onError, yield)
 	defer sc.release()
 	bud := &budget{root: rs.name}
 	err := sc.scanBlob(rs.r, nil, -1, rs.name, rs.kind, 0, bud, true)

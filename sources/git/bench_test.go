@@ -10,7 +10,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 )
 
 // benchRepo returns the repository the history benchmarks scan:
@@ -41,7 +41,7 @@ func benchRepo(b *testing.B) string {
 // BenchmarkHistoryReaders compares the ways of reading the same history
 // (all refs): the git CLI walk streaming blobs from git cat-file --batch,
 // go-git's object reader, and the blob-first scan bks detect git runs
-// (engine as Prefilter) with blobs read in process or by git cat-file.
+// (engine as Matcher) with blobs read in process or by git cat-file.
 func BenchmarkHistoryReaders(b *testing.B) {
 	testgit.Need(b)
 	dir := benchRepo(b)
@@ -52,16 +52,14 @@ func BenchmarkHistoryReaders(b *testing.B) {
 			for b.Loop() {
 				st = Stats{}
 				opts := Options{Path: dir, Reader: reader, Stats: &st,
-					Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
 					OnError: func(string, error) {}}
 				if reader == readerGitPrefilter || reader == readerGitCatFile {
 					opts.catFileBlobs = reader == readerGitCatFile
 					opts.Reader = ReaderGit
-					opts.Prefilter = enginePrefilter(eng)
-					opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
+					opts.Matcher = eng
 				}
 				src := New(opts)
-				err := findings.Scan(context.Background(), src, eng, func(findings.Finding) error { return nil })
+				err := scan.Run(context.Background(), src, eng, func(findings.Finding) error { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -17,7 +17,7 @@ import (
 )
 
 // The blob-first walk: the default scan (every ref, no --range, --since or
-// --branch, not shallow) with a Prefilter. Measured on git/git, finding
+// --branch, not shallow) with a Matcher. Measured on git/git, finding
 // which commit introduced each blob (`git log --raw -c`) costs about as
 // much as reading every blob, and almost every history has nothing to
 // find. So:
@@ -26,7 +26,7 @@ import (
 //     blobs reachable from the same roots as the walk (every ref's commit,
 //     the stash reflog, a detached HEAD, trees and blobs refs name); its
 //     output streams, in blocks, to blobFirstWorkers `git cat-file --batch`
-//     processes, and each blob is checked by the Prefilter as it is read;
+//     processes, and each blob is checked by the Matcher as it is read;
 //     meanwhile a third cat-file reads the commits (their messages, the
 //     graph);
 //  2. only when some blob has a candidate (or is over MaxBlobSize) does the
@@ -52,7 +52,7 @@ var blobFirstBlock = 1024 // a variable for tests
 
 func (h *history) blobFirstOK() bool {
 	o := h.s.opts
-	return o.Prefilter != nil && o.Range == "" && o.Branch == "" && o.Since.IsZero() &&
+	return o.Matcher != nil && o.Range == "" && o.Branch == "" && o.Since.IsZero() &&
 		len(h.bases) == 0 && len(h.shallow) == 0
 }
 
@@ -260,7 +260,7 @@ func (h *history) attributeAll(ctx context.Context) walkResult {
 
 // streamBlobs lists the reachable blobs with git rev-list and reads each
 // with one of blobFirstWorkers git cat-file processes, checking it with the
-// Prefilter. Any failure is errFallback (or the context's error).
+// Matcher. Any failure is errFallback (or the context's error).
 func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
 	abs, err := filepath.Abs(h.path)
 	if err != nil {
@@ -370,7 +370,7 @@ func (h *history) blobWorker(ctx context.Context, blocks <-chan []plumbing.Hash,
 		return fmt.Errorf("%w: %v", errFallback, err)
 	}
 	defer cf.kill()
-	pre, max := h.s.opts.Prefilter, h.s.opts.MaxBlobSize
+	pre, max := h.s.opts.prefilter(), h.s.opts.MaxBlobSize
 	// The writer hands each block to the reader before writing it, so the
 	// reader drains cat-file's answers while the writer is still writing
 	// (otherwise both pipes fill and all three wait).

@@ -17,11 +17,12 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
 // itemName names an item in error messages: "repo@commit:path".
-func itemName(o *sources.Origin) string {
+func itemName(o *location.Location) string {
 	c := o.Commit
 	if len(c) > 12 {
 		c = c[:12]
@@ -46,12 +47,12 @@ func (r *goGitReader) scan(it item, yield func(sources.Chunk) error) error {
 		return nil
 	}
 	r.h.countBlob(int64(len(data)))
-	return r.h.s.opts.Chunker.SplitBytes(data, it.origin, yield)
+	return r.h.split.SplitBytes(data, it.origin, yield)
 }
 
 // read reads a whole blob; what cannot be read is reported, named by
 // origin, and read returns false.
-func (r *goGitReader) read(id plumbing.Hash, origin *sources.Origin) ([]byte, bool) {
+func (r *goGitReader) read(id plumbing.Hash, origin *location.Location) ([]byte, bool) {
 	o := r.h.s.opts
 	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, id)
 	if err != nil {

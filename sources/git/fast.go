@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -33,7 +34,7 @@ import (
 //     contains the blob" (its path: the first in tree order, as in the walk);
 //  3. blob contents by a second `git cat-file --batch`, while the log runs.
 //
-// With a Prefilter, each blob is checked as it is read, and only the blobs
+// With a Matcher, each blob is checked as it is read, and only the blobs
 // it keeps are yielded, once the walk is over: blobs at HEAD first, so
 // in_head holds per key. Without one, blobs are read after the walk.
 //
@@ -125,7 +126,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 	}
 	defer blobs.kill()
 
-	pre := h.s.opts.Prefilter
+	pre := h.s.opts.prefilter()
 	var recs []record
 	var hits []int32
 	p := &blobPipe{h: h, cf: blobs}
@@ -187,7 +188,7 @@ func (h *history) runGit(ctx context.Context, yield func(sources.Chunk) error) (
 func (h *history) sendBlobs(ctx context.Context, cf *catFile, order []int32, recs []record, all bool, yield func(sources.Chunk) error) error {
 	y := &blobPipe{h: h, cf: cf}
 	y.start(ctx, func(i int32, data []byte) error {
-		return h.s.opts.Chunker.SplitBytes(data, h.recOrigin(&recs[i]), yield)
+		return h.split.SplitBytes(data, h.recOrigin(&recs[i]), yield)
 	}, all)
 	var serr error
 	for _, i := range order {
@@ -211,16 +212,16 @@ func (h *history) messages(yield func(sources.Chunk) error) error {
 		}
 		o := h.commitOrigin(n)
 		o.Kind = "commit-message"
-		if err := h.s.opts.Chunker.SplitBytes([]byte(n.meta.message), o, yield); err != nil {
+		if err := h.split.SplitBytes([]byte(n.meta.message), o, yield); err != nil {
 			return err
 		}
 	}
-	return h.tagMessages(yield, h.s.opts.Prefilter)
+	return h.tagMessages(yield, h.s.opts.prefilter())
 }
 
 // commitOrigin is the attribution of what commit n introduced.
-func (h *history) commitOrigin(n *commitNode) *sources.Origin {
-	return &sources.Origin{
+func (h *history) commitOrigin(n *commitNode) *location.Location {
+	return &location.Location{
 		Repo:    h.repoName,
 		Commit:  n.hash.String(),
 		Author:  n.meta.author,
@@ -230,12 +231,12 @@ func (h *history) commitOrigin(n *commitNode) *sources.Origin {
 	}
 }
 
-func (h *history) recOrigin(r *record) *sources.Origin {
-	var o *sources.Origin
+func (h *history) recOrigin(r *record) *location.Location {
+	var o *location.Location
 	if r.node >= 0 {
 		o = h.commitOrigin(&h.nodes[r.node])
 	} else {
-		o = &sources.Origin{Repo: h.repoName}
+		o = &location.Location{Repo: h.repoName}
 	}
 	o.Path = r.path
 	o.InHead = h.inHeadFor(r.blob)
@@ -247,17 +248,17 @@ func (h *history) tagMessages(yield func(sources.Chunk) error, pre func([]byte) 
 		if pre != nil && !pre([]byte(t.Message)) {
 			continue
 		}
-		o := &sources.Origin{
+		o := &location.Location{
 			Repo:    h.repoName,
 			Path:    "refs/tags/" + t.Name,
 			Commit:  t.Target.String(),
 			Author:  t.Tagger.Name,
 			Email:   t.Tagger.Email,
-			Date:    t.Tagger.When,
+			Date:    location.Date(t.Tagger.When),
 			Message: firstLine(t.Message),
 			Kind:    "tag-message",
 		}
-		if err := h.s.opts.Chunker.SplitBytes([]byte(t.Message), o, yield); err != nil {
+		if err := h.split.SplitBytes([]byte(t.Message), o, yield); err != nil {
 			return err
 		}
 	}
@@ -384,7 +385,7 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 	if err != nil {
 		return err
 	}
-	since, pre := h.s.opts.Since, h.s.opts.Prefilter
+	since, pre := h.s.opts.Since, h.s.opts.prefilter()
 	visited := map[plumbing.Hash]struct{}{}
 	return h.bfsGit(ctx, cf, h.tips, func(id plumbing.Hash) bool {
 		if _, ok := visited[id]; ok {
@@ -401,7 +402,7 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 			h.boundary[c.Hash] = struct{}{}
 			return nil
 		}
-		m := &commitMeta{author: c.Author.Name, email: c.Author.Email, date: c.Author.When, subject: firstLine(c.Message)}
+		m := &commitMeta{author: c.Author.Name, email: c.Author.Email, date: location.Date(c.Author.When), subject: firstLine(c.Message)}
 		if pre == nil || pre([]byte(c.Message)) {
 			m.message, m.scanMessage = c.Message, true
 		}

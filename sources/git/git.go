@@ -72,20 +72,11 @@ type Options struct {
 	// Reader chooses how blob contents are read: ReaderAuto, ReaderGit,
 	// ReaderGoGit.
 	Reader string
-	// Prefilter, when set, says whether data may hold something to find:
-	// it must return true for any bytes in which the scanner could find a
-	// match (e.g. the detector engine itself). With the git CLI, blobs and
-	// messages it rejects are not yielded, which lets blobs be read while
-	// the history is walked. Nil: everything is yielded.
-	Prefilter func(data []byte) bool
-	// Anchors, when set with Prefilter, says whether data holds any of the
-	// literals (at most AnchorLen bytes long) without which Prefilter is
-	// false. Blobs stored as deltas against a blob without one are then
-	// checked only where the delta changed them.
-	Anchors   func(data []byte) bool
-	AnchorLen int
-	// Chunker splits blobs; its Overlap must be the detectors' longest match.
-	Chunker sources.Chunker
+	// Matcher, when set, says what the consumer looks for (the detector
+	// engine). With the git CLI, blobs and messages without a match are
+	// not yielded, which lets blobs be read while the history is walked.
+	// Nil: everything is yielded.
+	Matcher Matcher
 	// OnError receives what could not be read (a missing or corrupt
 	// object, named by its id); the rest of the history is still scanned.
 	OnError sources.ErrorHandler
@@ -97,6 +88,28 @@ type Options struct {
 	// catFileBlobs makes the blob-first scan read blobs with git cat-file
 	// instead of in process (tests run both).
 	catFileBlobs bool
+}
+
+// Matcher is what the git source asks of the detector engine, which
+// satisfies it.
+type Matcher interface {
+	// HasMatch says whether data may hold something to find: true for
+	// any bytes in which the consumer could find a match.
+	HasMatch(data []byte) bool
+	// HasAnchor says whether data holds any of the literals, at most
+	// MaxAnchorLen bytes long, without which HasMatch is false. Blobs
+	// stored as deltas against a blob without one are then checked only
+	// where the delta changed them.
+	HasAnchor(data []byte) bool
+	MaxAnchorLen() int
+}
+
+// prefilter is the Matcher's HasMatch, or nil without a Matcher.
+func (o *Options) prefilter() func([]byte) bool {
+	if o.Matcher == nil {
+		return nil
+	}
+	return o.Matcher.HasMatch
 }
 
 // Stats counts what a scan read.
@@ -126,8 +139,8 @@ var _ sources.Source = (*Source)(nil)
 func New(opts Options) *Source { return &Source{opts: opts} }
 
 // Chunks implements sources.Source.
-func (s *Source) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
-	return s.scan(ctx, s.opts.Path, s.repoName(), yield, 0)
+func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	return s.scan(ctx, s.opts.Path, s.repoName(), split, yield, 0)
 }
 
 func (s *Source) repoName() string {
@@ -264,7 +277,7 @@ func openAlternates(gitDir string) []*filesystem.ObjectStorage {
 
 const maxSubmoduleDepth = 8
 
-func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sources.Chunk) error, depth int) error {
+func (s *Source) scan(ctx context.Context, path, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {
 	repo, closeRepo, err := Open(path)
 	if err != nil {
 		return err
@@ -275,16 +288,17 @@ func (s *Source) scan(ctx context.Context, path, repoName string, yield func(sou
 		return err
 	}
 	defer h.closeStore()
+	h.split = split
 	if err := h.run(ctx, yield); err != nil {
 		return err
 	}
 	if !s.opts.Submodules || depth >= maxSubmoduleDepth {
 		return nil
 	}
-	return s.scanSubmodules(ctx, repo, repoName, yield, depth)
+	return s.scanSubmodules(ctx, repo, repoName, split, yield, depth)
 }
 
-func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, repoName string, yield func(sources.Chunk) error, depth int) error {
+func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {
 	wt, err := repo.Worktree()
 	if err != nil {
 		if errors.Is(err, gogit.ErrIsBareRepository) {
@@ -305,7 +319,7 @@ func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, rep
 			s.warn("%s: submodule %s is not checked out, not scanned (git submodule update --init)", repoName, cfg.Path)
 			continue
 		}
-		if err := s.scan(ctx, dir, repoName+"//"+cfg.Path, yield, depth+1); err != nil {
+		if err := s.scan(ctx, dir, repoName+"//"+cfg.Path, split, yield, depth+1); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}

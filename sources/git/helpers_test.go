@@ -11,7 +11,7 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 )
 
 // testRepo is a repository made with the git CLI, with internal/testgit's
@@ -48,7 +48,6 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 	t.Helper()
 	out := &scanOut{byKey: map[string][]findings.Finding{}}
 	eng := detectors.New(detectors.Options{})
-	opts.Chunker = sources.Chunker{Size: 4096, Overlap: eng.MaxMatchLen()}
 	opts.OnError = func(path string, err error) {
 		out.mu.Lock()
 		defer out.mu.Unlock()
@@ -64,11 +63,10 @@ func scanRepo(t testing.TB, opts Options) *scanOut {
 	case readerGitPrefilter, readerGitCatFile:
 		opts.catFileBlobs = opts.Reader == readerGitCatFile
 		opts.Reader = ReaderGit
-		opts.Prefilter = enginePrefilter(eng)
-		opts.Anchors, opts.AnchorLen = eng.HasAnchor, eng.MaxAnchorLen()
+		opts.Matcher = eng
 	}
 	out.source = New(opts)
-	err := findings.Scan(context.Background(), out.source, eng, func(f findings.Finding) error {
+	err := scan.Scanner{Engine: eng, ChunkSize: 4096}.Run(context.Background(), out.source, func(f findings.Finding) error {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		out.found = append(out.found, f)
@@ -93,21 +91,13 @@ func (o *scanOut) keys() []string {
 func boolp(b bool) *bool { return &b }
 
 // readerGitPrefilter is, for scanRepo, the git CLI walk with the
-// detector engine as Prefilter (as bks detect git runs it: the blob-first
+// detector engine as Matcher (as bks detect git runs it: the blob-first
 // scan reads blobs in process); readerGitCatFile is the same with blobs
 // read by git cat-file.
 const (
 	readerGitPrefilter = "git+prefilter"
 	readerGitCatFile   = "git+prefilter+cat-file"
 )
-
-func enginePrefilter(eng *detectors.Engine) func([]byte) bool {
-	return func(b []byte) bool {
-		hit := false
-		eng.Scan(b, len(b), func(detectors.Match) { hit = true })
-		return hit
-	}
-}
 
 // readers runs f once per way of reading history.
 func readers(t *testing.T, f func(t *testing.T, reader string)) {

@@ -17,12 +17,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
 // history is one scan of one repository.
 type history struct {
 	s        *Source
+	split    sources.Chunker // the consumer's, from Chunks
 	repo     *gogit.Repository
 	path     string
 	repoName string
@@ -110,7 +112,7 @@ type commitNode struct {
 // commitMeta is what findings say of a commit.
 type commitMeta struct {
 	author, email string
-	date          time.Time
+	date          *time.Time // location.Date of the author date
 	subject       string
 	message       string // the whole message, when it is to be scanned
 	scanMessage   bool
@@ -126,7 +128,7 @@ type looseRoot struct {
 type item struct {
 	blob   plumbing.Hash // zero for a message
 	text   string        // a commit or tag message
-	origin *sources.Origin
+	origin *location.Location
 }
 
 func storerFS(repo *gogit.Repository) billy.Filesystem {
@@ -573,12 +575,12 @@ func (h *history) produce(ctx context.Context, sink func(item) error) error {
 		if h.s.opts.Stats != nil {
 			h.s.opts.Stats.Commits++
 		}
-		base := sources.Origin{
+		base := location.Location{
 			Repo:    h.repoName,
 			Commit:  n.hash.String(),
 			Author:  c.Author.Name,
 			Email:   c.Author.Email,
-			Date:    c.Author.When,
+			Date:    location.Date(c.Author.When),
 			Message: firstLine(c.Message),
 		}
 		msg := base
@@ -601,13 +603,13 @@ func (h *history) produce(ctx context.Context, sink func(item) error) error {
 		}
 	}
 	for _, t := range h.tags {
-		o := &sources.Origin{
+		o := &location.Location{
 			Repo:    h.repoName,
 			Path:    "refs/tags/" + t.Name,
 			Commit:  t.Target.String(),
 			Author:  t.Tagger.Name,
 			Email:   t.Tagger.Email,
-			Date:    t.Tagger.When,
+			Date:    location.Date(t.Tagger.When),
 			Message: firstLine(t.Message),
 			Kind:    "tag-message",
 		}
@@ -624,7 +626,7 @@ func (h *history) produce(ctx context.Context, sink func(item) error) error {
 				return nil
 			}
 			h.seenBlobs[id] = struct{}{}
-			return sink(item{blob: id, origin: &sources.Origin{Repo: h.repoName, Path: p, InHead: h.inHeadFor(id)}})
+			return sink(item{blob: id, origin: &location.Location{Repo: h.repoName, Path: p, InHead: h.inHeadFor(id)}})
 		}
 		if l.typ == plumbing.BlobObject {
 			if err := emitBlob(l.name, l.hash); err != nil {
@@ -661,7 +663,7 @@ func (h *history) emitGoGit(ctx context.Context, yield func(sources.Chunk) error
 	err := h.produce(ctx, func(it item) error {
 		switch {
 		case it.blob.IsZero():
-			return h.s.opts.Chunker.SplitBytes([]byte(it.text), it.origin, yield)
+			return h.split.SplitBytes([]byte(it.text), it.origin, yield)
 		case it.origin.InHead != nil && *it.origin.InHead:
 			head = append(head, it)
 		default:

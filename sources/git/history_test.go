@@ -13,6 +13,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
+	"github.com/bks-dev/bks/scan"
 )
 
 // buildHistory makes a repository where a key hides in every corner of git
@@ -422,9 +423,8 @@ func execGit(dir string, args ...string) *exec.Cmd {
 
 func scanErr(opts Options) ([]findings.Finding, error) {
 	eng := detectors.New(detectors.Options{})
-	opts.Chunker.Overlap = eng.MaxMatchLen()
 	var out []findings.Finding
-	err := findings.Scan(context.Background(), New(opts), eng, func(f findings.Finding) error {
+	err := scan.Run(context.Background(), New(opts), eng, func(f findings.Finding) error {
 		out = append(out, f)
 		return nil
 	})

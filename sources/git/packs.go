@@ -20,9 +20,9 @@ import (
 // objects, 262,000 blobs, 8.1 GB of them): reading every blob of the pack
 // in process takes 3.2 s on 2 cores, where listing the reachable ones with
 // rev-list (3.6 s) and piping them out of two git cat-file processes took
-// about 11 s of wall time. With Options.Anchors, a blob stored as a delta
-// against a blob holding no anchor is checked only around what the delta
-// inserted, which skips most of the engine's work too.
+// about 11 s of wall time. With the Matcher's anchors, a blob stored as a
+// delta against a blob holding no anchor is checked only around what the
+// delta inserted, which skips most of the engine's work too.
 //
 // It reads every blob in the object store, reachable or not, as the
 // attribution walk (runBlobFirst) decides what is reported: a candidate
@@ -113,13 +113,13 @@ func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn 
 }
 
 // streamPacks reads every blob of store in process and checks each with
-// the Prefilter. errFallback: an object could not be read (the walk
+// the Matcher. errFallback: an object could not be read (the walk
 // reports it by id).
 //
 // firstHit is closed at the first candidate (or blob over the size cap).
 func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan, firstHit chan struct{}) error {
 	o := h.s.opts
-	pre, anchors, span, maxSize := o.Prefilter, o.Anchors, o.AnchorLen-1, o.MaxBlobSize
+	pre, anchors, span, maxSize := o.prefilter(), o.Matcher.HasAnchor, o.Matcher.MaxAnchorLen()-1, o.MaxBlobSize
 	if anchors != nil && span < 0 {
 		anchors = nil
 	}

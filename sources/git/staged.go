@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -31,7 +32,6 @@ type StagedOptions struct {
 	Dir string
 	// MaxBlobSize skips larger blobs (0: no cap), reported to OnError.
 	MaxBlobSize int64
-	Chunker     sources.Chunker
 	OnError     sources.ErrorHandler
 }
 
@@ -55,7 +55,7 @@ func (s *Staged) onError(path string, err error) {
 }
 
 // Chunks implements sources.Source.
-func (s *Staged) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (s *Staged) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	repo, closeRepo, err := Open(s.opts.Path)
 	if err != nil {
 		return err
@@ -71,7 +71,7 @@ func (s *Staged) Chunks(ctx context.Context, yield func(sources.Chunk) error) er
 		return fmt.Errorf("read the index: %w", err)
 	}
 	if len(s.opts.Files) > 0 {
-		return s.files(ctx, repo, root, idx, yield)
+		return s.files(ctx, repo, root, idx, split, yield)
 	}
 	head, err := headEntries(repo)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Staged) Chunks(ctx context.Context, yield func(sources.Chunk) error) er
 			continue
 		}
 		seen[e.Hash] = struct{}{}
-		if err := s.blob(repo, e.Name, e.Hash, yield); err != nil {
+		if err := s.blob(repo, e.Name, e.Hash, split, yield); err != nil {
 			return err
 		}
 	}
@@ -138,7 +138,7 @@ func headEntries(repo *gogit.Repository) (map[string]plumbing.Hash, error) {
 	return out, nil
 }
 
-func (s *Staged) blob(repo *gogit.Repository, path string, id plumbing.Hash, yield func(sources.Chunk) error) error {
+func (s *Staged) blob(repo *gogit.Repository, path string, id plumbing.Hash, split sources.Chunker, yield func(sources.Chunk) error) error {
 	obj, err := repo.Storer.EncodedObject(plumbing.BlobObject, id)
 	if err != nil {
 		s.onError(path, fmt.Errorf("read staged blob %s: %w", id, err))
@@ -159,12 +159,12 @@ func (s *Staged) blob(repo *gogit.Repository, path string, id plumbing.Hash, yie
 		s.onError(path, fmt.Errorf("read staged blob %s: %w", id, err))
 		return nil
 	}
-	return s.opts.Chunker.SplitBytes(data, &sources.Origin{Path: path}, yield)
+	return split.SplitBytes(data, &location.Location{Path: path}, yield)
 }
 
 // files scans the named files: their index content when tracked, else the
 // file on disk.
-func (s *Staged) files(ctx context.Context, repo *gogit.Repository, root string, idx *index.Index, yield func(sources.Chunk) error) error {
+func (s *Staged) files(ctx context.Context, repo *gogit.Repository, root string, idx *index.Index, split sources.Chunker, yield func(sources.Chunk) error) error {
 	byName := make(map[string]*index.Entry, len(idx.Entries))
 	for _, e := range idx.Entries {
 		if e.Stage == index.Merged || byName[e.Name] == nil {
@@ -196,12 +196,12 @@ func (s *Staged) files(ctx context.Context, repo *gogit.Repository, root string,
 			continue
 		}
 		if e := byName[rel]; e != nil && e.Mode != filemode.Submodule && !e.IntentToAdd {
-			if err := s.blob(repo, rel, e.Hash, yield); err != nil {
+			if err := s.blob(repo, rel, e.Hash, split, yield); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := s.diskFile(abs, rel, yield); err != nil {
+		if err := s.diskFile(abs, rel, split, yield); err != nil {
 			return err
 		}
 	}
@@ -222,7 +222,7 @@ func relTo(rootAbs, root, abs string) (string, error) {
 	return "", fmt.Errorf("not inside the worktree %s", root)
 }
 
-func (s *Staged) diskFile(abs, rel string, yield func(sources.Chunk) error) error {
+func (s *Staged) diskFile(abs, rel string, split sources.Chunker, yield func(sources.Chunk) error) error {
 	fh, err := os.Open(abs)
 	if err != nil {
 		s.onError(rel, fmt.Errorf("not in the index and not readable: %w", err))
@@ -243,7 +243,7 @@ func (s *Staged) diskFile(abs, rel string, yield func(sources.Chunk) error) erro
 		return nil
 	}
 	var yerr error
-	err = s.opts.Chunker.Split(fh, &sources.Origin{Path: rel}, nil, func(c sources.Chunk) error {
+	err = split.Split(fh, &location.Location{Path: rel}, nil, func(c sources.Chunk) error {
 		if e := yield(c); e != nil {
 			yerr = e
 			return e

@@ -11,17 +11,16 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 )
 
 func scanStaged(t testing.TB, opts StagedOptions) (map[string]string, []string) {
 	t.Helper()
 	eng := detectors.New(detectors.Options{})
-	opts.Chunker = sources.Chunker{Overlap: eng.MaxMatchLen()}
 	var errs []string
 	opts.OnError = func(p string, err error) { errs = append(errs, p+": "+err.Error()) }
 	got := map[string]string{} // key -> path
-	err := findings.Scan(context.Background(), NewStaged(opts), eng, func(f findings.Finding) error {
+	err := scan.Run(context.Background(), NewStaged(opts), eng, func(f findings.Finding) error {
 		got[f.RawKey()] = fmt.Sprintf("%s:%d", f.Path, f.Line)
 		return nil
 	})
@@ -96,9 +95,8 @@ func TestStaged(t *testing.T) {
 
 func scanErrStaged(opts StagedOptions) (int, error) {
 	eng := detectors.New(detectors.Options{})
-	opts.Chunker.Overlap = eng.MaxMatchLen()
 	n := 0
-	err := findings.Scan(context.Background(), NewStaged(opts), eng, func(findings.Finding) error { n++; return nil })
+	err := scan.Run(context.Background(), NewStaged(opts), eng, func(findings.Finding) error { n++; return nil })
 	return n, err
 }
 

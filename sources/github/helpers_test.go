@@ -15,6 +15,7 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/githubfake"
 	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 )
 
@@ -176,14 +177,12 @@ func (r *result) logged(sub string) bool {
 
 var engine = detectors.New(detectors.Options{})
 
-// scan runs src through the detectors into res.
-func scan(ctx context.Context, src sources.Source, res *result) error {
-	return findings.Scan(ctx, src, engine, func(f findings.Finding) error {
+// scanInto runs src through the detectors into res.
+func scanInto(ctx context.Context, src sources.Source, res *result) error {
+	return scan.Run(ctx, src, engine, func(f findings.Finding) error {
 		res.mu.Lock()
 		defer res.mu.Unlock()
 		res.findings = append(res.findings, f)
 		return nil
 	})
 }
-
-func chunker() sources.Chunker { return sources.Chunker{Overlap: engine.MaxMatchLen()} }

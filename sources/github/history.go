@@ -9,9 +9,6 @@ import (
 
 // HistoryOptions configure the history scanner of a sweep.
 type HistoryOptions struct {
-	// Chunker splits blobs; its Overlap must be the detectors' longest
-	// match.
-	Chunker sources.Chunker
 	// MaxBlobSize skips (and reports) blobs larger than this (0: no cap).
 	MaxBlobSize int64
 	// OnError receives the objects of a repository that could not be read,
@@ -24,7 +21,7 @@ type HistoryOptions struct {
 // HistoryScanner returns a ScanFunc that scans the whole history of each
 // clone (every branch and tag fetched, each blob once) with the git source.
 func HistoryScanner(o HistoryOptions) ScanFunc {
-	return func(ctx context.Context, dir string, r Repo, yield func(sources.Chunk) error) error {
+	return func(ctx context.Context, dir string, r Repo, split sources.Chunker, yield func(sources.Chunk) error) error {
 		onErr := o.OnError
 		if onErr != nil {
 			onErr = func(path string, err error) { o.OnError(r.FullName+": "+path, err) }
@@ -32,11 +29,10 @@ func HistoryScanner(o HistoryOptions) ScanFunc {
 		src := git.New(git.Options{
 			Path:        dir,
 			Repo:        r.FullName,
-			Chunker:     o.Chunker,
 			MaxBlobSize: o.MaxBlobSize,
 			OnError:     onErr,
 			Warn:        o.Warn,
 		})
-		return src.Chunks(ctx, yield)
+		return src.Chunks(ctx, split, yield)
 	}
 }

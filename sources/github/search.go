@@ -2,23 +2,16 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
-
-// SearchTerms are what code search looks for: every key family's terms
-// (detectors.Family.SearchTerms). GitHub's code search matches whole
-// tokens, not substrings, so the terms are the parts of a key (or of its
-// surroundings) that stand as tokens: the hyphenated prefixes of the
-// short-term keys, the environment variable keys are usually stored in,
-// and the fixed start of console-made long-term keys.
-func SearchTerms() []string { return detectors.SearchTerms() }
 
 // maxSearchResults is how many results GitHub code search returns for one
 // query, at most.
@@ -32,10 +25,13 @@ type SearchOptions struct {
 	// to apply the rest); Shard partitions by repository as a sweep does.
 	Filter Filter
 	Shard  Shard
-	// Terms replaces SearchTerms().
+	// Terms are what code search looks for, one query per term and scope.
+	// The caller gives them (bks uses detectors.SearchTerms: every key
+	// family's terms): this package knows nothing about key shapes. GitHub's
+	// code search matches whole tokens, not substrings, so a term is a part
+	// of a key (or of its surroundings) that stands as a token. Required.
 	Terms   []string
 	Workers int // files fetched at once; 4 when 0
-	Chunker sources.Chunker
 	OnError sources.ErrorHandler
 	Log     func(string)
 	// MaxFileSize skips (and reports) matched files larger than this.
@@ -71,9 +67,6 @@ type searchHit struct {
 // and per organization, user or repository.
 func (s *Search) Queries() []string {
 	terms := s.opts.Terms
-	if len(terms) == 0 {
-		terms = SearchTerms()
-	}
 	var scopes []string
 	for _, o := range s.opts.Target.Orgs {
 		scopes = append(scopes, "org:"+o)
@@ -162,7 +155,10 @@ func commitFromBlobURL(u string) string {
 }
 
 // Chunks implements sources.Source.
-func (s *Search) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (s *Search) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	if len(s.opts.Terms) == 0 {
+		return errors.New("github code search: no search terms")
+	}
 	s.log("--search: GitHub code search covers the default branch of each repository only, never history or other branches; run without --search for a full sweep")
 	hits, err := s.hits(ctx)
 	if err != nil {
@@ -190,8 +186,8 @@ func (s *Search) Chunks(ctx context.Context, yield func(sources.Chunk) error) er
 				return nil
 			}
 			inHead := true
-			o := &sources.Origin{Repo: h.repo.FullName, Path: h.path, Commit: h.commit, HTMLURL: h.htmlURL, InHead: &inHead}
-			return s.opts.Chunker.SplitBytes(data, o, yield)
+			o := &location.Location{Repo: h.repo.FullName, Path: h.path, Commit: h.commit, HTMLURL: h.htmlURL, InHead: &inHead}
+			return split.SplitBytes(data, o, yield)
 		})
 	}
 	if err := g.Wait(); err != nil {

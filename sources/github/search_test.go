@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/internal/githubfake"
 )
 
@@ -20,11 +21,11 @@ func TestSearch(t *testing.T) {
 	src := NewSearch(SearchOptions{
 		Client:  o.client(t),
 		Target:  Target{Orgs: []string{"acme"}},
-		Chunker: chunker(),
+		Terms:   testTerms,
 		OnError: res.onError,
 		Log:     res.log,
 	})
-	if err := scan(context.Background(), src, res); err != nil {
+	if err := scanInto(context.Background(), src, res); err != nil {
 		t.Fatal(err)
 	}
 	// keys-live holds the key at HEAD; the history-only and branch-only
@@ -48,10 +49,13 @@ func TestSearch(t *testing.T) {
 	if len(res.errors) != 0 {
 		t.Errorf("errors %q", res.errors)
 	}
-	if got := len(src.Queries()); got != len(SearchTerms()) {
+	if got := len(src.Queries()); got != len(testTerms) {
 		t.Errorf("%d queries", got)
 	}
 }
+
+// testTerms are what bks detect github --search passes (detectors.SearchTerms).
+var testTerms = detectors.SearchTerms()
 
 func TestCommitFromBlobURL(t *testing.T) {
 	c := strings.Repeat("0a", 20)

@@ -15,13 +15,15 @@ import (
 	gh "github.com/google/go-github/v62/github"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 )
 
 // ScanFunc scans the history of the bare clone at dir of repository r and
-// yields its chunks. The git source does this in bks; the sweep sets each
-// chunk's Origin.Repo and Origin.HTMLURL itself.
-type ScanFunc func(ctx context.Context, dir string, r Repo, yield func(sources.Chunk) error) error
+// yields its chunks, cut with split (the sweep's consumer's). The git source
+// does this in bks; the sweep sets each chunk's Origin.Repo and
+// Origin.HTMLURL itself.
+type ScanFunc func(ctx context.Context, dir string, r Repo, split sources.Chunker, yield func(sources.Chunk) error) error
 
 // Outcome of one repository in a sweep.
 const (
@@ -136,7 +138,7 @@ func (e *yieldError) Unwrap() error { return e.err }
 
 // Chunks implements sources.Source. It fails only when the repositories
 // cannot be listed, yield fails or ctx is done.
-func (s *Sweep) Chunks(ctx context.Context, yield func(sources.Chunk) error) error {
+func (s *Sweep) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	if s.opts.Scan == nil {
 		return errors.New("github: sweep: no history scanner")
 	}
@@ -160,7 +162,7 @@ func (s *Sweep) Chunks(ctx context.Context, yield func(sources.Chunk) error) err
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return s.one(gctx, r, yield) })
+		g.Go(func() error { return s.one(gctx, r, split, yield) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -170,7 +172,7 @@ func (s *Sweep) Chunks(ctx context.Context, yield func(sources.Chunk) error) err
 
 // one clones and scans one repository. It returns an error only to stop
 // the sweep (yield failed, ctx done); anything else is reported.
-func (s *Sweep) one(ctx context.Context, r Repo, yield func(sources.Chunk) error) (err error) {
+func (s *Sweep) one(ctx context.Context, r Repo, split sources.Chunker, yield func(sources.Chunk) error) (err error) {
 	p := s.opts.Progress
 	outcome := OutcomeScanned
 	defer func() {
@@ -251,7 +253,7 @@ func (s *Sweep) one(ctx context.Context, r Repo, yield func(sources.Chunk) error
 		}
 		return fail(timedOut(err))
 	}
-	if err := s.opts.Scan(rctx, dir, r, s.wrapYield(r, yield)); err != nil {
+	if err := s.opts.Scan(rctx, dir, r, split, s.wrapYield(r, yield)); err != nil {
 		return fail(timedOut(fmt.Errorf("scan history: %w", err)))
 	}
 	if st := s.opts.State; st != nil {
@@ -275,7 +277,7 @@ func (s *Sweep) log(msg string) {
 // wrapYield names the repository in each chunk's origin, adds a link to
 // the file at its commit, and counts bytes.
 func (s *Sweep) wrapYield(r Repo, yield func(sources.Chunk) error) func(sources.Chunk) error {
-	var last, named *sources.Origin
+	var last, named *location.Location
 	p := s.opts.Progress
 	return func(c sources.Chunk) error {
 		if c.Origin != last || named == nil {
@@ -294,8 +296,8 @@ func (s *Sweep) wrapYield(r Repo, yield func(sources.Chunk) error) func(sources.
 // nameOrigin returns a copy of o naming repository r, with a link to the
 // place on GitHub: the file at its commit, or the commit itself for a
 // commit message.
-func nameOrigin(r Repo, o *sources.Origin) *sources.Origin {
-	var n sources.Origin
+func nameOrigin(r Repo, o *location.Location) *location.Location {
+	var n location.Location
 	if o != nil {
 		n = *o
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/internal/githubfake"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/location"
 )
 
 func (o *org) sweep(t *testing.T, res *result, mod func(*Options)) *Sweep {
@@ -22,7 +22,7 @@ func (o *org) sweep(t *testing.T, res *result, mod func(*Options)) *Sweep {
 		Target:   Target{Orgs: []string{"acme"}},
 		Workers:  8,
 		TempDir:  t.TempDir(),
-		Scan:     HistoryScanner(HistoryOptions{Chunker: chunker(), OnError: res.onError}),
+		Scan:     HistoryScanner(HistoryOptions{OnError: res.onError}),
 		OnError:  res.onError,
 		Log:      res.log,
 		OnRepo:   res.onRepo,
@@ -44,7 +44,7 @@ func TestSweepOrg(t *testing.T) {
 	res := newResult()
 	tmp := t.TempDir()
 	sw := o.sweep(t, res, func(op *Options) { op.TempDir = tmp })
-	if err := scan(context.Background(), sw, res); err != nil {
+	if err := scanInto(context.Background(), sw, res); err != nil {
 		t.Fatal(err)
 	}
 
@@ -140,7 +140,7 @@ func TestSweepResume(t *testing.T) {
 			}
 		}
 	})
-	if err := scan(ctx, sw, res1); err == nil {
+	if err := scanInto(ctx, sw, res1); err == nil {
 		t.Fatal("interrupted sweep returned no error")
 	}
 	scanned1 := res1.count(OutcomeScanned)
@@ -154,7 +154,7 @@ func TestSweepResume(t *testing.T) {
 	// Run 2: the rest.
 	res2 := newResult()
 	sw = o.sweep(t, res2, func(op *Options) { op.State = open() })
-	if err := scan(context.Background(), sw, res2); err != nil {
+	if err := scanInto(context.Background(), sw, res2); err != nil {
 		t.Fatal(err)
 	}
 	for name, oc := range res1.outcomes {
@@ -177,7 +177,7 @@ func TestSweepResume(t *testing.T) {
 	}
 	res3 := newResult()
 	sw = o.sweep(t, res3, func(op *Options) { op.State = open() })
-	if err := scan(context.Background(), sw, res3); err != nil {
+	if err := scanInto(context.Background(), sw, res3); err != nil {
 		t.Fatal(err)
 	}
 	if res3.count(OutcomeScanned) != 1 || res3.outcomes["acme/keys-live"] != OutcomeScanned {
@@ -219,7 +219,7 @@ func TestSweepCacheDir(t *testing.T) {
 			op.CacheDir = cache
 			op.Target = Target{Repos: []string{"acme/keys-live"}}
 		})
-		if err := scan(context.Background(), sw, res); err != nil {
+		if err := scanInto(context.Background(), sw, res); err != nil {
 			t.Fatal(err)
 		}
 		return res
@@ -253,15 +253,15 @@ func TestNameOrigin(t *testing.T) {
 	c := strings.Repeat("a", 40)
 	cases := []struct {
 		name string
-		in   sources.Origin
+		in   location.Location
 		want string
 	}{
-		{"file", sources.Origin{Repo: "/tmp/clone", Path: "dir/a b.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/dir/a%20b.txt"},
-		{"commit message", sources.Origin{Kind: "commit-message", Commit: c}, "https://github.com/acme/x/commit/" + c},
-		{"archive member", sources.Origin{Path: "a.zip!in/k.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/a.zip"},
-		{"tag message", sources.Origin{Kind: "tag-message", Commit: c}, ""},
-		{"no commit", sources.Origin{Path: "a"}, ""},
-		{"submodule", sources.Origin{Repo: "acme/x//vendor/lib", Path: "a", Commit: c}, ""},
+		{"file", location.Location{Repo: "/tmp/clone", Path: "dir/a b.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/dir/a%20b.txt"},
+		{"commit message", location.Location{Kind: "commit-message", Commit: c}, "https://github.com/acme/x/commit/" + c},
+		{"archive member", location.Location{Path: "a.zip!in/k.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/a.zip"},
+		{"tag message", location.Location{Kind: "tag-message", Commit: c}, ""},
+		{"no commit", location.Location{Path: "a"}, ""},
+		{"submodule", location.Location{Repo: "acme/x//vendor/lib", Path: "a", Commit: c}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

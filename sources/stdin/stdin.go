@@ -21,10 +21,6 @@ type Options struct {
 	// Name is the path reported in findings (a --stdin-name label);
 	// DefaultName ("-") if empty. Archive members are "Name!inner/path".
 	Name string
-	// ChunkSize and Overlap as in files.Options: pass the engine's
-	// MaxMatchLen as Overlap.
-	ChunkSize int
-	Overlap   int
 	// OnError receives errors that did not stop the scan (a damaged
 	// archive, an archive limit). When nil, Chunks returns them.
 	OnError sources.ErrorHandler
@@ -38,17 +34,16 @@ type Options struct {
 
 // New returns a source reading r to its end. Chunks calls yield from the
 // calling goroutine only, in order, and can be called once (it consumes r).
-// Memory stays near ChunkSize + Overlap whatever the stream's length; a zip
-// on stdin, which needs random access, is buffered (in memory up to 16 MiB,
-// beyond that in an unlinked temporary file, up to ArchiveLimits.MaxTotalBytes).
+// Memory stays near one chunk (its own bytes and the overlap) whatever the
+// stream's length; a zip on stdin, which needs random access, is buffered
+// (in memory up to 16 MiB, beyond that in an unlinked temporary file, up to
+// ArchiveLimits.MaxTotalBytes).
 func New(r io.Reader, opts Options) sources.Source {
 	name := opts.Name
 	if name == "" {
 		name = DefaultName
 	}
 	return files.NewReader(r, name, Kind, files.Options{
-		ChunkSize:     opts.ChunkSize,
-		Overlap:       opts.Overlap,
 		OnError:       opts.OnError,
 		NoArchives:    opts.NoArchives,
 		ArchiveLimits: opts.ArchiveLimits,

@@ -14,6 +14,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/files"
 )
@@ -70,24 +71,24 @@ func TestStdin(t *testing.T) {
 		name string
 		in   []byte
 		opts Options
+		size int    // chunk size; the default if 0
 		want string // path:line:column:transcoded
 	}{
-		{"plain", env, Options{}, "-:2:26:"},
-		{"named", env, Options{Name: "pasted.txt"}, "pasted.txt:2:26:"},
-		{"utf-16", utf16le(string(env)), Options{}, "-:2:26:utf-16le"},
-		{"gzip", gzOf(t, env), Options{}, "-:2:26:"},
-		{"zip", zipOf(t, "a/.env", env), Options{Name: "upload"}, "upload!a/.env:2:26:"},
-		{"zip over the memory limit", bigZip, Options{}, "-!big/.env:2:26:"},
-		{"small chunks", append(bytes.Repeat([]byte("x\n"), 5000), env...), Options{ChunkSize: 4096}, "-:5002:26:"},
+		{"plain", env, Options{}, 0, "-:2:26:"},
+		{"named", env, Options{Name: "pasted.txt"}, 0, "pasted.txt:2:26:"},
+		{"utf-16", utf16le(string(env)), Options{}, 0, "-:2:26:utf-16le"},
+		{"gzip", gzOf(t, env), Options{}, 0, "-:2:26:"},
+		{"zip", zipOf(t, "a/.env", env), Options{Name: "upload"}, 0, "upload!a/.env:2:26:"},
+		{"zip over the memory limit", bigZip, Options{}, 0, "-!big/.env:2:26:"},
+		{"small chunks", append(bytes.Repeat([]byte("x\n"), 5000), env...), Options{}, 4096, "-:5002:26:"},
 	}
 	eng := detectors.New(detectors.Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.opts.Overlap = eng.MaxMatchLen()
 			var errs []string
 			tt.opts.OnError = func(p string, err error) { errs = append(errs, p+": "+err.Error()) }
 			var got []string
-			err := findings.Scan(context.Background(), New(bytes.NewReader(tt.in), tt.opts), eng, func(f findings.Finding) error {
+			err := scan.Scanner{Engine: eng, ChunkSize: tt.size}.Run(context.Background(), New(bytes.NewReader(tt.in), tt.opts), func(f findings.Finding) error {
 				if f.Kind != Kind || f.RawKey() != key {
 					t.Errorf("finding kind %q", f.Kind)
 				}
@@ -112,7 +113,7 @@ func TestStdinLimitsAndErrors(t *testing.T) {
 		ArchiveLimits: files.ArchiveLimits{MaxTotalBytes: 20 << 20},
 		OnError:       func(_ string, err error) { reported = append(reported, err) },
 	})
-	if err := src.Chunks(context.Background(), func(sources.Chunk) error { return nil }); err != nil {
+	if err := src.Chunks(context.Background(), sources.Chunker{}, func(sources.Chunk) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var le *files.LimitError
@@ -122,7 +123,7 @@ func TestStdinLimitsAndErrors(t *testing.T) {
 
 	// Without OnError, a read error is returned.
 	boom := errors.New("boom")
-	err := New(io.MultiReader(strings.NewReader("abc"), errReader{boom}), Options{}).Chunks(context.Background(), func(sources.Chunk) error { return nil })
+	err := New(io.MultiReader(strings.NewReader("abc"), errReader{boom}), Options{}).Chunks(context.Background(), sources.Chunker{}, func(sources.Chunk) error { return nil })
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "-: read: boom") {
 		t.Errorf("err = %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
-	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/scan"
 	gitsrc "github.com/bks-dev/bks/sources/git"
 )
 
@@ -35,22 +35,16 @@ func TestGeneratedRepoGroundTruth(t *testing.T) {
 		}
 	}
 	eng := detectors.New(detectors.Options{})
-	pre := func(b []byte) bool {
-		hit := false
-		eng.Scan(b, len(b), func(detectors.Match) { hit = true })
-		return hit
-	}
 	for _, tc := range []struct {
-		name   string
-		reader string
-		pre    func([]byte) bool
-	}{{"git", gitsrc.ReaderGit, nil}, {"git+prefilter", gitsrc.ReaderGit, pre}, {"go-git", gitsrc.ReaderGoGit, nil}} {
+		name    string
+		reader  string
+		matcher gitsrc.Matcher
+	}{{"git", gitsrc.ReaderGit, nil}, {"git+prefilter", gitsrc.ReaderGit, eng}, {"go-git", gitsrc.ReaderGoGit, nil}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var found []findings.Finding
-			src := gitsrc.New(gitsrc.Options{Path: dir, Reader: tc.reader, Prefilter: tc.pre,
-				Chunker: sources.Chunker{Overlap: eng.MaxMatchLen()},
+			src := gitsrc.New(gitsrc.Options{Path: dir, Reader: tc.reader, Matcher: tc.matcher,
 				OnError: func(p string, err error) { t.Errorf("%s: %v", p, err) }})
-			err := findings.Scan(context.Background(), src, eng, func(f findings.Finding) error {
+			err := scan.Run(context.Background(), src, eng, func(f findings.Finding) error {
 				found = append(found, f)
 				return nil
 			})

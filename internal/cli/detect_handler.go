@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"sync"
+
+	"github.com/bks-dev/bks/awsops/verify"
+	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/report"
+	"github.com/bks-dev/bks/scan"
+)
+
+// handler is runDetect's finding handler: small stages, composed here, in
+// the order each finding goes through them.
+func (o *detectOptions) handler(ctx context.Context, rep report.Reporter, checker *verify.Checker, sink *detectSink) scan.Handler {
+	// --dedupe reports after the scan; --baseline-out and --triage need
+	// every finding after the scan too.
+	hold := o.Dedupe || o.BaselineOut != "" || o.triage != nil
+	return chain(sink.add(rep, hold, !o.Dedupe),
+		trackInHead(),
+		liveCheck(ctx, checker),
+	)
+}
+
+// stage is one step of a finding handler: it does its part and calls next.
+// A stage may be called from several goroutines at once.
+type stage func(next scan.Handler) scan.Handler
+
+// chain returns last wrapped in stages, the first stage outermost. A nil
+// stage is skipped.
+func chain(last scan.Handler, stages ...stage) scan.Handler {
+	h := last
+	for i := len(stages) - 1; i >= 0; i-- {
+		if stages[i] != nil {
+			h = stages[i](h)
+		}
+	}
+	return h
+}
+
+// trackInHead marks every finding of a key as in HEAD once the key was
+// seen at HEAD of its repository: in_head is a property of the key, not of
+// the blob it was found in (git sources yield HEAD blobs first).
+func trackInHead() stage {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(next scan.Handler) scan.Handler {
+		return func(f findings.Finding) error {
+			if f.InHead != nil {
+				k := f.Repo + "\x00" + f.Fingerprint // HEAD of that repository
+				mu.Lock()
+				if *f.InHead {
+					seen[k] = true
+				} else if seen[k] {
+					t := true
+					f.InHead = &t
+				}
+				mu.Unlock()
+			}
+			return next(f)
+		}
+	}
+}
+
+// maxLiveChecks bounds the live checks in flight at once during a scan, as
+// verify.Options.Concurrency bounds CheckAll.
+const maxLiveChecks = 4
+
+// liveCheck live-checks every decoded key (--verify; nil without a
+// checker). Checks run outside any lock, so that workers do not wait on one
+// another's network calls, at most maxLiveChecks at once. The checker
+// caches per key: a key found in many places is checked once.
+func liveCheck(ctx context.Context, checker *verify.Checker) stage {
+	if checker == nil {
+		return nil
+	}
+	slots := make(chan struct{}, maxLiveChecks)
+	return func(next scan.Handler) scan.Handler {
+		return func(f findings.Finding) error {
+			if f.Confidence == findings.ConfidenceHigh {
+				slots <- struct{}{}
+				res := checker.Check(ctx, f.RawKey())
+				<-slots
+				f.Live, f.LiveReason = string(res.Status), res.Reason
+			}
+			return next(f)
+		}
+	}
+}
+
+// detectSink is where a scan's findings end, one at a time: counted,
+// held for what runs after the scan, and reported.
+type detectSink struct {
+	mu    sync.Mutex
+	found int // active (not suppressed) findings
+	held  []findings.Finding
+}
+
+// add returns the last stage: it counts each finding, holds it when hold,
+// and passes it to rep when stream (not with --dedupe, which reports
+// after the scan).
+func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
+	return func(f findings.Finding) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if f.Suppressed == "" {
+			s.found++
+		}
+		if hold {
+			s.held = append(s.held, f)
+		}
+		if !stream {
+			return nil
+		}
+		return rep.Finding(f)
+	}
+}
