@@ -40,7 +40,9 @@ type Match struct {
 	Encoding string // how it was written in the input
 	Decoded  Key
 	// Err is set only for candidates that failed to decode; they are
-	// emitted only with Options.IncludeInvalid.
+	// emitted only with Options.IncludeInvalid. A key that decodes but is
+	// not whole (cut short, or followed by an ellipsis) has no Err and
+	// Decoded.PartialReason set: it is always emitted.
 	Err error
 }
 
@@ -374,7 +376,21 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	for range pad {
 		key = append(key, '=')
 	}
-	return e.finish(key, p, end, enc, f)
+	m, ok := e.finish(key, p, end, enc, f)
+	if ok && m.Err == nil && followedByEllipsis(data[end:]) {
+		m.Decoded.markPartial(ellipsisReason)
+	}
+	return m, ok
+}
+
+// followedByEllipsis says whether rest starts with "..." or "…".
+func followedByEllipsis(rest []byte) bool {
+	for _, e := range ellipses {
+		if bytes.HasPrefix(rest, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // minBody is the shortest body for which a failed decode is still worth
@@ -393,7 +409,7 @@ func (e *Engine) finish(key []byte, start, end int, enc string, f *Family) (Matc
 	}
 	// Restore the padding the decoder accepts as missing, so the same key
 	// written with and without it has one identity.
-	if err == nil {
+	if err == nil && (len(key)-len(f.Prefix))%4 != 1 {
 		for (len(key)-len(f.Prefix))%4 != 0 {
 			key = append(key, '=')
 		}
@@ -403,7 +419,7 @@ func (e *Engine) finish(key []byte, start, end int, enc string, f *Family) (Matc
 
 func decodeBody(key []byte, f *Family, opts DecodeOptions) (Key, error) {
 	if f.Long {
-		return decodeLongTerm(key, len(f.Prefix), f.Service.Name, opts)
+		return decodeLongTerm(key, f, opts)
 	}
 	return decodeShortTerm(key, len(f.Prefix), f.Service, opts)
 }
