@@ -345,7 +345,11 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	}
 	f := &e.fams[a.fam]
 	body := p + len(f.Prefix)
-	if f.Long && !plausibleLongTerm(data[body:]) {
+	// The prefilter drops most false long-term hits before their extent
+	// is scanned; --include-invalid decodes them all, to list each with
+	// its reason.
+	plausible := !f.Long || plausibleLongTerm(data[body:])
+	if !plausible && !e.opts.IncludeInvalid {
 		return Match{}, false
 	}
 	j := body
@@ -377,6 +381,9 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 		key = append(key, '=')
 	}
 	m, ok := e.finish(key, p, end, enc, f)
+	if ok && m.Err == nil && !plausible {
+		return Match{}, false // found only with --include-invalid: never
+	}
 	if ok && m.Err == nil && followedByEllipsis(data[end:]) {
 		m.Decoded.markPartial(ellipsisReason)
 	}

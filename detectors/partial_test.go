@@ -150,3 +150,21 @@ func TestNoQueryMessage(t *testing.T) {
 		t.Fatalf("no query: %v", err)
 	}
 }
+
+// --include-invalid lists every rejected candidate, also those the cheap
+// long-term prefilter drops before decoding.
+func TestIncludeInvalidListsPrefilterRejects(t *testing.T) {
+	for _, tc := range []struct{ name, payload, want string }{
+		{"bad IAM name character", "bad user!-at-123456789012:" + testkeys.Secret(1), "not allowed in IAM names"},
+		{"no -at-", "BedrockAPIKey-h42z:123456789012:" + testkeys.Secret(1), "-at-<12 digits>:"},
+	} {
+		key := PrefixLongTerm + base64.StdEncoding.EncodeToString([]byte(tc.payload))
+		if ms := scanAll(t, New(Options{}), []byte(" "+key+" ")); len(ms) != 0 {
+			t.Errorf("%s: reported without --include-invalid: %+v", tc.name, ms)
+		}
+		ms := scanAll(t, New(Options{IncludeInvalid: true}), []byte(" "+key+" "))
+		if len(ms) != 1 || ms[0].Err == nil || !strings.Contains(ms[0].Err.Error(), tc.want) || ms[0].Key != key {
+			t.Errorf("%s: with --include-invalid got %+v, want the candidate with an error about %q", tc.name, ms, tc.want)
+		}
+	}
+}
