@@ -370,16 +370,9 @@ func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions
 			return Key{}, derr
 		}
 	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[4] != "aws4_request" || len(parts[1]) != 8 || parts[0] == "" || parts[2] == "" {
-		return Key{}, errAt(-1, "malformed credential scope (want AKID/yyyymmdd/region/service/aws4_request)")
-	}
-	service := strings.TrimSuffix(host, ".amazonaws.com")
-	if parts[3] != service {
-		return Key{}, errAt(-1, "credential scope is for service %q, not %q", printable([]byte(parts[3])), service)
-	}
-	if !isAccessKeyID(parts[0]) {
-		return Key{}, errAt(-1, "credential scope has a malformed access key id")
+	parts, derr := credentialScope(cred, host)
+	if derr != nil {
+		return Key{}, derr
 	}
 	k := Key{
 		Type:         TypeShortTerm,
@@ -423,6 +416,23 @@ func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions
 		k.markPartial(partial)
 	}
 	return k, nil
+}
+
+// credentialScope splits and checks X-Amz-Credential:
+// AKID/yyyymmdd/region/service/aws4_request, service that of host.
+func credentialScope(cred, host string) ([]string, *DecodeError) {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" || len(parts[1]) != 8 || parts[0] == "" || parts[2] == "" {
+		return nil, errAt(-1, "malformed credential scope (want AKID/yyyymmdd/region/service/aws4_request)")
+	}
+	service := strings.TrimSuffix(host, ".amazonaws.com")
+	if parts[3] != service {
+		return nil, errAt(-1, "credential scope is for service %q, not %q", printable([]byte(parts[3])), service)
+	}
+	if !isAccessKeyID(parts[0]) {
+		return nil, errAt(-1, "credential scope has a malformed access key id")
+	}
+	return parts, nil
 }
 
 // wrongHost says why a decoded short-term key is not a presigned URL of
