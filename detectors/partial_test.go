@@ -44,8 +44,9 @@ func sweep(t *testing.T, key string) (high, expiry, shown int) {
 	return high, expiry, shown
 }
 
-// officialShortTerm is a 932-character short-term key in the shape AWS's
-// token generators emit (ASIA access key id, STS session token).
+// officialShortTerm is a short-term key of the issue's size (at least 932
+// characters; 940 here) in the shape AWS's token generators emit (ASIA
+// access key id, STS session token, signature, &Version=1).
 func officialShortTerm(t *testing.T) string {
 	t.Helper()
 	for n := 300; n < 800; n++ {
@@ -84,8 +85,8 @@ func TestTruncationSweep(t *testing.T) {
 	}
 }
 
-// shortTermURL is the issue's repro: a token cut in the middle of
-// X-Amz-Expires ("43" of "43200").
+// The issue's repro: a token cut in the middle of X-Amz-Expires ("43" of
+// "43200") claimed expires_at 43 s after issue, hence expired.
 func TestTruncatedMidExpiresClaimsNoExpiry(t *testing.T) {
 	akid := "ASIA" + "Q2AAAAAAAAAAAAAB"
 	u := "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256" +
