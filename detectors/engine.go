@@ -40,7 +40,9 @@ type Match struct {
 	Encoding string // how it was written in the input
 	Decoded  Key
 	// Err is set only for candidates that failed to decode; they are
-	// emitted only with Options.IncludeInvalid.
+	// emitted only with Options.IncludeInvalid. A key that decodes but is
+	// not whole (cut short, or followed by an ellipsis) has no Err and
+	// Decoded.PartialReason set: it is always emitted.
 	Err error
 }
 
@@ -343,7 +345,11 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	}
 	f := &e.fams[a.fam]
 	body := p + len(f.Prefix)
-	if f.Long && !plausibleLongTerm(data[body:]) {
+	// The prefilter drops most false long-term hits before their extent
+	// is scanned; --include-invalid decodes them all, to list each with
+	// its reason.
+	plausible := !f.Long || plausibleLongTerm(data[body:])
+	if !plausible && !e.opts.IncludeInvalid {
 		return Match{}, false
 	}
 	j := body
@@ -374,7 +380,24 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	for range pad {
 		key = append(key, '=')
 	}
-	return e.finish(key, p, end, enc, f)
+	m, ok := e.finish(key, p, end, enc, f)
+	if ok && m.Err == nil && !plausible {
+		return Match{}, false // found only with --include-invalid: never
+	}
+	if ok && m.Err == nil && followedByEllipsis(data[end:]) {
+		m.Decoded.markPartial(ellipsisReason)
+	}
+	return m, ok
+}
+
+// followedByEllipsis says whether rest starts with "..." or "…".
+func followedByEllipsis(rest []byte) bool {
+	for _, e := range ellipses {
+		if bytes.HasPrefix(rest, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // minBody is the shortest body for which a failed decode is still worth
@@ -393,7 +416,7 @@ func (e *Engine) finish(key []byte, start, end int, enc string, f *Family) (Matc
 	}
 	// Restore the padding the decoder accepts as missing, so the same key
 	// written with and without it has one identity.
-	if err == nil {
+	if err == nil && (len(key)-len(f.Prefix))%4 != 1 {
 		for (len(key)-len(f.Prefix))%4 != 0 {
 			key = append(key, '=')
 		}
@@ -403,7 +426,7 @@ func (e *Engine) finish(key []byte, start, end int, enc string, f *Family) (Matc
 
 func decodeBody(key []byte, f *Family, opts DecodeOptions) (Key, error) {
 	if f.Long {
-		return decodeLongTerm(key, len(f.Prefix), f.Service.Name, opts)
+		return decodeLongTerm(key, f, opts)
 	}
 	return decodeShortTerm(key, len(f.Prefix), f.Service, opts)
 }

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,11 @@ type Family struct {
 	// Otherwise a short-term key, Prefix + base64 of a presigned URL of
 	// Service.Host (ending in "&Version=1").
 	Long bool
+	// SecretLen is, for a long-term family, the length of the secret AWS
+	// issues: standard base64 (with padding) of that many characters. A key
+	// whose secret has another shape is cut or made up: it is reported as
+	// partial (Key.PartialReason). 0 checks no shape.
+	SecretLen int
 	// PairOffset is where in Prefix the engine's pair filter looks: pick
 	// byte pairs rare in source text.
 	PairOffset int
@@ -63,6 +69,19 @@ type Family struct {
 	// whole tokens: a hyphenated prefix, the fixed start of console-made
 	// keys, an environment variable keys are stored in.
 	SearchTerms []string
+}
+
+// issuedSecret says whether secret has the shape the family's secrets are
+// issued in (see SecretLen).
+func (f *Family) issuedSecret(secret []byte) bool {
+	if f.SecretLen == 0 {
+		return true
+	}
+	if len(secret) != f.SecretLen {
+		return false
+	}
+	_, err := base64.StdEncoding.DecodeString(string(secret))
+	return err == nil
 }
 
 // Type is the key type its keys decode to (TypeLongTerm or TypeShortTerm).
@@ -86,9 +105,15 @@ var (
 	}
 )
 
+// consoleSecretLen is the secret of every long-term key AWS issues (console
+// or CreateServiceSpecificCredential): base64 of 44 random bytes, 60
+// characters ending in "=" (docs/KEYS.md, testdata/keys.json).
+const consoleSecretLen = 60
+
 var builtinFamilies = []Family{
 	{
 		Rule: RuleLongTerm, Prefix: PrefixLongTerm, Service: Bedrock, Long: true,
+		SecretLen:   consoleSecretLen,
 		Description: "Amazon Bedrock long-term API key (ABSK…): an IAM service-specific credential; decodes to account, IAM user and user ARN",
 		SARIF: SARIFText{
 			Name:  "BedrockLongTermAPIKey",
@@ -114,6 +139,7 @@ var builtinFamilies = []Family{
 	},
 	{
 		Rule: RuleClaudeLongTerm, Prefix: PrefixClaudeLongTerm, Service: ClaudePlatform, Long: true,
+		SecretLen:   consoleSecretLen,
 		Description: "Claude Platform on AWS long-term API key (AEAA…); decodes to account and key id",
 		SARIF: SARIFText{
 			Name:  "ClaudePlatformLongTermAPIKey",

@@ -134,6 +134,18 @@ func FuzzEngine(f *testing.F) {
 		if n != 1 {
 			t.Fatalf("planted key at %d found %d times", at, n)
 		}
+		// A cut key is never high (a cut removing only padding is the
+		// same key) and never claims an expiry.
+		whole := strings.TrimRight(key, "=")
+		cut := []byte(" " + whole[:int(off)%len(whole)] + " ")
+		e.Scan(cut, len(cut), func(m Match) {
+			if m.Err == nil && m.Decoded.PartialReason == "" {
+				t.Fatalf("key cut to %d characters reported high", len(cut)-2)
+			}
+			if k := m.Decoded; k.ExpiresAt != nil || k.Expired != nil || k.ExpiresInSeconds != nil {
+				t.Fatalf("key cut to %d characters claims an expiry", len(cut)-2)
+			}
+		})
 	})
 }
 

@@ -46,6 +46,20 @@ type Key struct {
 	ExpiresInSeconds *int64     `json:"expires_in_seconds,omitempty"`
 	Expired          *bool      `json:"expired,omitempty"`
 	HasSessionToken  *bool      `json:"has_session_token,omitempty"`
+	// PartialReason is set when the key is not whole: cut short, or its
+	// secret is not of the shape AWS issues. Its account, user, access key
+	// id and region are still reported when they were decoded, but never
+	// an expiry: a cut X-Amz-Expires would make one up.
+	PartialReason string `json:"partial_reason,omitempty"`
+}
+
+// markPartial records why k is not a whole key and drops every claim about
+// its expiry.
+func (k *Key) markPartial(reason string) {
+	if k.PartialReason == "" {
+		k.PartialReason = reason
+	}
+	k.ExpiresAt, k.ExpiresInSeconds, k.Expired = nil, nil, nil
 }
 
 // DecodeOptions tune the offline decoding.
@@ -91,10 +105,17 @@ const (
 	PrefixClaudeShortTerm = "aws-external-anthropic-api-key-"
 )
 
-// Decode decodes a complete key (no surrounding text) of any family.
+// Decode decodes a key (no surrounding text) of any family. A key that is
+// not whole decodes with Key.PartialReason set; one followed by an
+// ellipsis ("..." or "…") is taken as cut on purpose.
 func Decode(key string, opts DecodeOptions) (Key, error) {
 	if f, ok := Identify(key); ok {
-		return decodeBody([]byte(key), f, opts)
+		body, dots := cutEllipsis([]byte(key))
+		k, err := decodeBody(body, f, opts)
+		if err == nil && dots {
+			k.markPartial(ellipsisReason)
+		}
+		return k, err
 	}
 	var titles, prefixes []string
 	for _, s := range Services() {
@@ -104,6 +125,21 @@ func Decode(key string, opts DecodeOptions) (Key, error) {
 		prefixes = append(prefixes, f.Prefix)
 	}
 	return Key{}, errAt(0, "not a %s API key (expected prefix %s)", orList(titles), orList(prefixes))
+}
+
+// ellipses mark text cut on purpose, as in documentation ("ABSK...").
+var ellipses = [][]byte{[]byte("..."), []byte("…")}
+
+const ellipsisReason = "key followed by an ellipsis: cut on purpose"
+
+// cutEllipsis removes a trailing ellipsis from key.
+func cutEllipsis(key []byte) ([]byte, bool) {
+	for _, e := range ellipses {
+		if bytes.HasSuffix(key, e) {
+			return key[:len(key)-len(e)], true
+		}
+	}
+	return key, false
 }
 
 // orList joins "a", "b", "c" as "a, b or c".
@@ -168,36 +204,42 @@ func isIdent(s string) bool {
 }
 
 // decodeBase64Body decodes key[start:], which must be the key alphabet
-// [A-Za-z0-9] with optional "=" padding (missing padding is accepted).
-func decodeBase64Body(key []byte, start int) ([]byte, *DecodeError) {
+// [A-Za-z0-9] with optional "=" padding (missing padding is accepted). A
+// body one character past a whole group (a length no base64 text has) was
+// cut: the whole groups are decoded and cut is true.
+func decodeBase64Body(key []byte, start int) (out []byte, cut bool, derr *DecodeError) {
 	body := key[start:]
 	end := len(body)
 	for end > 0 && body[end-1] == '=' {
 		end--
 	}
 	if len(body)-end > 2 {
-		return nil, errAt(start+end, "too much base64 padding")
+		return nil, false, errAt(start+end, "too much base64 padding")
 	}
 	if end == 0 {
-		return nil, errAt(start, "empty key body")
+		return nil, false, errAt(start, "empty key body")
 	}
 	for i := 0; i < end; i++ {
 		if !isKeyChar(body[i]) {
-			return nil, errAt(start+i, "bad base64 byte %q", body[i])
+			return nil, false, errAt(start+i, "bad base64 byte %q", body[i])
 		}
 	}
 	if end%4 == 1 {
-		return nil, errAt(start+end-1, "bad base64 (truncated: %d characters is not a valid length)", end)
+		if end == 1 || end < len(body) {
+			return nil, false, errAt(start+end-1, "bad base64 (truncated: %d characters is not a valid length)", end)
+		}
+		end--
+		cut = true
 	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(end))
+	out = make([]byte, base64.RawStdEncoding.DecodedLen(end))
 	n, err := base64.RawStdEncoding.Decode(out, body[:end])
 	if err != nil {
 		if ce, ok := err.(base64.CorruptInputError); ok {
-			return nil, errAt(start+int(ce), "bad base64")
+			return nil, false, errAt(start+int(ce), "bad base64")
 		}
-		return nil, errAt(start, "bad base64")
+		return nil, false, errAt(start, "bad base64")
 	}
-	return out[:n], nil
+	return out[:n], cut, nil
 }
 
 func isKeyChar(c byte) bool {
@@ -230,8 +272,8 @@ func isIAMNameChar(c byte) bool {
 	return isKeyChar(c) || strings.IndexByte("+=,.@_-", c) >= 0
 }
 
-func decodeLongTerm(key []byte, prefixLen int, service string, opts DecodeOptions) (Key, error) {
-	payload, derr := decodeBase64Body(key, prefixLen)
+func decodeLongTerm(key []byte, f *Family, opts DecodeOptions) (Key, error) {
+	payload, cut, derr := decodeBase64Body(key, len(f.Prefix))
 	if derr != nil {
 		return Key{}, derr
 	}
@@ -254,7 +296,7 @@ func decodeLongTerm(key []byte, prefixLen int, service string, opts DecodeOption
 	}
 	k := Key{
 		Type:         TypeLongTerm,
-		Service:      service,
+		Service:      f.Service.Name,
 		AccountID:    string(account),
 		KeyPosition:  PositionPrimary,
 		SecretLength: len(secret),
@@ -274,6 +316,12 @@ func decodeLongTerm(key []byte, prefixLen int, service string, opts DecodeOption
 		k.Partition = "aws"
 	}
 	k.UserARN = "arn:" + k.Partition + ":iam::" + k.AccountID + ":user/" + k.Username
+	switch {
+	case cut:
+		k.markPartial(fmt.Sprintf("key cut short: %d base64 characters is not a valid length", len(key)-len(f.Prefix)))
+	case !f.issuedSecret(secret):
+		k.markPartial(fmt.Sprintf("secret is %d characters, not the %d-character base64 AWS issues", len(secret), f.SecretLen))
+	}
 	return k, nil
 }
 
@@ -293,53 +341,51 @@ func shortHash(b []byte) string {
 
 func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions) (Key, error) {
 	host := svc.Host
-	raw, derr := decodeBase64Body(key, prefixLen)
+	raw, cut, derr := decodeBase64Body(key, prefixLen)
 	if derr != nil {
 		return Key{}, derr
 	}
 	want := host + "/?"
 	if !bytes.HasPrefix(raw, []byte(want)) {
-		got := raw
-		if i := bytes.IndexAny(got, "/?"); i >= 0 {
-			got = got[:i]
-		}
-		if len(got) > 64 {
-			got = got[:64]
-		}
-		return Key{}, errAt(-1, "wrong host %q in decoded URL (want %s)", printable(got), host)
+		return Key{}, wrongHost(raw, host)
 	}
-	q, err := url.ParseQuery(string(raw[len(want):]))
+	query, partial := presignedQuery(raw[len(want):], cut)
+	q, err := url.ParseQuery(string(query))
 	if err != nil {
 		return Key{}, errAt(-1, "decoded URL has an unparsable query")
 	}
-	if q.Get("Action") != "CallWithBearerToken" {
+	if q.Get("Action") != "CallWithBearerToken" && (partial == "" || q.Has("Action")) {
 		return Key{}, errAt(-1, "decoded URL is not Action=CallWithBearerToken")
 	}
 	cred := q.Get("X-Amz-Credential")
+	if cred == "" && partial != "" {
+		return Key{}, errAt(-1, "key cut short before its credential scope (X-Amz-Credential)")
+	}
 	if cred == "" {
 		return Key{}, errAt(-1, "missing credential scope (X-Amz-Credential)")
 	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[4] != "aws4_request" || len(parts[1]) != 8 || parts[0] == "" || parts[2] == "" {
-		return Key{}, errAt(-1, "malformed credential scope (want AKID/yyyymmdd/region/service/aws4_request)")
+	if partial == "" {
+		partial, derr = presignComplete(q)
+		if derr != nil {
+			return Key{}, derr
+		}
 	}
-	service := strings.TrimSuffix(host, ".amazonaws.com")
-	if parts[3] != service {
-		return Key{}, errAt(-1, "credential scope is for service %q, not %q", printable([]byte(parts[3])), service)
+	parts, derr := credentialScope(cred, host)
+	if derr != nil {
+		return Key{}, derr
 	}
-	if !isAccessKeyID(parts[0]) {
-		return Key{}, errAt(-1, "credential scope has a malformed access key id")
-	}
-	hasToken := q.Get("X-Amz-Security-Token") != ""
 	k := Key{
-		Type:            TypeShortTerm,
-		Service:         svc.Name,
-		AccessKeyID:     parts[0],
-		Region:          parts[2],
-		Partition:       PartitionForRegion(parts[2]),
-		HasSessionToken: &hasToken,
-		SecretLength:    len(key),
-		SecretSHA256:    shortHash(key),
+		Type:         TypeShortTerm,
+		Service:      svc.Name,
+		AccessKeyID:  parts[0],
+		Region:       parts[2],
+		Partition:    PartitionForRegion(parts[2]),
+		SecretLength: len(key),
+		SecretSHA256: shortHash(key),
+	}
+	// A cut key may have lost its session token: say nothing then.
+	if hasToken := q.Get("X-Amz-Security-Token") != ""; hasToken || partial == "" {
+		k.HasSessionToken = &hasToken
 	}
 	if acct, ok := AccountFromKeyID(parts[0]); ok {
 		k.AccountID = acct
@@ -365,10 +411,123 @@ func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions
 			k.ExpiresInSeconds = &left
 			k.Expired = &expired
 		}
-	} else {
-		return Key{}, errAt(-1, "missing X-Amz-Date")
+	}
+	if partial != "" {
+		k.markPartial(partial)
 	}
 	return k, nil
+}
+
+// credentialScope splits and checks X-Amz-Credential:
+// AKID/yyyymmdd/region/service/aws4_request, service that of host.
+func credentialScope(cred, host string) ([]string, *DecodeError) {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" || len(parts[1]) != 8 || parts[0] == "" || parts[2] == "" {
+		return nil, errAt(-1, "malformed credential scope (want AKID/yyyymmdd/region/service/aws4_request)")
+	}
+	service := strings.TrimSuffix(host, ".amazonaws.com")
+	if parts[3] != service {
+		return nil, errAt(-1, "credential scope is for service %q, not %q", printable([]byte(parts[3])), service)
+	}
+	if !isAccessKeyID(parts[0]) {
+		return nil, errAt(-1, "credential scope has a malformed access key id")
+	}
+	return parts, nil
+}
+
+// wrongHost says why a decoded short-term key is not a presigned URL of
+// host: another host, or the host without the "/?" query.
+func wrongHost(raw []byte, host string) *DecodeError {
+	if bytes.HasPrefix(raw, []byte(host)) && (len(raw) == len(host) || raw[len(host)] == '/') {
+		return errAt(-1, "decoded URL %s has no query (want %s/?Action=CallWithBearerToken&…)", printable(raw[:min(len(raw), len(host)+2)]), host)
+	}
+	got := raw
+	if i := bytes.IndexAny(got, "/?"); i >= 0 {
+		got = got[:i]
+	}
+	if len(got) > 64 {
+		got = got[:64]
+	}
+	return errAt(-1, "wrong host %q in decoded URL (want %s)", printable(got), host)
+}
+
+// versionTail ends every short-term key AWS issues.
+const versionTail = "&Version=1"
+
+// presignedQuery returns the query of a decoded short-term key without its
+// "&Version=1" tail. A key without the tail (or cut inside a base64 group)
+// was cut short: its last parameter may be cut too and is dropped, and
+// partial says so.
+func presignedQuery(query []byte, cut bool) (q []byte, partial string) {
+	if !cut && bytes.HasSuffix(query, []byte(versionTail)) {
+		return query[:len(query)-len(versionTail)], ""
+	}
+	if i := bytes.LastIndexByte(query, '&'); i >= 0 {
+		query = query[:i]
+	} else {
+		query = nil
+	}
+	return query, "key cut short: the decoded URL does not end in " + versionTail
+}
+
+// presignParams are the SigV4 query parameters every short-term key is
+// signed with, and the shape of those the decoder checks nowhere else.
+var presignParams = []struct {
+	name string
+	ok   func(string) bool
+}{
+	{"Action", nil},
+	{"X-Amz-Algorithm", func(v string) bool { return v == "AWS4-HMAC-SHA256" }},
+	{"X-Amz-Credential", nil},
+	{"X-Amz-Date", nil},
+	{"X-Amz-Expires", nil},
+	{"X-Amz-SignedHeaders", isSignedHeaders},
+	{"X-Amz-Signature", isSignature},
+}
+
+// presignComplete checks that a query holding "&Version=1" carries every
+// signed parameter: one missing makes the key partial (its reason is
+// returned), one malformed makes it no key.
+func presignComplete(q url.Values) (partial string, derr *DecodeError) {
+	var missing []string
+	for _, p := range presignParams {
+		v := q.Get(p.name)
+		switch {
+		case v == "":
+			missing = append(missing, p.name)
+		case p.ok != nil && !p.ok(v):
+			return "", errAt(-1, "malformed %s in decoded URL", p.name)
+		}
+	}
+	if missing != nil {
+		return "key incomplete: the decoded URL lacks " + strings.Join(missing, ", "), nil
+	}
+	return "", nil
+}
+
+// isSignature: 64 lowercase hex digits, a SigV4 signature.
+func isSignature(v string) bool {
+	if len(v) != 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !(v[i] >= '0' && v[i] <= '9' || v[i] >= 'a' && v[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isSignedHeaders: lowercase header names separated by ';', host among them.
+func isSignedHeaders(v string) bool {
+	host := false
+	for _, h := range strings.Split(v, ";") {
+		if h == "" || strings.ToLower(h) != h {
+			return false
+		}
+		host = host || h == "host"
+	}
+	return host
 }
 
 func printable(b []byte) string {

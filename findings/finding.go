@@ -17,8 +17,13 @@ import (
 
 // Confidence of a finding.
 const (
-	ConfidenceHigh = "high" // decodes into the expected structure
-	ConfidenceLow  = "low"  // looks like a key but does not decode (--include-invalid)
+	ConfidenceHigh = "high" // decodes into the expected structure, whole
+	// ConfidencePartial: decodes, but is not a whole key (cut short, its
+	// secret not of the issued shape, or followed by an ellipsis). It is
+	// shown and counted like a high finding; key.partial_reason says why.
+	// It claims no expiry, and triage never revokes it.
+	ConfidencePartial = "partial"
+	ConfidenceLow     = "low" // looks like a key but does not decode (--include-invalid)
 )
 
 // Location is one place a key was found. Its JSON field names are stable.
@@ -69,6 +74,9 @@ func New(m detectors.Match, loc Location) Finding {
 	} else {
 		k := m.Decoded
 		f.Key = &k
+		if k.PartialReason != "" {
+			f.Confidence = ConfidencePartial
+		}
 	}
 	return f
 }

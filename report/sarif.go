@@ -213,7 +213,7 @@ func (r *sarifReporter) result(f *findings.Finding) sarifResult {
 		PartialFingerprints: map[string]string{SARIFFingerprintKey: f.Fingerprint},
 	}
 	expired := f.Key != nil && f.Key.Expired != nil && *f.Key.Expired
-	if f.Confidence == findings.ConfidenceLow || expired {
+	if f.Confidence == findings.ConfidenceLow || f.Confidence == findings.ConfidencePartial || expired {
 		res.Level = "warning"
 	}
 	for i, l := range places(f) {
@@ -255,8 +255,11 @@ func (r *sarifReporter) result(f *findings.Finding) sarifResult {
 // its redacted form and what was decoded from it.
 func resultMessage(f *findings.Finding) string {
 	var sb strings.Builder
-	if f.Confidence == findings.ConfidenceLow {
+	switch f.Confidence {
+	case findings.ConfidenceLow:
 		sb.WriteString("Possible ")
+	case findings.ConfidencePartial:
+		sb.WriteString("Partial ")
 	}
 	sb.WriteString(ruleFor(f.RuleID).ShortDescription.Text)
 	sb.WriteString(" ")
@@ -288,6 +291,9 @@ func resultMessage(f *findings.Finding) string {
 	}
 	if f.Error != "" {
 		sb.WriteString(": does not decode: " + f.Error)
+	}
+	if f.Key != nil && f.Key.PartialReason != "" {
+		sb.WriteString(": not a whole key: " + f.Key.PartialReason)
 	}
 	sb.WriteString(".")
 	return sb.String()

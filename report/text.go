@@ -100,8 +100,11 @@ func (r *textReporter) block(f *findings.Finding) {
 	if k := f.Key; k != nil && k.Expired != nil && *k.Expired {
 		head += "  " + r.style(ansiWarn, "EXPIRED")
 	}
-	if f.Confidence == findings.ConfidenceLow {
+	switch f.Confidence {
+	case findings.ConfidenceLow:
 		head += "  " + r.style(ansiWarn, "low confidence")
+	case findings.ConfidencePartial:
+		head += "  " + r.style(ansiWarn, "PARTIAL")
 	}
 	if f.Suppressed != "" {
 		head += "  " + r.style(ansiLabel, "suppressed")
@@ -111,6 +114,9 @@ func (r *textReporter) block(f *findings.Finding) {
 
 	if f.Error != "" {
 		r.field("Problem", safe(f.Error))
+	}
+	if k := f.Key; k != nil && k.PartialReason != "" {
+		r.field("Partial", safe(k.PartialReason))
 	}
 	if k := f.Key; k != nil {
 		desc := k.Type + " " + k.Service + " key"

@@ -71,6 +71,9 @@ var actions = []Action{
 			return (c.Options.Verify || c.Account.Verify) && c.Incident.Credential != StateExpired
 		},
 		Settled: func(c *Case) (string, string, bool) {
+			if c.Incident.Key.PartialReason != "" {
+				return OutcomeSkipped, "a partial key cannot be checked live", true
+			}
 			return OutcomeDone, c.Incident.Live + " (checked during the scan)", c.Incident.Live != ""
 		},
 		Plan: func(*Case) string { return "live check against the Bedrock endpoint of the key's region" },
@@ -87,11 +90,14 @@ var actions = []Action{
 		},
 	},
 	{
-		// Revoke, only where configured, never twice.
+		// Revoke, only where configured, never twice, never a partial
+		// key (cut short: it may not be the key the account issued).
 		Name:    ActionRevoke,
 		Applies: func(c *Case) bool { return c.Account.Revoke },
 		Settled: func(c *Case) (string, string, bool) {
 			switch inc := c.Incident; {
+			case inc.Key.PartialReason != "":
+				return OutcomeSkipped, "partial key (" + inc.Key.PartialReason + "): not revoked automatically; check it and run bks revoke-key by hand", true
 			case inc.RevokedAt != nil:
 				return OutcomeSkipped, "already revoked at " + inc.RevokedAt.Format(time.RFC3339), true
 			case inc.Credential == StateExpired:

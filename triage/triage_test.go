@@ -212,3 +212,45 @@ func TestTriageScenario(t *testing.T) {
 		t.Errorf("kpis after rerun: %+v", k)
 	}
 }
+
+// A partial key (cut short, or with a secret not of the issued shape) names
+// its account: it becomes an incident, but is never revoked automatically.
+func TestPartialKeyNotRevoked(t *testing.T) {
+	const acct = "111122223333"
+	whole := testkeys.LongTerm("BedrockAPIKey-aaaa", acct, testkeys.Secret(1))
+	cut := whole[:len(whole)-12]
+	short := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: testkeys.AccessKeyID("ASIA", acct, 4),
+		SecretKey: "x", SessionToken: "tok", Region: "us-east-1", Issued: t0, Expires: 43200})
+	fs := scan(t, cut+" "+short[:len(short)/4*3])
+	if len(fs) != 2 {
+		t.Fatalf("%d findings, want 2 partial ones", len(fs))
+	}
+	incs := Group(fs)
+	r := &fakeResponder{state: StateActive, revoked: map[string]bool{}}
+	opts := Options{Accounts: []Account{{ID: acct, Revoke: true, Auto: true}}, Execute: true, Verify: true, Now: func() time.Time { return t0 }}
+	if err := Run(context.Background(), incs, r, nil, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.calls {
+		if strings.HasPrefix(c, "revoke") || c == "verify" {
+			t.Fatalf("a partial key was revoked or checked live (a cut key is always invalid): calls %v", r.calls)
+		}
+	}
+	if len(incs) != 2 {
+		t.Fatalf("%d incidents, want 2", len(incs))
+	}
+	for _, inc := range incs {
+		if inc.AccountID != acct {
+			t.Errorf("incident %s names account %q, want %s", inc.Redacted, inc.AccountID, acct)
+		}
+		var rev *ActionResult
+		for i := range inc.Actions {
+			if inc.Actions[i].Action == ActionRevoke {
+				rev = &inc.Actions[i]
+			}
+		}
+		if rev == nil || rev.Outcome != OutcomeSkipped || !strings.Contains(rev.Detail, "partial") {
+			t.Errorf("incident %s: revoke action %+v, want skipped as partial", inc.Redacted, rev)
+		}
+	}
+}

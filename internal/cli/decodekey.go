@@ -92,6 +92,7 @@ func writeKeyText(w io.Writer, k detectors.Key) {
 	}
 	add("type", k.Type)
 	add("service", k.Service)
+	add("partial", k.PartialReason)
 	add("account_id", orUnknown(k.AccountID, "unknown (old-style access key id)", k.Type == detectors.TypeShortTerm))
 	add("username", k.Username)
 	add("user_arn", k.UserARN)

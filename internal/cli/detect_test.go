@@ -40,6 +40,7 @@ func writeTree(t *testing.T, files map[string]string) string {
 func TestDetectFilesExitCodes(t *testing.T) {
 	clean := writeTree(t, map[string]string{"a.txt": "nothing to see\n", "b/c.md": "ABSK is a prefix\n"})
 	leaky := writeTree(t, map[string]string{"a.txt": "ok\n", "svc/.env": "AWS_BEARER_TOKEN_BEDROCK=" + cliKeyLong + "\n"})
+	partial := writeTree(t, map[string]string{"docs/keys.md": "The key looks like " + cliKeyLong[:100] + "...\n"})
 	tests := []struct {
 		name     string
 		args     []string
@@ -50,6 +51,7 @@ func TestDetectFilesExitCodes(t *testing.T) {
 		{"clean is quiet", []string{"detect", "files", clean}, 0, "", true},
 		{"found", []string{"detect", "files", leaky}, 1, "svc/.env:1:26", false},
 		{"exit code", []string{"detect", "files", "--exit-code", "7", leaky}, 7, "bedrock-long-term", false},
+		{"partial key shown and counted", []string{"detect", "files", partial}, 1, "PARTIAL", false},
 		{"flags after", []string{"detect", "files", leaky, "--format", "csv"}, 1, "rule_id", false},
 		{"missing path", []string{"detect", "files", filepath.Join(clean, "nope")}, 2, "", true},
 		{"missing path ignored", []string{"detect", "files", "--ignore-errors", filepath.Join(clean, "nope"), leaky}, 1, "svc/.env", false},
@@ -157,6 +159,7 @@ func TestDecodeKey(t *testing.T) {
 		{"no separator", testkeys.LongTerm("user", "12345", "s"), 2, "-at-<12 digits>:"},
 		{"wrong host", "bedrock-api-key-" + strings.TrimPrefix(testkeys.ShortTerm(testkeys.ShortTermOptions{Host: "bedrock.amazonaws.org", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretKey: "x", Region: "us-east-1", Issued: time.Now(), Expires: 5}), "bedrock-api-key-"), 2, "wrong host"},
 		{"not a key", "hello", 2, "not a Bedrock"},
+		{"partial", cliKeyLong[:100] + "…", 0, "partial:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
