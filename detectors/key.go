@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,6 +47,10 @@ type Key struct {
 	ExpiresInSeconds *int64     `json:"expires_in_seconds,omitempty"`
 	Expired          *bool      `json:"expired,omitempty"`
 	HasSessionToken  *bool      `json:"has_session_token,omitempty"`
+	// TimeError says why a time the key carries is not given: one that
+	// RFC 3339 cannot write (a year past 9999), or a time left too long
+	// to count. Such a time is omitted rather than clamped.
+	TimeError string `json:"time_error,omitempty"`
 }
 
 // DecodeOptions tune the offline decoding.
@@ -355,20 +360,34 @@ func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions
 			if err != nil || secs < 1 || secs > 604800 {
 				return Key{}, errAt(-1, "X-Amz-Expires %q is not a number of seconds", printable([]byte(e)))
 			}
-			exp := t.Add(time.Duration(secs) * time.Second)
-			k.ExpiresAt = &exp
-			left := int64(exp.Sub(opts.now()) / time.Second)
-			expired := left <= 0
-			if left < 0 {
-				left = 0
-			}
-			k.ExpiresInSeconds = &left
-			k.Expired = &expired
+			k.setExpiry(t.Add(time.Duration(secs)*time.Second), opts.now())
 		}
 	} else {
 		return Key{}, errAt(-1, "missing X-Amz-Date")
 	}
 	return k, nil
+}
+
+// setExpiry sets ExpiresAt, ExpiresInSeconds and Expired from the expiry
+// exp as of now. A value that cannot be represented is left out and
+// TimeError says why: JSON (RFC 3339) writes years 0000 to 9999 only, and a
+// time.Duration counts at most about 292 years.
+func (k *Key) setExpiry(exp, now time.Time) {
+	d := exp.Sub(now)
+	left := max(int64(d/time.Second), 0)
+	expired := left == 0
+	k.Expired = &expired
+	if y := exp.Year(); y < 0 || y > 9999 {
+		k.TimeError = fmt.Sprintf("expiry %s is outside years 0000-9999, which RFC 3339 can write: expires_at and expires_in_seconds omitted", exp.Format(time.RFC3339))
+		return
+	}
+	k.ExpiresAt = &exp
+	if d == math.MaxInt64 {
+		// Sub saturates: the expiry is more than ~292 years away.
+		k.TimeError = fmt.Sprintf("expiry %s is too far from now to count: expires_in_seconds omitted", exp.Format(time.RFC3339))
+		return
+	}
+	k.ExpiresInSeconds = &left
 }
 
 func printable(b []byte) string {
