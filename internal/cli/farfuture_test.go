@@ -105,3 +105,35 @@ func TestDecodeKeyYear9999(t *testing.T) {
 		t.Errorf("decode-key: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDetectGitYear10000CommitKeepsEveryFinding: a commit dated in year
+// 10000 (git takes it) gives findings whose date JSON cannot write. Each
+// is still reported, without its date, named on stderr, and the exit says
+// keys were found.
+func TestDetectGitYear10000CommitKeepsEveryFinding(t *testing.T) {
+	r := newGitRepo(t)
+	r.AddEnv("GIT_AUTHOR_DATE=@253402387199 +0000", "GIT_COMMITTER_DATE=@253402387199 +0000")
+	r.Write("a.txt", "k0 = "+gitKey(0)+"\nk1 = "+gitKey(1)+"\n")
+	r.Write("b.txt", "k2 = "+gitKey(2)+"\nk3 = "+gitKey(3)+"\n")
+	r.Commit("far future")
+	for _, format := range []string{"json", "jsonl", "sarif"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", "detect", "git", r.Dir, "--format", format)
+			n := strings.Count(out, `"fingerprint"`) + strings.Count(out, `"bksFingerprint/v1"`)
+			warned := 4 // SARIF writes the date as a string of its own
+			if format == "sarif" {
+				warned = 0
+			}
+			if code != ExitFound || n != 4 || strings.Count(errOut, "written without date") != warned {
+				t.Fatalf("exit %d, %d findings (want 4); stderr:\n%s\nstdout:\n%s", code, n, errOut, out)
+			}
+			var v any
+			if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &v); format == "jsonl" && err != nil {
+				t.Fatalf("jsonl: %v", err)
+			}
+			if format != "jsonl" && json.Unmarshal([]byte(out), &v) != nil {
+				t.Fatalf("%s does not parse:\n%s", format, out)
+			}
+		})
+	}
+}
