@@ -158,3 +158,11 @@ func FuzzReporters(f *testing.F) {
 		}
 	})
 }
+
+func TestSecondsText(t *testing.T) {
+	for secs, want := range map[int64]string{7200: "2h0m0s", 0: "0s", 1 << 62: "53375995583650 days", -1 << 62: "-53375995583650 days"} {
+		if got := secondsText(secs); got != want {
+			t.Errorf("secondsText(%d) = %q, want %q", secs, got, want)
+		}
+	}
+}
