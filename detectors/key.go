@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -51,6 +52,10 @@ type Key struct {
 	// id and region are still reported when they were decoded, but never
 	// an expiry: a cut X-Amz-Expires would make one up.
 	PartialReason string `json:"partial_reason,omitempty"`
+	// TimeError says why a time the key carries is not given: one that
+	// RFC 3339 cannot write (a year past 9999), or a time left too long
+	// to count. Such a time is omitted rather than clamped.
+	TimeError string `json:"time_error,omitempty"`
 }
 
 // markPartial records why k is not a whole key and drops every claim about
@@ -59,7 +64,7 @@ func (k *Key) markPartial(reason string) {
 	if k.PartialReason == "" {
 		k.PartialReason = reason
 	}
-	k.ExpiresAt, k.ExpiresInSeconds, k.Expired = nil, nil, nil
+	k.ExpiresAt, k.ExpiresInSeconds, k.Expired, k.TimeError = nil, nil, nil, ""
 }
 
 // DecodeOptions tune the offline decoding.
@@ -401,15 +406,7 @@ func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions
 			if err != nil || secs < 1 || secs > 604800 {
 				return Key{}, errAt(-1, "X-Amz-Expires %q is not a number of seconds", printable([]byte(e)))
 			}
-			exp := t.Add(time.Duration(secs) * time.Second)
-			k.ExpiresAt = &exp
-			left := int64(exp.Sub(opts.now()) / time.Second)
-			expired := left <= 0
-			if left < 0 {
-				left = 0
-			}
-			k.ExpiresInSeconds = &left
-			k.Expired = &expired
+			k.setExpiry(t.Add(time.Duration(secs)*time.Second), opts.now())
 		}
 	}
 	if partial != "" {
@@ -530,6 +527,28 @@ func isSignedHeaders(v string) bool {
 	return host
 }
 
+// setExpiry sets ExpiresAt, ExpiresInSeconds and Expired from the expiry
+// exp as of now. A value that cannot be represented is left out and
+// TimeError says why: JSON (RFC 3339) writes years 0000 to 9999 only, and a
+// time.Duration counts at most about 292 years.
+func (k *Key) setExpiry(exp, now time.Time) {
+	d := exp.Sub(now)
+	left := max(int64(d/time.Second), 0)
+	expired := left == 0
+	k.Expired = &expired
+	if y := exp.Year(); y < 0 || y > 9999 {
+		k.TimeError = fmt.Sprintf("expiry %s is outside years 0000-9999, which RFC 3339 can write: expires_at and expires_in_seconds omitted", exp.Format(time.RFC3339))
+		return
+	}
+	k.ExpiresAt = &exp
+	if d == math.MaxInt64 {
+		// Sub saturates: the expiry is more than ~292 years away.
+		k.TimeError = fmt.Sprintf("expiry %s is too far from now to count: expires_in_seconds omitted", exp.Format(time.RFC3339))
+		return
+	}
+	k.ExpiresInSeconds = &left
+}
+
 func printable(b []byte) string {
 	var sb strings.Builder
 	for _, c := range b {
@@ -553,23 +572,4 @@ func isAccessKeyID(s string) bool {
 		}
 	}
 	return true
-}
-
-// PartitionForRegion returns the AWS partition a region belongs to.
-func PartitionForRegion(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso-e"
-	case strings.HasPrefix(region, "us-isof-"):
-		return "aws-iso-f"
-	}
-	return "aws"
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -24,21 +23,13 @@ var _ Reporter = (*jsonReporter)(nil)
 
 func newJSON(w io.Writer, opts Options) *jsonReporter { return &jsonReporter{w: w, opts: opts} }
 
-// encodeFinding appends f's JSON (no trailing newline) to buf.
+// encodeFinding appends f's JSON (no trailing newline) to buf. Its error
+// is a *FindingError: see encodeResilient.
 func encodeFinding(buf *bytes.Buffer, f *findings.Finding, opts Options, indent string) error {
-	p := prepare(*f, opts)
-	start := buf.Len()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if indent != "" {
-		enc.SetIndent(indent, "  ")
-	}
-	if err := enc.Encode(&p); err != nil {
-		return fmt.Errorf("report: encode finding %s: %w", f.Fingerprint, err)
-	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	scrubTail(buf, start, f, opts)
-	return nil
+	return encodeResilient(buf, f, opts, indent, indent != "", func(f *findings.Finding) any {
+		p := prepare(*f, opts)
+		return &p
+	})
 }
 
 func (r *jsonReporter) Finding(f findings.Finding) error {
@@ -51,14 +42,15 @@ func (r *jsonReporter) Finding(f findings.Finding) error {
 	} else {
 		r.buf.WriteString(",\n  ")
 	}
-	if err := encodeFinding(&r.buf, &f, r.opts, "  "); err != nil {
-		return err
+	ferr := encodeFinding(&r.buf, &f, r.opts, "  ")
+	if !writtenAnyway(ferr) {
+		return ferr
 	}
 	r.n++
 	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write json: %w", err)
 	}
-	return nil
+	return ferr
 }
 
 func (r *jsonReporter) Close() error {
@@ -92,14 +84,15 @@ func (r *jsonlReporter) Finding(f findings.Finding) error {
 		return nil
 	}
 	r.buf.Reset()
-	if err := encodeFinding(&r.buf, &f, r.opts, ""); err != nil {
-		return err
+	ferr := encodeFinding(&r.buf, &f, r.opts, "")
+	if !writtenAnyway(ferr) {
+		return ferr
 	}
 	r.buf.WriteByte('\n')
 	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write jsonl: %w", err)
 	}
-	return nil
+	return ferr
 }
 
 func (r *jsonlReporter) Close() error { return nil }

@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -117,6 +117,18 @@ type sarifReporter struct {
 	n       int
 	rules   []sarifRule
 	ruleIdx map[string]int
+	notes   []sarifNotification // findings not written as they were
+	failed  bool                // a finding is missing
+}
+
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
 }
 
 var _ Reporter = (*sarifReporter)(nil)
@@ -133,31 +145,43 @@ const sarifHead = `{
       "results": [`
 
 func (r *sarifReporter) Finding(f findings.Finding) error {
-	p := prepare(f, r.opts)
-	res := r.result(&p)
 	r.buf.Reset()
 	if !r.started {
-		r.started = true
 		r.buf.WriteString(sarifHead)
 	}
 	if r.n > 0 {
 		r.buf.WriteByte(',')
 	}
 	r.buf.WriteString("\n        ")
-	start := r.buf.Len()
-	enc := json.NewEncoder(&r.buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("        ", "  ")
-	if err := enc.Encode(res); err != nil {
-		return fmt.Errorf("report: encode sarif result %s: %w", f.Fingerprint, err)
+	ferr := encodeResilient(&r.buf, &f, r.opts, "        ", true, func(f *findings.Finding) any {
+		p := prepare(*f, r.opts)
+		return r.result(&p)
+	})
+	r.notify(ferr)
+	if !writtenAnyway(ferr) {
+		return ferr
 	}
-	r.buf.Truncate(r.buf.Len() - 1)
-	scrubTail(&r.buf, start, &f, r.opts)
+	r.started = true
 	r.n++
 	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write sarif: %w", err)
 	}
-	return nil
+	return ferr
+}
+
+// notify keeps a finding the report could not write as it was, for the
+// run's toolExecutionNotifications: a warning when it was written without
+// some fields, an error (and executionSuccessful false) when it is missing.
+func (r *sarifReporter) notify(err error) {
+	var fe *FindingError
+	if !errors.As(err, &fe) {
+		return
+	}
+	level := "warning"
+	if !fe.Written {
+		level, r.failed = "error", true
+	}
+	r.notes = append(r.notes, sarifNotification{Level: level, Message: sarifMessage{Text: fe.Error()}})
 }
 
 func (r *sarifReporter) Close() error {
@@ -172,19 +196,24 @@ func (r *sarifReporter) Close() error {
 	if r.n > 0 {
 		r.buf.WriteString("\n      ")
 	}
-	r.buf.WriteString("],\n      \"tool\": ")
+	r.buf.WriteString("],\n      ")
+	if len(r.notes) > 0 {
+		inv := []sarifInvocation{{ExecutionSuccessful: !r.failed, ToolExecutionNotifications: r.notes}}
+		r.buf.WriteString("\"invocations\": ")
+		if err := appendJSON(&r.buf, inv, "      ", true); err != nil {
+			return fmt.Errorf("report: encode sarif invocations: %w", err)
+		}
+		r.buf.WriteString(",\n      ")
+	}
+	r.buf.WriteString("\"tool\": ")
 	rules := r.rules
 	if rules == nil {
 		rules = []sarifRule{}
 	}
 	tool := sarifTool{Driver: sarifDriver{Name: toolName, Version: r.opts.ToolVersion, InformationURI: toolURI, Rules: rules}}
-	enc := json.NewEncoder(&r.buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("      ", "  ")
-	if err := enc.Encode(tool); err != nil {
+	if err := appendJSON(&r.buf, tool, "      ", true); err != nil {
 		return fmt.Errorf("report: encode sarif tool: %w", err)
 	}
-	r.buf.Truncate(r.buf.Len() - 1)
 	r.buf.WriteString("\n    }\n  ]\n}\n")
 	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write sarif: %w", err)

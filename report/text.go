@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,10 +143,11 @@ func (r *textReporter) block(f *findings.Finding) {
 			case k.Expired != nil && *k.Expired:
 				exp += "  " + r.style(ansiWarn, "EXPIRED")
 			case k.ExpiresInSeconds != nil:
-				exp += "  (in " + (time.Duration(*k.ExpiresInSeconds) * time.Second).String() + ")"
+				exp += "  (in " + secondsText(*k.ExpiresInSeconds) + ")"
 			}
 			r.field("Expires", exp)
 		}
+		r.field("Time note", safe(k.TimeError))
 	}
 	for _, l := range places(f) {
 		r.field("Location", r.location(l))
@@ -250,6 +252,15 @@ func (r *textReporter) Close() error {
 		return fmt.Errorf("report: write text: %w", err)
 	}
 	return nil
+}
+
+// secondsText writes a count of seconds as a duration ("2h0m0s"); a count
+// too large for time.Duration is written in days rather than clamped.
+func secondsText(secs int64) string {
+	if secs > int64(math.MaxInt64/time.Second) || secs < int64(math.MinInt64/time.Second) {
+		return strconv.FormatInt(secs/86400, 10) + " days"
+	}
+	return (time.Duration(secs) * time.Second).String()
 }
 
 func plural(n int, one, many string) string {

@@ -12,16 +12,22 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/bks-dev/bks/awsops"
+	"github.com/bks-dev/bks/detectors"
 )
 
 // DefaultRegions are the regions searched when none are given: those
-// enabled by default in each partition.
+// enabled by default in each partition. Outside aws that is every region
+// of the partition table (detectors/partition.go), its "-global"
+// pseudo-regions left out; in aws, the opt-in regions are left out too.
 func DefaultRegions(partition string) []string {
-	switch partition {
-	case "aws-us-gov":
-		return []string{"us-gov-west-1", "us-gov-east-1"}
-	case "aws-cn":
-		return []string{"cn-north-1", "cn-northwest-1"}
+	if p, ok := detectors.LookupPartition(partition); ok && p.ID != detectors.DefaultPartition {
+		var regions []string
+		for _, r := range p.Regions {
+			if !strings.HasSuffix(r, "-global") {
+				regions = append(regions, r)
+			}
+		}
+		return regions
 	}
 	return []string{
 		"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bks-dev/bks/detectors"
 )
 
 //go:embed policies/*.json
@@ -159,11 +161,8 @@ func (s StringOrList) MarshalJSON() ([]byte, error) {
 
 // ValidPartition reports whether p names an AWS partition.
 func ValidPartition(p string) bool {
-	switch p {
-	case "aws", "aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f":
-		return true
-	}
-	return false
+	_, ok := detectors.LookupPartition(p)
+	return ok
 }
 
 // Render returns the policy document for opts, indented with two spaces.
@@ -172,7 +171,7 @@ func (p Policy) Render(opts Options) ([]byte, error) {
 		opts.Partition = "aws"
 	}
 	if !ValidPartition(opts.Partition) {
-		return nil, fmt.Errorf("render SCP %s: unknown partition %q (want aws, aws-us-gov or aws-cn)", p.Name, opts.Partition)
+		return nil, fmt.Errorf("render SCP %s: unknown partition %q (want one of %s)", p.Name, opts.Partition, strings.Join(detectors.Partitions(), ", "))
 	}
 	if opts.MaxAgeDays == 0 {
 		opts.MaxAgeDays = DefaultMaxAgeDays

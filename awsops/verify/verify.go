@@ -157,7 +157,9 @@ func New(opts Options) (*Checker, error) {
 
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
 
-func validRegion(r string) bool { return regionRE.MatchString(r) }
+// validRegion accepts a region of any partition, and one shaped like a
+// region that no partition knows yet.
+func validRegion(r string) bool { return regionRE.MatchString(r) || detectors.KnownRegion(r) }
 
 // CheckAll checks keys with bounded concurrency; results are in the order
 // of keys. It returns early only when ctx ends (the unfinished results are
@@ -257,11 +259,7 @@ func (c *Checker) Endpoint(region string) string {
 		u, _ := url.Parse(c.opts.EndpointURL)
 		return u.Host
 	}
-	host := "bedrock." + region + ".amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		host += ".cn"
-	}
-	return host
+	return "bedrock." + region + "." + detectors.DNSSuffix(region)
 }
 
 func (c *Checker) client(region, key string) *bedrock.Client {

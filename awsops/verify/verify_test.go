@@ -259,6 +259,8 @@ func TestKeyGoesOnlyToAWSBedrockForItsRegion(t *testing.T) {
 	}{
 		{shortKey("ap-southeast-2", now.Add(-time.Minute), 900), "us-east-1", "bedrock.ap-southeast-2.amazonaws.com"},
 		{shortKey("cn-north-1", now.Add(-time.Minute), 900), "us-east-1", "bedrock.cn-north-1.amazonaws.com.cn"},
+		{shortKey("eusc-de-east-1", now.Add(-time.Minute), 900), "us-east-1", "bedrock.eusc-de-east-1.amazonaws.eu"},
+		{shortKey("us-iso-east-1", now.Add(-time.Minute), 900), "us-east-1", "bedrock.us-iso-east-1.c2s.ic.gov"},
 		{liveKey, "us-east-1", "bedrock.us-east-1.amazonaws.com"},
 		{deniedKey, "us-gov-west-1", "bedrock.us-gov-west-1.amazonaws.com"},
 	} {

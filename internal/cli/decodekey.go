@@ -120,6 +120,7 @@ func writeKeyText(w io.Writer, k detectors.Key) {
 		}
 		add("expired", state)
 	}
+	add("time_error", k.TimeError)
 	if k.HasSessionToken != nil {
 		add("has_session_token", fmt.Sprint(*k.HasSessionToken))
 	}

@@ -215,7 +215,7 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			return err
 		}
 	}
-	sink := &detectSink{}
+	sink := &detectSink{warn: sio.Err}
 	var filter scan.Filter
 	if o.filter != nil {
 		filter = o.filter.Apply
@@ -224,11 +224,14 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	found, held := sink.found, sink.held
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {
-			if err := rep.Finding(f); err != nil {
+			if err := sink.write(rep, f); err != nil {
 				scanErr = err
 				break
 			}
 		}
+	}
+	if sink.lost > 0 && scanErr == nil {
+		scanErr = fmt.Errorf("%d finding(s) could not be written to the report (named above)", sink.lost)
 	}
 	if err := rep.Close(); err != nil && scanErr == nil {
 		scanErr = err

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"sync"
 
 	"github.com/bks-dev/bks/awsops/verify"
@@ -94,6 +97,24 @@ type detectSink struct {
 	mu    sync.Mutex
 	found int // active (not suppressed) findings
 	held  []findings.Finding
+	warn  io.Writer // where findings the reporter could not write are named
+	lost  int       // findings missing from the report
+}
+
+// write passes f to rep. A finding the reporter wrote without some fields,
+// or could not write at all, is named on s.warn and the scan goes on: one
+// crafted finding must not hide the others. Missing ones count in s.lost.
+func (s *detectSink) write(rep report.Reporter, f findings.Finding) error {
+	err := rep.Finding(f)
+	var fe *report.FindingError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	fmt.Fprintf(s.warn, "bks: %v\n", fe)
+	if !fe.Written {
+		s.lost++
+	}
+	return nil
 }
 
 // add returns the last stage: it counts each finding, holds it when hold,
@@ -112,6 +133,6 @@ func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
 		if !stream {
 			return nil
 		}
-		return rep.Finding(f)
+		return s.write(rep, f)
 	}
 }
