@@ -187,6 +187,13 @@ func configError(err error) error {
 // runDetect runs src through the engine into the chosen report and turns the
 // outcome into an exit code. errs is the collector src reports to.
 func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.Engine, src sources.Source, errs *errorCollector) (retErr error) {
+	var checker *verify.Checker
+	if o.Verify {
+		var err error
+		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
+			return err
+		}
+	}
 	out := sio.Out
 	color := o.Color == "always" || (o.Color == "auto" && sio.IsTerminal && o.Output == "")
 	if o.Output != "" {
@@ -194,26 +201,16 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		if o.ShowSecrets {
 			mode = 0o600
 		}
-		fh, err := os.OpenFile(o.Output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+		fh, err := createReportFile(o.Output, mode)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if err := fh.Close(); err != nil && retErr == nil {
-				retErr = err
-			}
-		}()
+		defer func() { retErr = finishReport(sio, fh, retErr) }()
 		out = fh
 	}
 	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ShowSuppressed: o.ShowSuppressed, ToolVersion: Version})
 	if err != nil {
 		return err
-	}
-	var checker *verify.Checker
-	if o.Verify {
-		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
-			return err
-		}
 	}
 	sink := &detectSink{}
 	var filter scan.Filter
@@ -275,6 +272,23 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return cmdutil.Found(o.ExitCode)
 	}
 	return nil
+}
+
+// finishReport moves the -o report into place once runDetect returned
+// runErr: it replaces the previous report only when the run completed
+// (exit 0 or 1), and says on stderr where an incomplete one went.
+func finishReport(sio *IO, fh *reportFile, runErr error) error {
+	complete := runErr == nil || errors.Is(runErr, cmdutil.ErrFound)
+	dest, err := fh.finish(complete)
+	switch {
+	case err != nil && complete:
+		return err
+	case err != nil:
+		fmt.Fprintf(sio.Err, "bks: %s left unchanged; the incomplete report could not be kept: %v\n", fh.path, err)
+	case !complete:
+		fmt.Fprintf(sio.Err, "bks: the run did not complete: %s left unchanged, partial report in %s\n", fh.path, dest)
+	}
+	return runErr
 }
 
 func writeBaselineFile(path string, fs []findings.Finding) error {
