@@ -66,6 +66,11 @@ func (l ArchiveLimits) withDefaults() ArchiveLimits {
 	return l
 }
 
+// ErrTruncated says a gzip stream or tar archive ends before its own end
+// (the gzip trailer, a tar member's declared size, a whole tar header):
+// what came before it was scanned, the rest is missing.
+var ErrTruncated = errors.New("truncated archive: it ends early; the rest of it was not scanned")
+
 // ErrArchiveLimit is wrapped by every *LimitError.
 var ErrArchiveLimit = errors.New("archive limit exceeded")
 
@@ -204,6 +209,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	l.bud.total += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrTruncated) {
+		// Not io.ErrUnexpectedEOF, which readers take for a short end.
+		l.err = ErrTruncated
+		return n, l.err
+	}
 	if l.bud.total > l.lim.MaxTotalBytes {
 		l.bud.exhausted = true
 		l.err = &LimitError{Archive: l.bud.root, Limit: "MaxTotalBytes", Max: l.lim.MaxTotalBytes}
@@ -311,6 +321,9 @@ func (s *scanner) scanTar(r io.Reader, path, kind string, depth int, bud *budget
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = ErrTruncated
+		}
 		if err != nil {
 			s.reportRead(path, fmt.Errorf("tar: %w", err))
 			return nil
@@ -329,7 +342,8 @@ func (s *scanner) scanTar(r io.Reader, path, kind string, depth int, bud *budget
 		if err := s.scanBlob(lr, nil, h.Size, mpath, kind, depth+1, bud, true); err != nil {
 			return err
 		}
-		if bud.exhausted {
+		if bud.exhausted || errors.Is(lr.err, ErrTruncated) {
+			// The member said so already; no header follows.
 			return nil
 		}
 	}

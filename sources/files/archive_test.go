@@ -274,3 +274,43 @@ func FuzzArchives(f *testing.F) {
 		}
 	})
 }
+
+// TestTruncatedArchives is the issue's "a truncated gzip passes": `head -c
+// 30000` of a gzip, tar or tar.gz still yields what was readable, and
+// says "truncated archive".
+func TestTruncatedArchives(t *testing.T) {
+	env := []byte("K=" + keyLong + "\n")
+	// Text that compresses poorly enough that 30000 bytes of gzip are a
+	// fraction of it.
+	var log bytes.Buffer
+	for i := 0; log.Len() < 400_000; i++ {
+		fmt.Fprintf(&log, "%08x line %d of a log that goes on %x\n", i*2654435761, i, i*i*40503)
+	}
+	bigTar := makeTar(t, member{name: "a.env", data: env}, member{name: "big.log", data: log.Bytes()})
+	head := func(b []byte, n int) []byte {
+		if len(b) <= n {
+			t.Fatalf("test data of %d bytes is not longer than %d", len(b), n)
+		}
+		return b[:n]
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"gzip", head(gz(t, append(env, log.Bytes()...)), 30000)},
+		{"tar cut in a member", head(bigTar, 30000)},
+		{"tar cut in a header", head(bigTar, 512+512+100)},
+		{"tar.gz", head(gz(t, bigTar), 30000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := scanBytes(t, Options{}, "a", tt.data)
+			if len(res.hits) != 1 {
+				t.Errorf("hits = %v, want the key before the cut", res.hits)
+			}
+			if !strings.Contains(res.errText(), "truncated archive") {
+				t.Errorf("errors = %q, want \"truncated archive\"", res.errText())
+			}
+		})
+	}
+}

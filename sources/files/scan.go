@@ -140,8 +140,12 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 	head := s.heads[depth]
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		s.reportRead(path, err)
-		return nil
+		if n == 0 {
+			s.reportRead(path, err)
+			return nil
+		}
+		// What was read is still scanned; the error comes after it.
+		r = errReader{err}
 	}
 	if n == 0 {
 		return nil
@@ -198,6 +202,11 @@ func (s *scanner) reportRead(path string, err error) {
 const headLen = 512
 
 // headReader returns head, then the rest of r.
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 type headReader struct {
 	head []byte
 	r    io.Reader
