@@ -295,7 +295,8 @@ func resultMessage(f *findings.Finding) string {
 
 // sarifLocationOf maps a finding location to SARIF. A file becomes a
 // relative URI with forward slashes (absolute paths become file: URIs). An
-// archive member "a.zip!inner/f.txt" points at the archive itself, the file
+// archive member (Archive "a.zip", Path "a.zip!inner/f.txt"; a "!" in a
+// path without Archive is part of a file name) points at the archive itself, the file
 // a repository holds; the member and its line go into the location message
 // and properties, since a line inside the member is not a line of the
 // archive. A place with no path (stdin, a commit message) becomes a logical
@@ -330,7 +331,11 @@ func sarifLocationOf(l findings.Location) sarifLocation {
 	if l.Transcoded != "" {
 		props["transcoded"] = l.Transcoded
 	}
-	switch outer, member, isMember := strings.Cut(l.Path, "!"); {
+	outer, member, isMember := l.Archive, "", false
+	if outer != "" {
+		member, isMember = strings.CutPrefix(l.Path, outer+"!")
+	}
+	switch {
 	case l.Path == "":
 		kind := l.Kind
 		if kind == "" {

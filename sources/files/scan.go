@@ -177,6 +177,9 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 		in = sources.NewUTF16Reader(in, true)
 	}
 	origin := &location.Location{Path: path, Kind: kind, Transcoded: enc}
+	if path != bud.root {
+		origin.Archive = bud.root
+	}
 	if err := s.chunker.Split(in, origin, *s.buf, s.emitFn); err != nil {
 		if s.fatal != nil {
 			return s.fatal
