@@ -105,6 +105,16 @@ type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
 }
 
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful bool                `json:"executionSuccessful"`
+	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
 // sarifReporter streams SARIF 2.1.0. Results come first in the run object
 // and the tool (with its rule table, known only at the end) last, which is
 // legal JSON: only the rules seen so far are kept in memory.
@@ -117,7 +127,12 @@ type sarifReporter struct {
 	n       int
 	rules   []sarifRule
 	ruleIdx map[string]int
+	// incomplete is why the run did not scan everything (MarkIncomplete);
+	// "" for a complete run, which writes no invocation.
+	incomplete string
 }
+
+func (r *sarifReporter) markIncomplete(reason string) { r.incomplete = reason }
 
 var _ Reporter = (*sarifReporter)(nil)
 
@@ -185,6 +200,14 @@ func (r *sarifReporter) Close() error {
 		return fmt.Errorf("report: encode sarif tool: %w", err)
 	}
 	r.buf.Truncate(r.buf.Len() - 1)
+	if r.incomplete != "" {
+		r.buf.WriteString(",\n      \"invocations\": ")
+		inv := []sarifInvocation{{Notifications: []sarifNotification{{Level: "error", Message: sarifMessage{Text: r.incomplete}}}}}
+		if err := enc.Encode(inv); err != nil {
+			return fmt.Errorf("report: encode sarif invocation: %w", err)
+		}
+		r.buf.Truncate(r.buf.Len() - 1)
+	}
 	r.buf.WriteString("\n    }\n  ]\n}\n")
 	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write sarif: %w", err)

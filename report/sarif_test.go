@@ -252,3 +252,33 @@ func TestSARIFArchiveMember(t *testing.T) {
 		}
 	}
 }
+
+// TestSARIFIncomplete: a run marked incomplete writes an invocation with
+// executionSuccessful false and the reason, and still validates.
+func TestSARIFIncomplete(t *testing.T) {
+	var buf bytes.Buffer
+	r, err := New(FormatSARIF, &buf, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixture(t)[:2] {
+		if err := r.Finding(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	MarkIncomplete(r, "interrupted: the scan is incomplete")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	validateSARIF(t, buf.Bytes())
+	for _, want := range []string{`"executionSuccessful": false`, `"text": "interrupted: the scan is incomplete"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no %s in\n%s", want, buf.String())
+		}
+	}
+	// The other formats accept the call and change nothing.
+	for _, format := range []string{FormatJSON, FormatJSONL, FormatCSV, FormatText} {
+		r, _ := New(format, &bytes.Buffer{}, Options{})
+		MarkIncomplete(r, "x")
+	}
+}

@@ -227,6 +227,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 			}
 		}
 	}
+	if why := incompleteReason(ctx, scanErr, errs); why != "" {
+		report.MarkIncomplete(rep, why)
+	}
 	if err := rep.Close(); err != nil && scanErr == nil {
 		scanErr = err
 	}
@@ -272,6 +275,20 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return cmdutil.Found(o.ExitCode)
 	}
 	return nil
+}
+
+// incompleteReason says why a scan that ended with scanErr did not scan
+// everything, or "" when it did.
+func incompleteReason(ctx context.Context, scanErr error, errs *errorCollector) string {
+	switch {
+	case ctx.Err() != nil || errors.Is(scanErr, context.Canceled):
+		return "interrupted: the scan is incomplete"
+	case scanErr != nil:
+		return "the scan failed: " + scanErr.Error()
+	case errs != nil && errs.n() > 0:
+		return fmt.Sprintf("%d item(s) could not be scanned; the tool's error output names them", errs.n())
+	}
+	return ""
 }
 
 // finishReport moves the -o report into place once runDetect returned

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,7 +86,62 @@ func TestInterruptedOutputKeepsOldReport(t *testing.T) {
 				t.Errorf("stderr does not say what happened to %s: %q", out, stderr.String())
 			}
 			assertOnlyFiles(t, dir, "bks."+format, "bks."+format+".incomplete")
+			if format == report.FormatSARIF {
+				partial, err := os.ReadFile(out + ".incomplete")
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertSARIFIncomplete(t, partial, "interrupted")
+			}
 		})
+	}
+}
+
+// TestIgnoreErrorsSARIFSaysIncomplete: with --ignore-errors the report
+// replaces the old one (the exit is by findings), and SARIF still says
+// that not everything was scanned.
+func TestIgnoreErrorsSARIFSaysIncomplete(t *testing.T) {
+	tree := writeTree(t, map[string]string{"a.txt": "nothing\n"})
+	out := filepath.Join(t.TempDir(), "bks.sarif")
+	code, _, errOut := runCLI(t, "", "detect", "files", "--ignore-errors", "--format", "sarif", "-o", out, tree, filepath.Join(tree, "missing"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSARIFIncomplete(t, b, "could not be scanned")
+	// A complete run says nothing of the sort.
+	if code, _, errOut := runCLI(t, "", "detect", "files", "--format", "sarif", "-o", out, tree); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(out); strings.Contains(string(b), "executionSuccessful\": false") {
+		t.Errorf("complete run marked unsuccessful:\n%s", b)
+	}
+}
+
+// assertSARIFIncomplete wants a SARIF log whose run has an invocation with
+// executionSuccessful false and a notification containing want.
+func assertSARIFIncomplete(t *testing.T, b []byte, want string) {
+	t.Helper()
+	var log struct {
+		Runs []struct {
+			Invocations []struct {
+				ExecutionSuccessful *bool `json:"executionSuccessful"`
+				Notes               []struct {
+					Level   string `json:"level"`
+					Message struct{ Text string }
+				} `json:"toolExecutionNotifications"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil || len(log.Runs) != 1 {
+		t.Fatalf("not a SARIF log (%v):\n%s", err, b)
+	}
+	inv := log.Runs[0].Invocations
+	if len(inv) != 1 || inv[0].ExecutionSuccessful == nil || *inv[0].ExecutionSuccessful || len(inv[0].Notes) == 0 || !strings.Contains(inv[0].Notes[0].Message.Text, want) {
+		t.Errorf("want executionSuccessful false and a notification with %q:\n%s", want, b)
 	}
 }
 
@@ -120,6 +176,9 @@ func TestFailedOutputIsMarkedIncomplete(t *testing.T) {
 			}
 			if !strings.Contains(string(partial), "BedrockAPIKey-outp") {
 				t.Errorf("incomplete report lacks the finding: %q", partial)
+			}
+			if format == report.FormatSARIF {
+				assertSARIFIncomplete(t, partial, "could not be scanned")
 			}
 			if !strings.Contains(errOut, out+".incomplete") {
 				t.Errorf("stderr does not name the incomplete report: %q", errOut)
