@@ -20,6 +20,7 @@ import (
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/files"
 )
 
 // detectOptions are the flags every `bks detect` subcommand shares.
@@ -37,6 +38,8 @@ type detectOptions struct {
 	Workers        int
 	MaxFileSize    int64
 	NoArchives     bool
+	// Archive holds the --archive-… flags; 0 leaves the config's value.
+	Archive rules.ArchiveLimits
 	cmdutil.VerifyFlags
 	Config         string
 	Baseline       string
@@ -97,6 +100,11 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
 	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar and gzip files")
+	f.IntVar(&o.Archive.MaxDepth, "archive-max-depth", 0, "archive layers opened, gzip counting as one (default 8; -1: no limit; also [archive] max_depth)")
+	f.Int64Var(&o.Archive.MaxTotalBytes, "archive-max-total-bytes", 0, "bytes read out of one archive on disk, all levels (default 4 GiB; -1: no limit; also [archive] max_total_bytes)")
+	f.Int64Var(&o.Archive.MaxRatio, "archive-max-ratio", 0, "expansion ratio past which a member is cut as a bomb (default 200; -1: no limit; also [archive] max_ratio)")
+	f.Int64Var(&o.Archive.RatioWindow, "archive-ratio-window", 0, "bytes a member expands to before its ratio is checked (default 16 MiB; also [archive] ratio_window)")
+	f.Int64Var(&o.Archive.MaxEntries, "archive-max-entries", 0, "members of one archive on disk, all levels (default 100000; -1: no limit; also [archive] max_entries)")
 	o.VerifyFlags.Register(f, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
 	f.StringVar(&o.Config, "config", "", "configuration file (default: .bks.toml at the scanned root, or $BKS_CONFIG)")
 	f.StringVar(&o.Baseline, "baseline", "", "suppress the findings listed in this baseline file")
@@ -173,6 +181,28 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 		IncludeInvalid: o.IncludeInvalid,
 		Extra:          o.cfg.Detectors(decode),
 	}), nil
+}
+
+// archiveLimits are the archive limits of the run: each flag given, else
+// the config's [archive] value, else (0) the default.
+func (o *detectOptions) archiveLimits() files.ArchiveLimits {
+	var c rules.ArchiveLimits
+	if o.cfg != nil {
+		c = o.cfg.Archive
+	}
+	pick := func(flag, cfg int64) int64 {
+		if flag != 0 {
+			return flag
+		}
+		return cfg
+	}
+	return files.ArchiveLimits{
+		MaxDepth:      int(pick(int64(o.Archive.MaxDepth), int64(c.MaxDepth))),
+		MaxTotalBytes: pick(o.Archive.MaxTotalBytes, c.MaxTotalBytes),
+		MaxRatio:      pick(o.Archive.MaxRatio, c.MaxRatio),
+		RatioWindow:   pick(o.Archive.RatioWindow, c.RatioWindow),
+		MaxEntries:    pick(o.Archive.MaxEntries, c.MaxEntries),
+	}
 }
 
 // configError lists every configuration problem, one per line.
