@@ -42,12 +42,7 @@ func TestInterruptedOutputKeepsOldReport(t *testing.T) {
 	key := testkeys.LongTerm("BedrockAPIKey-outp", "111122223333", testkeys.Secret(71))
 	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
-			dir := t.TempDir()
-			out := filepath.Join(dir, "bks."+format)
-			old := []byte("previous complete report\n")
-			if err := os.WriteFile(out, old, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			dir, out, old := previousReport(t, format)
 			end := make(chan struct{})
 			t.Cleanup(func() { close(end) })
 			in := &keyThenBlock{body: "k=" + key + "\n", reading: make(chan struct{}), end: end}
@@ -75,13 +70,7 @@ func TestInterruptedOutputKeepsOldReport(t *testing.T) {
 			if code != ExitCanceled {
 				t.Fatalf("exit %d, want %d; stderr %q", code, ExitCanceled, stderr.String())
 			}
-			got, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(old) {
-				t.Errorf("interrupted run replaced the previous report with %q", got)
-			}
+			assertUnchanged(t, out, old)
 			if !strings.Contains(stderr.String(), out) {
 				t.Errorf("stderr does not say what happened to %s: %q", out, stderr.String())
 			}
@@ -153,23 +142,12 @@ func TestFailedOutputIsMarkedIncomplete(t *testing.T) {
 	tree := writeTree(t, map[string]string{"a.env": "k=" + key + "\n"})
 	for _, format := range report.Formats() {
 		t.Run(format, func(t *testing.T) {
-			dir := t.TempDir()
-			out := filepath.Join(dir, "bks."+format)
-			old := []byte("previous complete report\n")
-			if err := os.WriteFile(out, old, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			dir, out, old := previousReport(t, format)
 			code, _, errOut := runCLI(t, "", "detect", "files", "--format", format, "-o", out, tree, filepath.Join(tree, "missing"))
 			if code != 2 {
 				t.Fatalf("exit %d, want 2; stderr %q", code, errOut)
 			}
-			got, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(old) {
-				t.Errorf("failed run replaced the previous report with %q", got)
-			}
+			assertUnchanged(t, out, old)
 			partial, err := os.ReadFile(out + ".incomplete")
 			if err != nil {
 				t.Fatalf("no incomplete report kept: %v", err)
@@ -207,6 +185,30 @@ func TestCompleteOutputReplacesReport(t *testing.T) {
 		t.Fatalf("report %q, %v; want []", got, err)
 	}
 	assertOnlyFiles(t, dir, "bks.json")
+}
+
+// previousReport writes the report of an earlier run as dir/bks.<format>.
+func previousReport(t *testing.T, format string) (dir, out string, old []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	out = filepath.Join(dir, "bks."+format)
+	old = []byte("previous complete report\n")
+	if err := os.WriteFile(out, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, out, old
+}
+
+// assertUnchanged fails when the report at out no longer holds old.
+func assertUnchanged(t *testing.T, out string, old []byte) {
+	t.Helper()
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(old) {
+		t.Errorf("a run that did not complete replaced the previous report with %q", got)
+	}
 }
 
 // assertOnlyFiles fails when dir holds a file not in names (a leftover
