@@ -23,6 +23,11 @@ type Location struct {
 	Path   string `json:"path"`
 	Line   int    `json:"line"`   // 1-based; set by the scan
 	Column int    `json:"column"` // 1-based byte column; set by the scan
+	// Archive is set for an archive member only: the file (or stream)
+	// holding it, so Path is Archive + "!" + the member's path inside.
+	// It says where that separator is, since a real file name, or a
+	// member's own name, may contain "!" too.
+	Archive string `json:"archive,omitempty"`
 	// Git history (empty elsewhere).
 	Repo   string `json:"repo,omitempty"`
 	Commit string `json:"commit,omitempty"`

@@ -267,3 +267,37 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+// TestMergeSARIFKeepsIncomplete: a shard whose run did not complete
+// (executionSuccessful false) keeps saying so after the merge, whichever
+// shard comes first.
+func TestMergeSARIFKeepsIncomplete(t *testing.T) {
+	a, _ := shards()
+	ra := reportOf(t, "sarif", a)
+	var buf bytes.Buffer
+	rep, err := report.New("sarif", &buf, report.Options{ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report.MarkIncomplete(rep, "shard b was interrupted")
+	if err := rep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := Merge(&out, []Input{{"a", bytes.NewReader(ra)}, {"b", bytes.NewReader(buf.Bytes())}}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Invocations []struct {
+				ExecutionSuccessful bool `json:"executionSuccessful"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Runs) != 1 || len(doc.Runs[0].Invocations) != 1 || doc.Runs[0].Invocations[0].ExecutionSuccessful {
+		t.Errorf("merged run lost the incomplete shard's invocation:\n%s", out.String())
+	}
+}

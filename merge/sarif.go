@@ -87,6 +87,8 @@ func (m *sarifMerger) addRun(raw json.RawMessage, st *Stats) error {
 		}
 		m.byDriver[dname] = r
 		m.runs = append(m.runs, r)
+	} else if err := r.addInvocations(run["invocations"]); err != nil {
+		return err
 	}
 	// Rules of this run, in its own order: results point at them by index.
 	var rules []json.RawMessage
@@ -273,4 +275,28 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// addInvocations appends the invocations of a further run of the same
+// tool, so that a shard that did not complete (executionSuccessful false)
+// still says so in the merge.
+func (r *sarifRun) addInvocations(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var have, more []json.RawMessage
+	if old := r.extra["invocations"]; len(old) > 0 {
+		if err := json.Unmarshal(old, &have); err != nil {
+			return fmt.Errorf("invocations: %w", err)
+		}
+	}
+	if err := json.Unmarshal(raw, &more); err != nil {
+		return fmt.Errorf("invocations: %w", err)
+	}
+	all, err := json.Marshal(append(have, more...))
+	if err != nil {
+		return fmt.Errorf("invocations: %w", err)
+	}
+	r.extra["invocations"] = all
+	return nil
 }

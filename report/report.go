@@ -41,6 +41,17 @@ type Reporter interface {
 	Close() error
 }
 
+// MarkIncomplete tells rep, before Close, that the run did not scan
+// everything, and why. SARIF says so in its run (an invocation with
+// executionSuccessful false and the reason as a notification); the other
+// formats have no place for it and ignore it (bks -o keeps their partial
+// report under a name that says so).
+func MarkIncomplete(rep Reporter, reason string) {
+	if m, ok := rep.(interface{ markIncomplete(string) }); ok {
+		m.markIncomplete(reason)
+	}
+}
+
 // Format names.
 const (
 	FormatText  = "text"

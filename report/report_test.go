@@ -80,7 +80,7 @@ func fixture(t testing.TB) []findings.Finding {
 		findings.New(match(t, detectors.RuleLongTerm, long, "base64"),
 			findings.Location{Path: "deploy/secret.yaml", Line: 7, Column: 9}),
 		findings.New(match(t, detectors.RuleShortTerm, shortExpired, "percent"),
-			findings.Location{Path: "backups/site.zip!app/.env", Line: 2, Column: 1}),
+			findings.Location{Path: "backups/site.zip!app/.env", Archive: "backups/site.zip", Line: 2, Column: 1}),
 		findings.New(match(t, detectors.RuleClaudeLongTerm, claudeLong, ""),
 			findings.Location{Path: "./odd dir/=HYPERLINK(1).txt", Line: 1, Column: 1}),
 		findings.New(match(t, detectors.RuleClaudeShortTerm, claudeShort, ""),

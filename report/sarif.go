@@ -105,6 +105,16 @@ type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
 }
 
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful bool                `json:"executionSuccessful"`
+	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
 // sarifReporter streams SARIF 2.1.0. Results come first in the run object
 // and the tool (with its rule table, known only at the end) last, which is
 // legal JSON: only the rules seen so far are kept in memory.
@@ -119,17 +129,12 @@ type sarifReporter struct {
 	ruleIdx map[string]int
 	notes   []sarifNotification // findings not written as they were
 	failed  bool                // a finding is missing
+	// incomplete is why the run did not scan everything (MarkIncomplete);
+	// "" for a complete run.
+	incomplete string
 }
 
-type sarifNotification struct {
-	Level   string       `json:"level"`
-	Message sarifMessage `json:"message"`
-}
-
-type sarifInvocation struct {
-	ExecutionSuccessful        bool                `json:"executionSuccessful"`
-	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
-}
+func (r *sarifReporter) markIncomplete(reason string) { r.incomplete = reason }
 
 var _ Reporter = (*sarifReporter)(nil)
 
@@ -197,8 +202,14 @@ func (r *sarifReporter) Close() error {
 		r.buf.WriteString("\n      ")
 	}
 	r.buf.WriteString("],\n      ")
-	if len(r.notes) > 0 {
-		inv := []sarifInvocation{{ExecutionSuccessful: !r.failed, ToolExecutionNotifications: r.notes}}
+	// One invocation, written only when something is to be said: findings
+	// not written as they were, or a run that did not scan everything.
+	if len(r.notes) > 0 || r.incomplete != "" {
+		notes := r.notes
+		if r.incomplete != "" {
+			notes = append(notes, sarifNotification{Level: "error", Message: sarifMessage{Text: r.incomplete}})
+		}
+		inv := []sarifInvocation{{ExecutionSuccessful: !r.failed && r.incomplete == "", Notifications: notes}}
 		r.buf.WriteString("\"invocations\": ")
 		if err := appendJSON(&r.buf, inv, "      ", true); err != nil {
 			return fmt.Errorf("report: encode sarif invocations: %w", err)
@@ -330,7 +341,8 @@ func resultMessage(f *findings.Finding) string {
 
 // sarifLocationOf maps a finding location to SARIF. A file becomes a
 // relative URI with forward slashes (absolute paths become file: URIs). An
-// archive member "a.zip!inner/f.txt" points at the archive itself, the file
+// archive member (Archive "a.zip", Path "a.zip!inner/f.txt"; a "!" in a
+// path without Archive is part of a file name) points at the archive itself, the file
 // a repository holds; the member and its line go into the location message
 // and properties, since a line inside the member is not a line of the
 // archive. A place with no path (stdin, a commit message) becomes a logical
@@ -365,7 +377,11 @@ func sarifLocationOf(l findings.Location) sarifLocation {
 	if l.Transcoded != "" {
 		props["transcoded"] = l.Transcoded
 	}
-	switch outer, member, isMember := strings.Cut(l.Path, "!"); {
+	outer, member, isMember := l.Archive, "", false
+	if outer != "" {
+		member, isMember = strings.CutPrefix(l.Path, outer+"!")
+	}
+	switch {
 	case l.Path == "":
 		kind := l.Kind
 		if kind == "" {

@@ -224,3 +224,61 @@ func TestFileURI(t *testing.T) {
 		}
 	}
 }
+
+// TestSARIFArchiveMember: only a location the source marked as an archive
+// member (Archive set) is split into the archive and the member; a ! in a
+// real file name, or in a member's own name, is kept.
+func TestSARIFArchiveMember(t *testing.T) {
+	tests := []struct {
+		loc               findings.Location
+		wantURI, wantMemb string
+	}{
+		{findings.Location{Path: "s/report!final.txt", Line: 1, Column: 3}, "s/report%21final.txt", ""},
+		{findings.Location{Path: "s/a.zip!in!ner.env", Archive: "s/a.zip", Line: 1, Column: 3}, "s/a.zip", "in!ner.env"},
+		{findings.Location{Path: "x!y.zip!b.tar!c.env", Archive: "x!y.zip", Line: 2}, "x%21y.zip", "b.tar!c.env"},
+	}
+	for _, tt := range tests {
+		l := sarifLocationOf(tt.loc)
+		uri := l.PhysicalLocation.ArtifactLocation.URI
+		if uri != tt.wantURI && uri != strings.ReplaceAll(tt.wantURI, "%21", "!") {
+			t.Errorf("%q: uri %q, want %q", tt.loc.Path, uri, tt.wantURI)
+		}
+		memb, _ := l.Properties["archive_member"].(string)
+		if memb != tt.wantMemb {
+			t.Errorf("%q: member %q, want %q", tt.loc.Path, memb, tt.wantMemb)
+		}
+		if tt.wantMemb == "" && l.PhysicalLocation.Region == nil {
+			t.Errorf("%q: a file keeps its region", tt.loc.Path)
+		}
+	}
+}
+
+// TestSARIFIncomplete: a run marked incomplete writes an invocation with
+// executionSuccessful false and the reason, and still validates.
+func TestSARIFIncomplete(t *testing.T) {
+	var buf bytes.Buffer
+	r, err := New(FormatSARIF, &buf, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixture(t)[:2] {
+		if err := r.Finding(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	MarkIncomplete(r, "interrupted: the scan is incomplete")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	validateSARIF(t, buf.Bytes())
+	for _, want := range []string{`"executionSuccessful": false`, `"text": "interrupted: the scan is incomplete"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("no %s in\n%s", want, buf.String())
+		}
+	}
+	// The other formats accept the call and change nothing.
+	for _, format := range []string{FormatJSON, FormatJSONL, FormatCSV, FormatText} {
+		r, _ := New(format, &bytes.Buffer{}, Options{})
+		MarkIncomplete(r, "x")
+	}
+}

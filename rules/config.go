@@ -62,6 +62,20 @@ type Config struct {
 	Disabled []string
 	// Accounts are the known AWS accounts triage acts on.
 	Accounts []*triage.Account
+	// Archive bounds what an archive may expand to (the [archive] table);
+	// a zero field keeps the default, a negative one means no limit.
+	Archive ArchiveLimits
+}
+
+// ArchiveLimits are the [archive] table: the limits against archive bombs
+// of `bks detect files|stdin` (each also a --archive-… flag, which wins).
+// sources/files.ArchiveLimits documents each.
+type ArchiveLimits struct {
+	MaxDepth      int   `toml:"max_depth"`
+	MaxTotalBytes int64 `toml:"max_total_bytes"`
+	MaxRatio      int64 `toml:"max_ratio"`
+	RatioWindow   int64 `toml:"ratio_window"`
+	MaxEntries    int64 `toml:"max_entries"`
 }
 
 // Rule is one detection rule.
@@ -143,6 +157,7 @@ type fileSchema struct {
 	Rules         []*Rule           `toml:"rules"`
 	Allowlists    []*Allowlist      `toml:"allowlists"`
 	Accounts      []*triage.Account `toml:"accounts"`
+	Archive       ArchiveLimits     `toml:"archive"`
 }
 
 // FoldsCase reports whether the rule's keywords match in any case.
@@ -311,6 +326,7 @@ func build(name string, data []byte) (*Config, error) {
 	}
 	v.accounts(user.Accounts)
 	c.Accounts = user.Accounts
+	c.Archive = user.Archive
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
 		return nil, sortErrors(errs)

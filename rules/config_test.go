@@ -364,3 +364,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestArchiveLimitsConfig: the [archive] table sets the archive limits;
+// a typo in it is an error like any other.
+func TestArchiveLimitsConfig(t *testing.T) {
+	c, err := build("t.toml", []byte("[archive]\nmax_depth = 3\nmax_total_bytes = 1000000\nmax_ratio = 500\nratio_window = 1048576\nmax_entries = -1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ArchiveLimits{MaxDepth: 3, MaxTotalBytes: 1000000, MaxRatio: 500, RatioWindow: 1 << 20, MaxEntries: -1}
+	if c.Archive != want {
+		t.Errorf("archive = %+v, want %+v", c.Archive, want)
+	}
+	if _, err := build("t.toml", []byte("[archive]\nmax_ration = 5\n")); err == nil || !strings.Contains(err.Error(), `unknown key "max_ration"`) {
+		t.Errorf("typo: %v", err)
+	}
+}

@@ -142,7 +142,7 @@ func (d *strictDecoder) value(path string, x any, rv reflect.Value) {
 			return
 		}
 		rv.SetBool(b)
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		n, ok := x.(int64)
 		if !ok {
 			d.fail(path, "expected an integer, got %s", tomlType(x))

@@ -45,23 +45,22 @@ func (c Chunker) Split(r io.Reader, origin *location.Location, buf []byte, yield
 	for {
 		n, err := io.ReadFull(r, buf[have:])
 		have += n
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !eof {
-			return err
-		}
+		// A read error ends the blob like EOF does: what was read before
+		// it is still scanned, then the error is returned.
+		last := err != nil
 		if have == 0 {
-			return nil
+			return readErr(err)
 		}
 		limit := have
-		if !eof {
+		if !last {
 			limit = size
 		}
 		ch := Chunk{Data: buf[:have], Limit: limit, Offset: off, Line: line, Column: col, Origin: origin}
 		if yerr := yield(ch); yerr != nil {
 			return yerr
 		}
-		if eof {
-			return nil
+		if last {
+			return readErr(err)
 		}
 		own := buf[:limit]
 		if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
@@ -73,6 +72,15 @@ func (c Chunker) Split(r io.Reader, origin *location.Location, buf []byte, yield
 		off += int64(limit)
 		have = copy(buf, buf[limit:have])
 	}
+}
+
+// readErr is nil for the ends of a reader (io.EOF, and io.ErrUnexpectedEOF
+// from io.ReadFull), and err otherwise.
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return err
 }
 
 // SplitBytes yields the chunks of an in-memory blob without copying.

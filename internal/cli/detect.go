@@ -20,6 +20,7 @@ import (
 	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/files"
 )
 
 // detectOptions are the flags every `bks detect` subcommand shares.
@@ -37,6 +38,8 @@ type detectOptions struct {
 	Workers        int
 	MaxFileSize    int64
 	NoArchives     bool
+	// Archive holds the --archive-… flags; 0 leaves the config's value.
+	Archive rules.ArchiveLimits
 	cmdutil.VerifyFlags
 	Config         string
 	Baseline       string
@@ -97,6 +100,11 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
 	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar and gzip files")
+	f.IntVar(&o.Archive.MaxDepth, "archive-max-depth", 0, "archive layers opened, gzip counting as one (default 8; -1: no limit; also [archive] max_depth)")
+	f.Int64Var(&o.Archive.MaxTotalBytes, "archive-max-total-bytes", 0, "bytes read out of one archive on disk, all levels (default 4 GiB; -1: no limit; also [archive] max_total_bytes)")
+	f.Int64Var(&o.Archive.MaxRatio, "archive-max-ratio", 0, "expansion ratio past which a member is cut as a bomb (default 200; -1: no limit; also [archive] max_ratio)")
+	f.Int64Var(&o.Archive.RatioWindow, "archive-ratio-window", 0, "bytes a member expands to before its ratio is checked (default 16 MiB; also [archive] ratio_window)")
+	f.Int64Var(&o.Archive.MaxEntries, "archive-max-entries", 0, "members of one archive on disk, all levels (default 100000; -1: no limit; also [archive] max_entries)")
 	o.VerifyFlags.Register(f, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
 	f.StringVar(&o.Config, "config", "", "configuration file (default: .bks.toml at the scanned root, or $BKS_CONFIG)")
 	f.StringVar(&o.Baseline, "baseline", "", "suppress the findings listed in this baseline file")
@@ -175,6 +183,28 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 	}), nil
 }
 
+// archiveLimits are the archive limits of the run: each flag given, else
+// the config's [archive] value, else (0) the default.
+func (o *detectOptions) archiveLimits() files.ArchiveLimits {
+	var c rules.ArchiveLimits
+	if o.cfg != nil {
+		c = o.cfg.Archive
+	}
+	pick := func(flag, cfg int64) int64 {
+		if flag != 0 {
+			return flag
+		}
+		return cfg
+	}
+	return files.ArchiveLimits{
+		MaxDepth:      int(pick(int64(o.Archive.MaxDepth), int64(c.MaxDepth))),
+		MaxTotalBytes: pick(o.Archive.MaxTotalBytes, c.MaxTotalBytes),
+		MaxRatio:      pick(o.Archive.MaxRatio, c.MaxRatio),
+		RatioWindow:   pick(o.Archive.RatioWindow, c.RatioWindow),
+		MaxEntries:    pick(o.Archive.MaxEntries, c.MaxEntries),
+	}
+}
+
 // configError lists every configuration problem, one per line.
 func configError(err error) error {
 	msgs := configProblems(err)
@@ -187,6 +217,13 @@ func configError(err error) error {
 // runDetect runs src through the engine into the chosen report and turns the
 // outcome into an exit code. errs is the collector src reports to.
 func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.Engine, src sources.Source, errs *errorCollector) (retErr error) {
+	var checker *verify.Checker
+	if o.Verify {
+		var err error
+		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
+			return err
+		}
+	}
 	out := sio.Out
 	color := o.Color == "always" || (o.Color == "auto" && sio.IsTerminal && o.Output == "")
 	if o.Output != "" {
@@ -194,26 +231,16 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		if o.ShowSecrets {
 			mode = 0o600
 		}
-		fh, err := os.OpenFile(o.Output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+		fh, err := createReportFile(o.Output, mode)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			if err := fh.Close(); err != nil && retErr == nil {
-				retErr = err
-			}
-		}()
+		defer func() { retErr = finishReport(sio, fh, retErr) }()
 		out = fh
 	}
 	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ShowSuppressed: o.ShowSuppressed, ToolVersion: Version})
 	if err != nil {
 		return err
-	}
-	var checker *verify.Checker
-	if o.Verify {
-		if checker, err = o.factory.Verifier(o.VerifyFlags.Options(10 * time.Second)); err != nil {
-			return err
-		}
 	}
 	sink := &detectSink{warn: sio.Err}
 	var filter scan.Filter
@@ -232,6 +259,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	}
 	if sink.lost > 0 && scanErr == nil {
 		scanErr = fmt.Errorf("%d finding(s) could not be written to the report (named above)", sink.lost)
+	}
+	if why := incompleteReason(ctx, scanErr, errs); why != "" {
+		report.MarkIncomplete(rep, why)
 	}
 	if err := rep.Close(); err != nil && scanErr == nil {
 		scanErr = err
@@ -278,6 +308,37 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return cmdutil.Found(o.ExitCode)
 	}
 	return nil
+}
+
+// incompleteReason says why a scan that ended with scanErr did not scan
+// everything, or "" when it did.
+func incompleteReason(ctx context.Context, scanErr error, errs *errorCollector) string {
+	switch {
+	case ctx.Err() != nil || errors.Is(scanErr, context.Canceled):
+		return "interrupted: the scan is incomplete"
+	case scanErr != nil:
+		return "the scan failed: " + scanErr.Error()
+	case errs != nil && errs.n() > 0:
+		return fmt.Sprintf("%d item(s) could not be scanned; the tool's error output names them", errs.n())
+	}
+	return ""
+}
+
+// finishReport moves the -o report into place once runDetect returned
+// runErr: it replaces the previous report only when the run completed
+// (exit 0 or 1), and says on stderr where an incomplete one went.
+func finishReport(sio *IO, fh *reportFile, runErr error) error {
+	complete := runErr == nil || errors.Is(runErr, cmdutil.ErrFound)
+	dest, err := fh.finish(complete)
+	switch {
+	case err != nil && complete:
+		return err
+	case err != nil:
+		fmt.Fprintf(sio.Err, "bks: %s left unchanged; the incomplete report could not be kept: %v\n", fh.path, err)
+	case !complete:
+		fmt.Fprintf(sio.Err, "bks: the run did not complete: %s left unchanged, partial report in %s\n", fh.path, dest)
+	}
+	return runErr
 }
 
 func writeBaselineFile(path string, fs []findings.Finding) error {

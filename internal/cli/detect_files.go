@@ -36,11 +36,12 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 			}
 			errs := &errorCollector{w: sio.Err}
 			src := files.New(files.Options{
-				Paths:       args,
-				MaxFileSize: opts.MaxFileSize,
-				Workers:     opts.Workers,
-				OnError:     errs.handle,
-				NoArchives:  opts.NoArchives,
+				Paths:         args,
+				MaxFileSize:   opts.MaxFileSize,
+				Workers:       opts.Workers,
+				OnError:       errs.handle,
+				NoArchives:    opts.NoArchives,
+				ArchiveLimits: opts.archiveLimits(),
 			})
 			return runDetect(cmd.Context(), sio, opts, eng, src, errs)
 		},
@@ -63,9 +64,10 @@ func newCmdDetectStdin(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 			}
 			errs := &errorCollector{w: sio.Err}
 			src := stdin.New(sio.In, stdin.Options{
-				Name:       name,
-				OnError:    errs.handle,
-				NoArchives: opts.NoArchives,
+				Name:          name,
+				OnError:       errs.handle,
+				NoArchives:    opts.NoArchives,
+				ArchiveLimits: opts.archiveLimits(),
 			})
 			return runDetect(cmd.Context(), sio, opts, eng, src, errs)
 		},

@@ -139,7 +139,12 @@ func TestDetectGitHubEndToEnd(t *testing.T) {
 	if strings.Contains(r.stderr, fakeToken) {
 		t.Error("token on stderr")
 	}
-	all := readJSONL(t, out)
+	// Exit 2: the report is kept, named as incomplete (--ignore-errors
+	// writes it to -o itself).
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written by a run that failed", out)
+	}
+	all := readJSONL(t, out+".incomplete")
 	var repos []string
 	for _, f := range all {
 		repos = append(repos, f.Repo)
@@ -185,7 +190,7 @@ func TestDetectGitHubEndToEnd(t *testing.T) {
 		sarifFiles = append(sarifFiles, s)
 	}
 	merged := filepath.Join(dir, "merged.jsonl")
-	r = runBin(t, bin, nil, append(append([]string{"merge", "-o", merged}, shardFiles...), out)...)
+	r = runBin(t, bin, nil, append(append([]string{"merge", "-o", merged}, shardFiles...), out+".incomplete")...)
 	if r.code != ExitFound || !strings.Contains(r.stderr, "3 finding(s), 3 duplicate(s) dropped") {
 		t.Fatalf("merge: exit %d\n%s", r.code, r.stderr)
 	}

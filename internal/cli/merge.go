@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -95,22 +94,15 @@ func mergeRun(sio *IO, opts *mergeOptions) (retErr error) {
 // writeFileAtomic writes data to a temporary file next to path and renames
 // it over path.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".bks-merge-*")
+	fh, err := createReportFile(path, 0o644)
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		os.Remove(fh.Name())
+		return err
 	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-	}
-	return werr
+	_, err = fh.finish(true)
+	return err
 }

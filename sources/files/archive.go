@@ -25,10 +25,14 @@ type ArchiveLimits struct {
 	// nesting levels together, per archive on disk. Default 4 GiB.
 	MaxTotalBytes int64
 	// MaxRatio caps how much one member may expand: decompressed bytes over
-	// compressed bytes. Checked once a member passed 1 MiB, so small
-	// highly compressible files pass. Default 200 (deflate cannot exceed
-	// ~1032; bombs sit there).
+	// compressed bytes. Checked once a member expanded past RatioWindow,
+	// so highly compressible files (repetitive logs) of ordinary size
+	// pass. Default 200 (deflate cannot exceed ~1032; bombs sit there).
 	MaxRatio int64
+	// RatioWindow is how many bytes a member expands to before its ratio
+	// is checked (over all it expanded so far): a bomb is cut there, and
+	// the next member is scanned. Default 16 MiB.
+	RatioWindow int64
 	// MaxEntries caps the members, all nesting levels together, per
 	// archive on disk. Default 100000.
 	MaxEntries int64
@@ -39,9 +43,8 @@ const (
 	DefaultMaxDepth      = 8
 	DefaultMaxTotalBytes = 4 << 30
 	DefaultMaxRatio      = 200
+	DefaultRatioWindow   = 16 << 20
 	DefaultMaxEntries    = 100_000
-	// ratioFloor is the size under which a member's ratio is not checked.
-	ratioFloor = 1 << 20
 	// zipMemLimit is the largest zip that is not on disk (nested in another
 	// archive, or on stdin) buffered in memory; larger ones go to an
 	// unlinked temporary file, bounded by MaxTotalBytes.
@@ -62,9 +65,15 @@ func (l ArchiveLimits) withDefaults() ArchiveLimits {
 	l.MaxDepth = int(min(depth, 1<<20))
 	def(&l.MaxTotalBytes, DefaultMaxTotalBytes)
 	def(&l.MaxRatio, DefaultMaxRatio)
+	def(&l.RatioWindow, DefaultRatioWindow)
 	def(&l.MaxEntries, DefaultMaxEntries)
 	return l
 }
+
+// ErrTruncated says a gzip stream or tar archive ends before its own end
+// (the gzip trailer, a tar member's declared size, a whole tar header):
+// what came before it was scanned, the rest is missing.
+var ErrTruncated = errors.New("truncated archive: it ends early; the rest of it was not scanned")
 
 // ErrArchiveLimit is wrapped by every *LimitError.
 var ErrArchiveLimit = errors.New("archive limit exceeded")
@@ -204,12 +213,17 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	l.bud.total += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrTruncated) {
+		// Not io.ErrUnexpectedEOF, which readers take for a short end.
+		l.err = ErrTruncated
+		return n, l.err
+	}
 	if l.bud.total > l.lim.MaxTotalBytes {
 		l.bud.exhausted = true
 		l.err = &LimitError{Archive: l.bud.root, Limit: "MaxTotalBytes", Max: l.lim.MaxTotalBytes}
 		return n, l.err
 	}
-	if l.n > ratioFloor {
+	if l.n > l.lim.RatioWindow {
 		c := l.compressed
 		if l.in != nil {
 			c = l.in.n
@@ -311,6 +325,9 @@ func (s *scanner) scanTar(r io.Reader, path, kind string, depth int, bud *budget
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = ErrTruncated
+		}
 		if err != nil {
 			s.reportRead(path, fmt.Errorf("tar: %w", err))
 			return nil
@@ -329,7 +346,8 @@ func (s *scanner) scanTar(r io.Reader, path, kind string, depth int, bud *budget
 		if err := s.scanBlob(lr, nil, h.Size, mpath, kind, depth+1, bud, true); err != nil {
 			return err
 		}
-		if bud.exhausted {
+		if bud.exhausted || errors.Is(lr.err, ErrTruncated) {
+			// The member said so already; no header follows.
 			return nil
 		}
 	}

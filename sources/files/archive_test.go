@@ -72,12 +72,33 @@ func TestArchiveLimits(t *testing.T) {
 		{
 			name:      "ratio: the bomb member is cut, the next one scanned",
 			data:      makeZip(t, member{name: "bomb.bin", data: zerosMiB(4)}, member{name: "after.env", data: env}),
+			limits:    ArchiveLimits{RatioWindow: 1 << 20},
 			wantLimit: "MaxRatio", wantIn: "a.zip!bomb.bin",
 			wantHits: []string{"a.zip!after.env"},
 		},
 		{
+			// The issue's repro: a repetitive log expands more than
+			// MaxRatio, but within the ratio window it is not a bomb.
+			name:     "a 2 MiB repetitive log: the key after 1 MiB is found",
+			data:     makeZip(t, member{name: "app.log", data: append(repetitiveLog(2<<20), env...)}),
+			wantHits: []string{"a.zip!app.log"},
+		},
+		{
+			name:      "a bomb past the default window is cut, a small sibling scanned",
+			data:      makeZip(t, member{name: "bomb.bin", data: zerosMiB(DefaultRatioWindow>>20 + 4)}, member{name: "after.env", data: env}),
+			wantLimit: "MaxRatio", wantIn: "a.zip!bomb.bin",
+			wantHits: []string{"a.zip!after.env"},
+		},
+		{
+			name:      "ratio window set smaller",
+			data:      makeZip(t, member{name: "app.log", data: append(repetitiveLog(2<<20), env...)}),
+			limits:    ArchiveLimits{RatioWindow: 1 << 20},
+			wantLimit: "MaxRatio", wantIn: "a.zip!app.log",
+		},
+		{
 			name:      "ratio of a gzip layer",
 			data:      gz(t, zerosMiB(4)),
+			limits:    ArchiveLimits{RatioWindow: 1 << 20},
 			wantLimit: "MaxRatio", wantIn: "a.zip",
 		},
 		{
@@ -107,6 +128,7 @@ func TestArchiveLimits(t *testing.T) {
 		{
 			name:      "many bomb members: reported twice, not per member",
 			data:      makeZip(t, member{name: "b1", data: zerosMiB(3)}, member{name: "b2", data: zerosMiB(3)}, member{name: "b3", data: zerosMiB(3)}, member{name: "k.env", data: env}),
+			limits:    ArchiveLimits{RatioWindow: 1 << 20},
 			wantLimit: "MaxRatio", wantIn: "a.zip!b1", wantMore: "a.zip",
 			wantHits: []string{"a.zip!k.env"},
 		},
@@ -273,4 +295,51 @@ func FuzzArchives(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestTruncatedArchives is the issue's "a truncated gzip passes": `head -c
+// 30000` of a gzip, tar or tar.gz still yields what was readable, and
+// says "truncated archive".
+func TestTruncatedArchives(t *testing.T) {
+	env := []byte("K=" + keyLong + "\n")
+	// Text that compresses poorly enough that 30000 bytes of gzip are a
+	// fraction of it.
+	var log bytes.Buffer
+	for i := 0; log.Len() < 400_000; i++ {
+		fmt.Fprintf(&log, "%08x line %d of a log that goes on %x\n", i*2654435761, i, i*i*40503)
+	}
+	bigTar := makeTar(t, member{name: "a.env", data: env}, member{name: "big.log", data: log.Bytes()})
+	head := func(b []byte, n int) []byte {
+		if len(b) <= n {
+			t.Fatalf("test data of %d bytes is not longer than %d", len(b), n)
+		}
+		return b[:n]
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"gzip", head(gz(t, append(env, log.Bytes()...)), 30000)},
+		{"tar cut in a member", head(bigTar, 30000)},
+		{"tar cut in a header", head(bigTar, 512+512+100)},
+		{"tar.gz", head(gz(t, bigTar), 30000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := scanBytes(t, Options{}, "a", tt.data)
+			if len(res.hits) != 1 {
+				t.Errorf("hits = %v, want the key before the cut", res.hits)
+			}
+			if !strings.Contains(res.errText(), "truncated archive") {
+				t.Errorf("errors = %q, want \"truncated archive\"", res.errText())
+			}
+		})
+	}
+}
+
+// repetitiveLog is n bytes of an ordinary, very repetitive log: it
+// deflates more than 200 times.
+func repetitiveLog(n int) []byte {
+	line := []byte("2026-12-07T01:00:00Z INFO health check ok status=200 latency_ms=1\n")
+	return bytes.Repeat(line, n/len(line)+1)[:n]
 }

@@ -140,8 +140,12 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 	head := s.heads[depth]
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		s.reportRead(path, err)
-		return nil
+		if n == 0 {
+			s.reportRead(path, err)
+			return nil
+		}
+		// What was read is still scanned; the error comes after it.
+		r = errReader{err}
 	}
 	if n == 0 {
 		return nil
@@ -173,6 +177,9 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 		in = sources.NewUTF16Reader(in, true)
 	}
 	origin := &location.Location{Path: path, Kind: kind, Transcoded: enc}
+	if path != bud.root {
+		origin.Archive = bud.root
+	}
 	if err := s.chunker.Split(in, origin, *s.buf, s.emitFn); err != nil {
 		if s.fatal != nil {
 			return s.fatal
@@ -198,6 +205,11 @@ func (s *scanner) reportRead(path string, err error) {
 const headLen = 512
 
 // headReader returns head, then the rest of r.
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 type headReader struct {
 	head []byte
 	r    io.Reader

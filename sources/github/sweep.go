@@ -309,7 +309,10 @@ func nameOrigin(r Repo, o *location.Location) *location.Location {
 		base := strings.TrimSuffix(r.HTMLURL, "/")
 		switch {
 		case n.Kind == "" && n.Path != "":
-			path, _, _ := strings.Cut(n.Path, "!") // an archive member: link the archive
+			path := n.Path
+			if n.Archive != "" { // an archive member: link the archive
+				path = n.Archive
+			}
 			n.HTMLURL = base + "/blob/" + n.Commit + "/" + escapePath(path)
 		case n.Kind == "commit-message":
 			n.HTMLURL = base + "/commit/" + n.Commit

@@ -258,7 +258,8 @@ func TestNameOrigin(t *testing.T) {
 	}{
 		{"file", location.Location{Repo: "/tmp/clone", Path: "dir/a b.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/dir/a%20b.txt"},
 		{"commit message", location.Location{Kind: "commit-message", Commit: c}, "https://github.com/acme/x/commit/" + c},
-		{"archive member", location.Location{Path: "a.zip!in/k.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/a.zip"},
+		{"archive member", location.Location{Path: "a.zip!in/k.txt", Archive: "a.zip", Commit: c}, "https://github.com/acme/x/blob/" + c + "/a.zip"},
+		{"! in a file name", location.Location{Path: "s/report!final.txt", Commit: c}, "https://github.com/acme/x/blob/" + c + "/s/report%21final.txt"},
 		{"tag message", location.Location{Kind: "tag-message", Commit: c}, ""},
 		{"no commit", location.Location{Path: "a"}, ""},
 		{"submodule", location.Location{Repo: "acme/x//vendor/lib", Path: "a", Commit: c}, ""},
