@@ -61,8 +61,10 @@ type blobScan struct {
 	mu     sync.Mutex
 	hits   []plumbing.Hash         // a candidate inside
 	tooBig map[plumbing.Hash]int64 // over MaxBlobSize: size
-	blobs  int
-	bytes  int64
+	// missing: reachable but not in the object store (missing.go)
+	missing []plumbing.Hash
+	blobs   int
+	bytes   int64
 }
 
 func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) error) (err error) {
@@ -109,6 +111,16 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	// the candidates' are picked once all are known.
 	var spec chan walkResult
 	if packs {
+		// The store holds what is there; rev-list names what is not.
+		missingDone := make(chan error, 1)
+		go func() {
+			var err error
+			bs.missing, err = h.revListMissing(ctx)
+			if err != nil {
+				err = fmt.Errorf("%w: %v", errFallback, err)
+			}
+			missingDone <- err
+		}()
 		firstHit := make(chan struct{})
 		blobsDone := make(chan struct{})
 		go func() {
@@ -127,12 +139,18 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			go func() { spec <- h.attributeAll(ctx) }()
 		}
 		<-blobsDone
+		if merr := <-missingDone; merr != nil && serr == nil {
+			serr = merr
+		}
 	} else {
 		serr = h.streamBlobs(ctx, bs)
 		if serr != nil {
 			cancel()
 		}
 		cerr = <-commitsDone
+	}
+	if serr == nil && cerr == nil {
+		serr = h.missingErr(bs.missing)
 	}
 	if serr != nil || cerr != nil {
 		cancel()
@@ -267,17 +285,10 @@ func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
 		return fmt.Errorf("%w: %v", errFallback, err)
 	}
 	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--stdin")
+	args = append(args, "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Env = gitEnv()
-	var roots bytes.Buffer
-	for _, id := range h.tips {
-		roots.WriteString(id.String() + "\n")
-	}
-	for _, l := range h.loose {
-		roots.WriteString(l.hash.String() + "\n")
-	}
-	cmd.Stdin = &roots
+	cmd.Stdin = h.revListRoots()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errFallback, err)
@@ -320,6 +331,10 @@ func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
 			line := sc.Bytes()
 			if i := bytes.IndexByte(line, ' '); i >= 0 {
 				line = line[:i]
+			}
+			if id, ok := missingLine(line); ok {
+				bs.missing = append(bs.missing, id) // only this goroutine writes it
+				continue
 			}
 			if !plumbing.IsHash(string(line)) {
 				return fmt.Errorf("git rev-list: unexpected output %q", line)

@@ -247,3 +247,24 @@ func TestHistoryAlternates(t *testing.T) {
 		}
 	})
 }
+
+// A blob missing from the object store is reported by id (with the commit
+// and path that have it: the blob-first scan leaves it to the walk), with
+// the blobs read in process or by git cat-file, and the rest is scanned.
+func TestBlobFirstMissingBlob(t *testing.T) {
+	r := newTestRepo(t)
+	r.Write("a.txt", "first\n")
+	r.Commit("a")
+	r.Write("b.txt", "k="+key(1)+"\n")
+	r.Commit("b")
+	gone := r.Git("rev-parse", "HEAD~1:a.txt")
+	if err := os.Remove(filepath.Join(r.Dir, ".git", "objects", gone[:2], gone[2:])); err != nil {
+		t.Fatal(err)
+	}
+	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
+		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
+		if len(out.errs) != 1 || !strings.Contains(out.errs[0], gone) || !strings.Contains(out.errs[0], "a.txt") || len(out.byKey) != 1 {
+			t.Errorf("%s: errs %q, keys %d, stats %+v", reader, out.errs, len(out.byKey), out.stats)
+		}
+	}
+}

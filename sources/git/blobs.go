@@ -106,7 +106,10 @@ func gitEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0")
+	// A scan never downloads what a partial clone lacks (git 2.44+ obeys
+	// GIT_NO_LAZY_FETCH; the blob-first scan asks rev-list, which never
+	// fetches, what is missing, and reads only what is there).
+	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0", "GIT_NO_LAZY_FETCH=1")
 }
 
 // catFile is a running `git cat-file --batch`.
