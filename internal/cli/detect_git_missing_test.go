@@ -73,3 +73,42 @@ func TestDetectGitMissingLooseBlob(t *testing.T) {
 		}
 	}
 }
+
+// SHA-256 repositories (git init --object-format=sha256) are scanned by
+// detect git and detect staged: findings name 64-hex commit ids.
+func TestDetectGitSHA256(t *testing.T) {
+	r := newGitRepo(t)
+	if err := os.RemoveAll(filepath.Join(r.Dir, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	r.Git("init", "-q", "-b", "main", "--object-format=sha256")
+	r.Write("a.txt", "fine\n")
+	r.Commit("a")
+	r.Write("app/.env", "k="+gitKey(7)+"\n")
+	leak := r.Commit("leak")
+	if len(leak) != 64 {
+		t.Skipf("git made a %d-hex commit id: no SHA-256 support", len(leak))
+	}
+	r.Git("rm", "-q", "app/.env")
+	r.Commit("remove")
+	for _, args := range [][]string{nil, {"--branch", "main"}, {"--blob-reader", "go-git"}} {
+		code, out, errOut := runCLI(t, "", append([]string{"detect", "git", r.Dir, "-f", "jsonl"}, args...)...)
+		fs := decodeJSONFindings(t, out)
+		if code != ExitFound || len(fs) != 1 || fs[0].Commit != leak || fs[0].Path != "app/.env" {
+			t.Errorf("detect git %v: exit %d, findings %s\nstderr %s", args, code, out, errOut)
+		}
+	}
+	r.Write("new.txt", "k="+gitKey(8)+"\n")
+	r.Git("add", "new.txt")
+	code, out, errOut := runCLI(t, "", "detect", "staged", "-C", r.Dir, "-f", "jsonl")
+	if fs := decodeJSONFindings(t, out); code != ExitFound || len(fs) != 1 || fs[0].Path != "new.txt" {
+		t.Errorf("detect staged: exit %d, findings %s\nstderr %s", code, out, errOut)
+	}
+	// pre-commit run --all-files: files given by name, tracked or not.
+	r.Write("untracked.txt", "k="+gitKey(9)+"\n")
+	code, out, errOut = runCLI(t, "", "detect", "staged", "-C", r.Dir, "-f", "jsonl",
+		filepath.Join(r.Dir, "a.txt"), filepath.Join(r.Dir, "new.txt"), filepath.Join(r.Dir, "untracked.txt"))
+	if fs := decodeJSONFindings(t, out); code != ExitFound || len(fs) != 2 {
+		t.Errorf("detect staged FILES: exit %d, findings %s\nstderr %s", code, out, errOut)
+	}
+}
