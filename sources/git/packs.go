@@ -85,6 +85,7 @@ func (h *history) openStore(ctx context.Context) (*pack.Store, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", errFallback, err)
 	}
+	store.SkipOver = h.s.opts.MaxBlobSize
 	return store, nil
 }
 
@@ -129,13 +130,17 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 	signal := func() { once.Do(func() { close(firstHit) }) }
 	visit := func(w int, b *pack.Blob) uint8 {
 		ps := &found[w]
+		size := int64(len(b.Data))
+		if b.Skipped {
+			size = b.Size
+		}
 		ps.blobs++
-		ps.bytes += int64(len(b.Data))
-		if maxSize > 0 && int64(len(b.Data)) > maxSize {
+		ps.bytes += size
+		if maxSize > 0 && size > maxSize {
 			if ps.big == nil {
 				ps.big = map[plumbing.Hash]int64{}
 			}
-			ps.big[plumbing.Hash(b.ID)] = int64(len(b.Data))
+			ps.big[plumbing.Hash(b.ID)] = size
 			signal()
 			return blobDirty
 		}
