@@ -63,8 +63,11 @@ type blobScan struct {
 	tooBig map[plumbing.Hash]int64 // over MaxBlobSize: size
 	// missing: reachable but not in the object store (missing.go)
 	missing []plumbing.Hash
-	blobs   int
-	bytes   int64
+	// stream: blobs over streamOver the in-process reader did not read;
+	// all are in hits, and are yielded by streaming them (large.go).
+	stream map[plumbing.Hash]bool
+	blobs  int
+	bytes  int64
 }
 
 func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) error) (err error) {
@@ -226,6 +229,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 
 	// Blobs at HEAD first.
 	h.headFirst(order, recs)
+	order, streamed := splitStreamed(order, recs, bs.stream)
 	if len(order) > 0 {
 		blobs, err := startCatFile(ctx, h.path)
 		if err != nil {
@@ -236,6 +240,11 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			return err
 		}
 		_ = blobs.close()
+	}
+	for _, i := range streamed {
+		if err := h.streamBlob(ctx, &recs[i], yield); err != nil {
+			return err
+		}
 	}
 	return h.messages(yield)
 }

@@ -268,3 +268,29 @@ func TestBlobFirstMissingBlob(t *testing.T) {
 		}
 	}
 }
+
+// A blob over streamOver is not held whole: it is streamed through the
+// chunker, loose or packed, and its key found with commit and in_head.
+func TestBlobFirstStreamsLargeBlobs(t *testing.T) {
+	defer func(n int64) { streamOver = n }(streamOver)
+	streamOver = 4096
+	r := newTestRepo(t)
+	r.Write("big.txt", strings.Repeat("filler line of a large log\n", 1000)+"k="+key(1)+"\n")
+	r.Write("small.txt", "k="+key(2)+"\n")
+	leak := r.Commit("big")
+	for _, packed := range []bool{false, true} {
+		if packed {
+			r.Git("repack", "-adq")
+		}
+		out := scanRepo(t, Options{Path: r.Dir, Reader: readerGitPrefilter})
+		f := out.byKey[key(1)]
+		if len(out.errs) != 0 || len(f) != 1 || f[0].Commit != leak || f[0].Path != "big.txt" || !*f[0].InHead || len(out.byKey[key(2)]) != 1 || !out.stats.Packs {
+			t.Errorf("packed %v: errs %q, findings %+v, stats %+v", packed, out.errs, f, out.stats)
+		}
+		// Under the cap it is skipped, and said so.
+		out = scanRepo(t, Options{Path: r.Dir, Reader: readerGitPrefilter, MaxBlobSize: 10000})
+		if len(out.errs) != 1 || !strings.Contains(out.errs[0], "over the 10000-byte cap") || len(out.byKey) != 1 {
+			t.Errorf("packed %v, capped: errs %q, keys %d", packed, out.errs, len(out.byKey))
+		}
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/zlib"
 )
 
 // looseObject visits a loose object if it is a blob.
@@ -131,3 +134,36 @@ func (r *Reader) inflateAll(raw []byte, max int64) ([]byte, error) {
 	}
 	return io.ReadAll(io.LimitReader(r.z.zr, max))
 }
+
+// OpenLooseBlob streams the loose blob id, inflating as it is read; ok is
+// false when the store has no such loose object (it may be packed).
+func (s *Store) OpenLooseBlob(id ID) (rc io.ReadCloser, ok bool, err error) {
+	hexID := id.String()
+	for _, dir := range s.loose {
+		f, err := os.Open(filepath.Join(dir, hexID[:2], hexID[2:]))
+		if err != nil {
+			continue
+		}
+		zr, err := zlib.NewReader(bufio.NewReaderSize(f, 64<<10))
+		if err != nil {
+			f.Close()
+			return nil, true, fmt.Errorf("object %s: %v", id, err)
+		}
+		br := bufio.NewReaderSize(zr, 64<<10)
+		hdr, err := br.ReadString(0)
+		if err != nil || !strings.HasPrefix(hdr, "blob ") {
+			zr.Close()
+			f.Close()
+			return nil, true, fmt.Errorf("object %s: not a loose blob", id)
+		}
+		return looseStream{br, func() error { zr.Close(); return f.Close() }}, true, nil
+	}
+	return nil, false, nil
+}
+
+type looseStream struct {
+	*bufio.Reader
+	close func() error
+}
+
+func (l looseStream) Close() error { return l.close() }
