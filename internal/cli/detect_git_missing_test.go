@@ -53,10 +53,7 @@ func TestDetectGitMissingLooseBlob(t *testing.T) {
 	r.Commit("a")
 	r.Write("b.txt", "k="+gitKey(6)+"\n")
 	r.Commit("b")
-	gone := r.Git("rev-parse", "HEAD~1:a.txt")
-	if err := os.Remove(filepath.Join(r.Dir, ".git", "objects", gone[:2], gone[2:])); err != nil {
-		t.Fatal(err)
-	}
+	gone := r.DeleteObject("HEAD~1:a.txt")
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -289,23 +287,9 @@ func (h *history) attributeAll(ctx context.Context) walkResult {
 // with one of blobFirstWorkers git cat-file processes, checking it with the
 // Matcher. Any failure is errFallback (or the context's error).
 func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
-	abs, err := filepath.Abs(h.path)
+	cmd, stdout, stderr, err := h.startRevList(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errFallback, err)
-	}
-	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = gitEnv()
-	cmd.Stdin = h.revListRoots()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("%w: %v", errFallback, err)
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%w: start git rev-list: %v", errFallback, err)
 	}
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)

@@ -257,10 +257,7 @@ func TestBlobFirstMissingBlob(t *testing.T) {
 	r.Commit("a")
 	r.Write("b.txt", "k="+key(1)+"\n")
 	r.Commit("b")
-	gone := r.Git("rev-parse", "HEAD~1:a.txt")
-	if err := os.Remove(filepath.Join(r.Dir, ".git", "objects", gone[:2], gone[2:])); err != nil {
-		t.Fatal(err)
-	}
+	gone := r.DeleteObject("HEAD~1:a.txt")
 	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
 		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
 		if len(out.errs) != 1 || !strings.Contains(out.errs[0], gone) || !strings.Contains(out.errs[0], "a.txt") || len(out.byKey) != 1 {

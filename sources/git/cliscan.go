@@ -195,25 +195,13 @@ func cliHeadBlobs(ctx context.Context, path string) map[string]struct{} {
 // cliLog runs git log over revs, oldest first, and returns the commits
 // and the first record of each blob.
 func cliLog(ctx context.Context, path string, revs []string) ([]cliCommit, []cliRecord, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "log", "--reverse", "--topo-order", "-z", "--raw", "-c", "--root", "--no-renames",
+	args := []string{"log", "--reverse", "--topo-order", "-z", "--raw", "-c", "--root", "--no-renames",
 		"--no-abbrev", "--no-color", "--no-ext-diff", "--no-textconv", "--no-mailmap",
-		"--format=commit %H%x01%an%x01%ae%x01%aI%x01%B")
+		"--format=commit %H%x01%an%x01%ae%x01%aI%x01%B"}
 	args = append(append(args, revs...), "--")
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = gitEnv()
-	stdout, err := cmd.StdoutPipe()
+	cmd, stdout, stderr, err := startGit(ctx, path, nil, args...)
 	if err != nil {
 		return nil, nil, err
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start git log: %w", err)
 	}
 	commits, recs, perr := parseCLILog(bufio.NewReaderSize(stdout, 1<<20))
 	if perr != nil {

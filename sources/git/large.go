@@ -1,12 +1,9 @@
 package git
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,10 +43,6 @@ func splitStreamed(order []int32, recs []record, stream map[plumbing.Hash]bool) 
 
 // streamBlob yields r's blob read by `git cat-file blob`, chunk by chunk.
 func (h *history) streamBlob(ctx context.Context, r *record, yield func(sources.Chunk) error) error {
-	abs, err := filepath.Abs(h.path)
-	if err != nil {
-		return err
-	}
 	origin := h.recOrigin(r)
 	if h.store != nil {
 		// A loose blob is inflated here as it is read (git would map the
@@ -61,18 +54,9 @@ func (h *history) streamBlob(ctx context.Context, r *record, yield func(sources.
 	}
 	// git streams a packed blob stored whole only over its
 	// bigFileThreshold (512 MB by default); below, it inflates it whole.
-	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "-c", fmt.Sprintf("core.bigFileThreshold=%d", streamOver), "cat-file", "blob", r.blob.String())
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = gitEnv()
-	stdout, err := cmd.StdoutPipe()
+	cmd, stdout, stderr, err := startGit(ctx, h.path, nil, "-c", fmt.Sprintf("core.bigFileThreshold=%d", streamOver), "cat-file", "blob", r.blob.String())
 	if err != nil {
 		return err
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start git cat-file: %w", err)
 	}
 	serr := h.splitStream(ctx, io.NopCloser(stdout), origin, r, nil, yield)
 	if serr != nil {

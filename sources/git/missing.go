@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -56,23 +57,9 @@ func (h *history) revListRoots() *bytes.Buffer {
 // revListMissing runs `git rev-list --objects --missing=print` over the
 // scan's roots and returns the ids of the missing objects.
 func (h *history) revListMissing(ctx context.Context) ([]plumbing.Hash, error) {
-	abs, err := filepath.Abs(h.path)
+	cmd, stdout, stderr, err := h.startRevList(ctx)
 	if err != nil {
 		return nil, err
-	}
-	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = gitEnv()
-	cmd.Stdin = h.revListRoots()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start git rev-list: %w", err)
 	}
 	var missing []plumbing.Hash
 	sc := bufio.NewScanner(stdout)
@@ -90,6 +77,33 @@ func (h *history) revListMissing(ctx context.Context) ([]plumbing.Hash, error) {
 		return missing, fmt.Errorf("git rev-list: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return missing, serr
+}
+
+// startRevList starts the blob-first scan's rev-list: every object
+// reachable from its roots, blobs only, "?<id>" for a missing one.
+func (h *history) startRevList(ctx context.Context) (*exec.Cmd, io.Reader, *bytes.Buffer, error) {
+	return startGit(ctx, h.path, h.revListRoots(), "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
+}
+
+// startGit starts git (with gitTuning) in dir, stdin its input (or nil);
+// stderr keeps the first 4 KiB of its errors.
+func startGit(ctx context.Context, dir string, stdin io.Reader, args ...string) (cmd *exec.Cmd, stdout io.Reader, stderr *bytes.Buffer, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd = exec.CommandContext(ctx, "git", append(append([]string{"-C", abs}, gitTuning...), args...)...)
+	cmd.Env = gitEnv()
+	cmd.Stdin = stdin
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, fmt.Errorf("start git %s: %w", args[0], err)
+	}
+	return cmd, stdout, stderr, nil
 }
 
 // missingLine reads rev-list --missing=print's "?<id>" line.
