@@ -215,3 +215,14 @@ func (r *Repo) TryCommit(msg string, extra ...string) (int, string) {
 	r.Tick++
 	return r.Exec(nil, "git", append([]string{"commit", "-q", "-m", msg}, extra...)...)
 }
+
+// DeleteObject removes the loose object rev names (a missing or lost
+// object, as in a damaged repository) and returns its id.
+func (r *Repo) DeleteObject(rev string) string {
+	r.T.Helper()
+	id := r.Git("rev-parse", rev)
+	if err := os.Remove(filepath.Join(r.Dir, ".git", "objects", id[:2], id[2:])); err != nil {
+		r.T.Fatal(err)
+	}
+	return id
+}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -61,6 +59,11 @@ type blobScan struct {
 	mu     sync.Mutex
 	hits   []plumbing.Hash         // a candidate inside
 	tooBig map[plumbing.Hash]int64 // over MaxBlobSize: size
+	// missing: reachable but not in the object store (missing.go)
+	missing []plumbing.Hash
+	// stream: blobs over streamOver the in-process reader did not read;
+	// all are in hits, and are yielded by streaming them (large.go).
+	stream map[plumbing.Hash]bool
 	blobs  int
 	bytes  int64
 }
@@ -109,6 +112,16 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	// the candidates' are picked once all are known.
 	var spec chan walkResult
 	if packs {
+		// The store holds what is there; rev-list names what is not.
+		missingDone := make(chan error, 1)
+		go func() {
+			var err error
+			bs.missing, err = h.revListMissing(ctx)
+			if err != nil {
+				err = fmt.Errorf("%w: %v", errFallback, err)
+			}
+			missingDone <- err
+		}()
 		firstHit := make(chan struct{})
 		blobsDone := make(chan struct{})
 		go func() {
@@ -127,12 +140,18 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			go func() { spec <- h.attributeAll(ctx) }()
 		}
 		<-blobsDone
+		if merr := <-missingDone; merr != nil && serr == nil {
+			serr = merr
+		}
 	} else {
 		serr = h.streamBlobs(ctx, bs)
 		if serr != nil {
 			cancel()
 		}
 		cerr = <-commitsDone
+	}
+	if serr == nil && cerr == nil {
+		serr = h.missingErr(bs.missing)
 	}
 	if serr != nil || cerr != nil {
 		cancel()
@@ -208,6 +227,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 
 	// Blobs at HEAD first.
 	h.headFirst(order, recs)
+	order, streamed := splitStreamed(order, recs, bs.stream)
 	if len(order) > 0 {
 		blobs, err := startCatFile(ctx, h.path)
 		if err != nil {
@@ -218,6 +238,11 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			return err
 		}
 		_ = blobs.close()
+	}
+	for _, i := range streamed {
+		if err := h.streamBlob(ctx, &recs[i], yield); err != nil {
+			return err
+		}
 	}
 	return h.messages(yield)
 }
@@ -262,30 +287,9 @@ func (h *history) attributeAll(ctx context.Context) walkResult {
 // with one of blobFirstWorkers git cat-file processes, checking it with the
 // Matcher. Any failure is errFallback (or the context's error).
 func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
-	abs, err := filepath.Abs(h.path)
+	cmd, stdout, stderr, err := h.startRevList(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errFallback, err)
-	}
-	args := append([]string{"-C", abs}, gitTuning...)
-	args = append(args, "rev-list", "--objects", "--no-object-names", "--filter=object:type=blob", "--stdin")
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Env = gitEnv()
-	var roots bytes.Buffer
-	for _, id := range h.tips {
-		roots.WriteString(id.String() + "\n")
-	}
-	for _, l := range h.loose {
-		roots.WriteString(l.hash.String() + "\n")
-	}
-	cmd.Stdin = &roots
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("%w: %v", errFallback, err)
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%w: start git rev-list: %v", errFallback, err)
 	}
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -320,6 +324,10 @@ func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
 			line := sc.Bytes()
 			if i := bytes.IndexByte(line, ' '); i >= 0 {
 				line = line[:i]
+			}
+			if id, ok := missingLine(line); ok {
+				bs.missing = append(bs.missing, id) // only this goroutine writes it
+				continue
 			}
 			if !plumbing.IsHash(string(line)) {
 				return fmt.Errorf("git rev-list: unexpected output %q", line)

@@ -247,3 +247,47 @@ func TestHistoryAlternates(t *testing.T) {
 		}
 	})
 }
+
+// A blob missing from the object store is reported by id (with the commit
+// and path that have it: the blob-first scan leaves it to the walk), with
+// the blobs read in process or by git cat-file, and the rest is scanned.
+func TestBlobFirstMissingBlob(t *testing.T) {
+	r := newTestRepo(t)
+	r.Write("a.txt", "first\n")
+	r.Commit("a")
+	r.Write("b.txt", "k="+key(1)+"\n")
+	r.Commit("b")
+	gone := r.DeleteObject("HEAD~1:a.txt")
+	for _, reader := range []string{readerGitPrefilter, readerGitCatFile} {
+		out := scanRepo(t, Options{Path: r.Dir, Reader: reader})
+		if len(out.errs) != 1 || !strings.Contains(out.errs[0], gone) || !strings.Contains(out.errs[0], "a.txt") || len(out.byKey) != 1 {
+			t.Errorf("%s: errs %q, keys %d, stats %+v", reader, out.errs, len(out.byKey), out.stats)
+		}
+	}
+}
+
+// A blob over streamOver is not held whole: it is streamed through the
+// chunker, loose or packed, and its key found with commit and in_head.
+func TestBlobFirstStreamsLargeBlobs(t *testing.T) {
+	defer func(n int64) { streamOver = n }(streamOver)
+	streamOver = 4096
+	r := newTestRepo(t)
+	r.Write("big.txt", strings.Repeat("filler line of a large log\n", 1000)+"k="+key(1)+"\n")
+	r.Write("small.txt", "k="+key(2)+"\n")
+	leak := r.Commit("big")
+	for _, packed := range []bool{false, true} {
+		if packed {
+			r.Git("repack", "-adq")
+		}
+		out := scanRepo(t, Options{Path: r.Dir, Reader: readerGitPrefilter})
+		f := out.byKey[key(1)]
+		if len(out.errs) != 0 || len(f) != 1 || f[0].Commit != leak || f[0].Path != "big.txt" || !*f[0].InHead || len(out.byKey[key(2)]) != 1 || !out.stats.Packs {
+			t.Errorf("packed %v: errs %q, findings %+v, stats %+v", packed, out.errs, f, out.stats)
+		}
+		// Under the cap it is skipped, and said so.
+		out = scanRepo(t, Options{Path: r.Dir, Reader: readerGitPrefilter, MaxBlobSize: 10000})
+		if len(out.errs) != 1 || !strings.Contains(out.errs[0], "over the 10000-byte cap") || len(out.byKey) != 1 {
+			t.Errorf("packed %v, capped: errs %q, keys %d", packed, out.errs, len(out.byKey))
+		}
+	}
+}

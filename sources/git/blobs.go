@@ -106,7 +106,10 @@ func gitEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0")
+	// A scan never downloads what a partial clone lacks (git 2.44+ obeys
+	// GIT_NO_LAZY_FETCH; the blob-first scan asks rev-list, which never
+	// fetches, what is missing, and reads only what is there).
+	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0", "GIT_NO_LAZY_FETCH=1")
 }
 
 // catFile is a running `git cat-file --batch`.
@@ -174,6 +177,11 @@ func (cf *catFile) read(id plumbing.Hash, buf []byte, max int64) ([]byte, int64,
 
 // readObject reads the response for id, of any type, into buf.
 func (cf *catFile) readObject(id plumbing.Hash, buf []byte, max int64) ([]byte, string, int64, error) {
+	return cf.readHex(id.String(), buf, max)
+}
+
+// readHex is readObject for an id in hex, of any length (SHA-1 or SHA-256).
+func (cf *catFile) readHex(id string, buf []byte, max int64) ([]byte, string, int64, error) {
 	header, err := cf.out.ReadString('\n')
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("git cat-file: %w", err)
@@ -182,7 +190,7 @@ func (cf *catFile) readObject(id plumbing.Hash, buf []byte, max int64) ([]byte, 
 	if len(fields) == 2 && fields[1] == "missing" {
 		return nil, "", 0, errMissing
 	}
-	if len(fields) != 3 || fields[0] != id.String() {
+	if len(fields) != 3 || fields[0] != id {
 		return nil, "", 0, fmt.Errorf("git cat-file: unexpected answer %q for %s", strings.TrimSpace(header), id)
 	}
 	size, err := strconv.ParseInt(fields[2], 10, 64)

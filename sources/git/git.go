@@ -279,6 +279,9 @@ const maxSubmoduleDepth = 8
 
 func (s *Source) scan(ctx context.Context, path, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {
 	repo, closeRepo, err := Open(path)
+	if needsCLI(ctx, path, err) {
+		return s.scanCLI(ctx, path, repoName, split, yield)
+	}
 	if err != nil {
 		return err
 	}

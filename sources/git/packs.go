@@ -65,10 +65,11 @@ func objectsDir(ctx context.Context, path string) (string, error) {
 
 // packScan is one pack worker's findings.
 type packScan struct {
-	hits  []plumbing.Hash
-	big   map[plumbing.Hash]int64
-	blobs int
-	bytes int64
+	hits   []plumbing.Hash
+	stream []plumbing.Hash // not read: over streamOver (also in hits)
+	big    map[plumbing.Hash]int64
+	blobs  int
+	bytes  int64
 }
 
 // openStore opens the repository's object store for in-process reading:
@@ -84,6 +85,10 @@ func (h *history) openStore(ctx context.Context) (*pack.Store, error) {
 			return nil, fmt.Errorf("%w: %v", errNoPacks, err)
 		}
 		return nil, fmt.Errorf("%w: %v", errFallback, err)
+	}
+	store.SkipOver = streamOver
+	if m := h.s.opts.MaxBlobSize; m > 0 && m < streamOver {
+		store.SkipOver = m
 	}
 	return store, nil
 }
@@ -129,13 +134,24 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 	signal := func() { once.Do(func() { close(firstHit) }) }
 	visit := func(w int, b *pack.Blob) uint8 {
 		ps := &found[w]
+		size := int64(len(b.Data))
+		if b.Skipped {
+			size = b.Size
+		}
 		ps.blobs++
-		ps.bytes += int64(len(b.Data))
-		if maxSize > 0 && int64(len(b.Data)) > maxSize {
+		ps.bytes += size
+		if maxSize > 0 && size > maxSize {
 			if ps.big == nil {
 				ps.big = map[plumbing.Hash]int64{}
 			}
-			ps.big[plumbing.Hash(b.ID)] = int64(len(b.Data))
+			ps.big[plumbing.Hash(b.ID)] = size
+			signal()
+			return blobDirty
+		}
+		if b.Skipped {
+			// Too large to hold: streamed to the consumer, unchecked.
+			ps.hits = append(ps.hits, plumbing.Hash(b.ID))
+			ps.stream = append(ps.stream, plumbing.Hash(b.ID))
 			signal()
 			return blobDirty
 		}
@@ -174,6 +190,12 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 		}
 		for id, n := range ps.big {
 			bs.tooBig[id] = n
+		}
+		for _, id := range ps.stream {
+			if bs.stream == nil {
+				bs.stream = map[plumbing.Hash]bool{}
+			}
+			bs.stream[id] = true
 		}
 	}
 	bs.blobs, bs.bytes = st.Blobs, st.Bytes

@@ -57,6 +57,9 @@ func (s *Staged) onError(path string, err error) {
 // Chunks implements sources.Source.
 func (s *Staged) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	repo, closeRepo, err := Open(s.opts.Path)
+	if needsCLI(ctx, s.opts.Path, err) {
+		return s.chunksCLI(ctx, split, yield)
+	}
 	if err != nil {
 		return err
 	}
@@ -71,7 +74,20 @@ func (s *Staged) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		return fmt.Errorf("read the index: %w", err)
 	}
 	if len(s.opts.Files) > 0 {
-		return s.files(ctx, repo, root, idx, split, yield)
+		byName := make(map[string]*index.Entry, len(idx.Entries))
+		for _, e := range idx.Entries {
+			if e.Stage == index.Merged || byName[e.Name] == nil {
+				byName[e.Name] = e
+			}
+		}
+		staged := func(rel string) (func() error, bool) {
+			e := byName[rel]
+			if e == nil || e.Mode == filemode.Submodule || e.IntentToAdd {
+				return nil, false
+			}
+			return func() error { return s.blob(repo, rel, e.Hash, split, yield) }, true
+		}
+		return s.files(ctx, root, staged, split, yield)
 	}
 	head, err := headEntries(repo)
 	if err != nil {
@@ -162,15 +178,9 @@ func (s *Staged) blob(repo *gogit.Repository, path string, id plumbing.Hash, spl
 	return split.SplitBytes(data, &location.Location{Path: path}, yield)
 }
 
-// files scans the named files: their index content when tracked, else the
-// file on disk.
-func (s *Staged) files(ctx context.Context, repo *gogit.Repository, root string, idx *index.Index, split sources.Chunker, yield func(sources.Chunk) error) error {
-	byName := make(map[string]*index.Entry, len(idx.Entries))
-	for _, e := range idx.Entries {
-		if e.Stage == index.Merged || byName[e.Name] == nil {
-			byName[e.Name] = e
-		}
-	}
+// files scans the named files: their index content when tracked (staged
+// returns what reads it), else the file on disk.
+func (s *Staged) files(ctx context.Context, root string, staged func(rel string) (func() error, bool), split sources.Chunker, yield func(sources.Chunk) error) error {
 	dir := s.opts.Dir
 	if dir == "" {
 		var err error
@@ -195,8 +205,8 @@ func (s *Staged) files(ctx context.Context, repo *gogit.Repository, root string,
 			s.onError(f, err)
 			continue
 		}
-		if e := byName[rel]; e != nil && e.Mode != filemode.Submodule && !e.IntentToAdd {
-			if err := s.blob(repo, rel, e.Hash, split, yield); err != nil {
+		if read, ok := staged(rel); ok {
+			if err := read(); err != nil {
 				return err
 			}
 			continue

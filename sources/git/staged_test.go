@@ -123,3 +123,38 @@ func BenchmarkStaged(b *testing.B) {
 		}
 	}
 }
+
+// A SHA-256 repository's history is read by the git CLI: the commit that
+// introduced a key (64 hex), in_head, --range, and commit messages.
+func TestSHA256History(t *testing.T) {
+	r := newTestRepo(t)
+	if err := os.RemoveAll(filepath.Join(r.Dir, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	r.Git("init", "-q", "-b", "main", "--object-format=sha256")
+	base := r.Commit("base")
+	r.Write("old.txt", "k="+key(1)+"\n")
+	leak := r.Commit("leak")
+	r.Git("rm", "-q", "old.txt")
+	r.Write("kept.txt", "k="+key(2)+"\n")
+	r.Commit("msg " + key(3))
+	if len(leak) != 64 {
+		t.Skip("no SHA-256 support in this git")
+	}
+	out := scanRepo(t, Options{Path: r.Dir})
+	if f := out.byKey[key(1)]; len(f) != 1 || f[0].Commit != leak || f[0].Path != "old.txt" || *f[0].InHead {
+		t.Errorf("old key: %+v", f)
+	}
+	if f := out.byKey[key(2)]; len(f) != 1 || !*f[0].InHead {
+		t.Errorf("kept key: %+v", f)
+	}
+	if f := out.byKey[key(3)]; len(f) != 1 || f[0].Kind != "commit-message" {
+		t.Errorf("message key: %+v", f)
+	}
+	if out := scanRepo(t, Options{Path: r.Dir, Range: leak + "..main"}); len(out.byKey) != 2 || out.byKey[key(1)] != nil {
+		t.Errorf("range %s..main: %v", leak[:8], out.keys())
+	}
+	if out := scanRepo(t, Options{Path: r.Dir, Range: base + ".." + base}); len(out.byKey) != 0 {
+		t.Errorf("empty range: %v", out.keys())
+	}
+}

@@ -26,6 +26,8 @@ type worker struct {
 	bufs    [][]byte // content by depth
 	fresh   []Span
 	blob    Blob
+	// skipOver is Store.SkipOver.
+	skipOver int64
 }
 
 // inflate reads object k's zlib data into dst (resized to want bytes).
@@ -125,6 +127,14 @@ func (w *worker) do(t task) error {
 // tree visits root and every delta under it, depth first, each delta
 // applied to its base while the base is in memory.
 func (w *worker) tree(p *packFile, root int32) error {
+	if w.skipOver > 0 && p.size64[root] > w.skipOver && p.first[root+1] == p.first[root] {
+		// Over the cap, and no delta needs it as a base: not read.
+		w.blob = Blob{ID: p.id(root), Skipped: true, Size: p.size64[root]}
+		w.visit(w.id, &w.blob)
+		w.st.Blobs++
+		w.st.Bytes += p.size64[root]
+		return nil
+	}
 	data, err := w.inflate(p, root, p.size64[root], w.buf(0))
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)

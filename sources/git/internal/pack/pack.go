@@ -43,6 +43,10 @@ type Blob struct {
 	// bytes of Data that overlaps no Fresh span (nor touches an empty one
 	// from both sides) is also a run of bytes of the base.
 	Fresh []Span
+	// Skipped: a blob over Store.SkipOver, not read (Data is nil);
+	// Size is its size.
+	Skipped bool
+	Size    int64
 }
 
 // NearFresh says whether check is true for some part of data within

@@ -260,3 +260,44 @@ func TestStoreErrors(t *testing.T) {
 		}
 	})
 }
+
+// A blob over Store.SkipOver, loose or packed, is visited with its size
+// and no data: it is never read whole into memory (a 400 MB blob under
+// --max-file-size).
+func TestStoreSkipOver(t *testing.T) {
+	r := testgit.New(t, testgit.Options{})
+	r.Write("big.txt", strings.Repeat("0123456789abcdef", 4096))
+	r.Write("small.txt", "small\n")
+	r.Commit("c")
+	for _, packed := range []bool{false, true} {
+		if packed {
+			r.Git("repack", "-adq")
+		}
+		storeSkipOver(t, r.Dir, packed)
+	}
+}
+
+func storeSkipOver(t *testing.T, dir string, packed bool) {
+	t.Helper()
+	s, err := Open(filepath.Join(dir, ".git", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SkipOver = 1000
+	var mu sync.Mutex
+	got := map[int64]bool{} // size: skipped
+	_, err = s.Blobs(context.Background(), 2, func(_ int, b *Blob) uint8 {
+		mu.Lock()
+		defer mu.Unlock()
+		if b.Skipped {
+			got[b.Size] = b.Data == nil
+		} else {
+			got[int64(len(b.Data))] = false
+		}
+		return 2
+	})
+	if err != nil || len(got) != 2 || !got[16*4096] || got[6] {
+		t.Errorf("packed %v: err %v, visited (size: skipped) %v", packed, err, got)
+	}
+}

@@ -15,6 +15,12 @@ import (
 
 // Store is an opened object store.
 type Store struct {
+	// SkipOver, when above 0, is the size over which a blob is not read
+	// but visited as Skipped (a blob over the scan's size cap costs no
+	// memory): a loose blob, or a packed one stored whole that no delta
+	// has as its base (a blob stored as a delta, or a base, is read).
+	SkipOver int64
+
 	packs []*packFile
 	loose []string // object directories, for loose objects
 }
@@ -213,7 +219,7 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			wk := &worker{id: w, visit: visit, st: &stats[w], tasks: tasks, pending: &pending}
+			wk := &worker{id: w, visit: visit, skipOver: s.SkipOver, st: &stats[w], tasks: tasks, pending: &pending}
 			for t := range tasks {
 				// After a failure, the rest is drained, not done.
 				if ctx.Err() == nil {

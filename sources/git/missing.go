@@ -1,0 +1,135 @@
+package git
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Objects the history needs but the object store lacks: a blob deleted by
+// hand, a corrupt store, or a partial clone (`git clone --filter`), whose
+// promisor remote holds the blobs (or trees) it did not download. The
+// blob-first scan lists them with `git rev-list --missing=print`, which
+// neither fails on them nor fetches them, scans everything present, and
+// reports them (a partial clone: their count and how to fetch them; any
+// other repository: each by id, through the walk), so the exit says the
+// scan is incomplete.
+
+// promisorRemote is the remote a partial clone fetches missing objects
+// from ("" when the repository is not a partial clone).
+func (h *history) promisorRemote() string {
+	cfg, err := h.repo.Config()
+	if err != nil || cfg.Raw == nil {
+		return ""
+	}
+	if name := cfg.Raw.Section("extensions").Option("partialclone"); name != "" {
+		return name
+	}
+	for _, sub := range cfg.Raw.Section("remote").Subsections {
+		if strings.EqualFold(sub.Option("promisor"), "true") {
+			return sub.Name
+		}
+	}
+	return ""
+}
+
+// revListRoots is the stdin of a rev-list over the blob-first scan's
+// roots: every ref's commit and the trees and blobs refs name.
+func (h *history) revListRoots() *bytes.Buffer {
+	var roots bytes.Buffer
+	for _, id := range h.tips {
+		roots.WriteString(id.String() + "\n")
+	}
+	for _, l := range h.loose {
+		roots.WriteString(l.hash.String() + "\n")
+	}
+	return &roots
+}
+
+// revListMissing runs `git rev-list --objects --missing=print` over the
+// scan's roots and returns the ids of the missing objects.
+func (h *history) revListMissing(ctx context.Context) ([]plumbing.Hash, error) {
+	cmd, stdout, stderr, err := h.startRevList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var missing []plumbing.Hash
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if id, ok := missingLine(sc.Bytes()); ok {
+			missing = append(missing, id)
+		}
+	}
+	serr := sc.Err()
+	if serr != nil {
+		_ = cmd.Process.Kill()
+	}
+	if err := cmd.Wait(); err != nil {
+		return missing, fmt.Errorf("git rev-list: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return missing, serr
+}
+
+// startRevList starts the blob-first scan's rev-list: every object
+// reachable from its roots, blobs only, "?<id>" for a missing one.
+func (h *history) startRevList(ctx context.Context) (*exec.Cmd, io.Reader, *bytes.Buffer, error) {
+	return startGit(ctx, h.path, h.revListRoots(), "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
+}
+
+// startGit starts git (with gitTuning) in dir, stdin its input (or nil);
+// stderr keeps the first 4 KiB of its errors.
+func startGit(ctx context.Context, dir string, stdin io.Reader, args ...string) (cmd *exec.Cmd, stdout io.Reader, stderr *bytes.Buffer, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd = exec.CommandContext(ctx, "git", append(append([]string{"-C", abs}, gitTuning...), args...)...)
+	cmd.Env = gitEnv()
+	cmd.Stdin = stdin
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = &limitedBuffer{b: stderr, max: 4096}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, fmt.Errorf("start git %s: %w", args[0], err)
+	}
+	return cmd, stdout, stderr, nil
+}
+
+// missingLine reads rev-list --missing=print's "?<id>" line.
+func missingLine(line []byte) (plumbing.Hash, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte("?"))
+	if !ok || !plumbing.IsHash(string(rest)) {
+		return plumbing.Hash{}, false
+	}
+	return plumbing.NewHash(string(rest)), true
+}
+
+// missingErr handles the missing objects: in a partial clone, their count
+// and how to fetch them are reported and the scan goes on; otherwise
+// errFallback, as for any unreadable object: the walk reads the history
+// again and names each one by id, with the commit and path that have it.
+func (h *history) missingErr(missing []plumbing.Hash) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	remote := h.promisorRemote()
+	if remote == "" {
+		return fmt.Errorf("%w: %d object(s) reachable from a ref are missing from the object store", errFallback, len(missing))
+	}
+	sort.Slice(missing, func(i, j int) bool { return bytes.Compare(missing[i][:], missing[j][:]) < 0 })
+	h.onError(h.repoName, fmt.Errorf("partial clone (promisor remote %q): %d object(s) reachable from its refs are not in the local object store and were not scanned (first: %s); "+
+		"to scan them, fetch them all (`git config --unset remote.%s.partialclonefilter && git fetch --refetch %s`, git 2.36+) or scan a full clone (without --filter)",
+		remote, len(missing), missing[0], remote, remote))
+	return nil
+}
