@@ -81,8 +81,22 @@ func (h *history) revListMissing(ctx context.Context) ([]plumbing.Hash, error) {
 
 // startRevList starts the blob-first scan's rev-list: every object
 // reachable from its roots, blobs only, "?<id>" for a missing one.
+//
+// In a partial clone every reachable object is checked: the promisor
+// remote may lack any of them. Elsewhere only what loose commits reach is
+// (--unpacked: rev-list does not walk packed commits). A pack written by
+// clone, fetch or gc carries what its commits reach, so a missing object
+// is one deleted from the loose store, which is what this finds; a full
+// check of a repository of git/git's size costs a second tree walk of the
+// whole history (measured on a 203k-commit mirror: 9.3 s CPU and 671 MB
+// for rev-list alone, against 7.5 s for the whole scan), which is
+// `git fsck --connectivity-only`'s job.
 func (h *history) startRevList(ctx context.Context) (*exec.Cmd, io.Reader, *bytes.Buffer, error) {
-	return startGit(ctx, h.path, h.revListRoots(), "rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin")
+	args := []string{"rev-list", "--objects", "--no-object-names", "--missing=print", "--filter=object:type=blob", "--stdin"}
+	if h.promisorRemote() == "" {
+		args = append(args, "--unpacked")
+	}
+	return startGit(ctx, h.path, h.revListRoots(), args...)
 }
 
 // startGit starts git (with gitTuning) in dir, stdin its input (or nil);
