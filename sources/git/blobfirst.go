@@ -287,7 +287,7 @@ func (h *history) attributeAll(ctx context.Context) walkResult {
 // with one of blobFirstWorkers git cat-file processes, checking it with the
 // Matcher. Any failure is errFallback (or the context's error).
 func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
-	cmd, stdout, stderr, err := h.startRevList(ctx)
+	cmd, stdout, stderr, err := h.startRevList(ctx, false)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errFallback, err)
 	}
