@@ -25,7 +25,7 @@ GITLEAKS_RUNS=${GITLEAKS_RUNS:-1}
 BENCH_GIT_COMMITS=${BENCH_GIT_COMMITS:-20000}
 BENCH_GIT_SEED=${BENCH_GIT_SEED:-1}
 BKS=$PWD/bin/bks
-GEN=$PWD/$BENCH_DIR/gengitrepo
+case $BENCH_DIR in /*) GEN=$BENCH_DIR/gengitrepo ;; *) GEN=$PWD/$BENCH_DIR/gengitrepo ;; esac
 RESULTS=$BENCH_DIR/results-git.md
 GL_CONFIG=$PWD/scripts/gitleaks-bedrock.toml
 BENCH_NAME=bench-git
