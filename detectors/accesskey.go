@@ -2,8 +2,6 @@ package detectors
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 )
 
@@ -90,8 +88,7 @@ func accessKeyMatch(rule string, data []byte, start, end int) Match {
 		secret := data[s:e]
 		key = id + ":" + string(secret)
 		k.SecretLength = len(secret)
-		h := sha256.Sum256(secret)
-		k.SecretSHA256 = hex.EncodeToString(h[:8])
+		k.SecretSHA256 = shortHash(secret)
 	}
 	return Match{Rule: rule, Start: start, End: end, Key: key, Decoded: k}
 }
@@ -159,10 +156,10 @@ func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
 		}
 		c := cand{s: s, e: e}
 		if s >= idEnd {
-			c.lines = countNL(data[idEnd:s])
+			c.lines = bytes.Count(data[idEnd:s], []byte{'\n'})
 			c.dist = s - idEnd
 		} else {
-			c.lines = countNL(data[e:idStart])
+			c.lines = bytes.Count(data[e:idStart], []byte{'\n'})
 			c.dist = idStart - e
 			c.after = 1
 		}
@@ -175,16 +172,6 @@ func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	return best.s, best.e, true
-}
-
-func countNL(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '\n' {
-			n++
-		}
-	}
-	return n
 }
 
 // looksLikeSecret accepts base64-like random text: both cases, a digit or
@@ -226,13 +213,5 @@ func Entropy(b []byte) float64 {
 }
 
 func isKeyID(s string) bool {
-	if len(s) != AccessKeyIDLen || s[0] != 'A' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
+	return len(s) == AccessKeyIDLen && s[0] == 'A' && isAccessKeyID(s)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Service is an AWS service whose API keys bks knows. Every consumer that
@@ -80,7 +81,12 @@ func (f *Family) issuedSecret(secret []byte) bool {
 	if len(secret) != f.SecretLen {
 		return false
 	}
-	_, err := base64.StdEncoding.DecodeString(string(secret))
+	var buf [64]byte // holds the 44 bytes of AWS's 60-character secrets
+	dst := buf[:]
+	if n := base64.StdEncoding.DecodedLen(len(secret)); n > len(buf) {
+		dst = make([]byte, n)
+	}
+	_, err := base64.StdEncoding.Decode(dst, secret)
 	return err == nil
 }
 
@@ -168,36 +174,38 @@ var builtinFamilies = []Family{
 
 // table is the current family list. It is replaced, never changed in
 // place, so a slice (or a *Family into it) once read stays valid.
-var table = struct {
-	sync.RWMutex
-	fams []Family
-}{fams: builtinFamilies}
+var table struct {
+	fams atomic.Pointer[[]Family]
+	mu   sync.Mutex // serializes Register's swaps
+}
+
+func init() { table.fams.Store(&builtinFamilies) }
 
 // Families returns every key family, built-in ones first in a fixed order.
-// The slice must not be modified.
-func Families() []Family {
-	table.RLock()
-	defer table.RUnlock()
-	return table.fams
-}
+// The slice must not be modified. Readers take no lock: Register swaps the
+// whole slice, so the per-finding lookups (Redact, Identify) never contend.
+func Families() []Family { return *table.fams.Load() }
 
 // Register adds a family and returns a function that removes it again. It
 // exists for tests (a test-only family runs through every consumer, see
 // internal/familytest); the built-in families are the table above. It
 // panics when the rule id or the prefix is already taken.
 func Register(f Family) (unregister func()) {
-	table.Lock()
-	defer table.Unlock()
-	for _, g := range table.fams {
+	table.mu.Lock()
+	defer table.mu.Unlock()
+	fams := Families()
+	for _, g := range fams {
 		if g.Rule == f.Rule || strings.HasPrefix(f.Prefix, g.Prefix) || strings.HasPrefix(g.Prefix, f.Prefix) {
 			panic("detectors: family " + f.Rule + " clashes with " + g.Rule)
 		}
 	}
-	table.fams = append(slices.Clip(table.fams), f)
+	added := append(slices.Clip(fams), f)
+	table.fams.Store(&added)
 	return func() {
-		table.Lock()
-		defer table.Unlock()
-		table.fams = slices.DeleteFunc(slices.Clone(table.fams), func(g Family) bool { return g.Rule == f.Rule })
+		table.mu.Lock()
+		defer table.mu.Unlock()
+		kept := slices.DeleteFunc(slices.Clone(Families()), func(g Family) bool { return g.Rule == f.Rule })
+		table.fams.Store(&kept)
 	}
 }
 

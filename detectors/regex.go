@@ -47,7 +47,8 @@ func NewRegex(r RegexRule, opts DecodeOptions) Detector {
 	if ix < 0 {
 		ix = 0
 	}
-	return &regexDetector{rule: r, secretIx: ix, opts: opts}
+	_, svc := ServiceNamed(r.Decoder)
+	return &regexDetector{rule: r, secretIx: ix, opts: opts, service: svc}
 }
 
 // regexDetector runs a rule's regex on a bounded window around each of its
@@ -56,6 +57,7 @@ type regexDetector struct {
 	rule     RegexRule
 	secretIx int // index of the secret group in rule.Regexp; 0 = whole match
 	opts     DecodeOptions
+	service  bool // rule.Decoder names a Service: its secrets are decoded as keys
 }
 
 var _ Detector = (*regexDetector)(nil)
@@ -107,7 +109,7 @@ func (d *regexDetector) match(data []byte, s, e int) Match {
 		}
 		return accessKeyMatch(r.ID, data, s, e)
 	}
-	if _, ok := ServiceNamed(r.Decoder); !ok {
+	if !d.service {
 		m.Decoded = Key{Type: TypeGeneric}
 		return m
 	}

@@ -245,11 +245,12 @@ func (r *sarifReporter) ruleIndex(id string) int {
 }
 
 func (r *sarifReporter) result(f *findings.Finding) sarifResult {
+	ix := r.ruleIndex(f.RuleID)
 	res := sarifResult{
 		RuleID:              f.RuleID,
-		RuleIndex:           r.ruleIndex(f.RuleID),
+		RuleIndex:           ix,
 		Level:               "error",
-		Message:             sarifMessage{Text: resultMessage(f)},
+		Message:             sarifMessage{Text: resultMessage(f, r.rules[ix].ShortDescription.Text)},
 		PartialFingerprints: map[string]string{SARIFFingerprintKey: f.Fingerprint},
 	}
 	expired := f.Key != nil && f.Key.Expired != nil && *f.Key.Expired
@@ -292,8 +293,9 @@ func (r *sarifReporter) result(f *findings.Finding) sarifResult {
 }
 
 // resultMessage describes a finding without its secret: the kind of key,
-// its redacted form and what was decoded from it.
-func resultMessage(f *findings.Finding) string {
+// its redacted form and what was decoded from it. kind is its rule's short
+// description.
+func resultMessage(f *findings.Finding, kind string) string {
 	var sb strings.Builder
 	switch f.Confidence {
 	case findings.ConfidenceLow:
@@ -301,7 +303,7 @@ func resultMessage(f *findings.Finding) string {
 	case findings.ConfidencePartial:
 		sb.WriteString("Partial ")
 	}
-	sb.WriteString(ruleFor(f.RuleID).ShortDescription.Text)
+	sb.WriteString(kind)
 	sb.WriteString(" ")
 	sb.WriteString(f.Redacted)
 	if k := f.Key; k != nil {

@@ -44,6 +44,12 @@ func bksImports(t *testing.T, dir string) []string {
 // sources import only sources and location, so neither the detectors nor
 // findings nor the scan, even through another package.
 func TestPipelineBoundaries(t *testing.T) {
+	// A renamed package would leave nothing to check, and the test green.
+	for _, dir := range []string{"findings", "location", "sources", "sources/git"} {
+		if files, _ := filepath.Glob(filepath.Join("..", dir, "*.go")); len(files) == 0 {
+			t.Fatalf("no Go files in %s", dir)
+		}
+	}
 	for _, p := range bksImports(t, "findings") {
 		if p != "detectors" && p != "location" {
 			t.Errorf("findings imports %s", p)

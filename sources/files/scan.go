@@ -204,12 +204,12 @@ func (s *scanner) reportRead(path string, err error) {
 // what SniffUTF16 looks at.
 const headLen = 512
 
-// headReader returns head, then the rest of r.
 // errReader fails every read with err.
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// headReader returns head, then the rest of r.
 type headReader struct {
 	head []byte
 	r    io.Reader
