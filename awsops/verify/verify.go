@@ -341,7 +341,7 @@ func (c *Checker) call(ctx context.Context, key string, r Result) Result {
 		r.Reason = "AWS rejected the key: deleted, expired, revoked or wrong region"
 	case ae != nil:
 		r.Status = Unknown
-		r.Reason = fmt.Sprintf("HTTP %d %s: %s", r.HTTPStatus, ae.ErrorCode(), oneLine(msg))
+		r.Reason = fmt.Sprintf("HTTP %d %s: %s", r.HTTPStatus, ae.ErrorCode(), oneLine(scrub(msg, key)))
 	default:
 		r.Status = Unknown
 		r.Reason = "call failed: " + oneLine(scrub(err.Error(), key))

@@ -39,8 +39,11 @@ var (
 	deadKey    = testkeys.LongTerm("BedrockAPIKey-dead", account, testkeys.Secret(4))
 	brokenKey  = testkeys.LongTerm("BedrockAPIKey-500x", account, testkeys.Secret(5))
 	slowKey    = testkeys.LongTerm("BedrockAPIKey-slow", account, testkeys.Secret(6))
-	shortLive  = shortKey("eu-west-1", now.Add(-10*time.Minute), 3600)
-	shortOld   = shortKey("eu-west-1", now.Add(-3*time.Hour), 3600)
+	// echoKey's answer quotes the token back, as a proxy or a custom
+	// --verify-endpoint may: the result must not carry it.
+	echoKey   = testkeys.LongTerm("BedrockAPIKey-echo", account, testkeys.Secret(7))
+	shortLive = shortKey("eu-west-1", now.Add(-10*time.Minute), 3600)
+	shortOld  = shortKey("eu-west-1", now.Add(-3*time.Hour), 3600)
 )
 
 // fakeBedrock answers GET /foundation-models as KEYS.md says AWS does.
@@ -84,6 +87,10 @@ func newFakeBedrock(t *testing.T) *fakeBedrock {
 			io.WriteString(w, `{"message":"internal error"}`)
 		case slowKey:
 			<-r.Context().Done()
+		case echoKey:
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"message":"bad Authorization header: Bearer %s"}`, token)
 		default:
 			deny("Authentication failed: Please make sure your API Key is valid.")
 		}
@@ -136,6 +143,7 @@ func TestStatuses(t *testing.T) {
 		{"expired offline", shortOld, Expired, false, true, "eu-west-1", true},
 		{"malformed", "ABSK!!!!", Invalid, false, true, "", true},
 		{"5xx", brokenKey, Unknown, false, false, "us-east-1", false},
+		{"error quoting the key", echoKey, Unknown, false, false, "us-east-1", false},
 		{"claude platform", testkeys.ClaudeLongTerm("abcd", account, testkeys.Secret(9)), Unknown, false, true, "", false},
 	}
 	for _, tc := range tests {

@@ -217,6 +217,7 @@ func configError(err error) error {
 // runDetect runs src through the engine into the chosen report and turns the
 // outcome into an exit code. errs is the collector src reports to.
 func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.Engine, src sources.Source, errs *errorCollector) (retErr error) {
+	reportComplete := false
 	var checker *verify.Checker
 	if o.Verify {
 		var err error
@@ -235,7 +236,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		if err != nil {
 			return err
 		}
-		defer func() { retErr = finishReport(sio, fh, retErr) }()
+		// The report replaces the previous one when the scan completed,
+		// whatever fails after it (baseline, triage).
+		defer func() { retErr = finishReport(sio, fh, reportComplete, retErr) }()
 		out = fh
 	}
 	rep, err := report.New(o.Format, out, report.Options{ShowSecrets: o.ShowSecrets, Color: color, ShowSuppressed: o.ShowSuppressed, ToolVersion: Version})
@@ -260,12 +263,14 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if sink.lost > 0 && scanErr == nil {
 		scanErr = fmt.Errorf("%d finding(s) could not be written to the report (named above)", sink.lost)
 	}
-	if why := incompleteReason(ctx, scanErr, errs); why != "" {
+	why := incompleteReason(ctx, scanErr, errs)
+	if why != "" {
 		report.MarkIncomplete(rep, why)
 	}
 	if err := rep.Close(); err != nil && scanErr == nil {
 		scanErr = err
 	}
+	reportComplete = scanErr == nil && ctx.Err() == nil && (why == "" || o.IgnoreErrors)
 	if o.BaselineOut != "" && scanErr == nil {
 		scanErr = writeBaselineFile(o.BaselineOut, held)
 	}
@@ -325,10 +330,9 @@ func incompleteReason(ctx context.Context, scanErr error, errs *errorCollector) 
 }
 
 // finishReport moves the -o report into place once runDetect returned
-// runErr: it replaces the previous report only when the run completed
-// (exit 0 or 1), and says on stderr where an incomplete one went.
-func finishReport(sio *IO, fh *reportFile, runErr error) error {
-	complete := runErr == nil || errors.Is(runErr, cmdutil.ErrFound)
+// runErr: it replaces the previous report only when the scan completed,
+// and says on stderr where an incomplete one went.
+func finishReport(sio *IO, fh *reportFile, complete bool, runErr error) error {
 	dest, err := fh.finish(complete)
 	switch {
 	case err != nil && complete:

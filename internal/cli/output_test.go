@@ -229,3 +229,25 @@ func assertOnlyFiles(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+// TestCompleteScanLaterFailureReplacesReport: a step after a complete scan
+// fails (here --baseline-out to a directory that does not exist; triage
+// failing is the same case): the exit is 2, but the report is whole, so it
+// replaces the previous one and nothing is left as .incomplete.
+func TestCompleteScanLaterFailureReplacesReport(t *testing.T) {
+	key := testkeys.LongTerm("BedrockAPIKey-outp", "111122223333", testkeys.Secret(71))
+	tree := writeTree(t, map[string]string{"a.env": "k=" + key + "\n"})
+	dir, out, _ := previousReport(t, report.FormatJSON)
+	code, _, errOut := runCLI(t, "", "detect", "files", "--format", "json", "-o", out,
+		"--baseline-out", filepath.Join(dir, "no", "such", "dir", "b.jsonl"), tree)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2; stderr %q", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), "BedrockAPIKey-outp") {
+		t.Errorf("the complete report did not replace the previous one (%v): %q; stderr %q", err, b, errOut)
+	}
+	if _, err := os.Stat(out + ".incomplete"); err == nil {
+		t.Errorf("a complete scan left %s.incomplete; stderr %q", out, errOut)
+	}
+}

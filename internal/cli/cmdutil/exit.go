@@ -74,7 +74,7 @@ func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bks: %s\n", fe.Msg)
 		}
 		return fe.Code
-	case err == ErrFailed:
+	case errors.Is(err, ErrFailed):
 		return ExitFailure
 	}
 	fmt.Fprintf(stderr, "bks: %v\n", err)
