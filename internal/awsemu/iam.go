@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -693,11 +694,17 @@ func (s *Server) iam(req *request) ([]byte, error) {
 // maxTagsPerUser is IAM's quota of tags on one user.
 const maxTagsPerUser = 50
 
+// tagChars is the pattern of a tag's key and value
+// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html:
+// [\p{L}\p{Z}\p{N}_.:/=+\-@]+, the value may be empty).
+var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
 // tagUser applies TagUser as AWS documents it
 // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagUser.html and
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html): a tag
 // whose key the user already has is overwritten; keys are 1 to 128
-// characters and values at most 256; one invalid tag, or more than 50 tags
+// characters and values at most 256, both of API_Tag's characters, and a
+// key never starts with the reserved "aws:"; one invalid tag, or more than 50 tags
 // on the user, fails the whole request and changes nothing.
 func tagUser(u *User, p map[string]string) error {
 	tags := map[string]string{}
@@ -713,6 +720,12 @@ func tagUser(u *User, p map[string]string) error {
 		v := p[fmt.Sprintf("Tags.member.%d.Value", n+1)]
 		if k == "" || utf8.RuneCountInString(k) > 128 || utf8.RuneCountInString(v) > 256 {
 			return errInvalid("tag %d: the key must be 1 to 128 characters and the value at most 256", n+1)
+		}
+		if !tagChars.MatchString(k) || !tagChars.MatchString(v) {
+			return errInvalid("tag %d: keys and values are letters, digits, white space and _.:/=+-@", n+1)
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return &apiError{400, "InvalidInput", fmt.Sprintf("tag %d: the aws: prefix is reserved for AWS use", n+1)}
 		}
 		tags[k] = v
 	}

@@ -62,6 +62,15 @@ func TestUserTags(t *testing.T) {
 	if err := tag("ok", "v", strings.Repeat("k", 129), "v"); code(err) != "ValidationError" { // a length constraint, as IAM checks them
 		t.Errorf("a 129-character key: %v", err)
 	}
+	if err := tag("ok", "v", "bad*key", "v"); code(err) != "ValidationError" { // API_Tag's key pattern has no '*'
+		t.Errorf("a key outside the pattern: %v", err)
+	}
+	if err := tag("ok", "v", "k", "a\tb"); code(err) != "ValidationError" {
+		t.Errorf("a value outside the pattern: %v", err)
+	}
+	if err := tag("AWS:owner", "me"); code(err) != "InvalidInput" { // the aws: prefix is reserved, in any case
+		t.Errorf("a reserved aws: key: %v", err)
+	}
 	if got, _ := list(0); got != "bks:leaked=0123 team=security" {
 		t.Errorf("a failed TagUser changed the tags: %q", got)
 	}
