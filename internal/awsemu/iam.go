@@ -3,8 +3,8 @@ package awsemu
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
