@@ -281,7 +281,7 @@ func TestBlobFirstStreamsLargeBlobs(t *testing.T) {
 		}
 		out := scanRepo(t, Options{Path: r.Dir, Reader: readerGitPrefilter})
 		f := out.byKey[key(1)]
-		if len(out.errs) != 0 || len(f) != 1 || f[0].Commit != leak || f[0].Path != "big.txt" || !*f[0].InHead || len(out.byKey[key(2)]) != 1 || !out.stats.Packs {
+		if len(out.errs) != 0 || len(f) != 1 || f[0].Commit != leak || f[0].Path != "big.txt" || !*f[0].InHead || len(out.byKey[key(2)]) != 1 || !out.stats.Packs || out.stats.Streamed != 1 {
 			t.Errorf("packed %v: errs %q, findings %+v, stats %+v", packed, out.errs, f, out.stats)
 		}
 		// Under the cap it is skipped, and said so.

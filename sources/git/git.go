@@ -126,6 +126,9 @@ type Stats struct {
 	// Packs: the blobs were read in process from the object store (every
 	// blob in it, reachable or not), not through git cat-file.
 	Packs bool
+	// Streamed counts the blobs over the in-memory limit that were
+	// streamed through the chunker instead of held whole (large.go).
+	Streamed int
 }
 
 // Source scans a repository's history. It calls yield from one goroutine.

@@ -24,6 +24,10 @@ import (
 // history is one scan of one repository.
 type history struct {
 	s        *Source
+	promisor struct {
+		once sync.Once
+		name string
+	} // promisorRemote's answer, read once
 	split    sources.Chunker // the consumer's, from Chunks
 	repo     *gogit.Repository
 	path     string

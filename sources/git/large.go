@@ -44,6 +44,9 @@ func splitStreamed(order []int32, recs []record, stream map[plumbing.Hash]bool) 
 // streamBlob yields r's blob read by `git cat-file blob`, chunk by chunk.
 func (h *history) streamBlob(ctx context.Context, r *record, yield func(sources.Chunk) error) error {
 	origin := h.recOrigin(r)
+	if st := h.s.opts.Stats; st != nil {
+		st.Streamed++ // streamBlob runs on the one goroutine that yields
+	}
 	if h.store != nil {
 		// A loose blob is inflated here as it is read (git would map the
 		// whole file).
