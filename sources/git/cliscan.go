@@ -60,30 +60,30 @@ type cliRecord struct {
 	path   string
 }
 
-// cliLogArgs are the revisions and limits of the git log the options ask
-// for.
-func (o *Options) cliLogArgs() []string {
+// cliLogArgs are the limits and revisions of the git log the options ask
+// for, checked as the SHA-1 path checks them (parseRange). A revision
+// never reads as an option: it comes after --end-of-options.
+func (o *Options) cliLogArgs() ([]string, error) {
 	var args []string
-	switch {
-	case o.Range != "":
-		base, head, _ := strings.Cut(o.Range, "..")
-		if head == "" {
-			head = "HEAD"
-		}
-		if base == "" {
-			args = append(args, head)
-		} else {
-			args = append(args, base+".."+head)
-		}
-	case o.Branch != "":
-		args = append(args, o.Branch)
-	default:
-		args = append(args, "--all")
-	}
 	if !o.Since.IsZero() {
 		args = append(args, "--since="+o.Since.Format(time.RFC3339))
 	}
-	return args
+	switch {
+	case o.Range != "":
+		base, head, err := o.parseRange()
+		if err != nil {
+			return nil, err
+		}
+		if base != "" {
+			head = base + ".." + head
+		}
+		args = append(args, "--end-of-options", head)
+	case o.Branch != "":
+		args = append(args, "--end-of-options", o.Branch)
+	default:
+		args = append(args, "--all")
+	}
+	return args, nil
 }
 
 // scanCLI scans the history of the repository at path with the git CLI.
@@ -91,7 +91,11 @@ func (s *Source) scanCLI(ctx context.Context, path, repoName string, split sourc
 	if s.opts.Submodules {
 		s.warn("%s: SHA-256 repository: submodules are not scanned", repoName)
 	}
-	commits, recs, err := cliLog(ctx, path, s.opts.cliLogArgs())
+	logArgs, err := s.opts.cliLogArgs()
+	if err != nil {
+		return err
+	}
+	commits, recs, err := cliLog(ctx, path, logArgs)
 	if err != nil {
 		return err
 	}

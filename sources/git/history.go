@@ -214,16 +214,29 @@ func (h *history) peelToCommit(id plumbing.Hash) (plumbing.Hash, error) {
 	return id, fmt.Errorf("tag chain too long at %s", id)
 }
 
+// parseRange splits Options.Range, BASE..HEAD (HEAD by default; no BASE:
+// everything HEAD reaches), and refuses what the scan cannot honour: no
+// "..", git's A...B (which means something else), or --branch as well.
+func (o *Options) parseRange() (base, head string, err error) {
+	base, head, ok := strings.Cut(o.Range, "..")
+	switch {
+	case !ok || strings.HasPrefix(head, "."):
+		return "", "", fmt.Errorf("--range %q: want BASE..HEAD", o.Range)
+	case o.Branch != "":
+		return "", "", errors.New("--range and --branch cannot be combined")
+	case head == "":
+		head = "HEAD"
+	}
+	return base, head, nil
+}
+
 func (h *history) resolveTips(ctx context.Context) error {
 	o := h.s.opts
 	switch {
 	case o.Range != "":
-		base, head, ok := strings.Cut(o.Range, "..")
-		if !ok || strings.HasPrefix(head, ".") {
-			return fmt.Errorf("--range %q: want BASE..HEAD", o.Range)
-		}
-		if head == "" {
-			head = "HEAD"
+		base, head, err := o.parseRange()
+		if err != nil {
+			return err
 		}
 		tip, err := h.resolve(head)
 		if err != nil {
@@ -236,9 +249,6 @@ func (h *history) resolveTips(ctx context.Context) error {
 				return fmt.Errorf("--range: %w", err)
 			}
 			h.bases = append(h.bases, b)
-		}
-		if o.Branch != "" {
-			return errors.New("--range and --branch cannot be combined")
 		}
 	case o.Branch != "":
 		tip, err := h.resolve(o.Branch)

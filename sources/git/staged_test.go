@@ -12,6 +12,7 @@ import (
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
 	"github.com/bks-dev/bks/scan"
+	"github.com/bks-dev/bks/sources"
 )
 
 func scanStaged(t testing.TB, opts StagedOptions) (map[string]string, []string) {
@@ -156,5 +157,17 @@ func TestSHA256History(t *testing.T) {
 	}
 	if out := scanRepo(t, Options{Path: r.Dir, Range: base + ".." + base}); len(out.byKey) != 0 {
 		t.Errorf("empty range: %v", out.keys())
+	}
+	// Ranges are checked as on SHA-1 repositories, and a branch never
+	// reads as a git option.
+	for _, o := range []Options{{Range: "main"}, {Range: base + "...main"}, {Range: base + "..main", Branch: "main"}, {Branch: "--output=" + filepath.Join(r.Dir, "x")}} {
+		o.Path = r.Dir
+		err := New(o).Chunks(context.Background(), sources.Chunker{}, func(sources.Chunk) error { return nil })
+		if err == nil {
+			t.Errorf("range %q branch %q: no error", o.Range, o.Branch)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "x")); err == nil {
+		t.Error("a --branch starting with - was read as a git option")
 	}
 }
