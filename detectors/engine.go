@@ -286,9 +286,10 @@ func (e *Engine) HasAnchor(data []byte) bool {
 
 // HasMatch says whether Scan finds anything in the whole of data: the
 // prefilter the git source runs on every blob (see sources/git.Matcher).
+// It stops at the first match: the blob is scanned again for findings.
 func (e *Engine) HasMatch(data []byte) bool {
 	hit := false
-	e.Scan(data, len(data), func(Match) { hit = true })
+	e.scan(data, len(data), func(Match) bool { hit = true; return false })
 	return hit
 }
 
@@ -297,6 +298,11 @@ func (e *Engine) HasMatch(data []byte) bool {
 // starting there belongs to the next, overlapping chunk. A limit <= 0 or
 // > len(data) means len(data).
 func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
+	e.scan(data, limit, func(m Match) bool { emit(m); return true })
+}
+
+// scan is Scan, stopping when emit returns false.
+func (e *Engine) scan(data []byte, limit int, emit func(Match) bool) {
 	if limit <= 0 || limit > len(data) {
 		limit = len(data)
 	}
@@ -327,8 +333,8 @@ func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
 			if !ok || m.Start >= limit || m.Start < minP || m.End <= p {
 				continue
 			}
-			if m.Err == nil || e.opts.IncludeInvalid {
-				emit(m)
+			if (m.Err == nil || e.opts.IncludeInvalid) && !emit(m) {
+				return
 			}
 			minP = m.End
 			// Resume at the first checked position that can see an
