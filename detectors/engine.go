@@ -39,6 +39,9 @@ type Match struct {
 	Key      string // the key as AWS issued it: padding restored, base64 wrapper removed
 	Encoding string // how it was written in the input
 	Decoded  Key
+	// Pieces is the number of pieces the key was joined from when it was
+	// written split (see join.go); 0 for a key written whole.
+	Pieces int
 	// Err is set only for candidates that failed to decode; they are
 	// emitted only with Options.IncludeInvalid. A key that decodes but is
 	// not whole (cut short, or followed by an ellipsis) has no Err and
@@ -355,9 +358,6 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	// is scanned; --include-invalid decodes them all, to list each with
 	// its reason.
 	plausible := !f.Long || plausibleLongTerm(data[body:])
-	if !plausible && !e.opts.IncludeInvalid {
-		return Match{}, false
-	}
 	j := body
 	lim := min(len(data), p+MaxKeyLen)
 	for j < lim && isKeyChar(data[j]) {
@@ -367,6 +367,11 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 		return Match{}, false // a run longer than any key: not a key
 	}
 	keyEnd := j
+	if !plausible && !e.opts.IncludeInvalid {
+		// A first piece too short to show its "-at-<account>:" may
+		// still be joined with the next.
+		return e.joinPlain(data, p, keyEnd, f)
+	}
 	end := j
 	enc := EncodingPlain
 	pad := 0
@@ -388,12 +393,66 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	}
 	m, ok := e.finish(key, p, end, enc, f)
 	if ok && m.Err == nil && !plausible {
-		return Match{}, false // found only with --include-invalid: never
+		m, ok = Match{}, false // found only with --include-invalid: never
 	}
 	if ok && m.Err == nil && followedByEllipsis(data[end:]) {
 		m.Decoded.markPartial(ellipsisReason)
 	}
+	if pad == 0 && !(ok && isWhole(m)) {
+		if jm, jok := e.joinPlain(data, p, keyEnd, f); jok {
+			return jm, true
+		}
+	}
 	return m, ok
+}
+
+// isWhole says whether m is a whole, decoded key.
+func isWhole(m Match) bool { return m.Err == nil && m.Decoded.PartialReason == "" }
+
+// joinPlain joins the pieces of a key whose first piece is data[p:end]
+// (see join.go). It returns the joined key only when it is whole.
+func (e *Engine) joinPlain(data []byte, p, end int, f *Family) (Match, bool) {
+	lim := min(len(data), p+MaxMatchLen)
+	var key []byte
+	for pieces := 2; pieces <= maxPieces; pieces++ {
+		s := nextPiece(data, end, isKeyChar)
+		if s < 0 || s >= lim {
+			return Match{}, false
+		}
+		if key == nil {
+			key = append(key, data[p:end]...)
+		}
+		end = s
+		for end < lim && isKeyChar(data[end]) {
+			end++
+		}
+		key = append(key, data[s:end]...)
+		if len(key) > MaxKeyLen {
+			return Match{}, false
+		}
+		stop := end
+		pad := 0
+		for pad < 2 && stop < len(data) && data[stop] == '=' {
+			stop++
+			pad++
+		}
+		if f.Long && !plausibleLongTerm(key[len(f.Prefix):]) {
+			if pad > 0 {
+				return Match{}, false
+			}
+			continue
+		}
+		whole := append(key[:len(key):len(key)], "=="[:pad]...)
+		m, ok := e.finish(whole, p, stop, EncodingPlain, f)
+		if ok && isWhole(m) && !followedByEllipsis(data[stop:]) {
+			m.Pieces = pieces
+			return m, true
+		}
+		if pad > 0 {
+			return Match{}, false // padding ends a key
+		}
+	}
+	return Match{}, false
 }
 
 // followedByEllipsis says whether rest starts with "..." or "…".
@@ -490,34 +549,92 @@ func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
 	for end < len(data) && end-j < 2 && data[end] == '=' {
 		end++
 	}
-	enc := data[g:j]
-	enc = enc[:len(enc)&^3]
+	var m Match
+	key, ok := base64Key(data[g:j], data[j:end], a.align, f)
+	if ok {
+		m, ok = e.finish(key, g, end, EncodingBase64, f)
+	}
+	if end == j && !(ok && isWhole(m)) {
+		if jm, jok := e.joinBase64(data, g, j, a, f); jok {
+			return jm, true
+		}
+	}
+	return m, ok
+}
+
+// joinBase64 joins the lines of a wrapped base64 block whose first piece
+// is data[g:end] (see join.go). It returns the key only when it is whole.
+func (e *Engine) joinBase64(data []byte, g, end int, a *anchor, f *Family) (Match, bool) {
+	lim := min(len(data), g+MaxMatchLen)
+	var enc []byte
+	for pieces := 2; pieces <= maxPieces; pieces++ {
+		s := nextPiece(data, end, isB64Char)
+		if s < 0 || s >= lim {
+			return Match{}, false
+		}
+		if enc == nil {
+			enc = append(enc, data[g:end]...)
+		}
+		end = s
+		for end < lim && isB64Char(data[end]) {
+			end++
+		}
+		enc = append(enc, data[s:end]...)
+		stop := end
+		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
+			stop++
+		}
+		key, ok := base64Key(enc, data[end:stop], a.align, f)
+		if ok {
+			if m, ok := e.finish(key, g, stop, EncodingBase64, f); ok && isWhole(m) {
+				m.Pieces = pieces
+				return m, true
+			}
+		}
+		// Not yet whole (or, for a long-term key, not yet showing its
+		// "-at-<account>:"): go on to the next line, unless padding
+		// ended the block.
+		if stop > end {
+			return Match{}, false // padding ends the block
+		}
+	}
+	return Match{}, false
+}
+
+// base64Key decodes the key from run, base64 text starting at the group
+// holding the key's prefix (align bytes into it), and pad, the padding
+// after it.
+func base64Key(run, pad []byte, align int, f *Family) ([]byte, bool) {
+	enc := run[:len(run)&^3]
 	buf := make([]byte, base64.StdEncoding.DecodedLen(len(enc))+3)
 	nd, err := base64.StdEncoding.Decode(buf, enc)
 	if err != nil {
-		return Match{}, false
+		return nil, false
 	}
 	// The trailing partial group, if padding made it complete.
-	if rest := data[g+len(enc) : end]; len(rest) == 4 {
+	if rest := append(run[len(enc):len(run):len(run)], pad...); len(rest) == 4 {
 		if m, err := base64.StdEncoding.Decode(buf[nd:], rest); err == nil {
 			nd += m
 		}
 	}
-	dec := buf[a.align:nd]
+	if nd < align {
+		return nil, false
+	}
+	dec := buf[align:nd]
 	if !bytes.HasPrefix(dec, []byte(f.Prefix)) {
-		return Match{}, false
+		return nil, false
 	}
 	kend := len(f.Prefix)
 	for kend < len(dec) && kend < MaxKeyLen && isKeyChar(dec[kend]) {
 		kend++
 	}
-	pad := 0
-	for pad < 2 && kend+pad < len(dec) && dec[kend+pad] == '=' {
-		pad++
+	pad2 := 0
+	for pad2 < 2 && kend+pad2 < len(dec) && dec[kend+pad2] == '=' {
+		pad2++
 	}
-	key := append([]byte(nil), dec[:kend+pad]...)
+	key := append([]byte(nil), dec[:kend+pad2]...)
 	if f.Long && !plausibleLongTerm(key[len(f.Prefix):]) {
-		return Match{}, false
+		return nil, false
 	}
-	return e.finish(key, g, end, EncodingBase64, f)
+	return key, true
 }

@@ -60,6 +60,7 @@ type Finding struct {
 // New builds a finding from a detector match at loc.
 func New(m detectors.Match, loc Location) Finding {
 	loc.Encoding = m.Encoding
+	loc.Pieces = m.Pieces
 	f := Finding{
 		RuleID:      m.Rule,
 		Fingerprint: Fingerprint(m.Rule, m.Key),

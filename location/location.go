@@ -46,6 +46,11 @@ type Location struct {
 	// "percent" (padding as %3D), "base64" (the key re-encoded). Set by
 	// the scan.
 	Encoding string `json:"encoding,omitempty"`
+	// Pieces is set when the key was written split and joined by the
+	// scan (adjacent or concatenated string literals, a backslash-newline,
+	// a YAML block scalar, a wrapped block): the number of pieces. The
+	// location is the first piece's.
+	Pieces int `json:"pieces,omitempty"`
 	// Transcoded is set when the bytes were converted before scanning,
 	// e.g. "utf-16le"; line and column then refer to the converted text.
 	Transcoded string `json:"transcoded,omitempty"`

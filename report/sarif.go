@@ -376,6 +376,9 @@ func sarifLocationOf(l findings.Location) sarifLocation {
 	if l.Encoding != "" {
 		props["encoding"] = l.Encoding
 	}
+	if l.Pieces > 1 {
+		props["pieces"] = l.Pieces
+	}
 	if l.Transcoded != "" {
 		props["transcoded"] = l.Transcoded
 	}

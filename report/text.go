@@ -205,6 +205,9 @@ func (r *textReporter) location(l findings.Location) string {
 	if l.Encoding != "" {
 		notes = append(notes, l.Encoding+"-encoded")
 	}
+	if l.Pieces > 1 {
+		notes = append(notes, fmt.Sprintf("joined from %d pieces", l.Pieces))
+	}
 	if l.Transcoded != "" {
 		notes = append(notes, "from "+l.Transcoded)
 	}

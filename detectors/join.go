@@ -1,0 +1,259 @@
+package detectors
+
+import "bytes"
+
+// Joining a key written in pieces.
+//
+// Code and configuration often split a long token: adjacent string
+// literals ("abc" "def"), literals joined with + or . ('abc' + 'def'), a
+// backslash-newline, a YAML block scalar, or a block wrapped at a fixed
+// width (PEM at 64 columns, MIME and GNU base64 at 76). The first piece
+// alone is not a whole key: reported as found it would be a made-up key
+// with its own fingerprint. The engine joins the pieces when the first one
+// is not whole and the syntax between them makes the continuation certain,
+// and keeps the join only when the joined key is whole; otherwise the first
+// piece is reported as partial, as before. The joined key is reported at
+// the first piece's location, with Match.Pieces saying how many were
+// joined.
+//
+// Not joined: pieces built at run time (format strings, variables), and a
+// wrapped block in which the key's prefix itself straddles a line break
+// (the engine finds keys by their prefix).
+
+const (
+	// maxPieces bounds the pieces joined into one key.
+	maxPieces = 64
+	// maxJoinGap bounds the syntax between two literal pieces.
+	maxJoinGap = 256
+	// maxBlockLookback bounds the lines read back to find the header of a
+	// YAML block scalar.
+	maxBlockLookback = 256
+)
+
+// Wrap widths that mark a fixed-width block on their own: RFC 7468 (PEM)
+// wraps at 64 columns, RFC 2045 (MIME) and GNU base64 at 76. Other widths
+// count when two lines of the block share them.
+var wrapWidths = [...]int{64, 76}
+
+// minWrapWidth is the narrowest line taken as part of a wrapped block.
+const minWrapWidth = 40
+
+// nextPiece returns where the piece after data[:pos] starts, or -1. pos is
+// the first byte after a piece (not a byte of class): the key continues
+// only through a closing quote and a literal join, a backslash-newline, or
+// a line break inside a YAML block scalar or a fixed-width block.
+func nextPiece(data []byte, pos int, class func(byte) bool) int {
+	if pos >= len(data) {
+		return -1
+	}
+	switch data[pos] {
+	case '"', '\'', '`':
+		return afterLiteralJoin(data, pos+1, class)
+	case '\\':
+		return afterBackslashNewline(data, pos, class)
+	case '\n', '\r':
+		return afterLineBreak(data, pos, class)
+	}
+	return -1
+}
+
+// afterLiteralJoin: data[k-1] closed a string literal. The next literal
+// follows after white space (line breaks and backslash-newlines included)
+// and at most one join operator: + (Python, JavaScript, Go, Java, C#) or
+// . (PHP, Perl). No operator is C's and Python's adjacent literals.
+func afterLiteralJoin(data []byte, k int, class func(byte) bool) int {
+	lim := min(len(data), k+maxJoinGap)
+	k = skipBlank(data, k, lim)
+	if k < lim && (data[k] == '+' || data[k] == '.') {
+		k = skipBlank(data, k+1, lim)
+	}
+	if k+1 < lim && isQuote(data[k]) && class(data[k+1]) {
+		return k + 1
+	}
+	return -1
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+// skipBlank skips spaces, tabs, line breaks and backslash-newlines.
+func skipBlank(data []byte, k, lim int) int {
+	for k < lim {
+		switch data[k] {
+		case ' ', '\t', '\r', '\n':
+			k++
+		case '\\':
+			n := lineBreakLen(data, k+1)
+			if n == 0 {
+				return k
+			}
+			k += 1 + n
+		default:
+			return k
+		}
+	}
+	return k
+}
+
+// lineBreakLen is the length of the line break at data[k:] ("\n" or
+// "\r\n"), or 0.
+func lineBreakLen(data []byte, k int) int {
+	switch {
+	case k < len(data) && data[k] == '\n':
+		return 1
+	case k+1 < len(data) && data[k] == '\r' && data[k+1] == '\n':
+		return 2
+	}
+	return 0
+}
+
+// afterBackslashNewline: a backslash ends the line inside the key (shell,
+// Dockerfile, C, Python, a YAML double-quoted scalar). The key goes on
+// after the leading blanks of the next line, which YAML drops (shell
+// keeps them, and no key holds a blank).
+func afterBackslashNewline(data []byte, pos int, class func(byte) bool) int {
+	n := lineBreakLen(data, pos+1)
+	if n == 0 {
+		return -1
+	}
+	k := pos + 1 + n
+	for k < len(data) && (data[k] == ' ' || data[k] == '\t') {
+		k++
+	}
+	if k < len(data) && class(data[k]) {
+		return k
+	}
+	return -1
+}
+
+// afterLineBreak: the piece ends its line. The next line continues it when
+// it has the same indentation and starts with the class, and either the
+// piece's line is in a YAML block scalar (| or >) or it is a full line of
+// a fixed-width block.
+func afterLineBreak(data []byte, pos int, class func(byte) bool) int {
+	n := lineBreakLen(data, pos)
+	if n == 0 {
+		return -1
+	}
+	ls := lineStart(data, pos)
+	if ls < 0 {
+		return -1
+	}
+	indent := blankPrefix(data[ls:pos])
+	next := pos + n
+	if !bytes.HasPrefix(data[next:], data[ls:ls+indent]) {
+		return -1
+	}
+	start := next + indent
+	if start >= len(data) || !class(data[start]) {
+		return -1
+	}
+	if indent > 0 && inYAMLBlock(data, ls, indent) {
+		return start
+	}
+	if wrapped(data, ls+indent, pos, start, class) {
+		return start
+	}
+	return -1
+}
+
+// wrapped says whether line data[from:to] is a full line of a fixed-width
+// block whose next line's text starts at next: the line has no blanks, its
+// width is a wrap width (or the next or previous line has the same width),
+// and the next line's run of class is no wider.
+func wrapped(data []byte, from, to, next int, class func(byte) bool) bool {
+	w := to - from
+	if w < minWrapWidth || bytes.ContainsAny(data[from:to], " \t") {
+		return false
+	}
+	run := next
+	for run < len(data) && run-next <= w && class(data[run]) {
+		run++
+	}
+	if run-next > w {
+		return false
+	}
+	for _, ww := range wrapWidths {
+		if w == ww {
+			return true
+		}
+	}
+	if run-next == w {
+		return true
+	}
+	// The previous line, if it is the same width and has no blanks.
+	ls := lineStart(data, from)
+	if ls < 2 {
+		return false
+	}
+	pe := ls - 1
+	if data[pe-1] == '\r' {
+		pe--
+	}
+	ps := lineStart(data, pe)
+	if ps < 0 {
+		return false
+	}
+	prev := data[ps:pe]
+	prev = prev[blankPrefix(prev):]
+	return len(prev) == w && !bytes.ContainsAny(prev, " \t")
+}
+
+// lineStart returns the start of the line holding data[pos]: 0 when no
+// line break precedes it in data, -1 when the line is longer than any
+// wrapped line or key (so that a hit in a long line does not scan it back).
+func lineStart(data []byte, pos int) int {
+	lo := max(0, pos-MaxMatchLen)
+	i := bytes.LastIndexByte(data[lo:pos], '\n')
+	if i < 0 && lo > 0 {
+		return -1
+	}
+	return lo + i + 1
+}
+
+// blankPrefix is the number of leading spaces and tabs of line.
+func blankPrefix(line []byte) int {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// inYAMLBlock says whether the line starting at ls, indented by indent, is
+// inside a YAML block scalar: going up, past blank lines and lines indented
+// at least as much, the first less indented line ends with a block scalar
+// header ("key: |", "- >-", "key: |2+ # comment").
+func inYAMLBlock(data []byte, ls, indent int) bool {
+	end := ls - 1 // the line break ending the previous line
+	for n := 0; n < maxBlockLookback && end >= 0; n++ {
+		s := lineStart(data, end)
+		if s < 0 {
+			return false
+		}
+		line := bytes.TrimRight(data[s:end], "\r")
+		end = s - 1
+		if len(bytes.TrimSpace(line)) == 0 || blankPrefix(line) >= indent {
+			continue
+		}
+		return isBlockHeader(line)
+	}
+	return false
+}
+
+// isBlockHeader says whether a YAML line ends with a block scalar
+// indicator: | or >, then at most a chomping (+ or -) and an indentation
+// digit in either order, then an optional comment.
+func isBlockHeader(line []byte) bool {
+	if i := bytes.Index(line, []byte(" #")); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimRight(line, " \t")
+	i := len(line)
+	for k := 0; k < 2 && i > 0 && (line[i-1] == '+' || line[i-1] == '-' || line[i-1] >= '1' && line[i-1] <= '9'); k++ {
+		i--
+	}
+	if i == 0 || line[i-1] != '|' && line[i-1] != '>' {
+		return false
+	}
+	return i == 1 || line[i-2] == ' '
+}

@@ -1,0 +1,200 @@
+package detectors
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// wrap cuts s into lines of width w, each prefixed by indent.
+func wrap(s string, w int, indent string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		n := min(w, len(s))
+		b.WriteString(indent + s[:n] + "\n")
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// gnuBase64 is what `printf 'TOKEN=%s\n' "$K" | base64` prints: GNU
+// base64 wraps at 76 columns.
+func gnuBase64(s string) string {
+	return wrap(base64.StdEncoding.EncodeToString([]byte(s)), 76, "")
+}
+
+// thirds cuts s into three pieces.
+func thirds(s string) (string, string, string) {
+	n := len(s) / 3
+	return s[:n], s[n : 2*n], s[2*n:]
+}
+
+// A key written in pieces is found whole, once, at its first piece, when
+// the syntax makes the continuation certain (join.go).
+func TestJoinSplitKeys(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}})
+	k := keyConsole
+	a, b := k[:60], k[60:]
+	s1, s2, s3 := thirds(keyShort)
+	tests := []struct {
+		name, text, key string
+		pieces          int
+		enc             string
+	}{
+		// The issue's repro: printf 'k = ("%s"\n     "%s")\n' "${K:0:60}" "${K:60}".
+		{"python adjacent literals", fmt.Sprintf("k = (\"%s\"\n     \"%s\")\n", a, b), k, 2, ""},
+		{"python + concatenation", fmt.Sprintf("k = '%s' + '%s'\n", a, b), k, 2, ""},
+		{"python backslash between literals", fmt.Sprintf("k = '%s' \\\n    '%s'\n", a, b), k, 2, ""},
+		{"javascript + across lines", fmt.Sprintf("const k = \"%s\" +\n  \"%s\";\n", a, b), k, 2, ""},
+		{"go + across lines", fmt.Sprintf("k := \"%s\" +\n\t\"%s\"\n", a, b), k, 2, ""},
+		{"template literals", fmt.Sprintf("k = `%s` + `%s`\n", a, b), k, 2, ""},
+		{"php . concatenation", fmt.Sprintf("$k = '%s' . '%s';\n", a, b), k, 2, ""},
+		{"c adjacent literals", fmt.Sprintf("#define K \"%s\" \"%s\"\n", a, b), k, 2, ""},
+		{"mixed quotes", fmt.Sprintf("k = \"%s\" '%s'\n", a, b), k, 2, ""},
+		{"three literals", fmt.Sprintf("k = (\"%s\"\n \"%s\"\n \"%s\")\n", k[:40], k[40:90], k[90:]), k, 3, ""},
+		{"short-term in three literals", fmt.Sprintf("t = \"%s\" +\n    \"%s\" +\n    \"%s\"\n", s1, s2, s3), keyShort, 3, ""},
+		{"first piece too short to show its account", fmt.Sprintf("k = \"%s\" \"%s\"\n", k[:20], k[20:]), k, 2, ""},
+		{"shell backslash-newline", fmt.Sprintf("export K=%s\\\n%s\n", a, b), k, 2, ""},
+		{"shell backslash-newline in quotes", fmt.Sprintf("K=\"%s\\\n%s\"\n", a, b), k, 2, ""},
+		{"backslash CRLF", fmt.Sprintf("K=%s\\\r\n%s\r\n", a, b), k, 2, ""},
+		{"yaml double-quoted escaped line break", fmt.Sprintf("key: \"%s\\\n  %s\"\n", a, b), k, 2, ""},
+		{"yaml folded scalar", fmt.Sprintf("env:\n  key: >-\n    %s\n    %s\nnext: 1\n", a, b), k, 2, ""},
+		{"yaml block scalar", fmt.Sprintf("key: |\n  %s\n  %s\n", a, b), k, 2, ""},
+		{"yaml block scalar with indicators and comment", fmt.Sprintf("- |2- # token\n  %s\n  %s\n", a, b), k, 2, ""},
+		{"pem 64 columns", "-----BEGIN BEDROCK API KEY-----\n" + wrap(k, 64, "") + "-----END BEDROCK API KEY-----\n", k, 3, ""},
+		{"fold 76 columns after a name", wrap("TOKEN="+k, 76, ""), k, 2, ""},
+		{"indented 64-column block", "key:\n" + wrap(k, 64, "    ") + "other: 1\n", k, 3, ""},
+		{"two full lines of another width", wrap(k, 50, ""), k, 3, ""},
+		{"short-term key wrapped at 76", wrap("T="+keyShort, 76, ""), keyShort, (len(keyShort) + 2 + 75) / 76, ""},
+		{"wrapped base64 long-term (GNU base64)", gnuBase64("TOKEN=" + k + "\n"), k, 3, EncodingBase64},
+		{"wrapped base64 short-term (GNU base64)", gnuBase64("AWS_BEARER_TOKEN_BEDROCK=" + keyShort + "\n"), keyShort, 0, EncodingBase64},
+		{"wrapped base64 in PEM", "-----BEGIN X-----\n" + wrap(base64.StdEncoding.EncodeToString([]byte("{\"k\":\""+keyClaude+"\"}")), 64, "") + "-----END X-----\n", keyClaude, 3, EncodingBase64},
+		{"wrapped base64 claude short-term", gnuBase64(keyClaudeShort), keyClaudeShort, 0, EncodingBase64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := scanAll(t, e, []byte(tc.text))
+			if len(ms) != 1 {
+				t.Fatalf("%d matches, want 1: %+v\ninput:\n%s", len(ms), ms, tc.text)
+			}
+			m := ms[0]
+			if !isHigh(m) || m.Key != tc.key {
+				t.Fatalf("not the whole key: err %v, partial %q, key %d chars (want %d)", m.Err, m.Decoded.PartialReason, len(m.Key), len(tc.key))
+			}
+			if tc.pieces > 0 && m.Pieces != tc.pieces {
+				t.Errorf("pieces %d, want %d", m.Pieces, tc.pieces)
+			}
+			if m.Pieces < 2 {
+				t.Errorf("pieces %d: not reported as joined", m.Pieces)
+			}
+			if m.Encoding != tc.enc {
+				t.Errorf("encoding %q, want %q", m.Encoding, tc.enc)
+			}
+			if tc.enc == "" {
+				if want := strings.Index(tc.text, tc.key[:8]); m.Start != want {
+					t.Errorf("start %d, want the first piece's %d", m.Start, want)
+				}
+			}
+			if m.End > len(tc.text) || m.End < strings.LastIndex(tc.text, tc.key[len(tc.key)-3:]) {
+				t.Errorf("end %d does not cover the last piece", m.End)
+			}
+		})
+	}
+}
+
+// Pieces are not joined where the syntax does not make the continuation
+// certain, nor after a key that is already whole.
+func TestJoinOnlyWhenCertain(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}})
+	k := keyConsole
+	a, b := k[:60], k[60:]
+	tests := []struct {
+		name, text string
+		want       []string // keys found, in order
+		partial    int      // how many of them are partial
+	}{
+		{"whole key then another literal", fmt.Sprintf("k = \"%s\" \"%s\"\n", k, keyAPI), []string{k, keyAPI}, 0},
+		{"whole key + literal", fmt.Sprintf("k = \"%s\" + \"%s\"\n", k, "suffix"), []string{k}, 0},
+		{"list items", fmt.Sprintf("ks = [\"%s\", \"%s\"]\n", a, b), []string{a}, 1},
+		{"two statements", fmt.Sprintf("a = \"%s\"\nb = \"%s\"\n", a, b), []string{a}, 1},
+		{"yaml mapping, not a block scalar", fmt.Sprintf("env:\n  A: %s\n  %s: 1\n", a, b), []string{a}, 1},
+		{"plain lines of unequal width", a + "\n" + b + "\n", []string{a}, 1},
+		{"a space before the line break", fmt.Sprintf("K=%s \\\n%s\n", a, b), []string{a}, 1},
+		{"blank line in a wrapped block", wrap(k[:64], 64, "") + "\n" + k[64:] + "\n", []string{k[:64]}, 1},
+		{"continuation with other indentation", fmt.Sprintf("key: |\n  %s\n    %s\n", a, b), []string{a}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := scanAll(t, e, []byte(tc.text))
+			var got []string
+			partial := 0
+			for _, m := range ms {
+				got = append(got, m.Key)
+				if m.Decoded.PartialReason != "" {
+					partial++
+				}
+				if m.Pieces != 0 {
+					t.Errorf("joined %d pieces", m.Pieces)
+				}
+			}
+			if len(got) != len(tc.want) || partial != tc.partial {
+				t.Fatalf("found %d keys (%d partial), want %d (%d partial)", len(got), partial, len(tc.want), tc.partial)
+			}
+			for i := range got {
+				if strings.TrimRight(got[i], "=") != strings.TrimRight(tc.want[i], "=") {
+					t.Errorf("key %d: %.20s…, want %.20s…", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestIsBlockHeader(t *testing.T) {
+	for line, want := range map[string]bool{
+		"key: |": true, "key: >": true, "key: |-": true, "key: >+": true, "- |": true,
+		"key: |2": true, "key: >-2": true, "key: |2- # c": true, "|": true,
+		"key: value": false, "key: a|": false, "key: >>": false, "key: |x": false, "": false,
+	} {
+		if got := isBlockHeader([]byte(line)); got != want {
+			t.Errorf("isBlockHeader(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// FuzzJoin: a key split at any point after its prefix, written with any of
+// the joining syntaxes amid arbitrary text, is found whole; and no input
+// makes a join report a span outside it.
+func FuzzJoin(f *testing.F) {
+	f.Add([]byte("x = 1\n"), uint16(60), uint8(0), uint8(0))
+	f.Add([]byte("\"'`\\\n"), uint16(5), uint8(1), uint8(1))
+	f.Add([]byte("key: |\n  "), uint16(200), uint8(3), uint8(2))
+	planted := []string{keyConsole, keyShort, keyClaude, keyClaudeShort}
+	templates := []string{
+		"%s\nk = (\"%s\"\n  \"%s\")\n%s",
+		"%s\nk = '%s' + '%s'\n%s",
+		"%s\nexport K=%s\\\n%s\n%s",
+		"%s\nkey: |\n    %s\n    %s\n%s",
+		"%s\n$k = \"%s\" . \"%s\";\n%s",
+	}
+	e := New(Options{IncludeInvalid: true})
+	f.Fuzz(func(t *testing.T, data []byte, off uint16, which, tmpl uint8) {
+		key := planted[int(which)%len(planted)]
+		f, _ := Identify(key)
+		whole := strings.TrimRight(key, "=")
+		cut := len(f.Prefix) + int(off)%(len(whole)-len(f.Prefix))
+		in := []byte(fmt.Sprintf(templates[int(tmpl)%len(templates)], data, key[:cut], key[cut:], data))
+		n := 0
+		e.Scan(in, len(in), func(m Match) {
+			if m.Start < 0 || m.End > len(in) || m.Start >= m.End {
+				t.Fatalf("match [%d,%d) outside input of %d", m.Start, m.End, len(in))
+			}
+			if m.Key == key && isHigh(m) {
+				n++
+			}
+		})
+		if n != 1 {
+			t.Fatalf("key split at %d found whole %d times", cut, n)
+		}
+	})
+}
