@@ -96,6 +96,12 @@ type anchor struct {
 	extra int
 	kw    int
 	fold  bool
+	// deep is set for an anchor on a family's body start (see
+	// Family.bodyStart), plain or in base64: it finds keys whose prefix a
+	// line break cuts in a wrapped block (checkWrapped). back is how far
+	// before it such a match can start.
+	deep bool
+	back int
 }
 
 // at says whether the anchor occurs at data[p:] (which must be long
@@ -140,6 +146,7 @@ func New(opts Options) *Engine {
 			all = append(all, anchor{pat: []byte(pat), fam: fi, b64: true, align: align, groupOff: goff})
 		}
 	}
+	all = append(all, deepAnchors(e.fams)...)
 	e.maxMatch = MaxMatchLen
 	for di, d := range opts.Extra {
 		e.maxMatch = max(e.maxMatch, d.MaxLen())
@@ -169,7 +176,7 @@ func (e *Engine) add(a anchor) {
 	e.anchors = append(e.anchors, a)
 	idx := int32(len(e.anchors) - 1)
 	for off := a.pairOff; off < a.pairOff+e.step; off++ {
-		e.lookahead = max(e.lookahead, off+8)
+		e.lookahead = max(e.lookahead, off+8+a.back)
 		c0, c1 := a.pat[off], a.pat[off+1]
 		variants := [][2]byte{{c0, c1}}
 		if a.fold {
@@ -250,6 +257,37 @@ func stableBase64(prefix string, align int) (string, int) {
 	return ea[start:end], start
 }
 
+// deepAnchors returns the anchors on the families' body starts: the first
+// whole base64 groups of Family.bodyStart (at most 16 characters, so that
+// the prefix before it and it fit in one line of any wrapped block), as
+// written in a plain key and re-encoded in base64 at each alignment.
+func deepAnchors(fams []Family) []anchor {
+	var out []anchor
+	seen := map[string]bool{}
+	for fi, f := range fams {
+		bs := f.bodyStart()
+		if len(bs) < 6 {
+			continue
+		}
+		plain := base64.StdEncoding.EncodeToString([]byte(bs))[:min(16, len(bs)/3*4)]
+		// The key's start: the prefix (or its base64 form), a line break
+		// and the next line's indentation before the anchor.
+		back := (len(f.Prefix)+2)/3*4 + 4 + 2 + maxWrapIndent
+		pats := []string{plain}
+		for align := 0; align < 3; align++ {
+			pat, _ := stableBase64(plain, align)
+			pats = append(pats, pat)
+		}
+		for _, pat := range pats {
+			if !seen[pat] {
+				seen[pat] = true
+				out = append(out, anchor{pat: []byte(pat), fam: fi, deep: true, back: back})
+			}
+		}
+	}
+	return out
+}
+
 // MaxMatchLen is how far a match can extend; chunks must overlap by it.
 func (e *Engine) MaxMatchLen() int { return e.maxMatch }
 
@@ -292,7 +330,7 @@ func (e *Engine) HasAnchor(data []byte) bool {
 // It stops at the first match: the blob is scanned again for findings.
 func (e *Engine) HasMatch(data []byte) bool {
 	hit := false
-	e.scan(data, len(data), func(Match) bool { hit = true; return false })
+	e.scan(data, 0, len(data), func(Match) bool { hit = true; return false })
 	return hit
 }
 
@@ -301,21 +339,36 @@ func (e *Engine) HasMatch(data []byte) bool {
 // starting there belongs to the next, overlapping chunk. A limit <= 0 or
 // > len(data) means len(data).
 func (e *Engine) Scan(data []byte, limit int, emit func(Match)) {
-	e.scan(data, limit, func(m Match) bool { emit(m); return true })
+	e.scan(data, 0, limit, func(m Match) bool { emit(m); return true })
 }
 
-// scan is Scan, stopping when emit returns false.
-func (e *Engine) scan(data []byte, limit int, emit func(Match) bool) {
+// ScanChunk is Scan for a chunk whose first start bytes are look-back
+// (sources.Chunk.Start): they are read only by checks that look back from
+// a match (to its line's start), and matches starting there are not
+// emitted: they belong to the previous chunk.
+func (e *Engine) ScanChunk(data []byte, start, limit int, emit func(Match)) {
+	e.scan(data, start, limit, func(m Match) bool { emit(m); return true })
+}
+
+// LookBack is how much of the previous chunk a chunk needs before its own
+// bytes (sources.Chunker.LookBack): a key written in pieces over wrapped
+// lines is joined only when its first line is seen from its start, and
+// lines longer than this are never wrapped lines (see join.go).
+func (e *Engine) LookBack() int { return MaxMatchLen }
+
+// scan is ScanChunk, stopping when emit returns false.
+func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
 	if limit <= 0 || limit > len(data) {
 		limit = len(data)
 	}
+	start = min(max(start, 0), limit)
 	n := len(data)
 	// An anchor belonging to this chunk may have its indexed pair a little
 	// past limit (and base64-wrapped matches start before their anchor).
 	stop := min(limit+e.lookahead, n-1)
 	step := e.step
-	minP := 0 // matches must not overlap the previous one
-	for i := 0; i < stop; i += step {
+	minP := start // matches must not overlap the previous one
+	for i := start - start%step; i < stop; i += step {
 		w := uint16(data[i]) | uint16(data[i+1])<<8
 		if e.hit[w] == 0 {
 			continue
@@ -328,9 +381,12 @@ func (e *Engine) scan(data []byte, limit int, emit func(Match) bool) {
 			}
 			var m Match
 			var ok bool
-			if a.extra > 0 {
+			switch {
+			case a.extra > 0:
 				m, ok = e.opts.Extra[a.extra-1].Check(data, p, a.kw)
-			} else {
+			case a.deep:
+				m, ok = e.checkWrapped(data, p)
+			default:
 				m, ok = e.check(data, p, a)
 			}
 			if !ok || m.Start >= limit || m.Start < minP || m.End <= p {

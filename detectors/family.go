@@ -59,6 +59,12 @@ type Family struct {
 	// whose secret has another shape is cut or made up: it is reported as
 	// partial (Key.PartialReason). 0 checks no shape.
 	SecretLen int
+	// ConsoleName starts the IAM user name of the long-term keys the
+	// console makes ("BedrockAPIKey-"); the engine also looks for it, so
+	// that a line break inside Prefix in a wrapped block does not hide such
+	// a key (see bodyStart). Empty for short-term families, whose bodies
+	// start with Service.Host.
+	ConsoleName string
 	// PairOffset is where in Prefix the engine's pair filter looks: pick
 	// byte pairs rare in source text.
 	PairOffset int
@@ -90,6 +96,16 @@ func (f *Family) issuedSecret(secret []byte) bool {
 	return err == nil
 }
 
+// bodyStart is the text most of the family's keys encode first, right
+// after Prefix: a console-made long-term key's user name, or a short-term
+// key's presigned URL host. Empty when there is none.
+func (f *Family) bodyStart() string {
+	if f.Long {
+		return f.ConsoleName
+	}
+	return f.Service.Host + "/?"
+}
+
 // Type is the key type its keys decode to (TypeLongTerm or TypeShortTerm).
 func (f *Family) Type() string {
 	if f.Long {
@@ -119,7 +135,7 @@ const consoleSecretLen = 60
 var builtinFamilies = []Family{
 	{
 		Rule: RuleLongTerm, Prefix: PrefixLongTerm, Service: Bedrock, Long: true,
-		SecretLen:   consoleSecretLen,
+		SecretLen: consoleSecretLen, ConsoleName: "BedrockAPIKey-",
 		Description: "Amazon Bedrock long-term API key (ABSK…): an IAM service-specific credential; decodes to account, IAM user and user ARN",
 		SARIF: SARIFText{
 			Name:  "BedrockLongTermAPIKey",
@@ -145,7 +161,7 @@ var builtinFamilies = []Family{
 	},
 	{
 		Rule: RuleClaudeLongTerm, Prefix: PrefixClaudeLongTerm, Service: ClaudePlatform, Long: true,
-		SecretLen:   consoleSecretLen,
+		SecretLen: consoleSecretLen, ConsoleName: "AeaApiKey-",
 		Description: "Claude Platform on AWS long-term API key (AEAA…); decodes to account and key id",
 		SARIF: SARIFText{
 			Name:  "ClaudePlatformLongTermAPIKey",

@@ -257,3 +257,116 @@ func isBlockHeader(line []byte) bool {
 	}
 	return i == 1 || line[i-2] == ' '
 }
+
+// maxWrapIndent bounds the indentation of a wrapped block's lines that the
+// engine's chunk lookahead allows for (see deepAnchors).
+const maxWrapIndent = 64
+
+// isWrapChar is a byte of a wrapped line holding a key or its base64 form
+// (a prefix's "-" included).
+func isWrapChar(c byte) bool { return isB64Char(c) || c == '-' || c == '_' }
+
+// segment is one line's text in an unwrapped block: data[from:to] at
+// offset at of the unwrapped text.
+type segment struct{ from, to, at int }
+
+// checkWrapped is the check of a deep anchor at data[p:]: a key whose
+// prefix a line break cuts in a wrapped block. When p's line continues the
+// line before it (a fixed-width block or a YAML block scalar), it scans
+// the block unwrapped and returns the key that starts on an earlier line
+// and covers p, with its span in data. A key that starts on p's line has
+// its prefix whole: the prefix's own anchor finds it.
+func (e *Engine) checkWrapped(data []byte, p int) (Match, bool) {
+	ls := lineStart(data, p)
+	if ls <= 0 {
+		return Match{}, false
+	}
+	segs := wrappedLinesBefore(data, ls)
+	if len(segs) == 0 {
+		return Match{}, false
+	}
+	cur := ls + blankPrefix(data[ls:p])
+	segs = append(segs, wrappedLinesFrom(data, cur)...)
+	var u []byte
+	for i := range segs {
+		segs[i].at = len(u)
+		u = append(u, data[segs[i].from:segs[i].to]...)
+	}
+	first := segs[len(segs)-1].at // where p's line starts in u
+	for i := range segs {
+		if segs[i].from == cur {
+			first = segs[i].at
+		}
+	}
+	up := first + p - cur
+	var found Match
+	ok := false
+	e.scan(u, 0, len(u), func(m Match) bool {
+		if m.Start < first && m.End > up {
+			found, ok = m, true
+			return false
+		}
+		return m.Start < up
+	})
+	if !ok {
+		return Match{}, false
+	}
+	found.Start, found.End, found.Pieces = mapSpan(segs, found.Start, found.End)
+	return found, true
+}
+
+// wrappedLinesBefore returns the lines before the one starting at ls that
+// flow into it, oldest first, as far back as a key's prefix can reach; nil
+// when the line before does not flow into it.
+func wrappedLinesBefore(data []byte, ls int) []segment {
+	var segs []segment
+	for n := 0; ls > 0 && n < 4; n++ {
+		pe := ls - 1
+		if pe > 0 && data[pe-1] == '\r' {
+			pe--
+		}
+		if afterLineBreak(data, pe, isWrapChar) != ls+blankPrefix(data[ls:]) {
+			break
+		}
+		ps := lineStart(data, pe)
+		segs = append(segs, segment{from: ps + blankPrefix(data[ps:pe]), to: pe})
+		ls = ps
+	}
+	for i, j := 0, len(segs)-1; i < j; i, j = i+1, j-1 {
+		segs[i], segs[j] = segs[j], segs[i]
+	}
+	return segs
+}
+
+// wrappedLinesFrom returns the line whose text starts at from and the lines
+// that continue it, up to a whole match's length.
+func wrappedLinesFrom(data []byte, from int) []segment {
+	var segs []segment
+	total := 0
+	for from >= 0 && total < MaxMatchLen && len(segs) < maxPieces {
+		to := from
+		for to < len(data) && data[to] != '\n' && data[to] != '\r' {
+			to++
+		}
+		segs = append(segs, segment{from: from, to: to})
+		total += to - from
+		from = afterLineBreak(data, to, isWrapChar)
+	}
+	return segs
+}
+
+// mapSpan maps [start, end) of the unwrapped text back to data, and counts
+// the lines it covers.
+func mapSpan(segs []segment, start, end int) (int, int, int) {
+	at := func(x int) (int, int) {
+		for i := len(segs) - 1; i >= 0; i-- {
+			if x >= segs[i].at {
+				return segs[i].from + x - segs[i].at, i
+			}
+		}
+		return segs[0].from, 0
+	}
+	s, i := at(start)
+	e, j := at(end - 1)
+	return s, e + 1, j - i + 1
+}

@@ -198,3 +198,88 @@ func FuzzJoin(f *testing.F) {
 		}
 	})
 }
+
+// A wrapped key is found whatever column it starts at, so wherever the
+// line breaks fall, including inside its prefix (found through the body
+// start, checkWrapped). A non-console long-term key has no known body
+// start: one whose "ABSK" is cut by a line break is missed (README).
+func TestJoinWrapEveryOffset(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}})
+	forms := []struct {
+		name string
+		text func(k string, n, w int) string
+	}{
+		{"plain", func(k string, n, w int) string { return wrap(strings.Repeat("x", n)+"TOKEN="+k, w, "") }},
+		{"yaml block", func(k string, n, w int) string { return "k: |\n" + wrap(strings.Repeat("x", n)+"TOKEN="+k, w, "  ") }},
+		{"base64", func(k string, n, w int) string {
+			return wrap(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", n)+"TOKEN="+k+"\n")), w, "")
+		}},
+	}
+	for _, k := range []string{keyConsole, keyShort, keyClaude, keyClaudeShort, keyAPI} {
+		fam, _ := Identify(k)
+		for _, form := range forms {
+			for _, w := range []int{64, 76} {
+				missed := 0
+				for n := 0; n < w; n++ {
+					text := form.text(k, n, w)
+					ms := scanAll(t, e, []byte(text))
+					if len(ms) == 1 && isHigh(ms[0]) && ms[0].Key == k && ms[0].Pieces >= 2 {
+						if form.name != "base64" && text[ms[0].Start] != k[0] {
+							t.Errorf("%s %s w=%d n=%d: starts at %q", fam.Rule, form.name, w, n, text[ms[0].Start])
+						}
+						continue
+					}
+					if len(ms) > 1 {
+						t.Errorf("%s %s w=%d n=%d: %d matches", fam.Rule, form.name, w, n, len(ms))
+					}
+					missed++
+				}
+				if k == keyAPI && missed <= len(fam.Prefix) {
+					continue // the prefix cut: documented
+				}
+				if missed > 0 {
+					t.Errorf("%s %s at %d columns: missed at %d of %d columns", fam.Rule, form.name, w, missed, w)
+				}
+			}
+		}
+	}
+}
+
+// A key written in pieces is reported by exactly one of two overlapping
+// chunks, wherever the boundary falls, even when its first line or its
+// prefix's line break lies across it: the second chunk reads back to the
+// line's start (ScanChunk's look-back).
+func TestJoinChunkBoundary(t *testing.T) {
+	e := New(Options{})
+	for _, k := range []string{keyShort, keyConsole} {
+		for _, n := range []int{5, 60} {
+			for _, form := range []string{
+				wrap(strings.Repeat("x", n)+"TOKEN="+k, 64, ""),
+				gnuBase64(strings.Repeat("x", n) + "TOKEN=" + k),
+				fmt.Sprintf("%sk = (\"%s\"\n  \"%s\")\n", strings.Repeat("x", n), k[:50], k[50:]),
+			} {
+				text := []byte(strings.Repeat("x ", 300) + "\n" + form + strings.Repeat(" y", 300))
+				ms := scanAll(t, e, text)
+				if len(ms) != 1 || !isHigh(ms[0]) {
+					t.Fatalf("n=%d: %d matches in the whole text", n, len(ms))
+				}
+				// Where the pieces meet: the first 200 bytes of a long key.
+				end := min(ms[0].End+10, ms[0].Start+200)
+				for cut := ms[0].Start - 200; cut < end; cut++ {
+					found := 0
+					count := func(m Match) {
+						if isHigh(m) && m.Key == k {
+							found++
+						}
+					}
+					e.ScanChunk(text[:min(len(text), cut+e.MaxMatchLen())], 0, cut, count)
+					back := max(0, cut-e.LookBack())
+					e.ScanChunk(text[back:], cut-back, 0, count)
+					if found != 1 {
+						t.Fatalf("%d-character key, n=%d, cut at %d (key at %d): found %d times", len(k), n, cut, ms[0].Start, found)
+					}
+				}
+			}
+		}
+	}
+}

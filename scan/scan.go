@@ -60,7 +60,7 @@ func (s Scanner) Run(ctx context.Context, src sources.Source, h Handler) error {
 // overlap by the longest match the engine can make, so that a key across a
 // boundary is seen whole by exactly one chunk.
 func (s Scanner) Chunker() sources.Chunker {
-	return sources.Chunker{Size: s.ChunkSize, Overlap: s.Engine.MaxMatchLen()}
+	return sources.Chunker{Size: s.ChunkSize, Overlap: s.Engine.MaxMatchLen(), LookBack: s.Engine.LookBack()}
 }
 
 // LineContext bounds how much of a line around a match LineAt returns.
@@ -88,8 +88,8 @@ func LineAt(data []byte, start, end int) []byte {
 // set) before h.
 func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 	var err error
-	lineAt, line, col := 0, c.Line, c.Column
-	s.Engine.Scan(c.Data, c.Limit, func(m detectors.Match) {
+	lineAt, line, col := c.Start, c.Line, c.Column
+	s.Engine.ScanChunk(c.Data, c.Start, c.Limit, func(m detectors.Match) {
 		if err != nil {
 			return
 		}

@@ -132,7 +132,7 @@ func TestRunSetsOverlapFromEngine(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("err %v, %d findings", err, n)
 	}
-	if want := (sources.Chunker{Size: 4096, Overlap: engine.MaxMatchLen()}); src.got != want || want.Overlap == 0 {
+	if want := (sources.Chunker{Size: 4096, Overlap: engine.MaxMatchLen(), LookBack: engine.LookBack()}); src.got != want || want.Overlap == 0 || want.LookBack == 0 {
 		t.Errorf("source got chunker %+v, want %+v", src.got, want)
 	}
 }

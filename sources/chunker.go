@@ -17,6 +17,9 @@ const DefaultChunkSize = 1 << 20
 type Chunker struct {
 	Size    int // own bytes per chunk; DefaultChunkSize if 0
 	Overlap int
+	// LookBack is how many bytes before its own a chunk repeats from the
+	// previous one (Chunk.Start); the consumer sets it too.
+	LookBack int
 }
 
 func (c Chunker) size() int {
@@ -27,8 +30,8 @@ func (c Chunker) size() int {
 }
 
 // BufLen is the length of the read buffer Split needs: a chunk's own
-// bytes and the overlap.
-func (c Chunker) BufLen() int { return c.size() + c.Overlap }
+// bytes, the look-back and the overlap.
+func (c Chunker) BufLen() int { return c.LookBack + c.size() + c.Overlap }
 
 // Split reads r to the end and yields its chunks. buf, if large enough, is
 // reused as the read buffer, so callers can pool it.
@@ -41,37 +44,43 @@ func (c Chunker) Split(r io.Reader, origin *location.Location, buf []byte, yield
 	buf = buf[:need]
 	line, col := 1, 1
 	var off int64
-	have := 0 // bytes carried over at the start of buf
+	have := 0  // bytes carried over at the start of buf
+	start := 0 // look-back bytes at the start of buf
 	for {
-		n, err := io.ReadFull(r, buf[have:])
+		n, err := io.ReadFull(r, buf[have:start+size+c.Overlap])
 		have += n
 		// A read error ends the blob like EOF does: what was read before
 		// it is still scanned, then the error is returned.
 		last := err != nil
-		if have == 0 {
+		if have == start {
 			return readErr(err)
 		}
 		limit := have
 		if !last {
-			limit = size
+			limit = start + size
 		}
-		ch := Chunk{Data: buf[:have], Limit: limit, Offset: off, Line: line, Column: col, Origin: origin}
+		ch := Chunk{Data: buf[:have], Start: start, Limit: limit, Offset: off, Line: line, Column: col, Origin: origin}
 		if yerr := yield(ch); yerr != nil {
 			return yerr
 		}
 		if last {
 			return readErr(err)
 		}
-		own := buf[:limit]
-		if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
-			line += nl
-			col = limit - bytes.LastIndexByte(own, '\n')
-		} else {
-			col += limit
-		}
-		off += int64(limit)
-		have = copy(buf, buf[limit:have])
+		line, col = advance(buf[start:limit], line, col)
+		off += int64(limit - start)
+		keep := max(0, limit-c.LookBack)
+		have = copy(buf, buf[keep:have])
+		start = limit - keep
 	}
+}
+
+// advance returns the line and column after own, which starts at line,
+// col.
+func advance(own []byte, line, col int) (int, int) {
+	if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
+		return line + nl, len(own) - bytes.LastIndexByte(own, '\n')
+	}
+	return line, col + len(own)
 }
 
 // readErr is nil for the ends of a reader (io.EOF, and io.ErrUnexpectedEOF
@@ -89,24 +98,19 @@ func (c Chunker) SplitBytes(data []byte, origin *location.Location, yield func(C
 	line, col := 1, 1
 	for start := 0; ; {
 		end := min(len(data), start+size+c.Overlap)
-		limit := end - start
+		back := max(0, start-c.LookBack)
+		limit := end - back
 		last := end == len(data)
 		if !last {
-			limit = size
+			limit = start - back + size
 		}
-		if err := yield(Chunk{Data: data[start:end], Limit: limit, Offset: int64(start), Line: line, Column: col, Origin: origin}); err != nil {
+		if err := yield(Chunk{Data: data[back:end], Start: start - back, Limit: limit, Offset: int64(start), Line: line, Column: col, Origin: origin}); err != nil {
 			return err
 		}
 		if last {
 			return nil
 		}
-		own := data[start : start+limit]
-		if nl := bytes.Count(own, []byte{'\n'}); nl > 0 {
-			line += nl
-			col = limit - bytes.LastIndexByte(own, '\n')
-		} else {
-			col += limit
-		}
-		start += limit
+		line, col = advance(data[start:back+limit], line, col)
+		start = back + limit
 	}
 }

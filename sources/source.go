@@ -15,12 +15,18 @@ import (
 // overlap: Data[Limit:] is repeated at the start of the next chunk, so that a
 // key lying across the boundary is seen whole by exactly one chunk. Matches
 // starting at or after Limit belong to the next chunk.
+//
+// Data[:Start] is look-back: the end of the previous chunk's own bytes,
+// for checks that read back from a match to the start of its line (keys
+// written in pieces across wrapped lines). Matches starting before Start
+// belong to the previous chunk.
 type Chunk struct {
 	Data   []byte
-	Limit  int   // Data[:Limit] is this chunk's own; the rest is look-ahead
-	Offset int64 // offset of Data[0] in the blob
-	Line   int   // 1-based line number of Data[0]
-	Column int   // 1-based byte column of Data[0]
+	Start  int   // Data[Start:Limit] is this chunk's own
+	Limit  int   // Data[Limit:] is look-ahead
+	Offset int64 // offset of Data[Start] in the blob
+	Line   int   // 1-based line number of Data[Start]
+	Column int   // 1-based byte column of Data[Start]
 	// Origin says where the blob came from; its Line, Column and Encoding
 	// are unset (the scan sets them for each finding). One Origin is
 	// shared by all the chunks of one blob; it must not be modified once

@@ -205,7 +205,7 @@ type keyCounter struct {
 func (k *keyCounter) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	return k.src.Chunks(ctx, split, func(c sources.Chunk) error {
 		found := 0
-		k.eng.Scan(c.Data, c.Limit, func(detectors.Match) { found++ })
+		k.eng.ScanChunk(c.Data, c.Start, c.Limit, func(detectors.Match) { found++ })
 		if found == 0 {
 			return nil
 		}

@@ -285,7 +285,7 @@ func (s *Sweep) wrapYield(r Repo, yield func(sources.Chunk) error) func(sources.
 			named = nameOrigin(r, c.Origin)
 		}
 		c.Origin = named
-		p.Bytes.Add(int64(c.Limit))
+		p.Bytes.Add(int64(c.Limit - c.Start))
 		if err := yield(c); err != nil {
 			return &yieldError{err}
 		}
