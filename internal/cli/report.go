@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -94,19 +93,18 @@ func reportRun(ctx context.Context, f *cmdutil.Factory, opts *reportOptions) err
 	if opts.Output == "" {
 		return rep.Write(sio.Out, opts.Format)
 	}
-	fh, err := os.OpenFile(opts.Output, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	// Written beside the file and moved over it only when whole: a failed
+	// write leaves the previous report, not a truncated one.
+	fh, err := createReportFile(opts.Output, 0o600)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := fh.Chmod(0o600); err != nil {
-		fh.Close()
-		return fmt.Errorf("report: %w", err)
+	werr := rep.Write(fh, opts.Format)
+	dest, err := fh.finish(werr == nil)
+	if werr != nil {
+		return fmt.Errorf("report: %w (the partial report is in %s)", werr, dest)
 	}
-	if err := rep.Write(fh, opts.Format); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
+	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintf(sio.Err, "report written to %s (risk %s)\n", opts.Output, rep.Risk.Level)

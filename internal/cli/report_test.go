@@ -19,6 +19,13 @@ func TestReportCommand(t *testing.T) {
 	}}})
 	out := filepath.Join(t.TempDir(), "incident.md")
 	os.WriteFile(out, []byte("old"), 0o644) // an existing file is narrowed to 0600
+	// The report replaces the file whole: it is never truncated and
+	// rewritten in place (a failed write would leave half a report). A
+	// hard link to the old file keeps the old bytes.
+	keep := out + ".link"
+	if err := os.Link(out, keep); err != nil {
+		t.Fatal(err)
+	}
 	code, stdout, errOut := runCLIEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--regions", "us-east-1", "--format", "markdown", "--output", out, user)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -29,6 +36,9 @@ func TestReportCommand(t *testing.T) {
 	st, err := os.Stat(out)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("output mode: %v %v", err, st.Mode())
+	}
+	if old, _ := os.ReadFile(keep); string(old) != "old" {
+		t.Errorf("the old report was rewritten in place: %.40q", old)
 	}
 	b, _ := os.ReadFile(out)
 	md := string(b)
