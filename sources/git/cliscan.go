@@ -22,8 +22,9 @@ import (
 // (oldest first: each blob's first appearance is the commit and path that
 // introduced it, as in fast.go), blobs at HEAD are read first, then the
 // others, then the commit messages; blobs and the staged content are read
-// by git cat-file --batch. Not read here: annotated tag messages, every
-// stash reflog entry but the newest (refs/stash), submodules.
+// by git cat-file --batch; then annotated tag messages and every stash
+// entry (the stash reflog), as the in-process reader does. Not read here:
+// submodules.
 
 // objectFormat asks git for the repository's object format ("sha1",
 // "sha256"); "" when git cannot tell.
@@ -86,6 +87,43 @@ func (o *Options) cliLogArgs() ([]string, error) {
 	return args, nil
 }
 
+// cliStashReflog returns every stash entry (refs/stash names only the
+// newest): revisions for git log beside --all.
+func cliStashReflog(ctx context.Context, path string) []string {
+	out, err := gitOutput(ctx, path, "log", "-g", "--format=%H", "refs/stash", "--")
+	if err != nil {
+		return nil // no stash
+	}
+	return strings.Fields(out)
+}
+
+// cliTag is an annotated tag: its message and who tagged what.
+type cliTag struct {
+	ref, target, tagger, email, message string
+	date                                *time.Time
+}
+
+// cliTags lists the annotated tags of the repository.
+func cliTags(ctx context.Context, path string) ([]cliTag, error) {
+	out, err := gitOutput(ctx, path, "for-each-ref", "--format=%(objecttype)%01%(refname)%01%(*objectname)%01%(taggername)%01%(taggeremail:trim)%01%(taggerdate:iso-strict)%01%(contents)%00", "refs/tags")
+	if err != nil {
+		return nil, err
+	}
+	var tags []cliTag
+	for _, e := range strings.Split(out, "\x00") {
+		f := strings.SplitN(strings.TrimLeft(e, "\n"), "\x01", 7)
+		if len(f) != 7 || f[0] != "tag" {
+			continue
+		}
+		t := cliTag{ref: f[1], target: f[2], tagger: f[3], email: f[4], message: f[6]}
+		if d, err := time.Parse(time.RFC3339, f[5]); err == nil {
+			t.date = location.Date(d)
+		}
+		tags = append(tags, t)
+	}
+	return tags, nil
+}
+
 // scanCLI scans the history of the repository at path with the git CLI.
 func (s *Source) scanCLI(ctx context.Context, path, repoName string, split sources.Chunker, yield func(sources.Chunk) error) error {
 	if s.opts.Submodules {
@@ -94,6 +132,10 @@ func (s *Source) scanCLI(ctx context.Context, path, repoName string, split sourc
 	logArgs, err := s.opts.cliLogArgs()
 	if err != nil {
 		return err
+	}
+	all := s.opts.Range == "" && s.opts.Branch == ""
+	if all {
+		logArgs = append(logArgs, cliStashReflog(ctx, path)...)
 	}
 	commits, recs, err := cliLog(ctx, path, logArgs)
 	if err != nil {
@@ -148,6 +190,20 @@ func (s *Source) scanCLI(ctx context.Context, path, repoName string, split sourc
 		o := origin(i)
 		o.Kind = "commit-message"
 		if err := split.SplitBytes([]byte(commits[i].message), o, yield); err != nil {
+			return err
+		}
+	}
+	if !all {
+		return nil
+	}
+	tags, err := cliTags(ctx, path)
+	if err != nil {
+		s.onError("refs/tags", err)
+	}
+	for _, t := range tags {
+		o := &location.Location{Repo: repoName, Path: t.ref, Commit: t.target, Author: t.tagger, Email: t.email,
+			Date: t.date, Message: firstLine(t.message), Kind: "tag-message"}
+		if err := split.SplitBytes([]byte(t.message), o, yield); err != nil {
 			return err
 		}
 	}

@@ -142,15 +142,32 @@ func TestSHA256History(t *testing.T) {
 	if len(leak) != 64 {
 		t.Skip("no SHA-256 support in this git")
 	}
+	// An annotated tag's message, and two stash entries: refs/stash names
+	// the newer only, the older is in the stash reflog.
+	r.Git("tag", "-a", "v1", "-m", "release "+key(4))
+	for _, k := range []int{5, 6} {
+		r.Write("kept.txt", fmt.Sprintf("k=%s\n", key(k)))
+		r.Git("stash", "-q")
+	}
 	out := scanRepo(t, Options{Path: r.Dir})
+	if f := out.byKey[key(4)]; len(f) != 1 || f[0].Kind != "tag-message" || f[0].Path != "refs/tags/v1" {
+		t.Errorf("tag message key: %+v", f)
+	}
+	for _, k := range []int{5, 6} {
+		if f := out.byKey[key(k)]; len(f) != 1 || *f[0].InHead {
+			t.Errorf("stash entry key %d: %+v", k, f)
+		}
+	}
 	if f := out.byKey[key(1)]; len(f) != 1 || f[0].Commit != leak || f[0].Path != "old.txt" || *f[0].InHead {
 		t.Errorf("old key: %+v", f)
 	}
 	if f := out.byKey[key(2)]; len(f) != 1 || !*f[0].InHead {
 		t.Errorf("kept key: %+v", f)
 	}
-	if f := out.byKey[key(3)]; len(f) != 1 || f[0].Kind != "commit-message" {
-		t.Errorf("message key: %+v", f)
+	// The commit's message, and the stash commits' ("WIP on main: <its
+	// subject>").
+	if f := out.byKey[key(3)]; len(f) != 4 || f[0].Kind != "commit-message" {
+		t.Errorf("message key: %d findings, %+v", len(f), f[0])
 	}
 	if out := scanRepo(t, Options{Path: r.Dir, Range: leak + "..main"}); len(out.byKey) != 2 || out.byKey[key(1)] != nil {
 		t.Errorf("range %s..main: %v", leak[:8], out.keys())
