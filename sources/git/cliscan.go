@@ -274,42 +274,23 @@ func cliLog(ctx context.Context, path string, revs []string) ([]cliCommit, []cli
 	return commits, recs, perr
 }
 
-// parseCLILog reads cliLog's output: NUL-separated commit headers, raw
-// diff entries and their paths.
+// parseCLILog reads cliLog's output (parseRawLog): the commits, and the
+// first record of each blob.
 func parseCLILog(r *bufio.Reader) ([]cliCommit, []cliRecord, error) {
 	var commits []cliCommit
 	var recs []cliRecord
 	seen := map[string]struct{}{}
-	pending := ""
-	for {
-		tok, err := r.ReadBytes(0)
-		if len(tok) > 0 && tok[len(tok)-1] == 0 {
-			tok = tok[:len(tok)-1]
+	err := parseRawLog(r, func(header []byte) error {
+		commits = append(commits, parseCLICommit(string(header)))
+		return nil
+	}, func(id string, path []byte) error {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			recs = append(recs, cliRecord{blob: id, commit: len(commits) - 1, path: string(path)})
 		}
-		switch {
-		case pending != "":
-			if _, dup := seen[pending]; !dup && pending != "-" {
-				seen[pending] = struct{}{}
-				recs = append(recs, cliRecord{blob: pending, commit: len(commits) - 1, path: string(tok)})
-			}
-			pending = ""
-		default:
-			tok = bytes.TrimLeft(tok, "\n")
-			if c, ok := bytes.CutPrefix(tok, []byte("commit ")); ok {
-				commits = append(commits, parseCLICommit(string(c)))
-			} else if len(tok) > 0 && tok[0] == ':' {
-				if len(commits) == 0 {
-					return nil, nil, fmt.Errorf("git log: diff entry before any commit")
-				}
-				pending = cliRawBlob(string(tok))
-			} else if len(tok) > 0 {
-				return nil, nil, fmt.Errorf("git log: unexpected output %.80q", tok)
-			}
-		}
-		if err != nil {
-			return commits, recs, nil
-		}
-	}
+		return nil
+	})
+	return commits, recs, err
 }
 
 // parseCLICommit reads "id\x01author\x01email\x01date\x01message".
@@ -324,24 +305,6 @@ func parseCLICommit(s string) cliCommit {
 		c.date = location.Date(t)
 	}
 	return c
-}
-
-// cliRawBlob is the blob a raw diff entry (":modes ids status") names, or
-// "-" when it names none (a deletion, a submodule).
-func cliRawBlob(tok string) string {
-	parents := 0
-	for parents < len(tok) && tok[parents] == ':' {
-		parents++
-	}
-	f := strings.Fields(tok[parents:])
-	if len(f) != 2*(parents+1)+1 {
-		return "-"
-	}
-	mode, id := f[parents], f[2*parents+1]
-	if mode == "160000" || mode == "000000" || strings.Trim(id, "0") == "" {
-		return "-"
-	}
-	return id
 }
 
 // chunksCLI is Staged.Chunks with the git CLI only (a SHA-256 repository).
@@ -396,8 +359,12 @@ func (s *Staged) chunksCLI(ctx context.Context, split sources.Chunker, yield fun
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		id, path := cliRawBlob(strings.TrimLeft(toks[i], "\n")), toks[i+1]
-		if _, dup := seen[id]; dup || id == "-" {
+		id, names, err := rawEntryBlob([]byte(strings.TrimLeft(toks[i], "\n")))
+		if err != nil {
+			return fmt.Errorf("staged changes: %w", err)
+		}
+		path := toks[i+1]
+		if _, dup := seen[id]; dup || !names {
 			continue
 		}
 		seen[id] = struct{}{}

@@ -540,81 +540,20 @@ func (h *history) runLog(ctx context.Context, order []int32, add func(record) er
 	return nil
 }
 
-// parseLog reads `git log --raw -c -z --format='commit %H'`: commit lines
-// and raw diff entries (":mode… id… status" then the path, NUL-separated).
-// commit maps a commit id to its node; add receives each new blob.
+// parseLog reads `git log --raw -c -z --format='commit %H'` (parseRawLog).
+// commit maps a commit id to its node; add receives each blob record.
 func parseLog(r *bufio.Reader, commit func(string) (int32, error), add func(record) error) error {
 	node := int32(-1)
-	var pending plumbing.Hash
-	expectPath, skipPath := false, false
-	for {
-		tok, err := r.ReadBytes(0)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("git log: %v", err)
+	return parseRawLog(r, func(header []byte) error {
+		n, err := commit(string(bytes.TrimSpace(header)))
+		node = n
+		return err
+	}, func(id string, path []byte) error {
+		if !plumbing.IsHash(id) {
+			return nil // not a SHA-1 id: not a blob this reader can name
 		}
-		eof := err != nil
-		if !eof {
-			tok = tok[:len(tok)-1]
-		}
-		if expectPath {
-			if eof {
-				return fmt.Errorf("git log: output ends inside a diff entry")
-			}
-			expectPath = false
-			if !skipPath {
-				if err := add(record{blob: pending, node: node, path: string(tok)}); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := parseLogToken(tok, &node, &pending, &expectPath, &skipPath, commit); err != nil {
-			return err
-		}
-		if eof {
-			if expectPath {
-				return fmt.Errorf("git log: output ends inside a diff entry")
-			}
-			return nil
-		}
-	}
-}
-
-var zeroID = strings.Repeat("0", 40)
-
-func parseLogToken(tok []byte, node *int32, pending *plumbing.Hash, expectPath, skipPath *bool, commit func(string) (int32, error)) error {
-	tok = bytes.TrimLeft(tok, "\n")
-	switch {
-	case len(tok) == 0:
-		return nil
-	case bytes.HasPrefix(tok, []byte("commit ")):
-		n, err := commit(string(bytes.TrimSpace(tok[len("commit "):])))
-		if err != nil {
-			return err
-		}
-		*node = n
-		return nil
-	case tok[0] == ':':
-		if *node < 0 {
-			return fmt.Errorf("git log: diff entry before any commit")
-		}
-		parents := 0
-		for parents < len(tok) && tok[parents] == ':' {
-			parents++
-		}
-		f := strings.Fields(string(tok[parents:]))
-		// parents+1 modes, parents+1 ids, the status.
-		if len(f) != 2*(parents+1)+1 {
-			return fmt.Errorf("git log: bad diff entry %q", tok)
-		}
-		mode, id := f[parents], f[2*parents+1]
-		*expectPath = true
-		// Deleted (zero id), submodule (gitlink) entries name no blob.
-		*skipPath = id == zeroID || mode == "160000" || mode == "000000" || !plumbing.IsHash(id)
-		*pending = plumbing.NewHash(id)
-		return nil
-	}
-	return fmt.Errorf("git log: unexpected output %q", tok)
+		return add(record{blob: plumbing.NewHash(id), node: node, path: string(path)})
+	})
 }
 
 // blobPipe streams blob requests to a git cat-file and hands each answer
