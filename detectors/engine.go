@@ -102,6 +102,7 @@ type anchor struct {
 	// before it such a match can start.
 	deep bool
 	back int
+	tail int
 }
 
 // at says whether the anchor occurs at data[p:] (which must be long
@@ -270,19 +271,22 @@ func deepAnchors(fams []Family) []anchor {
 			continue
 		}
 		plain := base64.StdEncoding.EncodeToString([]byte(bs))[:min(16, len(bs)/3*4)]
-		// The key's start: the prefix (or its base64 form), a line break
-		// and the next line's indentation before the anchor.
-		back := (len(f.Prefix)+2)/3*4 + 4 + 2 + maxWrapIndent
-		pats := []string{plain}
-		for align := 0; align < 3; align++ {
-			pat, _ := stableBase64(plain, align)
-			pats = append(pats, pat)
-		}
-		for _, pat := range pats {
+		// Before the anchor on its line lies at most the cut prefix's
+		// tail (tail: in plain text, or in base64 with its group's other
+		// bytes); the key starts on the line before (back bytes allow
+		// for the line break and the indentation).
+		tail := (len(f.Prefix)+2)/3*4 + 4
+		back := tail + 2 + maxWrapIndent
+		add := func(pat string, b64 bool, tail int) {
 			if !seen[pat] {
 				seen[pat] = true
-				out = append(out, anchor{pat: []byte(pat), fam: fi, deep: true, back: back})
+				out = append(out, anchor{pat: []byte(pat), fam: fi, deep: true, b64: b64, back: back, tail: tail})
 			}
+		}
+		add(plain, false, len(f.Prefix)-1)
+		for align := 0; align < 3; align++ {
+			pat, _ := stableBase64(plain, align)
+			add(pat, true, tail)
 		}
 	}
 	return out
@@ -356,8 +360,73 @@ func (e *Engine) ScanChunk(data []byte, start, limit int, emit func(Match)) {
 // lines longer than this are never wrapped lines (see join.go).
 func (e *Engine) LookBack() int { return MaxMatchLen }
 
+// scanState is what one scan call remembers between anchor hits, so that
+// crafted input cannot make the checks' work grow faster than the input.
+type scanState struct {
+	// runFrom, runEnd: the last run of key characters scanned to its end;
+	// a hit inside it ends where it does (a run of "ABSKABSK…" is scanned
+	// once, not once per hit).
+	runFrom, runEnd int
+	// joinWork is what joining pieces may still cost (bytes decoded or
+	// copied); at zero, no more pieces are joined in this call: a split
+	// key is then reported by its first piece, as partial.
+	joinWork int
+	// yaml holds, per indentation, the last line inYAMLBlock answered
+	// for (+1, 0 for none) and its answer.
+	yaml [maxYAMLMemoIndent]struct {
+		line  int
+		block bool
+	}
+	// work counts the bytes the checks read beyond the anchors: tests
+	// bound it per input byte (TestHostileInputLinearWork).
+	work int
+}
+
+// maxYAMLMemoIndent bounds the indentations inYAMLBlock remembers.
+const maxYAMLMemoIndent = 64
+
+// joinWorkPerByte and joinWorkBase size scanState.joinWork: far above what
+// any real file's split keys need (one join costs about a key's length),
+// and linear in the input whatever it holds.
+const (
+	joinWorkPerByte = 8
+	joinWorkBase    = 4 << 20
+)
+
+func newScanState(n int) *scanState {
+	return &scanState{runFrom: -1, joinWork: joinWorkBase + joinWorkPerByte*n}
+}
+
+// keyRun returns the end of the run of key characters starting at from, or
+// lim if the run goes on past it. Each run is scanned once, to its end.
+func (st *scanState) keyRun(data []byte, from, lim int) int {
+	if st.runFrom < 0 || from < st.runFrom || from > st.runEnd {
+		j := from
+		for j < len(data) && isKeyChar(data[j]) {
+			j++
+		}
+		st.work += j - from
+		st.runFrom, st.runEnd = from, j
+	}
+	return min(st.runEnd, lim)
+}
+
+// spend takes n from the join work left, and says whether there was any.
+func (st *scanState) spend(n int) bool {
+	if st.joinWork <= 0 {
+		return false
+	}
+	st.work += n
+	st.joinWork -= n
+	return true
+}
+
 // scan is ScanChunk, stopping when emit returns false.
 func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
+	e.scanWith(newScanState(len(data)), data, start, limit, emit)
+}
+
+func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit func(Match) bool) {
 	if limit <= 0 || limit > len(data) {
 		limit = len(data)
 	}
@@ -385,9 +454,9 @@ func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
 			case a.extra > 0:
 				m, ok = e.opts.Extra[a.extra-1].Check(data, p, a.kw)
 			case a.deep:
-				m, ok = e.checkWrapped(data, p)
+				m, ok = e.checkWrapped(st, data, p, a)
 			default:
-				m, ok = e.check(data, p, a)
+				m, ok = e.check(st, data, p, a)
 			}
 			if !ok || m.Start >= limit || m.Start < minP || m.End <= p {
 				continue
@@ -404,9 +473,9 @@ func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
 	}
 }
 
-func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
+func (e *Engine) check(st *scanState, data []byte, p int, a *anchor) (Match, bool) {
 	if a.b64 {
-		return e.checkBase64(data, p, a)
+		return e.checkBase64(st, data, p, a)
 	}
 	f := &e.fams[a.fam]
 	body := p + len(f.Prefix)
@@ -414,20 +483,22 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 	// is scanned; --include-invalid decodes them all, to list each with
 	// its reason.
 	plausible := !f.Long || plausibleLongTerm(data[body:])
-	j := body
-	lim := min(len(data), p+MaxKeyLen)
-	for j < lim && isKeyChar(data[j]) {
-		j++
+	if !plausible && !e.opts.IncludeInvalid {
+		// A first piece too short to show its "-at-<account>:" may
+		// still be joined with the next; a longer one never shows it.
+		lim := min(len(data), body+plausibleWindow)
+		j := st.keyRun(data, body, lim)
+		if j == lim {
+			return Match{}, false
+		}
+		return e.joinPlain(st, data, p, j, f)
 	}
+	lim := min(len(data), p+MaxKeyLen)
+	j := st.keyRun(data, body, lim)
 	if j == lim && lim < len(data) && isKeyChar(data[j]) {
 		return Match{}, false // a run longer than any key: not a key
 	}
 	keyEnd := j
-	if !plausible && !e.opts.IncludeInvalid {
-		// A first piece too short to show its "-at-<account>:" may
-		// still be joined with the next.
-		return e.joinPlain(data, p, keyEnd, f)
-	}
 	end := j
 	enc := EncodingPlain
 	pad := 0
@@ -455,7 +526,7 @@ func (e *Engine) check(data []byte, p int, a *anchor) (Match, bool) {
 		m.Decoded.markPartial(ellipsisReason)
 	}
 	if pad == 0 && !(ok && isWhole(m)) {
-		if jm, jok := e.joinPlain(data, p, keyEnd, f); jok {
+		if jm, jok := e.joinPlain(st, data, p, keyEnd, f); jok {
 			return jm, true
 		}
 	}
@@ -467,11 +538,11 @@ func isWhole(m Match) bool { return m.Err == nil && m.Decoded.PartialReason == "
 
 // joinPlain joins the pieces of a key whose first piece is data[p:end]
 // (see join.go). It returns the joined key only when it is whole.
-func (e *Engine) joinPlain(data []byte, p, end int, f *Family) (Match, bool) {
+func (e *Engine) joinPlain(st *scanState, data []byte, p, end int, f *Family) (Match, bool) {
 	lim := min(len(data), p+MaxMatchLen)
 	var key []byte
 	for pieces := 2; pieces <= maxPieces; pieces++ {
-		s := nextPiece(data, end, isKeyChar)
+		s := st.nextPiece(data, end, isKeyChar)
 		if s < 0 || s >= lim {
 			return Match{}, false
 		}
@@ -483,7 +554,7 @@ func (e *Engine) joinPlain(data []byte, p, end int, f *Family) (Match, bool) {
 			end++
 		}
 		key = append(key, data[s:end]...)
-		if len(key) > MaxKeyLen {
+		if len(key) > MaxKeyLen || !st.spend(len(key)) {
 			return Match{}, false
 		}
 		stop := end
@@ -492,11 +563,13 @@ func (e *Engine) joinPlain(data []byte, p, end int, f *Family) (Match, bool) {
 			stop++
 			pad++
 		}
-		if f.Long && !plausibleLongTerm(key[len(f.Prefix):]) {
-			if pad > 0 {
-				return Match{}, false
+		if f.Long {
+			if ok, more := longTermStart(key[len(f.Prefix):]); !ok {
+				if pad > 0 || !more {
+					return Match{}, false // it never will show "-at-<account>:"
+				}
+				continue
 			}
-			continue
 		}
 		whole := append(key[:len(key):len(key)], "=="[:pad]...)
 		m, ok := e.finish(whole, p, stop, EncodingPlain, f)
@@ -555,9 +628,21 @@ func decodeBody(key []byte, f *Family, opts DecodeOptions) (Key, error) {
 // plausibleLongTerm cheaply rejects most false "ABSK"/"AEAA" hits before the
 // key's full extent is scanned: in the decoded payload the first byte that is
 // not allowed in an IAM name must be the ':' of "-at-<12 digits>:".
+// plausibleWindow is how much of a long-term key's body plausibleLongTerm
+// reads: base64 of the longest IAM name and "-at-<12 digits>:".
+const plausibleWindow = (128 + 17 + 2) / 3 * 4
+
 func plausibleLongTerm(body []byte) bool {
-	const maxName = 128
-	const window = (maxName + 17 + 2) / 3 * 4
+	ok, _ := longTermStart(body)
+	return ok
+}
+
+// longTermStart is plausibleLongTerm, and when body is not plausible,
+// whether a longer body starting with it could be (more): base64 decodes
+// a prefix to a prefix, so a byte that rules body out rules out every
+// continuation too.
+func longTermStart(body []byte) (ok, more bool) {
+	const window = plausibleWindow
 	j := 0
 	for j < len(body) && j < window && isKeyChar(body[j]) {
 		j++
@@ -566,26 +651,26 @@ func plausibleLongTerm(body []byte) bool {
 		j--
 	}
 	if j < 24 {
-		return false
+		return false, true
 	}
 	var buf [window/4*3 + 3]byte
 	nd, err := base64.RawStdEncoding.Decode(buf[:], body[:j])
 	if err != nil {
-		return false
+		return false, false
 	}
 	d := buf[:nd]
 	for k, c := range d {
 		if isIAMNameChar(c) {
 			continue
 		}
-		return c == ':' && k >= 17 && bytes.Equal(d[k-16:k-12], []byte("-at-")) && allDigits(string(d[k-12:k]))
+		return c == ':' && k >= 17 && bytes.Equal(d[k-16:k-12], []byte("-at-")) && allDigits(string(d[k-12:k])), false
 	}
-	return false
+	return false, j < window
 }
 
 func isB64Char(c byte) bool { return isKeyChar(c) || c == '+' || c == '/' }
 
-func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
+func (e *Engine) checkBase64(st *scanState, data []byte, p int, a *anchor) (Match, bool) {
 	f := &e.fams[a.fam]
 	g := p - a.groupOff
 	if g < 0 {
@@ -611,7 +696,7 @@ func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
 		m, ok = e.finish(key, g, end, EncodingBase64, f)
 	}
 	if end == j && !(ok && isWhole(m)) {
-		if jm, jok := e.joinBase64(data, g, j, a, f); jok {
+		if jm, jok := e.joinBase64(st, data, g, j, a, f); jok {
 			return jm, true
 		}
 	}
@@ -620,11 +705,11 @@ func (e *Engine) checkBase64(data []byte, p int, a *anchor) (Match, bool) {
 
 // joinBase64 joins the lines of a wrapped base64 block whose first piece
 // is data[g:end] (see join.go). It returns the key only when it is whole.
-func (e *Engine) joinBase64(data []byte, g, end int, a *anchor, f *Family) (Match, bool) {
+func (e *Engine) joinBase64(st *scanState, data []byte, g, end int, a *anchor, f *Family) (Match, bool) {
 	lim := min(len(data), g+MaxMatchLen)
 	var enc []byte
 	for pieces := 2; pieces <= maxPieces; pieces++ {
-		s := nextPiece(data, end, isB64Char)
+		s := st.nextPiece(data, end, isB64Char)
 		if s < 0 || s >= lim {
 			return Match{}, false
 		}
@@ -636,6 +721,9 @@ func (e *Engine) joinBase64(data []byte, g, end int, a *anchor, f *Family) (Matc
 			end++
 		}
 		enc = append(enc, data[s:end]...)
+		if !st.spend(len(enc)) {
+			return Match{}, false
+		}
 		stop := end
 		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
 			stop++

@@ -42,7 +42,7 @@ const minWrapWidth = 40
 // the first byte after a piece (not a byte of class): the key continues
 // only through a closing quote and a literal join, a backslash-newline, or
 // a line break inside a YAML block scalar or a fixed-width block.
-func nextPiece(data []byte, pos int, class func(byte) bool) int {
+func (st *scanState) nextPiece(data []byte, pos int, class func(byte) bool) int {
 	if pos >= len(data) {
 		return -1
 	}
@@ -52,7 +52,7 @@ func nextPiece(data []byte, pos int, class func(byte) bool) int {
 	case '\\':
 		return afterBackslashNewline(data, pos, class)
 	case '\n', '\r':
-		return afterLineBreak(data, pos, class)
+		return st.afterLineBreak(data, pos, class)
 	}
 	return -1
 }
@@ -129,15 +129,17 @@ func afterBackslashNewline(data []byte, pos int, class func(byte) bool) int {
 // it has the same indentation and starts with the class, and either the
 // piece's line is in a YAML block scalar (| or >) or it is a full line of
 // a fixed-width block.
-func afterLineBreak(data []byte, pos int, class func(byte) bool) int {
+func (st *scanState) afterLineBreak(data []byte, pos int, class func(byte) bool) int {
 	n := lineBreakLen(data, pos)
 	if n == 0 {
 		return -1
 	}
 	ls := lineStart(data, pos)
 	if ls < 0 {
+		st.work += MaxMatchLen
 		return -1
 	}
+	st.work += pos - ls
 	indent := blankPrefix(data[ls:pos])
 	next := pos + n
 	if !bytes.HasPrefix(data[next:], data[ls:ls+indent]) {
@@ -147,7 +149,7 @@ func afterLineBreak(data []byte, pos int, class func(byte) bool) int {
 	if start >= len(data) || !class(data[start]) {
 		return -1
 	}
-	if indent > 0 && inYAMLBlock(data, ls, indent) {
+	if indent > 0 && st.inYAMLBlock(data, ls, indent) {
 		return start
 	}
 	if wrapped(data, ls+indent, pos, start, class) {
@@ -222,22 +224,34 @@ func blankPrefix(line []byte) int {
 // inYAMLBlock says whether the line starting at ls, indented by indent, is
 // inside a YAML block scalar: going up, past blank lines and lines indented
 // at least as much, the first less indented line ends with a block scalar
-// header ("key: |", "- >-", "key: |2+ # comment").
-func inYAMLBlock(data []byte, ls, indent int) bool {
+// header ("key: |", "- >-", "key: |2+ # comment"). The answer for the last
+// line asked about is kept: a later line of the same block reads back only
+// to it, so the lines of a block are read once, not once per line.
+func (st *scanState) inYAMLBlock(data []byte, ls, indent int) bool {
 	end := ls - 1 // the line break ending the previous line
+	found := false
 	for n := 0; n < maxBlockLookback && end >= 0; n++ {
 		s := lineStart(data, end)
 		if s < 0 {
-			return false
+			break
+		}
+		st.work += end - s
+		if indent < maxYAMLMemoIndent && st.yaml[indent].line == s+1 {
+			found = st.yaml[indent].block
+			break
 		}
 		line := bytes.TrimRight(data[s:end], "\r")
 		end = s - 1
 		if len(bytes.TrimSpace(line)) == 0 || blankPrefix(line) >= indent {
 			continue
 		}
-		return isBlockHeader(line)
+		found = isBlockHeader(line)
+		break
 	}
-	return false
+	if indent < maxYAMLMemoIndent {
+		st.yaml[indent].line, st.yaml[indent].block = ls+1, found
+	}
+	return found
 }
 
 // isBlockHeader says whether a YAML line ends with a block scalar
@@ -276,21 +290,34 @@ type segment struct{ from, to, at int }
 // the block unwrapped and returns the key that starts on an earlier line
 // and covers p, with its span in data. A key that starts on p's line has
 // its prefix whole: the prefix's own anchor finds it.
-func (e *Engine) checkWrapped(data []byte, p int) (Match, bool) {
-	ls := lineStart(data, p)
-	if ls <= 0 {
+func (e *Engine) checkWrapped(st *scanState, data []byte, p int, a *anchor) (Match, bool) {
+	// A cut prefix lies just before the anchor: its line starts at most
+	// a.back bytes back.
+	ls := bytes.LastIndexByte(data[max(0, p-a.back):p], '\n') + 1
+	if ls == 0 {
 		return Match{}, false
 	}
-	segs := wrappedLinesBefore(data, ls)
+	ls += max(0, p-a.back)
+	cur := ls + blankPrefix(data[ls:p])
+	if p-cur > a.tail || !isWrapLine(data[cur:p]) {
+		return Match{}, false
+	}
+	segs := st.wrappedLinesBefore(data, ls)
 	if len(segs) == 0 {
 		return Match{}, false
 	}
-	cur := ls + blankPrefix(data[ls:p])
-	segs = append(segs, wrappedLinesFrom(data, cur)...)
+	st.work += (a.back + p + len(a.pat) - cur) * 3
+	if !e.prefixAcross(data, segs[len(segs)-1], cur, p+len(a.pat), a) {
+		return Match{}, false
+	}
+	segs = append(segs, st.wrappedLinesFrom(data, cur)...)
 	var u []byte
 	for i := range segs {
 		segs[i].at = len(u)
 		u = append(u, data[segs[i].from:segs[i].to]...)
+		if !st.spend(segs[i].to - segs[i].from) {
+			return Match{}, false
+		}
 	}
 	first := segs[len(segs)-1].at // where p's line starts in u
 	for i := range segs {
@@ -301,7 +328,7 @@ func (e *Engine) checkWrapped(data []byte, p int) (Match, bool) {
 	up := first + p - cur
 	var found Match
 	ok := false
-	e.scan(u, 0, len(u), func(m Match) bool {
+	e.scanWith(st, u, 0, len(u), func(m Match) bool {
 		if m.Start < first && m.End > up {
 			found, ok = m, true
 			return false
@@ -315,17 +342,49 @@ func (e *Engine) checkWrapped(data []byte, p int) (Match, bool) {
 	return found, true
 }
 
+// isWrapLine says whether b holds only bytes of a wrapped key line.
+func isWrapLine(b []byte) bool {
+	for _, c := range b {
+		if !isWrapChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixAcross says whether a key prefix (plain or in base64) lies across
+// the line break between prev, the line before, and the line whose text
+// data[cur:end] runs up to the end of the deep anchor: the cheap test
+// before a block is unwrapped and scanned. Only the deep anchor's family's
+// prefix anchors count, plain or base64 as it is.
+func (e *Engine) prefixAcross(data []byte, prev segment, cur, end int, deep *anchor) bool {
+	head := data[max(prev.from, prev.to-deep.back):prev.to]
+	joined := append(append(make([]byte, 0, len(head)+end-cur), head...), data[cur:end]...)
+	for i := range e.anchors {
+		a := &e.anchors[i]
+		if a.deep || a.extra > 0 || a.fam != deep.fam || a.b64 != deep.b64 {
+			continue
+		}
+		// An occurrence crossing the junction starts in [lo, len(head)).
+		lo := max(0, len(head)-len(a.pat)+1)
+		if i := bytes.Index(joined[lo:], a.pat); i >= 0 && lo+i < len(head) {
+			return true
+		}
+	}
+	return false
+}
+
 // wrappedLinesBefore returns the lines before the one starting at ls that
 // flow into it, oldest first, as far back as a key's prefix can reach; nil
 // when the line before does not flow into it.
-func wrappedLinesBefore(data []byte, ls int) []segment {
+func (st *scanState) wrappedLinesBefore(data []byte, ls int) []segment {
 	var segs []segment
 	for n := 0; ls > 0 && n < 4; n++ {
 		pe := ls - 1
 		if pe > 0 && data[pe-1] == '\r' {
 			pe--
 		}
-		if afterLineBreak(data, pe, isWrapChar) != ls+blankPrefix(data[ls:]) {
+		if st.afterLineBreak(data, pe, isWrapChar) != ls+blankPrefix(data[ls:]) {
 			break
 		}
 		ps := lineStart(data, pe)
@@ -340,7 +399,7 @@ func wrappedLinesBefore(data []byte, ls int) []segment {
 
 // wrappedLinesFrom returns the line whose text starts at from and the lines
 // that continue it, up to a whole match's length.
-func wrappedLinesFrom(data []byte, from int) []segment {
+func (st *scanState) wrappedLinesFrom(data []byte, from int) []segment {
 	var segs []segment
 	total := 0
 	for from >= 0 && total < MaxMatchLen && len(segs) < maxPieces {
@@ -350,7 +409,7 @@ func wrappedLinesFrom(data []byte, from int) []segment {
 		}
 		segs = append(segs, segment{from: from, to: to})
 		total += to - from
-		from = afterLineBreak(data, to, isWrapChar)
+		from = st.afterLineBreak(data, to, isWrapChar)
 	}
 	return segs
 }

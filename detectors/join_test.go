@@ -283,3 +283,32 @@ func TestJoinChunkBoundary(t *testing.T) {
 		}
 	}
 }
+
+// Crafted input cannot make the checks' work (joining pieces, reading back
+// to a line's start or a YAML block's header, scanning a run of key
+// characters) grow faster than the input: counted, not timed.
+func TestHostileInputLinearWork(t *testing.T) {
+	e := New(Options{})
+	const n = 256 << 10
+	fill := func(unit string) string { return strings.Repeat(unit, n/len(unit)+1)[:n] }
+	inputs := map[string]string{
+		"a run of prefixes":        fill("ABSK"),
+		"prefixes in literals":     fill(`"ABSKxx" "ABSKyy" `),
+		"short-term literals":      fill(`"bedrock-api-key-YmVk" + `),
+		"yaml lines":               "k: |\n" + fill("  "+strings.Repeat("z", 200)+" ABSKxx\n"),
+		"yaml alternating indents": "k: |\n" + fill("  ABSKxx\n    ABSKyy\n"),
+		"long line then a piece":   fill(strings.Repeat("z", 20000) + " ABSKxx\n"),
+		"deep anchors wrapped":     wrap(fill("YmVkcm9jay5hbWF6"), 64, ""),
+		"prefix cut at every line": fill("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxbedrock-\napi-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJU\n"),
+		"backslash continuations":  fill("ABSKxx\\\n"),
+	}
+	for name, in := range inputs {
+		st := newScanState(len(in))
+		e.scanWith(st, []byte(in), 0, len(in), func(Match) bool { return true })
+		perByte := float64(st.work) / float64(len(in))
+		t.Logf("%s: %.1f bytes of work per input byte", name, perByte)
+		if perByte > 64 {
+			t.Errorf("%s: %d bytes of work for %d bytes of input", name, st.work, len(in))
+		}
+	}
+}
