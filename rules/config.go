@@ -65,6 +65,9 @@ type Config struct {
 	// Archive bounds what an archive may expand to (the [archive] table);
 	// a zero field keeps the default, a negative one means no limit.
 	Archive ArchiveLimits
+	// Warnings are problems that do not stop the file from loading
+	// (`bks config check` rejects them): "file:line: key: problem" each.
+	Warnings []string
 }
 
 // ArchiveLimits are the [archive] table: the limits against archive bombs
@@ -219,14 +222,8 @@ func Parse(name string, data []byte) (*Config, error) {
 // file) if it exists, else the built-in defaults (path ""). A --config flag
 // takes precedence over all of these: call Load for it instead.
 func Discover(root string, getenv func(string) string) (cfg *Config, path string, err error) {
-	if getenv != nil {
-		if p := getenv(EnvConfig); p != "" {
-			cfg, err := Load(p)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s: %w", EnvConfig, err)
-			}
-			return cfg, p, nil
-		}
+	if cfg, path, err := FromEnv(getenv); cfg != nil || err != nil {
+		return cfg, path, err
 	}
 	if root == "" {
 		root = "."
@@ -244,6 +241,22 @@ func Discover(root string, getenv func(string) string) (cfg *Config, path string
 	cfg, err = Load(p)
 	if err != nil {
 		return nil, "", err
+	}
+	return cfg, p, nil
+}
+
+// FromEnv loads the file $BKS_CONFIG names; nil (and no error) when the
+// variable is not set.
+func FromEnv(getenv func(string) string) (cfg *Config, path string, err error) {
+	if getenv == nil {
+		return nil, "", nil
+	}
+	p := getenv(EnvConfig)
+	if p == "" {
+		return nil, "", nil
+	}
+	if cfg, err = Load(p); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", EnvConfig, err)
 	}
 	return cfg, p, nil
 }

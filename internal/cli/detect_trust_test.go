@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bks-dev/bks/internal/testkeys"
+)
+
+// Issue 14, "the config depends on the current directory": the config is
+// the scanned tree's, whatever directory bks runs from, and its paths are
+// relative to the file's directory.
+func TestConfigFollowsScanTarget(t *testing.T) {
+	k := testkeys.LongTerm("BedrockAPIKey-trs1", "123456789012", testkeys.Secret(141))
+	a := writeTree(t, map[string]string{
+		// Not the scanned tree's: never read when proj is scanned.
+		".bks.toml":           "this is not toml\n",
+		"proj/.bks.toml":      "[[allowlists]]\npaths = [\"/fixtures/\"]\n",
+		"proj/fixtures/k.txt": "K=" + k + "\n",
+	})
+	proj := filepath.Join(a, "proj")
+	cfg := filepath.Join(proj, ".bks.toml")
+
+	t.Chdir(proj)
+	if code, out, errOut := runCLI(t, "", "detect", "files", "."); code != 0 {
+		t.Fatalf("from proj: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Chdir(a)
+	for _, args := range [][]string{
+		{"detect", "files", "proj"},
+		{"detect", "files", "proj", "--config", "proj/.bks.toml"},
+	} {
+		code, out, errOut := runCLI(t, "", args...)
+		if code != 0 {
+			t.Errorf("%v from the parent: exit %d\n%s%s", args, code, out, errOut)
+		}
+		if !strings.Contains(errOut, "config: ") || !strings.Contains(errOut, ".bks.toml") {
+			t.Errorf("%v: the config used is not named on stderr: %q", args, errOut)
+		}
+	}
+
+	// The same tree as a repository, scanned from outside it.
+	r := newGitRepo(t).At(proj)
+	r.Git("init", "-q", "-b", "main")
+	r.Git("add", "-A")
+	r.Commit("proj")
+	for _, args := range [][]string{
+		{"detect", "git", "proj"},
+		{"detect", "staged", "-C", "proj", "proj/fixtures/k.txt"},
+	} {
+		code, out, errOut := runCLI(t, "", args...)
+		if code != 0 || !strings.Contains(errOut, "config: "+cfg) {
+			t.Errorf("%v from the parent: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	// SARIF names the config in its invocation.
+	_, out, _ := runCLI(t, "", "detect", "git", "proj", "--format", "sarif")
+	if !strings.Contains(out, `"invocations"`) || !strings.Contains(out, filepath.ToSlash(cfg)) {
+		t.Errorf("sarif does not name the config:\n%s", out)
+	}
+}
+
+// withoutConfigLine is stderr without the line naming the config used.
+func withoutConfigLine(errOut string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(errOut, "\n") {
+		if !strings.HasPrefix(l, "bks: config: ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
+// bks's own repository scanned from outside it: its .bks.toml applies as
+// it does from inside (issue 14: "17 keys in 95 places" from the parent).
+func TestDetectGitOnOwnRepositoryFromElsewhere(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "--is-inside-work-tree").Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Skip("not a git checkout, or no git")
+	}
+	t.Chdir(t.TempDir())
+	if code, out, errOut := runCLI(t, "", "detect", "git", root); code != 0 {
+		t.Fatalf("bks detect git %s from elsewhere: exit %d\n%.2000s\n%s", root, code, out, errOut)
+	}
+}
