@@ -263,6 +263,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if o.BaselineOut != "" && scanErr == nil {
 		scanErr = writeBaselineFile(o.BaselineOut, held)
 	}
+	if line := sink.suppressedSummary(); line != "" {
+		fmt.Fprint(sio.Err, line)
+	}
 	if o.ReportUnused && o.filter != nil && scanErr == nil {
 		if unused := o.filter.Unused(); len(unused) > 0 {
 			fmt.Fprintf(sio.Err, "bks: %d baseline or allowlist entr%s matched nothing:\n", len(unused), map[bool]string{true: "y", false: "ies"}[len(unused) == 1])

@@ -88,3 +88,21 @@ func TestDetectGitOnOwnRepositoryFromElsewhere(t *testing.T) {
 		t.Fatalf("bks detect git %s from elsewhere: exit %d\n%.2000s\n%s", root, code, out, errOut)
 	}
 }
+
+// Issue 14: "N suppressed" was printed only when something else was
+// reported. It is printed on stderr whenever anything was suppressed.
+func TestSuppressedCountsWithoutFindings(t *testing.T) {
+	k := testkeys.LongTerm("BedrockAPIKey-trs2", "123456789012", testkeys.Secret(142))
+	dir := writeTree(t, map[string]string{
+		".bks.toml":      "[[allowlists]]\nid = \"fixtures\"\npaths = [\"fixtures/\"]\n",
+		"fixtures/k.txt": "K=" + k + "\n",
+		"src/a.go":       "var k = \"" + k + "\" // bks:allow\n",
+	})
+	code, out, errOut := runCLI(t, "", "detect", "files", dir)
+	if code != 0 || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	if !strings.Contains(errOut, "2 findings suppressed") || !strings.Contains(errOut, "1 allowlist:fixtures") || !strings.Contains(errOut, "1 inline") {
+		t.Errorf("suppressed counts not on stderr: %q", errOut)
+	}
+}
