@@ -340,6 +340,7 @@ func build(name string, data []byte) (*Config, error) {
 	v.accounts(user.Accounts)
 	c.Accounts = user.Accounts
 	c.Archive = user.Archive
+	c.Warnings = v.warns
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
 		return nil, sortErrors(errs)
@@ -352,6 +353,15 @@ type validator struct {
 	loc     *locator
 	builtin bool
 	errs    []error
+	// warns are problems that do not stop the file from loading
+	// (Config.Warnings).
+	warns []string
+}
+
+// warn is fail for a problem the file still loads with.
+func (v *validator) warn(path, format string, args ...any) {
+	e := &ConfigError{File: v.file, Line: v.loc.line(path), Key: path, Msg: fmt.Sprintf(format, args...)}
+	v.warns = append(v.warns, e.Error())
 }
 
 // missing reports a required key missing from the table at path, unless
@@ -528,6 +538,9 @@ func (v *validator) allowlist(p string, a *Allowlist, known map[string]*Rule, ru
 			v.fail(item("stopwords", i), "stopword %q is shorter than 3 bytes: it would hide almost everything", s)
 		}
 		a.stopwords = append(a.stopwords, strings.ToLower(s))
+	}
+	if msg := a.allowAllProblem(); msg != "" {
+		v.warn(p, "%s", msg)
 	}
 	lines("paths", len(a.Paths))
 	lines("fingerprints", len(a.Fingerprints))

@@ -106,3 +106,49 @@ func TestSuppressedCountsWithoutFindings(t *testing.T) {
 		t.Errorf("suppressed counts not on stderr: %q", errOut)
 	}
 }
+
+// Issue 14: `config check` accepted allow-all patterns (though it rejects
+// short stopwords), and loading one said nothing. Each is judged by what it
+// matches, not by its spelling.
+func TestAllowAllPatterns(t *testing.T) {
+	k := testkeys.LongTerm("BedrockAPIKey-trs3", "123456789012", testkeys.Secret(143))
+	for _, tc := range []struct{ name, allow string }{
+		{"regex .*", `regexes = [".*"]`},
+		{"regex .+", `regexes = [".+"]`},
+		{"regex ^", `regexes = ["^"]`},
+		{"regex (?s).*", `regexes = ["(?s).*"]`},
+		{"regex x?", `regexes = ["x?"]`},
+		{"regex [^\\x00]", `regexes = ['[^\x00]']`},
+		{"line regex", `line_regexes = ["(?i)"]`},
+		{"paths **", `paths = ["**"]`},
+		{"paths *", `paths = ["*"]`},
+		{"paths /*", `paths = ["/*"]`},
+		{"all of two allow-alls", "condition = \"all\"\npaths = [\"**\"]\nregexes = [\"\"]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{
+				".bks.toml": "[[allowlists]]\n" + tc.allow + "\n",
+				"src/k.txt": "K=" + k + "\n",
+			})
+			code, _, errOut := runCLI(t, "", "config", "check", filepath.Join(dir, ".bks.toml"))
+			if code != 2 || !strings.Contains(errOut, "matches everything") {
+				t.Errorf("config check: exit %d\n%s", code, errOut)
+			}
+			code, _, errOut = runCLI(t, "", "detect", "files", dir)
+			if code != 0 || !strings.Contains(errOut, "warning: ") || !strings.Contains(errOut, "matches everything") {
+				t.Errorf("detect: exit %d\n%s", code, errOut)
+			}
+		})
+	}
+	// Narrow ones pass, also an allow-all item in an "all" list with a
+	// narrow one.
+	for _, allow := range []string{
+		`regexes = ["EXAMPLE$"]`, `paths = ["fixtures/", "*.md"]`, `stopwords = ["example"]`,
+		"condition = \"all\"\npaths = [\"**\"]\nstopwords = [\"fixture\"]",
+	} {
+		dir := writeTree(t, map[string]string{".bks.toml": "[[allowlists]]\n" + allow + "\n"})
+		if code, out, errOut := runCLI(t, "", "config", "check", filepath.Join(dir, ".bks.toml")); code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", allow, code, out, errOut)
+		}
+	}
+}
