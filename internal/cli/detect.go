@@ -301,7 +301,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return scanErr
 	case errs != nil && errs.n() > 0 && !o.IgnoreErrors:
 		return fmt.Errorf("%d item(s) could not be scanned (see above); --ignore-errors to exit by findings only", errs.n())
-	case found > 0:
+	case found > 0 || o.scope.widened:
+		// A change that widens what is suppressed fails the run as a
+		// finding does (--trust-head-config accepts it).
 		return cmdutil.Found(o.ExitCode)
 	}
 	return nil

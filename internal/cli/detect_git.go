@@ -111,6 +111,15 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 	} else if err := opts.scopeRepo(ctx, path); err != nil {
 		return err
 	}
+	if g.Range != "" {
+		wt := ""
+		if !opts.scope.none {
+			wt = opts.scope.pathRoot
+		}
+		if err := opts.scopeRange(ctx, path, wt, g.Range); err != nil {
+			return err
+		}
+	}
 	eng, err := opts.newEngine()
 	if err != nil {
 		return err

@@ -152,3 +152,66 @@ func TestAllowAllPatterns(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14: a pull request could turn bks off by adding an allow-all
+// .bks.toml (or baseline entries) with its key. In --range mode the config
+// and baseline are the base commit's; a head that widens them fails the run
+// and says what it widened, unless --trust-head-config.
+func TestRangeConfigFromBase(t *testing.T) {
+	k := testkeys.LongTerm("BedrockAPIKey-trs4", "123456789012", testkeys.Secret(144))
+	r := newGitRepo(t)
+	r.Write("README", "hi\n")
+	r.Write(".bks.toml", "[[allowlists]]\nid = \"fixtures\"\npaths = [\"/fixtures/\"]\n")
+	r.Write("bks-baseline.jsonl", "{\"bks_baseline\":1}\n")
+	base := r.Commit("base")
+	r.Write(".bks.toml", "[[allowlists]]\nid = \"fixtures\"\npaths = [\"/fixtures/\"]\n\n[[allowlists]]\nid = \"pr\"\nregexes = [\".*\"]\n")
+	r.Write("app/k.txt", "K="+k+"\n")
+	head := r.Commit("the PR: a key and an allow-all config")
+	rng := base + ".." + head
+	t.Chdir(r.Dir)
+
+	code, out, errOut := runCLI(t, "", "detect", "git", ".", "--range", rng, "--format", "jsonl")
+	if code != ExitFound || !strings.Contains(out, "BedrockAPIKey-trs4") {
+		t.Errorf("untrusted head: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "this change widens the allowlist") || !strings.Contains(errOut, `regexes[0] ".*"`) || !strings.Contains(errOut, ".bks.toml") {
+		t.Errorf("the widening is not named:\n%s", errOut)
+	}
+	// SARIF carries it as an error-level configuration notification.
+	_, out, _ = runCLI(t, "", "detect", "git", ".", "--range", rng, "--format", "sarif")
+	if !strings.Contains(out, "toolConfigurationNotifications") || !strings.Contains(out, "widens the allowlist") {
+		t.Errorf("sarif:\n%s", out)
+	}
+	// The working tree is not the base either: an uncommitted allow-all
+	// file is not read.
+	r.Write(".bks.toml", "[[allowlists]]\nregexes = [\".*\"]\n")
+	if code, _, errOut := runCLI(t, "", "detect", "git", ".", "--range", rng); code != ExitFound {
+		t.Errorf("worktree config read in --range mode: exit %d\n%s", code, errOut)
+	}
+	r.Git("checkout", "-q", "--", ".bks.toml")
+	// Trusted: the head's config applies; the widening is still said.
+	code, out, errOut = runCLI(t, "", "detect", "git", ".", "--range", rng, "--trust-head-config")
+	if code != 0 || out != "" || !strings.Contains(errOut, "widens the allowlist") {
+		t.Errorf("--trust-head-config: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A baseline the PR extends with its own key.
+	r.Git("reset", "-q", "--hard", base)
+	r.Write("app/k.txt", "K="+k+"\n")
+	if code, _, errOut := runCLI(t, "", "detect", "files", "app", "--baseline-out", "bks-baseline.jsonl"); code != ExitFound {
+		t.Fatalf("baseline-out: exit %d %s", code, errOut)
+	}
+	head2 := r.Commit("the PR: a key and its baseline entry")
+	code, _, errOut = runCLI(t, "", "detect", "git", ".", "--range", base+".."+head2, "--baseline", "bks-baseline.jsonl")
+	if code != ExitFound || !strings.Contains(errOut, "this change widens the baseline") || !strings.Contains(errOut, "bedrock-long-term") {
+		t.Errorf("baseline widened: exit %d\n%s", code, errOut)
+	}
+
+	// A PR that narrows the config passes.
+	r.Git("reset", "-q", "--hard", base)
+	r.Write(".bks.toml", "[[allowlists]]\nid = \"fixtures\"\npaths = [\"/fixtures/old/\"]\n")
+	head3 := r.Commit("the PR: a narrower allowlist")
+	if code, _, errOut := runCLI(t, "", "detect", "git", ".", "--range", base+".."+head3); code != 0 || strings.Contains(errOut, "widens") {
+		t.Errorf("narrowed: exit %d\n%s", code, errOut)
+	}
+}
