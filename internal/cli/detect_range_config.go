@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,6 +98,12 @@ func (o *detectOptions) scopeRange(ctx context.Context, repo, wt, rng string) er
 		rel = inTree(wt, file)
 	}
 	cf, err := readRevFile(ctx, repo, file, rel, base, head)
+	if errors.Is(err, gitsrc.ErrUnknownRevision) {
+		// The scan refuses the range and says why; until then nothing
+		// the range's head wrote may apply: the built-in rules only.
+		o.scope.loaded, o.scope.cfg = true, rules.Default()
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
+// ErrUnknownRevision is FileAt's error for a revision that names no
+// commit.
+var ErrUnknownRevision = errors.New("unknown revision")
+
 // maxRevFile bounds what FileAt reads: it is for configuration files.
 const maxRevFile = 64 << 20
 
@@ -57,11 +61,11 @@ func FileAt(ctx context.Context, repoPath, rev, name string) (data []byte, ok bo
 	defer closeRepo()
 	id, err := repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		return nil, false, fmt.Errorf("resolve revision %q: %w", rev, err)
+		return nil, false, fmt.Errorf("%w %q: %w", ErrUnknownRevision, rev, err)
 	}
 	c, err := repo.CommitObject(*id)
 	if err != nil {
-		return nil, false, fmt.Errorf("revision %q: %w", rev, err)
+		return nil, false, fmt.Errorf("%w %q: %w", ErrUnknownRevision, rev, err)
 	}
 	f, err := c.File(name)
 	if errors.Is(err, object.ErrFileNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
@@ -89,7 +93,7 @@ func FileAt(ctx context.Context, repoPath, rev, name string) (data []byte, ok bo
 func fileAtCLI(ctx context.Context, repoPath, rev, name string) ([]byte, bool, error) {
 	out, err := gitOutput(ctx, repoPath, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
 	if err != nil {
-		return nil, false, fmt.Errorf("resolve revision %q: %w", rev, err)
+		return nil, false, fmt.Errorf("%w %q: %w", ErrUnknownRevision, rev, err)
 	}
 	obj := strings.TrimSpace(out) + ":" + name
 	if _, err := gitOutput(ctx, repoPath, "cat-file", "-e", obj); err != nil {
