@@ -49,32 +49,19 @@ func Widening(base, head *Config) []string {
 }
 
 // BaselineWidening lists the entries head has and base has not, one
-// message each (rule, fingerprint, redacted key).
+// message each (rule and fingerprint; not the entry's "redacted" text,
+// which the head's author wrote and which may hold anything).
 func BaselineWidening(base, head *Baseline) []string {
 	if head == nil {
 		return nil
 	}
 	var out []string
 	for _, e := range head.entries {
-		f := e.Fingerprint
-		if i, ok := base.lookupID(e.RuleID, f); ok && i >= 0 {
-			continue
+		if _, ok := base.lookupID(e.RuleID, e.Fingerprint); !ok {
+			out = append(out, fmt.Sprintf("adds %s %s", e.RuleID, e.Fingerprint))
 		}
-		out = append(out, fmt.Sprintf("adds %s %s (%s)", e.RuleID, f, e.Redacted))
 	}
 	return out
-}
-
-// lookupID is lookup by rule and fingerprint.
-func (b *Baseline) lookupID(rule, fingerprint string) (int, bool) {
-	if b == nil {
-		return -1, false
-	}
-	i, ok := b.index[fingerprint]
-	if !ok || b.entries[i].RuleID != rule {
-		return -1, false
-	}
-	return i, true
 }
 
 // ruleKey is what decides a rule's findings (not its description,
