@@ -170,6 +170,18 @@ jq -r '
    else "" end) as $where |
   "::error " + $where + "title=" + ("bks: " + .ruleId | prop) + "::" + (.message.text | esc)
 ' "$sarif_out"
+# A key this change allows inline (bks:allow on its line) is not a finding,
+# as for bks, but the review sees it: a warning annotation each.
+jq -r '
+  def esc: tostring | gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
+  def prop: esc | gsub(":"; "%3A") | gsub(","; "%2C");
+  .runs[].results[]? | select(any(.suppressions[]?; .justification == "inline")) |
+  (.locations[0].physicalLocation // {}) as $p |
+  (if ($p.artifactLocation.uri // "") != "" then
+     "file=" + ($p.artifactLocation.uri | prop) + ",line=" + (($p.region.startLine // 1) | tostring) + ","
+   else "" end) as $where |
+  "::warning " + $where + "title=" + ("bks: allowed inline: " + .ruleId | prop) + "::" + ("bks:allow on this line hides: " + .message.text | esc)
+' "$sarif_out"
 # A change to the configuration that widens what is suppressed: one error
 # annotation each, and the job fails as for a finding.
 jq -r '

@@ -43,3 +43,24 @@ func TestActionPullRequestCannotSilenceBks(t *testing.T) {
 		t.Errorf("trust-head-config: exit %d\n%s", r.code, r.out)
 	}
 }
+
+// A key the pull request marks bks:allow is not a finding (as for bks),
+// but the review sees a warning annotation for it.
+func TestActionInlineAllowIsShown(t *testing.T) {
+	w := newActionWorld(t)
+	key := e2eKey(141)
+	mainHead := w.commitFile("README.md", "main\n", "main work")
+	w.dev.Git("push", "-q", "origin", "main")
+	w.dev.Git("checkout", "-q", "-b", "inline", mainHead)
+	head := w.commitFile("test/fixture.env", "K="+key+" # bks:allow\n", "a fixture")
+	w.dev.Git("push", "-q", "origin", "inline")
+	ev := map[string]any{"pull_request": map[string]any{
+		"base": map[string]any{"sha": mainHead, "ref": "main"},
+		"head": map[string]any{"sha": head, "ref": "inline"},
+	}}
+	r := runAction(t, w.checkout(head, "inline"), "pull_request", ev)
+	if r.code != 0 || len(r.annotations()) != 0 || !strings.Contains(r.out, "::warning file=test/fixture.env,line=1,title=bks%3A allowed inline") {
+		t.Errorf("exit %d\n%s", r.code, r.out)
+	}
+	checkNoKeys(t, r, key)
+}
