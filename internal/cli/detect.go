@@ -263,7 +263,7 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if o.BaselineOut != "" && scanErr == nil {
 		scanErr = writeBaselineFile(o.BaselineOut, held)
 	}
-	if line := sink.suppressedSummary(); line != "" {
+	if line := sink.suppressedSummary(o.ShowSuppressed); line != "" {
 		fmt.Fprint(sio.Err, line)
 	}
 	if o.ReportUnused && o.filter != nil && scanErr == nil {

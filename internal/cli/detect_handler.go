@@ -147,10 +147,11 @@ func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
 }
 
 // suppressedSummary is the stderr line saying what was suppressed, by
-// why, most first; "" when nothing was. It is printed whether or not
+// why, most first (with how to see them unless shown); "" when nothing
+// was. It is printed whether or not
 // anything else was reported: a scan that reports nothing because an
 // allowlist hid everything must say so.
-func (s *detectSink) suppressedSummary() string {
+func (s *detectSink) suppressedSummary(shown bool) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total := 0
@@ -176,5 +177,9 @@ func (s *detectSink) suppressedSummary() string {
 	if total == 1 {
 		noun = "finding"
 	}
-	return fmt.Sprintf("bks: %d %s suppressed (%s); --show-suppressed shows them\n", total, noun, strings.Join(parts, ", "))
+	hint := "; --show-suppressed shows them"
+	if shown {
+		hint = ""
+	}
+	return fmt.Sprintf("bks: %d %s suppressed (%s)%s\n", total, noun, strings.Join(parts, ", "), hint)
 }
