@@ -30,6 +30,8 @@ type configScope struct {
 	cfg      *rules.Config
 	cfgPath  string
 	baseline *rules.Baseline
+	// pending are notes loadConfig says after naming the config.
+	pending []configNote
 
 	// notes are what the run says about its configuration, on stderr as
 	// they come and in SARIF's invocation.
@@ -65,6 +67,9 @@ func (o *detectOptions) loadConfig() error {
 	o.cfg = sc.cfg
 	if sc.cfgPath != "" {
 		o.noteConfig("note", "config: "+sc.cfgPath)
+	}
+	for _, n := range sc.pending {
+		o.noteConfig(n.level, n.text)
 	}
 	for _, w := range o.cfg.Warnings {
 		o.noteConfig("warning", w)

@@ -135,16 +135,17 @@ func (o *detectOptions) scopeRange(ctx context.Context, repo, wt, rng string) er
 			sc.cfgPath = fmt.Sprintf("%s at %s (the head, --trust-head-config)", file, head)
 		}
 	}
+	// Said after the line naming the config (loadConfig).
 	for _, n := range notes {
 		if sc.trustHead {
-			o.noteConfig("warning", n+" (trusted: --trust-head-config)")
+			sc.pending = append(sc.pending, configNote{"warning", n + " (trusted: --trust-head-config)"})
 			continue
 		}
-		o.noteConfig("error", n)
+		sc.pending = append(sc.pending, configNote{"error", n})
 		sc.widened = true
 	}
 	if sc.widened {
-		o.noteConfig("note", "the base commit's configuration and baseline were used; the run fails until a reviewer accepts the change (--trust-head-config)")
+		sc.pending = append(sc.pending, configNote{"note", "the base commit's configuration and baseline were used; the run fails until a reviewer accepts the change (--trust-head-config)"})
 	}
 	return nil
 }
