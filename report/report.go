@@ -52,6 +52,17 @@ func MarkIncomplete(rep Reporter, reason string) {
 	}
 }
 
+// ConfigNote tells rep, before Close, one thing about the configuration
+// the run used: which file ("config: PATH"), a warning about it, or an
+// error (a change the run refused). SARIF lists them in its invocation's
+// toolConfigurationNotifications at level ("note", "warning", "error"); the
+// other formats ignore them (bks prints them on stderr).
+func ConfigNote(rep Reporter, level, text string) {
+	if m, ok := rep.(interface{ configNote(string, string) }); ok {
+		m.configNote(level, text)
+	}
+}
+
 // Format names.
 const (
 	FormatText  = "text"

@@ -113,6 +113,7 @@ type sarifNotification struct {
 type sarifInvocation struct {
 	ExecutionSuccessful bool                `json:"executionSuccessful"`
 	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+	ConfigNotifications []sarifNotification `json:"toolConfigurationNotifications,omitempty"`
 }
 
 // sarifReporter streams SARIF 2.1.0. Results come first in the run object
@@ -132,9 +133,15 @@ type sarifReporter struct {
 	// incomplete is why the run did not scan everything (MarkIncomplete);
 	// "" for a complete run.
 	incomplete string
+	// config are the notes about the configuration (ConfigNote).
+	config []sarifNotification
 }
 
 func (r *sarifReporter) markIncomplete(reason string) { r.incomplete = reason }
+
+func (r *sarifReporter) configNote(level, text string) {
+	r.config = append(r.config, sarifNotification{Level: level, Message: sarifMessage{Text: text}})
+}
 
 var _ Reporter = (*sarifReporter)(nil)
 
@@ -203,13 +210,14 @@ func (r *sarifReporter) Close() error {
 	}
 	r.buf.WriteString("],\n      ")
 	// One invocation, written only when something is to be said: findings
-	// not written as they were, or a run that did not scan everything.
-	if len(r.notes) > 0 || r.incomplete != "" {
+	// not written as they were, a run that did not scan everything, or
+	// notes about the configuration.
+	if len(r.notes) > 0 || r.incomplete != "" || len(r.config) > 0 {
 		notes := r.notes
 		if r.incomplete != "" {
 			notes = append(notes, sarifNotification{Level: "error", Message: sarifMessage{Text: r.incomplete}})
 		}
-		inv := []sarifInvocation{{ExecutionSuccessful: !r.failed && r.incomplete == "", Notifications: notes}}
+		inv := []sarifInvocation{{ExecutionSuccessful: !r.failed && r.incomplete == "", Notifications: notes, ConfigNotifications: r.config}}
 		r.buf.WriteString("\"invocations\": ")
 		if err := appendJSON(&r.buf, inv, "      ", true); err != nil {
 			return fmt.Errorf("report: encode sarif invocations: %w", err)

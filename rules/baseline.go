@@ -45,11 +45,16 @@ func (b *Baseline) Len() int {
 }
 
 func (b *Baseline) lookup(f *findings.Finding) (int, bool) {
+	return b.lookupID(f.RuleID, f.Fingerprint)
+}
+
+// lookupID is lookup by rule and fingerprint.
+func (b *Baseline) lookupID(rule, fingerprint string) (int, bool) {
 	if b == nil {
 		return 0, false
 	}
-	i, ok := b.index[f.Fingerprint]
-	if !ok || b.entries[i].RuleID != f.RuleID {
+	i, ok := b.index[fingerprint]
+	if !ok || b.entries[i].RuleID != rule {
 		return 0, false
 	}
 	return i, true

@@ -65,6 +65,9 @@ type Config struct {
 	// Archive bounds what an archive may expand to (the [archive] table);
 	// a zero field keeps the default, a negative one means no limit.
 	Archive ArchiveLimits
+	// Warnings are problems that do not stop the file from loading
+	// (`bks config check` rejects them): "file:line: key: problem" each.
+	Warnings []string
 }
 
 // ArchiveLimits are the [archive] table: the limits against archive bombs
@@ -219,14 +222,8 @@ func Parse(name string, data []byte) (*Config, error) {
 // file) if it exists, else the built-in defaults (path ""). A --config flag
 // takes precedence over all of these: call Load for it instead.
 func Discover(root string, getenv func(string) string) (cfg *Config, path string, err error) {
-	if getenv != nil {
-		if p := getenv(EnvConfig); p != "" {
-			cfg, err := Load(p)
-			if err != nil {
-				return nil, "", fmt.Errorf("%s: %w", EnvConfig, err)
-			}
-			return cfg, p, nil
-		}
+	if cfg, path, err := FromEnv(getenv); cfg != nil || err != nil {
+		return cfg, path, err
 	}
 	if root == "" {
 		root = "."
@@ -244,6 +241,22 @@ func Discover(root string, getenv func(string) string) (cfg *Config, path string
 	cfg, err = Load(p)
 	if err != nil {
 		return nil, "", err
+	}
+	return cfg, p, nil
+}
+
+// FromEnv loads the file $BKS_CONFIG names; nil (and no error) when the
+// variable is not set.
+func FromEnv(getenv func(string) string) (cfg *Config, path string, err error) {
+	if getenv == nil {
+		return nil, "", nil
+	}
+	p := getenv(EnvConfig)
+	if p == "" {
+		return nil, "", nil
+	}
+	if cfg, err = Load(p); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", EnvConfig, err)
 	}
 	return cfg, p, nil
 }
@@ -327,6 +340,7 @@ func build(name string, data []byte) (*Config, error) {
 	v.accounts(user.Accounts)
 	c.Accounts = user.Accounts
 	c.Archive = user.Archive
+	c.Warnings = v.warns
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
 		return nil, sortErrors(errs)
@@ -339,6 +353,15 @@ type validator struct {
 	loc     *locator
 	builtin bool
 	errs    []error
+	// warns are problems that do not stop the file from loading
+	// (Config.Warnings).
+	warns []string
+}
+
+// warn is fail for a problem the file still loads with.
+func (v *validator) warn(path, format string, args ...any) {
+	e := &ConfigError{File: v.file, Line: v.loc.line(path), Key: path, Msg: fmt.Sprintf(format, args...)}
+	v.warns = append(v.warns, e.Error())
 }
 
 // missing reports a required key missing from the table at path, unless
@@ -515,6 +538,9 @@ func (v *validator) allowlist(p string, a *Allowlist, known map[string]*Rule, ru
 			v.fail(item("stopwords", i), "stopword %q is shorter than 3 bytes: it would hide almost everything", s)
 		}
 		a.stopwords = append(a.stopwords, strings.ToLower(s))
+	}
+	if msg := a.allowAllProblem(); msg != "" {
+		v.warn(p, "%s", msg)
 	}
 	lines("paths", len(a.Paths))
 	lines("fingerprints", len(a.Fingerprints))

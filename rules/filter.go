@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ const InlineMarker = "bks:allow"
 type Filter struct {
 	cfg  *Config
 	base *Baseline
+	// root is the directory findings' relative paths are relative to
+	// (RelativeTo); "" leaves them as they are.
+	root string
 
 	mu       sync.Mutex
 	baseHits []bool
@@ -42,6 +46,18 @@ func NewFilter(cfg *Config, baseline *Baseline) *Filter {
 	return &Filter{cfg: cfg, base: baseline, baseHits: make([]bool, baseline.Len()), alHits: map[*Allowlist]map[string][]bool{}}
 }
 
+// RelativeTo says which directory the findings' relative paths are
+// relative to: the current directory for files, the working tree's root
+// for git. Paths are then matched relative to the config file's directory,
+// wherever bks runs. It returns f.
+func (f *Filter) RelativeTo(dir string) *Filter {
+	if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+		dir = abs
+	}
+	f.root = dir
+	return f
+}
+
 // Apply decides one finding; lineText is the line it is on (scan.LineAt), or nil
 // when unknown. It returns whether the finding is reported. A finding not
 // reported is either suppressed — fnd.Suppressed says why: "inline",
@@ -50,7 +66,7 @@ func NewFilter(cfg *Config, baseline *Baseline) *Filter {
 // a finding at all: its rule does not apply to its path (include_paths /
 // exclude_paths); drop it.
 func (f *Filter) Apply(fnd *findings.Finding, lineText []byte) (keep bool) {
-	p := relPath(fnd.Path, f.cfg.Dir)
+	p := relPath(fnd.Path, f.root, f.cfg.Dir)
 	r := f.cfg.Rule(fnd.RuleID)
 	if r != nil && !r.inScope(p) {
 		return false

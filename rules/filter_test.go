@@ -366,7 +366,7 @@ func TestGlob(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.pat, err)
 		}
-		if got := g.match(relPath(tc.path, "")); got != tc.want {
+		if got := g.match(relPath(tc.path, "", "")); got != tc.want {
 			t.Errorf("glob %q on %q = %v", tc.pat, tc.path, got)
 		}
 	}

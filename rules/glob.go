@@ -83,10 +83,14 @@ func matchSegs(pat, name []string) bool {
 }
 
 // relPath turns a finding's path into the form globs match: slashes,
-// relative to dir when it is an absolute path under dir, no leading "./".
-func relPath(p, dir string) string {
+// relative to dir when it is under dir (a relative path is taken relative
+// to root first, when root is given), no leading "./".
+func relPath(p, root, dir string) string {
 	if p == "" {
 		return ""
+	}
+	if root != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(root, p)
 	}
 	if dir != "" && filepath.IsAbs(p) {
 		if r, err := filepath.Rel(dir, p); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {

@@ -147,6 +147,13 @@ func configCheckRun(sio *IO, path string) error {
 		fmt.Fprintf(sio.Out, "no %s here and no $%s: built-in rules only\n", rules.FileName, rules.EnvConfig)
 		return nil
 	}
+	if len(cfg.Warnings) > 0 {
+		// Loading goes on with a warning; a check refuses them.
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(sio.Err, w)
+		}
+		return fmt.Errorf("invalid configuration: %d problem(s)", len(cfg.Warnings))
+	}
 	own, failed := 0, 0
 	for _, r := range cfg.Rules {
 		if r.Builtin {

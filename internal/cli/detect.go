@@ -54,9 +54,12 @@ type detectOptions struct {
 	// configRoot is where .bks.toml is looked for (the scanned tree);
 	// subcommands set it before newEngine. Default ".".
 	configRoot string
-	cfg        *rules.Config
-	filter     *rules.Filter
-	triage     *triageOptions
+	// scope is the rest of what the scanned target says about its
+	// configuration (detect_config.go); subcommands set it before newEngine.
+	scope  configScope
+	cfg    *rules.Config
+	filter *rules.Filter
+	triage *triageOptions
 }
 
 func newCmdDetect(f *cmdutil.Factory) *cobra.Command {
@@ -106,7 +109,8 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.Int64Var(&o.Archive.RatioWindow, "archive-ratio-window", 0, "bytes a member expands to before its ratio is checked (default 16 MiB; also [archive] ratio_window)")
 	f.Int64Var(&o.Archive.MaxEntries, "archive-max-entries", 0, "members of one archive on disk, all levels (default 100000; -1: no limit; also [archive] max_entries)")
 	o.VerifyFlags.Register(f, "live-check each key found (opt-in: sends the key to AWS's Bedrock endpoint of its region)")
-	f.StringVar(&o.Config, "config", "", "configuration file (default: .bks.toml at the scanned root, or $BKS_CONFIG)")
+	f.StringVar(&o.Config, "config", "", "configuration file (default: $BKS_CONFIG, or .bks.toml at the scanned root: the directory, the repository's working tree)")
+	f.BoolVar(&o.scope.trustHead, "trust-head-config", false, "detect git --range: use the head's .bks.toml and baseline even when they widen what is suppressed (default: the base commit's, and such a change fails the run)")
 	f.StringVar(&o.Baseline, "baseline", "", "suppress the findings listed in this baseline file")
 	f.StringVar(&o.BaselineOut, "baseline-out", "", "write the findings of this scan as a baseline file")
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "also show findings suppressed by the baseline, allowlists or bks:allow (SARIF always carries them, marked)")
@@ -151,25 +155,9 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Config != "" {
-		o.cfg, err = rules.Load(o.Config)
-	} else {
-		root := o.configRoot
-		if root == "" {
-			root = "."
-		}
-		o.cfg, _, err = rules.Discover(root, o.factory.IO.Env)
+	if err := o.loadConfig(); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, configError(err)
-	}
-	var base *rules.Baseline
-	if o.Baseline != "" {
-		if base, err = rules.LoadBaseline(o.Baseline); err != nil {
-			return nil, err
-		}
-	}
-	o.filter = rules.NewFilter(o.cfg, base)
 	if o.Triage {
 		t := o.TriageOpts
 		t.VerifyFlags = o.VerifyFlags
@@ -245,6 +233,7 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if err != nil {
 		return err
 	}
+	o.reportConfig(rep)
 	sink := &detectSink{warn: sio.Err}
 	var filter scan.Filter
 	if o.filter != nil {
@@ -273,6 +262,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	reportComplete = scanErr == nil && ctx.Err() == nil && (why == "" || o.IgnoreErrors)
 	if o.BaselineOut != "" && scanErr == nil {
 		scanErr = writeBaselineFile(o.BaselineOut, held)
+	}
+	if line := sink.suppressedSummary(o.ShowSuppressed); line != "" {
+		fmt.Fprint(sio.Err, line)
 	}
 	if o.ReportUnused && o.filter != nil && scanErr == nil {
 		if unused := o.filter.Unused(); len(unused) > 0 {
@@ -309,7 +301,9 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 		return scanErr
 	case errs != nil && errs.n() > 0 && !o.IgnoreErrors:
 		return fmt.Errorf("%d item(s) could not be scanned (see above); --ignore-errors to exit by findings only", errs.n())
-	case found > 0:
+	case found > 0 || o.scope.widened:
+		// A change that widens what is suppressed fails the run as a
+		// finding does (--trust-head-config accepts it).
 		return cmdutil.Found(o.ExitCode)
 	}
 	return nil

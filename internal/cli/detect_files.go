@@ -30,6 +30,7 @@ zip, tar and gzip files are opened (bounded against bombs) unless
 			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
 				opts.configRoot = args[0]
 			}
+			opts.scope.pathRoot = "."
 			eng, err := opts.newEngine()
 			if err != nil {
 				return err

@@ -86,10 +86,6 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 }
 
 func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitOptions) error {
-	eng, err := opts.newEngine()
-	if err != nil {
-		return err
-	}
 	since, err := parseSince(g.Since, time.Now())
 	if err != nil {
 		return err
@@ -111,6 +107,22 @@ func detectGitRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGi
 		}
 		defer cleanup()
 		path = dir
+		opts.scope.none = true // a mirror: no working tree to read
+	} else if err := opts.scopeRepo(ctx, path); err != nil {
+		return err
+	}
+	if g.Range != "" {
+		wt := ""
+		if !opts.scope.none {
+			wt = opts.scope.pathRoot
+		}
+		if err := opts.scopeRange(ctx, path, wt, g.Range); err != nil {
+			return err
+		}
+	}
+	eng, err := opts.newEngine()
+	if err != nil {
+		return err
 	}
 	errs := &errorCollector{w: sio.Err}
 	src := gitsrc.New(gitsrc.Options{

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/bks-dev/bks/awsops/verify"
@@ -99,6 +101,8 @@ type detectSink struct {
 	held  []findings.Finding
 	warn  io.Writer // where findings the reporter could not write are named
 	lost  int       // findings missing from the report
+	// suppressed counts the suppressed findings by why (f.Suppressed).
+	suppressed map[string]int
 }
 
 // write passes f to rep. A finding the reporter wrote without some fields,
@@ -126,6 +130,11 @@ func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
 		defer s.mu.Unlock()
 		if f.Suppressed == "" {
 			s.found++
+		} else {
+			if s.suppressed == nil {
+				s.suppressed = map[string]int{}
+			}
+			s.suppressed[f.Suppressed]++
 		}
 		if hold {
 			s.held = append(s.held, f)
@@ -135,4 +144,42 @@ func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
 		}
 		return s.write(rep, f)
 	}
+}
+
+// suppressedSummary is the stderr line saying what was suppressed, by
+// why, most first (with how to see them unless shown); "" when nothing
+// was. It is printed whether or not
+// anything else was reported: a scan that reports nothing because an
+// allowlist hid everything must say so.
+func (s *detectSink) suppressedSummary(shown bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := 0
+	whys := make([]string, 0, len(s.suppressed))
+	for why, n := range s.suppressed {
+		total += n
+		whys = append(whys, why)
+	}
+	if total == 0 {
+		return ""
+	}
+	sort.Slice(whys, func(i, j int) bool {
+		if a, b := s.suppressed[whys[i]], s.suppressed[whys[j]]; a != b {
+			return a > b
+		}
+		return whys[i] < whys[j]
+	})
+	parts := make([]string, len(whys))
+	for i, why := range whys {
+		parts[i] = fmt.Sprintf("%d %s", s.suppressed[why], why)
+	}
+	noun := "findings"
+	if total == 1 {
+		noun = "finding"
+	}
+	hint := "; --show-suppressed shows them"
+	if shown {
+		hint = ""
+	}
+	return fmt.Sprintf("bks: %d %s suppressed (%s)%s\n", total, noun, strings.Join(parts, ", "), hint)
 }

@@ -39,6 +39,9 @@ cannot be read is an error (exit 2), never a silent pass.`,
 }
 
 func detectStagedRun(ctx context.Context, sio *IO, opts *detectOptions, s *detectStagedOptions) error {
+	if err := opts.scopeRepo(ctx, s.Path); err != nil {
+		return err
+	}
 	eng, err := opts.newEngine()
 	if err != nil {
 		return err

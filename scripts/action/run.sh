@@ -18,6 +18,13 @@
 #   INPUT_SARIF_FILE       where (default bks.sarif)
 #   INPUT_FAIL_ON_FINDINGS "false": exit 0 even when keys are found
 #   INPUT_ARGS             more arguments for bks detect git (word-split)
+#   INPUT_TRUST_HEAD_CONFIG "true": use the head's .bks.toml and baseline even
+#                          when the change widens them (--trust-head-config)
+#
+# The configuration and baseline are the base commit's (bks detect git
+# --range reads them there): a pull request that widens them (an allow-all
+# allowlist, a new baseline entry) gets an error annotation naming the
+# change and fails the job, as a finding does, until trust-head-config.
 #   GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY
 # Exit: 0 clean (or findings allowed), 1 keys found, 2 failure.
 # It never prints a key: bks redacts every finding and --show-secrets is
@@ -29,6 +36,7 @@ REPO=${INPUT_PATH:-.}
 SARIF=${INPUT_SARIF:-false}
 SARIF_FILE=${INPUT_SARIF_FILE:-bks.sarif}
 FAIL=${INPUT_FAIL_ON_FINDINGS:-true}
+TRUST_HEAD=${INPUT_TRUST_HEAD_CONFIG:-false}
 EVENT=${GITHUB_EVENT_NAME:-}
 EVENT_PATH=${GITHUB_EVENT_PATH:-}
 ZERO=0000000000000000000000000000000000000000
@@ -139,6 +147,7 @@ if [ -n "$nothing" ]; then
   range="$head..$head" # an empty range: an empty report
 fi
 [ -n "$range" ] && args+=(--range "$range")
+[ "$TRUST_HEAD" = true ] && args+=(--trust-head-config)
 log "bks ${args[*]} ${extra[*]}"
 set +e
 "$BKS" "${args[@]}" "${extra[@]}"
@@ -154,14 +163,36 @@ fi
 jq -r '
   def esc: tostring | gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
   def prop: esc | gsub(":"; "%3A") | gsub(","; "%2C");
-  .runs[].results[]? |
+  .runs[].results[]? | select((.suppressions // []) | length == 0) |
   (.locations[0].physicalLocation // {}) as $p |
   (if ($p.artifactLocation.uri // "") != "" then
      "file=" + ($p.artifactLocation.uri | prop) + ",line=" + (($p.region.startLine // 1) | tostring) + ","
    else "" end) as $where |
   "::error " + $where + "title=" + ("bks: " + .ruleId | prop) + "::" + (.message.text | esc)
 ' "$sarif_out"
-n=$(jq '[.runs[].results[]?] | length' "$sarif_out")
+# A key this change allows inline (bks:allow on its line) is not a finding,
+# as for bks, but the review sees it: a warning annotation each.
+jq -r '
+  def esc: tostring | gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
+  def prop: esc | gsub(":"; "%3A") | gsub(","; "%2C");
+  .runs[].results[]? | select(any(.suppressions[]?; .justification == "inline")) |
+  (.locations[0].physicalLocation // {}) as $p |
+  (if ($p.artifactLocation.uri // "") != "" then
+     "file=" + ($p.artifactLocation.uri | prop) + ",line=" + (($p.region.startLine // 1) | tostring) + ","
+   else "" end) as $where |
+  "::warning " + $where + "title=" + ("bks: allowed inline: " + .ruleId | prop) + "::" + ("bks:allow on this line hides: " + .message.text | esc)
+' "$sarif_out"
+# A change to the configuration that widens what is suppressed: one error
+# annotation each, and the job fails as for a finding.
+jq -r '
+  def esc: tostring | gsub("%"; "%25") | gsub("\r"; "%0D") | gsub("\n"; "%0A");
+  .runs[].invocations[]?.toolConfigurationNotifications[]? | select(.level == "error") |
+  "::error title=bks%3A configuration change::" + (.message.text | esc)
+' "$sarif_out"
+widened=$(jq '[.runs[].invocations[]?.toolConfigurationNotifications[]? | select(.level == "error")] | length' "$sarif_out")
+# Suppressed results (allowlist, baseline, bks:allow) stay in the SARIF,
+# marked, for code scanning; they are not findings of this job.
+n=$(jq '[.runs[].results[]? | select((.suppressions // []) | length == 0)] | length' "$sarif_out")
 output findings "$n"
 [ "$SARIF" = true ] && output sarif-file "$sarif_out"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
@@ -171,8 +202,11 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     printf '### bks: no Bedrock API keys\nRange: `%s`.\n' "${range:-all refs}" >>"$GITHUB_STEP_SUMMARY"
   fi
 fi
-if [ "$n" -gt 0 ]; then
-  log "$n finding(s)"
+if [ "$widened" -gt 0 ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+  printf '### bks: this change widens the configuration (%s change(s))\nThe base commit'"'"'s `.bks.toml` and baseline were used. A reviewer accepts the change with `trust-head-config: "true"`.\n' "$widened" >>"$GITHUB_STEP_SUMMARY"
+fi
+if [ "$n" -gt 0 ] || [ "$widened" -gt 0 ]; then
+  log "$n finding(s), $widened configuration change(s) that widen what is suppressed"
   [ "$FAIL" = false ] && exit 0
   exit 1
 fi
