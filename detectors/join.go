@@ -328,13 +328,17 @@ func (e *Engine) checkWrapped(st *scanState, data []byte, p int, a *anchor) (Mat
 	up := first + p - cur
 	var found Match
 	ok := false
-	e.scanWith(st, u, 0, len(u), func(m Match) bool {
+	// u is another buffer: its scan has its own memory of runs and lines,
+	// and spends from the same budget.
+	inner := &scanState{runFrom: -1, joinWork: st.joinWork}
+	e.scanWith(inner, u, 0, len(u), func(m Match) bool {
 		if m.Start < first && m.End > up {
 			found, ok = m, true
 			return false
 		}
 		return m.Start < up
 	})
+	st.joinWork, st.work = inner.joinWork, st.work+inner.work
 	if !ok {
 		return Match{}, false
 	}
