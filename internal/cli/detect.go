@@ -69,7 +69,12 @@ and Claude Platform on AWS keys, decode each offline, and report them.
 
 Output is quiet when nothing is found. Exit codes: 0 nothing found, 1 keys
 found (--exit-code to change), 2 error or something could not be read
-(--ignore-errors to exit by findings only).`,
+(--ignore-errors to exit by findings only).
+
+A source is always named: "bks detect files ." scans the current directory;
+"bks detect ." is refused (exit 2) with that hint, so that a directory named
+like a source (git, staged) never changes what is scanned.`,
+		Annotations: map[string]string{pathsSubcommand: "files"},
 	}
 	addDetectFlags(cmd, opts)
 	cmd.AddCommand(
