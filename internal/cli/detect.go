@@ -75,6 +75,9 @@ A source is always named: "bks detect files ." scans the current directory;
 "bks detect ." is refused (exit 2) with that hint, so that a directory named
 like a source (git, staged) never changes what is scanned.`,
 		Annotations: map[string]string{pathsSubcommand: "files"},
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return opts.checkFlags()
+		},
 	}
 	addDetectFlags(cmd, opts)
 	cmd.AddCommand(
@@ -119,6 +122,19 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	// Triage: the same flags as `bks triage` (live checks use --verify*).
 	f.BoolVar(&o.Triage, "triage", false, "after the scan, triage the keys found against the config's [[accounts]] (see bks triage)")
 	addTriageFlags(f, &o.TriageOpts, "with --triage: ")
+}
+
+// checkFlags refuses the shared flag values no subcommand can honour,
+// before anything is read.
+func (o *detectOptions) checkFlags() error {
+	if err := cmdutil.CheckExitCode(o.ExitCode); err != nil {
+		return err
+	}
+	if o.Workers < 0 {
+		return fmt.Errorf("--workers %d: give 1 or more, or 0 for the default", o.Workers)
+	}
+	_, err := parseNow(o.Now)
+	return err
 }
 
 // errorCollector receives the errors a source could not recover from for

@@ -37,6 +37,9 @@ Exit codes: 0 the merged report holds no active finding, 1 it holds some
   bks merge shard-*.sarif -o bks.sarif`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.CheckExitCode(opts.ExitCode); err != nil {
+				return err
+			}
 			opts.Inputs = args
 			return mergeRun(f.IO, opts)
 		},

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFlagValuesOutOfRange: flag values bks cannot honour exit 2 with a
+// message naming the flag and what it accepts, before anything is scanned.
+// Before: --exit-code 300 exited 44 (300 mod 256), --workers -5 was
+// accepted, and --now yesterday printed Go's layout string.
+func TestFlagValuesOutOfRange(t *testing.T) {
+	leaky := writeTree(t, map[string]string{".env": "AWS_BEARER_TOKEN_BEDROCK=" + cliKeyLong + "\n"})
+	report := writeTree(t, map[string]string{"r.jsonl": ""})
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"detect", "files", "--exit-code", "300", leaky}, "--exit-code 300: an exit code is 0 to 255"},
+		{[]string{"detect", "files", "--exit-code", "-1", leaky}, "--exit-code -1: an exit code is 0 to 255"},
+		{[]string{"merge", "--exit-code", "256", report + "/r.jsonl"}, "--exit-code 256: an exit code is 0 to 255"},
+		{[]string{"detect", "files", "--workers", "-5", leaky}, "--workers -5: give 1 or more, or 0 for the default"},
+		{[]string{"detect", "files", "--now", "yesterday", leaky}, `--now "yesterday": not a time; give RFC 3339, e.g. 2026-01-31T12:00:00Z`},
+		{[]string{"decode-key", "--now", "yesterday", cliKeyLong}, `--now "yesterday": not a time`},
+		{[]string{"verify", "--now", "2026-01-31", cliKeyLong}, `--now "2026-01-31": not a time`},
+	} {
+		code, out, errOut := runCLI(t, "", tc.args...)
+		if code != ExitFailure || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "2006") || out != "" {
+			t.Errorf("bks %s: exit %d, stdout %q, stderr %q; want %d, nothing on stdout, and %q",
+				strings.Join(tc.args, " "), code, out, errOut, ExitFailure, tc.want)
+		}
+	}
+	// The edges are accepted.
+	for _, args := range [][]string{
+		{"detect", "files", "--exit-code", "0", "--workers", "0", leaky},
+		{"detect", "files", "--exit-code", "255", "--workers", "1", "--now", "2026-01-31T12:00:00+01:00", leaky},
+	} {
+		if code, _, errOut := runCLI(t, "", args...); code == ExitFailure {
+			t.Errorf("bks %s: exit 2: %s", strings.Join(args, " "), errOut)
+		}
+	}
+}
