@@ -18,7 +18,7 @@ func newCmdDetectFiles(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 		Long: `Scan files and directories recursively, in parallel, streaming findings as
 they are found. .git directories are skipped (use "bks detect git" for
 history); symbolic links are not followed; FIFOs and devices are skipped;
-zip, tar and gzip files are opened (bounded against bombs) unless
+zip, tar, gzip and bzip2 files are opened (bounded against bombs) unless
 --no-archives; UTF-16 files are converted before scanning.`,
 		Example: `  bks detect files .
   bks detect files src/ notebooks/ --format sarif -o bks.sarif

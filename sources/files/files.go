@@ -1,5 +1,5 @@
 // Package files is the source of files on disk: it walks directories, opens
-// archives (zip, tar, gzip) and transcodes UTF-16 text, and streams every
+// archives (zip, tar, gzip, bzip2) and transcodes UTF-16 text, and streams every
 // blob through the consumer's sources.Chunker with a bounded, pooled buffer,
 // so memory stays near Workers × (chunk size + overlap) whatever the file
 // sizes.

@@ -165,6 +165,8 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 				return s.scanTar(hr, path, kind, depth, bud)
 			case formatGzip:
 				return s.scanGzip(hr, path, kind, depth, bud)
+			case formatBzip2:
+				return s.scanBzip2(hr, path, kind, depth, bud)
 			}
 		}
 	}
