@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,5 +31,28 @@ func TestDetectFilesOpensBzip2(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, string(data), "detect", "stdin"); code != ExitFound {
 		t.Errorf("bzip2 on stdin: exit %d, stderr %q; want %d", code, errOut, ExitFound)
+	}
+}
+
+// TestDetectFilesReadsNamedPipe: `bks detect files <(cmd)` reads the pipe
+// bash passes as /dev/fd/N. Before: exit 2, "not a regular file or
+// directory".
+func TestDetectFilesReadsNamedPipe(t *testing.T) {
+	if _, err := os.Stat("/dev/fd/0"); err != nil {
+		t.Skip("no /dev/fd")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		defer w.Close()
+		w.WriteString("AWS_BEARER_TOKEN_BEDROCK=" + cliKeyLong + "\n")
+	}()
+	name := fmt.Sprintf("/dev/fd/%d", r.Fd())
+	code, out, errOut := runCLI(t, "", "detect", "files", "--format", "jsonl", name)
+	if fs := decodeJSONFindings(t, out); code != ExitFound || len(fs) != 1 || fs[0].Path != name {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %d and one finding in %s", code, out, errOut, ExitFound, name)
 	}
 }
