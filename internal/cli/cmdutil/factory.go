@@ -60,7 +60,8 @@ func New(io *IO, awsLoadOptions ...func(*config.LoadOptions) error) *Factory {
 // AWSSettings are the settings the flags choose, for AWS operations that
 // load configurations themselves (triage, one per account).
 func (f *Factory) AWSSettings(fl *AWSFlags) awsops.Settings {
-	return awsops.Settings{Profile: fl.Profile, Region: fl.Region, EndpointURL: fl.EndpointURL, MaxAttempts: fl.MaxAttempts, Rate: fl.Rate, LoadOptions: f.AWSLoadOptions}
+	return awsops.Settings{Profile: fl.Profile, Region: fl.Region, EndpointURL: fl.EndpointURL, MaxAttempts: fl.MaxAttempts, Rate: fl.Rate, LoadOptions: f.AWSLoadOptions,
+		Notify: func(msg string) { fmt.Fprintf(f.IO.Err, "bks: %s\n", msg) }}
 }
 
 // noCredentialsHelp is the one line printed when no credentials resolve.
