@@ -56,3 +56,23 @@ func TestDetectFilesReadsNamedPipe(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %d and one finding in %s", code, out, errOut, ExitFound, name)
 	}
 }
+
+// TestDetectGitNotesSubmodules: without --submodules, stderr says which
+// submodules were not scanned. Before: nothing said.
+func TestDetectGitNotesSubmodules(t *testing.T) {
+	sub := newGitRepo(t)
+	sub.Write("s.txt", "AWS_BEARER_TOKEN_BEDROCK="+gitKey(2)+"\n")
+	sub.Commit("sub")
+	r := newGitRepo(t)
+	r.Write("top.txt", "top\n")
+	r.Commit("top")
+	r.Git("submodule", "add", "-q", sub.Dir, "vendor/sub")
+	r.Commit("add submodule")
+	code, _, errOut := runCLI(t, "", "detect", "git", r.Dir)
+	if code != ExitOK || !strings.Contains(errOut, "1 submodule not scanned (vendor/sub): --submodules scans checked-out ones") {
+		t.Errorf("exit %d, stderr %q; want 0 and the submodule named", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "", "detect", "git", "--submodules", r.Dir); code != ExitFound || strings.Contains(errOut, "not scanned") {
+		t.Errorf("--submodules: exit %d, stderr %q; want %d", code, errOut, ExitFound)
+	}
+}
