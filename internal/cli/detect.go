@@ -100,12 +100,12 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "include the whole key in the output (never done otherwise)")
 	f.BoolVar(&o.IncludeInvalid, "include-invalid", false, "also report candidates that do not decode, at low confidence")
 	f.BoolVar(&o.Dedupe, "dedupe", false, "one finding per key with all the places it was found")
-	f.IntVar(&o.ExitCode, "exit-code", ExitFound, "exit code when keys are found")
+	cmdutil.ExitCodeVar(f, &o.ExitCode, ExitFound, "exit code when keys are found")
 	f.BoolVar(&o.IgnoreErrors, "ignore-errors", false, "exit by findings only, even when something could not be read")
 	f.StringVar(&o.Now, "now", "", "evaluate key expiry against this time (RFC 3339) instead of the clock")
 	f.StringVar(&o.Partition, "partition", "aws", "partition assumed for long-term keys, which carry none")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto, always, never")
-	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
+	cmdutil.CountVar(f, &o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
 	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar, gzip and bzip2 files")
 	f.IntVar(&o.Archive.MaxDepth, "archive-max-depth", 0, "archive layers opened, gzip or bzip2 counting as one (default 8; -1: no limit; also [archive] max_depth)")
@@ -125,14 +125,9 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 }
 
 // checkFlags refuses the shared flag values no subcommand can honour,
-// before anything is read.
+// before anything is read (--exit-code and --workers refuse theirs when
+// parsed).
 func (o *detectOptions) checkFlags() error {
-	if err := cmdutil.CheckExitCode(o.ExitCode); err != nil {
-		return err
-	}
-	if o.Workers < 0 {
-		return fmt.Errorf("--workers %d: give 1 or more, or 0 for the default", o.Workers)
-	}
 	_, err := parseNow(o.Now)
 	return err
 }

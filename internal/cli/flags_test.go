@@ -9,8 +9,9 @@ import (
 
 // TestFlagValuesOutOfRange: flag values bks cannot honour exit 2 with a
 // message naming the flag and what it accepts, before anything is scanned.
-// Before: --exit-code 300 exited 44 (300 mod 256), --workers -5 was
-// accepted, and --now yesterday printed Go's layout string.
+// Before: --exit-code 300 exited 44 (300 mod 256), --workers -5 and
+// --concurrency -1 were taken for the default, and --now yesterday printed
+// Go's layout string.
 func TestFlagValuesOutOfRange(t *testing.T) {
 	leaky := writeTree(t, map[string]string{".env": "AWS_BEARER_TOKEN_BEDROCK=" + cliKeyLong + "\n"})
 	report := writeTree(t, map[string]string{"r.jsonl": ""})
@@ -18,10 +19,14 @@ func TestFlagValuesOutOfRange(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{[]string{"detect", "files", "--exit-code", "300", leaky}, "--exit-code 300: an exit code is 0 to 255"},
-		{[]string{"detect", "files", "--exit-code", "-1", leaky}, "--exit-code -1: an exit code is 0 to 255"},
-		{[]string{"merge", "--exit-code", "256", report + "/r.jsonl"}, "--exit-code 256: an exit code is 0 to 255"},
-		{[]string{"detect", "files", "--workers", "-5", leaky}, "--workers -5: give 1 or more, or 0 for the default"},
+		{[]string{"detect", "files", "--exit-code", "300", leaky}, `invalid argument "300" for "--exit-code" flag: an exit code is 0 to 255`},
+		{[]string{"detect", "--exit-code", "-1", "files", leaky}, `invalid argument "-1" for "--exit-code" flag: an exit code is 0 to 255`},
+		{[]string{"merge", "--exit-code", "256", report + "/r.jsonl"}, `invalid argument "256" for "--exit-code" flag: an exit code is 0 to 255`},
+		{[]string{"detect", "files", "--workers", "-5", leaky}, `invalid argument "-5" for "--workers" flag: give 1 or more, or 0 for the default`},
+		{[]string{"detect", "files", "--workers", "two", leaky}, `invalid argument "two" for "--workers" flag: not a whole number`},
+		{[]string{"verify", "--concurrency", "-1", cliKeyLong}, `invalid argument "-1" for "--concurrency" flag: give 1 or more`},
+		{[]string{"scan", "--concurrency", "-1"}, `invalid argument "-1" for "--concurrency" flag: give 1 or more`},
+		{[]string{"scan", "--max-attempts", "-1"}, `invalid argument "-1" for "--max-attempts" flag: give 1 or more`},
 		{[]string{"detect", "files", "--now", "yesterday", leaky}, `--now "yesterday": not a time; give RFC 3339, e.g. 2026-01-31T12:00:00Z`},
 		{[]string{"decode-key", "--now", "yesterday", cliKeyLong}, `--now "yesterday": not a time`},
 		{[]string{"verify", "--now", "2026-01-31", cliKeyLong}, `--now "2026-01-31": not a time`},

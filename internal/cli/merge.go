@@ -37,16 +37,13 @@ Exit codes: 0 the merged report holds no active finding, 1 it holds some
   bks merge shard-*.sarif -o bks.sarif`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.CheckExitCode(opts.ExitCode); err != nil {
-				return err
-			}
 			opts.Inputs = args
 			return mergeRun(f.IO, opts)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "", "write the merged report to this file instead of standard output")
-	fs.IntVar(&opts.ExitCode, "exit-code", ExitFound, "exit code when the merged report holds findings")
+	cmdutil.ExitCodeVar(fs, &opts.ExitCode, ExitFound, "exit code when the merged report holds findings")
 	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print the summary on stderr")
 	return cmd
 }

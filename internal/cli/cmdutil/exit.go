@@ -49,15 +49,6 @@ func (e *FoundError) Is(target error) bool { return target == ErrFound }
 // Found is the error of a command that found something, exiting code.
 func Found(code int) error { return &FoundError{Code: code} }
 
-// CheckExitCode refuses an --exit-code value a process cannot exit with:
-// the system keeps the low 8 bits, so 300 would exit 44.
-func CheckExitCode(code int) error {
-	if code < 0 || code > 255 {
-		return fmt.Errorf("--exit-code %d: an exit code is 0 to 255", code)
-	}
-	return nil
-}
-
 // ExitCode maps what a command returned to the process exit code and
 // prints the error on stderr. It is the only place that does: cancellation
 // first (a cancelled run is incomplete whatever else it returned, and the
