@@ -28,8 +28,8 @@ func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
 }
 
 // whoAmIAttempts calls sts:GetCallerIdentity at endpoint and returns the
-// attempts sent, the error, and what Settings.Notify was told.
-func whoAmIAttempts(t *testing.T, endpoint string, maxAttempts int) (int, error, []string) {
+// attempts sent, what Settings.Notify was told, and the error.
+func whoAmIAttempts(t *testing.T, endpoint string, maxAttempts int) (int, []string, error) {
 	t.Helper()
 	var mu sync.Mutex
 	var notes []string
@@ -49,7 +49,7 @@ func whoAmIAttempts(t *testing.T, endpoint string, maxAttempts int) (int, error,
 	_, err = WhoAmI(context.Background(), sts.NewFromConfig(cfg))
 	mu.Lock()
 	defer mu.Unlock()
-	return int(cc.n.Load()), err, notes
+	return int(cc.n.Load()), notes, err
 }
 
 // TestRetryGivesUpSoonOnRefusedConnections: an endpoint that refuses
@@ -63,7 +63,7 @@ func TestRetryGivesUpSoonOnRefusedConnections(t *testing.T) {
 	}
 	closed := "http://" + l.Addr().String()
 	l.Close()
-	n, err, notes := whoAmIAttempts(t, closed, 0)
+	n, notes, err := whoAmIAttempts(t, closed, 0)
 	if n != DialAttempts || err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("refused: %d attempts, err %v; want %d and connection refused", n, err, DialAttempts)
 	}
@@ -77,7 +77,7 @@ func TestRetryGivesUpSoonOnRefusedConnections(t *testing.T) {
 		w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>`))
 	}))
 	defer srv.Close()
-	if n, err, notes := whoAmIAttempts(t, srv.URL, DialAttempts+1); n != DialAttempts+1 || err == nil || len(notes) != 0 {
+	if n, notes, err := whoAmIAttempts(t, srv.URL, DialAttempts+1); n != DialAttempts+1 || err == nil || len(notes) != 0 {
 		t.Errorf("throttled: %d attempts, err %v, notes %q; want %d, an error and no note", n, err, notes, DialAttempts+1)
 	}
 }
