@@ -61,7 +61,8 @@ func TestScanUnreachableEndpoint(t *testing.T) {
 	l.Close()
 	start := time.Now()
 	code, _, errOut := runCLI(t, "", "scan", "--endpoint-url", "http://"+addr)
-	if code != ExitFailure || strings.Count(errOut, "bks: the AWS endpoint "+addr+": connect: connection refused; retrying") != 2 || !strings.Contains(errOut, "exceeded maximum number of attempts") && !strings.Contains(errOut, "connection refused\n") {
+	if code != ExitFailure || strings.Count(errOut, "bks: the AWS endpoint "+addr+": connect: connection refused; retrying") != 2 ||
+		!strings.HasSuffix(errOut, "bks: cannot reach AWS (dial tcp "+addr+": connect: connection refused): check --endpoint-url, AWS_ENDPOINT_URL and the network\n") {
 		t.Errorf("exit %d, stderr %q; want %d, two retries said, then the error", code, errOut, ExitFailure)
 	}
 	if d := time.Since(start); d > 40*time.Second { // a hang guard: 3 attempts take seconds

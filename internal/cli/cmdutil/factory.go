@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 
@@ -79,6 +80,10 @@ func (f *Factory) loadAWS(ctx context.Context, fl *AWSFlags) (*AWSAccount, error
 	if err != nil {
 		if c := awsops.ErrorCode(err); c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "SignatureDoesNotMatch" {
 			return nil, fmt.Errorf("AWS credentials were refused (%s): refresh them or pick another --profile", c)
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" && ctx.Err() == nil {
+			return nil, fmt.Errorf("cannot reach AWS (%v): check --endpoint-url, AWS_ENDPOINT_URL and the network", oe)
 		}
 		return nil, err
 	}
