@@ -48,6 +48,9 @@ type Settings struct {
 	// emulator) sets credentials, region and files here instead of in the
 	// process environment.
 	LoadOptions []func(*config.LoadOptions) error
+	// Notify, when set, is told each time a call is retried after a
+	// connection error: what bks is waiting for ("" never).
+	Notify func(msg string)
 }
 
 // DefaultRate keeps well below IAM's per-account request quotas.
@@ -55,6 +58,9 @@ const DefaultRate = 20
 
 // DefaultMaxAttempts is enough to ride out a few throttles in a row.
 const DefaultMaxAttempts = 8
+
+// DialAttempts caps the attempts of a call whose connection fails.
+const DialAttempts = 3
 
 // LoadConfig builds the aws.Config for settings from the standard chain
 // (environment, shared config and credentials files, SSO, web identity,
@@ -76,12 +82,12 @@ func LoadConfig(ctx context.Context, s Settings) (aws.Config, error) {
 		attempts = DefaultMaxAttempts
 	}
 	opts = append(opts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
+		return &dialRetryer{RetryerV2: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = attempts
 			// bks paces itself (Rate); the SDK's retry quota would turn a
 			// burst of throttles into hard failures across the whole scan.
 			o.RateLimiter = ratelimit.None
-		})
+		}), notify: s.Notify}
 	}))
 	opts = append(opts, s.LoadOptions...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)

@@ -19,6 +19,7 @@ install_apt() {
 	command -v git >/dev/null 2>&1 || need+=(git)
 	command -v pre-commit >/dev/null 2>&1 || need+=(pre-commit) # pre-commit framework test (internal/e2e/git)
 	command -v jq >/dev/null 2>&1 || need+=(jq)                 # scripts/action/run.sh tests (GitHub runners ship jq)
+	command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)           # .bz2 test data (Go reads bzip2 but cannot write it)
 	if [ ${#need[@]} -eq 0 ]; then return 0; fi
 	local sudo=""
 	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi

@@ -8,6 +8,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -52,7 +53,15 @@ type Options struct {
 	// NoCostReason says why Deps.Cost is nil (default "Cost Explorer
 	// was not queried").
 	NoCostReason string
+	// RequireUser: the target names a user, not a key. A user that does
+	// not exist is then ErrUserNotFound (a typo, or another account), not
+	// the report of a deleted user.
+	RequireUser bool
 }
+
+// ErrUserNotFound is Build's error for Options.RequireUser and a user that
+// does not exist.
+var ErrUserNotFound = errors.New("not found")
 
 // Section states: every section has one.
 const (
@@ -154,6 +163,8 @@ func Build(ctx context.Context, d Deps, t revoke.Target, o Options) (*Report, er
 		switch {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case err == iamscan.ErrUserGone && o.RequireUser:
+			return nil, fmt.Errorf("user %s %w in account %s", userName, ErrUserNotFound, o.Account)
 		case err == iamscan.ErrUserGone:
 			for name := range sectionLookups {
 				set(name, StateUnavailable, fmt.Sprintf("user %s does not exist in account %s (deleted, or another account)", userName, o.Account))

@@ -44,13 +44,14 @@ part is never printed. A malformed key exits 2 with what is broken.`,
 	return cmd
 }
 
+// parseNow parses a --now flag: "" is the clock (the zero time).
 func parseNow(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--now: %w", err)
+	if err != nil { // time's error shows its layout string, not a format a user writes
+		return time.Time{}, fmt.Errorf("--now %q: not a time; give RFC 3339, e.g. 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00", s)
 	}
 	return t.UTC(), nil
 }

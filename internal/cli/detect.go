@@ -72,7 +72,15 @@ and Claude Platform on AWS keys, decode each offline, and report them.
 
 Output is quiet when nothing is found. Exit codes: 0 nothing found, 1 keys
 found (--exit-code to change), 2 error or something could not be read
-(--ignore-errors to exit by findings only).`,
+(--ignore-errors to exit by findings only).
+
+A source is always named: "bks detect files ." scans the current directory;
+"bks detect ." is refused (exit 2) with that hint, so that a directory named
+like a source (git, staged) never changes what is scanned.`,
+		Annotations: map[string]string{pathsSubcommand: "files"},
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return opts.checkFlags()
+		},
 	}
 	addDetectFlags(cmd, opts)
 	cmd.AddCommand(
@@ -95,15 +103,15 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "include the whole key in the output (never done otherwise)")
 	f.BoolVar(&o.IncludeInvalid, "include-invalid", false, "also report candidates that do not decode, at low confidence")
 	f.BoolVar(&o.Dedupe, "dedupe", false, "one finding per key with all the places it was found")
-	f.IntVar(&o.ExitCode, "exit-code", ExitFound, "exit code when keys are found")
+	cmdutil.ExitCodeVar(f, &o.ExitCode, ExitFound, "exit code when keys are found")
 	f.BoolVar(&o.IgnoreErrors, "ignore-errors", false, "exit by findings only, even when something could not be read")
 	f.StringVar(&o.Now, "now", "", "evaluate key expiry against this time (RFC 3339) instead of the clock")
 	f.StringVar(&o.Partition, "partition", "aws", "partition assumed for long-term keys, which carry none")
 	f.StringVar(&o.Color, "color", "auto", "colour in text output: auto, always, never")
-	f.IntVar(&o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
+	cmdutil.CountVar(f, &o.Workers, "workers", 0, "files scanned in parallel (default: number of CPUs)")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", 0, "skip (and report) files larger than this many bytes; 0: no cap")
-	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar and gzip files")
-	f.IntVar(&o.Archive.MaxDepth, "archive-max-depth", 0, "archive layers opened, gzip counting as one (default 8; -1: no limit; also [archive] max_depth)")
+	f.BoolVar(&o.NoArchives, "no-archives", false, "do not look inside zip, tar, gzip and bzip2 files")
+	f.IntVar(&o.Archive.MaxDepth, "archive-max-depth", 0, "archive layers opened, gzip or bzip2 counting as one (default 8; -1: no limit; also [archive] max_depth)")
 	f.Int64Var(&o.Archive.MaxTotalBytes, "archive-max-total-bytes", 0, "bytes read out of one archive on disk, all levels (default 4 GiB; -1: no limit; also [archive] max_total_bytes)")
 	f.Int64Var(&o.Archive.MaxRatio, "archive-max-ratio", 0, "expansion ratio past which a member is cut as a bomb (default 200; -1: no limit; also [archive] max_ratio)")
 	f.Int64Var(&o.Archive.RatioWindow, "archive-ratio-window", 0, "bytes a member expands to before its ratio is checked (default 16 MiB; also [archive] ratio_window)")
@@ -118,6 +126,14 @@ func addDetectFlags(cmd *cobra.Command, o *detectOptions) {
 	// Triage: the same flags as `bks triage` (live checks use --verify*).
 	f.BoolVar(&o.Triage, "triage", false, "after the scan, triage the keys found against the config's [[accounts]] (see bks triage)")
 	addTriageFlags(f, &o.TriageOpts, "with --triage: ")
+}
+
+// checkFlags refuses the shared flag values no subcommand can honour,
+// before anything is read (--exit-code and --workers refuse theirs when
+// parsed).
+func (o *detectOptions) checkFlags() error {
+	_, err := parseNow(o.Now)
+	return err
 }
 
 // errorCollector receives the errors a source could not recover from for

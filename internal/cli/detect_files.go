@@ -17,9 +17,10 @@ func newCmdDetectFiles(f *cmdutil.Factory, opts *detectOptions) *cobra.Command {
 		Short: "Scan files and directories (default: the current directory)",
 		Long: `Scan files and directories recursively, in parallel, streaming findings as
 they are found. .git directories are skipped (use "bks detect git" for
-history); symbolic links are not followed; FIFOs and devices are skipped;
-zip, tar and gzip files are opened (bounded against bombs) unless
---no-archives; UTF-16 files are converted before scanning.`,
+history); symbolic links are not followed; FIFOs and devices met in a
+directory are skipped, but one named as a PATH is read to its end (as
+<(cmd) in bash); zip, tar, gzip and bzip2 files are opened (bounded against
+bombs) unless --no-archives; UTF-16 files are converted before scanning.`,
 		Example: `  bks detect files .
   bks detect files src/ notebooks/ --format sarif -o bks.sarif
   bks detect files . --format jsonl --dedupe`,

@@ -45,6 +45,9 @@ warning. Unreadable objects are reported by id and the rest is scanned.`,
   bks detect git --since 2024-01-01 --branch main`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := refuseEmptyRevisions(cmd); err != nil {
+				return err
+			}
 			g.Target = "."
 			if len(args) == 1 {
 				g.Target = args[0]
@@ -61,6 +64,21 @@ warning. Unreadable objects are reported by id and the rest is scanned.`,
 	fs.StringVar(&g.Reader, "blob-reader", "auto", "how blobs are read: auto, git (git cat-file), go-git")
 	_ = fs.MarkHidden("blob-reader")
 	return cmd
+}
+
+// refuseEmptyRevisions refuses an empty --range or --branch: "" is also
+// what an unset flag holds, so they scanned every ref (a CI script whose
+// $BASE came out empty scanned the whole history).
+func refuseEmptyRevisions(cmd *cobra.Command) error {
+	for _, fl := range []struct{ name, want string }{
+		{"range", "BASE..HEAD, e.g. origin/main..HEAD"},
+		{"branch", "a revision, e.g. main"},
+	} {
+		if cmd.Flags().Changed(fl.name) && cmd.Flags().Lookup(fl.name).Value.String() == "" {
+			return fmt.Errorf("--%s \"\": empty; want %s (omit --%s to scan every ref)", fl.name, fl.want, fl.name)
+		}
+	}
+	return nil
 }
 
 // parseSince reads a date, an RFC 3339 time or an age such as 90d, 2w, 12h.

@@ -101,7 +101,7 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]interruptCase{
+	cases := map[string]interruptCase{
 		"cleanup":          onEndpoint("http", "cleanup", "--endpoint-url", "URL", "--dry-run"),
 		"config check":     cancelledBefore("config", "check", filepath.Join(dir, "missing.toml")),
 		"config init":      cancelledBefore("config", "init", filepath.Join(dir, "init.toml")),
@@ -128,6 +128,10 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 		"triage":           onEndpoint("http", "triage", findingsFile, "--config", cfg, "--execute", "--endpoint-url", "URL", "--audit-log", filepath.Join(dir, "audit.jsonl")),
 		"verify":           onEndpoint("https", "verify", "--endpoint-url", "URL", key),
 	}
+	for _, shell := range []string{"bash", "fish", "powershell", "zsh"} {
+		cases["completion "+shell] = cancelledBefore("completion", shell)
+	}
+	return cases
 }
 
 // serving is a command that serves until interrupted: it is blocked once
@@ -139,12 +143,12 @@ func serving(args ...string) interruptCase {
 }
 
 // runnableCommands lists every command of the tree that runs something
-// (groups such as "detect" only print help).
+// (groups such as "detect" only refuse a missing subcommand).
 func runnableCommands() []string {
 	var out []string
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.Runnable() && c.HasParent() {
+		if c.Runnable() && c.HasParent() && !c.HasSubCommands() {
 			out = append(out, strings.TrimPrefix(c.CommandPath(), "bks "))
 		}
 		for _, sub := range c.Commands() {

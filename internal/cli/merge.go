@@ -43,7 +43,7 @@ Exit codes: 0 the merged report holds no active finding, 1 it holds some
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "", "write the merged report to this file instead of standard output")
-	fs.IntVar(&opts.ExitCode, "exit-code", ExitFound, "exit code when the merged report holds findings")
+	cmdutil.ExitCodeVar(fs, &opts.ExitCode, ExitFound, "exit code when the merged report holds findings")
 	fs.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print the summary on stderr")
 	return cmd
 }

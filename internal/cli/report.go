@@ -75,7 +75,8 @@ func reportRun(ctx context.Context, f *cmdutil.Factory, opts *reportOptions) err
 		fmt.Fprintln(sio.Err, "note: "+note)
 	}
 	deps := incident.Deps{IAM: acct.IAM(), CloudTrail: cloudTrailClients(acct)}
-	ro := incident.Options{Account: id.Account, Partition: id.Partition, Regions: regions, Days: opts.Days, MaxEvents: opts.MaxEvents}
+	ro := incident.Options{Account: id.Account, Partition: id.Partition, Regions: regions, Days: opts.Days, MaxEvents: opts.MaxEvents,
+		RequireUser: tg.Key == ""} // a name given, not a key
 	switch {
 	case opts.NoCost:
 		ro.NoCostReason = "not queried (--no-cost)"

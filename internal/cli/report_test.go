@@ -52,3 +52,21 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("bad format: exit %d", code)
 	}
 }
+
+// TestReportUnknownUser: a user name that does not exist is an error (exit
+// 2, "not found"), with no report and no CloudTrail search. Before: exit 0
+// and a report whose every section was "unavailable". A key whose user was
+// deleted still gets its report: its CloudTrail history is the incident.
+func TestReportUnknownUser(t *testing.T) {
+	const acct = "111122223333"
+	srv, env := irEmulator(t, &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct,
+		Users: []*awsemu.User{{Name: "BedrockAPIKey-rp02"}},
+	}}})
+	code, stdout, errOut := runCLIEnv(t, env, "", "report", "--endpoint-url", srv.URL, "--regions", "us-east-1", "--no-cost", "NoSuchUser")
+	if code != ExitFailure || stdout != "" || !strings.Contains(errOut, "user NoSuchUser not found in account "+acct) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %d, no report, and the user not found", code, stdout, errOut, ExitFailure)
+	}
+	if n := srv.CountCalls("LookupEvents"); n != 0 {
+		t.Errorf("%d CloudTrail calls for a user that does not exist", n)
+	}
+}

@@ -62,6 +62,7 @@ func NewRoot(ctx context.Context, f *cmdutil.Factory) *cobra.Command {
 		newCmdTriage(f),
 		// Commands from other packages of work register here, one line each.
 	)
+	requireSubcommands(root)
 	return root
 }
 

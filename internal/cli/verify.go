@@ -58,7 +58,7 @@ per line.`,
 	cmd.Flags().StringVar(&opts.Region, "region", verify.DefaultLongTermRegion, "region to check long-term keys in (short-term keys always use their own)")
 	cmd.Flags().StringVar(&opts.EndpointURL, "endpoint-url", "", "send checks to this https:// endpoint instead of AWS (tests, demos)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "time limit per key")
-	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "keys checked at once")
+	cmdutil.CountVar(cmd.Flags(), &opts.Concurrency, "concurrency", 4, "keys checked at once")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON object per key")
 	cmd.Flags().StringVar(&opts.Now, "now", "", "judge expiry against this time (RFC 3339) instead of the clock")
 	return cmd

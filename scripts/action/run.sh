@@ -146,7 +146,10 @@ if [ -n "$nothing" ]; then
   fi
   range="$head..$head" # an empty range: an empty report
 fi
-[ -n "$range" ] && args+=(--range "$range")
+case $range in
+..*) args+=(--branch "${range#..}") ;; # all that the commit reaches: bks refuses an empty BASE
+?*) args+=(--range "$range") ;;
+esac
 [ "$TRUST_HEAD" = true ] && args+=(--trust-head-config)
 log "bks ${args[*]} ${extra[*]}"
 set +e

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -18,8 +19,8 @@ import (
 // the archive and the limit through OnError; the scan goes on with the next
 // member (MaxRatio) or the next file (the others).
 type ArchiveLimits struct {
-	// MaxDepth is how many archive layers are opened, counting a gzip
-	// layer as one: a.zip!b.tar.gz!c.txt needs 3. Default 8.
+	// MaxDepth is how many archive layers are opened, counting a gzip or
+	// bzip2 layer as one: a.zip!b.tar.gz!c.txt needs 3. Default 8.
 	MaxDepth int
 	// MaxTotalBytes caps the bytes read out of archive members, all
 	// nesting levels together, per archive on disk. Default 4 GiB.
@@ -70,7 +71,7 @@ func (l ArchiveLimits) withDefaults() ArchiveLimits {
 	return l
 }
 
-// ErrTruncated says a gzip stream or tar archive ends before its own end
+// ErrTruncated says a gzip or bzip2 stream or a tar archive ends before its own end
 // (the gzip trailer, a tar member's declared size, a whole tar header):
 // what came before it was scanned, the rest is missing.
 var ErrTruncated = errors.New("truncated archive: it ends early; the rest of it was not scanned")
@@ -137,6 +138,7 @@ const (
 	formatZip
 	formatTar
 	formatGzip
+	formatBzip2
 )
 
 // sniffArchive recognizes an archive by its first bytes, whatever its name.
@@ -146,10 +148,23 @@ func sniffArchive(h []byte) format {
 		return formatZip
 	case len(h) >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8:
 		return formatGzip
+	case isBzip2Header(h):
+		return formatBzip2
 	case isTarHeader(h):
 		return formatTar
 	}
 	return formatNone
+}
+
+// isBzip2Header reports whether h starts a bzip2 stream: "BZh", the block
+// size '1'-'9', then the magic of a block (π) or of the stream's end (√π),
+// so that text starting "BZh9" is not taken for one.
+func isBzip2Header(h []byte) bool {
+	if len(h) < 10 || string(h[:3]) != "BZh" || h[3] < '1' || h[3] > '9' {
+		return false
+	}
+	m := string(h[4:10])
+	return m == "\x31\x41\x59\x26\x53\x59" || m == "\x17\x72\x45\x38\x50\x90"
 }
 
 // isTarHeader reports whether h starts with a tar header block: its
@@ -364,6 +379,20 @@ func (s *scanner) scanGzip(r io.Reader, path, kind string, depth int, bud *budge
 		return nil
 	}
 	defer zr.Close()
+	return s.scanLayer(zr, cr, path, kind, depth, bud)
+}
+
+// scanBzip2 is scanGzip for a bzip2 stream (concatenated streams are read
+// on, as bzip2 -d does). A stream cut short ends in ErrTruncated after the
+// blocks before the cut: bzip2 decodes whole blocks (100-900 kB).
+func (s *scanner) scanBzip2(r io.Reader, path, kind string, depth int, bud *budget) error {
+	cr := &countReader{r: r}
+	return s.scanLayer(bzip2.NewReader(cr), cr, path, kind, depth, bud)
+}
+
+// scanLayer scans zr, the decompressed content of a compression layer
+// whose compressed bytes cr counts, under the archive limits.
+func (s *scanner) scanLayer(zr io.Reader, cr *countReader, path, kind string, depth int, bud *budget) error {
 	lr := &limitReader{r: zr, member: path, archive: path, in: cr, bud: bud, lim: &s.opts.ArchiveLimits}
 	return s.scanBlob(lr, nil, -1, path, kind, depth+1, bud, true)
 }

@@ -282,6 +282,7 @@ func FuzzArchives(f *testing.F) {
 	f.Add(gz(f, makeTar(f, member{name: "a.env", data: env})))
 	f.Add(utf16("K="+keyLong, false, true))
 	f.Add([]byte("PK\x03\x04"))
+	f.Add([]byte("BZh91AY&SY\xe5\x7d\x12\x8f\x00\x00\x01\x4c\x80\x00\x10\x00\x02\x00\x08\x01\x00\x20\x00\x21\x9a\x68\x33\x4d\x17\x3c\x5d\xc9\x14\xe1\x42\x43\x95\xf4\x4a\x3c")) // bzip2 -9 of "K=v\n"
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{ArchiveLimits: ArchiveLimits{MaxTotalBytes: 1 << 20, MaxEntries: 100}, OnError: func(string, error) {}}
 		src := NewReader(bytes.NewReader(data), "x", "", opts)

@@ -3,7 +3,9 @@
 package files
 
 import (
+	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -12,9 +14,11 @@ import (
 	"github.com/bks-dev/bks/sources"
 )
 
-// TestFIFO checks that FIFOs, below a root or named as one, neither block
-// the scan nor get read: nobody ever writes to them here, so opening one
-// for reading in blocking mode would hang forever.
+// TestFIFO checks that FIFOs below a root are neither opened nor read (a
+// repository can hold one nobody writes to: opening it for reading in
+// blocking mode would hang the scan), and that a FIFO named as a root is
+// read as a stream (bash's <(cmd)). Before, the named FIFO was refused
+// with ErrNotRegular and the key written to it was missed.
 func TestFIFO(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe.env")
@@ -22,6 +26,15 @@ func TestFIFO(t *testing.T) {
 		t.Skipf("mkfifo: %v", err)
 	}
 	writeFile(t, filepath.Join(dir, "z.env"), []byte("K="+keyLong+"\n"))
+	go func() { // the writer of the named FIFO; the walk never opens it
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer w.Close()
+		w.Write([]byte("first line\nK=" + keyLong2 + "\n"))
+	}()
 
 	done := make(chan result, 1)
 	go func() { done <- scanPaths(t, Options{}, dir, fifo) }()
@@ -31,12 +44,11 @@ func TestFIFO(t *testing.T) {
 	case <-time.After(time.Minute): // a hang guard, not a speed assertion
 		t.Fatal("scan blocked on a FIFO")
 	}
-	if len(res.hits) != 1 {
-		t.Errorf("hits = %v, want z.env", res.hits)
+	if len(res.hits) != 2 || res.hits[0].Path != filepath.ToSlash(fifo) || res.hits[0].Line != 2 || res.hits[1].Path != filepath.ToSlash(filepath.Join(dir, "z.env")) {
+		t.Errorf("hits = %v, want the named FIFO's line 2 and z.env", res.hits)
 	}
-	errs := res.errs[filepath.ToSlash(fifo)]
-	if len(res.errs) != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrNotRegular) {
-		t.Errorf("errors = %s, want ErrNotRegular for the FIFO named as root", res.errText())
+	if len(res.errs) != 0 {
+		t.Errorf("errors = %s", res.errText())
 	}
 
 	// A regular file swapped for a FIFO after the walk: opened without
@@ -55,5 +67,37 @@ func TestFIFO(t *testing.T) {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatal("opening a FIFO blocked")
+	}
+}
+
+// TestFIFORootInterrupted: a FIFO named as a root whose writer never
+// comes, or never writes, blocks the scan only until the context ends.
+func TestFIFORootInterrupted(t *testing.T) {
+	for _, writer := range []bool{false, true} {
+		fifo := filepath.Join(t.TempDir(), "pipe")
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		if writer { // opens the FIFO and says nothing
+			go func() {
+				if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+					t.Cleanup(func() { w.Close() })
+				}
+			}()
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		done := make(chan error, 1)
+		go func() {
+			done <- New(Options{Paths: []string{fifo}}).Chunks(ctx, sources.Chunker{Size: 4096, Overlap: 64}, func(sources.Chunk) error { return nil })
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("writer %v: Chunks = %v, want the context's error", writer, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("writer %v: the FIFO blocked the scan past its context", writer)
+		}
+		cancel()
 	}
 }

@@ -1,5 +1,5 @@
 // Package files is the source of files on disk: it walks directories, opens
-// archives (zip, tar, gzip) and transcodes UTF-16 text, and streams every
+// archives (zip, tar, gzip, bzip2) and transcodes UTF-16 text, and streams every
 // blob through the consumer's sources.Chunker with a bounded, pooled buffer,
 // so memory stays near Workers × (chunk size + overlap) whatever the file
 // sizes.
@@ -25,7 +25,8 @@ import (
 var ErrTooLarge = errors.New("file larger than the size cap")
 
 // ErrNotRegular is reported (wrapped) for a path named as a root that is
-// neither a directory nor a regular file (a FIFO, a socket, a device).
+// neither a directory, a regular file, a FIFO nor a character device (a
+// socket, a block device).
 var ErrNotRegular = errors.New("not a regular file or directory")
 
 // Options configure a files source. The zero value of every field is a
@@ -80,7 +81,11 @@ var _ sources.Source = (*Source)(nil)
 // is scanned under its own path anyway, a target outside it is out of
 // scope, and a symlink loop cannot hang the walk. A root that is itself a
 // symlink is followed. FIFOs, sockets and devices below a root are skipped
-// without being opened; named as a root they are reported (ErrNotRegular).
+// without being opened: a repository could plant a FIFO nobody writes to,
+// and reading it would stall the scan. A FIFO or character device named as
+// a root (bash's <(cmd) is /dev/fd/63, a pipe) is read as a stream to its
+// end, until the context ends; a socket or block device named as a root is
+// reported (ErrNotRegular).
 // Files are opened non-blocking and checked to be regular after opening,
 // so a file swapped for a FIFO cannot block the scan. A file is read up to
 // the size it had when opened: one that grows is not followed, one that
@@ -105,6 +110,7 @@ type job struct {
 	path    string // OS path to open
 	display string // path reported in findings
 	root    bool   // named by the user: symlinks followed
+	stream  bool   // a FIFO or character device named by the user: read to its end
 }
 
 // Chunks walks the roots and yields the chunks of every file, from Workers
@@ -186,6 +192,12 @@ func (s *Source) walk(ctx context.Context, jobs chan<- job, onError sources.Erro
 				return
 			}
 			continue
+		case st.Mode()&(fs.ModeNamedPipe|fs.ModeCharDevice) != 0:
+			// Named by the user, so read; never when met in a walk.
+			if !send(job{path: root, display: rootDisplay, root: true, stream: true}) {
+				return
+			}
+			continue
 		case !st.IsDir():
 			onError(rootDisplay, fmt.Errorf("open: %w", ErrNotRegular))
 			continue
@@ -221,7 +233,9 @@ func (s *Source) walk(ctx context.Context, jobs chan<- job, onError sources.Erro
 				return nil
 			}
 			if !d.Type().IsRegular() {
-				return nil // symlinks, FIFOs, sockets, devices
+				// Symlinks, sockets, devices, and FIFOs: a hostile tree
+				// can plant one nobody writes to, to stall the scan.
+				return nil
 			}
 			if s.opts.Exclude != nil && s.opts.Exclude(display, false) {
 				return nil

@@ -91,6 +91,9 @@ func (s *scanner) report(path string, err error) {
 // scanFile scans one file on disk. It returns only errors that stop the
 // whole scan.
 func (s *scanner) scanFile(j job, open func(string, bool) (file, error)) error {
+	if j.stream {
+		return s.scanStream(j)
+	}
 	f, err := open(j.path, j.root)
 	if err != nil {
 		if errors.Is(err, errSkip) {
@@ -125,6 +128,28 @@ func (s *scanner) scanFile(j job, open func(string, bool) (file, error)) error {
 	bud := &budget{root: j.display}
 	err = s.scanBlob(r, f, size, j.display, "", 0, bud, true)
 	s.finish(j.display, bud)
+	return err
+}
+
+// scanStream reads a FIFO or character device named as a root to its end.
+// Opening waits for a writer and reading for data, both until the context
+// ends (openStream).
+func (s *scanner) scanStream(j job) error {
+	f, err := openStream(s.ctx, j.path)
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return s.ctx.Err()
+		}
+		s.report(j.display, fmt.Errorf("open: %w", err))
+		return nil
+	}
+	defer f.Close()
+	bud := &budget{root: j.display}
+	err = s.scanBlob(f, nil, -1, j.display, "", 0, bud, true)
+	s.finish(j.display, bud)
+	if err == nil && s.ctx.Err() != nil {
+		return s.ctx.Err()
+	}
 	return err
 }
 
@@ -165,6 +190,8 @@ func (s *scanner) scanBlob(r io.Reader, ra io.ReaderAt, size int64, path, kind s
 				return s.scanTar(hr, path, kind, depth, bud)
 			case formatGzip:
 				return s.scanGzip(hr, path, kind, depth, bud)
+			case formatBzip2:
+				return s.scanBzip2(hr, path, kind, depth, bud)
 			}
 		}
 	}

@@ -63,7 +63,7 @@ func TestBlobFirst(t *testing.T) {
 			errs: []string{"@" + c3[:12] + ":big.txt: blob", "over the 1024-byte cap"},
 		},
 		{
-			name: "range: the walk", opts: Options{Path: hit.Dir, Range: "..HEAD"},
+			name: "range: the walk", opts: Options{Path: hit.Dir, Range: "HEAD~3..HEAD"},
 			blobFirst: false, attributed: true,
 			want: map[string]result{
 				key(72): {Commit: c2, Path: "b.txt", InHead: boolp(false)},

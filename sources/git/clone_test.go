@@ -104,11 +104,18 @@ func TestSubmodules(t *testing.T) {
 	r.Git("submodule", "add", "-q", sub.Dir, "vendor/sub")
 	r.Commit("add submodule")
 
+	// Without --submodules, a note says what was left out. Before: nothing.
 	out := scanRepo(t, Options{Path: r.Dir})
 	if len(out.byKey) != 0 {
 		t.Errorf("without --submodules found %v", out.keys())
 	}
+	if want := r.Dir + ": 1 submodule not scanned (vendor/sub): --submodules scans checked-out ones"; len(out.warns) != 1 || out.warns[0] != want {
+		t.Errorf("warnings %q, want %q", out.warns, want)
+	}
 	out = scanRepo(t, Options{Path: r.Dir, Submodules: true})
+	if len(out.warns) != 0 {
+		t.Errorf("with --submodules, warnings %q", out.warns)
+	}
 	f := out.byKey[key(90)]
 	if len(f) != 1 || f[0].Commit != sc || f[0].Path != "s.txt" || f[0].Repo != r.Dir+"//vendor/sub" {
 		t.Errorf("submodule finding: %+v (errs %v, warns %v)", f, out.errs, out.warns)

@@ -298,10 +298,42 @@ func (s *Source) scan(ctx context.Context, path, repoName string, split sources.
 	if err := h.run(ctx, yield); err != nil {
 		return err
 	}
-	if !s.opts.Submodules || depth >= maxSubmoduleDepth {
+	if !s.opts.Submodules {
+		if depth == 0 {
+			s.noteSubmodules(repo, repoName)
+		}
+		return nil
+	}
+	if depth >= maxSubmoduleDepth {
 		return nil
 	}
 	return s.scanSubmodules(ctx, repo, repoName, split, yield, depth)
+}
+
+// noteSubmodules says which submodules a scan without Options.Submodules
+// leaves out: a key in one is not found, and nothing else would say so.
+func (s *Source) noteSubmodules(repo *gogit.Repository, repoName string) {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return // bare: nothing checked out
+	}
+	subs, err := wt.Submodules()
+	if err != nil || len(subs) == 0 {
+		return
+	}
+	const shown = 3
+	var paths []string
+	for _, sub := range subs[:min(len(subs), shown)] {
+		paths = append(paths, sub.Config().Path)
+	}
+	if len(subs) > shown {
+		paths = append(paths, "…")
+	}
+	noun := "submodule"
+	if len(subs) > 1 {
+		noun += "s"
+	}
+	s.warn("%s: %d %s not scanned (%s): --submodules scans checked-out ones", repoName, len(subs), noun, strings.Join(paths, ", "))
 }
 
 func (s *Source) scanSubmodules(ctx context.Context, repo *gogit.Repository, repoName string, split sources.Chunker, yield func(sources.Chunk) error, depth int) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-git/go-billy/v5"
 	gogit "github.com/go-git/go-git/v5"
@@ -214,16 +215,26 @@ func (h *history) peelToCommit(id plumbing.Hash) (plumbing.Hash, error) {
 	return id, fmt.Errorf("tag chain too long at %s", id)
 }
 
-// parseRange splits Options.Range, BASE..HEAD (HEAD by default; no BASE:
-// everything HEAD reaches), and refuses what the scan cannot honour: no
-// "..", git's A...B (which means something else), or --branch as well.
+// parseRange splits Options.Range, BASE..HEAD (BASE.. is BASE..HEAD, as
+// in git), and refuses what the scan cannot honour, each with a message
+// naming the form: no "..", git's A...B (which means something else), a
+// second "..", an empty BASE (it read as "everything HEAD reaches", so
+// --range ..HEAD scanned the whole history), spaces or control characters
+// (never in a revision), or --branch as well.
 func (o *Options) parseRange() (base, head string, err error) {
-	base, head, ok := strings.Cut(o.Range, "..")
+	r := o.Range
+	base, head, ok := strings.Cut(r, "..")
 	switch {
-	case !ok || strings.HasPrefix(head, "."):
-		return "", "", fmt.Errorf("--range %q: want BASE..HEAD", o.Range)
 	case o.Branch != "":
 		return "", "", errors.New("--range and --branch cannot be combined")
+	case strings.IndexFunc(r, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0:
+		return "", "", fmt.Errorf("--range %q: a space or control character; want BASE..HEAD", r)
+	case !ok || strings.HasPrefix(head, "."):
+		return "", "", fmt.Errorf("--range %q: want BASE..HEAD, e.g. origin/main..HEAD", r)
+	case base == "":
+		return "", "", fmt.Errorf("--range %q: no BASE before \"..\"; want BASE..HEAD, e.g. origin/main..HEAD (--branch HEAD scans all HEAD reaches)", r)
+	case strings.Contains(head, ".."):
+		return "", "", fmt.Errorf("--range %q: more than one \"..\"; want BASE..HEAD", r)
 	case head == "":
 		head = "HEAD"
 	}

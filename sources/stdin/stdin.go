@@ -1,5 +1,5 @@
 // Package stdin is the source of a stream piped to bks: the same archive
-// (zip, tar, gzip) and UTF-16 handling as files on disk, streamed through a
+// (zip, tar, gzip, bzip2) and UTF-16 handling as files on disk, streamed through a
 // bounded buffer.
 package stdin
 

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 
@@ -60,7 +61,8 @@ func New(io *IO, awsLoadOptions ...func(*config.LoadOptions) error) *Factory {
 // AWSSettings are the settings the flags choose, for AWS operations that
 // load configurations themselves (triage, one per account).
 func (f *Factory) AWSSettings(fl *AWSFlags) awsops.Settings {
-	return awsops.Settings{Profile: fl.Profile, Region: fl.Region, EndpointURL: fl.EndpointURL, MaxAttempts: fl.MaxAttempts, Rate: fl.Rate, LoadOptions: f.AWSLoadOptions}
+	return awsops.Settings{Profile: fl.Profile, Region: fl.Region, EndpointURL: fl.EndpointURL, MaxAttempts: fl.MaxAttempts, Rate: fl.Rate, LoadOptions: f.AWSLoadOptions,
+		Notify: func(msg string) { fmt.Fprintf(f.IO.Err, "bks: %s\n", msg) }}
 }
 
 // noCredentialsHelp is the one line printed when no credentials resolve.
@@ -78,6 +80,10 @@ func (f *Factory) loadAWS(ctx context.Context, fl *AWSFlags) (*AWSAccount, error
 	if err != nil {
 		if c := awsops.ErrorCode(err); c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "SignatureDoesNotMatch" {
 			return nil, fmt.Errorf("AWS credentials were refused (%s): refresh them or pick another --profile", c)
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" && ctx.Err() == nil {
+			return nil, fmt.Errorf("cannot reach AWS (%v): check --endpoint-url, AWS_ENDPOINT_URL and the network", oe)
 		}
 		return nil, err
 	}

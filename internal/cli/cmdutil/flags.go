@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +31,7 @@ func (f *AWSFlags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Region, "region", "", "AWS region for regional calls (else AWS_REGION or the profile's; us-east-1 when none)")
 	fs.StringVar(&f.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (as the AWS CLI does), e.g. a test emulator")
 	fs.Float64Var(&f.Rate, "rate", awsops.DefaultRate, "AWS requests per second per account, retries included (negative: no limit)")
-	fs.IntVar(&f.MaxAttempts, "max-attempts", awsops.DefaultMaxAttempts, "attempts per AWS call; throttling and 5xx are retried with backoff")
+	CountVar(fs, &f.MaxAttempts, "max-attempts", awsops.DefaultMaxAttempts, "attempts per AWS call; throttling and 5xx are retried with backoff")
 }
 
 // OrgFlags select an organization-wide run.
@@ -74,7 +76,7 @@ type PolicyFlags struct {
 func (f *PolicyFlags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.MaxKeyAgeDays, "max-key-age", 90, "days after which an active Bedrock key is over policy")
 	fs.IntVar(&f.DormantDays, "dormant-after", 90, "days after which an unused console password counts as a dormant leftover, not a live credential")
-	fs.IntVar(&f.Concurrency, "concurrency", 8, "users read at once per account")
+	CountVar(fs, &f.Concurrency, "concurrency", 8, "users read at once per account")
 }
 
 // Policy is the iamscan policy the flags describe.
@@ -118,4 +120,42 @@ func (f *VerifyFlags) Register(fs *pflag.FlagSet, help string) {
 // Options are the live-check options the flags choose.
 func (f *VerifyFlags) Options(timeout time.Duration) verify.Options {
 	return verify.Options{LongTermRegion: f.VerifyRegion, EndpointURL: f.VerifyEndpoint, Timeout: timeout}
+}
+
+// CountVar defines an int flag that counts workers, attempts, calls at
+// once: 0 takes the default, a negative number is refused when parsed (it
+// was taken for the default without a word).
+func CountVar(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var(&rangedInt{p: p, lo: 0, hi: math.MaxInt, want: "give 1 or more, or 0 for the default"}, name, usage)
+}
+
+// ExitCodeVar defines --exit-code: a process exits 0 to 255, and the
+// system keeps the low 8 bits of anything else (300 would exit 44).
+func ExitCodeVar(fs *pflag.FlagSet, p *int, value int, usage string) {
+	*p = value
+	fs.Var(&rangedInt{p: p, lo: 0, hi: 255, want: "an exit code is 0 to 255"}, "exit-code", usage)
+}
+
+// rangedInt is an int flag value refusing values outside [lo, hi]: pflag
+// prints `invalid argument "300" for "--exit-code" flag: ` and want.
+type rangedInt struct {
+	p      *int
+	lo, hi int
+	want   string
+}
+
+func (v *rangedInt) String() string { return strconv.Itoa(*v.p) }
+func (v *rangedInt) Type() string   { return "int" }
+
+func (v *rangedInt) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	if int(n) < v.lo || int(n) > v.hi {
+		return errors.New(v.want)
+	}
+	*v.p = int(n)
+	return nil
 }

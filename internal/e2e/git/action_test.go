@@ -216,6 +216,17 @@ func TestActionScript(t *testing.T) {
 		}
 	})
 
+	// The first push of the default branch: no before, no merge base, so
+	// all that after reaches (bks refuses --range ..AFTER: the script
+	// passes --branch AFTER).
+	t.Run("push-new-default-branch", func(t *testing.T) {
+		ev := map[string]any{"ref": "refs/heads/main", "before": zeroSHA, "after": mainHead, "repository": map[string]any{"default_branch": "main"}}
+		r := runAction(t, w.checkout(mainHead, "main"), "push", ev)
+		if r.code != 1 || !strings.Contains(strings.Join(r.annotations(), "\n"), "file=old.env,line=1,") {
+			t.Errorf("exit %d\n%s", r.code, r.out)
+		}
+	})
+
 	t.Run("whole-history-otherwise", func(t *testing.T) {
 		r := runAction(t, w.checkout(mainHead, "main"), "schedule", map[string]any{})
 		// The checkout is deepened and every fetched ref scanned.
