@@ -2,6 +2,8 @@ package detectors
 
 import (
 	"bytes"
+	"encoding/base32"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -33,7 +35,7 @@ func refAccessKeyCheck(rule string, data []byte, pos int) (Match, bool) {
 	}
 	id := string(data[pos:end])
 	k := Key{Type: TypeAccessKey, Service: ServiceIAM, AccessKeyID: id}
-	if acct, ok := AccountFromKeyID(id); ok {
+	if acct, ok := refAccountFromKeyID(id); ok {
 		k.AccountID = acct
 	}
 	key := id
@@ -44,6 +46,45 @@ func refAccessKeyCheck(rule string, data []byte, pos int) (Match, bool) {
 		k.SecretSHA256 = shortHash(secret)
 	}
 	return Match{Rule: rule, Start: pos, End: end, Key: key, Decoded: k}, true
+}
+
+func refAccountFromKeyID(id string) (account string, ok bool) {
+	if strings.IndexByte("QRSTUVWXYZ234567", id[4]) < 0 {
+		return "", false
+	}
+	var b [10]byte
+	n, err := base32.StdEncoding.Decode(b[:], []byte(id[4:20]))
+	if err != nil || n != 10 {
+		return "", false
+	}
+	var z [8]byte
+	copy(z[2:], b[:6])
+	v := binary.BigEndian.Uint64(z[:])
+	return fmt.Sprintf("%012d", (v&0x7fffffffff80)>>7), true
+}
+
+// TestAccountFromKeyIDMatchesReference covers the whole range of the
+// account field, 13-digit values included.
+func TestAccountFromKeyIDMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 20000 {
+		var b [10]byte
+		for j := range b {
+			b[j] = byte(r.Uint32())
+		}
+		switch i {
+		case 0:
+			b = [10]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		case 1:
+			b = [10]byte{0x80}
+		}
+		id := "AKIA" + base32.StdEncoding.EncodeToString(b[:])
+		want, wok := refAccountFromKeyID(id)
+		got, ok := AccountFromKeyID(id)
+		if got != want || ok != wok {
+			t.Fatalf("%s: %q %v, want %q %v", redactAll(id), got, ok, want, wok)
+		}
+	}
 }
 
 func refPairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
