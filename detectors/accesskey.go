@@ -35,10 +35,25 @@ func NewAccessKey(rule string, keywords []string) Detector {
 	return &accessKeyDetector{id: rule, keywords: keywords}
 }
 
-// accessKeyDetector matches what AccessKeyPattern matches.
+// NewAccessKeyDropping is NewAccessKey for scans that would suppress every
+// id holding one of drop (upper case, e.g. "EXAMPLE": AWS's documentation
+// examples) whatever its secret: such ids are dropped at the shape check,
+// before a secret is looked for and before a finding is made. On AWS
+// documentation they are most of the ids.
+func NewAccessKeyDropping(rule string, keywords []string, drop []string) Detector {
+	d := &accessKeyDetector{id: rule, keywords: keywords}
+	for _, w := range drop {
+		d.drop = append(d.drop, []byte(w))
+	}
+	return d
+}
+
+// accessKeyDetector matches what AccessKeyPattern matches, less the ids
+// holding a word of drop.
 type accessKeyDetector struct {
 	id       string
 	keywords []string
+	drop     [][]byte
 }
 
 var _ Detector = (*accessKeyDetector)(nil)
@@ -63,6 +78,11 @@ func (d *accessKeyDetector) Check(data []byte, pos int, kw int) (Match, bool) {
 	}
 	for _, c := range data[pos+4 : end] {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return Match{}, false
+		}
+	}
+	for _, w := range d.drop {
+		if bytes.Contains(data[pos:end], w) {
 			return Match{}, false
 		}
 	}

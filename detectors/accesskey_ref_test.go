@@ -203,8 +203,9 @@ func denseAccessKeyText(n int, seed uint64) []byte {
 // secret-like runs, windows cut at random.
 func TestAccessKeyMatchesReference(t *testing.T) {
 	d := accessKey()
-	hits := 0
-	paired := 0
+	// The dropping detector returns the same, less the ids with EXAMPLE.
+	dd := NewAccessKeyDropping("aws-access-key", []string{"AKIA", "ASIA"}, []string{"EXAMPLE"})
+	hits, paired, dropped := 0, 0, 0
 	for seed := range uint64(8) {
 		data := denseAccessKeyText(1<<17, seed)
 		for pos := -1; pos <= len(data); pos++ {
@@ -219,12 +220,20 @@ func TestAccessKeyMatchesReference(t *testing.T) {
 					paired++
 				}
 			}
+			got, ok = dd.Check(data, pos, 0)
+			if wok && strings.Contains(want.Decoded.AccessKeyID, "EXAMPLE") {
+				wok, want = false, Match{}
+				dropped++
+			}
+			if ok != wok || !reflect.DeepEqual(got, want) {
+				t.Fatalf("dropping, seed %d at %d: got %v %+v, want %v %+v", seed, pos, ok, got.Decoded, wok, want.Decoded)
+			}
 		}
 	}
-	if hits < 1500 || paired < 500 || paired == hits {
-		t.Fatalf("weak corpus: %d hits, %d paired", hits, paired)
+	if hits < 1500 || paired < 500 || paired == hits || dropped < 100 {
+		t.Fatalf("weak corpus: %d hits, %d paired, %d dropped", hits, paired, dropped)
 	}
-	t.Logf("%d hits, %d paired", hits, paired)
+	t.Logf("%d hits, %d paired, %d documentation examples dropped", hits, paired, dropped)
 }
 
 // FuzzAccessKeyReference: the detector agrees with the reference on any
@@ -245,16 +254,28 @@ func FuzzAccessKeyReference(f *testing.F) {
 // BenchmarkAccessKeyDense: the engine with the aws-access-key rule on
 // source-like text with a documentation example id on one line in 40 and
 // a real-looking id with its secret on one in 400.
+//
+// "every-id" reports every id (NewAccessKey); "dropping-examples" drops the
+// documentation examples as scans do (NewAccessKeyDropping).
 func BenchmarkAccessKeyDense(b *testing.B) {
 	data := awsDenseText(4<<20, 1)
-	e := New(Options{Extra: []Detector{accessKey()}})
-	n := 0
-	e.Scan(data, len(data), func(Match) { n++ })
-	b.SetBytes(int64(len(data)))
-	b.ReportMetric(float64(n), "hits/op")
-	b.ResetTimer()
-	for b.Loop() {
-		e.Scan(data, len(data), func(Match) {})
+	for _, tc := range []struct {
+		name string
+		d    Detector
+	}{
+		{"every-id", accessKey()},
+		{"dropping-examples", NewAccessKeyDropping("aws-access-key", []string{"AKIA", "ASIA"}, []string{"EXAMPLE"})},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := New(Options{Extra: []Detector{tc.d}})
+			n := 0
+			e.Scan(data, len(data), func(Match) { n++ })
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				e.Scan(data, len(data), func(Match) {})
+			}
+			b.ReportMetric(float64(n), "matches/op")
+		})
 	}
 }
 
