@@ -96,12 +96,12 @@ vs_rg() {
 	mb=$(div "$bytes" 1000000 %.0f)
 	say "$label: $files files, $mb MB; warming the page cache"
 	warm "$dir"
-	BKS_WALL="" RG_WALL=""
+	BKS_WALL="" RG_WALL="" BKS_CPU="" RG_CPU=""
 	for ((i = 1; i <= BENCH_RUNS; i++)); do
 		measure "bks $name" 1 "$out" "$BKS" detect files "$dir" --format jsonl ${BKS_FLAGS[@]+"${BKS_FLAGS[@]}"}
-		BKS_WALL=$(best "$BKS_WALL" "$WALL") bks_rss=$(best_max "$bks_rss" "$RSS")
+		BKS_WALL=$(best "$BKS_WALL" "$WALL") BKS_CPU=$(best "$BKS_CPU" "$CPU") bks_rss=$(best_max "$bks_rss" "$RSS")
 		measure "rg $name" 1 "$rgout" rg --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$dir"
-		RG_WALL=$(best "$RG_WALL" "$WALL") rg_rss=$(best_max "$rg_rss" "$RSS")
+		RG_WALL=$(best "$RG_WALL" "$WALL") RG_CPU=$(best "$RG_CPU" "$CPU") rg_rss=$(best_max "$rg_rss" "$RSS")
 	done
 	n=$(grep -c . "$out" || true)
 	if [ -n "$truth" ]; then
@@ -115,7 +115,7 @@ vs_rg() {
 	row "$label" "bks detect files --format jsonl" "$files" "$mb" "$BKS_WALL" "$(div "$mb" "$BKS_WALL" %.0f)" "$bks_rss" "$n" "1.00"
 	n=$(awk -F: '{s += $NF} END {print s + 0}' "$rgout")
 	row "$label" "rg --count-matches (2 patterns)" "$files" "$mb" "$RG_WALL" "$(div "$mb" "$RG_WALL" %.0f)" "$rg_rss" "$n matches" "$(div "$RG_WALL" "$BKS_WALL")"
-	RATIOS+=("| $label | $files | $mb | $BKS_WALL | $RG_WALL | $(div "$BKS_WALL" "$RG_WALL") |")
+	RATIOS+=("| $label | $files | $mb | $BKS_WALL | $RG_WALL | $(div "$BKS_WALL" "$RG_WALL") | $BKS_CPU | $RG_CPU | $(div "$BKS_CPU" "$RG_CPU") |")
 }
 
 best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN {exit !(a < b)}'; then echo "$2"; else echo "$1"; fi; }
@@ -294,10 +294,10 @@ done
 		echo
 	fi
 	if [ ${#RATIOS[@]} -gt 0 ]; then
-		echo "bks ÷ rg wall time per corpus (target ≤ 1.5; interleaved runs, best of $BENCH_RUNS each):"
+		echo "bks ÷ rg per corpus (target: wall ≤ 1.5; interleaved runs, best of $BENCH_RUNS each; CPU is user + system time, which a loaded machine changes least):"
 		echo
-		echo "| corpus | files | MB | bks (s) | rg (s) | bks ÷ rg |"
-		echo "|---|---:|---:|---:|---:|---:|"
+		echo "| corpus | files | MB | bks wall (s) | rg wall (s) | bks ÷ rg | bks CPU (s) | rg CPU (s) | CPU bks ÷ rg |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${RATIOS[@]}"
 		echo
 	fi
