@@ -285,7 +285,7 @@ done
 	echo "## bks benchmark"
 	echo
 	echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), warm page cache, best of $BENCH_RUNS runs."
-	echo "$("$BKS" --version 2>/dev/null | head -1); $(rg --version | head -1)$(command -v gitleaks >/dev/null 2>&1 && echo "; gitleaks $(gitleaks version 2>/dev/null)")."
+	echo "$("$BKS" --version 2>/dev/null | head -1); $(rg --version 2>/dev/null | head -1)$(command -v gitleaks >/dev/null 2>&1 && echo "; gitleaks $(gitleaks version 2>/dev/null)")."
 	echo
 	if [ ${#TABLE[@]} -gt 0 ]; then
 		echo "| input | tool | files | MB | wall (s) | MB/s | peak RSS (MB) | findings | wall ÷ bks |"
