@@ -35,10 +35,25 @@ func NewAccessKey(rule string, keywords []string) Detector {
 	return &accessKeyDetector{id: rule, keywords: keywords}
 }
 
-// accessKeyDetector matches what AccessKeyPattern matches.
+// NewAccessKeyDropping is NewAccessKey for scans that would suppress every
+// id holding one of drop (upper case, e.g. "EXAMPLE": AWS's documentation
+// examples) whatever its secret: such ids are dropped at the shape check,
+// before a secret is looked for and before a finding is made. On AWS
+// documentation they are most of the ids.
+func NewAccessKeyDropping(rule string, keywords []string, drop []string) Detector {
+	d := &accessKeyDetector{id: rule, keywords: keywords}
+	for _, w := range drop {
+		d.drop = append(d.drop, []byte(w))
+	}
+	return d
+}
+
+// accessKeyDetector matches what AccessKeyPattern matches, less the ids
+// holding a word of drop.
 type accessKeyDetector struct {
 	id       string
 	keywords []string
+	drop     [][]byte
 }
 
 var _ Detector = (*accessKeyDetector)(nil)
@@ -66,6 +81,11 @@ func (d *accessKeyDetector) Check(data []byte, pos int, kw int) (Match, bool) {
 			return Match{}, false
 		}
 	}
+	for _, w := range d.drop {
+		if bytes.Contains(data[pos:end], w) {
+			return Match{}, false
+		}
+	}
 	return accessKeyMatch(d.id, data, pos, end), true
 }
 
@@ -77,20 +97,28 @@ func isWordChar(c byte) bool {
 // access key nearby if there is one. The match spans the id only: the
 // location points at it, and the secret appears only in Match.Key (the
 // finding's RawKey), as "<id>:<secret>".
+//
+// A hit costs one allocation: the key, the id and the account share one
+// string.
 func accessKeyMatch(rule string, data []byte, start, end int) Match {
-	id := string(data[start:end])
-	k := Key{Type: TypeAccessKey, Service: ServiceIAM, AccessKeyID: id}
-	if acct, ok := AccountFromKeyID(id); ok {
-		k.AccountID = acct
+	var buf [AccessKeyIDLen + 1 + secretLen + 13]byte
+	b := append(buf[:0], data[start:end]...)
+	s, e, paired := pairSecret(data, start, end)
+	if paired {
+		b = append(append(b, ':'), data[s:e]...)
 	}
-	key := id
-	if s, e, ok := pairSecret(data, start, end); ok {
-		secret := data[s:e]
-		key = id + ":" + string(secret)
-		k.SecretLength = len(secret)
-		k.SecretSHA256 = shortHash(secret)
+	keyLen := len(b)
+	b, hasAcct := appendAccount(b, data[start:end])
+	all := string(b)
+	k := Key{Type: TypeAccessKey, Service: ServiceIAM, AccessKeyID: all[:AccessKeyIDLen]}
+	if hasAcct {
+		k.AccountID = all[keyLen:]
 	}
-	return Match{Rule: rule, Start: start, End: end, Key: key, Decoded: k}
+	if paired {
+		k.SecretLength = e - s
+		k.SecretSHA256 = shortHash(data[s:e])
+	}
+	return Match{Rule: rule, Start: start, End: end, Key: all[:keyLen], Decoded: k}
 }
 
 var secretChars = func() (t [256]bool) {
@@ -107,7 +135,44 @@ func isSecretChar(c byte) bool { return secretChars[c] }
 // the id at data[idStart:idEnd]: within pairLines lines, preferring the
 // closest line, then one after the id, then the closest byte.
 func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
-	lo := max(0, idStart-pairBytes)
+	lo, hi := pairWindow(data, idStart, idEnd)
+	var best secretCand
+	for s, e := lo, lo; ; {
+		s, e = nextRun40(data, lo, hi, e)
+		if s < 0 {
+			break
+		}
+		if e > idStart && s < idEnd || !looksLikeSecret(data[s:e]) {
+			continue
+		}
+		c := secretCand{s: s, e: e}
+		if s >= idEnd {
+			c.lines = bytes.Count(data[idEnd:s], []byte{'\n'})
+			c.dist = s - idEnd
+		} else {
+			c.lines = bytes.Count(data[e:idStart], []byte{'\n'})
+			c.dist = idStart - e
+			c.after = 1
+		}
+		if best.e == 0 || c.better(&best) {
+			best = c
+		}
+	}
+	return best.s, best.e, best.e != 0
+}
+
+// secretCand is a run that may be the secret: its bytes, its distance in
+// lines and bytes from the id, and whether it is written before the id.
+type secretCand struct{ s, e, lines, after, dist int }
+
+func (c *secretCand) better(o *secretCand) bool {
+	return c.lines < o.lines || c.lines == o.lines && (c.after < o.after || c.after == o.after && c.dist < o.dist)
+}
+
+// pairWindow returns the bytes around an id a secret is looked for in:
+// pairLines lines either side, at most pairBytes.
+func pairWindow(data []byte, idStart, idEnd int) (lo, hi int) {
+	lo = max(0, idStart-pairBytes)
 	for n, i := 0, idStart; ; n++ {
 		j := bytes.LastIndexByte(data[lo:i], '\n')
 		if j < 0 {
@@ -119,7 +184,7 @@ func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
 		}
 		i = lo + j
 	}
-	hi := min(len(data), idEnd+pairBytes)
+	hi = min(len(data), idEnd+pairBytes)
 	for n, i := 0, idEnd; ; n++ {
 		j := bytes.IndexByte(data[i:hi], '\n')
 		if j < 0 {
@@ -131,47 +196,44 @@ func pairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
 		}
 		i += j + 1
 	}
-	type cand struct{ s, e, lines, after, dist int }
-	var best *cand
-	for i := lo; i < hi; {
-		if !isSecretChar(data[i]) {
-			i++
+	return lo, hi
+}
+
+// nextRun40 returns the next run of exactly secretLen secret characters in
+// data[from:hi] (from is lo or just after a run or a non-secret byte),
+// leaving out runs the window [lo, hi) cuts, or s = -1. It probes the last
+// byte a run starting at from would hold: when that byte is not a secret
+// character no run of 40 starts before it, and it skips 40 bytes at once.
+func nextRun40(data []byte, lo, hi, from int) (s, e int) {
+	i := from
+	for i+secretLen <= hi {
+		k := i + secretLen - 1
+		if !secretChars[data[k]] {
+			i = k + 1
 			continue
 		}
-		j := i
-		for j < hi && isSecretChar(data[j]) {
-			j++
+		j := k
+		for j > i && secretChars[data[j-1]] {
+			j--
 		}
-		s, e := i, j
-		i = j
-		if e-s != secretLen || e > idStart && s < idEnd {
+		if j > i {
+			// data[j-1] is not a secret character: a run starts at j;
+			// probe its 40th byte.
+			i = j
 			continue
 		}
-		// A run cut by the window is not known to be 40 long.
-		if s == lo && s > 0 && isSecretChar(data[s-1]) || e == hi && e < len(data) && isSecretChar(data[e]) {
-			continue
+		// data[i:k+1] are secret characters and data[i-1] is not (or i is
+		// lo): the run starts at i.
+		e = k + 1
+		for e < hi && secretChars[data[e]] {
+			e++
 		}
-		if !looksLikeSecret(data[s:e]) {
-			continue
+		if e-i == secretLen && !(i == lo && i > 0 && secretChars[data[i-1]]) && !(e == hi && e < len(data) && secretChars[data[e]]) {
+			return i, e
 		}
-		c := cand{s: s, e: e}
-		if s >= idEnd {
-			c.lines = bytes.Count(data[idEnd:s], []byte{'\n'})
-			c.dist = s - idEnd
-		} else {
-			c.lines = bytes.Count(data[e:idStart], []byte{'\n'})
-			c.dist = idStart - e
-			c.after = 1
-		}
-		if best == nil || c.lines < best.lines ||
-			c.lines == best.lines && (c.after < best.after || c.after == best.after && c.dist < best.dist) {
-			best = &c
-		}
+		i = e
 	}
-	if best == nil {
-		return 0, 0, false
-	}
-	return best.s, best.e, true
+	return -1, -1
 }
 
 // looksLikeSecret accepts base64-like random text: both cases, a digit or

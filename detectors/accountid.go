@@ -3,7 +3,6 @@ package detectors
 import (
 	"encoding/base32"
 	"encoding/binary"
-	"fmt"
 	"strings"
 )
 
@@ -15,16 +14,32 @@ func AccountFromKeyID(id string) (account string, ok bool) {
 	if len(id) != 20 && len(id) != 21 {
 		return "", false
 	}
+	var buf [12]byte
+	b, ok := appendAccount(buf[:0], []byte(id[:20]))
+	return string(b), ok
+}
+
+// appendAccount appends to dst the 12-digit account id encoded in the
+// 20-character key id id (see AccountFromKeyID), without allocating.
+func appendAccount(dst, id []byte) ([]byte, bool) {
 	if strings.IndexByte("QRSTUVWXYZ234567", id[4]) < 0 {
-		return "", false
+		return dst, false
 	}
 	var b [10]byte
-	n, err := base32.StdEncoding.Decode(b[:], []byte(id[4:20]))
+	n, err := base32.StdEncoding.Decode(b[:], id[4:20])
 	if err != nil || n != 10 {
-		return "", false
+		return dst, false
 	}
 	var z [8]byte
 	copy(z[2:], b[:6])
-	v := binary.BigEndian.Uint64(z[:])
-	return fmt.Sprintf("%012d", (v&0x7fffffffff80)>>7), true
+	v := (binary.BigEndian.Uint64(z[:]) & 0x7fffffffff80) >> 7
+	// As fmt's %012d: at least 12 digits (the field holds up to 13).
+	var d [13]byte
+	i := len(d)
+	for i > 0 && (v > 0 || i > len(d)-12) {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, d[i:]...), true
 }

@@ -185,7 +185,7 @@ func (c *Config) Detectors(decode detectors.DecodeOptions) []detectors.Detector 
 	var ds []detectors.Detector
 	for _, r := range c.Rules {
 		if !r.Engine {
-			ds = append(ds, newDetector(r, decode))
+			ds = append(ds, scanDetector(r, decode))
 		}
 	}
 	return ds

@@ -297,11 +297,24 @@ exclude_paths = ["src/vendor/"]
 
 func TestStopwordOnSecret(t *testing.T) {
 	cfg := Default()
-	// The built-in AWS rule ignores AWS's documentation placeholders.
-	text := "aws_access_key_id = AKIAIOSFODNN7" + "EXAMPLE\n"
+	// The built-in AWS rule ignores AWS's documentation placeholders: an
+	// id paired with the documentation's secret is suppressed…
+	id := testkeys.AccessKeyID("AKIA", "123456789012", 1)
+	text := "aws_access_key_id = " + id + "\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY\n"
 	kept, supp := scanFiles(t, cfg, NewFilter(cfg, nil), file{"docs.md", text})
 	if len(kept) != 0 || len(supp) != 1 || supp[0].Suppressed != "allowlist:aws-access-key/documentation-examples" {
 		t.Fatalf("kept %d, suppressed %v", len(kept), supp)
+	}
+	// … and the documentation's ids, which the allowlist would suppress
+	// whatever their secret, are dropped before a finding is made.
+	text = "aws_access_key_id = AKIAIOSFODNN7" + "EXAMPLE\n"
+	kept, supp = scanFiles(t, cfg, NewFilter(cfg, nil), file{"docs.md", text})
+	if len(kept) != 0 || len(supp) != 0 {
+		t.Fatalf("documentation id: kept %d, suppressed %v", len(kept), supp)
+	}
+	// The rule itself still matches them (its examples say so).
+	if ms := cfg.Rule("aws-access-key").Find([]byte(text)); len(ms) != 1 {
+		t.Fatalf("rule matches %d times", len(ms))
 	}
 }
 

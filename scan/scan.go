@@ -87,6 +87,9 @@ func LineAt(data []byte, start, end int) []byte {
 // Chunk scans one chunk, passing each finding through the filter (when
 // set) before h.
 func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
+	if allZero(c.Data) && !s.Engine.HasAnchor(zeros[:min(len(zeros), s.Engine.MaxAnchorLen()+8)]) {
+		return nil // no literal that triggers a check: nothing to find
+	}
 	var err error
 	lineAt, line, col := c.Start, c.Line, c.Column
 	s.Engine.ScanChunk(c.Data, c.Start, c.Limit, func(m detectors.Match) {
@@ -114,4 +117,23 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 		err = h(f)
 	})
 	return err
+}
+
+// zeros is a block of zero bytes to compare with.
+var zeros [4096]byte
+
+// allZero says whether b holds only zero bytes: the holes of sparse archive
+// members and of disk images, which compare at memory speed and which the
+// engine would walk at a few GB/s for nothing.
+func allZero(b []byte) bool {
+	if len(b) == 0 || b[0] != 0 {
+		return len(b) == 0
+	}
+	for len(b) > len(zeros) {
+		if !bytes.Equal(b[:len(zeros)], zeros[:]) {
+			return false
+		}
+		b = b[len(zeros):]
+	}
+	return bytes.Equal(b, zeros[:len(b)])
 }

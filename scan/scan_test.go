@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,48 @@ func TestLineAt(t *testing.T) {
 	long := bytes.Repeat([]byte("x"), 3*LineContext)
 	if got := LineAt(long, len(long)/2, len(long)/2+1); len(got) != 2*LineContext+1 {
 		t.Errorf("long line cut to %d bytes", len(got))
+	}
+}
+
+// TestZeroChunks: a chunk of zero bytes is skipped only when no literal that
+// triggers a check is made of zeros; a rule whose keyword is zeros still
+// finds its matches there.
+func TestZeroChunks(t *testing.T) {
+	zero := make([]byte, 3*sources.DefaultChunkSize+5)
+	nul := detectors.NewRegex(detectors.RegexRule{
+		ID: "nul", Keywords: []string{"\x00\x00"}, Regexp: regexp.MustCompile(`\x00{4}`), MaxLen: 4, Decoder: "none",
+	}, detectors.DecodeOptions{})
+	for _, tc := range []struct {
+		name string
+		eng  *detectors.Engine
+		want bool
+	}{
+		{"built-in", engine, false},
+		{"zero keyword", detectors.New(detectors.Options{Extra: []detectors.Detector{nul}}), true},
+	} {
+		s := Scanner{Engine: tc.eng}
+		n := 0
+		err := s.Chunker().SplitBytes(zero, &location.Location{Path: "z"}, func(c sources.Chunk) error {
+			return s.Chunk(c, func(findings.Finding) error { n++; return nil })
+		})
+		if err != nil || (n > 0) != tc.want {
+			t.Errorf("%s: %d findings, err %v", tc.name, n, err)
+		}
+	}
+	for _, b := range [][]byte{nil, {0}, {0, 0, 1}, append(make([]byte, 9000), 1)} {
+		if got, want := allZero(b), !bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }); got != want {
+			t.Errorf("allZero(%d bytes) = %v", len(b), got)
+		}
+	}
+}
+
+// BenchmarkZeroChunk: a hole of a sparse archive member.
+func BenchmarkZeroChunk(b *testing.B) {
+	zero := make([]byte, sources.DefaultChunkSize)
+	s := Scanner{Engine: engine}
+	c := sources.Chunk{Data: zero, Limit: len(zero), Origin: &location.Location{}}
+	b.SetBytes(int64(len(zero)))
+	for b.Loop() {
+		s.Chunk(c, func(findings.Finding) error { return nil })
 	}
 }

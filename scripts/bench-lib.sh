@@ -11,13 +11,15 @@ die() {
 ms_to_s() { awk -v ms="$1" -v d="${2:-3}" 'BEGIN {printf "%.*f", d, ms / 1000}'; }
 
 # measure NAME RUNS OUT CMD...: runs CMD RUNS times, stdout to OUT, and sets
-# WALL (best wall time, seconds) and RSS (largest peak RSS over the runs, MB:
-# /usr/bin/time's maximum resident set size, the largest single process).
+# WALL (best wall time, seconds), CPU (least user + system time, seconds:
+# what a loaded machine changes least) and RSS (largest peak RSS over the
+# runs, MB: /usr/bin/time's maximum resident set size, the largest single
+# process).
 # Exit status 0 or 1 is success (1 = keys found); anything else aborts.
 measure() {
 	local name=$1 runs=$2 out=$3
 	shift 3
-	local best="" peak=0 i t0 t1 rc w r
+	local best="" peak=0 cpu="" i t0 t1 rc w r c
 	local tfile="$BENCH_DIR/time-$BENCH_NAME.txt" efile="$BENCH_DIR/stderr-$BENCH_NAME.txt"
 	for ((i = 1; i <= runs; i++)); do
 		t0=$(date +%s%N)
@@ -32,10 +34,13 @@ measure() {
 		fi
 		w=$(((t1 - t0) / 1000000))
 		r=$(awk -F': ' '/Maximum resident set size/ {print int($2 / 1024)}' "$tfile")
-		say "$name run $i/$runs: $(ms_to_s "$w") s, peak RSS $r MB"
+		c=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%d", s * 1000}' "$tfile")
+		say "$name run $i/$runs: $(ms_to_s "$w") s, CPU $(ms_to_s "$c") s, peak RSS $r MB"
 		if [ -z "$best" ] || [ "$w" -lt "$best" ]; then best=$w; fi
+		if [ -z "$cpu" ] || [ "$c" -lt "$cpu" ]; then cpu=$c; fi
 		if [ "$r" -gt "$peak" ]; then peak=$r; fi
 	done
 	WALL=$(ms_to_s "$best" "${WALL_DECIMALS:-3}")
+	CPU=$(ms_to_s "$cpu" 2)
 	RSS=$peak
 }

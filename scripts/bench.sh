@@ -7,6 +7,13 @@
 #   files    bks detect files vs ripgrep (same two patterns) vs gitleaks
 #            (Bedrock-only rules; skipped when no gitleaks is on PATH), and
 #            checks bks's findings against the corpus's ground truth;
+#   aws      bks vs ripgrep on AWS-heavy text (SDK docs, Terraform,
+#            CloudFormation) with an access key id every BENCH_AWS_EVERY
+#            lines (realistic) and every 40 lines (dense), each checked
+#            against its ground truth;
+#   gotree   bks vs ripgrep on small files: GOROOT/src copied until
+#            BENCH_GOTREE_SIZE, and the AWS SDK modules of the Go module
+#            cache copied until BENCH_SDK_SIZE (skipped when absent);
 #   oneline  one single-line file of BENCH_ONELINE_SIZE (keys at start,
 #            middle, end): bks's peak RSS, ripgrep's for comparison;
 #   engine   the detector engine's Go benchmarks (go test -bench).
@@ -17,9 +24,14 @@
 # a git-history stage (issue 3) is added the same way: a stage_git function
 # and "git" in BENCH_STAGES.
 #
+# bks and ripgrep run interleaved (bks, rg, bks, rg…): a load that comes
+# and goes on a shared machine hits both alike.
+#
 # Environment: BENCH_DIR (.bench), BENCH_SIZE (1GiB), BENCH_SEED (1),
 # BENCH_RUNS (3), GITLEAKS_RUNS (1: a run takes minutes), BENCH_ONELINE_SIZE
-# (2GiB), BENCH_STAGES (files,oneline,engine).
+# (2GiB), BENCH_AWS_SIZE (BENCH_SIZE), BENCH_AWS_EVERY (2000),
+# BENCH_GOTREE_SIZE (256MiB), BENCH_SDK_SIZE (317MiB), BENCH_STAGES
+# (files,aws,gotree,oneline,engine).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,7 +41,11 @@ BENCH_SEED=${BENCH_SEED:-1}
 BENCH_RUNS=${BENCH_RUNS:-3}
 GITLEAKS_RUNS=${GITLEAKS_RUNS:-1}
 BENCH_ONELINE_SIZE=${BENCH_ONELINE_SIZE:-2GiB}
-BENCH_STAGES=${BENCH_STAGES:-files,oneline,engine}
+BENCH_AWS_SIZE=${BENCH_AWS_SIZE:-$BENCH_SIZE}
+BENCH_AWS_EVERY=${BENCH_AWS_EVERY:-2000}
+BENCH_GOTREE_SIZE=${BENCH_GOTREE_SIZE:-256MiB}
+BENCH_SDK_SIZE=${BENCH_SDK_SIZE:-317MiB}
+BENCH_STAGES=${BENCH_STAGES:-files,aws,gotree,oneline,engine}
 BKS=bin/bks
 GENCORPUS=$BENCH_DIR/gencorpus
 RESULTS=$BENCH_DIR/results.md
@@ -67,8 +83,47 @@ bytes_of() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d",
 
 warm() { find "$@" -type f -print0 | xargs -0 cat >/dev/null; }
 
+# vs_rg NAME LABEL DIR [TRUTH]: bks detect files and rg on DIR, interleaved,
+# BENCH_RUNS runs each; adds their rows and a ratio, checks bks's findings
+# against TRUTH when given. Sets BKS_WALL and RG_WALL. BKS_FLAGS (an array)
+# holds more flags for bks.
+BKS_FLAGS=()
+vs_rg() {
+	local name=$1 label=$2 dir=$3 truth=${4:-} bytes files mb i n verdict bks_rss=0 rg_rss=0
+	local out=$BENCH_DIR/bks-$name.jsonl rgout=$BENCH_DIR/rg-$name.txt
+	bytes=$(bytes_of "$dir")
+	files=$(find "$dir" -type f | wc -l)
+	mb=$(div "$bytes" 1000000 %.0f)
+	say "$label: $files files, $mb MB; warming the page cache"
+	warm "$dir"
+	BKS_WALL="" RG_WALL="" BKS_CPU="" RG_CPU=""
+	for ((i = 1; i <= BENCH_RUNS; i++)); do
+		measure "bks $name" 1 "$out" "$BKS" detect files "$dir" --format jsonl ${BKS_FLAGS[@]+"${BKS_FLAGS[@]}"}
+		BKS_WALL=$(best "$BKS_WALL" "$WALL") BKS_CPU=$(best "$BKS_CPU" "$CPU") bks_rss=$(best_max "$bks_rss" "$RSS")
+		measure "rg $name" 1 "$rgout" rg --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$dir"
+		RG_WALL=$(best "$RG_WALL" "$WALL") RG_CPU=$(best "$RG_CPU" "$CPU") rg_rss=$(best_max "$rg_rss" "$RSS")
+	done
+	n=$(grep -c . "$out" || true)
+	if [ -n "$truth" ]; then
+		if verdict=$("$GENCORPUS" verify -truth "$truth" -findings "$out"); then
+			note "Ground truth ($label, $files files): $verdict"
+		else
+			note "Ground truth ($label, $files files): $verdict"
+			GROUND_TRUTH_FAILED=1
+		fi
+	fi
+	row "$label" "bks detect files --format jsonl" "$files" "$mb" "$BKS_WALL" "$(div "$mb" "$BKS_WALL" %.0f)" "$bks_rss" "$n" "1.00"
+	n=$(awk -F: '{s += $NF} END {print s + 0}' "$rgout")
+	row "$label" "rg --count-matches (2 patterns)" "$files" "$mb" "$RG_WALL" "$(div "$mb" "$RG_WALL" %.0f)" "$rg_rss" "$n matches" "$(div "$RG_WALL" "$BKS_WALL")"
+	RATIOS+=("| $label | $files | $mb | $BKS_WALL | $RG_WALL | $(div "$BKS_WALL" "$RG_WALL") | $BKS_CPU | $RG_CPU | $(div "$BKS_CPU" "$RG_CPU") |")
+}
+
+best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN {exit !(a < b)}'; then echo "$2"; else echo "$1"; fi; }
+best_max() { if [ "$2" -gt "$1" ]; then echo "$2"; else echo "$1"; fi; }
+
 TABLE=()
 NOTES=()
+RATIOS=()
 row() { TABLE+=("|$(printf ' %s |' "$@")"); }
 note() { NOTES+=("$*"); }
 
@@ -98,30 +153,12 @@ ensure_corpus() {
 stage_files() {
 	require_detect_files
 	ensure_corpus
-	local corpus=$BENCH_DIR/corpus bytes files mb bks_wall bks_rss
-	bytes=$(bytes_of "$corpus")
+	local corpus=$BENCH_DIR/corpus files mb bks_wall n
+	vs_rg files files "$corpus" "$BENCH_DIR/ground_truth.jsonl"
+	bks_wall=$BKS_WALL
 	files=$(find "$corpus" -type f | wc -l)
-	mb=$(div "$bytes" 1000000 %.0f)
-	say "corpus: $files files, $mb MB; warming the page cache"
-	warm "$corpus"
-
-	measure "bks" "$BENCH_RUNS" "$BENCH_DIR/bks.jsonl" "$BKS" detect files "$corpus" --format jsonl
-	bks_wall=$WALL bks_rss=$RSS
-	local n verdict
-	n=$(grep -c . "$BENCH_DIR/bks.jsonl" || true)
-	if verdict=$("$GENCORPUS" verify -truth "$BENCH_DIR/ground_truth.jsonl" -findings "$BENCH_DIR/bks.jsonl"); then
-		note "Ground truth ($files files): $verdict"
-	else
-		note "Ground truth ($files files): $verdict"
-		GROUND_TRUTH_FAILED=1
-	fi
-	row "files" "bks detect files --format jsonl" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$n" "1.00"
-
-	measure "rg" "$BENCH_RUNS" "$BENCH_DIR/rg.txt" \
-		rg --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$corpus"
-	n=$(awk -F: '{s += $NF} END {print s + 0}' "$BENCH_DIR/rg.txt")
-	row "files" "rg --count-matches (2 patterns)" "$files" "$mb" "$WALL" "$(div "$mb" "$WALL" %.0f)" "$RSS" "$n matches" "$(div "$WALL" "$bks_wall")"
-	note "bks / rg wall time: $(div "$bks_wall" "$WALL") (target ≤ 2, goal ≤ 1.5)"
+	mb=$(div "$(bytes_of "$corpus")" 1000000 %.0f)
+	note "bks / rg wall time: $(div "$bks_wall" "$RG_WALL") (target ≤ 1.5)"
 
 	if command -v gitleaks >/dev/null 2>&1; then
 		measure "gitleaks" "$GITLEAKS_RUNS" "$BENCH_DIR/gitleaks.out" \
@@ -134,7 +171,64 @@ stage_files() {
 	else
 		note "gitleaks: not on PATH, skipped (docs/BENCH.md says how to build one)"
 	fi
-	note "bks peak RSS on the corpus: $bks_rss MB (target < 200 MB)"
+}
+
+# ensure_aws NAME EVERY: the AWS corpus with an id every EVERY lines.
+ensure_aws() {
+	local dir=$BENCH_DIR/$1 stamp
+	stamp="size=$BENCH_AWS_SIZE seed=$BENCH_SEED every=$2 gen=$(gen_hash)"
+	if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$stamp" ] && [ -d "$dir" ]; then
+		return
+	fi
+	rm -rf "$dir" "$dir.stamp" "$dir-truth.jsonl"
+	"$GENCORPUS" aws -out "$dir" -truth "$dir-truth.jsonl" -size "$BENCH_AWS_SIZE" -seed "$BENCH_SEED" -every "$2" >&2
+	echo "$stamp" >"$dir.stamp"
+}
+
+stage_aws() {
+	require_detect_files
+	ensure_aws aws-realistic "$BENCH_AWS_EVERY"
+	vs_rg aws-realistic "aws (id every $BENCH_AWS_EVERY lines)" "$BENCH_DIR/aws-realistic" "$BENCH_DIR/aws-realistic-truth.jsonl"
+	ensure_aws aws-dense 40
+	vs_rg aws-dense "aws dense (id every 40 lines)" "$BENCH_DIR/aws-dense" "$BENCH_DIR/aws-dense-truth.jsonl"
+}
+
+# copy_until SRC DIR SIZE: DIR holds copies of SRC (copy-1, copy-2…) until
+# it holds SIZE bytes; kept while SRC's size and SIZE are the same.
+copy_until() {
+	local src=$1 dir=$2 want stamp i=0
+	want=$(numfmt --from=auto "${3%B}")
+	stamp="src=$src bytes=$(bytes_of "$src") size=$3"
+	if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$stamp" ] && [ -d "$dir" ]; then
+		return
+	fi
+	rm -rf "$dir" "$dir.stamp"
+	mkdir -p "$dir"
+	while [ "$(bytes_of "$dir")" -lt "$want" ]; do
+		i=$((i + 1))
+		cp -R "$src" "$dir/copy-$i"
+	done
+	echo "$stamp" >"$dir.stamp"
+}
+
+stage_gotree() {
+	require_detect_files
+	local goroot sdk
+	goroot=$(go env GOROOT)
+	copy_until "$goroot/src" "$BENCH_DIR/gotree" "$BENCH_GOTREE_SIZE"
+	# Real trees hold corrupt test archives, which bks names and counts
+	# (exit 2 without this flag); they are scanned as raw bytes.
+	BKS_FLAGS=(--ignore-errors)
+	vs_rg gotree "Go source tree (GOROOT/src)" "$BENCH_DIR/gotree"
+	# The AWS SDK for Go, when the module cache has it (never downloaded).
+	sdk=$(go env GOMODCACHE)/github.com/aws
+	if [ -d "$sdk" ]; then
+		copy_until "$sdk" "$BENCH_DIR/sdktree" "$BENCH_SDK_SIZE"
+		vs_rg sdktree "AWS SDK for Go tree (module cache)" "$BENCH_DIR/sdktree"
+	else
+		note "AWS SDK tree: $sdk not in the module cache, skipped"
+	fi
+	BKS_FLAGS=()
 }
 
 stage_oneline() {
@@ -182,7 +276,7 @@ GROUND_TRUTH_FAILED=0
 ENGINE_BENCH=""
 IFS=, read -r -a stages <<<"$BENCH_STAGES"
 for s in "${stages[@]}"; do
-	declare -F "stage_$s" >/dev/null || die "unknown stage $s (have: files, oneline, engine)"
+	declare -F "stage_$s" >/dev/null || die "unknown stage $s (have: files, aws, gotree, oneline, engine)"
 	say "stage $s"
 	"stage_$s"
 done
@@ -191,12 +285,20 @@ done
 	echo "## bks benchmark"
 	echo
 	echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), warm page cache, best of $BENCH_RUNS runs."
-	echo "$("$BKS" --version 2>/dev/null | head -1); $(rg --version | head -1)$(command -v gitleaks >/dev/null 2>&1 && echo "; gitleaks $(gitleaks version 2>/dev/null)")."
+	echo "$("$BKS" --version 2>/dev/null | head -1); $(rg --version 2>/dev/null | head -1)$(command -v gitleaks >/dev/null 2>&1 && echo "; gitleaks $(gitleaks version 2>/dev/null)")."
 	echo
 	if [ ${#TABLE[@]} -gt 0 ]; then
 		echo "| input | tool | files | MB | wall (s) | MB/s | peak RSS (MB) | findings | wall ÷ bks |"
 		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${TABLE[@]}"
+		echo
+	fi
+	if [ ${#RATIOS[@]} -gt 0 ]; then
+		echo "bks ÷ rg per corpus (target: wall ≤ 1.5; interleaved runs, best of $BENCH_RUNS each; CPU is user + system time, which a loaded machine changes least):"
+		echo
+		echo "| corpus | files | MB | bks wall (s) | rg wall (s) | bks ÷ rg | bks CPU (s) | rg CPU (s) | CPU bks ÷ rg |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${RATIOS[@]}"
 		echo
 	fi
 	for n in "${NOTES[@]}"; do echo "- $n"; done

@@ -3,6 +3,7 @@
 //
 //	gencorpus generate -out DIR -truth FILE [-size 1GiB] [-seed 1]
 //	gencorpus oneline  -out FILE -truth FILE [-size 2GiB] [-seed 1]
+//	gencorpus aws      -out DIR -truth FILE [-size 1GiB] [-seed 1] [-every 40]
 //	gencorpus verify   -truth FILE -findings FILE [-gitleaks]
 //
 // verify exits 0 when every planted key was found exactly once at its place
@@ -31,6 +32,7 @@ func main() {
 const usage = `usage:
   gencorpus generate -out DIR -truth FILE [-size 1GiB] [-seed 1]
   gencorpus oneline  -out FILE -truth FILE [-size 2GiB] [-seed 1]
+  gencorpus aws      -out DIR -truth FILE [-size 1GiB] [-seed 1] [-every 40]
   gencorpus verify   -truth FILE -findings FILE [-gitleaks]
 `
 
@@ -45,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = generate(args[1:], stdout, stderr)
 	case "oneline":
 		err = oneline(args[1:], stdout, stderr)
+	case "aws":
+		err = awsCorpus(args[1:], stdout, stderr)
 	case "verify":
 		var ok bool
 		ok, err = verify(args[1:], stdout, stderr)
@@ -146,6 +150,35 @@ func generate(args []string, stdout, stderr io.Writer) error {
 	d := time.Since(start)
 	fmt.Fprintf(stdout, "corpus %s: %d files, %.1f MiB, %d planted keys, %d decoys, in %.1fs (%.0f MiB/s)\n",
 		*out, st.Files, float64(st.Bytes)/(1<<20), st.Planted, st.Decoys, d.Seconds(), float64(st.Bytes)/(1<<20)/d.Seconds())
+	return nil
+}
+
+func awsCorpus(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("aws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	size := int64(1 << 30)
+	out := fs.String("out", "", "directory to write the corpus into (must not exist or be empty)")
+	truth := fs.String("truth", "", "file to write the ground truth to (JSON lines), outside -out")
+	seed := fs.Uint64("seed", 1, "seed; the same seed, size and rate give the same corpus")
+	every := fs.Int("every", 40, "lines per access key id, on average")
+	fs.Var(sizeFlag{&size}, "size", "total size, e.g. 20MiB, 1GiB")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || *truth == "" {
+		return errors.New("aws: -out and -truth are required")
+	}
+	start := time.Now()
+	es, st, err := benchcorpus.GenerateAWS(*out, benchcorpus.AWSOptions{Size: size, Seed: *seed, Every: *every})
+	if err != nil {
+		return err
+	}
+	if err := writeTruth(*truth, es); err != nil {
+		return fmt.Errorf("aws: %w", err)
+	}
+	d := time.Since(start)
+	fmt.Fprintf(stdout, "AWS corpus %s: %d files, %.1f MiB, an id every %d lines, %d real-looking ids, %d documentation examples, in %.1fs\n",
+		*out, st.Files, float64(st.Bytes)/(1<<20), *every, st.Planted, st.Decoys, d.Seconds())
 	return nil
 }
 
