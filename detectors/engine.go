@@ -355,75 +355,62 @@ func (e *Engine) ScanChunk(data []byte, start, limit int, emit func(Match)) {
 }
 
 // LookBack is how much of the previous chunk a chunk needs before its own
-// bytes (sources.Chunker.LookBack): a key written in pieces over wrapped
-// lines is joined only when its first line is seen from its start, and
-// lines longer than this are never wrapped lines (see join.go).
-func (e *Engine) LookBack() int { return MaxMatchLen }
+// bytes (sources.Chunker.LookBack): the checks that join a key's pieces
+// read back from the key's first piece at most maxReadBack bytes (to its
+// line's start, the line before it, a YAML block's header), so with this
+// much before its own bytes a chunk sees what one scan of the whole input
+// would, and its first byte is a line start only when the input's is.
+func (e *Engine) LookBack() int { return maxReadBack + MaxMatchLen }
 
 // scanState is what one scan call remembers between anchor hits, so that
-// crafted input cannot make the checks' work grow faster than the input.
+// crafted input cannot make the checks' work grow faster than the input:
+// each run of key or base64 characters is scanned once, each YAML block's
+// lines are read back once, each wrapped block is unwrapped about once.
 type scanState struct {
-	// runFrom, runEnd: the last run of key characters scanned to its end;
-	// a hit inside it ends where it does (a run of "ABSKABSK…" is scanned
-	// once, not once per hit).
-	runFrom, runEnd int
-	// joinWork is what joining pieces may still cost (bytes decoded or
-	// copied); at zero, no more pieces are joined in this call: a split
-	// key is then reported by its first piece, as partial.
-	joinWork int
-	// yaml holds, per indentation, the last line inYAMLBlock answered
-	// for (+1, 0 for none) and its answer.
-	yaml [maxYAMLMemoIndent]struct {
-		line  int
-		block bool
-	}
+	// keyRun and b64Run: the last run of key (base64) characters scanned
+	// to its end; a hit inside it ends where it does (a run of
+	// "ABSKABSK…" is scanned once, not once per hit).
+	keyRun, b64Run run
+	// yaml remembers, per indentation, the block inYAMLBlock last found
+	// (yamlMemo).
+	yaml [maxYAMLMemoIndent]yamlMemo
+	// unwrapped is the last block checkWrapped scanned unwrapped.
+	unwrapped unwrappedBlock
 	// work counts the bytes the checks read beyond the anchors: tests
 	// bound it per input byte (TestHostileInputLinearWork).
 	work int
 }
 
+// run is a run of characters of one class, data[from:end].
+type run struct{ from, end int }
+
 // maxYAMLMemoIndent bounds the indentations inYAMLBlock remembers.
 const maxYAMLMemoIndent = 64
 
-// joinWorkPerByte and joinWorkBase size scanState.joinWork: far above what
-// any real file's split keys need (one join costs about a key's length),
-// and linear in the input whatever it holds.
-const (
-	joinWorkPerByte = 8
-	joinWorkBase    = 4 << 20
-)
-
-func newScanState(n int) *scanState {
-	return &scanState{runFrom: -1, joinWork: joinWorkBase + joinWorkPerByte*n}
+func newScanState() *scanState {
+	st := &scanState{keyRun: run{-1, -1}, b64Run: run{-1, -1}}
+	st.unwrapped.to = -1
+	return st
 }
 
-// keyRun returns the end of the run of key characters starting at from, or
-// lim if the run goes on past it. Each run is scanned once, to its end.
-func (st *scanState) keyRun(data []byte, from, lim int) int {
-	if st.runFrom < 0 || from < st.runFrom || from > st.runEnd {
+// runEnd returns the end of the run of class characters starting at from,
+// or lim if the run goes on past it; r remembers the last run, each run is
+// scanned once.
+func (st *scanState) runEnd(r *run, class func(byte) bool, data []byte, from, lim int) int {
+	if r.from < 0 || from < r.from || from > r.end {
 		j := from
-		for j < len(data) && isKeyChar(data[j]) {
+		for j < len(data) && class(data[j]) {
 			j++
 		}
 		st.work += j - from
-		st.runFrom, st.runEnd = from, j
+		*r = run{from, j}
 	}
-	return min(st.runEnd, lim)
-}
-
-// spend takes n from the join work left, and says whether there was any.
-func (st *scanState) spend(n int) bool {
-	if st.joinWork <= 0 {
-		return false
-	}
-	st.work += n
-	st.joinWork -= n
-	return true
+	return min(r.end, lim)
 }
 
 // scan is ScanChunk, stopping when emit returns false.
 func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
-	e.scanWith(newScanState(len(data)), data, start, limit, emit)
+	e.scanWith(newScanState(), data, start, limit, emit)
 }
 
 func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit func(Match) bool) {
@@ -487,14 +474,14 @@ func (e *Engine) check(st *scanState, data []byte, p int, a *anchor) (Match, boo
 		// A first piece too short to show its "-at-<account>:" may
 		// still be joined with the next; a longer one never shows it.
 		lim := min(len(data), body+plausibleWindow)
-		j := st.keyRun(data, body, lim)
+		j := st.runEnd(&st.keyRun, isKeyChar, data, body, lim)
 		if j == lim {
 			return Match{}, false
 		}
 		return e.joinPlain(st, data, p, j, f)
 	}
 	lim := min(len(data), p+MaxKeyLen)
-	j := st.keyRun(data, body, lim)
+	j := st.runEnd(&st.keyRun, isKeyChar, data, body, lim)
 	if j == lim && lim < len(data) && isKeyChar(data[j]) {
 		return Match{}, false // a run longer than any key: not a key
 	}
@@ -535,54 +522,6 @@ func (e *Engine) check(st *scanState, data []byte, p int, a *anchor) (Match, boo
 
 // isWhole says whether m is a whole, decoded key.
 func isWhole(m Match) bool { return m.Err == nil && m.Decoded.PartialReason == "" }
-
-// joinPlain joins the pieces of a key whose first piece is data[p:end]
-// (see join.go). It returns the joined key only when it is whole.
-func (e *Engine) joinPlain(st *scanState, data []byte, p, end int, f *Family) (Match, bool) {
-	lim := min(len(data), p+MaxMatchLen)
-	var key []byte
-	for pieces := 2; pieces <= maxPieces; pieces++ {
-		s := st.nextPiece(data, end, isKeyChar)
-		if s < 0 || s >= lim {
-			return Match{}, false
-		}
-		if key == nil {
-			key = append(key, data[p:end]...)
-		}
-		end = s
-		for end < lim && isKeyChar(data[end]) {
-			end++
-		}
-		key = append(key, data[s:end]...)
-		if len(key) > MaxKeyLen || !st.spend(len(key)) {
-			return Match{}, false
-		}
-		stop := end
-		pad := 0
-		for pad < 2 && stop < len(data) && data[stop] == '=' {
-			stop++
-			pad++
-		}
-		if f.Long {
-			if ok, more := longTermStart(key[len(f.Prefix):]); !ok {
-				if pad > 0 || !more {
-					return Match{}, false // it never will show "-at-<account>:"
-				}
-				continue
-			}
-		}
-		whole := append(key[:len(key):len(key)], "=="[:pad]...)
-		m, ok := e.finish(whole, p, stop, EncodingPlain, f)
-		if ok && isWhole(m) && !followedByEllipsis(data[stop:]) {
-			m.Pieces = pieces
-			return m, true
-		}
-		if pad > 0 {
-			return Match{}, false // padding ends a key
-		}
-	}
-	return Match{}, false
-}
 
 // followedByEllipsis says whether rest starts with "..." or "…".
 func followedByEllipsis(rest []byte) bool {
@@ -670,115 +609,3 @@ func longTermStart(body []byte) (ok, more bool) {
 
 func isB64Char(c byte) bool { return isKeyChar(c) || c == '+' || c == '/' }
 
-func (e *Engine) checkBase64(st *scanState, data []byte, p int, a *anchor) (Match, bool) {
-	f := &e.fams[a.fam]
-	g := p - a.groupOff
-	if g < 0 {
-		return Match{}, false
-	}
-	for k := g; k < p; k++ {
-		if !isB64Char(data[k]) {
-			return Match{}, false
-		}
-	}
-	j := p
-	lim := min(len(data), g+MaxMatchLen)
-	for j < lim && isB64Char(data[j]) {
-		j++
-	}
-	end := j
-	for end < len(data) && end-j < 2 && data[end] == '=' {
-		end++
-	}
-	var m Match
-	key, ok := base64Key(data[g:j], data[j:end], a.align, f)
-	if ok {
-		m, ok = e.finish(key, g, end, EncodingBase64, f)
-	}
-	if end == j && !(ok && isWhole(m)) {
-		if jm, jok := e.joinBase64(st, data, g, j, a, f); jok {
-			return jm, true
-		}
-	}
-	return m, ok
-}
-
-// joinBase64 joins the lines of a wrapped base64 block whose first piece
-// is data[g:end] (see join.go). It returns the key only when it is whole.
-func (e *Engine) joinBase64(st *scanState, data []byte, g, end int, a *anchor, f *Family) (Match, bool) {
-	lim := min(len(data), g+MaxMatchLen)
-	var enc []byte
-	for pieces := 2; pieces <= maxPieces; pieces++ {
-		s := st.nextPiece(data, end, isB64Char)
-		if s < 0 || s >= lim {
-			return Match{}, false
-		}
-		if enc == nil {
-			enc = append(enc, data[g:end]...)
-		}
-		end = s
-		for end < lim && isB64Char(data[end]) {
-			end++
-		}
-		enc = append(enc, data[s:end]...)
-		if !st.spend(len(enc)) {
-			return Match{}, false
-		}
-		stop := end
-		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
-			stop++
-		}
-		key, ok := base64Key(enc, data[end:stop], a.align, f)
-		if ok {
-			if m, ok := e.finish(key, g, stop, EncodingBase64, f); ok && isWhole(m) {
-				m.Pieces = pieces
-				return m, true
-			}
-		}
-		// Not yet whole (or, for a long-term key, not yet showing its
-		// "-at-<account>:"): go on to the next line, unless padding
-		// ended the block.
-		if stop > end {
-			return Match{}, false // padding ends the block
-		}
-	}
-	return Match{}, false
-}
-
-// base64Key decodes the key from run, base64 text starting at the group
-// holding the key's prefix (align bytes into it), and pad, the padding
-// after it.
-func base64Key(run, pad []byte, align int, f *Family) ([]byte, bool) {
-	enc := run[:len(run)&^3]
-	buf := make([]byte, base64.StdEncoding.DecodedLen(len(enc))+3)
-	nd, err := base64.StdEncoding.Decode(buf, enc)
-	if err != nil {
-		return nil, false
-	}
-	// The trailing partial group, if padding made it complete.
-	if rest := append(run[len(enc):len(run):len(run)], pad...); len(rest) == 4 {
-		if m, err := base64.StdEncoding.Decode(buf[nd:], rest); err == nil {
-			nd += m
-		}
-	}
-	if nd < align {
-		return nil, false
-	}
-	dec := buf[align:nd]
-	if !bytes.HasPrefix(dec, []byte(f.Prefix)) {
-		return nil, false
-	}
-	kend := len(f.Prefix)
-	for kend < len(dec) && kend < MaxKeyLen && isKeyChar(dec[kend]) {
-		kend++
-	}
-	pad2 := 0
-	for pad2 < 2 && kend+pad2 < len(dec) && dec[kend+pad2] == '=' {
-		pad2++
-	}
-	key := append([]byte(nil), dec[:kend+pad2]...)
-	if f.Long && !plausibleLongTerm(key[len(f.Prefix):]) {
-		return nil, false
-	}
-	return key, true
-}

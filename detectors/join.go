@@ -1,6 +1,9 @@
 package detectors
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/base64"
+)
 
 // Joining a key written in pieces.
 //
@@ -16,18 +19,26 @@ import "bytes"
 // the first piece's location, with Match.Pieces saying how many were
 // joined.
 //
-// Not joined: pieces built at run time (format strings, variables), and a
-// wrapped block in which the key's prefix itself straddles a line break
-// (the engine finds keys by their prefix).
+// A key whose prefix a line break cuts in a wrapped block is found by its
+// body's start instead (wrapped.go). Not joined: pieces built at run time
+// (format strings, variables).
+//
+// Crafted input cannot make joining superlinear: a join stops as soon as
+// no continuation can make the key whole (tryWhole), and what is read back
+// from a piece is bounded (maxReadBack) and, for YAML blocks, remembered
+// (yamlMemo). TestHostileInputLinearWork counts the work.
 
 const (
-	// maxPieces bounds the pieces joined into one key.
-	maxPieces = 64
+	// maxPieces bounds the pieces joined into one key: a whole match's
+	// length of the narrowest wrapped lines.
+	maxPieces = MaxMatchLen/minWrapWidth + 2
 	// maxJoinGap bounds the syntax between two literal pieces.
 	maxJoinGap = 256
-	// maxBlockLookback bounds the lines read back to find the header of a
-	// YAML block scalar.
-	maxBlockLookback = 256
+	// maxReadBack bounds how far before a key's first piece the checks
+	// read: its line's start and the line before (MaxMatchLen each, a
+	// longer line is no wrapped line), a YAML block's header (within
+	// MaxMatchLen more). Engine.LookBack follows from it.
+	maxReadBack = 3*MaxMatchLen + 1024
 )
 
 // Wrap widths that mark a fixed-width block on their own: RFC 7468 (PEM)
@@ -58,14 +69,19 @@ func (st *scanState) nextPiece(data []byte, pos int, class func(byte) bool) int 
 }
 
 // afterLiteralJoin: data[k-1] closed a string literal. The next literal
-// follows after white space (line breaks and backslash-newlines included)
-// and at most one join operator: + (Python, JavaScript, Go, Java, C#) or
-// . (PHP, Perl). No operator is C's and Python's adjacent literals.
+// follows after white space (line breaks, backslash-newlines and line
+// comments included) and at most one join operator: + (Python, JavaScript,
+// Go, Java, C#) or . (PHP, Perl). No operator is C's and Python's adjacent
+// literals. The next literal may have a prefix: Python's r, b, u, f (or
+// two of them), C#'s @ or $.
 func afterLiteralJoin(data []byte, k int, class func(byte) bool) int {
 	lim := min(len(data), k+maxJoinGap)
 	k = skipBlank(data, k, lim)
 	if k < lim && (data[k] == '+' || data[k] == '.') {
 		k = skipBlank(data, k+1, lim)
+	}
+	for n := 0; n < 2 && k < lim && bytes.IndexByte([]byte("rRbBuUfF@$"), data[k]) >= 0; n++ {
+		k++
 	}
 	if k+1 < lim && isQuote(data[k]) && class(data[k+1]) {
 		return k + 1
@@ -75,12 +91,20 @@ func afterLiteralJoin(data []byte, k int, class func(byte) bool) int {
 
 func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
 
-// skipBlank skips spaces, tabs, line breaks and backslash-newlines.
+// skipBlank skips spaces, tabs, line breaks, backslash-newlines and line
+// comments (# and //: between two literals they can only be comments).
 func skipBlank(data []byte, k, lim int) int {
 	for k < lim {
 		switch data[k] {
 		case ' ', '\t', '\r', '\n':
 			k++
+		case '#', '/':
+			if data[k] == '/' && (k+1 >= lim || data[k+1] != '/') {
+				return k
+			}
+			for k < lim && data[k] != '\n' {
+				k++
+			}
 		case '\\':
 			n := lineBreakLen(data, k+1)
 			if n == 0 {
@@ -116,7 +140,8 @@ func afterBackslashNewline(data []byte, pos int, class func(byte) bool) int {
 		return -1
 	}
 	k := pos + 1 + n
-	for k < len(data) && (data[k] == ' ' || data[k] == '\t') {
+	lim := min(len(data), k+maxJoinGap)
+	for k < lim && (data[k] == ' ' || data[k] == '\t') {
 		k++
 	}
 	if k < len(data) && class(data[k]) {
@@ -221,37 +246,48 @@ func blankPrefix(line []byte) int {
 	return i
 }
 
+// yamlMemo is the YAML block scalar inYAMLBlock last found for one
+// indentation: the lines after hdr up to last (line starts) are its
+// content lines, and block says whether hdr is a block scalar header.
+type yamlMemo struct{ hdr, last int; block bool }
+
 // inYAMLBlock says whether the line starting at ls, indented by indent, is
 // inside a YAML block scalar: going up, past blank lines and lines indented
 // at least as much, the first less indented line ends with a block scalar
-// header ("key: |", "- >-", "key: |2+ # comment"). The answer for the last
-// line asked about is kept: a later line of the same block reads back only
-// to it, so the lines of a block are read once, not once per line.
+// header ("key: |", "- >-", "key: |2+ # comment"). It reads back at most
+// MaxMatchLen bytes, and reads each line of a block once: a line already
+// known to be in the last block found for its indentation answers at once.
 func (st *scanState) inYAMLBlock(data []byte, ls, indent int) bool {
+	var memo *yamlMemo
+	if indent < maxYAMLMemoIndent {
+		memo = &st.yaml[indent]
+		if memo.hdr < ls && ls <= memo.last {
+			return memo.block
+		}
+	}
 	end := ls - 1 // the line break ending the previous line
-	found := false
-	for n := 0; n < maxBlockLookback && end >= 0; n++ {
+	for end >= 0 && ls-end <= MaxMatchLen {
 		s := lineStart(data, end)
 		if s < 0 {
-			break
+			return false
 		}
 		st.work += end - s
-		if indent < maxYAMLMemoIndent && st.yaml[indent].line == s+1 {
-			found = st.yaml[indent].block
-			break
+		if memo != nil && memo.hdr < s && s <= memo.last {
+			memo.last = ls // the lines between are content lines too
+			return memo.block
 		}
 		line := bytes.TrimRight(data[s:end], "\r")
 		end = s - 1
 		if len(bytes.TrimSpace(line)) == 0 || blankPrefix(line) >= indent {
 			continue
 		}
-		found = isBlockHeader(line)
-		break
+		found := isBlockHeader(line)
+		if memo != nil {
+			*memo = yamlMemo{hdr: s, last: ls, block: found}
+		}
+		return found
 	}
-	if indent < maxYAMLMemoIndent {
-		st.yaml[indent].line, st.yaml[indent].block = ls+1, found
-	}
-	return found
+	return false
 }
 
 // isBlockHeader says whether a YAML line ends with a block scalar
@@ -272,164 +308,82 @@ func isBlockHeader(line []byte) bool {
 	return i == 1 || line[i-2] == ' '
 }
 
-// maxWrapIndent bounds the indentation of a wrapped block's lines that the
-// engine's chunk lookahead allows for (see deepAnchors).
-const maxWrapIndent = 64
 
-// isWrapChar is a byte of a wrapped line holding a key or its base64 form
-// (a prefix's "-" included).
-func isWrapChar(c byte) bool { return isB64Char(c) || c == '-' || c == '_' }
-
-// segment is one line's text in an unwrapped block: data[from:to] at
-// offset at of the unwrapped text.
-type segment struct{ from, to, at int }
-
-// checkWrapped is the check of a deep anchor at data[p:]: a key whose
-// prefix a line break cuts in a wrapped block. When p's line continues the
-// line before it (a fixed-width block or a YAML block scalar), it scans
-// the block unwrapped and returns the key that starts on an earlier line
-// and covers p, with its span in data. A key that starts on p's line has
-// its prefix whole: the prefix's own anchor finds it.
-func (e *Engine) checkWrapped(st *scanState, data []byte, p int, a *anchor) (Match, bool) {
-	// A cut prefix lies just before the anchor: its line starts at most
-	// a.back bytes back.
-	ls := bytes.LastIndexByte(data[max(0, p-a.back):p], '\n') + 1
-	if ls == 0 {
-		return Match{}, false
-	}
-	ls += max(0, p-a.back)
-	cur := ls + blankPrefix(data[ls:p])
-	if p-cur > a.tail || !isWrapLine(data[cur:p]) {
-		return Match{}, false
-	}
-	segs := st.wrappedLinesBefore(data, ls)
-	if len(segs) == 0 {
-		return Match{}, false
-	}
-	st.work += (a.back + p + len(a.pat) - cur) * 3
-	if !e.prefixAcross(data, segs[len(segs)-1], cur, p+len(a.pat), a) {
-		return Match{}, false
-	}
-	segs = append(segs, st.wrappedLinesFrom(data, cur)...)
-	var u []byte
-	for i := range segs {
-		segs[i].at = len(u)
-		u = append(u, data[segs[i].from:segs[i].to]...)
-		if !st.spend(segs[i].to - segs[i].from) {
+// joinPlain joins the pieces of a key whose first piece is data[p:end]. It
+// returns the joined key only when it is whole.
+func (e *Engine) joinPlain(st *scanState, data []byte, p, end int, f *Family) (Match, bool) {
+	lim := min(len(data), p+MaxMatchLen)
+	var key []byte
+	for pieces := 2; pieces <= maxPieces; pieces++ {
+		s := st.nextPiece(data, end, isKeyChar)
+		if s < 0 || s >= lim {
 			return Match{}, false
 		}
-	}
-	first := segs[len(segs)-1].at // where p's line starts in u
-	for i := range segs {
-		if segs[i].from == cur {
-			first = segs[i].at
+		if key == nil {
+			key = append(key, data[p:end]...)
+		}
+		end = s
+		for end < lim && isKeyChar(data[end]) {
+			end++
+		}
+		key = append(key, data[s:end]...)
+		st.work += end - s
+		if len(key) > MaxKeyLen {
+			return Match{}, false
+		}
+		stop := end
+		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
+			stop++
+		}
+		whole := append(key[:len(key):len(key)], "=="[:stop-end]...)
+		m, ok, more := e.tryWhole(st, whole, p, stop, EncodingPlain, f)
+		if ok && !followedByEllipsis(data[stop:]) {
+			m.Pieces = pieces
+			return m, true
+		}
+		if !more || stop > end {
+			return Match{}, false // padding ends a key
 		}
 	}
-	up := first + p - cur
-	var found Match
-	ok := false
-	// u is another buffer: its scan has its own memory of runs and lines,
-	// and spends from the same budget.
-	inner := &scanState{runFrom: -1, joinWork: st.joinWork}
-	e.scanWith(inner, u, 0, len(u), func(m Match) bool {
-		if m.Start < first && m.End > up {
-			found, ok = m, true
-			return false
-		}
-		return m.Start < up
-	})
-	st.joinWork, st.work = inner.joinWork, st.work+inner.work
-	if !ok {
-		return Match{}, false
-	}
-	found.Start, found.End, found.Pieces = mapSpan(segs, found.Start, found.End)
-	return found, true
+	return Match{}, false
 }
 
-// isWrapLine says whether b holds only bytes of a wrapped key line.
-func isWrapLine(b []byte) bool {
-	for _, c := range b {
-		if !isWrapChar(c) {
-			return false
+// tryWhole decodes a joined key, key, written at data[start:end], and
+// returns it when it is whole (ok); otherwise more says whether a longer
+// key starting with it could be. It decodes only what can be whole: a
+// long-term key showing "-at-<account>:", a short-term one ending in
+// "&Version=1". So a join stops at the first piece that rules the key out
+// (a long-term secret past its issued length, a decoding error), and
+// costs about a key's length, whatever follows.
+func (e *Engine) tryWhole(st *scanState, key []byte, start, end int, enc string, f *Family) (m Match, ok, more bool) {
+	body := key[len(f.Prefix):]
+	if f.Long {
+		plausible, could := longTermStart(body)
+		if !plausible {
+			return Match{}, false, could
 		}
+	} else if !endsWithVersion(body) {
+		return Match{}, false, true
 	}
-	return true
+	st.work += len(key)
+	m, ok = e.finish(key, start, end, enc, f)
+	switch {
+	case !ok || m.Err != nil:
+		return Match{}, false, false
+	case isWhole(m):
+		return m, true, false
+	case f.Long && f.SecretLen > 0 && m.Decoded.SecretLength > f.SecretLen:
+		return Match{}, false, false
+	}
+	return Match{}, false, true
 }
 
-// prefixAcross says whether a key prefix (plain or in base64) lies across
-// the line break between prev, the line before, and the line whose text
-// data[cur:end] runs up to the end of the deep anchor: the cheap test
-// before a block is unwrapped and scanned. Only the deep anchor's family's
-// prefix anchors count, plain or base64 as it is.
-func (e *Engine) prefixAcross(data []byte, prev segment, cur, end int, deep *anchor) bool {
-	head := data[max(prev.from, prev.to-deep.back):prev.to]
-	joined := append(append(make([]byte, 0, len(head)+end-cur), head...), data[cur:end]...)
-	for i := range e.anchors {
-		a := &e.anchors[i]
-		if a.deep || a.extra > 0 || a.fam != deep.fam || a.b64 != deep.b64 {
-			continue
-		}
-		// An occurrence crossing the junction starts in [lo, len(head)).
-		lo := max(0, len(head)-len(a.pat)+1)
-		if i := bytes.Index(joined[lo:], a.pat); i >= 0 && lo+i < len(head) {
-			return true
-		}
-	}
-	return false
-}
-
-// wrappedLinesBefore returns the lines before the one starting at ls that
-// flow into it, oldest first, as far back as a key's prefix can reach; nil
-// when the line before does not flow into it.
-func (st *scanState) wrappedLinesBefore(data []byte, ls int) []segment {
-	var segs []segment
-	for n := 0; ls > 0 && n < 4; n++ {
-		pe := ls - 1
-		if pe > 0 && data[pe-1] == '\r' {
-			pe--
-		}
-		if st.afterLineBreak(data, pe, isWrapChar) != ls+blankPrefix(data[ls:]) {
-			break
-		}
-		ps := lineStart(data, pe)
-		segs = append(segs, segment{from: ps + blankPrefix(data[ps:pe]), to: pe})
-		ls = ps
-	}
-	for i, j := 0, len(segs)-1; i < j; i, j = i+1, j-1 {
-		segs[i], segs[j] = segs[j], segs[i]
-	}
-	return segs
-}
-
-// wrappedLinesFrom returns the line whose text starts at from and the lines
-// that continue it, up to a whole match's length.
-func (st *scanState) wrappedLinesFrom(data []byte, from int) []segment {
-	var segs []segment
-	total := 0
-	for from >= 0 && total < MaxMatchLen && len(segs) < maxPieces {
-		to := from
-		for to < len(data) && data[to] != '\n' && data[to] != '\r' {
-			to++
-		}
-		segs = append(segs, segment{from: from, to: to})
-		total += to - from
-		from = st.afterLineBreak(data, to, isWrapChar)
-	}
-	return segs
-}
-
-// mapSpan maps [start, end) of the unwrapped text back to data, and counts
-// the lines it covers.
-func mapSpan(segs []segment, start, end int) (int, int, int) {
-	at := func(x int) (int, int) {
-		for i := len(segs) - 1; i >= 0; i-- {
-			if x >= segs[i].at {
-				return segs[i].from + x - segs[i].at, i
-			}
-		}
-		return segs[0].from, 0
-	}
-	s, i := at(start)
-	e, j := at(end - 1)
-	return s, e + 1, j - i + 1
+// endsWithVersion says whether the base64 body of a short-term key
+// decodes to text ending in "&Version=1", decoding only its last groups.
+func endsWithVersion(body []byte) bool {
+	b := bytes.TrimRight(body, "=")
+	from := max(0, len(b)-20) &^ 3
+	var buf [24]byte
+	n, err := base64.RawStdEncoding.Decode(buf[:], b[from:])
+	return err == nil && bytes.HasSuffix(buf[:n], []byte(versionTail))
 }

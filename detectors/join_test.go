@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/bks-dev/bks/internal/testkeys"
 )
 
 // wrap cuts s into lines of width w, each prefixed by indent.
@@ -291,24 +293,85 @@ func TestHostileInputLinearWork(t *testing.T) {
 	e := New(Options{})
 	const n = 256 << 10
 	fill := func(unit string) string { return strings.Repeat(unit, n/len(unit)+1)[:n] }
+	// A line whose end cuts "ABSK", then a console key's body start (a
+	// deep anchor) on the next (from an independent review).
+	cutLine := "KQmVkcm9ja0FQSUtleS1oNDJ6LWF0LTEyMzQ1Njc4OTAxMjo"
+	cutLine += strings.Repeat("a", 61-len(cutLine)) + "ABS\n"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	inputs := map[string]string{
-		"a run of prefixes":        fill("ABSK"),
-		"prefixes in literals":     fill(`"ABSKxx" "ABSKyy" `),
-		"short-term literals":      fill(`"bedrock-api-key-YmVk" + `),
-		"yaml lines":               "k: |\n" + fill("  "+strings.Repeat("z", 200)+" ABSKxx\n"),
-		"yaml alternating indents": "k: |\n" + fill("  ABSKxx\n    ABSKyy\n"),
-		"long line then a piece":   fill(strings.Repeat("z", 20000) + " ABSKxx\n"),
-		"deep anchors wrapped":     wrap(fill("YmVkcm9jay5hbWF6"), 64, ""),
-		"prefix cut at every line": fill("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxbedrock-\napi-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJU\n"),
-		"backslash continuations":  fill("ABSKxx\\\n"),
+		"cut prefix every line":             fill(cutLine),
+		"cut prefix every line, yaml block": "k: |\n" + fill("  "+cutLine),
+		"base64 of a run of prefixes":       b64(fill("ABSK")[:n*3/4]),
+		"base64 of prefixes, wrapped":       wrap(b64(fill("ABSK")[:n*3/4]), 76, ""),
+		"base64 of short-term prefixes":     b64(fill("bedrock-api-key-")[:n*3/4]),
+		"backslash then many blanks":        fill(strings.Repeat("ABSK", 49) + "\\\n" + strings.Repeat(" ", 20000) + "-\n"),
+		"a run of prefixes":                 fill("ABSK"),
+		"prefixes in literals":              fill(`"ABSKxx" "ABSKyy" `),
+		"short-term literals":               fill(`"bedrock-api-key-YmVk" + `),
+		"yaml lines":                        "k: |\n" + fill("  "+strings.Repeat("z", 200)+" ABSKxx\n"),
+		"yaml alternating indents":          "k: |\n" + fill("  ABSKxx\n    ABSKyy\n"),
+		"long line then a piece":            fill(strings.Repeat("z", 20000) + " ABSKxx\n"),
+		"deep anchors wrapped":              wrap(fill("YmVkcm9jay5hbWF6"), 64, ""),
+		"prefix cut at every line":          fill("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxbedrock-\napi-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJU\n"),
+		"backslash continuations":           fill("ABSKxx\\\n"),
 	}
+	inv := New(Options{IncludeInvalid: true})
 	for name, in := range inputs {
-		st := newScanState(len(in))
+		st, st2 := newScanState(), newScanState()
 		e.scanWith(st, []byte(in), 0, len(in), func(Match) bool { return true })
+		inv.scanWith(st2, []byte(in), 0, len(in), func(Match) bool { return true })
+		st.work = max(st.work, st2.work)
 		perByte := float64(st.work) / float64(len(in))
 		t.Logf("%s: %.1f bytes of work per input byte", name, perByte)
 		if perByte > 64 {
 			t.Errorf("%s: %d bytes of work for %d bytes of input", name, st.work, len(in))
+		}
+	}
+}
+
+// Crafted text before a split key does not stop it being joined (a join
+// budget once let 512 KiB of it hide keys whose prefix a line break cuts).
+func TestJoinAfterCraftedText(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}})
+	line := "KQmVkcm9ja0FQSUtleS1oNDJ6LWF0LTEyMzQ1Njc4OTAxMjo"
+	line += strings.Repeat("a", 61-len(line)) + "ABS\n"
+	junk := strings.Repeat(line, (512<<10)/len(line)) + "\n"
+	k := keyConsole
+	for name, tail := range map[string]string{
+		"prefix cut in a 64-column block": wrap(strings.Repeat("x", 62)+k, 64, ""),
+		"short first literal":             fmt.Sprintf("k = \"%s\" \"%s\"\n", k[:20], k[20:]),
+		"long first literal":              fmt.Sprintf("k = \"%s\" \"%s\"\n", k[:60], k[60:]),
+	} {
+		var got []Match
+		for _, m := range scanAll(t, e, []byte(junk+tail)) {
+			if m.Start >= len(junk) {
+				got = append(got, m)
+			}
+		}
+		if len(got) != 1 || !isHigh(got[0]) || got[0].Key != k {
+			t.Errorf("%s: %d findings after the crafted text, want the whole key", name, len(got))
+		}
+	}
+}
+
+// A long short-term key (a 1,300-character session token) wrapped at the
+// narrowest width, plain and in base64, is joined over its 60-80 lines.
+func TestJoinNarrowWrapManyLines(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}})
+	long := testkeys.ShortTerm(testkeys.ShortTermOptions{
+		AccessKeyID: testkeys.AccessKeyID("ASIA", "609629065308", 3), SecretKey: "fake/secret/key",
+		SessionToken: testkeys.SessionToken("609629065308", 1300, 3), Region: "eu-central-1",
+		Issued: testNow, Expires: 43200,
+	})
+	for _, w := range []int{40, 48, 64} {
+		for name, text := range map[string]string{
+			"plain":  wrap("T="+long, w, ""),
+			"base64": wrap(base64.StdEncoding.EncodeToString([]byte("T="+long+"\n")), w, ""),
+		} {
+			ms := scanAll(t, e, []byte(text))
+			if len(ms) != 1 || !isHigh(ms[0]) || ms[0].Key != long {
+				t.Errorf("%s wrapped at %d (%d lines): %d findings, want the whole key", name, w, strings.Count(text, "\n"), len(ms))
+			}
 		}
 	}
 }
