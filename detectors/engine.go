@@ -608,4 +608,3 @@ func longTermStart(body []byte) (ok, more bool) {
 }
 
 func isB64Char(c byte) bool { return isKeyChar(c) || c == '+' || c == '/' }
-

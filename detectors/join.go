@@ -249,7 +249,10 @@ func blankPrefix(line []byte) int {
 // yamlMemo is the YAML block scalar inYAMLBlock last found for one
 // indentation: the lines after hdr up to last (line starts) are its
 // content lines, and block says whether hdr is a block scalar header.
-type yamlMemo struct{ hdr, last int; block bool }
+type yamlMemo struct {
+	hdr, last int
+	block     bool
+}
 
 // inYAMLBlock says whether the line starting at ls, indented by indent, is
 // inside a YAML block scalar: going up, past blank lines and lines indented
@@ -307,7 +310,6 @@ func isBlockHeader(line []byte) bool {
 	}
 	return i == 1 || line[i-2] == ' '
 }
-
 
 // joinPlain joins the pieces of a key whose first piece is data[p:end]. It
 // returns the joined key only when it is whole.
