@@ -312,6 +312,8 @@ func (e *Engine) scan(data []byte, limit int, emit func(Match) bool) {
 	stop := min(limit+e.lookahead, n-1)
 	step := e.step
 	minP := 0 // matches must not overlap the previous one
+	// Options.Extra's checkers for this scan, made at the first hit.
+	var extra []Checker
 	for i := 0; i < stop; i += step {
 		w := uint16(data[i]) | uint16(data[i+1])<<8
 		if e.hit[w] == 0 {
@@ -326,7 +328,10 @@ func (e *Engine) scan(data []byte, limit int, emit func(Match) bool) {
 			var m Match
 			var ok bool
 			if a.extra > 0 {
-				m, ok = e.opts.Extra[a.extra-1].Check(data, p, a.kw)
+				if extra == nil {
+					extra = checkers(e.opts.Extra)
+				}
+				m, ok = extra[a.extra-1].Check(data, p, a.kw)
 			} else {
 				m, ok = e.check(data, p, a)
 			}
