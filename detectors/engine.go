@@ -424,6 +424,8 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 	stop := min(limit+e.lookahead, n-1)
 	step := e.step
 	minP := start // matches must not overlap the previous one
+	// Options.Extra's checkers for this scan, made at the first hit.
+	var extra []Checker
 	for i := start - start%step; i < stop; i += step {
 		w := uint16(data[i]) | uint16(data[i+1])<<8
 		if e.hit[w] == 0 {
@@ -439,7 +441,10 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 			var ok bool
 			switch {
 			case a.extra > 0:
-				m, ok = e.opts.Extra[a.extra-1].Check(data, p, a.kw)
+				if extra == nil {
+					extra = checkers(e.opts.Extra)
+				}
+				m, ok = extra[a.extra-1].Check(data, p, a.kw)
 			case a.deep:
 				m, ok = e.checkWrapped(st, data, p, a)
 			default:

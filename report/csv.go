@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/termsafe"
 )
 
 // csvColumns are the columns every CSV report has, in order. With
@@ -113,11 +114,15 @@ func (r *csvReporter) Close() error {
 	return nil
 }
 
-// csvCell guards a cell against formula injection (CWE-1236): a spreadsheet
-// evaluates a cell that starts with = + - @, or with a tab or carriage
-// return before one, so such a cell gets a leading single quote, which
-// spreadsheets show as text and do not display.
+// csvCell escapes control characters (ESC, BEL, CR, newlines...), invalid
+// UTF-8 and bidirectional overrides as Go escapes (termsafe.String: \x1b,
+// \a, \n), so that a file name cannot drive the terminal that shows the
+// CSV, and guards the cell against formula injection (CWE-1236): a
+// spreadsheet evaluates a cell that starts with = + - @, so such a cell
+// gets a leading single quote, which spreadsheets show as text and do not
+// display.
 func csvCell(s string) string {
+	s = termsafe.String(s)
 	if s == "" {
 		return s
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/termsafe"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
@@ -406,8 +407,9 @@ func TestCSVCell(t *testing.T) {
 		"+1":          "'+1",
 		"-1":          "'-1",
 		"@SUM(A1)":    "'@SUM(A1)",
-		"\t=1":        "'\t=1",
-		"\r=1":        "'\r=1",
+		"\t=1":        `\t=1`, // escaped: a backslash starts no formula
+		"\r=1":        `\r=1`,
+		"a\x1b[2J":    `a\x1b[2J`,
 		"a=1":         "a=1",
 		"'=1":         "'=1",
 		"ABSK…abcd":   "ABSK…abcd",
@@ -434,8 +436,11 @@ func FuzzCSVCell(f *testing.F) {
 		if strings.ContainsRune("=+-@\t\r", rune(c[0])) {
 			t.Fatalf("csvCell(%q) = %q starts a formula", s, c)
 		}
-		if c != s && c != "'"+s {
-			t.Fatalf("csvCell(%q) = %q changed more than a leading quote", s, c)
+		if e := termsafe.String(s); c != e && c != "'"+e {
+			t.Fatalf("csvCell(%q) = %q changed more than escapes and a leading quote", s, c)
+		}
+		if strings.IndexFunc(c, termsafe.Unsafe) >= 0 {
+			t.Fatalf("csvCell(%q) = %q has a control character", s, c)
 		}
 		// The cell survives CSV quoting unchanged (the reader folds CRLF
 		// into LF inside quoted fields, as RFC 4180 allows).

@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/termsafe"
 )
 
 // ANSI styles of the text format, used only with Options.Color.
@@ -282,36 +282,5 @@ func truncate(s string, n int) string {
 }
 
 // safe makes text that bks did not write (file names, commit authors and
-// messages) harmless on a terminal: control characters, invalid UTF-8 and
-// bidirectional overrides are shown escaped instead of interpreted.
-func safe(s string) string {
-	clean := true
-	for _, c := range s {
-		if unsafeRune(c) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); {
-		c, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && n == 1:
-			fmt.Fprintf(&sb, `\x%02x`, s[i])
-		case unsafeRune(c):
-			q := strconv.QuoteRuneToASCII(c)
-			sb.WriteString(q[1 : len(q)-1])
-		default:
-			sb.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return sb.String()
-}
-
-func unsafeRune(c rune) bool {
-	return c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Bidi_Control, c)
-}
+// messages) harmless on a terminal (termsafe.String).
+func safe(s string) string { return termsafe.String(s) }

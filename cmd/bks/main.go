@@ -4,16 +4,16 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/bks-dev/bks/internal/cli"
+	"github.com/bks-dev/bks/internal/cli/cmdutil"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C or SIGTERM stops the run (exit 130); a second one exits at once.
+	ctx, stop := cmdutil.SignalContext(context.Background(), os.Stderr, os.Exit)
 	code := cli.Run(ctx, os.Args[1:], &cli.IO{
 		In:              os.Stdin,
 		Out:             os.Stdout,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
+	"github.com/bks-dev/bks/internal/termsafe"
 	"github.com/bks-dev/bks/sources"
 	ghsrc "github.com/bks-dev/bks/sources/github"
 )
@@ -253,7 +254,7 @@ func (s *statusWriter) setStatus(st string) {
 
 func (s *statusWriter) clearLocked() {
 	if s.tty && s.status != "" {
-		fmt.Fprint(s.w, "\r\033[K")
+		fmt.Fprint(termsafe.Raw(s.w), "\r\033[K") // bks's own: past stderr's escaping
 	}
 }
 

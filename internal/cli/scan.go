@@ -19,6 +19,7 @@ import (
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/awsops/org"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
+	"github.com/bks-dev/bks/internal/termsafe"
 )
 
 type scanOptions struct {
@@ -188,9 +189,10 @@ func scanAccounts(ctx context.Context, sio *IO, caller *cmdutil.AWSAccount, fl *
 	sw := &org.Sweep{Base: caller.Config, Caller: id, Role: of.Role, Parallel: of.Parallel, Rate: fl.AWS.Rate}
 	if sio.IsTerminal {
 		sw.Progress = func(done, total int, a org.Account, err error) {
-			fmt.Fprintf(sio.Err, "\r\033[Kscanning accounts: %d/%d", done, total)
+			// bks's own redraw: past stderr's escaping (termsafe.Raw).
+			fmt.Fprintf(termsafe.Raw(sio.Err), "\r\033[Kscanning accounts: %d/%d", done, total)
 			if done == total {
-				fmt.Fprint(sio.Err, "\r\033[K")
+				fmt.Fprint(termsafe.Raw(sio.Err), "\r\033[K")
 			}
 		}
 	}

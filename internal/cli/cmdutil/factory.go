@@ -21,6 +21,7 @@ import (
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/verify"
+	"github.com/bks-dev/bks/internal/termsafe"
 	ghsrc "github.com/bks-dev/bks/sources/github"
 )
 
@@ -49,9 +50,13 @@ type Factory struct {
 }
 
 // New returns the factory of the real thing: the AWS SDK's standard chain
-// (plus awsLoadOptions), GitHub, Bedrock, with io's environment.
+// (plus awsLoadOptions), GitHub, Bedrock, with io's environment. Its
+// IO.Err escapes control characters (termsafe.Writer): no warning or error
+// can print a file name, commit message or rule output raw to a terminal.
 func New(io *IO, awsLoadOptions ...func(*config.LoadOptions) error) *Factory {
-	f := &Factory{IO: io, AWSLoadOptions: awsLoadOptions}
+	safe := *io
+	safe.Err = termsafe.Writer(io.Err)
+	f := &Factory{IO: &safe, AWSLoadOptions: awsLoadOptions}
 	f.AWS = f.loadAWS
 	f.GitHub = f.gitHub
 	f.Verifier = f.verifier
