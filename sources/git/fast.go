@@ -503,9 +503,13 @@ func (h *history) runLog(ctx context.Context, order []int32, add func(record) er
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: start git log: %v", errFallback, err)
 	}
+	// The writer gets its own copy of the slice header: the parser below
+	// advances order as commits come back (sharing the variable was a data
+	// race, seen once as an index out of range).
+	toWrite := order
 	go func() {
 		w := bufio.NewWriterSize(stdin, 64<<10)
-		for _, i := range order {
+		for _, i := range toWrite {
 			if _, err := w.WriteString(h.nodes[i].hash.String() + "\n"); err != nil {
 				break
 			}
