@@ -68,6 +68,7 @@ type IAMAPI interface {
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteServiceSpecificCredential(context.Context, *iam.DeleteServiceSpecificCredentialInput, ...func(*iam.Options)) (*iam.DeleteServiceSpecificCredentialOutput, error)
 	UpdateAccessKey(context.Context, *iam.UpdateAccessKeyInput, ...func(*iam.Options)) (*iam.UpdateAccessKeyOutput, error)
+	AttachUserPolicy(context.Context, *iam.AttachUserPolicyInput, ...func(*iam.Options)) (*iam.AttachUserPolicyOutput, error)
 }
 
 var _ IAMAPI = (*iam.Client)(nil)
@@ -154,10 +155,14 @@ type Step struct {
 	// it; Note then says why.
 	Needed bool   `json:"needed"`
 	Note   string `json:"note,omitempty"`
-	// Result after Apply: ok, already-gone, error, unchanged (not needed),
-	// not-run (an earlier step failed).
+	// Result after Apply: ok, already-gone, fallback (the inline deny was
+	// refused and Fallback was attached instead), error, unchanged (not
+	// needed), not-run (interrupted).
 	Result string `json:"result,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Fallback is the managed policy attached when the inline deny could
+	// not be written (AWSDenyAll), empty otherwise.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // Call renders the call with its parameters, e.g.
@@ -196,6 +201,8 @@ type Plan struct {
 	CutsOff []string `json:"cuts_off"`
 	// Notes are facts worth knowing that break nothing.
 	Notes []string `json:"notes,omitempty"`
+	// StillStands says, after Apply, what the failed steps left in place.
+	StillStands []string `json:"still_stands,omitempty"`
 }
 
 // Pending reports whether any write call is needed.
@@ -261,6 +268,9 @@ var (
 	ErrIssuerNotFound = errors.New("issuer not found")
 	// ErrNotFound: the user or role does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrPartial: some write calls were made and others failed; the
+	// plan's StillStands says what is left.
+	ErrPartial = errors.New("partially revoked")
 )
 
 // Plan reads the account and works out the revocation. It makes no write
@@ -575,77 +585,4 @@ func (r *Revoker) listAccessKeys(ctx context.Context, user string) ([]iamtypes.A
 		out = append(out, page.AccessKeyMetadata...)
 	}
 	return out, nil
-}
-
-// Apply makes the plan's needed write calls in order, writing each to the
-// audit log. A step that fails stops the rest (marked not-run); running
-// Apply on a fresh Plan later picks up where it stopped. It returns the
-// plan with results, and an error when a step failed.
-func (r *Revoker) Apply(ctx context.Context, p *Plan) (*Plan, error) {
-	failed := false
-	for i := range p.Steps {
-		s := &p.Steps[i]
-		switch {
-		case !s.Needed:
-			s.Result = "unchanged"
-			continue
-		case failed:
-			s.Result = "not-run"
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			s.Result, s.Error = "not-run", "interrupted"
-			failed = true
-			continue
-		}
-		err := r.call(ctx, *s)
-		target := s.Params["PolicyName"]
-		if v := s.Params["ServiceSpecificCredentialId"]; v != "" {
-			target = v
-		}
-		if v := s.Params["AccessKeyId"]; v != "" {
-			target = v
-		}
-		user := s.Params["UserName"]
-		if user == "" {
-			user = s.Params["RoleName"]
-		}
-		rec := audit.Record{Account: p.Account, Action: s.Action, Target: target, User: user, Result: audit.ResultOK}
-		switch {
-		case err == nil:
-			s.Result = "ok"
-		case awsops.IsNotFound(err) && s.Action == "iam:DeleteServiceSpecificCredential":
-			s.Result, rec.Result = "already-gone", audit.ResultGone
-		default:
-			s.Result, rec.Result = "error", audit.ResultFailed
-			s.Error = awsops.Describe("iam", strings.TrimPrefix(s.Action, "iam:"), err)
-			rec.Error = s.Error
-			failed = true
-		}
-		if aerr := r.Audit.Write(rec); aerr != nil {
-			return p, fmt.Errorf("revoke: %w", aerr)
-		}
-	}
-	if failed {
-		return p, fmt.Errorf("revoke: a write call failed; the key may still work (run again to retry)")
-	}
-	return p, nil
-}
-
-func (r *Revoker) call(ctx context.Context, s Step) error {
-	pm := s.Params
-	var err error
-	switch s.Action {
-	case "iam:PutUserPolicy":
-		_, err = r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(pm["UserName"]), PolicyName: aws.String(pm["PolicyName"]), PolicyDocument: aws.String(s.PolicyDocument)})
-	case "iam:PutRolePolicy":
-		_, err = r.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(pm["RoleName"]), PolicyName: aws.String(pm["PolicyName"]), PolicyDocument: aws.String(s.PolicyDocument)})
-	case "iam:DeleteServiceSpecificCredential":
-		_, err = r.IAM.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: aws.String(pm["UserName"]), ServiceSpecificCredentialId: aws.String(pm["ServiceSpecificCredentialId"])})
-	case "iam:UpdateAccessKey":
-		_, err = r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(pm["UserName"]), AccessKeyId: aws.String(pm["AccessKeyId"]), Status: iamtypes.StatusType(pm["Status"])})
-	default:
-		err = fmt.Errorf("unknown action %s", s.Action)
-	}
-	return err
 }

@@ -163,6 +163,9 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, opts *revokeOptions) err
 			if opts.JSON {
 				writeJSON(sio.Out, out)
 			}
+			if errors.Is(applyErr, revoke.ErrPartial) {
+				return cmdutil.Partial(applyErr)
+			}
 			return applyErr
 		}
 	}
@@ -268,6 +271,15 @@ func writeRevokeResults(w io.Writer, p *revoke.Plan, auditPath string) {
 			line += " — " + s.Error
 		}
 		fmt.Fprintln(w, line)
+		if s.Fallback != "" {
+			fmt.Fprintf(w, "     the inline deny was refused: attached %s instead\n", s.Fallback)
+		}
+	}
+	if len(p.StillStands) > 0 {
+		fmt.Fprintln(w, "\nPARTIALLY REVOKED. Still stands:")
+		for _, s := range p.StillStands {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
 	}
 	fmt.Fprintf(w, "Audit log: %s\n", auditPath)
 }
