@@ -99,6 +99,15 @@ func (s *Server) principalOf(req *request) principal {
 	}
 	// The seed's Caller: its own policies (AdministratorAccess by
 	// default), and those of the seeded user its ARN names, if any.
+	if role, ok := assumedRole(req.callerARN); ok {
+		arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", part, req.account, role)
+		if a != nil {
+			if r := findRole(a, role); r != nil {
+				arn = roleARN(part, a.ID, r)
+			}
+		}
+		p.keys["aws:principalarn"] = []string{arn}
+	}
 	c := s.st.caller
 	attached := c.AttachedPolicies
 	if len(attached) == 0 && len(c.InlinePolicies) == 0 {
@@ -109,6 +118,16 @@ func (s *Server) principalOf(req *request) principal {
 		p.docs = append(p.docs, policyDocs(own.InlinePolicies, own.AttachedPolicies)...)
 	}
 	return p
+}
+
+// assumedRole returns the role name of an arn:…:sts::…:assumed-role/NAME/session ARN.
+func assumedRole(arn string) (string, bool) {
+	_, rest, ok := strings.Cut(arn, ":assumed-role/")
+	if !ok {
+		return "", false
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name, name != ""
 }
 
 func ownsKey(u *User, id string) bool {
