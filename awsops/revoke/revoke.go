@@ -9,8 +9,9 @@
 // Short-term keys cannot be deleted. For an ASIA… key, the issuer of its
 // session is found through CloudTrail LookupEvents(AccessKeyId) — in the
 // key's own region first, then the others — and a deny of every action for
-// sessions issued before now is put on that role or user. SSO-reserved
-// roles and the caller's own identity are refused unless forced. For an
+// sessions issued before now is put on that role or user. The caller's own
+// identity is refused unless forced; IAM Identity Center roles always are
+// (IAM answers UnmodifiableEntity), with the commands that work instead. For an
 // AKIA… key (signed with a long-term access key), the access key is
 // deactivated.
 //
@@ -217,8 +218,8 @@ func (p *Plan) Pending() bool {
 
 // Options tune a Revoker.
 type Options struct {
-	// Force allows revoking the caller's own identity and SSO-reserved
-	// roles.
+	// Force allows revoking the caller's own identity (never an IAM
+	// Identity Center role: IAM refuses any change to one).
 	Force bool
 	// Regions are searched for a short-term key's issuer after the key's
 	// own region, in order (default: the partition's standard regions).
@@ -259,7 +260,7 @@ func (r *Revoker) now() time.Time {
 // Errors a caller may want to tell apart.
 var (
 	// ErrRefused: the target is protected (caller's own identity,
-	// SSO-reserved role, root) and Force is not set.
+	// SSO-reserved role, root): Force does not lift it for an SSO role.
 	ErrRefused = errors.New("refused")
 	// ErrWrongAccount: the key belongs to another account than the
 	// credentials.
@@ -451,8 +452,8 @@ func (r *Revoker) planShortTerm(ctx context.Context, p *Plan) error {
 		if strings.HasPrefix(p.Principal.Path, "/aws-service-role/") {
 			return fmt.Errorf("revoke: %w: %s is a service-linked role, which cannot take an inline policy", ErrRefused, issuerName)
 		}
-		if isSSORole(p.Principal) && !r.Force {
-			return fmt.Errorf("revoke: %w: %s is an IAM Identity Center (SSO) role: a deny here is overwritten when the permission set is re-provisioned, and it cuts off every user of that permission set; revoke their sessions in IAM Identity Center, or use --force", ErrRefused, issuerName)
+		if isSSORole(p.Principal) {
+			return ssoRefusal(p, issuerName)
 		}
 	} else {
 		gu, err := r.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(issuerName)})

@@ -21,6 +21,9 @@ func (s *Server) iam(req *request) ([]byte, error) {
 	if aerr := s.authorizeIAM(req); aerr != nil {
 		return nil, aerr
 	}
+	if aerr := s.strictIAM(a, req); aerr != nil {
+		return nil, aerr
+	}
 	p := req.params
 	now := s.now().UTC()
 	part := s.st.partition
