@@ -40,6 +40,9 @@ func (s *Server) sts(req *request) ([]byte, error) {
 		if r == nil {
 			return nil, denied
 		}
+		if aerr := s.authorizeAssumeRole(req, acct, r, roleARN); aerr != nil {
+			return nil, aerr
+		}
 		dur := intParam(req.params, "DurationSeconds")
 		if dur == 0 {
 			dur = 3600

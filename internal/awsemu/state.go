@@ -295,7 +295,8 @@ func newState(seed *Seed, now time.Time) (*state, error) {
 			a := st.accounts[ref.ID]
 			if ref.ID != st.org.ManagementAccount && !a.NoOrgRole && findRole(a, orgRole) == nil {
 				// AWS creates it with AdministratorAccess attached.
-				a.Roles = append(a.Roles, &Role{Name: orgRole, AttachedPolicies: []string{administratorAccess(st.partition)}})
+				a.Roles = append(a.Roles, &Role{Name: orgRole, AttachedPolicies: []string{administratorAccess(st.partition)},
+					AssumeRolePolicy: orgRoleTrust(st.partition, st.org.ManagementAccount)})
 			}
 		}
 	}
@@ -352,6 +353,11 @@ func (st *state) normalize(a *Account, now time.Time) error {
 		}
 	}
 	for _, r := range a.Roles {
+		if r.AssumeRolePolicy != "" {
+			if err := validTrust(r.AssumeRolePolicy); err != nil {
+				return fmt.Errorf("seed: account %s: role %s: assume_role_policy: %w", a.ID, r.Name, err)
+			}
+		}
 		if r.ID == "" {
 			r.ID = st.newID("AROA", a.ID)
 		}
