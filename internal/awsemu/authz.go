@@ -366,3 +366,34 @@ func glob(p, s string) bool {
 	}
 	return i == len(p)
 }
+
+// bearerDenied decides a Bearer-token Bedrock call of a principal with
+// inline and attached policies in account: an explicit deny of the action
+// or of bedrock:CallWithBearerToken in an identity policy (AWSDenyAll
+// included) or an SCP
+// (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html).
+// Only denies are evaluated: what a key may do is not modelled. It returns
+// the AccessDeniedException message, "" when allowed. Caller holds s.mu.
+func (s *Server) bearerDenied(account, callerARN, principalARN string, inline map[string]string, attached []string, issued time.Time, tokenType string) string {
+	keys := map[string][]string{
+		"aws:principalarn":        {principalARN},
+		"aws:principalaccount":    {account},
+		"bedrock:bearertokentype": {tokenType},
+	}
+	if !issued.IsZero() {
+		keys["aws:tokenissuetime"] = []string{issued.UTC().Format(time.RFC3339)}
+	}
+	for _, action := range []string{"bedrock:CallWithBearerToken", "bedrock:ListFoundationModels"} {
+		for _, doc := range s.scpsFor(account) {
+			if d, _ := evalPolicy(doc, action, "*", keys); d {
+				return fmt.Sprintf("User: %s is not authorized to perform: %s with an explicit deny in a service control policy", callerARN, action)
+			}
+		}
+		for _, doc := range policyDocs(inline, attached) {
+			if d, _ := evalPolicy(doc, action, "*", keys); d {
+				return fmt.Sprintf("User: %s is not authorized to perform: %s with an explicit deny in an identity-based policy", callerARN, action)
+			}
+		}
+	}
+	return ""
+}
