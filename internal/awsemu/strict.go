@@ -37,6 +37,13 @@ func (s *Server) strictIAM(a *Account, req *request) *apiError {
 		}
 	}
 	switch req.action {
+	case "ListServiceSpecificCredentials":
+		// AllUsers lists every user's credentials and cannot be combined
+		// with UserName
+		// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListServiceSpecificCredentials.html).
+		if p["AllUsers"] == "true" && p["UserName"] != "" {
+			return errInvalid("AllUsers and UserName cannot both be specified")
+		}
 	case "PutUserPolicy", "PutRolePolicy":
 		if err := policyGrammar(p["PolicyDocument"]); err != nil {
 			return err

@@ -69,6 +69,11 @@ func TestStrictIAMRefusals(t *testing.T) {
 		}
 	}
 
+	// AllUsers with UserName.
+	if _, err := c.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{AllUsers: aws.Bool(true), UserName: aws.String("BedrockAPIKey-ab12")}); code(err) != "ValidationError" {
+		t.Errorf("AllUsers with UserName: %v", err)
+	}
+
 	// Names are case-insensitive.
 	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("bedrockapikey-AB12")})
 	if err != nil || aws.ToString(out.User.UserName) != "BedrockAPIKey-ab12" {
