@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/bks-dev/bks/awsops/revoke"
-	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/awsemu"
 )
 
@@ -30,19 +29,11 @@ func responderSeed(noAttach bool) (*awsemu.Seed, string) {
 func TestRevokeDeletesKeyWhenDenyRefused(t *testing.T) {
 	seed, key := responderSeed(true)
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = rv.Apply(ctx, plan)
+	plan, err := e.revokeKey(t, key)
 	if u, _ := e.srv.User(acct, "BedrockAPIKey-x7k2"); len(u.ServiceCredentials) != 0 || u.AccessKeys[0].Status != "Inactive" {
 		t.Fatalf("key left live: %d credentials, access key %s; steps %+v", len(u.ServiceCredentials), u.AccessKeys[0].Status, plan.Steps)
 	}
-	if r := e.checker(t).Check(ctx, key); r.Status != verify.Invalid {
-		t.Errorf("live check after: %+v", r)
-	}
+	e.wantDead(t, key)
 	if !errors.Is(err, revoke.ErrPartial) {
 		t.Fatalf("error %v, want ErrPartial", err)
 	}
@@ -62,13 +53,8 @@ func TestRevokeDeletesKeyWhenDenyRefused(t *testing.T) {
 func TestRevokeFallsBackToAWSDenyAll(t *testing.T) {
 	seed, key := responderSeed(false)
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
+	plan, err := e.revokeKey(t, key)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rv.Apply(ctx, plan); err != nil {
 		t.Fatalf("apply: %v (%+v)", err, plan.Steps)
 	}
 	s := plan.Steps[0]
@@ -81,5 +67,32 @@ func TestRevokeFallsBackToAWSDenyAll(t *testing.T) {
 	}
 	if !strings.Contains(e.log.String(), "AWSDenyAll") {
 		t.Errorf("audit lacks the fallback: %s", e.log.String())
+	}
+}
+
+// revokeKey plans and applies the revocation of key as the seed's caller.
+func (e *env) revokeKey(t *testing.T, key string) (*revoke.Plan, error) {
+	t.Helper()
+	ctx := context.Background()
+	rv := e.revoker(revoke.Options{})
+	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rv.Apply(ctx, plan)
+	return plan, err
+}
+
+// fillInlineBudget gives the long-term seed's user an inline policy of
+// about 1,950 of IAM's 2,048 characters.
+func fillInlineBudget(seed *awsemu.Seed) {
+	seed.Accounts[0].Users[0].InlinePolicies = map[string]string{"legacy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":"bedrock:` + strings.Repeat("x", 1900) + `"}]}`}
+}
+
+// wantDead fails unless the key's live check says it no longer works.
+func (e *env) wantDead(t *testing.T, key string) {
+	t.Helper()
+	if r := e.checker(t).Check(context.Background(), key); !r.Dead() {
+		t.Errorf("live check after: %+v", r)
 	}
 }

@@ -1,14 +1,12 @@
 package revoke_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/bks-dev/bks/awsops/revoke"
 	"github.com/bks-dev/bks/awsops/scp"
-	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/awsemu"
 )
 
@@ -39,22 +37,15 @@ func orgSeed(t *testing.T, role string) (*awsemu.Seed, string) {
 func TestScenarioRevokeInOrgWithSCPs(t *testing.T) {
 	seed, key := orgSeed(t, "bks-responder")
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
+	plan, err := e.revokeKey(t, key)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rv.Apply(ctx, plan); err != nil {
 		t.Fatalf("apply: %v (%+v)", err, plan.Steps)
 	}
 	u, _ := e.srv.User(acct, "BedrockAPIKey-x7k2")
 	if _, ok := u.InlinePolicies[revoke.UserPolicyName]; !ok || len(u.ServiceCredentials) != 0 {
 		t.Errorf("deny %v, credentials left %d", ok, len(u.ServiceCredentials))
 	}
-	if r := e.checker(t).Check(ctx, key); r.Status != verify.Invalid {
-		t.Errorf("live check after: %+v", r)
-	}
+	e.wantDead(t, key)
 }
 
 // The same organization, run as OrganizationAccountAccessRole (which the
@@ -64,13 +55,7 @@ func TestScenarioRevokeInOrgWithSCPs(t *testing.T) {
 func TestScenarioRevokeInOrgWithoutBreakGlass(t *testing.T) {
 	seed, key := orgSeed(t, "OrganizationAccountAccessRole")
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = rv.Apply(ctx, plan)
+	plan, err := e.revokeKey(t, key)
 	if !errors.Is(err, revoke.ErrPartial) {
 		t.Fatalf("error %v, want ErrPartial", err)
 	}
@@ -81,9 +66,7 @@ func TestScenarioRevokeInOrgWithoutBreakGlass(t *testing.T) {
 	if u, _ := e.srv.User(acct, "BedrockAPIKey-x7k2"); len(u.ServiceCredentials) != 0 || u.AccessKeys[0].Status != "Inactive" {
 		t.Errorf("key not cut off: %+v", u)
 	}
-	if r := e.checker(t).Check(ctx, key); r.Status != verify.Invalid {
-		t.Errorf("live check after: %+v", r)
-	}
+	e.wantDead(t, key)
 	if len(plan.StillStands) != 1 || !strings.Contains(plan.StillStands[0], "no deny policy on BedrockAPIKey-x7k2") {
 		t.Errorf("still stands %q", plan.StillStands)
 	}
@@ -94,15 +77,10 @@ func TestScenarioRevokeInOrgWithoutBreakGlass(t *testing.T) {
 // attached instead and said, and the key is deleted.
 func TestScenarioRevokeWithFullInlineBudget(t *testing.T) {
 	seed, key := longTermSeed("aws")
-	seed.Accounts[0].Users[0].InlinePolicies = map[string]string{"legacy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":"bedrock:` + strings.Repeat("x", 1900) + `"}]}`}
+	fillInlineBudget(seed)
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
+	plan, err := e.revokeKey(t, key)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rv.Apply(ctx, plan); err != nil {
 		t.Fatalf("apply: %v (%+v)", err, plan.Steps)
 	}
 	s := plan.Steps[0]
@@ -113,33 +91,24 @@ func TestScenarioRevokeWithFullInlineBudget(t *testing.T) {
 	if len(u.ServiceCredentials) != 0 || len(u.AttachedPolicies) != 2 || u.AttachedPolicies[1] != s.Fallback {
 		t.Errorf("user after: %+v", u)
 	}
-	if r := e.checker(t).Check(ctx, key); r.Status != verify.Invalid {
-		t.Errorf("live check after: %+v", r)
-	}
+	e.wantDead(t, key)
 }
 
 // The AWSDenyAll fallback cuts the key off by itself: with the deletion
 // refused too, the live check says the key no longer works.
 func TestScenarioFallbackAloneCutsKey(t *testing.T) {
 	seed, key := longTermSeed("aws")
-	seed.Accounts[0].Users[0].InlinePolicies = map[string]string{"legacy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":"bedrock:` + strings.Repeat("x", 1900) + `"}]}`}
+	fillInlineBudget(seed)
 	seed.Faults = []awsemu.Fault{{Action: "DeleteServiceSpecificCredential", Kind: "denied"}}
 	e := newEnv(t, seed)
-	ctx := context.Background()
-	rv := e.revoker(revoke.Options{})
-	plan, err := rv.Plan(ctx, mustTarget(t, key, "aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rv.Apply(ctx, plan); !errors.Is(err, revoke.ErrPartial) {
+	plan, err := e.revokeKey(t, key)
+	if !errors.Is(err, revoke.ErrPartial) {
 		t.Fatalf("apply: %v", err)
 	}
 	if plan.Steps[0].Result != "fallback" {
 		t.Fatalf("deny step %+v", plan.Steps[0])
 	}
-	if r := e.checker(t).Check(ctx, key); !r.Dead() {
-		t.Errorf("live check with AWSDenyAll attached: %+v", r)
-	}
+	e.wantDead(t, key)
 	if len(plan.StillStands) != 2 || !strings.Contains(plan.StillStands[0], "is not deleted") {
 		t.Errorf("still stands %q", plan.StillStands)
 	}

@@ -62,11 +62,10 @@ func managedDoc(arn string) (string, bool) {
 
 // principal is who makes a call, with its policies and request context.
 type principal struct {
-	arn      string // as AWS names it in AccessDenied (the session ARN for roles)
-	account  string
-	docs     []string // identity policies: inline and managed
-	keys     map[string][]string
-	boundary string
+	arn     string // as AWS names it in AccessDenied (the session ARN for roles)
+	account string
+	docs    []string // identity policies: inline and managed
+	keys    map[string][]string
 }
 
 // principalOf resolves the caller of req. Caller holds s.mu.
