@@ -1,6 +1,7 @@
 package revoke_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -111,5 +112,30 @@ func TestScenarioFallbackAloneCutsKey(t *testing.T) {
 	e.wantDead(t, key)
 	if len(plan.StillStands) != 2 || !strings.Contains(plan.StillStands[0], "is not deleted") {
 		t.Errorf("still stands %q", plan.StillStands)
+	}
+}
+
+// The fallback names AWSDenyAll in the caller's partition (GovCloud,
+// China), and the emulator enforces it there too.
+func TestScenarioFallbackPartition(t *testing.T) {
+	for _, part := range []string{"aws-us-gov", "aws-cn"} {
+		t.Run(part, func(t *testing.T) {
+			seed, key := longTermSeed(part)
+			fillInlineBudget(seed)
+			seed.Faults = []awsemu.Fault{{Action: "DeleteServiceSpecificCredential", Kind: "denied"}}
+			e := newEnv(t, seed)
+			rv := e.revoker(revoke.Options{})
+			plan, err := rv.Plan(context.Background(), mustTarget(t, key, part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rv.Apply(context.Background(), plan); !errors.Is(err, revoke.ErrPartial) {
+				t.Errorf("apply: %v", err)
+			}
+			if s := plan.Steps[0]; s.Result != "fallback" || s.Fallback != "arn:"+part+":iam::aws:policy/AWSDenyAll" {
+				t.Errorf("deny step %+v", s)
+			}
+			e.wantDead(t, key)
+		})
 	}
 }
