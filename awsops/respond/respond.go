@@ -197,7 +197,7 @@ func (r *Responder) Revoke(ctx context.Context, acct triage.Account, inc *triage
 	}
 	n := 0
 	for _, s := range plan.Steps {
-		if s.Result == "ok" {
+		if s.Result == "ok" || s.Result == "fallback" {
 			n++
 		}
 	}

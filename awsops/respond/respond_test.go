@@ -78,7 +78,8 @@ func newWorld(t *testing.T) *world {
 		},
 		{ID: member,
 			Users: []*awsemu.User{{Name: "BedrockAPIKey-bbbb", ServiceCredentials: cred("BedrockAPIKey-bbbb", member, 2)}},
-			Roles: []*awsemu.Role{{Name: "bks-triage"}},
+			// The responder role, as an administrator would set it up.
+			Roles: []*awsemu.Role{{Name: "bks-triage", AttachedPolicies: []string{"arn:aws:iam::aws:policy/AdministratorAccess"}}},
 		},
 		{ID: stranger},
 	}}

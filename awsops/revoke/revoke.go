@@ -9,8 +9,9 @@
 // Short-term keys cannot be deleted. For an ASIA… key, the issuer of its
 // session is found through CloudTrail LookupEvents(AccessKeyId) — in the
 // key's own region first, then the others — and a deny of every action for
-// sessions issued before now is put on that role or user. SSO-reserved
-// roles and the caller's own identity are refused unless forced. For an
+// sessions issued before now is put on that role or user. The caller's own
+// identity is refused unless forced; IAM Identity Center roles always are
+// (IAM answers UnmodifiableEntity), with the commands that work instead. For an
 // AKIA… key (signed with a long-term access key), the access key is
 // deactivated.
 //
@@ -68,6 +69,7 @@ type IAMAPI interface {
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteServiceSpecificCredential(context.Context, *iam.DeleteServiceSpecificCredentialInput, ...func(*iam.Options)) (*iam.DeleteServiceSpecificCredentialOutput, error)
 	UpdateAccessKey(context.Context, *iam.UpdateAccessKeyInput, ...func(*iam.Options)) (*iam.UpdateAccessKeyOutput, error)
+	AttachUserPolicy(context.Context, *iam.AttachUserPolicyInput, ...func(*iam.Options)) (*iam.AttachUserPolicyOutput, error)
 }
 
 var _ IAMAPI = (*iam.Client)(nil)
@@ -154,10 +156,14 @@ type Step struct {
 	// it; Note then says why.
 	Needed bool   `json:"needed"`
 	Note   string `json:"note,omitempty"`
-	// Result after Apply: ok, already-gone, error, unchanged (not needed),
-	// not-run (an earlier step failed).
+	// Result after Apply: ok, already-gone, fallback (the inline deny was
+	// refused and Fallback was attached instead), error, unchanged (not
+	// needed), not-run (interrupted).
 	Result string `json:"result,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Fallback is the managed policy attached when the inline deny could
+	// not be written (AWSDenyAll), empty otherwise.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // Call renders the call with its parameters, e.g.
@@ -196,6 +202,8 @@ type Plan struct {
 	CutsOff []string `json:"cuts_off"`
 	// Notes are facts worth knowing that break nothing.
 	Notes []string `json:"notes,omitempty"`
+	// StillStands says, after Apply, what the failed steps left in place.
+	StillStands []string `json:"still_stands,omitempty"`
 }
 
 // Pending reports whether any write call is needed.
@@ -210,8 +218,8 @@ func (p *Plan) Pending() bool {
 
 // Options tune a Revoker.
 type Options struct {
-	// Force allows revoking the caller's own identity and SSO-reserved
-	// roles.
+	// Force allows revoking the caller's own identity (never an IAM
+	// Identity Center role: IAM refuses any change to one).
 	Force bool
 	// Regions are searched for a short-term key's issuer after the key's
 	// own region, in order (default: the partition's standard regions).
@@ -252,7 +260,7 @@ func (r *Revoker) now() time.Time {
 // Errors a caller may want to tell apart.
 var (
 	// ErrRefused: the target is protected (caller's own identity,
-	// SSO-reserved role, root) and Force is not set.
+	// SSO-reserved role, root): Force does not lift it for an SSO role.
 	ErrRefused = errors.New("refused")
 	// ErrWrongAccount: the key belongs to another account than the
 	// credentials.
@@ -261,6 +269,9 @@ var (
 	ErrIssuerNotFound = errors.New("issuer not found")
 	// ErrNotFound: the user or role does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrPartial: some write calls were made and others failed; the
+	// plan's StillStands says what is left.
+	ErrPartial = errors.New("partially revoked")
 )
 
 // Plan reads the account and works out the revocation. It makes no write
@@ -441,8 +452,8 @@ func (r *Revoker) planShortTerm(ctx context.Context, p *Plan) error {
 		if strings.HasPrefix(p.Principal.Path, "/aws-service-role/") {
 			return fmt.Errorf("revoke: %w: %s is a service-linked role, which cannot take an inline policy", ErrRefused, issuerName)
 		}
-		if isSSORole(p.Principal) && !r.Force {
-			return fmt.Errorf("revoke: %w: %s is an IAM Identity Center (SSO) role: a deny here is overwritten when the permission set is re-provisioned, and it cuts off every user of that permission set; revoke their sessions in IAM Identity Center, or use --force", ErrRefused, issuerName)
+		if isSSORole(p.Principal) {
+			return ssoRefusal(p, issuerName)
 		}
 	} else {
 		gu, err := r.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(issuerName)})
@@ -575,77 +586,4 @@ func (r *Revoker) listAccessKeys(ctx context.Context, user string) ([]iamtypes.A
 		out = append(out, page.AccessKeyMetadata...)
 	}
 	return out, nil
-}
-
-// Apply makes the plan's needed write calls in order, writing each to the
-// audit log. A step that fails stops the rest (marked not-run); running
-// Apply on a fresh Plan later picks up where it stopped. It returns the
-// plan with results, and an error when a step failed.
-func (r *Revoker) Apply(ctx context.Context, p *Plan) (*Plan, error) {
-	failed := false
-	for i := range p.Steps {
-		s := &p.Steps[i]
-		switch {
-		case !s.Needed:
-			s.Result = "unchanged"
-			continue
-		case failed:
-			s.Result = "not-run"
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			s.Result, s.Error = "not-run", "interrupted"
-			failed = true
-			continue
-		}
-		err := r.call(ctx, *s)
-		target := s.Params["PolicyName"]
-		if v := s.Params["ServiceSpecificCredentialId"]; v != "" {
-			target = v
-		}
-		if v := s.Params["AccessKeyId"]; v != "" {
-			target = v
-		}
-		user := s.Params["UserName"]
-		if user == "" {
-			user = s.Params["RoleName"]
-		}
-		rec := audit.Record{Account: p.Account, Action: s.Action, Target: target, User: user, Result: audit.ResultOK}
-		switch {
-		case err == nil:
-			s.Result = "ok"
-		case awsops.IsNotFound(err) && s.Action == "iam:DeleteServiceSpecificCredential":
-			s.Result, rec.Result = "already-gone", audit.ResultGone
-		default:
-			s.Result, rec.Result = "error", audit.ResultFailed
-			s.Error = awsops.Describe("iam", strings.TrimPrefix(s.Action, "iam:"), err)
-			rec.Error = s.Error
-			failed = true
-		}
-		if aerr := r.Audit.Write(rec); aerr != nil {
-			return p, fmt.Errorf("revoke: %w", aerr)
-		}
-	}
-	if failed {
-		return p, fmt.Errorf("revoke: a write call failed; the key may still work (run again to retry)")
-	}
-	return p, nil
-}
-
-func (r *Revoker) call(ctx context.Context, s Step) error {
-	pm := s.Params
-	var err error
-	switch s.Action {
-	case "iam:PutUserPolicy":
-		_, err = r.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(pm["UserName"]), PolicyName: aws.String(pm["PolicyName"]), PolicyDocument: aws.String(s.PolicyDocument)})
-	case "iam:PutRolePolicy":
-		_, err = r.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(pm["RoleName"]), PolicyName: aws.String(pm["PolicyName"]), PolicyDocument: aws.String(s.PolicyDocument)})
-	case "iam:DeleteServiceSpecificCredential":
-		_, err = r.IAM.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: aws.String(pm["UserName"]), ServiceSpecificCredentialId: aws.String(pm["ServiceSpecificCredentialId"])})
-	case "iam:UpdateAccessKey":
-		_, err = r.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(pm["UserName"]), AccessKeyId: aws.String(pm["AccessKeyId"]), Status: iamtypes.StatusType(pm["Status"])})
-	default:
-		err = fmt.Errorf("unknown action %s", s.Action)
-	}
-	return err
 }

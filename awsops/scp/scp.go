@@ -51,6 +51,43 @@ type Options struct {
 	Partition string
 	// MaxAgeDays for enforce-max-key-age (default 90).
 	MaxAgeDays int
+	// BreakGlass are the principal ARN patterns (aws:PrincipalArn,
+	// ArnNotLike) exempt from the policies that deny IAM changes on
+	// phantom users, so an incident responder can still put a deny on
+	// one (default DefaultBreakGlass). "{{partition}}" is filled in.
+	BreakGlass []string
+}
+
+// DefaultBreakGlass is the break-glass principal the phantom-user policies
+// exempt unless told otherwise: a dedicated responder role in any account
+// of the organization. An SCP binds every principal of a member account,
+// administrators and OrganizationAccountAccessRole included
+// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html),
+// so without an exemption `bks revoke-key` cannot write its deny on a
+// phantom user. aws:PrincipalArn is the role's ARN, not the session's
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+var DefaultBreakGlass = []string{"arn:{{partition}}:iam::*:role/bks-responder"}
+
+// ExemptsBreakGlass reports whether the policy exempts the break-glass
+// principals.
+func (p Policy) ExemptsBreakGlass() bool { return strings.Contains(p.template, "{{break_glass}}") }
+
+// breakGlassJSON renders the exempt principals for partition as a JSON
+// string (one) or list.
+func breakGlassJSON(arns []string, partition string) (string, error) {
+	if len(arns) == 0 {
+		arns = DefaultBreakGlass
+	}
+	var out []string
+	for _, a := range arns {
+		a = strings.ReplaceAll(a, "{{partition}}", partition)
+		if !strings.HasPrefix(a, "arn:") || strings.ContainsAny(a, "\"{} \t\n") || len(a) > 2048 {
+			return "", fmt.Errorf("break-glass principal %q is not an ARN pattern", a)
+		}
+		out = append(out, a)
+	}
+	b, err := json.Marshal(StringOrList(out))
+	return string(b), err
 }
 
 var catalog = []Policy{
@@ -179,9 +216,14 @@ func (p Policy) Render(opts Options) ([]byte, error) {
 	if opts.MaxAgeDays < 1 || opts.MaxAgeDays > 36600 {
 		return nil, fmt.Errorf("render SCP %s: max age %d days out of range 1..36600", p.Name, opts.MaxAgeDays)
 	}
+	glass, err := breakGlassJSON(opts.BreakGlass, opts.Partition)
+	if err != nil {
+		return nil, fmt.Errorf("render SCP %s: %w", p.Name, err)
+	}
 	text := strings.NewReplacer(
 		"{{partition}}", opts.Partition,
 		"{{max_age_days}}", strconv.Itoa(opts.MaxAgeDays),
+		"{{break_glass}}", glass,
 	).Replace(p.template)
 	if strings.Contains(text, "{{") {
 		return nil, fmt.Errorf("render SCP %s: unfilled placeholder", p.Name)

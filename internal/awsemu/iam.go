@@ -18,6 +18,12 @@ func (s *Server) iam(req *request) ([]byte, error) {
 	if a == nil {
 		return nil, &apiError{403, "InvalidClientTokenId", "no such account"}
 	}
+	if aerr := s.authorizeIAM(req); aerr != nil {
+		return nil, aerr
+	}
+	if aerr := s.strictIAM(a, req); aerr != nil {
+		return nil, aerr
+	}
 	p := req.params
 	now := s.now().UTC()
 	part := s.st.partition

@@ -14,10 +14,13 @@ type policyDoc struct {
 }
 
 type statement struct {
-	Effect    string                    `json:"Effect"`
-	Action    any                       `json:"Action"`
-	Resource  any                       `json:"Resource"`
-	Condition map[string]map[string]any `json:"Condition"`
+	Effect      string                    `json:"Effect"`
+	Action      any                       `json:"Action"`
+	NotAction   any                       `json:"NotAction"`
+	Resource    any                       `json:"Resource"`
+	NotResource any                       `json:"NotResource"`
+	Principal   any                       `json:"Principal"`
+	Condition   map[string]map[string]any `json:"Condition"`
 }
 
 func parsePolicy(doc string) ([]statement, error) {
@@ -42,7 +45,7 @@ func parsePolicy(doc string) ([]statement, error) {
 		if st.Effect != "Allow" && st.Effect != "Deny" {
 			return nil, fmt.Errorf("statement Effect must be Allow or Deny")
 		}
-		if len(strs(st.Action)) == 0 {
+		if len(strs(st.Action)) == 0 && len(strs(st.NotAction)) == 0 {
 			return nil, fmt.Errorf("statement has no Action")
 		}
 	}

@@ -6,7 +6,10 @@
 // AssumeRole sessions, CloudTrail events per region, organization accounts.
 //
 // It pages like AWS (Marker/IsTruncated, NextToken), answers NoSuchEntity,
-// DeleteConflict and AccessDenied as AWS does, requires a SigV4
+// DeleteConflict and AccessDenied as AWS does — evaluating the caller's
+// identity policies, the organization's SCPs and role trust policies
+// (authz.go, trust.go) — refuses what IAM documents it refuses (strict.go;
+// the list with sources is in README.md), requires a SigV4
 // Authorization header (whose credential scope gives the region and
 // service; the signature itself is not verified) and injects faults per
 // operation (Fault). It binds 127.0.0.1 only.

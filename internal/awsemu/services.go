@@ -40,6 +40,9 @@ func (s *Server) sts(req *request) ([]byte, error) {
 		if r == nil {
 			return nil, denied
 		}
+		if aerr := s.authorizeAssumeRole(req, acct, r, roleARN); aerr != nil {
+			return nil, aerr
+		}
 		dur := intParam(req.params, "DurationSeconds")
 		if dur == 0 {
 			dur = 3600
@@ -424,8 +427,8 @@ func (s *Server) checkBearer(req *request, token string) error {
 					if credStatus(c, now) != "Active" {
 						return authFailed
 					}
-					if denies(u.InlinePolicies, "bedrock:ListFoundationModels", time.Time{}) {
-						return &apiError{403, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: bedrock:ListFoundationModels with an explicit deny in an identity-based policy", req.callerARN)}
+					if msg := s.bearerDenied(a.ID, req.callerARN, req.callerARN, u.InlinePolicies, u.AttachedPolicies, time.Time{}, "LONG_TERM"); msg != "" {
+						return &apiError{403, "AccessDeniedException", msg}
 					}
 					return nil
 				}
@@ -462,8 +465,12 @@ func (s *Server) checkBearer(req *request, token string) error {
 			return authFailed
 		}
 		req.account, req.callerARN = sess.account, sess.arn
-		if r := findRole(s.st.accounts[sess.account], sess.role); r != nil && denies(r.InlinePolicies, "bedrock:ListFoundationModels", sess.issued) {
-			return &apiError{403, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: bedrock:ListFoundationModels with an explicit deny in an identity-based policy", sess.arn)}
+		if a := s.st.accounts[sess.account]; a != nil {
+			if r := findRole(a, sess.role); r != nil {
+				if msg := s.bearerDenied(a.ID, sess.arn, roleARN(s.st.partition, a.ID, r), r.InlinePolicies, r.AttachedPolicies, sess.issued, "SHORT_TERM"); msg != "" {
+					return &apiError{403, "AccessDeniedException", msg}
+				}
+			}
 		}
 		return nil
 	}
@@ -478,8 +485,8 @@ func (s *Server) checkBearer(req *request, token string) error {
 				if k.Status != "Active" {
 					return authFailed
 				}
-				if denies(usr.InlinePolicies, "bedrock:ListFoundationModels", issued) {
-					return &apiError{403, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: bedrock:ListFoundationModels with an explicit deny in an identity-based policy", req.callerARN)}
+				if msg := s.bearerDenied(a.ID, req.callerARN, req.callerARN, usr.InlinePolicies, usr.AttachedPolicies, issued, "SHORT_TERM"); msg != "" {
+					return &apiError{403, "AccessDeniedException", msg}
 				}
 				return nil
 			}

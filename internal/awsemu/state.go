@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,11 @@ type SeedCaller struct {
 	Account string `json:"account"`
 	// ARN of the caller, e.g. arn:aws:iam::111122223333:user/admin.
 	ARN string `json:"arn,omitempty"`
+	// AttachedPolicies and InlinePolicies are the caller's identity
+	// policies when its ARN names no seeded user. Both empty: the caller
+	// has AdministratorAccess.
+	AttachedPolicies []string          `json:"attached_policies,omitempty"`
+	InlinePolicies   map[string]string `json:"inline_policies,omitempty"`
 }
 
 // Organization is the AWS Organizations view: its management account and
@@ -41,6 +47,8 @@ type Organization struct {
 	ID                string           `json:"id,omitempty"`
 	ManagementAccount string           `json:"management_account"`
 	Accounts          []*OrgAccountRef `json:"accounts"`
+	// SCPs attached in the organization (see authz.go).
+	SCPs []*SCP `json:"scps,omitempty"`
 }
 
 // OrgAccountRef is one entry of organizations:ListAccounts.
@@ -286,7 +294,9 @@ func newState(seed *Seed, now time.Time) (*state, error) {
 			}
 			a := st.accounts[ref.ID]
 			if ref.ID != st.org.ManagementAccount && !a.NoOrgRole && findRole(a, orgRole) == nil {
-				a.Roles = append(a.Roles, &Role{Name: orgRole})
+				// AWS creates it with AdministratorAccess attached.
+				a.Roles = append(a.Roles, &Role{Name: orgRole, AttachedPolicies: []string{administratorAccess(st.partition)},
+					AssumeRolePolicy: orgRoleTrust(st.partition, st.org.ManagementAccount)})
 			}
 		}
 	}
@@ -343,6 +353,11 @@ func (st *state) normalize(a *Account, now time.Time) error {
 		}
 	}
 	for _, r := range a.Roles {
+		if r.AssumeRolePolicy != "" {
+			if err := validTrust(r.AssumeRolePolicy); err != nil {
+				return fmt.Errorf("seed: account %s: role %s: assume_role_policy: %w", a.ID, r.Name, err)
+			}
+		}
 		if r.ID == "" {
 			r.ID = st.newID("AROA", a.ID)
 		}
@@ -479,7 +494,7 @@ func (st *state) newServiceSecret(user, account, service string) string {
 
 func findUser(a *Account, name string) *User {
 	for _, u := range a.Users {
-		if u.Name == name {
+		if strings.EqualFold(u.Name, name) {
 			return u
 		}
 	}
@@ -488,7 +503,7 @@ func findUser(a *Account, name string) *User {
 
 func findGroup(a *Account, name string) *Group {
 	for _, g := range a.Groups {
-		if g.Name == name {
+		if strings.EqualFold(g.Name, name) {
 			return g
 		}
 	}
@@ -497,7 +512,7 @@ func findGroup(a *Account, name string) *Group {
 
 func findRole(a *Account, name string) *Role {
 	for _, r := range a.Roles {
-		if r.Name == name {
+		if strings.EqualFold(r.Name, name) {
 			return r
 		}
 	}

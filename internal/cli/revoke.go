@@ -51,8 +51,17 @@ Short-term key (bedrock-api-key-…): such keys cannot be deleted. bks finds
 the role or user that issued the key's session in CloudTrail (the key's
 region first, then the others) and denies every action to that role's or
 user's sessions issued before now. That cuts off EVERY older session of
-the role, not only the key: bks says so before it acts. SSO roles and your
-own identity are refused unless --force.
+the role, not only the key: bks says so before it acts. Your own identity
+is refused unless --force. IAM Identity Center roles (AWSReservedSSO_*) are
+always refused — IAM answers UnmodifiableEntity to any change — and bks
+prints the commands that work instead (the permission set's inline policy,
+or an SCP, and revoking the users' active sessions).
+
+Every step runs whatever the others did: a refused deny (an SCP, the
+2,048-character inline policy budget, a role that may delete but not write
+policies) no longer keeps the key from being deleted. A refused inline deny
+falls back to attaching AWS's managed AWSDenyAll, and says so. When some
+steps fail, bks exits 3 (partially revoked) and lists what still stands.
 
 --dry-run prints the exact calls and policy documents and changes nothing.
 Without --yes bks asks first, and refuses when there is no terminal to ask
@@ -72,7 +81,7 @@ out of shell history).`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (calls and policy documents) and change nothing")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
-	fs.BoolVar(&opts.Force, "force", false, "allow revoking your own identity or an SSO-reserved role")
+	fs.BoolVar(&opts.Force, "force", false, "allow revoking your own identity (IAM Identity Center roles are refused even so)")
 	fs.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail for a short-term key's issuer, after the key's own (default: the partition's standard regions)")
 	fs.StringVar(&opts.Role, "role", "", "short-term key: the issuing role, when CloudTrail does not show it")
 	fs.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
@@ -162,6 +171,9 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, opts *revokeOptions) err
 		if applyErr != nil {
 			if opts.JSON {
 				writeJSON(sio.Out, out)
+			}
+			if errors.Is(applyErr, revoke.ErrPartial) {
+				return cmdutil.Partial(applyErr)
 			}
 			return applyErr
 		}
@@ -268,6 +280,15 @@ func writeRevokeResults(w io.Writer, p *revoke.Plan, auditPath string) {
 			line += " — " + s.Error
 		}
 		fmt.Fprintln(w, line)
+		if s.Fallback != "" {
+			fmt.Fprintf(w, "     the inline deny was refused: attached %s instead\n", s.Fallback)
+		}
+	}
+	if len(p.StillStands) > 0 {
+		fmt.Fprintln(w, "\nPARTIALLY REVOKED. Still stands:")
+		for _, s := range p.StillStands {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
 	}
 	fmt.Fprintf(w, "Audit log: %s\n", auditPath)
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +18,7 @@ type scpShowOptions struct {
 	Format     string
 	Partition  string
 	MaxAgeDays int
+	BreakGlass []string
 }
 
 func newCmdSCP(f *cmdutil.Factory) *cobra.Command {
@@ -57,11 +60,21 @@ func newCmdSCPShow(f *cmdutil.Factory) *cobra.Command {
 		Short: "Print a policy as JSON or as a Terraform aws_organizations_policy",
 		Long: `Print one or more policies ("all" for every one), rendered for a partition.
 
-Policies: ` + strings.Join(scp.Names(), ", ") + `.`,
+Policies: ` + strings.Join(scp.Names(), ", ") + `.
+
+The policies that deny IAM changes on phantom users (protect-phantom-users,
+block-phantom-user-creation) exempt break-glass principals with
+"ArnNotLike aws:PrincipalArn": an SCP binds every principal of a member
+account, administrators and OrganizationAccountAccessRole included, so
+without one nobody could put bks revoke-key's deny on a phantom user.
+Default: ` + strings.Join(scp.DefaultBreakGlass, ", ") + ` (any account, partition
+filled in); --break-glass replaces it (repeat for several; * wildcards).
+Run revoke-key as that role. See docs/SCP.md.`,
 		Example: `  bks scp show deny-long-term-api-keys
   bks scp show all --format terraform > bks-scps.tf
   bks scp show protect-phantom-users --partition aws-us-gov
-  bks scp show enforce-max-key-age --max-age-days 30`,
+  bks scp show enforce-max-key-age --max-age-days 30
+  bks scp show protect-phantom-users --break-glass 'arn:aws:iam::*:role/security/ir-*'`,
 		Args:      cobra.MinimumNArgs(1),
 		ValidArgs: append(scp.Names(), "all"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +85,7 @@ Policies: ` + strings.Join(scp.Names(), ", ") + `.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "json", "output format: json or terraform")
 	cmd.Flags().StringVar(&opts.Partition, "partition", "aws", "partition of the ARNs: aws, aws-us-gov or aws-cn")
 	cmd.Flags().IntVar(&opts.MaxAgeDays, "max-age-days", scp.DefaultMaxAgeDays, "maximum key age for enforce-max-key-age")
+	cmd.Flags().StringArrayVar(&opts.BreakGlass, "break-glass", nil, "principal ARN pattern exempt from the phantom-user policies (repeatable; default "+strings.Join(scp.DefaultBreakGlass, ", ")+")")
 	return cmd
 }
 
@@ -91,7 +105,8 @@ func scpShowRun(io *IO, opts *scpShowOptions) error {
 	if opts.Format != "json" && opts.Format != "terraform" {
 		return fmt.Errorf("scp show: --format %q: want json or terraform", opts.Format)
 	}
-	ro := scp.Options{Partition: opts.Partition, MaxAgeDays: opts.MaxAgeDays}
+	ro := scp.Options{Partition: opts.Partition, MaxAgeDays: opts.MaxAgeDays, BreakGlass: opts.BreakGlass}
+	explainBreakGlass(io.Err, policies, ro)
 	if opts.Format == "json" && len(policies) > 1 {
 		return scpShowJSONSet(io, policies, ro)
 	}
@@ -135,4 +150,31 @@ func scpShowJSONSet(io *IO, policies []scp.Policy, ro scp.Options) error {
 	b.WriteString("}\n")
 	_, err := fmt.Fprint(io.Out, b.String())
 	return err
+}
+
+// explainBreakGlass says on stderr (stdout stays a policy document) which
+// of the shown policies exempt which principals, and why.
+func explainBreakGlass(w io.Writer, policies []scp.Policy, ro scp.Options) {
+	var names []string
+	for _, p := range policies {
+		if p.ExemptsBreakGlass() {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	glass := slices.Clone(ro.BreakGlass)
+	if len(glass) == 0 {
+		glass = slices.Clone(scp.DefaultBreakGlass)
+	}
+	part := ro.Partition
+	if part == "" {
+		part = "aws"
+	}
+	for i := range glass {
+		glass[i] = strings.ReplaceAll(glass[i], "{{partition}}", part)
+	}
+	fmt.Fprintf(w, "bks: %s exempt%s the break-glass principal(s) %s (ArnNotLike aws:PrincipalArn): an SCP binds every principal of a member account, admins and OrganizationAccountAccessRole included, so run `bks revoke-key` as one of them to put a deny on a phantom user. Change with --break-glass.\n",
+		strings.Join(names, " and "), map[bool]string{true: "s", false: ""}[len(names) == 1], strings.Join(glass, ", "))
 }

@@ -54,3 +54,29 @@ func TestSCPCommands(t *testing.T) {
 		}
 	}
 }
+
+// `bks scp show` explains the break-glass exemption on stderr (stdout stays
+// a policy document) and --break-glass replaces the default principal.
+func TestSCPShowBreakGlass(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--partition", "aws-us-gov")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, err := scp.Parse([]byte(out)); err != nil {
+		t.Fatalf("stdout is not a policy: %v", err)
+	}
+	if !strings.Contains(out, `"aws:PrincipalArn": "arn:aws-us-gov:iam::*:role/bks-responder"`) ||
+		!strings.Contains(errOut, "break-glass principal(s) arn:aws-us-gov:iam::*:role/bks-responder") || !strings.Contains(errOut, "OrganizationAccountAccessRole included") {
+		t.Errorf("default break-glass:\n%s\n%s", out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "scp", "show", "protect-phantom-users", "--break-glass", "arn:aws:iam::*:role/ir-*", "--break-glass", "arn:aws:iam::*:role/OrganizationAccountAccessRole")
+	if code != 0 || !strings.Contains(out, `"arn:aws:iam::*:role/ir-*",`) || strings.Contains(out, "bks-responder") || !strings.Contains(errOut, "role/ir-*, arn:aws:iam::*:role/OrganizationAccountAccessRole") {
+		t.Errorf("--break-glass: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut = runCLI(t, "", "scp", "show", "protect-phantom-users", "--break-glass", "bks-responder"); code != ExitFailure || !strings.Contains(errOut, "not an ARN pattern") {
+		t.Errorf("a bad --break-glass: exit %d %s", code, errOut)
+	}
+	if _, _, errOut = runCLI(t, "", "scp", "show", "deny-all-api-keys"); strings.Contains(errOut, "break-glass") {
+		t.Errorf("explained for a policy without exemption: %s", errOut)
+	}
+}

@@ -10,7 +10,12 @@ resource "aws_organizations_policy" "bks_block_phantom_user_creation" {
           "Sid": "DenyPhantomUserCreation",
           "Effect": "Deny",
           "Action": "iam:CreateUser",
-          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*"
+          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*",
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyAmazonBedrockLimitedAccessAttachment",
@@ -24,6 +29,9 @@ resource "aws_organizations_policy" "bks_block_phantom_user_creation" {
           "Condition": {
             "ArnEquals": {
               "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonBedrockLimitedAccess"
+            },
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
             }
           }
         }

@@ -10,7 +10,12 @@ resource "aws_organizations_policy" "bks_protect_phantom_users" {
           "Sid": "DenyPhantomUserAccessKeys",
           "Effect": "Deny",
           "Action": "iam:CreateAccessKey",
-          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*"
+          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*",
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyPhantomUserConsoleAccess",
@@ -19,7 +24,12 @@ resource "aws_organizations_policy" "bks_protect_phantom_users" {
             "iam:CreateLoginProfile",
             "iam:UpdateLoginProfile"
           ],
-          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*"
+          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*",
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyPhantomUserMFADevices",
@@ -31,7 +41,12 @@ resource "aws_organizations_policy" "bks_protect_phantom_users" {
           "Resource": [
             "arn:aws:iam::*:user/BedrockAPIKey-*",
             "arn:aws:iam::*:mfa/BedrockAPIKey-*"
-          ]
+          ],
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyPhantomUserOtherCredentials",
@@ -40,13 +55,23 @@ resource "aws_organizations_policy" "bks_protect_phantom_users" {
             "iam:UploadSigningCertificate",
             "iam:UploadSSHPublicKey"
           ],
-          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*"
+          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*",
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyPhantomUserInlinePolicies",
           "Effect": "Deny",
           "Action": "iam:PutUserPolicy",
-          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*"
+          "Resource": "arn:aws:iam::*:user/BedrockAPIKey-*",
+          "Condition": {
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
+            }
+          }
         },
         {
           "Sid": "DenyPhantomUserExtraManagedPolicies",
@@ -56,6 +81,9 @@ resource "aws_organizations_policy" "bks_protect_phantom_users" {
           "Condition": {
             "ArnNotEquals": {
               "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonBedrockLimitedAccess"
+            },
+            "ArnNotLike": {
+              "aws:PrincipalArn": "arn:aws:iam::*:role/bks-responder"
             }
           }
         }

@@ -12,6 +12,7 @@ const (
 	ExitOK          = 0   // nothing found, nothing to act on
 	ExitFound       = 1   // keys found (detect), findings over policy (scan), a live key, open incidents
 	ExitFailure     = 2   // the run failed or could not read something
+	ExitPartial     = 3   // revoke-key: some write calls were made, others failed (the output says what still stands)
 	ExitInterrupted = 130 // Ctrl-C or SIGTERM: the run is incomplete
 )
 
@@ -24,6 +25,9 @@ var (
 	// ErrFailed: the run failed and its output already says why (a table
 	// of results): exit ExitFailure with nothing more printed.
 	ErrFailed = errors.New("failed")
+	// ErrPartial: the run changed some of what it meant to and failed on
+	// the rest (revoke-key): exit ExitPartial with the error printed.
+	ErrPartial = errors.New("partially done")
 	// ErrInterrupted: the run was cancelled. Wrap it to say what is
 	// incomplete: fmt.Errorf("%w: the scan is incomplete", ErrInterrupted).
 	ErrInterrupted = errors.New("interrupted")
@@ -45,6 +49,15 @@ func (e *FoundError) Error() string {
 
 // Is makes errors.Is(err, ErrFound) hold.
 func (e *FoundError) Is(target error) bool { return target == ErrFound }
+
+// Partial marks err (which says what was and was not done) as a partial
+// run: it exits ExitPartial and prints err as it is.
+func Partial(err error) error { return partialError{err} }
+
+type partialError struct{ err error }
+
+func (e partialError) Error() string   { return e.err.Error() }
+func (e partialError) Unwrap() []error { return []error{e.err, ErrPartial} }
 
 // Found is the error of a command that found something, exiting code.
 func Found(code int) error { return &FoundError{Code: code} }
@@ -76,6 +89,9 @@ func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return fe.Code
 	case errors.Is(err, ErrFailed):
 		return ExitFailure
+	case errors.Is(err, ErrPartial):
+		fmt.Fprintf(stderr, "bks: %v\n", err)
+		return ExitPartial
 	}
 	fmt.Fprintf(stderr, "bks: %v\n", err)
 	return ExitFailure

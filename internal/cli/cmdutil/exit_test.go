@@ -28,6 +28,7 @@ func TestExitCode(t *testing.T) {
 		{"found, --exit-code 0", live, Found(0), 0, ""},
 		{"found with a message", live, &FoundError{Code: ExitFound, Msg: "the key STILL WORKS"}, ExitFound, "bks: the key STILL WORKS\n"},
 		{"failed, already said", live, ErrFailed, ExitFailure, ""},
+		{"partially revoked", live, Partial(errors.New("revoke: partially revoked: access key X is still active")), ExitPartial, "bks: revoke: partially revoked: access key X is still active\n"},
 		{"interrupted", live, fmt.Errorf("%w: the scan is incomplete", ErrInterrupted), ExitInterrupted, "bks: interrupted: the scan is incomplete\n"},
 		{"canceled without the context", live, sdkCanceled, ExitInterrupted, "bks: interrupted\n"},
 		// Cancellation comes first, whatever the command returned.
