@@ -317,6 +317,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = s.cloudtrail(req)
 	case "bedrock":
 		body, err = s.bedrock(req, r)
+	case "ce":
+		body, err = s.costExplorer(req)
 	default:
 		err = &apiError{400, "InvalidAction", "service " + req.service + " is not emulated"}
 	}
@@ -388,6 +390,8 @@ func (s *Server) parse(r *http.Request) (*request, *apiError) {
 			req.service = "cloudtrail"
 		case "AWSOrganizationsV20161128":
 			req.service = "organizations"
+		case "AWSInsightsIndexService":
+			req.service = "ce"
 		default:
 			return req, &apiError{400, "UnknownOperationException", "target " + svc + " is not emulated"}
 		}
