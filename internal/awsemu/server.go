@@ -319,6 +319,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = s.bedrock(req, r)
 	case "ce":
 		body, err = s.costExplorer(req)
+	case "account":
+		body, err = s.account(req)
 	default:
 		err = &apiError{400, "InvalidAction", "service " + req.service + " is not emulated"}
 	}
@@ -377,6 +379,12 @@ func (s *Server) parse(r *http.Request) (*request, *apiError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {
 		return req, &apiError{400, "MalformedRequest", err.Error()}
+	}
+	if accountRoute(r, req) {
+		if aerr := restJSONBody(body, req); aerr != nil {
+			return req, aerr
+		}
+		return req, s.sigv4(r, req)
 	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		req.protocol = "json"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -134,6 +135,10 @@ func (a AWSAccount) IAM() *iam.Client { return iam.NewFromConfig(a.Config) }
 func (a AWSAccount) Organizations() *organizations.Client {
 	return organizations.NewFromConfig(a.Config)
 }
+
+// AccountManagement is the account's AWS Account Management client
+// (account:ListRegions).
+func (a AWSAccount) AccountManagement() *account.Client { return account.NewFromConfig(a.Config) }
 
 // CloudTrail is the account's CloudTrail client in region (CloudTrail's
 // event history is regional).
