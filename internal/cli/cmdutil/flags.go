@@ -111,7 +111,7 @@ type VerifyFlags struct {
 // Register adds the flags to fs; help is the help of --verify.
 func (f *VerifyFlags) Register(fs *pflag.FlagSet, help string) {
 	fs.BoolVar(&f.Verify, "verify", false, help)
-	fs.StringVar(&f.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
+	fs.StringVar(&f.VerifyRegion, "verify-region", "", "region where long-term keys, which carry none, are live-checked (default: us-east-1, then us-gov-west-1 when rejected; name it for China and other partitions)")
 	fs.StringVar(&f.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
 }
 
