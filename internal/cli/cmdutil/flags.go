@@ -43,8 +43,8 @@ type OrgFlags struct {
 
 // Register adds the flags to fs.
 func (f *OrgFlags) Register(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.Org, "org", false, "act on every ACTIVE account of the AWS Organization (run from the management or a delegated admin account)")
-	fs.StringVar(&f.Role, "org-role", org.DefaultRole, "role to assume in member accounts")
+	fs.BoolVar(&f.Org, "org", false, "act on every ACTIVE account of the AWS Organization: lists them (management or delegated admin account), then assumes --org-role in each")
+	fs.StringVar(&f.Role, "org-role", org.DefaultRole, "role to assume in member accounts; the default exists only in accounts the organization created and trusts only the management account: from a delegated admin, deploy a role of your own and name it here")
 	fs.StringSliceVar(&f.Accounts, "org-accounts", nil, "only these account ids (comma-separated)")
 	fs.StringSliceVar(&f.Skip, "org-skip", nil, "skip these account ids (comma-separated)")
 	fs.IntVar(&f.Parallel, "org-parallel", 4, "accounts processed at once")
