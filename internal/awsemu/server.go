@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +49,7 @@ type Server struct {
 	faults []*faultState
 	calls  []Call
 	now    func() time.Time
+	trail  atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
 }
 
 // Options tune a new server.
@@ -352,6 +354,7 @@ func (s *Server) record(req *request, status int, code string) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Time: s.now(), Account: req.account, Region: req.region, Service: req.service, Action: req.action, Params: req.params, Status: status, Code: code})
 	s.mu.Unlock()
+	s.trailBearerCall(req, code)
 }
 
 // parse reads the SigV4 scope, the protocol and the action, and resolves
