@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build test demo bench bench-git fuzz lint tools
+.PHONY: build test test-aws demo bench bench-git fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -14,6 +14,13 @@ build:
 test: lint
 	$(GO) test -race -count=1 ./...
 	$(MAKE) build
+
+# The live-account check (docs/live-aws.md): against a real sandbox account,
+# only with BKS_AWS_LIVE=1 and BKS_AWS_LIVE_ACCOUNT=<its id> (checked
+# against STS). It creates and deletes a throwaway IAM user and Bedrock
+# API key. `make test` runs the same check against the emulator.
+test-aws:
+	BKS_AWS_LIVE=$${BKS_AWS_LIVE:-0} $(GO) test -count=1 -timeout 90m -v -run 'TestLiveAccount/aws' ./internal/cli
 
 # Tools the tests need, installed when missing: Debian packages, and
 # staticcheck (pinned) into .tools/bin.

@@ -3,6 +3,7 @@ module github.com/bks-dev/bks
 go 1.26.0
 
 require (
+	github.com/aws/aws-sdk-go-v2/service/account v1.32.0
 	github.com/aws/aws-sdk-go-v2/service/costexplorer v1.63.10
 	github.com/google/go-github/v62 v62.0.0
 	github.com/klauspost/compress v1.20.3

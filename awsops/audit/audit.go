@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -49,6 +50,43 @@ func Open(path string) (*Log, error) {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	return &Log{w: f, closer: f, now: time.Now}, nil
+}
+
+// FileName is the audit log's name in the state directory.
+const FileName = "bks-audit.jsonl"
+
+// FlagHelp describes the default for --audit-log flags.
+const FlagHelp = "append every write call to this JSON Lines file (default $XDG_STATE_HOME/bks/" + FileName + ", else ~/.local/state/bks/)"
+
+// DefaultPath is where the log goes when the user names none: the user's
+// state directory ($XDG_STATE_HOME/bks, else $HOME/.local/state/bks, per
+// the XDG Base Directory spec), never the current directory, which is
+// usually the repository being scanned. getenv reads the environment.
+func DefaultPath(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "bks", FileName), nil
+	}
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "bks", FileName), nil
+	}
+	return "", fmt.Errorf("audit log: neither XDG_STATE_HOME nor HOME is set: name the file with --audit-log")
+}
+
+// OpenOrDefault opens path, or DefaultPath when path is "" (creating its
+// directory 0700), and returns the path it opened.
+func OpenOrDefault(path string, getenv func(string) string) (*Log, string, error) {
+	if path == "" {
+		p, err := DefaultPath(getenv)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, "", fmt.Errorf("audit log: %w", err)
+		}
+		path = p
+	}
+	l, err := Open(path)
+	return l, path, err
 }
 
 // New writes to w.

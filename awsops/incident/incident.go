@@ -10,13 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
-	cetypes "github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/iamscan"
@@ -27,6 +24,7 @@ import (
 // CostAPI is the part of the Cost Explorer client the report uses.
 type CostAPI interface {
 	GetCostAndUsage(context.Context, *costexplorer.GetCostAndUsageInput, ...func(*costexplorer.Options)) (*costexplorer.GetCostAndUsageOutput, error)
+	GetDimensionValues(context.Context, *costexplorer.GetDimensionValuesInput, ...func(*costexplorer.Options)) (*costexplorer.GetDimensionValuesOutput, error)
 }
 
 var _ CostAPI = (*costexplorer.Client)(nil)
@@ -76,11 +74,14 @@ type Section struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// DailyCost is one day of Bedrock cost.
+// DailyCost is one day of one Bedrock billing service's cost: "Amazon
+// Bedrock" itself, or a Marketplace model such as "Claude 3.5 Sonnet
+// (Amazon Bedrock Edition)".
 type DailyCost struct {
-	Date   string `json:"date"`
-	Amount string `json:"amount"`
-	Unit   string `json:"unit"`
+	Date    string `json:"date"`
+	Service string `json:"service"`
+	Amount  string `json:"amount"`
+	Unit    string `json:"unit"`
 }
 
 // Report is the incident report. JSON names are stable.
@@ -250,7 +251,7 @@ func Build(ctx context.Context, d Deps, t revoke.Target, o Options) (*Report, er
 			set(SecCost, StateUnavailable, awsops.Describe("ce", "GetCostAndUsage", err))
 		default:
 			r.Cost = cost
-			set(SecCost, StateOK, "account-wide Amazon Bedrock cost: Cost Explorer does not split it by key or user")
+			set(SecCost, StateOK, costScope)
 		}
 	}
 
@@ -259,40 +260,6 @@ func Build(ctx context.Context, d Deps, t revoke.Target, o Options) (*Report, er
 	r.Actions = recommend(r)
 	set(SecActions, StateOK, "")
 	return r, nil
-}
-
-func bedrockCost(ctx context.Context, api CostAPI, now time.Time, days int) ([]DailyCost, error) {
-	start := now.AddDate(0, 0, -days).Format("2006-01-02")
-	end := now.AddDate(0, 0, 1).Format("2006-01-02")
-	in := &costexplorer.GetCostAndUsageInput{
-		TimePeriod:  &cetypes.DateInterval{Start: aws.String(start), End: aws.String(end)},
-		Granularity: cetypes.GranularityDaily,
-		Metrics:     []string{"UnblendedCost"},
-		Filter: &cetypes.Expression{Dimensions: &cetypes.DimensionValues{
-			Key: cetypes.DimensionService, Values: []string{"Amazon Bedrock"},
-		}},
-	}
-	var out []DailyCost
-	for range 100 {
-		page, err := api.GetCostAndUsage(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page.ResultsByTime {
-			m := r.Total["UnblendedCost"]
-			dc := DailyCost{Amount: aws.ToString(m.Amount), Unit: aws.ToString(m.Unit)}
-			if r.TimePeriod != nil {
-				dc.Date = aws.ToString(r.TimePeriod.Start)
-			}
-			out = append(out, dc)
-		}
-		if aws.ToString(page.NextPageToken) == "" {
-			break
-		}
-		in.NextPageToken = page.NextPageToken
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Date < out[j].Date })
-	return out, nil
 }
 
 func assess(r *Report, now time.Time) Risk {

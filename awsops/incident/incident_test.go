@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -26,35 +22,6 @@ import (
 const acct = "111122223333"
 
 var now = time.Now().UTC().Truncate(time.Second)
-
-// fakeCostExplorer answers GetCostAndUsage (JSON 1.1), or AccessDenied.
-func fakeCostExplorer(t *testing.T, denied bool) *costexplorer.Client {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "AWSInsightsIndexService.GetCostAndUsage" {
-			http.Error(w, "bad target", 400)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if denied {
-			w.WriteHeader(400)
-			io.WriteString(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::111122223333:user/bks-admin is not authorized to perform: ce:GetCostAndUsage"}`)
-			return
-		}
-		if !strings.Contains(string(body), `"Amazon Bedrock"`) || !strings.Contains(string(body), `"DAILY"`) {
-			http.Error(w, "unexpected query "+string(body), 400)
-			return
-		}
-		io.WriteString(w, `{"ResultsByTime":[
-			{"TimePeriod":{"Start":"2026-04-02","End":"2026-04-03"},"Total":{"UnblendedCost":{"Amount":"41.20","Unit":"USD"}}},
-			{"TimePeriod":{"Start":"2026-04-01","End":"2026-04-02"},"Total":{"UnblendedCost":{"Amount":"0.05","Unit":"USD"}}}]}`)
-	}))
-	t.Cleanup(srv.Close)
-	return costexplorer.New(costexplorer.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
-		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
-	})
-}
 
 func setup(t *testing.T, faults ...awsemu.Fault) (*awsemu.Server, incident.Deps, string) {
 	t.Helper()
@@ -77,6 +44,7 @@ func setup(t *testing.T, faults ...awsemu.Fault) (*awsemu.Server, incident.Deps,
 				AdditionalEventData: map[string]any{"callWithBearerToken": true}},
 			{Region: "eu-west-1", Time: now.Add(-2 * time.Hour), Name: "CreateAccessKey", Source: "iam.amazonaws.com", Username: user, SourceIP: "203.0.113.9"},
 		},
+		Costs: claudeIncidentCosts(),
 	}}}, awsemu.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +52,27 @@ func setup(t *testing.T, faults ...awsemu.Fault) (*awsemu.Server, incident.Deps,
 	t.Cleanup(srv.Close)
 	cfg := srv.AWSConfig("us-east-1")
 	return srv, incident.Deps{
-		IAM: iam.NewFromConfig(cfg),
+		IAM:  iam.NewFromConfig(cfg),
+		Cost: costexplorer.NewFromConfig(cfg),
 		CloudTrail: func(region string) timeline.CloudTrailAPI {
 			return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
 		},
 	}, key
+}
+
+// claudeIncidentCosts is an LLMjacking incident on Claude as Cost Explorer
+// shows it: the model bills through AWS Marketplace as "Claude 3.5 Sonnet
+// (Amazon Bedrock Edition)", Amazon Bedrock itself shows cents.
+func claudeIncidentCosts() []*awsemu.Cost {
+	day := func(n int) string { return now.AddDate(0, 0, -n).Format("2006-01-02") }
+	return []*awsemu.Cost{
+		{Date: day(3), Service: "Amazon Bedrock", Amount: 0.05},
+		{Date: day(2), Service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)", Amount: 41.2},
+		{Date: day(1), Service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)", Amount: 1650.75},
+		{Date: day(1), Service: "Claude 3 Haiku (Amazon Bedrock Edition)", Amount: 12.5},
+		{Date: day(1), Service: "Amazon Elastic Compute Cloud - Compute", Amount: 3},
+		{Date: now.AddDate(0, 0, -200).Format("2006-01-02"), Service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)", Amount: 9999},
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -114,7 +98,6 @@ func allSectionsPresent(t *testing.T, r *incident.Report) {
 // Must show: a report whose every section is filled or explains why not.
 func TestReportEverySectionFilled(t *testing.T) {
 	_, deps, key := setup(t)
-	deps.Cost = fakeCostExplorer(t, false)
 	tg, _ := revoke.ParseTarget(key, "aws")
 	r, err := incident.Build(context.Background(), deps, tg, opts())
 	if err != nil {
@@ -126,7 +109,7 @@ func TestReportEverySectionFilled(t *testing.T) {
 			t.Errorf("section %s: %+v", name, r.Sections[name])
 		}
 	}
-	if r.Risk.Level != "critical" || len(r.Cost) != 2 || r.Cost[0].Date != "2026-04-01" {
+	if r.Risk.Level != "critical" || len(r.Cost) != 4 {
 		t.Errorf("risk %+v cost %+v", r.Risk, r.Cost)
 	}
 	var txt, md, js bytes.Buffer
@@ -139,7 +122,7 @@ func TestReportEverySectionFilled(t *testing.T) {
 		}
 	}
 	for _, w := range []string{"Bedrock credentials", "never expires", "last used", "Console password", "admins", "AmazonBedrockLimitedAccess", "extra",
-		"Source IPs (2)", "anthropic.claude-3-5-sonnet-20240620-v1:0 @ us-east-1: 1", "2026-04-02: 41.20 USD", "Risk: CRITICAL", "1. Revoke now"} {
+		"Source IPs (2)", "anthropic.claude-3-5-sonnet-20240620-v1:0 @ us-east-1: 1", "Amazon Bedrock: 0.05 USD", "Risk: CRITICAL", "1. Revoke now"} {
 		if !strings.Contains(txt.String(), w) {
 			t.Errorf("text lacks %q", w)
 		}
@@ -158,8 +141,9 @@ func TestReportSectionsSayWhy(t *testing.T) {
 		awsemu.Fault{Action: "ListAccessKeys", Kind: "denied"},
 		awsemu.Fault{Action: "ListMFADevices", Kind: "denied"},
 		awsemu.Fault{Action: "LookupEvents", Kind: "denied"},
+		awsemu.Fault{Action: "GetDimensionValues", Kind: "denied"},
+		awsemu.Fault{Action: "GetCostAndUsage", Kind: "denied"},
 	)
-	deps.Cost = fakeCostExplorer(t, true)
 	tg, _ := revoke.ParseTarget(key, "aws")
 	r, err := incident.Build(context.Background(), deps, tg, opts())
 	if err != nil {
@@ -200,5 +184,47 @@ func TestReportSectionsSayWhy(t *testing.T) {
 	}
 	if s := r.Sections[incident.SecCost]; s.State != incident.StateUnavailable || s.Reason == "" {
 		t.Errorf("cost section %+v", s)
+	}
+}
+
+// An LLMjacking incident on Claude: its spend is billed through AWS
+// Marketplace as "<model> (Amazon Bedrock Edition)", not as "Amazon
+// Bedrock"; the report shows it per day and service, leaves out other
+// services and days outside the window, and still finds it when
+// ce:GetDimensionValues is denied (grouped by SERVICE, filtered here).
+func TestReportClaudeMarketplaceCost(t *testing.T) {
+	for _, faults := range [][]awsemu.Fault{nil, {{Action: "GetDimensionValues", Kind: "denied"}}} {
+		srv, deps, key := setup(t, faults...)
+		tg, _ := revoke.ParseTarget(key, "aws")
+		r, err := incident.Build(context.Background(), deps, tg, opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var txt bytes.Buffer
+		r.Write(&txt, incident.FormatText)
+		day := func(n int) string { return now.AddDate(0, 0, -n).Format("2006-01-02") }
+		for _, want := range []string{
+			day(3) + " Amazon Bedrock: 0.05 USD",
+			day(2) + " Claude 3.5 Sonnet (Amazon Bedrock Edition): 41.2 USD",
+			day(1) + " Claude 3.5 Sonnet (Amazon Bedrock Edition): 1650.75 USD",
+			day(1) + " Claude 3 Haiku (Amazon Bedrock Edition): 12.5 USD",
+			"Marketplace",
+		} {
+			if !strings.Contains(txt.String(), want) {
+				t.Errorf("faults %v: report lacks %q:\n%s", faults, want, txt.String())
+			}
+		}
+		if strings.Contains(txt.String(), "Elastic Compute") || strings.Contains(txt.String(), "9999") || len(r.Cost) != 4 {
+			t.Errorf("faults %v: other services or days in the cost: %+v", faults, r.Cost)
+		}
+		var ce []string
+		for _, c := range srv.Calls() {
+			if c.Service == "ce" {
+				ce = append(ce, c.Action)
+			}
+		}
+		if len(ce) < 2 || ce[0] != "GetDimensionValues" || ce[len(ce)-1] != "GetCostAndUsage" { // GetCostAndUsage pages by 31 days
+			t.Errorf("Cost Explorer calls %v", ce)
+		}
 	}
 }

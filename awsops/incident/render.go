@@ -230,7 +230,7 @@ func (r *Report) render(p *printer) {
 			p.item("No Bedrock cost in the window")
 		}
 		for _, c := range r.Cost {
-			p.item("%s: %s %s", c.Date, c.Amount, c.Unit)
+			p.item("%s %s: %s %s", c.Date, c.Service, c.Amount, c.Unit)
 		}
 	}
 

@@ -87,7 +87,7 @@ func AssumeRole(ctx context.Context, base aws.Config, roleARN, sessionName strin
 	})
 	cfg.Credentials = aws.NewCredentialsCache(prov)
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return aws.Config{}, fmt.Errorf("sts:AssumeRole %s: %w", roleARN, err)
+		return aws.Config{}, &AssumeRoleError{RoleARN: roleARN, Err: err}
 	}
 	return cfg, nil
 }

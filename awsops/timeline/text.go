@@ -28,7 +28,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	for _, e := range r.Events {
 		name := e.Name
 		if e.BearerToken {
-			name += " [API key]"
+			name += " [API key" + strings.TrimRight(" "+e.BearerTokenType, " ") + "]"
 		}
 		if e.IsInvocation() {
 			name = "* " + name

@@ -72,11 +72,15 @@ type Event struct {
 	AccessKeyID string    `json:"access_key_id,omitempty"`
 	Identity    string    `json:"identity_arn,omitempty"`
 	// BearerToken: the call was made with a Bedrock API key
-	// (additionalEventData.callWithBearerToken).
-	BearerToken bool   `json:"bearer_token"`
-	ReadOnly    bool   `json:"read_only"`
-	ModelID     string `json:"model_id,omitempty"`
-	EventID     string `json:"event_id"`
+	// (additionalEventData.callWithBearerToken, or requestParameters'
+	// on Mantle, bedrock-mantle.amazonaws.com).
+	BearerToken bool `json:"bearer_token"`
+	// BearerTokenType is SHORT_TERM or LONG_TERM when the event says
+	// (Mantle's requestParameters.bearerTokenType).
+	BearerTokenType string `json:"bearer_token_type,omitempty"`
+	ReadOnly        bool   `json:"read_only"`
+	ModelID         string `json:"model_id,omitempty"`
+	EventID         string `json:"event_id"`
 }
 
 // IsInvocation reports whether the event ran a model.
@@ -303,18 +307,29 @@ func ParseDocument(doc string, ev *Event) {
 	if ev.AccessKeyID == "" {
 		ev.AccessKeyID = d.UserIdentity.AccessKeyID
 	}
-	switch v := d.AdditionalEventData["callWithBearerToken"].(type) {
-	case bool:
-		ev.BearerToken = v
-	case string:
-		ev.BearerToken = strings.EqualFold(v, "true")
-	}
+	ev.BearerToken = isTrue(d.AdditionalEventData["callWithBearerToken"])
 	var rp struct {
 		ModelID string `json:"modelId"`
+		// Mantle records these here, not in additionalEventData.
+		CallWithBearerToken any    `json:"callWithBearerToken"`
+		BearerTokenType     string `json:"bearerTokenType"`
 	}
 	if len(d.RequestParameters) > 0 && json.Unmarshal(d.RequestParameters, &rp) == nil {
 		ev.ModelID = rp.ModelID
+		ev.BearerToken = ev.BearerToken || isTrue(rp.CallWithBearerToken)
+		ev.BearerTokenType = rp.BearerTokenType
 	}
+}
+
+// isTrue reads a CloudTrail flag recorded as a JSON boolean or a string.
+func isTrue(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
 }
 
 // Summarize condenses events.

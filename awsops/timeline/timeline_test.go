@@ -183,3 +183,25 @@ func FuzzParseDocument(f *testing.F) {
 		timeline.ParseDocument(doc, &ev)
 	})
 }
+
+// Mantle (bedrock-mantle.amazonaws.com) events carry callWithBearerToken
+// and bearerTokenType in requestParameters, not additionalEventData; a
+// call with an API key there is flagged too.
+func TestParseDocumentMantleBearerToken(t *testing.T) {
+	for _, tc := range []struct {
+		doc       string
+		bearer    bool
+		tokenType string
+	}{
+		{`{"eventSource":"bedrock-mantle.amazonaws.com","requestParameters":{"callWithBearerToken":true,"bearerTokenType":"LONG_TERM","model":"m"}}`, true, "LONG_TERM"},
+		{`{"eventSource":"bedrock-mantle.amazonaws.com","requestParameters":{"callWithBearerToken":"true","bearerTokenType":"SHORT_TERM"}}`, true, "SHORT_TERM"},
+		{`{"eventSource":"bedrock-mantle.amazonaws.com","requestParameters":{"callWithBearerToken":false}}`, false, ""},
+		{`{"eventSource":"bedrock.amazonaws.com","additionalEventData":{"callWithBearerToken":true}}`, true, ""},
+	} {
+		var ev timeline.Event
+		timeline.ParseDocument(tc.doc, &ev)
+		if ev.BearerToken != tc.bearer || ev.BearerTokenType != tc.tokenType {
+			t.Errorf("%s: bearer %v type %q", tc.doc, ev.BearerToken, ev.BearerTokenType)
+		}
+	}
+}

@@ -5,7 +5,9 @@
 //
 // Where the key goes: a short-term key only to the Bedrock endpoint of its
 // own region (the only one where it works), a long-term key to the Bedrock
-// endpoint of a region chosen by the caller (default us-east-1). Endpoints
+// endpoint of a region chosen by the caller (default: us-east-1, then
+// GovCloud's us-gov-west-1 when the first rejects it, so that a key is never
+// called dead by a partition it does not belong to). Endpoints
 // come from the AWS SDK's resolver for that region and are never derived
 // from the key's contents; the only other destination is an endpoint the
 // caller names explicitly (Options.EndpointURL, for tests and demos), and
@@ -86,8 +88,9 @@ type Result struct {
 // Options tune a Checker.
 type Options struct {
 	// LongTermRegion is where long-term keys, which carry no region, are
-	// checked (default us-east-1). Use the partition's region for
-	// GovCloud (us-gov-west-1) or China (cn-north-1) keys.
+	// checked. Empty: us-east-1, then GovCloud's us-gov-west-1 when the
+	// first rejects the key (longTermProbes). Name the region for China
+	// (cn-north-1) and other partitions' keys.
 	LongTermRegion string
 	// EndpointURL, when set, replaces AWS's Bedrock endpoint for every
 	// check (tests and demos). It must be https://. It is an explicit
@@ -108,7 +111,8 @@ type Options struct {
 	Retryer func() aws.Retryer
 }
 
-// DefaultLongTermRegion is where long-term keys are checked by default.
+// DefaultLongTermRegion is the first region long-term keys are checked in
+// when Options.LongTermRegion is empty.
 const DefaultLongTermRegion = "us-east-1"
 
 // Checker runs live checks with a per-key cache. Safe for concurrent use.
@@ -125,10 +129,7 @@ type entry struct {
 
 // New returns a Checker. It fails when EndpointURL is set but not HTTPS.
 func New(opts Options) (*Checker, error) {
-	if opts.LongTermRegion == "" {
-		opts.LongTermRegion = DefaultLongTermRegion
-	}
-	if !validRegion(opts.LongTermRegion) {
+	if opts.LongTermRegion != "" && !validRegion(opts.LongTermRegion) {
 		return nil, fmt.Errorf("verify: region %q is not a region name", opts.LongTermRegion)
 	}
 	if opts.Timeout <= 0 {
@@ -235,22 +236,51 @@ func (c *Checker) check(ctx context.Context, key string) Result {
 		r.Reason = "no live check for " + k.Service + " keys"
 		return r
 	}
-	region := c.opts.LongTermRegion
-	if k.Type == detectors.TypeShortTerm {
-		region = k.Region
-		if k.Expired != nil && *k.Expired {
-			r.Status, r.Offline, r.Region = Expired, true, region
-			r.Reason = "expired at " + k.ExpiresAt.UTC().Format(time.RFC3339) + " (offline: no call made)"
-			return r
-		}
-		if !validRegion(region) {
-			r.Status, r.Offline = Invalid, true
-			r.Reason = fmt.Sprintf("region %q in the key is not a region name", region)
-			return r
-		}
+	if k.Type != detectors.TypeShortTerm {
+		return c.checkLongTerm(ctx, key, r)
+	}
+	region := k.Region
+	if k.Expired != nil && *k.Expired {
+		r.Status, r.Offline, r.Region = Expired, true, region
+		r.Reason = "expired at " + k.ExpiresAt.UTC().Format(time.RFC3339) + " (offline: no call made)"
+		return r
+	}
+	if !validRegion(region) {
+		r.Status, r.Offline = Invalid, true
+		r.Reason = fmt.Sprintf("region %q in the key is not a region name", region)
+		return r
 	}
 	r.Region = region
 	return c.call(ctx, key, r)
+}
+
+// checkLongTerm checks a long-term key in the region the caller named, or
+// else in each partition's probe region in turn (longTermProbes), stopping
+// at the first that does not reject it: a key is called invalid only by
+// every partition asked, never by one it does not belong to. With an
+// explicit endpoint (tests, demos) there is one place to ask.
+func (c *Checker) checkLongTerm(ctx context.Context, key string, r Result) Result {
+	regions := longTermProbes
+	if c.opts.LongTermRegion != "" {
+		regions = []string{c.opts.LongTermRegion}
+	} else if c.opts.EndpointURL != "" {
+		regions = longTermProbes[:1]
+	}
+	var asked []string
+	for _, region := range regions {
+		r.Region = region
+		res := c.call(ctx, key, r)
+		if res.Status != Invalid {
+			return res
+		}
+		asked = append(asked, partitionOf(region)+" ("+region+")")
+		r = res
+	}
+	r.Reason += "; rejected in " + strings.Join(asked, ", ")
+	if c.opts.LongTermRegion == "" && c.opts.EndpointURL == "" {
+		r.Reason += ": a key of another partition (China, ISO, EUSC) needs its region named"
+	}
+	return r
 }
 
 // Endpoint returns the host a check for region is sent to.
@@ -315,10 +345,11 @@ func (c *Checker) call(ctx context.Context, key string, r Result) Result {
 		r.HTTPStatus = re.HTTPStatusCode()
 	}
 	var ae smithy.APIError
-	msg := ""
+	msg, code := "", ""
 	if errors.As(err, &ae) {
-		msg = ae.ErrorMessage()
+		msg, code = ae.ErrorMessage(), ae.ErrorCode()
 	}
+	known, isKnown := classify(r.HTTPStatus, code, msg)
 	switch {
 	case ctx.Err() != nil:
 		r.Status = Unknown
@@ -336,9 +367,8 @@ func (c *Checker) call(ctx context.Context, key string, r Result) Result {
 		} else {
 			r.Reason = "authenticated, but not allowed ListFoundationModels: the key works with narrower rights"
 		}
-	case (r.HTTPStatus == http.StatusForbidden || r.HTTPStatus == http.StatusUnauthorized) && strings.Contains(msg, "Authentication failed"):
-		r.Status = Invalid
-		r.Reason = "AWS rejected the key: deleted, expired, revoked or wrong region"
+	case ae != nil && isKnown:
+		r.Status, r.ExplicitDeny, r.Reason = known.status, known.explicit, known.reason
 	case ae != nil:
 		r.Status = Unknown
 		r.Reason = fmt.Sprintf("HTTP %d %s: %s", r.HTTPStatus, ae.ErrorCode(), oneLine(scrub(msg, key)))

@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,7 @@ type Server struct {
 	faults []*faultState
 	calls  []Call
 	now    func() time.Time
+	trail  atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
 }
 
 // Options tune a new server.
@@ -320,6 +322,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = s.cloudtrail(req)
 	case "bedrock":
 		body, err = s.bedrock(req, r)
+	case "ce":
+		body, err = s.costExplorer(req)
+	case "account":
+		body, err = s.account(req)
 	default:
 		err = &apiError{400, "InvalidAction", "service " + req.service + " is not emulated"}
 	}
@@ -351,6 +357,7 @@ func (s *Server) record(req *request, status int, code string) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Time: s.now(), Account: req.account, Region: req.region, Service: req.service, Action: req.action, Params: req.params, Status: status, Code: code})
 	s.mu.Unlock()
+	s.trailBearerCall(req, code)
 }
 
 // parse reads the SigV4 scope, the protocol and the action, and resolves
@@ -379,6 +386,12 @@ func (s *Server) parse(r *http.Request) (*request, *apiError) {
 	if err != nil {
 		return req, &apiError{400, "MalformedRequest", err.Error()}
 	}
+	if accountRoute(r, req) {
+		if aerr := restJSONBody(body, req); aerr != nil {
+			return req, aerr
+		}
+		return req, s.sigv4(r, req)
+	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		req.protocol = "json"
 		svc, action, ok := strings.Cut(target, ".")
@@ -391,6 +404,8 @@ func (s *Server) parse(r *http.Request) (*request, *apiError) {
 			req.service = "cloudtrail"
 		case "AWSOrganizationsV20161128":
 			req.service = "organizations"
+		case "AWSInsightsIndexService":
+			req.service = "ce"
 		default:
 			return req, &apiError{400, "UnknownOperationException", "target " + svc + " is not emulated"}
 		}

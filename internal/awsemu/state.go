@@ -75,6 +75,8 @@ type Account struct {
 	Events []*Event `json:"events,omitempty"`
 	// Regions enabled in the account (default: a few commercial regions).
 	Regions []string `json:"regions,omitempty"`
+	// Costs are the Cost Explorer data (costexplorer.go).
+	Costs []*Cost `json:"costs,omitempty"`
 
 	// virtualMFA holds virtual MFA devices by serial number, whether
 	// assigned to a user or not (deactivation does not delete them).

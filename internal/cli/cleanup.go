@@ -58,7 +58,7 @@ account that could not be scanned, a refusal).`,
 	fs.BoolVarP(&opts.DryRun, "dry-run", "n", false, "show what would be deleted; make no write call")
 	fs.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fs.BoolVar(&opts.Yes, "force", false, "same as --yes")
-	fs.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
+	fs.StringVar(&opts.AuditLog, "audit-log", "", audit.FlagHelp)
 	return cmd
 }
 
@@ -134,10 +134,11 @@ func cleanupRun(ctx context.Context, f *cmdutil.Factory, opts *cleanupOptions) e
 			return errors.New("cleanup cancelled: nothing deleted")
 		}
 	}
-	alog, err := audit.Open(opts.AuditLog)
+	alog, auditPath, err := audit.OpenOrDefault(opts.AuditLog, sio.Env)
 	if err != nil {
 		return err
 	}
+	opts.AuditLog = auditPath
 	defer alog.Close()
 	alog.Caller = id.ARN
 	alog.Run = time.Now().UTC().Format("20060102T150405Z")

@@ -70,7 +70,7 @@ func reportRun(ctx context.Context, f *cmdutil.Factory, opts *reportOptions) err
 		return err
 	}
 	id := acct.Caller
-	regions, note := regionsFor(opts.Regions, id.Partition)
+	regions, note := regionsFor(ctx, acct, opts.Regions, tg.Region)
 	if note != "" {
 		fmt.Fprintln(sio.Err, "note: "+note)
 	}

@@ -16,6 +16,7 @@ func TestReportCommand(t *testing.T) {
 	srv, env := irEmulator(t, &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct,
 		Users:  []*awsemu.User{{Name: user, ServiceCredentials: []*awsemu.ServiceCred{{}}}},
 		Events: []*awsemu.Event{{Region: "us-east-1", Time: time.Now().Add(-time.Hour), Name: "InvokeModel", Source: "bedrock.amazonaws.com", Username: user}},
+		Costs:  []*awsemu.Cost{{Date: time.Now().UTC().Format("2006-01-02"), Service: "Claude 3.5 Sonnet (Amazon Bedrock Edition)", Amount: 12.5}},
 	}}})
 	out := filepath.Join(t.TempDir(), "incident.md")
 	os.WriteFile(out, []byte("old"), 0o644) // an existing file is narrowed to 0600
@@ -43,7 +44,7 @@ func TestReportCommand(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	md := string(b)
 	for _, w := range []string{"# Incident report: IAM user " + user, "## Bedrock credentials", "Model invocations: 1",
-		"## Bedrock cost (Cost Explorer)", "Could not be read: GetCostAndUsage", "## Recommended actions"} {
+		"## Bedrock cost (Cost Explorer)", "Claude 3.5 Sonnet (Amazon Bedrock Edition): 12.5 USD", "## Recommended actions"} {
 		if !strings.Contains(md, w) {
 			t.Errorf("report lacks %q:\n%s", w, md)
 		}

@@ -85,7 +85,7 @@ out of shell history).`,
 	fs.StringSliceVar(&opts.Regions, "regions", nil, "regions to search CloudTrail for a short-term key's issuer, after the key's own (default: the partition's standard regions)")
 	fs.StringVar(&opts.Role, "role", "", "short-term key: the issuing role, when CloudTrail does not show it")
 	fs.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
-	fs.StringVar(&opts.AuditLog, "audit-log", "bks-audit.jsonl", "append every write call to this JSON Lines file")
+	fs.StringVar(&opts.AuditLog, "audit-log", "", audit.FlagHelp)
 	fs.BoolVar(&opts.JSON, "json", false, "print the plan and results as JSON")
 	fs.BoolVar(&opts.Verify, "verify", false, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
 	fs.StringVar(&opts.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region for the live check of a long-term key")
@@ -156,10 +156,11 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, opts *revokeOptions) err
 				return errors.New("revoke-key: not confirmed; nothing changed")
 			}
 		}
-		log, err := audit.Open(opts.AuditLog)
+		log, auditPath, err := audit.OpenOrDefault(opts.AuditLog, sio.Env)
 		if err != nil {
 			return err
 		}
+		opts.AuditLog = auditPath
 		defer log.Close()
 		log.Run, log.Caller = runID(), id.ARN
 		rv.Audit = log

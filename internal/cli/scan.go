@@ -230,9 +230,10 @@ func scanAccounts(ctx context.Context, sio *IO, caller *cmdutil.AWSAccount, fl *
 func describeErr(err error) string {
 	code := awsops.ErrorCode(err)
 	msg := err.Error()
+	var are *org.AssumeRoleError
 	switch {
-	case awsops.IsAccessDenied(err) && strings.Contains(msg, "AssumeRole"):
-		return "AssumeRole refused (" + code + "): the role is missing or does not trust the caller"
+	case errors.As(err, &are):
+		return are.Why()
 	case awsops.IsAccessDenied(err):
 		return "access denied (" + code + "): " + oneLine(msg)
 	}

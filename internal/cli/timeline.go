@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/revoke"
 	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
@@ -65,14 +66,23 @@ func readTarget(in io.Reader, arg string) (revoke.Target, error) {
 	return revoke.ParseTarget(arg, "")
 }
 
-// regionsFor returns the regions to search and a note when they are the
-// default list.
-func regionsFor(given []string, partition string) ([]string, string) {
+// regionsFor returns the regions to search and a note when the user gave
+// none: those enabled in the account (account:ListRegions) when it may be
+// read, else the partition's default regions. A short-term key's own
+// region comes first (keyRegion, "" for other targets), added when the
+// list leaves it out, as triage does.
+func regionsFor(ctx context.Context, acct *cmdutil.AWSAccount, given []string, keyRegion string) ([]string, string) {
 	if len(given) > 0 {
-		return given, ""
+		return awsops.RegionFirst(keyRegion, given), ""
+	}
+	partition := acct.Caller.Partition
+	if rs, err := awsops.EnabledRegions(ctx, acct.AccountManagement()); err == nil && len(rs) > 0 {
+		return awsops.RegionFirst(keyRegion, rs), fmt.Sprintf("searching the %d regions enabled in the account (account:ListRegions)", len(rs))
+	} else if ctx.Err() != nil {
+		return nil, ""
 	}
 	rs := revoke.DefaultRegions(partition)
-	return rs, fmt.Sprintf("searching the %d regions enabled by default in %s; add opt-in regions with --regions", len(rs), partition)
+	return awsops.RegionFirst(keyRegion, rs), fmt.Sprintf("searching the %d regions enabled by default in %s (account:ListRegions was not allowed); add opt-in regions with --regions", len(rs), partition)
 }
 
 // cloudTrailClients adapts the account's CloudTrail clients to timeline's
@@ -98,7 +108,7 @@ func timelineRun(ctx context.Context, f *cmdutil.Factory, opts *timelineOptions)
 	if tg.Account != "" && tg.Account != id.Account {
 		fmt.Fprintf(sio.Err, "warning: the key is from account %s; these credentials read account %s's CloudTrail\n", tg.Account, id.Account)
 	}
-	regions, note := regionsFor(opts.Regions, id.Partition)
+	regions, note := regionsFor(ctx, acct, opts.Regions, tg.Region)
 	if note != "" && !opts.JSON {
 		fmt.Fprintln(sio.Err, "note: "+note)
 	}

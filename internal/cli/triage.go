@@ -40,7 +40,7 @@ func addTriageFlags(fs *pflag.FlagSet, o *triageOptions, prefix string) {
 	fs.BoolVar(&o.Execute, "execute", false, prefix+"run the actions the config asks for (default: print the plan)")
 	fs.StringVar(&o.Out, "out", "", prefix+"write one directory per incident here (report.md, report.json, timeline.json, actions.jsonl)")
 	fs.StringVar(&o.State, "state", "", prefix+"triage state file: never act twice on a key, show what changed since the last run, KPIs")
-	fs.StringVar(&o.AuditLog, "audit-log", "bks-audit.jsonl", prefix+"append every AWS write call here (JSON Lines)")
+	fs.StringVar(&o.AuditLog, "audit-log", "", prefix+audit.FlagHelp)
 	fs.IntVar(&o.Days, "days", 90, prefix+"days of CloudTrail history for timelines and reports (at most 90)")
 	o.AWS.Register(fs)
 }
@@ -179,10 +179,11 @@ func triageRun(ctx context.Context, f *cmdutil.Factory, sio *IO, o *triageOption
 		willWrite = willWrite || (a.Revoke && (o.Execute || a.Auto))
 	}
 	if willWrite {
-		log, err := audit.Open(o.AuditLog)
+		log, auditPath, err := audit.OpenOrDefault(o.AuditLog, sio.Env)
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(sio.Err, "Audit log: %s\n", auditPath)
 		defer log.Close()
 		log.Run = runID()
 		resp.Audit = log

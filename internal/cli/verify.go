@@ -55,7 +55,7 @@ per line.`,
 			return verifyRun(cmd.Context(), f, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Region, "region", verify.DefaultLongTermRegion, "region to check long-term keys in (short-term keys always use their own)")
+	cmd.Flags().StringVar(&opts.Region, "region", "", "region to check long-term keys in (default: us-east-1, then GovCloud's us-gov-west-1 when rejected; name it for China and other partitions; short-term keys always use their own)")
 	cmd.Flags().StringVar(&opts.EndpointURL, "endpoint-url", "", "send checks to this https:// endpoint instead of AWS (tests, demos)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Second, "time limit per key")
 	cmdutil.CountVar(cmd.Flags(), &opts.Concurrency, "concurrency", 4, "keys checked at once")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -83,8 +84,8 @@ func (f *Factory) loadAWS(ctx context.Context, fl *AWSFlags) (*AWSAccount, error
 	}
 	id, err := awsops.WhoAmI(ctx, sts.NewFromConfig(cfg))
 	if err != nil {
-		if c := awsops.ErrorCode(err); c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "SignatureDoesNotMatch" {
-			return nil, fmt.Errorf("AWS credentials were refused (%s): refresh them or pick another --profile", c)
+		if awsops.RefusedCredentials(err) {
+			return nil, refusedCredentials(ctx, cfg, fl, awsops.ErrorCode(err))
 		}
 		var oe *net.OpError
 		if errors.As(err, &oe) && oe.Op == "dial" && ctx.Err() == nil {
@@ -93,6 +94,18 @@ func (f *Factory) loadAWS(ctx context.Context, fl *AWSFlags) (*AWSAccount, error
 		return nil, err
 	}
 	return &AWSAccount{Config: cfg, Caller: id}, nil
+}
+
+// refusedCredentials explains credentials STS refused: when no region was
+// named and they belong to another partition (GovCloud, China), which
+// region to name; else to refresh them.
+func refusedCredentials(ctx context.Context, cfg aws.Config, fl *AWSFlags, code string) error {
+	if fl.Region == "" {
+		if region, id, ok := awsops.FindPartition(ctx, cfg); ok {
+			return fmt.Errorf("AWS credentials were refused in %s (%s): they are credentials of the %s partition, which work only there: pass --region %s (or set the profile's region)", cfg.Region, code, id.Partition, region)
+		}
+	}
+	return fmt.Errorf("AWS credentials were refused in %s (%s): refresh them or pick another --profile (GovCloud and China credentials need --region of their partition)", cfg.Region, code)
 }
 
 func (f *Factory) gitHub(apiURL, token string) (*gh.Client, string, error) {
@@ -145,6 +158,10 @@ func (a AWSAccount) IAM() *iam.Client { return iam.NewFromConfig(a.Config) }
 func (a AWSAccount) Organizations() *organizations.Client {
 	return organizations.NewFromConfig(a.Config)
 }
+
+// AccountManagement is the account's AWS Account Management client
+// (account:ListRegions).
+func (a AWSAccount) AccountManagement() *account.Client { return account.NewFromConfig(a.Config) }
 
 // CloudTrail is the account's CloudTrail client in region (CloudTrail's
 // event history is regional).

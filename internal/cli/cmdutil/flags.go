@@ -45,8 +45,8 @@ type OrgFlags struct {
 
 // Register adds the flags to fs.
 func (f *OrgFlags) Register(fs *pflag.FlagSet) {
-	fs.BoolVar(&f.Org, "org", false, "act on every ACTIVE account of the AWS Organization (run from the management or a delegated admin account)")
-	fs.StringVar(&f.Role, "org-role", org.DefaultRole, "role to assume in member accounts")
+	fs.BoolVar(&f.Org, "org", false, "act on every ACTIVE account of the AWS Organization: lists them (management or delegated admin account), then assumes --org-role in each")
+	fs.StringVar(&f.Role, "org-role", org.DefaultRole, "role to assume in member accounts; the default exists only in accounts the organization created and trusts only the management account: from a delegated admin, deploy a role of your own and name it here")
 	fs.StringSliceVar(&f.Accounts, "org-accounts", nil, "only these account ids (comma-separated)")
 	fs.StringSliceVar(&f.Skip, "org-skip", nil, "skip these account ids (comma-separated)")
 	fs.IntVar(&f.Parallel, "org-parallel", 4, "accounts processed at once")
@@ -113,7 +113,7 @@ type VerifyFlags struct {
 // Register adds the flags to fs; help is the help of --verify.
 func (f *VerifyFlags) Register(fs *pflag.FlagSet, help string) {
 	fs.BoolVar(&f.Verify, "verify", false, help)
-	fs.StringVar(&f.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region where long-term keys, which carry none, are live-checked")
+	fs.StringVar(&f.VerifyRegion, "verify-region", "", "region where long-term keys, which carry none, are live-checked (default: us-east-1, then us-gov-west-1 when rejected; name it for China and other partitions)")
 	fs.StringVar(&f.VerifyEndpoint, "verify-endpoint", "", "https endpoint replacing AWS's Bedrock endpoint for live checks (tests, the emulator)")
 }
 
