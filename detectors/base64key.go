@@ -68,10 +68,7 @@ func (t *b64Text) key(align int, f *Family, pad []byte) (key []byte, open, ok bo
 		t.keyEnd = k // only the whole groups' part is kept
 	}
 	open = k == len(d) && k < MaxKeyLen && len(pad) == 0
-	end := k
-	for end < len(d) && end-k < 2 && d[end] == '=' {
-		end++
-	}
+	end := padEnd(d, k)
 	return d[:end:end], open, true
 }
 
@@ -87,10 +84,7 @@ func (e *Engine) checkBase64(st *scanState, data []byte, p int, a *anchor) (Matc
 		}
 	}
 	j := st.runEnd(&st.b64Run, isB64Char, data, p, min(len(data), g+MaxMatchLen))
-	end := j
-	for end < len(data) && end-j < 2 && data[end] == '=' {
-		end++
-	}
+	end := padEnd(data, j)
 	// Decode as far as the key goes, in growing steps.
 	var t b64Text
 	var key []byte
@@ -142,10 +136,7 @@ func (e *Engine) joinBase64(st *scanState, data []byte, g, end int, t *b64Text, 
 		}
 		t.add(data[s:end])
 		st.work += end - s
-		stop := end
-		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
-			stop++
-		}
+		stop := padEnd(data, end)
 		key, open, ok := t.key(a.align, f, data[end:stop])
 		if !ok && !open {
 			return Match{}, false

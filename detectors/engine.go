@@ -491,13 +491,9 @@ func (e *Engine) check(st *scanState, data []byte, p int, a *anchor) (Match, boo
 		return Match{}, false // a run longer than any key: not a key
 	}
 	keyEnd := j
-	end := j
+	end := padEnd(data, j)
 	enc := EncodingPlain
-	pad := 0
-	for pad < 2 && end < len(data) && data[end] == '=' {
-		end++
-		pad++
-	}
+	pad := end - j
 	if pad == 0 {
 		for pad < 2 && end+3 <= len(data) && data[end] == '%' && data[end+1] == '3' && (data[end+2] == 'D' || data[end+2] == 'd') {
 			end += 3
@@ -527,6 +523,15 @@ func (e *Engine) check(st *scanState, data []byte, p int, a *anchor) (Match, boo
 
 // isWhole says whether m is a whole, decoded key.
 func isWhole(m Match) bool { return m.Err == nil && m.Decoded.PartialReason == "" }
+
+// padEnd returns the end of the base64 padding ("=" or "==") at data[i:].
+func padEnd(data []byte, i int) int {
+	end := i
+	for end < len(data) && end-i < 2 && data[end] == '=' {
+		end++
+	}
+	return end
+}
 
 // followedByEllipsis says whether rest starts with "..." or "…".
 func followedByEllipsis(rest []byte) bool {

@@ -333,10 +333,7 @@ func (e *Engine) joinPlain(st *scanState, data []byte, p, end int, f *Family) (M
 		if len(key) > MaxKeyLen {
 			return Match{}, false
 		}
-		stop := end
-		for stop < len(data) && stop-end < 2 && data[stop] == '=' {
-			stop++
-		}
+		stop := padEnd(data, end)
 		whole := append(key[:len(key):len(key)], "=="[:stop-end]...)
 		m, ok, more := e.tryWhole(st, whole, p, stop, EncodingPlain, f)
 		if ok && !followedByEllipsis(data[stop:]) {
