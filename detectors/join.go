@@ -184,9 +184,10 @@ func (st *scanState) afterLineBreak(data []byte, pos int, class func(byte) bool)
 }
 
 // wrapped says whether line data[from:to] is a full line of a fixed-width
-// block whose next line's text starts at next: the line has no blanks, its
-// width is a wrap width (or the next or previous line has the same width),
-// and the next line's run of class is no wider.
+// block whose next line's text starts at next: the line has no blanks, and
+// the next line's run of class characters is no wider than it; and its
+// width is a wrap width, or that run is as wide, or the previous line
+// (without blanks) is as wide.
 func wrapped(data []byte, from, to, next int, class func(byte) bool) bool {
 	w := to - from
 	if w < minWrapWidth || bytes.ContainsAny(data[from:to], " \t") {
