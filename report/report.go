@@ -84,11 +84,14 @@ func New(format string, w io.Writer, opts Options) (Reporter, error) {
 	case FormatText:
 		return newText(w, opts), nil
 	case FormatJSON:
-		return newJSON(w, opts), nil
+		out := newFlusher(w)
+		return buffered{newJSON(out, opts), out}, nil
 	case FormatJSONL:
-		return newJSONL(w, opts), nil
+		out := newFlusher(w)
+		return buffered{newJSONL(out, opts), out}, nil
 	case FormatCSV:
-		return newCSV(w, opts), nil
+		out := newFlusher(w)
+		return buffered{newCSV(out, opts), out}, nil
 	case FormatSARIF:
 		return newSARIF(w, opts), nil
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,18 +319,44 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// lockedBuffer is a bytes.Buffer a timed flush may write to while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int { return len(l.String()) }
+
 // TestStreams checks that every format writes a finding when it arrives,
-// not at Close.
+// not at Close: text at once, the machine formats (buffered) within
+// flushDelay.
 func TestStreams(t *testing.T) {
 	fs := fixture(t)
 	for _, format := range Formats() {
-		var buf bytes.Buffer
+		var buf lockedBuffer
 		r, err := New(format, &buf, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := r.Finding(fs[0]); err != nil {
 			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * flushDelay)
+		for !strings.Contains(buf.String(), fs[0].Fingerprint) && time.Now().Before(deadline) {
+			time.Sleep(flushDelay / 10)
 		}
 		if !strings.Contains(buf.String(), fs[0].Fingerprint) {
 			t.Errorf("%s: first finding not written before Close", format)
