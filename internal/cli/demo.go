@@ -87,7 +87,7 @@ func demoRun(ctx context.Context, f *cmdutil.Factory, opts *demoOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(sio.Out, "\nExit codes: 0 nothing found, 1 keys found, 2 error. Secrets are never printed without --show-secrets.\n")
+	fmt.Fprintf(sio.Out, "\nExit codes: 0 nothing found, 1 keys found, 2 error, 3 partially revoked, 130 interrupted. Secrets are never printed without --show-secrets.\n")
 	return nil
 }
 
