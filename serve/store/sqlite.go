@@ -1,0 +1,77 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite": pure Go, no cgo
+)
+
+// sqliteDialect is every statement the store runs on SQLite (3.35 or later
+// for RETURNING). The PostgreSQL dialect will differ in its placeholders
+// ($1…), its types (BIGINT, BYTEA, identity columns) and the claim's
+// subquery, which takes FOR UPDATE SKIP LOCKED so that replicas skip the
+// rows another one is claiming instead of waiting for them.
+var sqliteDialect = dialect{
+	name:       "sqlite",
+	migrations: "migrations/sqlite",
+
+	createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at INTEGER NOT NULL)`,
+	appliedVersions: `SELECT version FROM schema_migrations`,
+	recordMigration: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+
+	insertDelivery: `INSERT INTO deliveries (id, event, received_at, body, status)
+		VALUES (?, ?, ?, ?, 'queued') ON CONFLICT (id) DO NOTHING`,
+	insertJob: `INSERT INTO jobs (delivery_id, kind, state, created_at, updated_at)
+		VALUES (?, ?, 'queued', ?, ?)`,
+	getDelivery: `SELECT id, event, received_at, body, status, COALESCE(processed_at, 0)
+		FROM deliveries WHERE id = ?`,
+	jobsFor: `SELECT id, delivery_id, kind, state, attempts, COALESCE(locked_by, ''), COALESCE(last_error, '')
+		FROM jobs WHERE delivery_id = ? ORDER BY id`,
+
+	// args: worker, lease end, now, now (queued and due), now (lease ran out)
+	claimJob: `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			locked_by = ?, locked_until = ?, updated_at = ?
+		WHERE id = (SELECT id FROM jobs
+			WHERE (state = 'queued' AND COALESCE(locked_until, 0) <= ?)
+			   OR (state = 'running' AND locked_until <= ?)
+			ORDER BY id LIMIT 1)
+		RETURNING id, delivery_id, kind, attempts`,
+	// args: new state, locked_until, last_error, attempts adjustment, now, job id, worker
+	finishJob: `UPDATE jobs SET state = ?, locked_by = NULL, locked_until = ?,
+			last_error = ?, attempts = attempts + ?, updated_at = ?
+		WHERE id = ? AND locked_by = ? AND state = 'running'`,
+	// args: status, processed_at, delivery id. The body goes once processed.
+	finishDelivery: `UPDATE deliveries SET status = ?, processed_at = ?, body = NULL WHERE id = ?`,
+	queueDepth:     `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`,
+}
+
+// openSQLite opens (creating it and its directory) the SQLite database at
+// path: WAL so that readers do not wait for the writer, a busy timeout so
+// that writers (other connections, other processes on the same file) wait
+// for each other instead of failing, foreign keys on, and transactions that
+// take the write lock at BEGIN (_txlock=immediate), since a deferred one
+// that reads then writes can fail with SQLITE_BUSY without waiting.
+func openSQLite(path string) (*sql.DB, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite path %q: '?' and '#' are not allowed in the file name", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	// synchronous stays FULL (the default): a delivery answered 202 is on disk.
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
