@@ -3,18 +3,27 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
+	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/serve/store"
 )
 
-// Processor is the default work for a delivery. For now it reads what a
-// push or pull request names (repository, ref, commits) and records the
-// delivery as processed; fetching and scanning the commits come next
-// (docs/SERVE.md).
+// Processor is the default work for a delivery. It reads what a push
+// names (repository, ref, commits); when the repository is in RepoCache it
+// scans the pushed commits and records the findings in Store, else it only
+// records the delivery as processed (fetching comes next: docs/SERVE.md).
+// Pull requests are only recorded.
 type Processor struct {
 	Log *slog.Logger
+	// Store receives the incidents found.
+	Store *store.Store
+	// RepoCache holds repositories as RepoCache/owner/name ("": no scan).
+	RepoCache string
+	// Engine is the detector engine (needed with RepoCache).
+	Engine *detectors.Engine
 }
 
 // pushEvent is the part of a push payload the service reads.
@@ -29,8 +38,9 @@ type pushEvent struct {
 		ID string `json:"id"`
 	} `json:"commits"`
 	Repository struct {
-		FullName string `json:"full_name"`
-		CloneURL string `json:"clone_url"`
+		FullName      string `json:"full_name"`
+		CloneURL      string `json:"clone_url"`
+		DefaultBranch string `json:"default_branch"`
 	} `json:"repository"`
 }
 
@@ -44,9 +54,22 @@ func (p Processor) Process(ctx context.Context, d store.Delivery) error {
 		if err := json.Unmarshal(d.Body, &ev); err != nil {
 			return fmt.Errorf("push payload: %w", err)
 		}
-		p.Log.InfoContext(ctx, "push recorded", "delivery", d.ID, "repository", ev.Repository.FullName,
+		attrs := []any{"delivery", d.ID, "repository", ev.Repository.FullName,
 			"ref", ev.Ref, "before", ev.Before, "after", ev.After, "commits", len(ev.Commits),
-			"created", ev.Created, "deleted", ev.Deleted, "forced", ev.Forced)
+			"created", ev.Created, "deleted", ev.Deleted, "forced", ev.Forced}
+		if p.RepoCache == "" {
+			p.Log.InfoContext(ctx, "push recorded", attrs...)
+			return nil
+		}
+		n, err := p.scanPush(ctx, d, ev)
+		switch {
+		case errors.Is(err, errNotCached):
+			p.Log.InfoContext(ctx, "push recorded, not scanned: repository not in the cache", attrs...)
+		case err != nil:
+			return err
+		default:
+			p.Log.InfoContext(ctx, "push scanned", append(attrs, "findings", n)...)
+		}
 	default:
 		p.Log.InfoContext(ctx, "delivery recorded", "delivery", d.ID, "event", d.Event)
 	}

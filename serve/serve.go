@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/serve/store"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// ShutdownGrace is how long a stop waits for running jobs before it
 	// cancels and releases them (20 seconds).
 	ShutdownGrace time.Duration
+	// RepoCache holds local repositories, RepoCache/owner/name, whose
+	// pushes the default processor scans ("": pushes are only recorded).
+	RepoCache string
 	// Process handles one delivery (Processor.Process by default).
 	Process func(ctx context.Context, d store.Delivery) error
 	// Log receives the structured logs (slog.Default()).
@@ -74,9 +78,6 @@ func (c Config) withDefaults() Config {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	if c.Process == nil {
-		c.Process = Processor{Log: c.Log}.Process
-	}
 	return c
 }
 
@@ -95,6 +96,14 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 		return nil, errors.New("serve: no webhook secret")
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Process == nil {
+		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache}
+		if cfg.RepoCache != "" {
+			// Now is zero: expiry is judged at each scan, not at start.
+			p.Engine = detectors.New(detectors.Options{})
+		}
+		cfg.Process = p.Process
+	}
 	return &Server{cfg: cfg, st: st, log: cfg.Log, wake: make(chan struct{}, 1), start: time.Now()}, nil
 }
 

@@ -25,6 +25,7 @@ type serveOptions struct {
 	DB            string
 	WebhookSecret string
 	Workers       int
+	RepoCache     string
 }
 
 func newCmdServe(f *cmdutil.Factory) *cobra.Command {
@@ -44,8 +45,11 @@ start). Logs are JSON lines on standard error, never with a payload.
 SIGTERM or Ctrl-C stops cleanly: no new connections, running jobs finish
 or go back to the queue, exit 0.
 
-This is the first step of the service (docs/SERVE.md): pushes are recorded
-as processed; fetching and scanning them comes next.`,
+This is the first step of the service (docs/SERVE.md): a push to a
+repository kept in --repo-cache (OWNER/NAME, bare or cloned, fetched by
+someone else for now) is scanned like detect git --range BEFORE..AFTER and
+its keys recorded as incidents (fingerprint, redacted form, decoded fields;
+never the key); other pushes are recorded as processed.`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		Args: cobra.NoArgs,
@@ -58,6 +62,7 @@ as processed; fetching and scanning them comes next.`,
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/)")
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
+	fs.StringVar(&opts.RepoCache, "repo-cache", "", "scan the pushed commits of repositories kept here as OWNER/NAME (bare or cloned); others are only recorded")
 	return cmd
 }
 
@@ -82,7 +87,9 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return err
 	}
 	defer st.Close()
-	srv, err := serve.New(st, serve.Config{WebhookSecret: []byte(secret), Workers: opts.Workers, Log: log})
+	srv, err := serve.New(st, serve.Config{
+		WebhookSecret: []byte(secret), Workers: opts.Workers, RepoCache: opts.RepoCache, Log: log,
+	})
 	if err != nil {
 		return err
 	}

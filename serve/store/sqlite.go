@@ -50,12 +50,28 @@ var sqliteDialect = dialect{
 	// args: status, processed_at, delivery id. The body goes once processed.
 	finishDelivery: `UPDATE deliveries SET status = ?, processed_at = ?, body = NULL WHERE id = ?`,
 	queueDepth:     `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`,
+
+	// args: fingerprint, redacted, kind, account, principal, region,
+	// expires_at, severity, first_seen, last_seen
+	upsertIncident: `INSERT INTO incidents (fingerprint, redacted, key_kind, account_id, principal,
+			region, expires_at, severity, status, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET last_seen = excluded.last_seen
+		RETURNING id`,
+	insertFinding: `INSERT INTO findings (incident_id, delivery_id, repository, commit_sha, path, line, found_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	listIncidents: `SELECT i.id, i.fingerprint, i.redacted, i.key_kind, i.account_id, i.principal, i.region,
+			COALESCE(i.expires_at, 0), i.severity, i.status, i.first_seen, i.last_seen,
+			(SELECT COUNT(*) FROM findings f WHERE f.incident_id = i.id)
+		FROM incidents i ORDER BY i.id`,
 }
 
 // openSQLite opens (creating it and its directory) the SQLite database at
 // path: WAL so that readers do not wait for the writer, a busy timeout so
 // that writers (other connections, other processes on the same file) wait
-// for each other instead of failing, foreign keys on, and transactions that
+// for each other instead of failing, foreign keys on, secure_delete so that
+// a body set to NULL (a payload may quote a key in a commit message) is
+// zeroed in the file rather than left in a free page, and transactions that
 // take the write lock at BEGIN (_txlock=immediate), since a deferred one
 // that reads then writes can fail with SQLITE_BUSY without waiting.
 func openSQLite(path string) (*sql.DB, error) {
@@ -68,7 +84,7 @@ func openSQLite(path string) (*sql.DB, error) {
 		}
 	}
 	// synchronous stays FULL (the default): a delivery answered 202 is on disk.
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)

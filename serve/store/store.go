@@ -33,6 +33,8 @@ type dialect struct {
 
 	insertDelivery, insertJob, getDelivery, jobsFor string
 	claimJob, finishJob, finishDelivery, queueDepth string
+
+	upsertIncident, insertFinding, listIncidents string
 }
 
 // Store is an open database. It is safe for concurrent use.

@@ -158,3 +158,21 @@ func TestLeaseExpiryAndRelease(t *testing.T) {
 		t.Fatalf("after release: %+v, %v; want attempt 2 again", again, err)
 	}
 }
+
+// TestRecordFindingOnce: the same sighting twice (a job run again) is one
+// incident and one finding; another place adds a finding to the incident.
+func TestRecordFindingOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, filepath.Join(t.TempDir(), "serve.db"))
+	inc := Incident{Fingerprint: "fp1", Redacted: "ABSK…xyz", AccountID: "111122223333"}
+	at := Sighting{Repository: "octo/repo", Commit: "c1", Path: "a.env", Line: 3}
+	for _, w := range []Sighting{at, at, {Repository: "octo/repo", Commit: "c2", Path: "b.env", Line: 1}} {
+		if _, err := s.RecordFinding(ctx, inc, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	is, err := s.ListIncidents(ctx)
+	if err != nil || len(is) != 1 || is[0].Findings != 2 || is[0].Status != "open" {
+		t.Fatalf("incidents %+v, %v; want one open incident with 2 findings", is, err)
+	}
+}
