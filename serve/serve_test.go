@@ -391,3 +391,32 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("still accepting connections after the stop")
 	}
 }
+
+// TestJobOfDeadWorkerProcessedAfterRestart: a job claimed by a process
+// that died mid-job (its lease never released) is processed by the next
+// service once the lease runs out.
+func TestJobOfDeadWorkerProcessedAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "serve.db")
+	dead, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dead.AddDelivery(ctx, store.Delivery{ID: "d-crash", Event: "push", ReceivedAt: time.Now(), Body: []byte(pushBody)}); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := dead.Claim(ctx, "killed-worker", 300*time.Millisecond); err != nil || j == nil {
+		t.Fatal(j, err)
+	}
+	dead.Close() // the process is gone; its claim stays in the file
+	ts := startServer(t, path, Config{})
+	waitFor(t, "the abandoned job processed", func() bool {
+		d, err := ts.st.GetDelivery(ctx, "d-crash")
+		return err == nil && d.Status == store.DeliveryProcessed
+	})
+	js, _ := ts.st.JobsFor(ctx, "d-crash")
+	t.Logf("job after restart: state %s, attempts %d", js[0].State, js[0].Attempts)
+	if js[0].State != store.JobDone || js[0].Attempts != 2 {
+		t.Errorf("job %+v; want done at attempt 2", js[0])
+	}
+}
