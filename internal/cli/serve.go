@@ -98,6 +98,7 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("database", "path", dbPath)
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), dbPath)
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}
