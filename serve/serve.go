@@ -43,6 +43,10 @@ type Config struct {
 	// Poll is how often idle workers look for due jobs (retries, leases
 	// that ran out, jobs queued by another replica) (1 second).
 	Poll time.Duration
+	// MaxQueue is the most jobs waiting or running; beyond it deliveries
+	// are refused with 503 and Retry-After, and GitHub's redelivery brings
+	// them back later (10000).
+	MaxQueue int
 	// MaxAttempts is how many times a job is tried before it fails (5).
 	MaxAttempts int
 	// ShutdownGrace is how long a stop waits for running jobs before it
@@ -68,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = 10000
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5

@@ -420,3 +420,20 @@ func TestJobOfDeadWorkerProcessedAfterRestart(t *testing.T) {
 		t.Errorf("job %+v; want done at attempt 2", js[0])
 	}
 }
+
+// TestWebhookQueueFull: beyond MaxQueue waiting jobs, deliveries are
+// refused with 503 and Retry-After and not stored.
+func TestWebhookQueueFull(t *testing.T) {
+	ts := startServer(t, "", Config{MaxQueue: 2, Workers: 1, Process: blocked})
+	for i, want := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusServiceUnavailable} {
+		id := fmt.Sprint("d-full-", i)
+		resp, msg := ts.post(t, id, "push", []byte(pushBody), "sign")
+		t.Logf("delivery %d: %d %q Retry-After %q", i+1, resp.StatusCode, msg, resp.Header.Get("Retry-After"))
+		if resp.StatusCode != want {
+			t.Errorf("delivery %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if d, _ := ts.rows(t, id); (d == 1) != (want == http.StatusAccepted) {
+			t.Errorf("delivery %d stored: %v", i+1, d == 1)
+		}
+	}
+}

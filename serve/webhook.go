@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,8 +24,10 @@ var webhookEvents = map[string]bool{
 
 // webhook accepts one GitHub delivery. In order: too big (413), no
 // signature or a bad one (401), no delivery id or event (400), an event
-// the service ignores (204), the database failing (503 + Retry-After: GitHub
-// redelivers on request, and nothing was half-recorded), a delivery id seen
+// the service ignores (204), the database failing or the queue full (503 +
+// Retry-After: GitHub redelivers on request, and nothing was half-recorded;
+// the queue limit is checked before the insert, so a burst may pass it by
+// the number of requests in flight), a delivery id seen
 // before (200, nothing done), else recorded with its job and answered 202.
 //
 // A replay is answered 200, not 409: a redelivery from GitHub keeps the
@@ -76,11 +79,23 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	unavailable := func(reason string, err error) {
+		log.Error("webhook not stored", "status", http.StatusServiceUnavailable, "reason", reason, "err", err)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, reason, http.StatusServiceUnavailable)
+	}
+	depth, err := s.st.QueueDepth(r.Context())
+	if err != nil {
+		unavailable("cannot store the delivery now", err)
+		return
+	}
+	if depth >= s.cfg.MaxQueue {
+		unavailable("queue full", fmt.Errorf("%d jobs queued or running, limit %d", depth, s.cfg.MaxQueue))
+		return
+	}
 	added, err := s.st.AddDelivery(r.Context(), store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
 	if err != nil {
-		log.Error("webhook not stored", "status", http.StatusServiceUnavailable, "err", err)
-		w.Header().Set("Retry-After", "30")
-		http.Error(w, "cannot store the delivery now", http.StatusServiceUnavailable)
+		unavailable("cannot store the delivery now", err)
 		return
 	}
 	if !added {

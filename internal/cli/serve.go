@@ -26,6 +26,7 @@ type serveOptions struct {
 	WebhookSecret string
 	Workers       int
 	RepoCache     string
+	MaxQueue      int
 }
 
 func newCmdServe(f *cmdutil.Factory) *cobra.Command {
@@ -38,7 +39,8 @@ and pull_request deliveries: each is verified (X-Hub-Signature-256 with the
 webhook secret), stored with its job in the database, then answered 202;
 workers take the jobs from the queue. Unsigned or badly signed deliveries
 are refused (401), bodies over 25 MB (413), a delivery id seen before is
-answered 200 and changes nothing, other events 204. GET /healthz answers ok.
+answered 200 and changes nothing, other events 204; while --max-queue jobs
+wait, deliveries get 503 and Retry-After. GET /healthz answers ok.
 
 The database is a SQLite file (pure Go, created with its schema on first
 start). Logs are JSON lines on standard error, never with a payload.
@@ -62,6 +64,7 @@ never the key); other pushes are recorded as processed.`,
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/)")
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
+	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "scan the pushed commits of repositories kept here as OWNER/NAME (bare or cloned); others are only recorded")
 	return cmd
 }
@@ -74,8 +77,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if secret == "" {
 		return fmt.Errorf("serve: no webhook secret: set $%s (or --webhook-secret)", webhookSecretEnv)
 	}
-	if opts.Workers < 1 {
-		return fmt.Errorf("--workers %d: want 1 or more", opts.Workers)
+	if opts.Workers < 1 || opts.MaxQueue < 1 {
+		return fmt.Errorf("--workers %d, --max-queue %d: want 1 or more", opts.Workers, opts.MaxQueue)
 	}
 	dbPath, err := serveDBPath(opts.DB, f.IO.Env)
 	if err != nil {
@@ -88,7 +91,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	}
 	defer st.Close()
 	srv, err := serve.New(st, serve.Config{
-		WebhookSecret: []byte(secret), Workers: opts.Workers, RepoCache: opts.RepoCache, Log: log,
+		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
+		RepoCache: opts.RepoCache, Log: log,
 	})
 	if err != nil {
 		return err
