@@ -437,3 +437,36 @@ func TestWebhookQueueFull(t *testing.T) {
 		}
 	}
 }
+
+// TestLongJobKeepsItsLease: a job that runs four leases long is not taken
+// by the other idle worker: its worker renews the lease while it runs.
+func TestLongJobKeepsItsLease(t *testing.T) {
+	var mu sync.Mutex
+	runs := 0
+	slow := func(ctx context.Context, d store.Delivery) error {
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		select {
+		case <-time.After(600 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ts := startServer(t, "", Config{Workers: 2, Lease: 150 * time.Millisecond, Process: slow})
+	if resp, _ := ts.post(t, "d-long", "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	waitFor(t, "the long job done", func() bool {
+		js, err := ts.st.JobsFor(context.Background(), "d-long")
+		return err == nil && len(js) == 1 && js[0].State == store.JobDone
+	})
+	js, _ := ts.st.JobsFor(context.Background(), "d-long")
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("runs %d, attempts %d", runs, js[0].Attempts)
+	if runs != 1 || js[0].Attempts != 1 {
+		t.Errorf("the job ran %d times (%d attempts); want once", runs, js[0].Attempts)
+	}
+}

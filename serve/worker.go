@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -65,6 +66,8 @@ func (s *Server) runJob(ctx context.Context, j *store.Job) {
 	var outcome string
 	var rerr error
 	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		outcome = "dropped: another worker holds it now"
 	case err == nil:
 		outcome, rerr = "done", s.st.Complete(rec, j)
 	case ctx.Err() != nil:
@@ -86,12 +89,41 @@ func (s *Server) runJob(ctx context.Context, j *store.Job) {
 	log.Log(rec, level, "job "+outcome)
 }
 
+// process runs the delivery of j while renewing j's lease every third of
+// it; when the lease is lost (this worker stalled longer than a lease and
+// another took the job) the processing is cancelled: the other worker has
+// it now.
 func (s *Server) process(ctx context.Context, j *store.Job) error {
 	d, err := s.st.GetDelivery(ctx, j.DeliveryID)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Process(ctx, d)
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(s.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := s.st.Extend(pctx, j, s.cfg.Lease); errors.Is(err, store.ErrLeaseLost) {
+					cancel(err)
+					return
+				} else if err != nil {
+					s.log.Warn("extend lease", "job", j.ID, "err", err)
+				}
+			}
+		}
+	}()
+	err = s.cfg.Process(pctx, d)
+	if cause := context.Cause(pctx); errors.Is(cause, store.ErrLeaseLost) {
+		return cause
+	}
+	return err
 }
 
 // backoff is the wait before attempt n+1: 10s, 20s, 40s… up to 10 minutes.

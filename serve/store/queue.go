@@ -51,6 +51,18 @@ func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (
 	return j, nil
 }
 
+// Extend renews j's lease until now+lease: a worker calls it while it runs
+// a long job, so that nobody takes the job as abandoned. ErrLeaseLost when
+// the lease already ran out and another worker took the job.
+func (s *Store) Extend(ctx context.Context, j *Job, lease time.Duration) error {
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, s.d.extendLease, ms(now.Add(lease)), ms(now), j.ID, j.LockedBy)
+	if err != nil {
+		return fmt.Errorf("extend lease of job %d: %w", j.ID, err)
+	}
+	return leaseHeld(res, j)
+}
+
 // Complete marks j done and its delivery processed (dropping the body),
 // in one transaction.
 func (s *Store) Complete(ctx context.Context, j *Job) error {

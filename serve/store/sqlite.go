@@ -43,6 +43,9 @@ var sqliteDialect = dialect{
 			   OR (state = 'running' AND locked_until <= ?)
 			ORDER BY id LIMIT 1)
 		RETURNING id, delivery_id, kind, attempts`,
+	// args: lease end, now, job id, worker
+	extendLease: `UPDATE jobs SET locked_until = ?, updated_at = ?
+		WHERE id = ? AND locked_by = ? AND state = 'running'`,
 	// args: new state, locked_until, last_error, attempts adjustment, now, job id, worker
 	finishJob: `UPDATE jobs SET state = ?, locked_by = NULL, locked_until = ?,
 			last_error = ?, attempts = attempts + ?, updated_at = ?

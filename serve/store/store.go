@@ -32,7 +32,7 @@ type dialect struct {
 	createMigrations, appliedVersions, recordMigration string
 
 	insertDelivery, insertJob, getDelivery, jobsFor string
-	claimJob, finishJob, finishDelivery, queueDepth string
+	claimJob, extendLease, finishJob, finishDelivery, queueDepth string
 
 	upsertIncident, insertFinding, listIncidents string
 }
