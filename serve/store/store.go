@@ -31,7 +31,7 @@ type dialect struct {
 
 	createMigrations, appliedVersions, recordMigration string
 
-	insertDelivery, insertJob, getDelivery, jobsFor string
+	insertDelivery, insertJob, getDelivery, jobsFor              string
 	claimJob, extendLease, finishJob, finishDelivery, queueDepth string
 
 	upsertIncident, insertFinding, listIncidents string
