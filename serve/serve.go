@@ -49,6 +49,9 @@ type Config struct {
 	MaxQueue int
 	// MaxAttempts is how many times a job is tried before it fails (5).
 	MaxAttempts int
+	// StuckAfter is how long a due job may wait for a worker before
+	// /readyz says the queue is stuck (5 minutes).
+	StuckAfter time.Duration
 	// ShutdownGrace is how long a stop waits for running jobs before it
 	// cancels and releases them (20 seconds).
 	ShutdownGrace time.Duration
@@ -82,6 +85,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Lease, 5*time.Minute)
 	def(&c.Poll, time.Second)
 	def(&c.ShutdownGrace, 20*time.Second)
+	def(&c.StuckAfter, 5*time.Minute)
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -119,12 +123,30 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhook/github", s.webhook)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when the database answers and no job has waited for a
+// worker longer than StuckAfter, else 503 with the reason (a load balancer
+// or Kubernetes then stops sending deliveries, which GitHub redelivers).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	due, err := s.st.OldestDue(r.Context())
+	switch {
+	case err != nil:
+		s.log.Warn("not ready", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+	case !due.IsZero() && time.Since(due) > s.cfg.StuckAfter:
+		http.Error(w, fmt.Sprintf("queue stuck: a job has waited %s", time.Since(due).Round(time.Millisecond)), http.StatusServiceUnavailable)
+	default:
+		fmt.Fprintln(w, "ready")
+	}
 }
 
 // Run serves on ln and runs the workers until ctx is cancelled, then stops

@@ -470,3 +470,37 @@ func TestLongJobKeepsItsLease(t *testing.T) {
 		t.Errorf("the job ran %d times (%d attempts); want once", runs, js[0].Attempts)
 	}
 }
+
+// TestReadyz: ready with an idle queue; 503 when a job has waited longer
+// than StuckAfter (the workers are stuck), and when the database is gone.
+func TestReadyz(t *testing.T) {
+	ts := startServer(t, "", Config{StuckAfter: 100 * time.Millisecond, Workers: 1, Process: blocked})
+	get := func() (int, string) {
+		resp, err := http.Get(ts.url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	if code, msg := get(); code != http.StatusOK {
+		t.Fatalf("idle: %d %s", code, msg)
+	}
+	// the one worker is blocked on the first job; the second waits
+	for _, id := range []string{"d-r1", "d-r2"} {
+		if resp, _ := ts.post(t, id, "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	code, msg := get()
+	t.Logf("a job waiting: %d %s", code, msg)
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "stuck") {
+		t.Errorf("a job waiting: %d %s; want 503 stuck", code, msg)
+	}
+	ts.st.Close()
+	if code, msg := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("database closed: %d %s; want 503", code, msg)
+	}
+}

@@ -53,6 +53,10 @@ var sqliteDialect = dialect{
 	// args: status, processed_at, delivery id. The body goes once processed.
 	finishDelivery: `UPDATE deliveries SET status = ?, processed_at = ?, body = NULL WHERE id = ?`,
 	queueDepth:     `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`,
+	// args: now. A queued job is due at locked_until (a retry) or since
+	// it was created.
+	oldestDue: `SELECT COALESCE(MIN(COALESCE(locked_until, created_at)), 0) FROM jobs
+		WHERE state = 'queued' AND COALESCE(locked_until, 0) <= ?`,
 
 	// args: fingerprint, redacted, kind, account, principal, region,
 	// expires_at, severity, first_seen, last_seen

@@ -33,6 +33,7 @@ type dialect struct {
 
 	insertDelivery, insertJob, getDelivery, jobsFor              string
 	claimJob, extendLease, finishJob, finishDelivery, queueDepth string
+	oldestDue                                                    string
 
 	upsertIncident, insertFinding, listIncidents string
 }
@@ -138,6 +139,20 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (Delivery, error) {
 		d.ProcessedAt = time.UnixMilli(done)
 	}
 	return d, nil
+}
+
+// OldestDue is when the job that has waited longest for a worker became
+// due (zero when no job waits): far in the past means the workers are
+// stuck or gone.
+func (s *Store) OldestDue(ctx context.Context) (time.Time, error) {
+	var t int64
+	if err := s.db.QueryRowContext(ctx, s.d.oldestDue, ms(s.now())).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("oldest due job: %w", err)
+	}
+	if t == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(t), nil
 }
 
 // QueueDepth is the number of jobs not yet done or failed.
