@@ -59,24 +59,20 @@ func pushScope(ev pushEvent) (rng, branch string, ok bool) {
 	}
 }
 
-// scanPush scans what the push ev introduced in its repository in the
-// cache with the engine and git source of `detect git --range`, and
-// records each finding (fingerprint, redacted form, decoded fields) as an
-// incident sighting. It returns the number of findings.
-func (p Processor) scanPush(ctx context.Context, d store.Delivery, ev pushEvent) (int, error) {
-	rng, branch, ok := pushScope(ev)
-	if !ok {
-		return 0, nil
-	}
-	dir, err := cachedRepo(p.RepoCache, ev.Repository.FullName)
+// scanTarget scans tg in its repository in the cache with the engine and
+// git source of `detect git --range`, and records each finding
+// (fingerprint, redacted form, decoded fields) as an incident sighting. It
+// returns the number of findings.
+func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) (int, error) {
+	dir, err := cachedRepo(p.RepoCache, tg.repo)
 	if err != nil {
 		return 0, err
 	}
 	src := gitsrc.New(gitsrc.Options{
 		Path:    dir,
-		Repo:    ev.Repository.FullName,
-		Range:   rng,
-		Branch:  branch,
+		Repo:    tg.repo,
+		Range:   tg.rng,
+		Branch:  tg.branch,
 		Matcher: p.Engine,
 		Warn:    func(msg string) { p.Log.WarnContext(ctx, "git", "delivery", d.ID, "note", msg) },
 	})
@@ -84,12 +80,12 @@ func (p Processor) scanPush(ctx context.Context, d store.Delivery, ev pushEvent)
 	err = scan.Run(ctx, src, p.Engine, func(f findings.Finding) error {
 		n.Add(1)
 		_, err := p.Store.RecordFinding(ctx, incidentOf(f), store.Sighting{
-			DeliveryID: d.ID, Repository: ev.Repository.FullName, Commit: f.Commit, Path: f.Path, Line: f.Line,
+			DeliveryID: d.ID, Repository: tg.repo, Commit: f.Commit, Path: f.Path, Line: f.Line,
 		})
 		return err
 	})
 	if err != nil {
-		return int(n.Load()), fmt.Errorf("scan %s %s: %w", ev.Repository.FullName, rng+branch, err)
+		return int(n.Load()), fmt.Errorf("scan %s %s: %w", tg.repo, tg.rng+tg.branch, err)
 	}
 	return int(n.Load()), nil
 }

@@ -47,11 +47,12 @@ start). Logs are JSON lines on standard error, never with a payload.
 SIGTERM or Ctrl-C stops cleanly: no new connections, running jobs finish
 or go back to the queue, exit 0.
 
-This is the first step of the service (docs/SERVE.md): a push to a
-repository kept in --repo-cache (OWNER/NAME, bare or cloned, fetched by
-someone else for now) is scanned like detect git --range BEFORE..AFTER and
-its keys recorded as incidents (fingerprint, redacted form, decoded fields;
-never the key); other pushes are recorded as processed.`,
+This is the first step of the service (docs/SERVE.md): a push or pull
+request to a repository kept in --repo-cache (OWNER/NAME, bare or cloned,
+fetched by someone else for now) is scanned like detect git --range
+BEFORE..AFTER (BASE..HEAD) and its keys recorded as incidents (fingerprint,
+redacted form, decoded fields; never the key); other deliveries are
+recorded as processed.`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		Args: cobra.NoArgs,
