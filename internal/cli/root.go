@@ -60,6 +60,7 @@ func NewRoot(ctx context.Context, f *cmdutil.Factory) *cobra.Command {
 		newCmdConfig(f),
 		newCmdRules(f),
 		newCmdTriage(f),
+		newCmdServe(f),
 		// Commands from other packages of work register here, one line each.
 	)
 	requireSubcommands(root)

@@ -31,6 +31,10 @@ var (
 	// ErrInterrupted: the run was cancelled. Wrap it to say what is
 	// incomplete: fmt.Errorf("%w: the scan is incomplete", ErrInterrupted).
 	ErrInterrupted = errors.New("interrupted")
+	// ErrStopped: a long-running command (bks serve) was asked to stop
+	// (Ctrl-C, SIGTERM) and stopped cleanly: nothing is incomplete, exit
+	// ExitOK, nothing printed.
+	ErrStopped = errors.New("stopped")
 )
 
 // FoundError is ErrFound with the exit code the user chose (--exit-code)
@@ -63,12 +67,14 @@ func (e partialError) Unwrap() []error { return []error{e.err, ErrPartial} }
 func Found(code int) error { return &FoundError{Code: code} }
 
 // ExitCode maps what a command returned to the process exit code and
-// prints the error on stderr. It is the only place that does: cancellation
-// first (a cancelled run is incomplete whatever else it returned, and the
-// SDK's "context canceled" is never shown), then the sentinels, then any
-// other error.
+// prints the error on stderr. It is the only place that does: a clean stop
+// of a service first, then cancellation (a cancelled run is incomplete
+// whatever else it returned, and the SDK's "context canceled" is never
+// shown), then the sentinels, then any other error.
 func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
 	switch {
+	case errors.Is(err, ErrStopped):
+		return ExitOK
 	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrInterrupted):
 		msg := ErrInterrupted.Error()
 		if errors.Is(err, ErrInterrupted) {

@@ -36,6 +36,8 @@ func TestExitCode(t *testing.T) {
 		{"failure after Ctrl-C", cancelled, errors.New("2 accounts could not be scanned"), ExitInterrupted, "bks: interrupted\n"},
 		{"found after Ctrl-C", cancelled, Found(1), ExitInterrupted, "bks: interrupted\n"},
 		{"nil after Ctrl-C", cancelled, nil, ExitInterrupted, "bks: interrupted\n"},
+		// A service asked to stop that stopped cleanly (bks serve, SIGTERM).
+		{"stopped after SIGTERM", cancelled, fmt.Errorf("serve: %w", ErrStopped), ExitOK, ""},
 	} {
 		var stderr bytes.Buffer
 		code := ExitCode(tc.ctx, tc.err, &stderr)

@@ -1,0 +1,204 @@
+// Package serve is the long-running service behind `bks serve`: an HTTP
+// server that accepts GitHub webhook deliveries (verified, persisted, then
+// answered 202, never processed in the request) and workers that take the
+// deliveries' jobs from the store's queue and process them.
+//
+// The request path and the work are decoupled by the store on purpose: a
+// delivery that was answered 202 is on disk, so a crash or a restart loses
+// nothing, and the queue's leases make the work at-least-once.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/serve/store"
+)
+
+// MaxWebhookBody is the largest delivery accepted. GitHub caps webhook
+// payloads at 25 MB and sends nothing for an event whose payload would be
+// larger ("Payloads are capped at 25 MB", docs.github.com/en/webhooks/
+// webhook-events-and-payloads#payload-cap), so anything bigger is not
+// GitHub.
+const MaxWebhookBody = 25 << 20
+
+// Config is how the service runs. Zero values take the defaults.
+type Config struct {
+	// WebhookSecret is the GitHub webhook secret (required).
+	WebhookSecret []byte
+	// MaxBody is the largest delivery accepted (MaxWebhookBody).
+	MaxBody int64
+	// Workers is the number of jobs processed at once (2).
+	Workers int
+	// Lease is how long a claimed job is held before another worker may
+	// take it again, assuming the first died (5 minutes).
+	Lease time.Duration
+	// Poll is how often idle workers look for due jobs (retries, leases
+	// that ran out, jobs queued by another replica) (1 second).
+	Poll time.Duration
+	// MaxQueue is the most jobs waiting or running; beyond it deliveries
+	// are refused with 503 and Retry-After, and GitHub's redelivery brings
+	// them back later (10000).
+	MaxQueue int
+	// MaxAttempts is how many times a job is tried before it fails (5).
+	MaxAttempts int
+	// StuckAfter is how long a due job may wait for a worker before
+	// /readyz says the queue is stuck (5 minutes).
+	StuckAfter time.Duration
+	// ShutdownGrace is how long a stop waits for running jobs before it
+	// cancels and releases them (20 seconds).
+	ShutdownGrace time.Duration
+	// RepoCache holds local repositories, RepoCache/owner/name, whose
+	// pushes the default processor scans ("": pushes are only recorded).
+	RepoCache string
+	// Process handles one delivery (Processor.Process by default).
+	Process func(ctx context.Context, d store.Delivery) error
+	// Log receives the structured logs (slog.Default()).
+	Log *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = MaxWebhookBody
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = 10000
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	def(&c.Lease, 5*time.Minute)
+	def(&c.Poll, time.Second)
+	def(&c.ShutdownGrace, 20*time.Second)
+	def(&c.StuckAfter, 5*time.Minute)
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c
+}
+
+// Server is the service: its HTTP handler and its workers.
+type Server struct {
+	cfg   Config
+	st    *store.Store
+	log   *slog.Logger
+	wake  chan struct{}
+	start time.Time
+}
+
+// New returns the service over st.
+func New(st *store.Store, cfg Config) (*Server, error) {
+	if len(cfg.WebhookSecret) == 0 {
+		return nil, errors.New("serve: no webhook secret")
+	}
+	cfg = cfg.withDefaults()
+	if cfg.Process == nil {
+		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache}
+		if cfg.RepoCache != "" {
+			// Now is zero: expiry is judged at each scan, not at start.
+			p.Engine = detectors.New(detectors.Options{})
+		}
+		cfg.Process = p.Process
+	}
+	return &Server{cfg: cfg, st: st, log: cfg.Log, wake: make(chan struct{}, 1), start: time.Now()}, nil
+}
+
+// Handler is the service's HTTP interface.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhook/github", s.webhook)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when the database answers and no job has waited for a
+// worker longer than StuckAfter, else 503 with the reason (a load balancer
+// or Kubernetes then stops sending deliveries, which GitHub redelivers).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	due, err := s.st.OldestDue(r.Context())
+	switch {
+	case err != nil:
+		s.log.Warn("not ready", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+	case !due.IsZero() && time.Since(due) > s.cfg.StuckAfter:
+		http.Error(w, fmt.Sprintf("queue stuck: a job has waited %s", time.Since(due).Round(time.Millisecond)), http.StatusServiceUnavailable)
+	default:
+		fmt.Fprintln(w, "ready")
+	}
+}
+
+// Run serves on ln and runs the workers until ctx is cancelled, then stops
+// gracefully: it stops accepting connections and finishes the requests in
+// flight (a delivery being persisted is answered), stops claiming jobs,
+// waits up to ShutdownGrace for running jobs, and cancels and releases
+// those still running, so that the next start takes them at once. It
+// returns nil after a clean stop.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	var wg sync.WaitGroup
+	for i := range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(ctx, jobCtx, workerName(i))
+		}()
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopping")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		s.log.Warn("http shutdown", "err", serr)
+	}
+	workersDone := make(chan struct{})
+	go func() { wg.Wait(); close(workersDone) }()
+	select {
+	case <-workersDone:
+	case <-shutCtx.Done():
+		cancelJobs() // the jobs still running are released by their workers
+		<-workersDone
+	}
+	s.log.Info("stopped")
+	return err
+}

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite": pure Go, no cgo
+)
+
+// sqliteDialect is every statement the store runs on SQLite (3.35 or later
+// for RETURNING). The PostgreSQL dialect will differ in its placeholders
+// ($1…), its types (BIGINT, BYTEA, identity columns) and the claim's
+// subquery, which takes FOR UPDATE SKIP LOCKED so that replicas skip the
+// rows another one is claiming instead of waiting for them.
+var sqliteDialect = dialect{
+	name:       "sqlite",
+	migrations: "migrations/sqlite",
+
+	createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at INTEGER NOT NULL)`,
+	appliedVersions: `SELECT version FROM schema_migrations`,
+	recordMigration: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+
+	insertDelivery: `INSERT INTO deliveries (id, event, received_at, body, status)
+		VALUES (?, ?, ?, ?, 'queued') ON CONFLICT (id) DO NOTHING`,
+	insertJob: `INSERT INTO jobs (delivery_id, kind, state, created_at, updated_at)
+		VALUES (?, ?, 'queued', ?, ?)`,
+	getDelivery: `SELECT id, event, received_at, body, status, COALESCE(processed_at, 0)
+		FROM deliveries WHERE id = ?`,
+	jobsFor: `SELECT id, delivery_id, kind, state, attempts, COALESCE(locked_by, ''), COALESCE(last_error, '')
+		FROM jobs WHERE delivery_id = ? ORDER BY id`,
+
+	// args: worker, lease end, now, now (queued and due), now (lease ran out)
+	claimJob: `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			locked_by = ?, locked_until = ?, updated_at = ?
+		WHERE id = (SELECT id FROM jobs
+			WHERE (state = 'queued' AND COALESCE(locked_until, 0) <= ?)
+			   OR (state = 'running' AND locked_until <= ?)
+			ORDER BY id LIMIT 1)
+		RETURNING id, delivery_id, kind, attempts`,
+	// args: lease end, now, job id, worker
+	extendLease: `UPDATE jobs SET locked_until = ?, updated_at = ?
+		WHERE id = ? AND locked_by = ? AND state = 'running'`,
+	// args: new state, locked_until, last_error, attempts adjustment, now, job id, worker
+	finishJob: `UPDATE jobs SET state = ?, locked_by = NULL, locked_until = ?,
+			last_error = ?, attempts = attempts + ?, updated_at = ?
+		WHERE id = ? AND locked_by = ? AND state = 'running'`,
+	// args: status, processed_at, delivery id. The body goes once processed.
+	finishDelivery: `UPDATE deliveries SET status = ?, processed_at = ?, body = NULL WHERE id = ?`,
+	queueDepth:     `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')`,
+	// args: now. A queued job is due at locked_until (a retry) or since
+	// it was created.
+	oldestDue: `SELECT COALESCE(MIN(COALESCE(locked_until, created_at)), 0) FROM jobs
+		WHERE state = 'queued' AND COALESCE(locked_until, 0) <= ?`,
+
+	// args: fingerprint, redacted, kind, account, principal, region,
+	// expires_at, severity, first_seen, last_seen
+	upsertIncident: `INSERT INTO incidents (fingerprint, redacted, key_kind, account_id, principal,
+			region, expires_at, severity, status, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET last_seen = excluded.last_seen
+		RETURNING id`,
+	insertFinding: `INSERT INTO findings (incident_id, delivery_id, repository, commit_sha, path, line, found_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	listIncidents: `SELECT i.id, i.fingerprint, i.redacted, i.key_kind, i.account_id, i.principal, i.region,
+			COALESCE(i.expires_at, 0), i.severity, i.status, i.first_seen, i.last_seen,
+			(SELECT COUNT(*) FROM findings f WHERE f.incident_id = i.id)
+		FROM incidents i ORDER BY i.id`,
+}
+
+// openSQLite opens (creating it and its directory) the SQLite database at
+// path: WAL so that readers do not wait for the writer, a busy timeout so
+// that writers (other connections, other processes on the same file) wait
+// for each other instead of failing, foreign keys on, secure_delete so that
+// a body set to NULL (a payload may quote a key in a commit message) is
+// zeroed in the file rather than left in a free page, and transactions that
+// take the write lock at BEGIN (_txlock=immediate), since a deferred one
+// that reads then writes can fail with SQLITE_BUSY without waiting.
+func openSQLite(path string) (*sql.DB, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite path %q: '?' and '#' are not allowed in the file name", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	// synchronous stays FULL (the default): a delivery answered 202 is on disk.
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
