@@ -1,0 +1,283 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/bks-dev/bks/location"
+	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/files"
+)
+
+// sweep is one call to Chunks. It belongs to one goroutine.
+type sweep struct {
+	opts     *Options
+	split    sources.Chunker
+	yield    func(sources.Chunk) error
+	onError  sources.ErrorHandler
+	limits   files.ArchiveLimits
+	platform *v1.Platform
+	// seen holds the changes of every layer scanned so far, by digest: a
+	// layer shared by several images or platforms is scanned once, and its
+	// changes still hide files of the layers below it.
+	seen map[v1.Hash]*changes
+	buf  []byte
+}
+
+// index scans every image of an index (every platform, or the one asked
+// for), recursing into nested indexes.
+func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex) error {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		sw.onError(name, fmt.Errorf("index manifest: %w", err))
+		return nil
+	}
+	matched := false
+	for _, d := range im.Manifests {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		child := name
+		if d.Platform != nil {
+			if sw.platform != nil && !d.Platform.Satisfies(*sw.platform) {
+				continue
+			}
+			child = name + " [" + d.Platform.String() + "]"
+		}
+		var err error
+		switch {
+		case d.MediaType.IsIndex():
+			var sub v1.ImageIndex
+			if sub, err = idx.ImageIndex(d.Digest); err == nil {
+				matched = true
+				err = sw.index(ctx, child, sub)
+			}
+		case d.MediaType.IsImage():
+			if sw.platform != nil && d.Platform == nil {
+				continue
+			}
+			var img v1.Image
+			if img, err = idx.Image(d.Digest); err == nil {
+				matched = true
+				err = sw.image(ctx, child, img)
+			}
+		default:
+			continue // attestations, signatures, other artifacts
+		}
+		if err != nil {
+			if ctx.Err() != nil || !isReportable(err) {
+				return err
+			}
+			sw.onError(child, err)
+		}
+	}
+	if !matched && sw.platform != nil {
+		sw.onError(name, fmt.Errorf("no image for platform %s in the index", sw.platform))
+	}
+	return nil
+}
+
+// isReportable tells an error about one image (reported, the sweep goes
+// on) from a failing yield, which image returns as *fatalError.
+func isReportable(err error) bool {
+	var f *fatalError
+	return !errors.As(err, &f)
+}
+
+// fatalError wraps an error of yield: it stops the sweep.
+type fatalError struct{ err error }
+
+func (f *fatalError) Error() string { return f.err.Error() }
+func (f *fatalError) Unwrap() error { return f.err }
+
+// image scans one image: its config and history, then its layers from the
+// top one down.
+func (sw *sweep) image(ctx context.Context, name string, img v1.Image) error {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		sw.onError(name, fmt.Errorf("config: %w", err))
+		cfg = nil
+	}
+	if cfg != nil {
+		if err := sw.config(name, cfg); err != nil {
+			return &fatalError{err}
+		}
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		sw.onError(name, fmt.Errorf("layers: %w", err))
+		return nil
+	}
+	hist := layerHistory(cfg, len(layers))
+	sh := newShadow()
+	for i := len(layers) - 1; i >= 0; i-- {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ch, err := sw.layer(ctx, name, layers[i], hist[i], sh)
+		if err != nil {
+			return &fatalError{err}
+		}
+		sh.add(ch)
+	}
+	return nil
+}
+
+// layerHistory returns the history entry of each layer (nil when the
+// history does not say): the entries that are not EmptyLayer, in order.
+func layerHistory(cfg *v1.ConfigFile, n int) []*v1.History {
+	out := make([]*v1.History, n)
+	if cfg == nil {
+		return out
+	}
+	var hs []*v1.History
+	for i := range cfg.History {
+		if !cfg.History[i].EmptyLayer {
+			hs = append(hs, &cfg.History[i])
+		}
+	}
+	if len(hs) == n {
+		copy(out, hs)
+	}
+	return out
+}
+
+// layer scans the files of one layer and returns its changes (files added
+// or replaced, whiteouts), for the layers below. Its only error is a
+// failing yield or ctx; the others are reported.
+func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.History, sh *shadow) (*changes, error) {
+	d, err := l.Digest()
+	if err != nil {
+		sw.onError(name, fmt.Errorf("layer digest: %w", err))
+		return nil, nil
+	}
+	if ch, ok := sw.seen[d]; ok {
+		return ch, nil
+	}
+	ch := &changes{}
+	sw.seen[d] = ch
+	item := name + " layer " + d.String()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		sw.onError(item, fmt.Errorf("open layer: %w", err))
+		return ch, nil
+	}
+	defer rc.Close()
+	compressed, _ := l.Size()
+	lr := &layerReader{r: rc, item: "layer " + d.String(), compressed: compressed, lim: &sw.limits}
+	base := location.Location{Repo: name, Commit: d.String()}
+	if h != nil {
+		base.Message, _, _ = strings.Cut(h.CreatedBy, "\n")
+		base.Author = h.Author
+		base.Date = location.Date(h.Created.Time)
+	}
+	tr := tar.NewReader(lr)
+	var entries int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return ch, err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return ch, nil
+		}
+		if err != nil {
+			sw.onError(item, readError(err))
+			return ch, nil
+		}
+		p := ch.note(hdr)
+		if p == "" || !hdr.FileInfo().Mode().IsRegular() || hdr.Size == 0 {
+			continue
+		}
+		if entries++; entries > sw.limits.MaxEntries {
+			sw.onError(item, &files.LimitError{Archive: "layer " + d.String(), Limit: "MaxEntries", Max: sw.limits.MaxEntries})
+			return ch, nil
+		}
+		if sw.opts.Exclude != nil && sw.opts.Exclude(p, false) {
+			continue
+		}
+		in := !sh.hides(p)
+		if err := sw.file(ctx, tr, item, p, &base, in); err != nil {
+			return ch, err
+		}
+		if lr.err != nil {
+			return ch, nil // reported by the file that hit it (a read error of its own)
+		}
+	}
+}
+
+// readError names a stream cut short as such.
+func readError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = files.ErrTruncated
+	}
+	var le *files.LimitError
+	if errors.As(err, &le) {
+		return err
+	}
+	return fmt.Errorf("layer: %w", err)
+}
+
+// file scans one file of a layer, with the content handling of files on
+// disk (nested archives, UTF-16), and gives each chunk the layer's
+// location.
+func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *location.Location, inFinal bool) error {
+	src := files.NewReader(r, p, "", files.Options{
+		OnError:       func(path string, err error) { sw.onError(item+": "+path, err) },
+		NoArchives:    sw.opts.NoArchives,
+		ArchiveLimits: sw.opts.ArchiveLimits,
+		Exclude:       sw.opts.Exclude,
+	})
+	var in, out *location.Location
+	return src.Chunks(ctx, sw.split, func(c sources.Chunk) error {
+		if c.Origin != in {
+			in = c.Origin
+			o := *base
+			o.Path, o.Archive, o.Transcoded = in.Path, in.Archive, in.Transcoded
+			o.InHead = &inFinal
+			out = &o
+		}
+		c.Origin = out
+		return sw.yield(c)
+	})
+}
+
+// layerReader bounds one layer's uncompressed stream by the archive
+// limits: MaxTotalBytes, and MaxRatio against the layer's compressed size
+// once past RatioWindow.
+type layerReader struct {
+	r          io.Reader
+	item       string
+	compressed int64
+	n          int64
+	lim        *files.ArchiveLimits
+	err        error // sticky
+}
+
+func (l *layerReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	switch {
+	case l.n > l.lim.MaxTotalBytes:
+		l.err = &files.LimitError{Archive: l.item, Limit: "MaxTotalBytes", Max: l.lim.MaxTotalBytes}
+	case l.n > l.lim.RatioWindow && l.compressed > 0 && l.n/l.compressed >= l.lim.MaxRatio:
+		l.err = &files.LimitError{Archive: l.item, Limit: "MaxRatio", Max: l.lim.MaxRatio}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// Not io.ErrUnexpectedEOF, which readers take for a short end.
+		l.err = files.ErrTruncated
+	case err != nil && !errors.Is(err, io.EOF):
+		l.err = err
+	default:
+		return n, err
+	}
+	return n, l.err
+}
