@@ -1,12 +1,15 @@
 package image_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -323,5 +326,114 @@ func TestTruncatedLayerGoesOn(t *testing.T) {
 	}
 	if len(res.find(k)) != 1 {
 		t.Errorf("the layer below the truncated one was not scanned: %+v", res.hits)
+	}
+}
+
+// tarDir writes the files below dir to a tarball at dst.
+func tarDir(t *testing.T, dir, dst string) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err == nil {
+		err = os.WriteFile(dst, buf.Bytes(), 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTarballOfOCILayout: an OCI layout packed in a tarball (no
+// manifest.json) is unpacked to a temporary directory and scanned; a file
+// that is no image is reported.
+func TestTarballOfOCILayout(t *testing.T) {
+	gone, kept := key(50), key(51)
+	img, layer := deletedKeyImage(t, gone, kept)
+	dir := t.TempDir()
+	lp, err := layout.Write(filepath.Join(dir, "oci"), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "oci.tar")
+	tarDir(t, filepath.Join(dir, "oci"), p)
+	junk := filepath.Join(dir, "junk.tar")
+	if err := os.WriteFile(junk, []byte("not a tarball"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	res := scan(t, image.Options{Tarballs: []string{junk, p}}, gone, kept)
+	if len(res.errs) != 1 || !strings.Contains(res.errs[0], junk) {
+		t.Errorf("errors %q, want one naming %s", res.errs, junk)
+	}
+	g := res.find(gone)
+	if len(g) != 1 || g[0].Repo != p || g[0].Commit != layer.String() || *g[0].InHead {
+		t.Errorf("deleted key %+v, want in %s layer %s", g, p, layer)
+	}
+	if len(res.find(kept)) != 1 {
+		t.Errorf("kept key: %+v", res.hits)
+	}
+}
+
+// TestLinksInLayersAreNotFollowed: a symbolic link (to a file outside the
+// image, or to one inside) and a hard link are not read; the key is
+// reported once, at the file itself.
+func TestLinksInLayersAreNotFollowed(t *testing.T) {
+	k := key(60)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "etc/passwd-link", Typeflag: tar.TypeSymlink, Linkname: "../../../../etc/passwd"},
+		{Name: "app/.env", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(k) + 1)},
+		{Name: "app/env-link", Typeflag: tar.TypeSymlink, Linkname: ".env"},
+		{Name: "app/env-hard", Typeflag: tar.TypeLink, Linkname: "app/.env"},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write([]byte(k + "\n"))
+		}
+	}
+	tw.Close()
+	data := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, image.Options{Tarballs: []string{dir}}, k)
+	if got := res.find(k); len(got) != 1 || got[0].Path != "/app/.env" || len(res.errs) != 0 {
+		t.Errorf("found %+v, errors %q; want /app/.env once", got, res.errs)
 	}
 }
