@@ -242,9 +242,10 @@ func TestTarballDockerSaveAndOCILayout(t *testing.T) {
 	}
 }
 
-// TestLayerBombAndBadInputsGoOn: a layer over the limits, a truncated
-// layer, a registry answering 401 and an unknown image are each reported,
-// and the images after them are still scanned.
+// TestLayerBombAndBadInputsGoOn: a layer over the limits, a registry
+// answering 401, one answering 429 (go-containerregistry retries it, with
+// backoff, before giving up) and an unknown image are each reported, and
+// the images after them are still scanned.
 func TestLayerBombAndBadInputsGoOn(t *testing.T) {
 	host := testregistry.Start(t)
 	k := key(30)
@@ -259,16 +260,22 @@ func TestLayerBombAndBadInputsGoOn(t *testing.T) {
 	}))
 	defer deny.Close()
 	denied := deny.Listener.Addr().String() + "/private/app:1"
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer busy.Close()
+	limited := busy.Listener.Addr().String() + "/busy/app:1"
 
 	res := scan(t, image.Options{
-		Refs:          []string{host + "/acme/bomb:1", denied, host + "/acme/missing:1", host + "/acme/good:1"},
+		Refs:          []string{host + "/acme/bomb:1", denied, limited, host + "/acme/missing:1", host + "/acme/good:1"},
 		ArchiveLimits: files.ArchiveLimits{RatioWindow: 1 << 20},
 	}, k)
 	t.Logf("reported: %q", res.errs)
 	if len(res.find(k)) != 1 {
 		t.Errorf("the image after the bad ones was not scanned: %+v", res.hits)
 	}
-	want := []string{"MaxRatio", "401", "acme/missing:1"}
+	want := []string{"MaxRatio", "401", "429", "acme/missing:1"}
 	if len(res.errs) != len(want) {
 		t.Fatalf("errors %q, want one per bad item (%q)", res.errs, want)
 	}
