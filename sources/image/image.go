@@ -123,6 +123,7 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		}
 		sw.platform = p
 	}
+	sw.stored = true
 	for _, ref := range s.opts.Refs {
 		if err := sw.remote(ctx, ref); err != nil {
 			return err

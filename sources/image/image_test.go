@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -442,5 +443,47 @@ func TestLinksInLayersAreNotFollowed(t *testing.T) {
 	res := scan(t, image.Options{Tarballs: []string{dir}}, k)
 	if got := res.find(k); len(got) != 1 || got[0].Path != "/app/.env" || len(res.errs) != 0 {
 		t.Errorf("found %+v, errors %q; want /app/.env once", got, res.errs)
+	}
+}
+
+// TestZstdAndGzipLayers: zstd and gzip layers in one image are both
+// inflated (the compression is sniffed from the blob).
+func TestZstdAndGzipLayers(t *testing.T) {
+	host := testregistry.Start(t)
+	kz, kg := key(90), key(91)
+	tarOf := func(k string) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: "k.env", Mode: 0o644, Size: int64(len(k) + 1)})
+		tw.Write([]byte(k + "\n"))
+		tw.Close()
+		return buf.Bytes()
+	}
+	zdata, gdata := tarOf(kz), tarOf(kg)
+	zl, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(zdata)), nil },
+		tarball.WithCompression(compression.ZStd), tarball.WithMediaType(types.OCILayerZStd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(gdata)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, zl, gl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/acme/zstd:1"
+	testregistry.Push(t, ref, img)
+	res := scan(t, image.Options{Refs: []string{ref}}, kz, kg)
+	if len(res.errs) > 0 || len(res.find(kz)) != 1 {
+		t.Errorf("zstd layer: found %+v, errors %q", res.hits, res.errs)
+	}
+	// Both layers write /k.env: the lower one's is not in the final image.
+	if g := res.find(kg); len(g) != 1 || !*g[0].InHead {
+		t.Errorf("gzip layer: found %+v", g)
+	}
+	if z := res.find(kz); len(z) == 1 && *z[0].InHead {
+		t.Errorf("/k.env of the lower layer, replaced by the upper one, is said to be in the final image")
 	}
 }

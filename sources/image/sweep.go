@@ -28,6 +28,9 @@ type sweep struct {
 	// changes still hide files of the layers below it.
 	seen map[v1.Hash]*changes
 	buf  []byte
+	// stored says the layers of the images being read return their
+	// stored blob from Compressed() (see openLayer).
+	stored bool
 }
 
 // index scans every image of an index (every platform, or the one asked
@@ -163,7 +166,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 	ch := &changes{}
 	sw.seen[d] = ch
 	item := name + " layer " + d.String()
-	rc, err := l.Uncompressed()
+	rc, err := openLayer(l, sw.stored)
 	if err != nil {
 		sw.onError(item, fmt.Errorf("open layer: %w", err))
 		return ch, nil

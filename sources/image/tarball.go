@@ -23,6 +23,7 @@ import (
 // layout (unpacked to a temporary directory, bounded by MaxTotalBytes and
 // MaxEntries).
 func (sw *sweep) tarball(ctx context.Context, p string) error {
+	sw.stored = true // OCI layouts; docker save tarballs say otherwise below
 	fi, err := os.Stat(p)
 	if err != nil {
 		sw.onError(p, err)
@@ -45,6 +46,7 @@ func (sw *sweep) tarball(ctx context.Context, p string) error {
 		}
 		return sw.layoutDir(ctx, p, dir)
 	}
+	sw.stored = false
 	for i, d := range m {
 		nm, tag := p, (*name.Tag)(nil)
 		if len(d.RepoTags) > 0 {
