@@ -33,12 +33,17 @@
 //
 // Done (issue 17 §4): registry refs, tags and digests, multi-arch and
 // --platform, docker save / OCI layout tarballs and directories, whiteouts,
-// config and history, archive limits per layer, anonymous / Docker config
-// / token auth. Next: layers of one image in parallel (layers are read one
-// at a time today, top down, which the whiteout tracking relies on; a
-// pre-pass over tar headers would lift that), _catalog listing of a
-// registry, resume and --shard for long image lists, the 1 GB image
-// benchmark of the issue.
+// config and history, archive limits per layer, anonymous / Docker config /
+// token auth, gzip and zstd layers inflated with klauspost/compress and
+// read ahead in a goroutine (BenchmarkImageVsFiles, 64 MiB on 2 cores:
+// ~170 MB/s against ~1200 MB/s for detect files on the same files
+// unpacked; inflating a layer on one core is the bound).
+//
+// Next: layers of one image in parallel (read one at a time today, top
+// down, which the whiteout tracking relies on: a layer's files are in the
+// final image unless a layer above hides them), or the images of a sweep
+// in parallel; _catalog listing of a registry; resume and --shard for long
+// image lists; the issue's 1 GB figure in make bench (BKS_BENCH_IMAGE_MB=1024).
 package image
 
 import (
