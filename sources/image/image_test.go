@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -485,5 +486,33 @@ func TestZstdAndGzipLayers(t *testing.T) {
 	}
 	if z := res.find(kz); len(z) == 1 && *z[0].InHead {
 		t.Errorf("/k.env of the lower layer, replaced by the upper one, is said to be in the final image")
+	}
+}
+
+// TestAttestationBlobs: a buildx-style index holds, beside the image, an
+// attestation manifest (platform unknown/unknown) whose layer is in-toto
+// JSON, not a tar: its bytes are scanned (provenance records build args)
+// and no error is reported.
+func TestAttestationBlobs(t *testing.T) {
+	host := testregistry.Start(t)
+	k := key(97)
+	img, _ := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "etc/motd", Data: []byte("hi\n")})
+	prov := `{"predicate":{"buildDefinition":{"externalParameters":{"request":{"args":{"build-arg:AWS_BEARER_TOKEN_BEDROCK":"` + k + `"}}}}}}`
+	att, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte(prov), "application/vnd.in-toto+json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}})
+	ref := host + "/acme/attested:1"
+	testregistry.Push(t, ref, idx)
+	res := scan(t, image.Options{Refs: []string{ref}}, k)
+	if len(res.errs) > 0 {
+		t.Errorf("errors %q", res.errs)
+	}
+	if g := res.find(k); len(g) != 1 || g[0].Path != "application/vnd.in-toto+json" || g[0].InHead != nil {
+		t.Errorf("build arg in provenance: found %+v", g)
 	}
 }

@@ -180,6 +180,12 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 		base.Author = h.Author
 		base.Date = location.Date(h.Created.Time)
 	}
+	if mt, err := l.MediaType(); err == nil && mt != "" && !mt.IsLayer() {
+		// Not a filesystem layer: an attestation (provenance records build
+		// args), an SBOM, an artifact. Its bytes are the item, named by
+		// its media type.
+		return ch, sw.file(ctx, lr, item, string(mt), &base, nil)
+	}
 	tr := tar.NewReader(lr)
 	var entries int64
 	for {
@@ -206,7 +212,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 			continue
 		}
 		in := !sh.hides(p)
-		if err := sw.file(ctx, tr, item, p, &base, in); err != nil {
+		if err := sw.file(ctx, tr, item, p, &base, &in); err != nil {
 			return ch, err
 		}
 		if lr.err != nil {
@@ -229,8 +235,8 @@ func readError(err error) error {
 
 // file scans one file of a layer, with the content handling of files on
 // disk (nested archives, UTF-16), and gives each chunk the layer's
-// location.
-func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *location.Location, inFinal bool) error {
+// location, and inFinal as InHead.
+func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *location.Location, inFinal *bool) error {
 	src := files.NewReader(r, p, "", files.Options{
 		OnError:       func(path string, err error) { sw.onError(item+": "+path, err) },
 		NoArchives:    sw.opts.NoArchives,
@@ -243,7 +249,7 @@ func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *lo
 			in = c.Origin
 			o := *base
 			o.Path, o.Archive, o.Transcoded = in.Path, in.Archive, in.Transcoded
-			o.InHead = &inFinal
+			o.InHead = inFinal
 			out = &o
 		}
 		c.Origin = out
