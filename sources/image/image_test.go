@@ -516,3 +516,30 @@ func TestAttestationBlobs(t *testing.T) {
 		t.Errorf("build arg in provenance: found %+v", g)
 	}
 }
+
+// TestSharedLayersAcrossImages: a layer shared by two images is scanned
+// once; once the cache of layer changes is past its bound, it is scanned
+// again, and the whiteout above it still says its file is gone.
+func TestSharedLayersAcrossImages(t *testing.T) {
+	host := testregistry.Start(t)
+	gone, kept := key(98), key(99)
+	img, _ := deletedKeyImage(t, gone, kept)
+	testregistry.Push(t, host+"/acme/one:1", img)
+	testregistry.Push(t, host+"/acme/two:1", img)
+	refs := []string{host + "/acme/one:1", host + "/acme/two:1"}
+
+	if res := scan(t, image.Options{Refs: refs}, gone); len(res.find(gone)) != 1 {
+		t.Errorf("shared layer scanned %d times, want once", len(res.find(gone)))
+	}
+	defer image.SetMaxSeenPaths(1)()
+	res := scan(t, image.Options{Refs: refs}, gone)
+	g := res.find(gone)
+	if len(g) != 2 {
+		t.Fatalf("past the cache bound: found %d times, want 2 (scanned again)", len(g))
+	}
+	for _, l := range g {
+		if *l.InHead {
+			t.Errorf("%s: deleted file said to be in the final image", l.Repo)
+		}
+	}
+}

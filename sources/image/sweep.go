@@ -23,10 +23,13 @@ type sweep struct {
 	onError  sources.ErrorHandler
 	limits   files.ArchiveLimits
 	platform *v1.Platform
-	// seen holds the changes of every layer scanned so far, by digest: a
+	// seen holds the changes of the layers scanned so far, by digest: a
 	// layer shared by several images or platforms is scanned once, and its
-	// changes still hide files of the layers below it.
-	seen map[v1.Hash]*changes
+	// changes still hide files of the layers below it. It holds at most
+	// maxSeenPaths paths: past that it is emptied, and a layer met again
+	// is scanned again (memory stays bounded over long sweeps).
+	seen      map[v1.Hash]*changes
+	seenPaths int
 	buf  []byte
 	// stored says the layers of the images being read return their
 	// stored blob from Compressed() (see openLayer).
@@ -164,7 +167,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 		return ch, nil
 	}
 	ch := &changes{}
-	sw.seen[d] = ch
+	defer sw.remember(d, ch)
 	item := name + " layer " + d.String()
 	rc, err := openLayer(l, sw.stored)
 	if err != nil {
@@ -219,6 +222,21 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 			return ch, nil // reported by the file that hit it (a read error of its own)
 		}
 	}
+}
+
+// maxSeenPaths bounds the paths sweep.seen holds (some 100 bytes each).
+var maxSeenPaths = 1 << 20
+
+// remember adds the changes of the layer d to sw.seen, emptying it first
+// when it would hold more than maxSeenPaths paths.
+func (sw *sweep) remember(d v1.Hash, ch *changes) {
+	n := len(ch.present) + len(ch.deleted) + len(ch.opaque) + 1
+	if sw.seenPaths+n > maxSeenPaths {
+		clear(sw.seen)
+		sw.seenPaths = 0
+	}
+	sw.seen[d] = ch
+	sw.seenPaths += n
 }
 
 // readError names a stream cut short as such.
