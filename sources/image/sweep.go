@@ -30,7 +30,7 @@ type sweep struct {
 	// is scanned again (memory stays bounded over long sweeps).
 	seen      map[v1.Hash]*changes
 	seenPaths int
-	buf  []byte
+	buf       []byte
 	// stored says the layers of the images being read return their
 	// stored blob from Compressed() (see openLayer).
 	stored bool
