@@ -143,3 +143,42 @@ func TestDetectImageTarballAndBadRef(t *testing.T) {
 		t.Errorf("no image: exit %d, stderr %s", code, stderr)
 	}
 }
+
+func TestDetectImageMultiArch(t *testing.T) {
+	host := testregistry.Start(t)
+	deleted, env := imageKeys()
+	amd, layer := leakyImage(t, deleted, env)
+	arm, err := mutate.Config(empty.Image, v1.Config{Env: []string{"AWS_BEARER_TOKEN_BEDROCK=" + env}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	ref := host + "/ml/multi:2"
+	testregistry.Push(t, ref, idx)
+
+	code, out, stderr := runCLI(t, "", "detect", "image", ref, "--format", "jsonl")
+	if code != ExitFound {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	repos := map[string]bool{}
+	var amdFindings []findings.Finding
+	for _, f := range jsonlFindings(t, out) {
+		repos[f.Repo] = true
+		if f.Repo == ref+" [linux/amd64]" {
+			amdFindings = append(amdFindings, f)
+		}
+	}
+	checkImageFindings(t, amdFindings, ref+" [linux/amd64]", layer, deleted, env)
+	if !repos[ref+" [linux/arm64]"] || len(repos) != 2 {
+		t.Errorf("findings in %v, want both platforms", repos)
+	}
+
+	_, out, _ = runCLI(t, "", "detect", "image", ref, "--platform", "linux/arm64", "--format", "jsonl")
+	for _, f := range jsonlFindings(t, out) {
+		if f.Repo != ref+" [linux/arm64]" {
+			t.Errorf("--platform linux/arm64: finding in %s", f.Repo)
+		}
+	}
+}
