@@ -26,7 +26,8 @@ layer, and "not in final image" (in_head false in JSON). The
 image config is scanned too (Config.Env, labels, Cmd, Entrypoint, and the
 history's commands, as "docker history" shows them). A multi-arch index is
 scanned for every platform, or only --platform; layers shared by platforms
-are scanned once.
+are scanned once. --workers images are scanned at once (the layers of one
+image are read in turn).
 
 Each layer is bounded by the archive limits (--archive-max-total-bytes of
 uncompressed bytes, --archive-max-ratio, --archive-max-entries files); a
@@ -55,6 +56,7 @@ spoken to in plain HTTP, others in HTTPS.`,
 			}
 			errs := &errorCollector{w: sio.Err}
 			o.OnError = errs.handle
+			o.Workers = opts.Workers
 			o.NoArchives = opts.NoArchives
 			o.ArchiveLimits = opts.archiveLimits()
 			src := image.New(o)

@@ -41,12 +41,9 @@ func configItems(cfg *v1.ConfigFile) [][2]string {
 // config scans the config items of the image name. Its only error is a
 // failing yield.
 func (sw *sweep) config(name string, cfg *v1.ConfigFile) error {
-	if sw.buf == nil {
-		sw.buf = make([]byte, sw.split.BufLen())
-	}
 	for _, it := range configItems(cfg) {
 		origin := &location.Location{Path: it[0], Kind: KindConfig, Repo: name}
-		if err := sw.split.Split(strings.NewReader(it[1]), origin, sw.buf, sw.yield); err != nil {
+		if err := sw.split.Split(strings.NewReader(it[1]), origin, nil, sw.yield); err != nil {
 			return err
 		}
 	}

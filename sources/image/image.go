@@ -39,11 +39,13 @@
 // ~170 MB/s against ~1200 MB/s for detect files on the same files
 // unpacked; inflating a layer on one core is the bound).
 //
-// Next: layers of one image in parallel (read one at a time today, top
-// down, which the whiteout tracking relies on: a layer's files are in the
-// final image unless a layer above hides them), or the images of a sweep
-// in parallel; _catalog listing of a registry; resume and --shard for long
-// image lists; the 1 GB figure in make bench (BKS_BENCH_IMAGE_MB=1024).
+// Images are scanned Workers at a time; the layers of one image one at a
+// time, top down, which the whiteout tracking relies on (a layer's files
+// are in the final image unless a layer above hides them).
+//
+// Next: layers of one image in parallel; _catalog listing of a registry;
+// resume and --shard for long image lists; the 1 GB figure in make
+// bench (BKS_BENCH_IMAGE_MB=1024).
 package image
 
 import (
@@ -52,11 +54,13 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/files"
@@ -79,6 +83,8 @@ type Options struct {
 	// credentials come from the Docker config and credential helpers
 	// (authn.DefaultKeychain), anonymous when there are none.
 	Token string
+	// Workers is how many images are scanned at once; GOMAXPROCS if 0.
+	Workers int
 	// Transport replaces the HTTP transport (tests); nil: the default.
 	Transport http.RoundTripper
 	// OnError receives errors about one image or layer that did not stop
@@ -101,26 +107,40 @@ type Source struct {
 var _ sources.Source = (*Source)(nil)
 
 // New returns a source scanning the images opts names. Chunks calls yield
-// from the calling goroutine only.
+// from several goroutines at once (Workers images at a time).
 func New(opts Options) *Source {
 	return &Source{opts: opts}
 }
 
-// Chunks scans every image in turn.
+// Chunks scans every image, Workers at a time; the layers of one image are
+// read one at a time, from the top one down.
 func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	var mu sync.Mutex
 	var errs []error
 	onError := s.opts.OnError
 	if onError == nil {
-		onError = func(path string, err error) { errs = append(errs, fmt.Errorf("%s: %w", path, err)) }
+		onError = func(path string, err error) {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+			mu.Unlock()
+		}
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	workers := s.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	g.SetLimit(workers)
 	sw := &sweep{
 		opts:    &s.opts,
 		split:   split,
 		yield:   yield,
 		onError: onError,
 		limits:  s.opts.ArchiveLimits.WithDefaults(),
-		seen:    map[v1.Hash]*changes{},
+		seen:    map[v1.Hash]*seenLayer{},
+		g:       g,
 	}
+	defer sw.cleanup()
 	if s.opts.Platform != "" {
 		p, err := v1.ParsePlatform(s.opts.Platform)
 		if err != nil {
@@ -128,21 +148,33 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		}
 		sw.platform = p
 	}
-	sw.stored = true
-	for _, ref := range s.opts.Refs {
-		if err := sw.remote(ctx, ref); err != nil {
-			return err
-		}
+	err := sw.list(gctx)
+	if werr := g.Wait(); werr != nil {
+		err = werr
 	}
-	for _, path := range s.opts.Tarballs {
-		if err := sw.tarball(ctx, path); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// list hands every image named to the workers. It returns only ctx's
+// error.
+func (sw *sweep) list(ctx context.Context) error {
+	for _, ref := range sw.opts.Refs {
+		if err := sw.remote(ctx, ref); err != nil {
+			return err
+		}
+	}
+	for _, path := range sw.opts.Tarballs {
+		if err := sw.tarball(ctx, path); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // remoteOptions are the registry options: auth, transport, context.
@@ -184,12 +216,12 @@ func (sw *sweep) remote(ctx context.Context, ref string) error {
 			sw.onError(ref, fmt.Errorf("index: %w", err))
 			return nil
 		}
-		return sw.index(ctx, ref, idx)
+		return sw.index(ctx, ref, idx, true)
 	}
 	img, err := desc.Image()
 	if err != nil {
 		sw.onError(ref, fmt.Errorf("image: %w", err))
 		return nil
 	}
-	return sw.image(ctx, ref, img)
+	return sw.submit(ctx, ref, img, true)
 }

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/files"
 )
 
-// sweep is one call to Chunks. It belongs to one goroutine.
+// sweep is one call to Chunks. Its methods run on the listing goroutine
+// (list, remote, index, tarball) and on the workers (image and below).
 type sweep struct {
 	opts     *Options
 	split    sources.Chunker
@@ -23,22 +26,54 @@ type sweep struct {
 	onError  sources.ErrorHandler
 	limits   files.ArchiveLimits
 	platform *v1.Platform
-	// seen holds the changes of the layers scanned so far, by digest: a
-	// layer shared by several images or platforms is scanned once, and its
+	g        *errgroup.Group // the workers
+
+	mu sync.Mutex // guards what follows
+	// seen holds the layers scanned or being scanned, by digest: a layer
+	// shared by several images or platforms is scanned once, and its
 	// changes still hide files of the layers below it. It holds at most
 	// maxSeenPaths paths: past that it is emptied, and a layer met again
 	// is scanned again (memory stays bounded over long sweeps).
-	seen      map[v1.Hash]*changes
+	seen      map[v1.Hash]*seenLayer
 	seenPaths int
-	buf       []byte
-	// stored says the layers of the images being read return their
-	// stored blob from Compressed() (see openLayer).
-	stored bool
+	cleanups  []func() // run once the workers are done
 }
 
-// index scans every image of an index (every platform, or the one asked
-// for), recursing into nested indexes.
-func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex) error {
+// seenLayer is a layer scanned once: ch is set before done is closed.
+type seenLayer struct {
+	done chan struct{}
+	ch   *changes
+}
+
+// submit hands img to a worker; it waits while every worker is busy. stored
+// says how its layers are read (see openLayer). It returns only ctx's
+// error.
+func (sw *sweep) submit(ctx context.Context, name string, img v1.Image, stored bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sw.g.Go(func() error { return sw.image(ctx, name, img, stored) })
+	return nil
+}
+
+// later runs f once the workers are done (removing a temporary directory
+// they read).
+func (sw *sweep) later(f func()) {
+	sw.mu.Lock()
+	sw.cleanups = append(sw.cleanups, f)
+	sw.mu.Unlock()
+}
+
+func (sw *sweep) cleanup() {
+	for _, f := range sw.cleanups {
+		f()
+	}
+}
+
+// index hands every image of an index (every platform, or the one asked
+// for) to the workers, recursing into nested indexes. It returns only
+// ctx's error.
+func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, stored bool) error {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("index manifest: %w", err))
@@ -56,31 +91,30 @@ func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex) erro
 			}
 			child = name + " [" + d.Platform.String() + "]"
 		}
-		var err error
 		switch {
 		case d.MediaType.IsIndex():
-			var sub v1.ImageIndex
-			if sub, err = idx.ImageIndex(d.Digest); err == nil {
-				matched = true
-				err = sw.index(ctx, child, sub)
+			sub, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				sw.onError(child, err)
+				continue
+			}
+			matched = true
+			if err := sw.index(ctx, child, sub, stored); err != nil {
+				return err
 			}
 		case d.MediaType.IsImage():
 			if sw.platform != nil && d.Platform == nil {
 				continue
 			}
-			var img v1.Image
-			if img, err = idx.Image(d.Digest); err == nil {
-				matched = true
-				err = sw.image(ctx, child, img)
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				sw.onError(child, err)
+				continue
 			}
-		default:
-			continue // attestations, signatures, other artifacts
-		}
-		if err != nil {
-			if ctx.Err() != nil || !isReportable(err) {
+			matched = true
+			if err := sw.submit(ctx, child, img, stored); err != nil {
 				return err
 			}
-			sw.onError(child, err)
 		}
 	}
 	if !matched && sw.platform != nil {
@@ -89,22 +123,10 @@ func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex) erro
 	return nil
 }
 
-// isReportable tells an error about one image (reported, the sweep goes
-// on) from a failing yield, which image returns as *fatalError.
-func isReportable(err error) bool {
-	var f *fatalError
-	return !errors.As(err, &f)
-}
-
-// fatalError wraps an error of yield: it stops the sweep.
-type fatalError struct{ err error }
-
-func (f *fatalError) Error() string { return f.err.Error() }
-func (f *fatalError) Unwrap() error { return f.err }
-
 // image scans one image: its config and history, then its layers from the
 // top one down.
-func (sw *sweep) image(ctx context.Context, name string, img v1.Image) error {
+// Its only errors are ctx's and yield's, which stop the sweep.
+func (sw *sweep) image(ctx context.Context, name string, img v1.Image, stored bool) error {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("config: %w", err))
@@ -112,7 +134,7 @@ func (sw *sweep) image(ctx context.Context, name string, img v1.Image) error {
 	}
 	if cfg != nil {
 		if err := sw.config(name, cfg); err != nil {
-			return &fatalError{err}
+			return err
 		}
 	}
 	layers, err := img.Layers()
@@ -126,9 +148,9 @@ func (sw *sweep) image(ctx context.Context, name string, img v1.Image) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ch, err := sw.layer(ctx, name, layers[i], hist[i], sh)
+		ch, err := sw.layer(ctx, name, layers[i], hist[i], sh, stored)
 		if err != nil {
-			return &fatalError{err}
+			return err
 		}
 		sh.add(ch)
 	}
@@ -157,19 +179,25 @@ func layerHistory(cfg *v1.ConfigFile, n int) []*v1.History {
 // layer scans the files of one layer and returns its changes (files added
 // or replaced, whiteouts), for the layers below. Its only error is a
 // failing yield or ctx; the others are reported.
-func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.History, sh *shadow) (*changes, error) {
+func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.History, sh *shadow, stored bool) (*changes, error) {
 	d, err := l.Digest()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("layer digest: %w", err))
 		return nil, nil
 	}
-	if ch, ok := sw.seen[d]; ok {
-		return ch, nil
+	e, mine := sw.claim(d)
+	if !mine {
+		select {
+		case <-e.done:
+			return e.ch, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	ch := &changes{}
-	defer sw.remember(d, ch)
+	defer sw.remember(d, e, ch)
 	item := name + " layer " + d.String()
-	rc, err := openLayer(l, sw.stored)
+	rc, err := openLayer(l, stored)
 	if err != nil {
 		sw.onError(item, fmt.Errorf("open layer: %w", err))
 		return ch, nil
@@ -227,15 +255,32 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 // maxSeenPaths bounds the paths sweep.seen holds (some 100 bytes each).
 var maxSeenPaths = 1 << 20
 
-// remember adds the changes of the layer d to sw.seen, emptying it first
-// when it would hold more than maxSeenPaths paths.
-func (sw *sweep) remember(d v1.Hash, ch *changes) {
+// claim returns the entry of the layer d in sw.seen, and true when it is
+// new: the caller scans the layer, then calls remember.
+func (sw *sweep) claim(d v1.Hash) (*seenLayer, bool) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if e, ok := sw.seen[d]; ok {
+		return e, false
+	}
+	e := &seenLayer{done: make(chan struct{})}
+	sw.seen[d] = e
+	return e, true
+}
+
+// remember completes e, the entry of the layer d, with its changes, and
+// empties sw.seen first when it would hold more than maxSeenPaths paths.
+func (sw *sweep) remember(d v1.Hash, e *seenLayer, ch *changes) {
+	e.ch = ch
+	close(e.done)
 	n := len(ch.present) + len(ch.deleted) + len(ch.opaque) + 1
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
 	if sw.seenPaths+n > maxSeenPaths {
 		clear(sw.seen)
 		sw.seenPaths = 0
 	}
-	sw.seen[d] = ch
+	sw.seen[d] = e
 	sw.seenPaths += n
 }
 

@@ -23,7 +23,6 @@ import (
 // layout (unpacked to a temporary directory, bounded by MaxTotalBytes and
 // MaxEntries).
 func (sw *sweep) tarball(ctx context.Context, p string) error {
-	sw.stored = true // OCI layouts; docker save tarballs say otherwise below
 	fi, err := os.Stat(p)
 	if err != nil {
 		sw.onError(p, err)
@@ -38,7 +37,7 @@ func (sw *sweep) tarball(ctx context.Context, p string) error {
 		// No manifest.json: an OCI layout in a tarball, or not an image.
 		dir, err := sw.unpackLayout(p)
 		if dir != "" {
-			defer os.RemoveAll(dir)
+			sw.later(func() { os.RemoveAll(dir) })
 		}
 		if err != nil {
 			sw.onError(p, fmt.Errorf("neither a docker save tarball nor an OCI layout: %w", err))
@@ -46,7 +45,6 @@ func (sw *sweep) tarball(ctx context.Context, p string) error {
 		}
 		return sw.layoutDir(ctx, p, dir)
 	}
-	sw.stored = false
 	for i, d := range m {
 		nm, tag := p, (*name.Tag)(nil)
 		if len(d.RepoTags) > 0 {
@@ -64,7 +62,7 @@ func (sw *sweep) tarball(ctx context.Context, p string) error {
 			sw.onError(nm, fmt.Errorf("tarball: %w", err))
 			continue
 		}
-		if err := sw.image(ctx, nm, img); err != nil {
+		if err := sw.submit(ctx, nm, img, false); err != nil {
 			return err
 		}
 	}
@@ -78,7 +76,7 @@ func (sw *sweep) layoutDir(ctx context.Context, name, dir string) error {
 		sw.onError(name, fmt.Errorf("OCI layout: %w", err))
 		return nil
 	}
-	return sw.index(ctx, name, idx)
+	return sw.index(ctx, name, idx, true)
 }
 
 // unpackLayout unpacks the tarball p to a new temporary directory, which
