@@ -57,6 +57,7 @@ spoken to in plain HTTP, others in HTTPS.`,
 			errs := &errorCollector{w: sio.Err}
 			o.OnError = errs.handle
 			o.Workers = opts.Workers
+			o.MaxFileSize = opts.MaxFileSize
 			o.NoArchives = opts.NoArchives
 			o.ArchiveLimits = opts.archiveLimits()
 			src := image.New(o)

@@ -90,6 +90,9 @@ type Options struct {
 	// OnError receives errors about one image or layer that did not stop
 	// the sweep. When nil, Chunks returns them, joined.
 	OnError sources.ErrorHandler
+	// MaxFileSize skips, reporting an error wrapping files.ErrTooLarge,
+	// layer files larger than this many bytes; 0: no cap.
+	MaxFileSize int64
 	// NoArchives scans archives inside layers as raw bytes.
 	NoArchives bool
 	// ArchiveLimits bound each layer and archives nested in its files.

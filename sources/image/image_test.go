@@ -546,3 +546,23 @@ func TestSharedLayersAcrossImages(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxFileSizeInLayers: --max-file-size skips (and reports) layer files
+// above it, as for files on disk.
+func TestMaxFileSizeInLayers(t *testing.T) {
+	k := key(100)
+	img, _ := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "big.env", Data: []byte(k + "\n")},
+		testregistry.File{Name: "small.txt", Data: []byte("hi\n")})
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err == nil {
+		err = lp.AppendImage(img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, image.Options{Tarballs: []string{dir}, MaxFileSize: 10}, k)
+	if len(res.find(k)) != 0 || len(res.errs) != 1 || !strings.Contains(res.errs[0], "/big.env") || !strings.Contains(res.errs[0], "larger than the size cap") {
+		t.Errorf("found %+v, errors %q; want /big.env skipped and reported", res.hits, res.errs)
+	}
+}

@@ -205,12 +205,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 	defer rc.Close()
 	compressed, _ := l.Size()
 	lr := &layerReader{r: rc, item: "layer " + d.String(), compressed: compressed, lim: &sw.limits}
-	base := location.Location{Repo: name, Commit: d.String()}
-	if h != nil {
-		base.Message, _, _ = strings.Cut(h.CreatedBy, "\n")
-		base.Author = h.Author
-		base.Date = location.Date(h.Created.Time)
-	}
+	base := layerLocation(name, d, h)
 	if mt, err := l.MediaType(); err == nil && mt != "" && !mt.IsLayer() {
 		// Not a filesystem layer: an attestation (provenance records build
 		// args), an SBOM, an artifact. Its bytes are the item, named by
@@ -240,6 +235,10 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 			return ch, nil
 		}
 		if sw.opts.Exclude != nil && sw.opts.Exclude(p, false) {
+			continue
+		}
+		if m := sw.opts.MaxFileSize; m > 0 && hdr.Size > m {
+			sw.onError(item+": "+p, fmt.Errorf("skipped, %d bytes: %w (%d bytes)", hdr.Size, files.ErrTooLarge, m))
 			continue
 		}
 		in := !sh.hides(p)
@@ -282,6 +281,18 @@ func (sw *sweep) remember(d v1.Hash, e *seenLayer, ch *changes) {
 	}
 	sw.seen[d] = e
 	sw.seenPaths += n
+}
+
+// layerLocation is the location of the files of the layer d of the image
+// name, created by the history entry h (nil: unknown).
+func layerLocation(name string, d v1.Hash, h *v1.History) location.Location {
+	loc := location.Location{Repo: name, Commit: d.String()}
+	if h != nil {
+		loc.Message, _, _ = strings.Cut(h.CreatedBy, "\n")
+		loc.Author = h.Author
+		loc.Date = location.Date(h.Created.Time)
+	}
+	return loc
 }
 
 // readError names a stream cut short as such.
