@@ -152,9 +152,15 @@ func (r *textReporter) block(f *findings.Finding) {
 	for _, l := range places(f) {
 		r.field("Location", r.location(l))
 		if l.Commit != "" {
-			c := l.Commit
+			label, c := "Commit", l.Commit
+			if isLayer(l) {
+				label, c = "Layer", strings.TrimPrefix(c, layerPrefix)
+			}
 			if len(c) > 12 {
 				c = c[:12]
+			}
+			if label == "Layer" {
+				c = layerPrefix + c
 			}
 			if l.Author != "" {
 				c += " " + l.Author
@@ -168,7 +174,7 @@ func (r *textReporter) block(f *findings.Finding) {
 			if l.Message != "" {
 				c += " " + strconv.Quote(truncate(l.Message, 72))
 			}
-			r.field("Commit", safe(c))
+			r.field(label, safe(c))
 		}
 		if l.HTMLURL != "" {
 			r.field("URL", safe(l.HTMLURL))
@@ -185,6 +191,14 @@ func (r *textReporter) block(f *findings.Finding) {
 		r.field("Secret", r.style(ansiSecret, f.Secret))
 	}
 }
+
+// layerPrefix starts the Commit of a container image layer (sources/image
+// puts the layer digest there), which no git commit id does.
+const layerPrefix = "sha256:"
+
+// isLayer says l is in a container image layer: Commit is its digest and
+// InHead says whether the file is in the final image.
+func isLayer(l findings.Location) bool { return strings.HasPrefix(l.Commit, layerPrefix) }
 
 func (r *textReporter) location(l findings.Location) string {
 	where := l.Path
@@ -212,7 +226,11 @@ func (r *textReporter) location(l findings.Location) string {
 		notes = append(notes, "from "+l.Transcoded)
 	}
 	if l.InHead != nil && !*l.InHead {
-		notes = append(notes, "not in HEAD")
+		if isLayer(l) {
+			notes = append(notes, "not in final image")
+		} else {
+			notes = append(notes, "not in HEAD")
+		}
 	}
 	if len(notes) > 0 {
 		s += " (" + safe(strings.Join(notes, ", ")) + ")"

@@ -89,6 +89,7 @@ like a source (git, staged) never changes what is scanned.`,
 		newCmdDetectGit(f, opts),
 		newCmdDetectStaged(f, opts),
 		newCmdDetectGitHub(f, opts),
+		newCmdDetectImage(f, opts),
 		// Other detect subcommands register here, one line each.
 	)
 	return cmd

@@ -70,6 +70,18 @@ func onEndpoint(scheme string, args ...string) interruptCase {
 	}
 }
 
+// onRegistry is onEndpoint for an image reference: URL becomes the
+// endpoint's host:port, with no scheme.
+func onRegistry(args ...string) interruptCase {
+	return func(t *testing.T, stdout *syncBuffer) ([]string, io.Reader, <-chan struct{}) {
+		out, in, accepted := onEndpoint("http", args...)(t, stdout)
+		for i := range out {
+			out[i] = strings.TrimPrefix(out[i], "http://")
+		}
+		return out, in, accepted
+	}
+}
+
 // cancelledBefore runs the command with a context already cancelled.
 func cancelledBefore(args ...string) interruptCase {
 	return func(*testing.T, *syncBuffer) ([]string, io.Reader, <-chan struct{}) {
@@ -110,6 +122,7 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 		"detect files":     cancelledBefore("detect", "files", tree),
 		"detect git":       cancelledBefore("detect", "git", "../.."),
 		"detect github":    onEndpoint("http", "detect", "github", "--api-url", "URL", "--org", "acme"),
+		"detect image":     onRegistry("detect", "image", "URL/acme/app:1"),
 		"detect staged":    cancelledBefore("detect", "staged", "-C", "../.."),
 		"detect stdin":     onStdin("detect", "stdin"),
 		"dev aws-emulator": serving("dev", "aws-emulator", "--seed", seed, "--ca-file", filepath.Join(dir, "ca.pem")),

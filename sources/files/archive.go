@@ -52,6 +52,11 @@ const (
 	zipMemLimit = 16 << 20
 )
 
+// WithDefaults returns l with each zero field set to its default and each
+// negative one to no limit, as the files source applies them (for sources
+// that bound other containers, such as image layers, the same way).
+func (l ArchiveLimits) WithDefaults() ArchiveLimits { return l.withDefaults() }
+
 func (l ArchiveLimits) withDefaults() ArchiveLimits {
 	def := func(v *int64, d int64) {
 		switch {
