@@ -30,9 +30,10 @@ type revokeOptions struct {
 	Role, User     string
 	AuditLog       string
 	JSON           bool
-	Verify         bool
-	VerifyRegion   string
-	VerifyEndpoint string
+	// The live check after revoking: the same flags as detect's and
+	// triage's, so a long-term key (which carries no region) is checked
+	// in the partition it answers in, never called dead from another.
+	cmdutil.VerifyFlags
 }
 
 func newCmdRevokeKey(f *cmdutil.Factory) *cobra.Command {
@@ -87,9 +88,10 @@ out of shell history).`,
 	fs.StringVar(&opts.User, "user", "", "short-term key: the issuing IAM user, when CloudTrail does not show it")
 	fs.StringVar(&opts.AuditLog, "audit-log", "", audit.FlagHelp)
 	fs.BoolVar(&opts.JSON, "json", false, "print the plan and results as JSON")
-	fs.BoolVar(&opts.Verify, "verify", false, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
-	fs.StringVar(&opts.VerifyRegion, "verify-region", verify.DefaultLongTermRegion, "region for the live check of a long-term key")
-	fs.StringVar(&opts.VerifyEndpoint, "verify-endpoint-url", "", "https:// endpoint for the live check instead of AWS Bedrock (tests, demos)")
+	opts.VerifyFlags.Register(fs, "afterwards, check live that the key no longer works (sends the key to AWS Bedrock)")
+	// The name this command used before it shared detect's flags.
+	fs.StringVar(&opts.VerifyEndpoint, "verify-endpoint-url", "", "same as --verify-endpoint")
+	_ = fs.MarkHidden("verify-endpoint-url")
 	return cmd
 }
 
@@ -180,7 +182,7 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, opts *revokeOptions) err
 		}
 	}
 	if opts.Verify && !opts.DryRun {
-		c, err := f.Verifier(verify.Options{LongTermRegion: opts.VerifyRegion, EndpointURL: opts.VerifyEndpoint, Timeout: 10 * time.Second})
+		c, err := f.Verifier(opts.VerifyFlags.Options(10 * time.Second))
 		if err != nil {
 			return err
 		}

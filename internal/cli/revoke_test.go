@@ -97,3 +97,18 @@ func TestRevokeKeyCommand(t *testing.T) {
 		t.Errorf("second run: exit %d\n%s", code, out)
 	}
 }
+
+// revoke-key's live check takes detect's and triage's flags: a long-term
+// key is not checked in us-east-1 by default (a GovCloud key would be
+// called dead from the wrong partition) but in the partition that answers.
+func TestRevokeKeyVerifyFlags(t *testing.T) {
+	_, out, _ := runCLI(t, "", "revoke-key", "--help")
+	if strings.Contains(out, `default "us-east-1"`) {
+		t.Errorf("--verify-region defaults to us-east-1:\n%s", out)
+	}
+	for _, flag := range []string{"--verify-region", "--verify-endpoint "} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("help lacks %s:\n%s", flag, out)
+		}
+	}
+}
