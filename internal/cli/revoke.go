@@ -21,15 +21,15 @@ import (
 )
 
 type revokeOptions struct {
-	AWS            cmdutil.AWSFlags
-	Target         string
-	DryRun         bool
-	Yes            bool
-	Force          bool
-	Regions        []string
-	Role, User     string
-	AuditLog       string
-	JSON           bool
+	AWS        cmdutil.AWSFlags
+	Target     string
+	DryRun     bool
+	Yes        bool
+	Force      bool
+	Regions    []string
+	Role, User string
+	AuditLog   string
+	JSON       bool
 	// The live check after revoking: the same flags as detect's and
 	// triage's, so a long-term key (which carries no region) is checked
 	// in the partition it answers in, never called dead from another.
