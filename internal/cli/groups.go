@@ -69,3 +69,34 @@ func subcommandNames(cmd *cobra.Command) []string {
 	}
 	return names
 }
+
+// requireKnownHelpTopics makes `bks help TOPIC` fail with exit 2 when TOPIC
+// names no command, as a mistyped subcommand does: cobra's own help command
+// prints the root's help and exits 0 there.
+func requireKnownHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "help" {
+			continue
+		}
+		show := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if target, rest, err := root.Find(args); len(args) > 0 && (err != nil || target == root || len(rest) > 0) {
+				msg := fmt.Sprintf("unknown help topic %q", strings.Join(args, " "))
+				var s []string
+				if err == nil && target != root && len(rest) > 0 {
+					s = target.SuggestionsFor(rest[0])
+				} else {
+					s = root.SuggestionsFor(args[0])
+				}
+				if len(s) > 0 {
+					msg += "; did you mean " + strings.Join(s, " or ") + "?"
+				}
+				return errors.New(msg)
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
+}

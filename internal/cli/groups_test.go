@@ -84,3 +84,24 @@ func TestDetectWithoutSource(t *testing.T) {
 		}
 	}
 }
+
+// `bks help TOPIC` with a TOPIC that names no command exits 2, like a
+// mistyped subcommand; a known topic still prints its help and exits 0.
+func TestHelpUnknownTopic(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help", "nosuch"}, ExitFailure, `unknown help topic "nosuch"`},
+		{[]string{"help", "detecct"}, ExitFailure, "did you mean detect?"},
+		{[]string{"help", "detect", "flies"}, ExitFailure, "did you mean files?"},
+		{[]string{"help", "detect", "files"}, ExitOK, "Scan files and directories"},
+		{[]string{"help"}, ExitOK, "Available Commands"},
+	} {
+		code, out, errOut := runCLI(t, "", tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("bks %s: exit %d (want %d), output lacks %q:\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.want, out, errOut)
+		}
+	}
+}

@@ -145,6 +145,7 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 	for _, shell := range []string{"bash", "fish", "powershell", "zsh"} {
 		cases["completion "+shell] = cancelledBefore("completion", shell)
 	}
+	cases["help"] = cancelledBefore("help", "detect")
 	return cases
 }
 

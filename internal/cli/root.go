@@ -64,6 +64,7 @@ func NewRoot(ctx context.Context, f *cmdutil.Factory) *cobra.Command {
 		// Commands from other packages of work register here, one line each.
 	)
 	requireSubcommands(root)
+	requireKnownHelpTopics(root)
 	return root
 }
 
@@ -73,7 +74,7 @@ them offline (account, IAM user, region, expiry), and acts on the AWS
 accounts they belong to.
 
 Exit codes: 0 nothing found, 1 keys found (or findings over policy),
-2 error, 130 interrupted.`
+2 error, 3 key partially revoked (revoke-key), 130 interrupted.`
 
 // Run executes bks with args and returns the process exit code.
 func Run(ctx context.Context, args []string, io *IO) int {
