@@ -127,6 +127,11 @@ var (
 	}
 )
 
+// PhantomUserPrefix starts the name of the IAM user the Bedrock console
+// creates for a long-term key ("BedrockAPIKey-xxxx"): the "phantom" users
+// awsops/iamscan finds and revoke tells apart from ordinary users.
+const PhantomUserPrefix = "BedrockAPIKey-"
+
 // consoleSecretLen is the secret of every long-term key AWS issues (console
 // or CreateServiceSpecificCredential): base64 of 44 random bytes, 60
 // characters ending in "=" (docs/KEYS.md, testdata/keys.json).
@@ -135,7 +140,7 @@ const consoleSecretLen = 60
 var builtinFamilies = []Family{
 	{
 		Rule: RuleLongTerm, Prefix: PrefixLongTerm, Service: Bedrock, Long: true,
-		SecretLen: consoleSecretLen, ConsoleName: "BedrockAPIKey-",
+		SecretLen: consoleSecretLen, ConsoleName: PhantomUserPrefix,
 		Description: "Amazon Bedrock long-term API key (ABSK…): an IAM service-specific credential; decodes to account, IAM user and user ARN",
 		SARIF: SARIFText{
 			Name:  "BedrockLongTermAPIKey",

@@ -3,6 +3,7 @@ package detectors
 import (
 	"bytes"
 	"encoding/base64"
+	"strings"
 )
 
 // Joining a key written in pieces.
@@ -80,7 +81,7 @@ func afterLiteralJoin(data []byte, k int, class func(byte) bool) int {
 	if k < lim && (data[k] == '+' || data[k] == '.') {
 		k = skipBlank(data, k+1, lim)
 	}
-	for n := 0; n < 2 && k < lim && bytes.IndexByte([]byte("rRbBuUfF@$"), data[k]) >= 0; n++ {
+	for n := 0; n < 2 && k < lim && strings.IndexByte("rRbBuUfF@$", data[k]) >= 0; n++ {
 		k++
 	}
 	if k+1 < lim && isQuote(data[k]) && class(data[k+1]) {

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/bks-dev/bks/detectors"
 )
 
 // Status is a user's category.
@@ -43,7 +45,7 @@ const (
 const BedrockService = "bedrock.amazonaws.com"
 
 // PhantomPrefix starts the names of the users the Bedrock console creates.
-const PhantomPrefix = "BedrockAPIKey-"
+const PhantomPrefix = detectors.PhantomUserPrefix
 
 // BedrockLimitedAccess is the managed policy the console attaches.
 const BedrockLimitedAccess = "AmazonBedrockLimitedAccess"

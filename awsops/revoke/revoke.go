@@ -365,7 +365,7 @@ func (r *Revoker) planLongTerm(ctx context.Context, p *Plan) error {
 	if active > 0 {
 		p.CutsOff = append(p.CutsOff, fmt.Sprintf("%d access key(s) of %s are deactivated: anything using them stops (reversible with iam:UpdateAccessKey Status=Active)", active, name))
 	}
-	if !strings.HasPrefix(name, "BedrockAPIKey-") {
+	if !strings.HasPrefix(name, detectors.PhantomUserPrefix) {
 		p.CutsOff = append(p.CutsOff, fmt.Sprintf("%s is an ordinary IAM user, not a console-made BedrockAPIKey-* user: whatever it runs with Bedrock stops", name))
 	}
 	return nil
