@@ -503,14 +503,18 @@ func (h *history) runLog(ctx context.Context, order []int32, add func(record) er
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: start git log: %v", errFallback, err)
 	}
-	// The writer gets its own copy of the slice header: the parser below
-	// advances order as commits come back (sharing the variable was a data
-	// race, seen once as an index out of range).
-	toWrite := order
+	// The writer has its own copies of the order and the nodes (the parser
+	// below advances order), and runLog returns only once it has stopped:
+	// a caller that falls back resets h.nodes, which a writer still running
+	// read (a data race, seen as an index out of range under -race).
+	toWrite, nodes := order, h.nodes
+	written := make(chan struct{})
+	defer func() { <-written }()
 	go func() {
+		defer close(written)
 		w := bufio.NewWriterSize(stdin, 64<<10)
 		for _, i := range toWrite {
-			if _, err := w.WriteString(h.nodes[i].hash.String() + "\n"); err != nil {
+			if _, err := w.WriteString(nodes[i].hash.String() + "\n"); err != nil {
 				break
 			}
 		}
