@@ -328,7 +328,11 @@ func recommend(r *Report) []string {
 		subject = "bks revoke-key <the key>"
 	}
 	acts := []string{}
-	if r.Target.Kind == revoke.KindShortTerm {
+	if r.Target.Kind == revoke.KindShortTerm && strings.HasPrefix(r.Target.AccessKeyID, "AKIA") {
+		acts = append(acts,
+			"Revoke now: `"+subject+"` (deactivates the long-term access key "+r.Target.AccessKeyID+" that signed the key: a deny on aws:TokenIssueTime does not bite keys signed with long-term credentials; check what else uses that access key first)",
+			"Find how the access key leaked or who signed the key with it, and rotate the access key")
+	} else if r.Target.Kind == revoke.KindShortTerm {
 		acts = append(acts,
 			"Revoke now: `"+subject+"` (denies the issuing role's sessions issued before now; check what else uses that role first)",
 			"Find how the issuing session's credentials leaked (where the key was found, CI logs, developer machines) and rotate them")

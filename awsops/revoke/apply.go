@@ -28,7 +28,9 @@ func DenyAllPolicyARN(partition string) string {
 // key must not depend on the deny policy being written (an SCP, the
 // 2,048-character inline budget or a responder allowed to delete but not
 // to write policies all refuse it). A refused inline deny on a long-term
-// key's user falls back to attaching AWSDenyAll. It returns the plan with
+// key's user falls back to attaching AWSDenyAll; a refused deactivation of
+// the access key that signed a short-term key falls back to an inline deny
+// of the user's Bedrock actions (fallbackFor). It returns the plan with
 // results and StillStands, and an error when a step failed: ErrPartial
 // when others succeeded. Running Apply on a fresh Plan retries.
 func (r *Revoker) Apply(ctx context.Context, p *Plan) (*Plan, error) {
@@ -47,9 +49,14 @@ func (r *Revoker) Apply(ctx context.Context, p *Plan) (*Plan, error) {
 		if err := r.applyStep(ctx, p, s); err != nil {
 			return p, fmt.Errorf("revoke: %w", err)
 		}
-		if s.Result == "error" || s.Result == "not-run" {
+		switch {
+		case s.Result == "error" || s.Result == "not-run":
 			failed++
-		} else {
+		case s.Result == "fallback" && s.Action == "iam:UpdateAccessKey":
+			// The key is cut, the access key is not: partial.
+			failed++
+			done++
+		default:
 			done++
 		}
 	}
@@ -78,30 +85,55 @@ func (r *Revoker) applyStep(ctx context.Context, p *Plan, s *Step) error {
 	if aerr := r.Audit.Write(auditRecord(p, *s)); aerr != nil {
 		return aerr
 	}
-	if s.Result != "error" || !canFallBack(*s, err) {
+	fb, ok := fallbackFor(p, *s, err)
+	if s.Result != "error" || !ok {
 		return nil
 	}
-	arn := DenyAllPolicyARN(p.Partition)
-	fb := Step{Action: "iam:AttachUserPolicy", Params: map[string]string{"UserName": s.Params["UserName"], "PolicyArn": arn}, Needed: true}
 	if ferr := r.call(ctx, fb); ferr != nil {
 		s.Error += "; fallback " + describeStep(fb.Action, ferr)
 		fb.Result, fb.Error = "error", describeStep(fb.Action, ferr)
 	} else {
-		s.Result, s.Fallback, fb.Result = "fallback", arn, "ok"
+		s.Result, s.Fallback, fb.Result = "fallback", fallbackName(fb), "ok"
 	}
 	return r.Audit.Write(auditRecord(p, fb))
 }
 
-// canFallBack: the inline deny on a long-term key's user was refused by
-// an authorization rule or the inline size budget (LimitExceeded).
-// AWSDenyAll cuts every permission of the user, which is what a phantom
-// user's revocation means; on a short-term key's issuer it would break the
-// role or user for good, so it is not attached there.
-func canFallBack(s Step, err error) bool {
-	if s.Action != "iam:PutUserPolicy" || s.Params["PolicyName"] != UserPolicyName {
-		return false
+// fallbackFor is the call that stands in for a refused step, if any:
+//   - the inline deny on a long-term key's user, refused by an
+//     authorization rule or the inline size budget (LimitExceeded):
+//     AWSDenyAll cuts every permission of the user, which is what a
+//     phantom user's revocation means (on a short-term key's issuer it
+//     would break the role or user for good, so it is not attached there);
+//   - deactivating the long-term access key that signed a short-term key:
+//     such a key carries no aws:TokenIssueTime, so only an unconditional
+//     deny cuts it, and the user is denied its Bedrock actions inline
+//     (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html).
+func fallbackFor(p *Plan, s Step, err error) (Step, bool) {
+	user := s.Params["UserName"]
+	switch {
+	case err == nil:
+	case s.Action == "iam:PutUserPolicy" && s.Params["PolicyName"] == UserPolicyName &&
+		(awsops.IsAccessDenied(err) || awsops.ErrorCode(err) == "LimitExceeded"):
+		return Step{Action: "iam:AttachUserPolicy", Params: map[string]string{"UserName": user, "PolicyArn": DenyAllPolicyARN(p.Partition)}, Needed: true}, true
+	case s.Action == "iam:UpdateAccessKey" && signedByAccessKey(p.Target):
+		return Step{Action: "iam:PutUserPolicy", Params: map[string]string{"UserName": user, "PolicyName": BearerPolicyName},
+			PolicyDocument: BearerPolicy(p.Target.Service), Needed: true}, true
 	}
-	return awsops.IsAccessDenied(err) || awsops.ErrorCode(err) == "LimitExceeded"
+	return Step{}, false
+}
+
+// fallbackName says what a fallback put in place: the managed policy's
+// ARN, or the inline policy's name.
+func fallbackName(fb Step) string {
+	if arn := fb.Params["PolicyArn"]; arn != "" {
+		return arn
+	}
+	return fb.Params["PolicyName"]
+}
+
+// signedByAccessKey: a short-term key signed with a long-term access key.
+func signedByAccessKey(t Target) bool {
+	return t.Kind == KindShortTerm && strings.HasPrefix(t.AccessKeyID, "AKIA")
 }
 
 // describeStep is awsops.Describe, saying when an SCP is the refusal.
@@ -138,6 +170,10 @@ func auditRecord(p *Plan, s Step) audit.Record {
 func stillStands(p *Plan) []string {
 	var out []string
 	for _, s := range p.Steps {
+		if s.Result == "fallback" && s.Action == "iam:UpdateAccessKey" {
+			out = append(out, fmt.Sprintf("access key %s of %s is still active (deactivating it was refused): %s on %s stops the Bedrock API keys it signed, this one included, but anything else using the access key keeps working", s.Params["AccessKeyId"], s.Params["UserName"], s.Fallback, s.Params["UserName"]))
+			continue
+		}
 		if s.Result != "error" && s.Result != "not-run" {
 			continue
 		}

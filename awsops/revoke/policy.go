@@ -17,6 +17,10 @@ const (
 	// SessionPolicyName is put on the role or user that issued a
 	// short-term key's session.
 	SessionPolicyName = "BKS-RevokeSessionsIssuedBefore"
+	// BearerPolicyName is put on the user whose long-term access key
+	// signed a short-term key, when that access key cannot be
+	// deactivated.
+	BearerPolicyName = "BKS-DenyBedrockAPIKeys"
 )
 
 // Statement ids of bks's policies.
@@ -77,9 +81,22 @@ func denyActions(service string) []string {
 // before cutoff (sessions minted from the user's access keys).
 func UserPolicy(service string, cutoff time.Time) string {
 	return render(policyDoc{Version: "2012-10-17", Statement: []statement{
-		{Sid: sidDenyBedrock, Effect: "Deny", Action: denyActions(service), Resource: stringList{"*"}},
+		bedrockDeny(service),
 		sessionDeny(cutoff),
 	}})
+}
+
+// BearerPolicy returns the inline deny for the user whose long-term access
+// key signed a short-term key: the service's actions, with no condition.
+// A request signed with long-term credentials has no aws:TokenIssueTime
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tokenissuetime),
+// so the session deny would not bite it.
+func BearerPolicy(service string) string {
+	return render(policyDoc{Version: "2012-10-17", Statement: []statement{bedrockDeny(service)}})
+}
+
+func bedrockDeny(service string) statement {
+	return statement{Sid: sidDenyBedrock, Effect: "Deny", Action: denyActions(service), Resource: stringList{"*"}}
 }
 
 // SessionPolicy returns the inline deny for the issuer of a short-term

@@ -13,7 +13,9 @@
 // identity is refused unless forced; IAM Identity Center roles always are
 // (IAM answers UnmodifiableEntity), with the commands that work instead. For an
 // AKIA… key (signed with a long-term access key), the access key is
-// deactivated.
+// deactivated: such a request carries no aws:TokenIssueTime, so a session
+// deny would not bite; if deactivating is refused, an unconditional deny of
+// the user's Bedrock actions stands in (Apply).
 //
 // Plan makes read calls only and returns every write call with its exact
 // parameters and policy document; Apply makes them, writes each to the

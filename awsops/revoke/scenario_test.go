@@ -8,7 +8,9 @@ import (
 
 	"github.com/bks-dev/bks/awsops/revoke"
 	"github.com/bks-dev/bks/awsops/scp"
+	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/awsemu"
+	"github.com/bks-dev/bks/internal/testkeys"
 )
 
 // orgSeed puts the long-term seed's account in an organization as a member,
@@ -137,5 +139,45 @@ func TestScenarioFallbackPartition(t *testing.T) {
 			}
 			e.wantDead(t, key)
 		})
+	}
+}
+
+// A short-term key signed with an IAM user's long-term access key (AKIA…)
+// carries no aws:TokenIssueTime, so a DateLessThan deny never bites it:
+// deactivating that access key is what cuts it off. When the responder may
+// write policies but not UpdateAccessKey, the revocation used to stop
+// there ("every write call failed") with the key live. Now an inline deny
+// of the user's Bedrock actions (AWS's documented way to stop a principal's
+// API keys,
+// https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html)
+// lands instead, the key is dead, and the run is partial: the access key
+// still stands.
+func TestScenarioAKIATokenWhenDeactivationRefused(t *testing.T) {
+	seed := &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Users: []*awsemu.User{
+		{Name: "dev", AccessKeys: []*awsemu.AccessKey{{}}, AttachedPolicies: []string{"arn:aws:iam::aws:policy/AmazonBedrockLimitedAccess"}},
+	}}},
+		Caller: &awsemu.SeedCaller{Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/responder/incident-7",
+			InlinePolicies: map[string]string{"responder": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:UpdateAccessKey","Resource":"*"}]}`}}}
+	e := newEnv(t, seed)
+	u, _ := e.srv.User(acct, "dev")
+	akia := u.AccessKeys[0].ID
+	key := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: akia, SecretKey: "x", Region: "us-east-1", Issued: t0, Expires: 3600})
+	if r := e.checker(t).Check(context.Background(), key); r.Status != verify.Live {
+		t.Fatalf("before: %+v", r)
+	}
+	plan, err := e.revokeKey(t, key)
+	if !errors.Is(err, revoke.ErrPartial) {
+		t.Fatalf("error %v, want ErrPartial (%+v)", err, plan.Steps)
+	}
+	s := plan.Steps[0]
+	if s.Action != "iam:UpdateAccessKey" || s.Result != "fallback" || !strings.Contains(s.Error, "AccessDenied") || s.Fallback != revoke.BearerPolicyName {
+		t.Errorf("step %+v", s)
+	}
+	e.wantDead(t, key)
+	if u, _ := e.srv.User(acct, "dev"); u.InlinePolicies[revoke.BearerPolicyName] == "" || u.AccessKeys[0].Status != "Active" {
+		t.Errorf("user after: %+v", u)
+	}
+	if len(plan.StillStands) != 1 || !strings.Contains(plan.StillStands[0], "access key "+akia+" of dev is still active") {
+		t.Errorf("still stands %q", plan.StillStands)
 	}
 }

@@ -106,6 +106,9 @@ func (s *Server) principalOf(req *request) principal {
 			}
 		}
 		p.keys["aws:principalarn"] = []string{arn}
+		// A role session: issued, as far as the emulator knows, when it
+		// started.
+		p.keys["aws:tokenissuetime"] = []string{s.st.started.UTC().Format(time.RFC3339)}
 	}
 	c := s.st.caller
 	attached := c.AttachedPolicies

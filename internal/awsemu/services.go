@@ -385,8 +385,10 @@ var foundationModels = []map[string]any{
 // bedrock answers GET /foundation-models. A bearer token is live when it
 // is the secret of an Active, unexpired Bedrock credential (long-term), or
 // a short-term token whose presigned URL names an access key the emulator
-// knows, not yet expired; and no inline policy of its principal denies
-// bedrock (a DateLessThan aws:TokenIssueTime condition is honoured).
+// knows, not yet expired; and no policy of its principal denies it. The
+// key is evaluated as the credentials that signed it: aws:TokenIssueTime
+// is the session's issue time for a session, absent for a long-term access
+// key (AKIA…).
 // SigV4-signed calls are answered as the caller.
 func (s *Server) bedrock(req *request, r *http.Request) ([]byte, error) {
 	auth := r.Header.Get("Authorization")
@@ -485,7 +487,11 @@ func (s *Server) checkBearer(req *request, token string) error {
 				if k.Status != "Active" {
 					return authFailed
 				}
-				if msg := s.bearerDenied(a.ID, req.callerARN, req.callerARN, usr.InlinePolicies, usr.AttachedPolicies, issued, "SHORT_TERM"); msg != "" {
+				// Signed with a long-term access key: no aws:TokenIssueTime
+				// (present only for temporary credentials,
+				// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tokenissuetime),
+				// whatever the URL's X-Amz-Date says.
+				if msg := s.bearerDenied(a.ID, req.callerARN, req.callerARN, usr.InlinePolicies, usr.AttachedPolicies, time.Time{}, "SHORT_TERM"); msg != "" {
 					return &apiError{403, "AccessDeniedException", msg}
 				}
 				return nil

@@ -228,6 +228,7 @@ type state struct {
 	sessions  map[string]*session // access key id -> AssumeRole session
 	pageSize  int
 	seq       uint64
+	started   time.Time // the issue time of the seed caller's session, if it is one
 }
 
 // session is what AssumeRole issued.
@@ -250,6 +251,7 @@ func newState(seed *Seed, now time.Time) (*state, error) {
 		org:       seed.Organization,
 		sessions:  map[string]*session{},
 		pageSize:  seed.PageSize,
+		started:   now,
 	}
 	if st.partition == "" {
 		st.partition = "aws"

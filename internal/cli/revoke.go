@@ -283,7 +283,11 @@ func writeRevokeResults(w io.Writer, p *revoke.Plan, auditPath string) {
 			line += " — " + s.Error
 		}
 		fmt.Fprintln(w, line)
-		if s.Fallback != "" {
+		switch {
+		case s.Fallback == "":
+		case s.Action == "iam:UpdateAccessKey":
+			fmt.Fprintf(w, "     deactivating the access key was refused: put the inline deny %s on %s instead\n", s.Fallback, s.Params["UserName"])
+		default:
 			fmt.Fprintf(w, "     the inline deny was refused: attached %s instead\n", s.Fallback)
 		}
 	}
