@@ -92,9 +92,16 @@ func lookupIssuer(ctx context.Context, api CloudTrailAPI, akid string) (issuer, 
 		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyAccessKeyId, AttributeValue: aws.String(akid)}},
 		MaxResults:       aws.Int32(10),
 	}
-	// A few pages at most: every event of the session names the same issuer.
+	// A few pages at most: every event of the session names the same
+	// issuer. At LookupEvents' quota (2 a second per region), a refusal
+	// for it waited out.
+	lim := awsops.NewLimiter(2, 1)
 	for range 3 {
-		out, err := api.LookupEvents(ctx, in)
+		var out *cloudtrail.LookupEventsOutput
+		_, err := awsops.RetryThrottled(ctx, lim, func() (err error) {
+			out, err = api.LookupEvents(ctx, in)
+			return err
+		})
 		if err != nil {
 			return issuer{}, false, err
 		}

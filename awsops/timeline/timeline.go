@@ -2,7 +2,8 @@
 // 90-day event history, which exists in every region whether or not a
 // trail does: LookupEvents by Username and/or AccessKeyId, in every region
 // asked for, page by page, at no more than the API's 2 calls per second per
-// region. It returns the events in time order and a summary; it prints
+// region; a page CloudTrail still refuses for its quota (other callers
+// share it) is waited out and asked again, never dropped. It returns the events in time order and a summary; it prints
 // nothing.
 package timeline
 
@@ -139,6 +140,10 @@ type Result struct {
 	Failed    []RegionError `json:"failed_regions,omitempty"`
 	// Calls made per region (pages, not retries).
 	Calls map[string]int `json:"calls"`
+	// Throttled counts, per region, the pages CloudTrail refused for its
+	// quota even after the SDK's retries, each waited out and asked
+	// again (awsops.RetryThrottled).
+	Throttled map[string]int `json:"throttled,omitempty"`
 }
 
 // Lookup builds the timeline. clients returns the CloudTrail client for a
@@ -156,7 +161,7 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 	if o.Now != nil {
 		now = o.Now
 	}
-	res := &Result{End: now().UTC(), Regions: o.Regions, Events: []Event{}, Calls: map[string]int{}}
+	res := &Result{End: now().UTC(), Regions: o.Regions, Events: []Event{}, Calls: map[string]int{}, Throttled: map[string]int{}}
 	res.Days = o.Days
 	switch {
 	case o.Days <= 0:
@@ -189,7 +194,7 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 			api := clients(region)
 			// One limiter per region: the quota is per region.
 			lim := awsops.NewLimiter(rate, 1)
-			calls := 0
+			calls, throttled := 0, 0
 			var rerr error
 		attrLoop:
 			for _, attr := range attrs {
@@ -199,11 +204,13 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 					MaxResults: aws.Int32(50),
 				}
 				for {
-					if err := lim.Wait(gctx); err != nil {
-						return err
-					}
 					calls++
-					out, err := api.LookupEvents(gctx, in)
+					var out *cloudtrail.LookupEventsOutput
+					n, err := awsops.RetryThrottled(gctx, lim, func() (err error) {
+						out, err = api.LookupEvents(gctx, in)
+						return err
+					})
+					throttled += n
 					if err != nil {
 						if gctx.Err() != nil {
 							return gctx.Err()
@@ -233,6 +240,9 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 			}
 			mu.Lock()
 			res.Calls[region] = calls
+			if throttled > 0 {
+				res.Throttled[region] = throttled
+			}
 			if rerr != nil {
 				res.Failed = append(res.Failed, RegionError{Region: region, Error: awsops.Describe("cloudtrail", "LookupEvents", rerr)})
 			}

@@ -175,6 +175,44 @@ func TestTimelineMaxEventsAndFailures(t *testing.T) {
 	}
 }
 
+// CloudTrail refuses LookupEvents beyond 2 calls per second per region
+// with ThrottlingException (the emulator does too). Going faster than the
+// quota (Rate 1000, as a busy account shared with other lookups would),
+// with the SDK's retries spent at once, a multi-page timeline still
+// returns every event: bks waits and retries the page. It used to give up
+// on the region.
+func TestTimelineRidesOutLookupThrottling(t *testing.T) {
+	now := time.Now().UTC().Add(-time.Second)
+	var events []*awsemu.Event
+	for i := range 240 {
+		events = append(events, &awsemu.Event{Region: "us-west-2", Time: now.Add(-time.Duration(i) * time.Minute), Name: fmt.Sprintf("E%d", i), Username: "u"})
+	}
+	srv, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Events: events}}}, awsemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	res, err := timeline.Lookup(context.Background(), clientsFor(srv), timeline.Options{Username: "u", Regions: []string{"us-west-2"}, Rate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, c := range srv.Calls() {
+		if c.Code == "ThrottlingException" {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the emulator refused nothing: the test proves nothing")
+	}
+	if len(res.Events) != 240 || len(res.Failed) != 0 || res.Calls["us-west-2"] != 5 {
+		t.Errorf("%d events (want 240), failed %v, %d pages (want 5), %d refusals", len(res.Events), res.Failed, res.Calls["us-west-2"], refused)
+	}
+	if res.Throttled["us-west-2"] == 0 {
+		t.Errorf("throttled %v: the waits are not reported", res.Throttled)
+	}
+}
+
 func FuzzParseDocument(f *testing.F) {
 	f.Add(`{"awsRegion":"eu-west-1","sourceIPAddress":"1.2.3.4","additionalEventData":{"callWithBearerToken":"true"},"requestParameters":{"modelId":"m"}}`)
 	f.Add(`{"requestParameters":null,"additionalEventData":{"callWithBearerToken":true}}`)

@@ -205,6 +205,9 @@ func TestSTSOrganizationsCloudTrail(t *testing.T) {
 	var got []cttypes.Event
 	pages := 0
 	for pg.HasMorePages() {
+		if pages > 0 {
+			time.Sleep(500 * time.Millisecond) // LookupEvents' quota: 2 a second
+		}
 		out, err := pg.NextPage(ctx)
 		if err != nil {
 			t.Fatal(err)

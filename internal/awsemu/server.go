@@ -47,12 +47,13 @@ type Server struct {
 
 	plain, tlsSrv *httptest.Server
 
-	mu     sync.Mutex
-	st     *state
-	faults []*faultState
-	calls  []Call
-	now    func() time.Time
-	trail  atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
+	mu      sync.Mutex
+	st      *state
+	faults  []*faultState
+	calls   []Call
+	buckets map[string]*bucket // LookupEvents quota per account/region (throttle.go)
+	now     func() time.Time
+	trail   atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
 }
 
 // Options tune a new server.

@@ -191,6 +191,9 @@ func (s *Server) cloudtrail(req *request) ([]byte, error) {
 	if a == nil {
 		return nil, &apiError{400, "AccessDeniedException", "no such account"}
 	}
+	if aerr := s.throttleLookup(req); aerr != nil {
+		return nil, aerr
+	}
 	var attrKey, attrVal string
 	if attrs, ok := req.json["LookupAttributes"].([]any); ok {
 		if len(attrs) > 1 {
