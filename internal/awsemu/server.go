@@ -46,6 +46,7 @@ type Server struct {
 	TLSURL string
 
 	plain, tlsSrv *httptest.Server
+	ca            *regionalCA // signs the regional Bedrock hosts' certificates (regional.go)
 
 	mu      sync.Mutex
 	st      *state
@@ -116,7 +117,13 @@ func New(seed *Seed, opts Options) (*Server, error) {
 	}
 	s.plain = &httptest.Server{Listener: plainLn, Config: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}}
 	s.plain.Start()
-	s.tlsSrv = &httptest.Server{Listener: tlsLn, Config: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}}
+	if s.ca, err = newRegionalCA(); err != nil {
+		plainLn.Close()
+		tlsLn.Close()
+		return nil, err
+	}
+	s.tlsSrv = &httptest.Server{Listener: tlsLn, Config: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		TLS: &tls.Config{GetCertificate: s.ca.getCertificate}}
 	s.tlsSrv.StartTLS()
 	s.URL = s.plain.URL
 	s.TLSURL = s.tlsSrv.URL
@@ -150,15 +157,19 @@ func (s *Server) Close() {
 // TLSClient returns an HTTP client that trusts the TLS endpoint.
 func (s *Server) TLSClient() *http.Client { return s.tlsSrv.Client() }
 
-// CertPEM returns the TLS endpoint's certificate in PEM, for AWS_CA_BUNDLE.
+// CertPEM returns the TLS endpoint's certificate and the CA of its
+// regional host names in PEM, for AWS_CA_BUNDLE.
 func (s *Server) CertPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.tlsSrv.Certificate().Raw})
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.tlsSrv.Certificate().Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ca.cert.Raw})...)
 }
 
-// CertPool returns a pool holding the TLS endpoint's certificate.
+// CertPool returns a pool holding the TLS endpoint's certificate and the
+// CA of its regional host names.
 func (s *Server) CertPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(s.tlsSrv.Certificate())
+	p.AddCert(s.ca.cert)
 	return p
 }
 
@@ -286,6 +297,9 @@ type request struct {
 	json      map[string]any    // JSON 1.1 body
 	protocol  string            // query, json, rest
 	session   *session
+	// hostRegion is the region a regional Bedrock host name named
+	// (regional.go); empty when the emulator's own address was asked.
+	hostRegion string
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -368,6 +382,9 @@ func (s *Server) parse(r *http.Request) (*request, *apiError) {
 	if r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/foundation-models" {
 		req.service, req.action, req.protocol = "bedrock", "ListFoundationModels", "rest"
 		req.region = "us-east-1"
+		if region, ok := regionOfHost(r.Host); ok {
+			req.region, req.hostRegion = region, region
+		}
 		for k, v := range r.URL.Query() {
 			req.params[k] = v[0]
 		}

@@ -385,7 +385,13 @@ var foundationModels = []map[string]any{
 	{"modelId": "meta.llama3-8b-instruct-v1:0", "modelName": "Llama 3 8B Instruct", "providerName": "Meta"},
 }
 
-// bedrock answers GET /foundation-models. A bearer token is live when it
+// bedrock answers GET /foundation-models. Asked as a regional host
+// (regional.go), a long-term key outside its partition and a short-term key
+// outside the region it was signed for answer "Authentication failed", as
+// AWS does (short-term keys are regional:
+// https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-generate.html;
+// a key used in another region gets that answer:
+// https://github.com/ai4s-research/open-science/issues/53). A bearer token is live when it
 // is the secret of an Active, unexpired Bedrock credential (long-term), or
 // a short-term token whose presigned URL names an access key the emulator
 // knows, not yet expired; and no policy of its principal denies it. The
@@ -429,6 +435,9 @@ func (s *Server) checkBearer(req *request, token string) error {
 						continue
 					}
 					req.account, req.callerARN = a.ID, userARN(s.st.partition, a.ID, u)
+					if req.hostRegion != "" && partitionOfRegion(req.hostRegion) != s.st.partition {
+						return authFailed // a long-term key works in its own partition only
+					}
 					if credStatus(c, now) != "Active" {
 						return authFailed
 					}
@@ -462,6 +471,9 @@ func (s *Server) checkBearer(req *request, token string) error {
 	exp, _ := strconv.Atoi(q.Get("X-Amz-Expires"))
 	if !now.Before(issued.Add(time.Duration(exp) * time.Second)) {
 		return authFailed
+	}
+	if req.hostRegion != "" && req.hostRegion != scope[2] {
+		return authFailed // a short-term key works in the region it was signed for only
 	}
 	req.region = scope[2]
 	akid := scope[0]
