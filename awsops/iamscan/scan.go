@@ -218,17 +218,13 @@ func (sc *Scanner) Discover(ctx context.Context) ([]Target, error) {
 		}
 		t.BedrockKeys++
 	}
-	p := iam.NewListUsersPaginator(sc.IAM, &iam.ListUsersInput{})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("iam:ListUsers: %w", err)
-		}
-		for _, u := range out.Users {
-			name := aws.ToString(u.UserName)
-			if IsPhantom(name) && byUser[name] == nil {
-				byUser[name] = &Target{UserName: name}
-			}
+	names, err := awsops.ListFromStart(ctx, sc.listUserNames)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if IsPhantom(name) && byUser[name] == nil {
+			byUser[name] = &Target{UserName: name}
 		}
 	}
 	out := make([]Target, 0, len(byUser))
@@ -239,6 +235,22 @@ func (sc *Scanner) Discover(ctx context.Context) ([]Target, error) {
 	return out, nil
 }
 
+// listUserNames pages through ListUsers.
+func (sc *Scanner) listUserNames(ctx context.Context) ([]string, error) {
+	var names []string
+	p := iam.NewListUsersPaginator(sc.IAM, &iam.ListUsersInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("iam:ListUsers: %w", err)
+		}
+		for _, u := range out.Users {
+			names = append(names, aws.ToString(u.UserName))
+		}
+	}
+	return names, nil
+}
+
 // DiscoveredCredential is one row of the account-wide listing.
 type DiscoveredCredential struct {
 	UserName string
@@ -247,8 +259,15 @@ type DiscoveredCredential struct {
 
 // ListBedrockCredentials pages through ListServiceSpecificCredentials with
 // AllUsers=true by hand (the SDK has no paginator for it), following
-// Marker while IsTruncated.
+// Marker while IsTruncated; a Marker AWS refuses as stale starts it over
+// (awsops.ListFromStart).
 func ListBedrockCredentials(ctx context.Context, api IAMAPI) ([]DiscoveredCredential, error) {
+	return awsops.ListFromStart(ctx, func(ctx context.Context) ([]DiscoveredCredential, error) {
+		return listBedrockCredentials(ctx, api)
+	})
+}
+
+func listBedrockCredentials(ctx context.Context, api IAMAPI) ([]DiscoveredCredential, error) {
 	var out []DiscoveredCredential
 	in := &iam.ListServiceSpecificCredentialsInput{AllUsers: aws.Bool(true), ServiceName: aws.String(BedrockService)}
 	seen := map[string]bool{}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/internal/awsemu"
@@ -183,5 +185,66 @@ func TestScanListingFailsIsAnError(t *testing.T) {
 	s.Inject(awsemu.Fault{Action: "ListServiceSpecificCredentials", Kind: "denied"})
 	if _, err := sc.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "ListServiceSpecificCredentials") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A paging token that expires between two pages (AWS refuses it; the
+// emulator after its MarkerTTL): the listing starts over, and the report is
+// complete, never the first pages passed off as the whole account. It used
+// to fail the scan on the second page.
+func TestScanRestartsListingOnStaleMarker(t *testing.T) {
+	var mu sync.Mutex
+	clock := now
+	var users []*awsemu.User
+	for i := range 250 {
+		u := &awsemu.User{Name: fmt.Sprintf("dev-%04d", i)}
+		if i%2 == 0 {
+			u.Name = fmt.Sprintf("BedrockAPIKey-%04d", i)
+			u.ServiceCredentials = []*awsemu.ServiceCred{{Created: days(10)}}
+		}
+		users = append(users, u)
+	}
+	s, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Users: users}}}, awsemu.Options{Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	// After the first page of each listing, 20 minutes pass (the
+	// emulator's tokens live 15).
+	seen := map[string]bool{}
+	cfg := s.AWSConfig("us-east-1")
+	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("advanceClock", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			op := middleware.GetOperationName(ctx)
+			mu.Lock()
+			if !seen[op] && strings.HasPrefix(op, "List") {
+				seen[op] = true
+				clock = clock.Add(20 * time.Minute)
+			}
+			mu.Unlock()
+			return out, md, err
+		}), middleware.After)
+	})
+	sc := &iamscan.Scanner{IAM: iam.NewFromConfig(cfg), Account: acct, Now: func() time.Time { return now }}
+	rep, err := sc.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Users) != 125 || rep.Summary.BedrockKeys != 125 {
+		t.Errorf("%d users, %d keys; want 125 and 125", len(rep.Users), rep.Summary.BedrockKeys)
+	}
+	stale := 0
+	for _, c := range s.Calls() {
+		if c.Code == "ValidationError" {
+			stale++
+		}
+	}
+	if stale != 2 {
+		t.Errorf("%d stale-marker refusals, want 2 (one per listing): the test proves nothing", stale)
 	}
 }

@@ -38,8 +38,13 @@ type API interface {
 
 // ListAccounts returns the organization's ACTIVE accounts, sorted by id.
 // Responses carry the deprecated Status and the newer State; State wins
-// when present.
+// when present. A NextToken refused as stale starts the listing over
+// (awsops.ListFromStart).
 func ListAccounts(ctx context.Context, api API) ([]Account, error) {
+	return awsops.ListFromStart(ctx, func(ctx context.Context) ([]Account, error) { return listAccounts(ctx, api) })
+}
+
+func listAccounts(ctx context.Context, api API) ([]Account, error) {
 	var out []Account
 	p := organizations.NewListAccountsPaginator(api, &organizations.ListAccountsInput{})
 	for p.HasMorePages() {

@@ -560,7 +560,15 @@ func (r *Revoker) existingPolicy(ctx context.Context, kind, name, policy string)
 	return &in, nil
 }
 
+// listCredentials lists a user's API keys for service, from the start
+// again if AWS refuses a Marker as stale (awsops.ListFromStart).
 func (r *Revoker) listCredentials(ctx context.Context, user, service string) ([]iamtypes.ServiceSpecificCredentialMetadata, error) {
+	return awsops.ListFromStart(ctx, func(ctx context.Context) ([]iamtypes.ServiceSpecificCredentialMetadata, error) {
+		return r.listCredentialsOnce(ctx, user, service)
+	})
+}
+
+func (r *Revoker) listCredentialsOnce(ctx context.Context, user, service string) ([]iamtypes.ServiceSpecificCredentialMetadata, error) {
 	var out []iamtypes.ServiceSpecificCredentialMetadata
 	in := &iam.ListServiceSpecificCredentialsInput{UserName: aws.String(user), ServiceName: aws.String(service)}
 	for range 1000 {
@@ -578,6 +586,12 @@ func (r *Revoker) listCredentials(ctx context.Context, user, service string) ([]
 }
 
 func (r *Revoker) listAccessKeys(ctx context.Context, user string) ([]iamtypes.AccessKeyMetadata, error) {
+	return awsops.ListFromStart(ctx, func(ctx context.Context) ([]iamtypes.AccessKeyMetadata, error) {
+		return r.listAccessKeysOnce(ctx, user)
+	})
+}
+
+func (r *Revoker) listAccessKeysOnce(ctx context.Context, user string) ([]iamtypes.AccessKeyMetadata, error) {
 	var out []iamtypes.AccessKeyMetadata
 	p := iam.NewListAccessKeysPaginator(r.IAM, &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	for p.HasMorePages() {

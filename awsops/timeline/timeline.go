@@ -185,70 +185,11 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 		res.Lookups = append(res.Lookups, "AccessKeyId="+o.AccessKeyID)
 	}
 
-	var mu sync.Mutex
-	seen := map[string]bool{}
+	c := &collector{res: res, seen: map[string]bool{}, attrs: attrs, rate: rate, max: o.MaxEvents}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, region := range o.Regions {
-		g.Go(func() error {
-			api := clients(region)
-			// One limiter per region: the quota is per region.
-			lim := awsops.NewLimiter(rate, 1)
-			calls, throttled := 0, 0
-			var rerr error
-		attrLoop:
-			for _, attr := range attrs {
-				in := &cloudtrail.LookupEventsInput{
-					LookupAttributes: []cttypes.LookupAttribute{attr},
-					StartTime:        aws.Time(res.Start), EndTime: aws.Time(res.End),
-					MaxResults: aws.Int32(50),
-				}
-				for {
-					calls++
-					var out *cloudtrail.LookupEventsOutput
-					n, err := awsops.RetryThrottled(gctx, lim, func() (err error) {
-						out, err = api.LookupEvents(gctx, in)
-						return err
-					})
-					throttled += n
-					if err != nil {
-						if gctx.Err() != nil {
-							return gctx.Err()
-						}
-						rerr = err
-						break attrLoop
-					}
-					mu.Lock()
-					for _, e := range out.Events {
-						id := aws.ToString(e.EventId)
-						if seen[id] {
-							continue
-						}
-						seen[id] = true
-						res.Events = append(res.Events, flatten(e, region))
-					}
-					full := o.MaxEvents > 0 && len(res.Events) >= o.MaxEvents
-					mu.Unlock()
-					if full || aws.ToString(out.NextToken) == "" {
-						if full {
-							break attrLoop
-						}
-						break
-					}
-					in.NextToken = out.NextToken
-				}
-			}
-			mu.Lock()
-			res.Calls[region] = calls
-			if throttled > 0 {
-				res.Throttled[region] = throttled
-			}
-			if rerr != nil {
-				res.Failed = append(res.Failed, RegionError{Region: region, Error: awsops.Describe("cloudtrail", "LookupEvents", rerr)})
-			}
-			mu.Unlock()
-			return nil
-		})
+		g.Go(func() error { return c.region(gctx, region, clients(region)) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
@@ -274,6 +215,89 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 	sort.SliceStable(res.Events, func(i, j int) bool { return res.Events[i].Time.Before(res.Events[j].Time) })
 	res.Summary = Summarize(res.Events)
 	return res, nil
+}
+
+// collector gathers the events of every region into one Result.
+type collector struct {
+	mu    sync.Mutex
+	res   *Result
+	seen  map[string]bool
+	attrs []cttypes.LookupAttribute
+	rate  float64
+	max   int
+}
+
+// region reads one region's events, attribute by attribute, page by page,
+// at the quota (one limiter per region: the quota is per region). A page
+// refused for the quota is waited out (awsops.RetryThrottled); a NextToken
+// refused as stale starts that attribute over, once (events already kept
+// are not kept twice). A region that fails otherwise is recorded in Failed
+// with what it gave; the error is ctx's only.
+func (c *collector) region(ctx context.Context, region string, api CloudTrailAPI) error {
+	lim := awsops.NewLimiter(c.rate, 1)
+	calls, throttled := 0, 0
+	var rerr error
+attrLoop:
+	for _, attr := range c.attrs {
+		in := &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{attr},
+			StartTime:        aws.Time(c.res.Start), EndTime: aws.Time(c.res.End),
+			MaxResults: aws.Int32(50),
+		}
+		restarted := false
+		for {
+			calls++
+			var out *cloudtrail.LookupEventsOutput
+			n, err := awsops.RetryThrottled(ctx, lim, func() (err error) {
+				out, err = api.LookupEvents(ctx, in)
+				return err
+			})
+			throttled += n
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil && in.NextToken != nil && !restarted && awsops.IsStaleToken(err):
+				restarted, in.NextToken = true, nil
+				continue
+			case err != nil:
+				rerr = err
+				break attrLoop
+			}
+			if c.add(out.Events, region) {
+				break attrLoop
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.res.Calls[region] = calls
+	if throttled > 0 {
+		c.res.Throttled[region] = throttled
+	}
+	if rerr != nil {
+		c.res.Failed = append(c.res.Failed, RegionError{Region: region, Error: awsops.Describe("cloudtrail", "LookupEvents", rerr)})
+	}
+	return nil
+}
+
+// add keeps the events not seen yet and reports whether MaxEvents is
+// reached.
+func (c *collector) add(events []cttypes.Event, region string) (full bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range events {
+		id := aws.ToString(e.EventId)
+		if c.seen[id] {
+			continue
+		}
+		c.seen[id] = true
+		c.res.Events = append(c.res.Events, flatten(e, region))
+	}
+	return c.max > 0 && len(c.res.Events) >= c.max
 }
 
 // flatten reads the fields of interest from the event and its JSON document.

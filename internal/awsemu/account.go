@@ -61,7 +61,7 @@ func (s *Server) account(req *request) ([]byte, error) {
 		v, _ := n.Int64()
 		maxItems = int(v)
 	}
-	pg, next, aerr := page(regions, func(r string) string { return r }, req.params["NextToken"], maxItems, 20, 50)
+	pg, next, aerr := page(regions, func(r string) string { return r }, s.cursor(req, "NextToken"), maxItems, 20, 50)
 	if aerr != nil {
 		return nil, &apiError{400, "ValidationException", "Invalid NextToken"}
 	}

@@ -87,7 +87,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 				us = append(us, u)
 			}
 		}
-		pg, next, err := page(us, func(u *User) string { return u.Name }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(us, func(u *User) string { return u.Name }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +153,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 				}
 			}
 		}
-		pg, next, err := page(rows, func(r row) string { return r.u.Name + "\x00" + r.c.ID }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(rows, func(r row) string { return r.u.Name + "\x00" + r.c.ID }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +233,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, next, err := page(u.AccessKeys, func(k *AccessKey) string { return k.ID }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(u.AccessKeys, func(k *AccessKey) string { return k.ID }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -324,7 +324,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		}
 		pol := append([]string(nil), u.AttachedPolicies...)
 		sort.Strings(pol)
-		pg, next, err := page(pol, func(s string) string { return s }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(pol, func(s string) string { return s }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -365,7 +365,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		pg, next, err := page(names, func(s string) string { return s }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(names, func(s string) string { return s }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -423,7 +423,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		}
 		gs := append([]string(nil), u.Groups...)
 		sort.Strings(gs)
-		pg, next, err := page(gs, func(s string) string { return s }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(gs, func(s string) string { return s }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -491,7 +491,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, next, err := page(u.MFADevices, func(m *MFADevice) string { return m.Serial }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(u.MFADevices, func(m *MFADevice) string { return m.Serial }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -541,7 +541,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, next, err := page(u.SigningCertificates, func(c *Certificate) string { return c.ID }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(u.SigningCertificates, func(c *Certificate) string { return c.ID }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -579,7 +579,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		pg, next, err := page(u.SSHPublicKeys, func(k *SSHKey) string { return k.ID }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(u.SSHPublicKeys, func(k *SSHKey) string { return k.ID }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -644,7 +644,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys) // "The returned list of tags is sorted by tag key."
-		pg, next, err := page(keys, func(s string) string { return s }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(keys, func(s string) string { return s }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}
@@ -670,7 +670,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 	case "ListRoles":
 		rs := append([]*Role(nil), a.Roles...)
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
-		pg, next, err := page(rs, func(r *Role) string { return r.Name }, p["Marker"], intParam(p, "MaxItems"), s.st.pageSize, 1000)
+		pg, next, err := page(rs, func(r *Role) string { return r.Name }, s.cursor(req, "Marker"), intParam(p, "MaxItems"), s.st.pageSize, 1000)
 		if err != nil {
 			return nil, err
 		}

@@ -145,7 +145,7 @@ func (s *Server) organizations(req *request) ([]byte, error) {
 			v, _ := n.Int64()
 			maxItems = int(v)
 		}
-		pg, next, err := page(refs, func(r *OrgAccountRef) string { return r.ID }, req.params["NextToken"], maxItems, 20, 20)
+		pg, next, err := page(refs, func(r *OrgAccountRef) string { return r.ID }, s.cursor(req, "NextToken"), maxItems, 20, 20)
 		if err != nil {
 			return nil, &apiError{400, "InvalidInputException", "Invalid NextToken"}
 		}
@@ -240,7 +240,7 @@ func (s *Server) cloudtrail(req *request) ([]byte, error) {
 	key := func(e *Event) string {
 		return fmt.Sprintf("%020d|%s", int64(1<<62)-e.Time.UnixNano(), e.ID)
 	}
-	pg, next, aerr := page(evs, key, req.params["NextToken"], maxItems, 50, 50)
+	pg, next, aerr := page(evs, key, s.cursor(req, "NextToken"), maxItems, 50, 50)
 	if aerr != nil {
 		return nil, &apiError{400, "InvalidNextTokenException", "Invalid NextToken"}
 	}

@@ -27,6 +27,11 @@ type Seed struct {
 	Faults []Fault `json:"faults,omitempty"`
 	// PageSize caps every list page (default 100, like IAM's default MaxItems).
 	PageSize int `json:"page_size,omitempty"`
+	// MarkerTTL is how long a paging token (Marker, NextToken) stays
+	// valid on the emulator's clock (default 15 minutes). AWS documents no
+	// lifetime; the emulator gives one so that a stale token is answered
+	// as AWS answers an invalid one.
+	MarkerTTL Duration `json:"marker_ttl,omitempty"`
 }
 
 // SeedCaller names the identity behind unknown access key ids.
@@ -229,6 +234,7 @@ type state struct {
 	pageSize  int
 	seq       uint64
 	started   time.Time // the issue time of the seed caller's session, if it is one
+	markerTTL time.Duration
 }
 
 // session is what AssumeRole issued.
@@ -252,6 +258,10 @@ func newState(seed *Seed, now time.Time) (*state, error) {
 		sessions:  map[string]*session{},
 		pageSize:  seed.PageSize,
 		started:   now,
+		markerTTL: seed.MarkerTTL.D(),
+	}
+	if st.markerTTL <= 0 {
+		st.markerTTL = 15 * time.Minute
 	}
 	if st.partition == "" {
 		st.partition = "aws"

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -55,10 +56,68 @@ func jsonUnmarshal(b []byte, v any) error {
 	return d.Decode(v)
 }
 
-// page returns the items of one page of a name-sorted list, starting at
-// the item whose key is the marker (opaque to clients), and the marker of
-// the next page ("" at the end). maxItems <= 0 means the default.
-func page[T any](items []T, key func(T) string, marker string, maxItems, def, limit int) ([]T, string, error) {
+// cursor is what a paging token (Marker, NextToken) is checked against:
+// the request it continues (service, operation and every parameter but
+// the token and the page size) and the emulator's clock. A token names a
+// position in that request's list only: CloudTrail refuses one "used with
+// different parameters" (InvalidNextTokenException,
+// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html),
+// IAM a marker of another list ("Invalid Marker",
+// https://github.com/trek10inc/awsets/pull/21); and it expires after the
+// seed's MarkerTTL.
+type cursor struct {
+	token string
+	bind  string
+	now   time.Time
+	ttl   time.Duration
+}
+
+// cursor reads the paging token param of req.
+func (s *Server) cursor(req *request, param string) cursor {
+	skip := map[string]bool{param: true, "MaxItems": true, "MaxResults": true}
+	rest := map[string]any{"@": req.service + ":" + req.action}
+	for k, v := range req.params {
+		if !skip[k] {
+			rest[k] = v
+		}
+	}
+	for k, v := range req.json {
+		if !skip[k] {
+			rest[k] = v
+		}
+	}
+	b, _ := json.Marshal(rest) // sorted keys: one spelling per request
+	h := fnv.New64a()
+	h.Write(b)
+	return cursor{token: req.params[param], bind: strconv.FormatUint(h.Sum64(), 36), now: s.now(), ttl: s.st.markerTTL}
+}
+
+func (c cursor) encode(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.now.Unix(), 10) + "|" + c.bind + "|" + key))
+}
+
+// position returns the key a token names, or false when it is malformed,
+// belongs to another request, or has expired.
+func (c cursor) position() (string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c.token)
+	if err != nil {
+		return "", false
+	}
+	parts := strings.SplitN(string(raw), "|", 3)
+	if len(parts) != 3 || parts[1] != c.bind {
+		return "", false
+	}
+	issued, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || c.now.Sub(time.Unix(issued, 0)) > c.ttl {
+		return "", false
+	}
+	return parts[2], true
+}
+
+// page returns the items of one page of a sorted list, starting at the
+// item whose key is the token's position (opaque to clients), and the
+// token of the next page ("" at the end). maxItems <= 0 means the default.
+func page[T any](items []T, key func(T) string, c cursor, maxItems, def, limit int) ([]T, string, error) {
 	if maxItems <= 0 {
 		maxItems = def
 	}
@@ -66,12 +125,11 @@ func page[T any](items []T, key func(T) string, marker string, maxItems, def, li
 		maxItems = limit
 	}
 	start := 0
-	if marker != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil {
+	if c.token != "" {
+		k, ok := c.position()
+		if !ok {
 			return nil, "", errInvalid("Invalid Marker")
 		}
-		k := string(raw)
 		start = len(items)
 		for i, it := range items {
 			if key(it) >= k {
@@ -83,7 +141,7 @@ func page[T any](items []T, key func(T) string, marker string, maxItems, def, li
 	end := min(start+maxItems, len(items))
 	next := ""
 	if end < len(items) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(key(items[end])))
+		next = c.encode(key(items[end]))
 	}
 	return items[start:end], next, nil
 }
