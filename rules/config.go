@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bks-dev/bks/awsops/scp"
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/triage"
 )
@@ -62,12 +63,21 @@ type Config struct {
 	Disabled []string
 	// Accounts are the known AWS accounts triage acts on.
 	Accounts []*triage.Account
+	// SCP is the [scp] table: settings of `bks scp show`.
+	SCP SCPSettings
 	// Archive bounds what an archive may expand to (the [archive] table);
 	// a zero field keeps the default, a negative one means no limit.
 	Archive ArchiveLimits
 	// Warnings are problems that do not stop the file from loading
 	// (`bks config check` rejects them): "file:line: key: problem" each.
 	Warnings []string
+}
+
+// SCPSettings are the [scp] table.
+type SCPSettings struct {
+	// BreakGlass are the principal ARN patterns the phantom-user SCPs
+	// exempt (`bks scp show --break-glass`, which wins over them).
+	BreakGlass []string `toml:"break_glass"`
 }
 
 // ArchiveLimits are the [archive] table: the limits against archive bombs
@@ -161,6 +171,7 @@ type fileSchema struct {
 	Allowlists    []*Allowlist      `toml:"allowlists"`
 	Accounts      []*triage.Account `toml:"accounts"`
 	Archive       ArchiveLimits     `toml:"archive"`
+	SCP           SCPSettings       `toml:"scp"`
 }
 
 // FoldsCase reports whether the rule's keywords match in any case.
@@ -340,6 +351,12 @@ func build(name string, data []byte) (*Config, error) {
 	v.accounts(user.Accounts)
 	c.Accounts = user.Accounts
 	c.Archive = user.Archive
+	for i, a := range user.SCP.BreakGlass {
+		if err := scp.ValidBreakGlass(a); err != nil {
+			v.fail(fmt.Sprintf("scp.break_glass[%d]", i), "%v", err)
+		}
+	}
+	c.SCP = user.SCP
 	c.Warnings = v.warns
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {

@@ -72,6 +72,25 @@ var DefaultBreakGlass = []string{"arn:{{partition}}:iam::*:role/bks-responder"}
 // principals.
 func (p Policy) ExemptsBreakGlass() bool { return strings.Contains(p.template, "{{break_glass}}") }
 
+// ValidBreakGlass checks a break-glass principal pattern as written by a
+// user (a flag, .bks.toml): an ARN pattern, "{{partition}}" allowed.
+func ValidBreakGlass(pattern string) error {
+	return checkBreakGlass(strings.ReplaceAll(pattern, "{{partition}}", "aws"))
+}
+
+// checkBreakGlass accepts printable ASCII only, as IAM ARNs are: a pattern
+// may come from a scanned repository's .bks.toml and is printed.
+func checkBreakGlass(a string) error {
+	ascii := true
+	for _, r := range a {
+		ascii = ascii && r > 0x20 && r < 0x7f
+	}
+	if !strings.HasPrefix(a, "arn:") || !ascii || strings.ContainsAny(a, "\"{}") || len(a) > 2048 {
+		return fmt.Errorf("break-glass principal %q is not an ARN pattern", a)
+	}
+	return nil
+}
+
 // breakGlassJSON renders the exempt principals for partition as a JSON
 // string (one) or list.
 func breakGlassJSON(arns []string, partition string) (string, error) {
@@ -81,8 +100,8 @@ func breakGlassJSON(arns []string, partition string) (string, error) {
 	var out []string
 	for _, a := range arns {
 		a = strings.ReplaceAll(a, "{{partition}}", partition)
-		if !strings.HasPrefix(a, "arn:") || strings.ContainsAny(a, "\"{} \t\n") || len(a) > 2048 {
-			return "", fmt.Errorf("break-glass principal %q is not an ARN pattern", a)
+		if err := checkBreakGlass(a); err != nil {
+			return "", err
 		}
 		out = append(out, a)
 	}

@@ -19,6 +19,7 @@ type scpShowOptions struct {
 	Partition  string
 	MaxAgeDays int
 	BreakGlass []string
+	Config     string
 }
 
 func newCmdSCP(f *cmdutil.Factory) *cobra.Command {
@@ -68,8 +69,10 @@ block-phantom-user-creation) exempt break-glass principals with
 account, administrators and OrganizationAccountAccessRole included, so
 without one nobody could put bks revoke-key's deny on a phantom user.
 Default: ` + strings.Join(scp.DefaultBreakGlass, ", ") + ` (any account, partition
-filled in); --break-glass replaces it (repeat for several; * wildcards).
-Run revoke-key as that role. See docs/SCP.md.`,
+filled in); break_glass in .bks.toml's [scp] table (--config, $BKS_CONFIG
+or ./.bks.toml) replaces it, and --break-glass replaces both (repeat for
+several; * wildcards). Run revoke-key as that role. See docs/SCP.md and
+docs/CONFIG.md.`,
 		Example: `  bks scp show deny-long-term-api-keys
   bks scp show all --format terraform > bks-scps.tf
   bks scp show protect-phantom-users --partition aws-us-gov
@@ -85,7 +88,8 @@ Run revoke-key as that role. See docs/SCP.md.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "json", "output format: json or terraform")
 	cmd.Flags().StringVar(&opts.Partition, "partition", "aws", "partition of the ARNs: aws, aws-us-gov or aws-cn")
 	cmd.Flags().IntVar(&opts.MaxAgeDays, "max-age-days", scp.DefaultMaxAgeDays, "maximum key age for enforce-max-key-age")
-	cmd.Flags().StringArrayVar(&opts.BreakGlass, "break-glass", nil, "principal ARN pattern exempt from the phantom-user policies (repeatable; default "+strings.Join(scp.DefaultBreakGlass, ", ")+")")
+	cmd.Flags().StringArrayVar(&opts.BreakGlass, "break-glass", nil, "principal ARN pattern exempt from the phantom-user policies (repeatable; overrides [scp] break_glass; default "+strings.Join(scp.DefaultBreakGlass, ", ")+")")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file whose [scp] break_glass to use (default $BKS_CONFIG, ./.bks.toml)")
 	return cmd
 }
 
@@ -105,8 +109,12 @@ func scpShowRun(io *IO, opts *scpShowOptions) error {
 	if opts.Format != "json" && opts.Format != "terraform" {
 		return fmt.Errorf("scp show: --format %q: want json or terraform", opts.Format)
 	}
+	from, err := breakGlassFrom(io, opts)
+	if err != nil {
+		return err
+	}
 	ro := scp.Options{Partition: opts.Partition, MaxAgeDays: opts.MaxAgeDays, BreakGlass: opts.BreakGlass}
-	explainBreakGlass(io.Err, policies, ro)
+	explainBreakGlass(io.Err, policies, ro, from)
 	if opts.Format == "json" && len(policies) > 1 {
 		return scpShowJSONSet(io, policies, ro)
 	}
@@ -152,9 +160,27 @@ func scpShowJSONSet(io *IO, policies []scp.Policy, ro scp.Options) error {
 	return err
 }
 
+// breakGlassFrom fills opts.BreakGlass from the configuration's [scp]
+// break_glass unless --break-glass gave it, and says where the principals
+// come from: the flag, a file, or "" for the default.
+func breakGlassFrom(sio *IO, opts *scpShowOptions) (string, error) {
+	if len(opts.BreakGlass) > 0 {
+		return "--break-glass", nil
+	}
+	cfg, path, err := loadConfig(sio, opts.Config)
+	if err != nil {
+		return "", printConfigErrors(sio, err)
+	}
+	if len(cfg.SCP.BreakGlass) == 0 {
+		return "", nil
+	}
+	opts.BreakGlass = cfg.SCP.BreakGlass
+	return path, nil
+}
+
 // explainBreakGlass says on stderr (stdout stays a policy document) which
-// of the shown policies exempt which principals, and why.
-func explainBreakGlass(w io.Writer, policies []scp.Policy, ro scp.Options) {
+// of the shown policies exempt which principals, from where, and why.
+func explainBreakGlass(w io.Writer, policies []scp.Policy, ro scp.Options, from string) {
 	var names []string
 	for _, p := range policies {
 		if p.ExemptsBreakGlass() {
@@ -175,6 +201,10 @@ func explainBreakGlass(w io.Writer, policies []scp.Policy, ro scp.Options) {
 	for i := range glass {
 		glass[i] = strings.ReplaceAll(glass[i], "{{partition}}", part)
 	}
-	fmt.Fprintf(w, "bks: %s exempt%s the break-glass principal(s) %s (ArnNotLike aws:PrincipalArn): an SCP binds every principal of a member account, admins and OrganizationAccountAccessRole included, so run `bks revoke-key` as one of them to put a deny on a phantom user. Change with --break-glass.\n",
-		strings.Join(names, " and "), map[bool]string{true: "s", false: ""}[len(names) == 1], strings.Join(glass, ", "))
+	source := "the default"
+	if from != "" {
+		source = "from " + from
+	}
+	fmt.Fprintf(w, "bks: %s exempt%s the break-glass principal(s) %s (%s; ArnNotLike aws:PrincipalArn): an SCP binds every principal of a member account, admins and OrganizationAccountAccessRole included, so run `bks revoke-key` as one of them to put a deny on a phantom user. Change with [scp] break_glass in .bks.toml or --break-glass.\n",
+		strings.Join(names, " and "), map[bool]string{true: "s", false: ""}[len(names) == 1], strings.Join(glass, ", "), source)
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +80,44 @@ func TestSCPShowBreakGlass(t *testing.T) {
 	}
 	if _, _, errOut = runCLI(t, "", "scp", "show", "deny-all-api-keys"); strings.Contains(errOut, "break-glass") {
 		t.Errorf("explained for a policy without exemption: %s", errOut)
+	}
+}
+
+// The break-glass principals can live in .bks.toml ([scp] break_glass);
+// --break-glass overrides the file; a bad pattern there is a configuration
+// error naming the line.
+func TestSCPShowBreakGlassFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, ".bks.toml")
+	if err := os.WriteFile(cfg, []byte("[scp]\nbreak_glass = [\"arn:{{partition}}:iam::*:role/security/ir-*\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--config", cfg, "--partition", "aws-us-gov")
+	if code != 0 || !strings.Contains(out, `"arn:aws-us-gov:iam::*:role/security/ir-*"`) || strings.Contains(out, "bks-responder") ||
+		!strings.Contains(errOut, "break-glass principal(s) arn:aws-us-gov:iam::*:role/security/ir-*") || !strings.Contains(errOut, cfg) {
+		t.Errorf("from config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLIEnv(t, map[string]string{"BKS_CONFIG": cfg}, "", "scp", "show", "protect-phantom-users", "--break-glass", "arn:aws:iam::*:role/other")
+	if code != 0 || !strings.Contains(out, "role/other") || strings.Contains(out, "security/ir-") {
+		t.Errorf("--break-glass over BKS_CONFIG: exit %d\n%s", code, out)
+	}
+	if err := os.WriteFile(cfg, []byte("# x\n[scp]\nbreak_glass = [\"bks-responder\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--config", cfg); code != ExitFailure || !strings.Contains(errOut, ".bks.toml:3: scp.break_glass[0]") || !strings.Contains(errOut, "not an ARN pattern") {
+		t.Errorf("bad pattern in config: exit %d %s", code, errOut)
+	}
+}
+
+// A break-glass pattern with a control character (a terminal escape from a
+// scanned repository's .bks.toml) is refused, never printed raw.
+func TestSCPBreakGlassRefusesControlCharacters(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), ".bks.toml")
+	if err := os.WriteFile(cfg, []byte("[scp]\nbreak_glass = [\"arn:aws:iam::*:role/x\\u001b[2J\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--config", cfg)
+	if code != ExitFailure || strings.Contains(errOut, "\x1b") || !strings.Contains(errOut, "not an ARN pattern") {
+		t.Errorf("exit %d %q", code, errOut)
 	}
 }
