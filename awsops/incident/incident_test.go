@@ -228,3 +228,22 @@ func TestReportClaudeMarketplaceCost(t *testing.T) {
 		}
 	}
 }
+
+// A short-term key signed with an IAM user's long-term access key (AKIA…)
+// is cut off by deactivating that access key (what revoke-key does); a
+// deny on aws:TokenIssueTime does not bite it. The report said "denies the
+// issuing role's sessions" for every short-term key.
+func TestReportAKIASignedKeyAction(t *testing.T) {
+	_, deps, _ := setup(t)
+	deps.Cost = nil
+	akia := testkeys.AccessKeyID("AKIA", acct, 7)
+	sk := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: akia, SecretKey: "s", Region: "us-east-1", Issued: now, Expires: 900})
+	tg, _ := revoke.ParseTarget(sk, "aws")
+	r, err := incident.Build(context.Background(), deps, tg, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Actions) == 0 || !strings.Contains(r.Actions[0], "deactivates the long-term access key "+akia) || strings.Contains(r.Actions[0], "sessions issued before") {
+		t.Errorf("actions %q", r.Actions)
+	}
+}
