@@ -70,3 +70,30 @@ func TestRevokeKeySSORoleRefusedWithGuidance(t *testing.T) {
 		t.Errorf("wrote: %+v", w)
 	}
 }
+
+// revoke-key on a short-term key signed with an IAM user's access key,
+// when deactivating that access key is refused: the Bedrock deny stands in
+// (a TokenIssueTime deny would not bite such a key), the output says so and
+// what still stands, and the exit code is 3 (partially revoked).
+func TestRevokeKeyAKIATokenDeactivationRefused(t *testing.T) {
+	const acct = "111122223333"
+	akia := testkeys.AccessKeyID("AKIA", acct, 44)
+	srv, env := irEmulator(t, &awsemu.Seed{
+		Accounts: []*awsemu.Account{{ID: acct, Users: []*awsemu.User{{Name: "dev", AccessKeys: []*awsemu.AccessKey{{ID: akia}}}}}},
+		Faults:   []awsemu.Fault{{Action: "UpdateAccessKey", Kind: "denied"}},
+	})
+	key := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: akia, SecretKey: "x", Region: "us-east-1", Issued: time.Now().Add(-time.Minute), Expires: 3600})
+	code, out, errOut := runCLIEnv(t, env, "", "revoke-key", "--endpoint-url", srv.URL, "--audit-log", filepath.Join(t.TempDir(), "a.jsonl"), "--yes", key)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"deactivating the access key was refused: put the inline deny BKS-DenyBedrockAPIKeys on dev instead",
+		"PARTIALLY REVOKED. Still stands:", "access key " + akia + " of dev is still active"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if u, _ := srv.User(acct, "dev"); u.InlinePolicies["BKS-DenyBedrockAPIKeys"] == "" {
+		t.Error("no Bedrock deny on dev")
+	}
+}
