@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/bks-dev/bks/awsops/iamscan"
 	"github.com/bks-dev/bks/internal/awsemu"
@@ -141,13 +139,7 @@ func TestScanThrottledThenSucceeds(t *testing.T) {
 	if u.Status != iamscan.Active || len(u.Errors) != 0 {
 		t.Fatalf("after throttling: %s %v", u.Status, u.Errors)
 	}
-	throttled := 0
-	for _, c := range s.Calls() {
-		if c.Code == "Throttling" {
-			throttled++
-		}
-	}
-	if throttled != 6 {
+	if throttled := s.CountCode("Throttling"); throttled != 6 {
 		t.Fatalf("throttled replies = %d, want 6", throttled)
 	}
 }
@@ -193,8 +185,7 @@ func TestScanListingFailsIsAnError(t *testing.T) {
 // complete, never the first pages passed off as the whole account. It used
 // to fail the scan on the second page.
 func TestScanRestartsListingOnStaleMarker(t *testing.T) {
-	var mu sync.Mutex
-	clock := now
+	clock := awsemu.NewClock(now)
 	var users []*awsemu.User
 	for i := range 250 {
 		u := &awsemu.User{Name: fmt.Sprintf("dev-%04d", i)}
@@ -204,32 +195,15 @@ func TestScanRestartsListingOnStaleMarker(t *testing.T) {
 		}
 		users = append(users, u)
 	}
-	s, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Users: users}}}, awsemu.Options{Now: func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return clock
-	}})
+	s, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Users: users}}}, awsemu.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
 	// After the first page of each listing, 20 minutes pass (the
 	// emulator's tokens live 15).
-	seen := map[string]bool{}
 	cfg := s.AWSConfig("us-east-1")
-	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
-		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("advanceClock", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleDeserialize(ctx, in)
-			op := middleware.GetOperationName(ctx)
-			mu.Lock()
-			if !seen[op] && strings.HasPrefix(op, "List") {
-				seen[op] = true
-				clock = clock.Add(20 * time.Minute)
-			}
-			mu.Unlock()
-			return out, md, err
-		}), middleware.After)
-	})
+	clock.AdvanceAfterFirstAnswer(&cfg, 20*time.Minute, "ListUsers", "ListServiceSpecificCredentials")
 	sc := &iamscan.Scanner{IAM: iam.NewFromConfig(cfg), Account: acct, Now: func() time.Time { return now }}
 	rep, err := sc.Run(context.Background())
 	if err != nil {
@@ -238,13 +212,7 @@ func TestScanRestartsListingOnStaleMarker(t *testing.T) {
 	if len(rep.Users) != 125 || rep.Summary.BedrockKeys != 125 {
 		t.Errorf("%d users, %d keys; want 125 and 125", len(rep.Users), rep.Summary.BedrockKeys)
 	}
-	stale := 0
-	for _, c := range s.Calls() {
-		if c.Code == "ValidationError" {
-			stale++
-		}
-	}
-	if stale != 2 {
+	if stale := s.CountCode("ValidationError"); stale != 2 {
 		t.Errorf("%d stale-marker refusals, want 2 (one per listing): the test proves nothing", stale)
 	}
 }

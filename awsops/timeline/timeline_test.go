@@ -5,12 +5,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/bks-dev/bks/awsops/timeline"
 	"github.com/bks-dev/bks/internal/awsemu"
@@ -198,12 +196,7 @@ func TestTimelineRidesOutLookupThrottling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := 0
-	for _, c := range srv.Calls() {
-		if c.Code == "ThrottlingException" {
-			refused++
-		}
-	}
+	refused := srv.CountCode("ThrottlingException")
 	if refused == 0 {
 		t.Fatal("the emulator refused nothing: the test proves nothing")
 	}
@@ -220,36 +213,19 @@ func TestTimelineRidesOutLookupThrottling(t *testing.T) {
 // lookup starts over and returns every event, once. It used to report the
 // region failed after its first page.
 func TestTimelineRestartsOnStaleNextToken(t *testing.T) {
-	var mu sync.Mutex
-	clock := time.Now().UTC()
-	now := clock.Add(-time.Second)
+	clock := awsemu.NewClock(time.Now().UTC())
+	now := clock.Now().Add(-time.Second)
 	var events []*awsemu.Event
 	for i := range 120 {
 		events = append(events, &awsemu.Event{Region: "us-west-2", Time: now.Add(-time.Duration(i) * time.Minute), Name: fmt.Sprintf("E%d", i), Username: "u"})
 	}
-	srv, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Events: events}}}, awsemu.Options{Now: func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return clock
-	}})
+	srv, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Events: events}}}, awsemu.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	cfg := srv.AWSConfig("us-west-2")
-	once := false
-	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
-		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("advanceClock", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleDeserialize(ctx, in)
-			mu.Lock()
-			if !once {
-				once = true
-				clock = clock.Add(20 * time.Minute) // the emulator's tokens live 15
-			}
-			mu.Unlock()
-			return out, md, err
-		}), middleware.After)
-	})
+	clock.AdvanceAfterFirstAnswer(&cfg, 20*time.Minute, "LookupEvents") // the emulator's tokens live 15
 	clients := func(region string) timeline.CloudTrailAPI {
 		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
 	}
@@ -257,13 +233,7 @@ func TestTimelineRestartsOnStaleNextToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale := 0
-	for _, c := range srv.Calls() {
-		if c.Code == "InvalidNextTokenException" {
-			stale++
-		}
-	}
-	if stale != 1 || len(res.Events) != 120 || len(res.Failed) != 0 {
+	if stale := srv.CountCode("InvalidNextTokenException"); stale != 1 || len(res.Events) != 120 || len(res.Failed) != 0 {
 		t.Errorf("%d stale refusals (want 1), %d events (want 120), failed %v", stale, len(res.Events), res.Failed)
 	}
 }

@@ -15,22 +15,13 @@ import (
 // for each region, as on AWS).
 func regionalChecker(t *testing.T, partition string, seed *awsemu.Seed, mod func(*Options)) *Checker {
 	t.Helper()
-	t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
 	seed.Partition = partition
 	srv, err := awsemu.New(seed, awsemu.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	opts := Options{HTTPClient: srv.RegionalClient(), Now: func() time.Time { return now }, Retryer: noBackoff, Timeout: 5 * time.Second}
-	if mod != nil {
-		mod(&opts)
-	}
-	c, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return mustChecker(t, Options{HTTPClient: srv.RegionalClient()}, mod)
 }
 
 // The emulator refuses a long-term key outside its partition and a

@@ -108,11 +108,14 @@ func noBackoff() aws.Retryer {
 
 func newChecker(t *testing.T, f *fakeBedrock, mod func(*Options)) *Checker {
 	t.Helper()
+	return mustChecker(t, Options{EndpointURL: f.srv.URL, HTTPClient: f.srv.Client()}, mod)
+}
+
+// mustChecker is New with the tests' clock, retryer and timeout, then mod.
+func mustChecker(t *testing.T, opts Options, mod func(*Options)) *Checker {
+	t.Helper()
 	t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
-	opts := Options{
-		EndpointURL: f.srv.URL, HTTPClient: f.srv.Client(),
-		Now: func() time.Time { return now }, Retryer: noBackoff, Timeout: 5 * time.Second,
-	}
+	opts.Now, opts.Retryer, opts.Timeout = func() time.Time { return now }, noBackoff, 5*time.Second
 	if mod != nil {
 		mod(&opts)
 	}

@@ -2,7 +2,6 @@ package awsemu_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,15 +13,6 @@ import (
 	"github.com/bks-dev/bks/internal/awsemu"
 )
 
-// clock is a test clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // A paging token belongs to the request it continues and expires:
 // CloudTrail documents InvalidNextTokenException for a token "used with
 // different parameters"
@@ -32,14 +22,14 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // lifetime; the emulator's is Seed.MarkerTTL (default 15 minutes). The
 // lenient emulator took any token, at any time, as a position.
 func TestPagingTokensBoundAndExpiring(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := awsemu.NewClock(t0)
 	var users []*awsemu.User
 	var events []*awsemu.Event
 	for i := range 5 {
 		users = append(users, &awsemu.User{Name: "u" + string(rune('a'+i)), AccessKeys: []*awsemu.AccessKey{{}, {}, {}}})
 		events = append(events, &awsemu.Event{Region: "us-east-1", Time: t0.Add(-time.Duration(i) * time.Minute), Name: "E", Username: "u"}, &awsemu.Event{Region: "us-east-1", Time: t0.Add(-time.Duration(i) * time.Minute), Name: "E", Source: "x"})
 	}
-	s, err := awsemu.New(&awsemu.Seed{PageSize: 2, Accounts: []*awsemu.Account{{ID: acct, Users: users, Events: events}}}, awsemu.Options{Now: clk.now})
+	s, err := awsemu.New(&awsemu.Seed{PageSize: 2, Accounts: []*awsemu.Account{{ID: acct, Users: users, Events: events}}}, awsemu.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +65,7 @@ func TestPagingTokensBoundAndExpiring(t *testing.T) {
 		t.Errorf("a NextToken with other attributes: %v, want InvalidNextTokenException", err)
 	}
 	// Expired.
-	clk.add(16 * time.Minute)
+	clk.Advance(16 * time.Minute)
 	if _, err := c.ListUsers(ctx, &iam.ListUsersInput{Marker: lu.Marker}); code(err) != "ValidationError" {
 		t.Errorf("a marker 16 minutes old: %v, want ValidationError", err)
 	}

@@ -16,7 +16,12 @@ import (
 // listInRegion calls Bedrock's real endpoint for region, as the SDK
 // resolves it, reaching the emulator through RegionalClient.
 func listInRegion(s *awsemu.Server, region, token string) error {
-	b := bedrock.NewFromConfig(aws.Config{Region: region, HTTPClient: s.RegionalClient(), Retryer: awsemu.NoBackoffRetryer(1)}, func(o *bedrock.Options) {
+	return listModels(aws.Config{Region: region, HTTPClient: s.RegionalClient(), Retryer: awsemu.NoBackoffRetryer(1)}, token)
+}
+
+// listModels calls ListFoundationModels with a bearer token.
+func listModels(cfg aws.Config, token string) error {
+	b := bedrock.NewFromConfig(cfg, func(o *bedrock.Options) {
 		o.BearerAuthTokenProvider = bearer.StaticTokenProvider{Token: bearer.Token{Value: token}}
 		o.AuthSchemePreference = []string{"httpBearerAuth"}
 	})

@@ -198,6 +198,20 @@ func (s *Server) CountCalls(action string) int {
 	return n
 }
 
+// CountCode counts the calls answered with the error code code (e.g.
+// ThrottlingException).
+func (s *Server) CountCode(code string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Code == code {
+			n++
+		}
+	}
+	return n
+}
+
 // WriteCalls returns the calls that change state (answered or refused).
 func (s *Server) WriteCalls() []Call {
 	s.mu.Lock()

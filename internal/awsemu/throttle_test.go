@@ -37,13 +37,7 @@ func TestLookupEventsThrottled(t *testing.T) {
 	if err := lookup("eu-west-1"); err != nil {
 		t.Errorf("another region's quota: %v", err)
 	}
-	n := 0
-	for _, c := range s.Calls() {
-		if c.Code == "ThrottlingException" {
-			n++
-		}
-	}
-	if n != refused {
+	if n := s.CountCode("ThrottlingException"); n != refused {
 		t.Errorf("call log counts %d refusals, want %d", n, refused)
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go/auth/bearer"
 
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
@@ -18,14 +16,10 @@ import (
 // issued before 2030.
 const denyOlderSessions = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2030-01-01T00:00:00Z"}}}]}`
 
-// listWithToken calls Bedrock with a bearer token in region.
+// listWithToken calls Bedrock at the emulator's own address with a bearer
+// token.
 func listWithToken(s *awsemu.Server, region, token string) error {
-	b := bedrock.NewFromConfig(s.BedrockConfig(region), func(o *bedrock.Options) {
-		o.BearerAuthTokenProvider = bearer.StaticTokenProvider{Token: bearer.Token{Value: token}}
-		o.AuthSchemePreference = []string{"httpBearerAuth"}
-	})
-	_, err := b.ListFoundationModels(context.Background(), &bedrock.ListFoundationModelsInput{})
-	return err
+	return listModels(s.BedrockConfig(region), token)
 }
 
 // aws:TokenIssueTime is in the request context only for requests signed
