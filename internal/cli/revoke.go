@@ -56,7 +56,11 @@ the role, not only the key: bks says so before it acts. Your own identity
 is refused unless --force. IAM Identity Center roles (AWSReservedSSO_*) are
 always refused — IAM answers UnmodifiableEntity to any change — and bks
 prints the commands that work instead (the permission set's inline policy,
-or an SCP, and revoking the users' active sessions).
+or an SCP, and revoking the users' active sessions). A short-term key signed
+with an IAM user's long-term access key (AKIA…) carries no
+aws:TokenIssueTime, so no session deny reaches it: bks deactivates that
+access key instead, and if that is refused puts an unconditional Bedrock
+deny on the user (exit 3: the access key still stands).
 
 Every step runs whatever the others did: a refused deny (an SCP, the
 2,048-character inline policy budget, a role that may delete but not write
