@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bks-dev/bks/detectors"
@@ -185,6 +186,11 @@ func (a *Action) take(ctx context.Context, c *Case) {
 }
 
 func revokePlan(inc *Incident) string {
+	if inc.Key.Type == detectors.TypeShortTerm && strings.HasPrefix(inc.Key.AccessKeyID, "AKIA") {
+		// Signed with a long-term access key: no aws:TokenIssueTime, so no
+		// session deny reaches it (revoke-key's own choice).
+		return fmt.Sprintf("deactivate the long-term access key %s that signed the key (a Bedrock deny on its user if that is refused)", inc.Key.AccessKeyID)
+	}
 	if inc.Key.Type == detectors.TypeShortTerm {
 		return fmt.Sprintf("deny sessions issued before now on the issuer of %s (found through CloudTrail)", inc.Key.AccessKeyID)
 	}

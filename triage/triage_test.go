@@ -254,3 +254,19 @@ func TestPartialKeyNotRevoked(t *testing.T) {
 		}
 	}
 }
+
+// The revoke plan of a short-term key signed with an IAM user's long-term
+// access key (AKIA…) deactivates that access key: a deny of sessions
+// issued before now does not reach such a key (it has no
+// aws:TokenIssueTime). The plan said "deny sessions" for every short-term
+// key.
+func TestRevokePlanAKIASignedKey(t *testing.T) {
+	akia := testkeys.AccessKeyID("AKIA", "111122223333", 9)
+	asia := testkeys.AccessKeyID("ASIA", "111122223333", 9)
+	if p := revokePlan(&Incident{Key: detectors.Key{Type: detectors.TypeShortTerm, AccessKeyID: akia}}); !strings.Contains(p, "deactivate the long-term access key "+akia) || strings.Contains(p, "deny sessions") {
+		t.Errorf("AKIA: %q", p)
+	}
+	if p := revokePlan(&Incident{Key: detectors.Key{Type: detectors.TypeShortTerm, AccessKeyID: asia}}); !strings.Contains(p, "deny sessions issued before now on the issuer of "+asia) {
+		t.Errorf("ASIA: %q", p)
+	}
+}
