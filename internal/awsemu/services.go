@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,8 +116,12 @@ func (s *Server) organizations(req *request) ([]byte, error) {
 		return nil, &apiError{400, "AWSOrganizationsNotInUseException", "Your account is not a member of an organization."}
 	}
 	if req.account != org.ManagementAccount {
-		switch req.action {
-		case "DescribeOrganization":
+		switch {
+		case req.action == "DescribeOrganization":
+		case slices.Contains(org.DelegatedAdministrators, req.account):
+			// ListAccounts and DescribeAccount: "only from the
+			// organization's management account or by a member account
+			// that is a delegated administrator".
 		default:
 			return nil, &apiError{400, "AccessDeniedException", "You don't have permissions to access this resource."}
 		}

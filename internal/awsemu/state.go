@@ -54,6 +54,11 @@ type Organization struct {
 	Accounts          []*OrgAccountRef `json:"accounts"`
 	// SCPs attached in the organization (see authz.go).
 	SCPs []*SCP `json:"scps,omitempty"`
+	// DelegatedAdministrators are member accounts registered as delegated
+	// administrator for some service: they may list and describe the
+	// organization's accounts, as the management account may
+	// (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html).
+	DelegatedAdministrators []string `json:"delegated_administrators,omitempty"`
 }
 
 // OrgAccountRef is one entry of organizations:ListAccounts.
