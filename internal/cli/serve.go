@@ -43,7 +43,8 @@ answered 200 and changes nothing, other events 204; while --max-queue jobs
 wait, deliveries get 503 and Retry-After. GET /healthz answers ok.
 
 The database is a SQLite file (pure Go, created with its schema on first
-start). Logs are JSON lines on standard error, never with a payload.
+start), or PostgreSQL with --db postgres://… so that several replicas share
+the queue; migrations run at start. Logs are JSON lines on standard error, never with a payload.
 SIGTERM or Ctrl-C stops cleanly: no new connections, running jobs finish
 or go back to the queue, exit 0.
 
@@ -62,7 +63,7 @@ recorded as processed.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
-	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/)")
+	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/), or a postgres://USER@HOST/DB URL for replicas sharing one queue")
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
@@ -102,8 +103,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info("database", "path", dbPath)
-	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), dbPath)
+	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), store.Redact(dbPath))
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -296,4 +297,22 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestOpenErrorHidesPassword: a database that does not answer is named in
+// the error without the URL's password.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = Open(ctx, "postgres://bks:hunter2@"+addr+"/bks?sslmode=disable")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("open of a closed port: %v; want an error without the password", err)
+	}
+	t.Log(err)
 }
