@@ -1,0 +1,148 @@
+package serve
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bks-dev/bks/internal/testpg"
+	"github.com/bks-dev/bks/serve/store"
+)
+
+// TestMain stops the PostgreSQL cluster the tests started (testpg).
+func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
+
+// backends are the databases the tests that matter for both run against:
+// the name of database/sql's driver and a new database's DSN.
+var backends = []struct {
+	name, driver string
+	newDSN       func(t *testing.T) string
+}{
+	{"sqlite", "sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "serve.db") }},
+	{"postgres", "pgx", func(t *testing.T) string { return testpg.DSN(t) }},
+}
+
+// forEachBackend runs test as a subtest per backend, on a new database.
+func forEachBackend(t *testing.T, test func(t *testing.T, dsn string)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.newDSN(t)) })
+	}
+}
+
+// TestDatabaseUnreachable: PostgreSQL behind a proxy the test cuts. While
+// it is cut a delivery is refused with 503 and Retry-After, /readyz says
+// 503, and nothing of the delivery is in the database; once the database
+// is back, GitHub's redelivery of the same id is accepted and processed
+// once, and the delivery accepted before the cut is processed once too.
+func TestDatabaseUnreachable(t *testing.T) {
+	ctx := context.Background()
+	dsn := testpg.DSN(t)
+	proxy, via := testpg.NewProxy(t, dsn)
+	var mu sync.Mutex
+	runs := map[string]int{}
+	count := func(ctx context.Context, d store.Delivery) error {
+		mu.Lock()
+		runs[d.ID]++
+		mu.Unlock()
+		return nil
+	}
+	ts := startServer(t, via, Config{Process: count, Poll: 50 * time.Millisecond})
+	direct, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	processed := func(id string) func() bool {
+		return func() bool {
+			d, err := direct.GetDelivery(ctx, id)
+			return err == nil && d.Status == store.DeliveryProcessed
+		}
+	}
+	if resp, _ := ts.post(t, "d-before", "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("before the cut: %d", resp.StatusCode)
+	}
+	waitFor(t, "d-before processed", processed("d-before"))
+
+	proxy.Cut()
+	resp, msg := ts.post(t, "d-down", "push", []byte(pushBody), "sign")
+	t.Logf("database cut: webhook %d %q Retry-After %q", resp.StatusCode, msg, resp.Header.Get("Retry-After"))
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("database cut: %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	ready, err := http.Get(ts.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	t.Logf("database cut: readyz %d", ready.StatusCode)
+	if ready.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz while cut: %d, want 503", ready.StatusCode)
+	}
+	if _, err := direct.GetDelivery(ctx, "d-down"); err == nil {
+		t.Error("the refused delivery is in the database")
+	}
+
+	proxy.Restore()
+	resp, msg = ts.post(t, "d-down", "push", []byte(pushBody), "sign")
+	t.Logf("database back: redelivery %d %q", resp.StatusCode, msg)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("redelivery after the cut: %d, want 202", resp.StatusCode)
+	}
+	waitFor(t, "d-down processed", processed("d-down"))
+	mu.Lock()
+	defer mu.Unlock()
+	if runs["d-before"] != 1 || runs["d-down"] != 1 {
+		t.Errorf("runs %v; want each delivery once", runs)
+	}
+	if js, err := direct.JobsFor(ctx, "d-down"); err != nil || len(js) != 1 {
+		t.Errorf("jobs of d-down: %v, %v; want one", js, err)
+	}
+}
+
+// failJobInserts makes every insert into jobs fail, as a database that
+// dies between the delivery's row and its job's would.
+var failJobInserts = map[string][]string{
+	"sqlite": {`CREATE TRIGGER fail_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs unavailable'); END`},
+	"pgx": {
+		`CREATE FUNCTION fail_jobs() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'jobs unavailable'; END $$`,
+		`CREATE TRIGGER fail_jobs BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION fail_jobs()`,
+	},
+}
+
+// TestDeliveryNotHalfRecorded: when the job of a delivery cannot be
+// stored, the delivery is refused with 503 and its row is not kept
+// either: GitHub's redelivery finds nothing and is accepted.
+func TestDeliveryNotHalfRecorded(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ts := startServer(t, b.newDSN(t), Config{Process: blocked})
+			db, err := sql.Open(b.driver, ts.dbPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, q := range failJobInserts[b.driver] {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, msg := ts.post(t, "d-half", "push", []byte(pushBody), "sign")
+			d, j := ts.rows(t, "d-half")
+			t.Logf("job insert failing: %d %q; deliveries %d, jobs %d", resp.StatusCode, msg, d, j)
+			if resp.StatusCode != http.StatusServiceUnavailable || d+j != 0 {
+				t.Errorf("status %d, %d deliveries, %d jobs; want 503 and nothing stored", resp.StatusCode, d, j)
+			}
+			if _, err := db.Exec(`DROP TRIGGER fail_jobs` + map[string]string{"pgx": " ON jobs"}[b.driver]); err != nil {
+				t.Fatal(err)
+			}
+			if resp, _ := ts.post(t, "d-half", "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {
+				t.Errorf("redelivery: %d, want 202", resp.StatusCode)
+			}
+		})
+	}
+}
