@@ -94,11 +94,12 @@ func (c Config) withDefaults() Config {
 
 // Server is the service: its HTTP handler and its workers.
 type Server struct {
-	cfg   Config
-	st    *store.Store
-	log   *slog.Logger
-	wake  chan struct{}
-	start time.Time
+	cfg     Config
+	st      *store.Store
+	log     *slog.Logger
+	metrics *Metrics
+	wake    chan struct{}
+	start   time.Time
 }
 
 // New returns the service over st.
@@ -107,15 +108,16 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 		return nil, errors.New("serve: no webhook secret")
 	}
 	cfg = cfg.withDefaults()
+	metrics := NewMetrics(st)
 	if cfg.Process == nil {
-		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache}
+		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache, Metrics: metrics}
 		if cfg.RepoCache != "" {
 			// Now is zero: expiry is judged at each scan, not at start.
 			p.Engine = detectors.New(detectors.Options{})
 		}
 		cfg.Process = p.Process
 	}
-	return &Server{cfg: cfg, st: st, log: cfg.Log, wake: make(chan struct{}, 1), start: time.Now()}, nil
+	return &Server{cfg: cfg, st: st, log: cfg.Log, metrics: metrics, wake: make(chan struct{}, 1), start: time.Now()}, nil
 }
 
 // Handler is the service's HTTP interface.
@@ -124,6 +126,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhook/github", s.webhook)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
 

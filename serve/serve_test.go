@@ -23,6 +23,7 @@ var testSecret = []byte("It's a Secret to Everybody")
 // testServer is a running service on 127.0.0.1 with its store.
 type testServer struct {
 	url    string
+	srv    *Server
 	st     *store.Store
 	dbPath string
 	logs   *syncBuffer
@@ -79,7 +80,7 @@ func startServer(t *testing.T, dbPath string, cfg Config) *testServer {
 	go func() { done <- srv.Run(ctx, ln) }()
 	var once sync.Once
 	var runErr error
-	ts := &testServer{url: "http://" + ln.Addr().String(), st: st, dbPath: dbPath, logs: logs}
+	ts := &testServer{url: "http://" + ln.Addr().String(), srv: srv, st: st, dbPath: dbPath, logs: logs}
 	ts.stop = func() error {
 		once.Do(func() {
 			cancel()
