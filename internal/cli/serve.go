@@ -56,10 +56,18 @@ redacted form, decoded fields; never the key); other deliveries are
 recorded as processed.`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
-		Args: cobra.NoArgs,
+		// A word after serve is a mistyped subcommand, not an argument.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownSubcommand(cmd, args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serveRun(cmd.Context(), f, opts)
 		},
+		Annotations:                map[string]string{runsAlone: "true"},
+		SuggestionsMinimumDistance: 2,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
@@ -68,6 +76,7 @@ recorded as processed.`,
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "scan the pushed commits of repositories kept here as OWNER/NAME (bare or cloned); others are only recorded")
+	cmd.AddCommand(newCmdServeImportState(f))
 	return cmd
 }
 
@@ -112,6 +121,46 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", cmdutil.ErrStopped)
 	}
 	return errors.New("serve: stopped without being asked to")
+}
+
+func newCmdServeImportState(f *cmdutil.Factory) *cobra.Command {
+	var db string
+	cmd := &cobra.Command{
+		Use:   "import-state FILE",
+		Short: "Import the incidents of a bks triage --state file into the service's database",
+		Long: `Record the incidents of the JSON state file that bks triage --state keeps
+(fingerprints, redacted forms, accounts, severities, credential states) in
+the database of bks serve, with its revocations and notifications as
+actions: the service's KPIs then include what happened before it ran, and
+a key triage revoked is not revoked again. A key the service already knows
+keeps its sightings. The import is one transaction (all or nothing), and
+importing the same file again changes nothing. Run it with the same --db
+as bks serve, before or while it runs.`,
+		Example: `  bks serve import-state triage.json
+  bks serve import-state triage.json --db postgres://bks@db.internal/bks`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			dbPath, err := serveDBPath(db, f.IO.Env)
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(ctx, dbPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := serve.ImportTriageState(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "imported %d incident(s) into %s: %d new, %d action(s) recorded\n",
+				res.Incidents, store.Redact(dbPath), res.New, res.Actions)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "the database of bks serve (the same default and forms as its --db)")
+	return cmd
 }
 
 // serveDBPath is path, or serve.db in the state directory, the one the

@@ -52,6 +52,7 @@ func (d *dialect) statements() []*string {
 		&d.insertDelivery, &d.insertJob, &d.getDelivery, &d.jobsFor,
 		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
 		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
+		&d.importIncident, &d.insertAction, &d.countIncidents,
 	}
 }
 

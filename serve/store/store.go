@@ -37,6 +37,8 @@ type dialect struct {
 	oldestDue                                                    string
 
 	upsertIncident, insertFinding, listIncidents string
+
+	importIncident, insertAction, countIncidents string
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -92,6 +94,12 @@ func Redact(dsn string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// queryer is what a statement runs on: the database or a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Close closes the database.
