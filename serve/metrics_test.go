@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/bks-dev/bks/serve/store"
 )
 
 // scrape GETs /metrics and parses it with the Prometheus text parser. It
@@ -93,9 +90,10 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("%s %s: %d, want %d", c.id, c.event, resp.StatusCode, c.want)
 		}
 	}
+	// The job is counted once its outcome is stored.
 	waitFor(t, "the push processed", func() bool {
-		d, err := ts.st.GetDelivery(context.Background(), "d-m1")
-		return err == nil && d.Status == store.DeliveryProcessed
+		mfs, _ := ts.scrape(t)
+		return value(mfs, "bks_serve_jobs_total", "outcome=done") == 1
 	})
 	ts.srv.metrics.Action("revoke", "ok")
 	ts.srv.metrics.Revoked(3 * time.Second)
