@@ -11,10 +11,10 @@ import (
 )
 
 // sqliteDialect is every statement the store runs on SQLite (3.35 or later
-// for RETURNING). The PostgreSQL dialect will differ in its placeholders
-// ($1…), its types (BIGINT, BYTEA, identity columns) and the claim's
-// subquery, which takes FOR UPDATE SKIP LOCKED so that replicas skip the
-// rows another one is claiming instead of waiting for them.
+// for RETURNING). postgresDialect is derived from it: the same statements
+// with $n placeholders, but the claim and the migration lock. So write
+// statements both accept (ON CONFLICT … DO …, RETURNING, CASE rather than
+// the two-argument MIN/MAX of SQLite or LEAST/GREATEST of PostgreSQL).
 var sqliteDialect = dialect{
 	name:       "sqlite",
 	migrations: "migrations/sqlite",
