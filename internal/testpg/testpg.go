@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -54,13 +53,22 @@ func Main(m *testing.M) int {
 	return code
 }
 
+// errNotInstalled marks the one reason a test is skipped: PostgreSQL is not
+// installed and cannot be. A cluster that is installed but does not start
+// fails the test.
+var errNotInstalled = errors.New("PostgreSQL is not installed")
+
 // DSN returns the URL of a new, empty database that lives until the test
-// ends, skipping the test when PostgreSQL cannot be had.
+// ends. The test is skipped when PostgreSQL cannot be installed, and fails
+// when it is installed but does not start.
 func DSN(t testing.TB) string {
 	t.Helper()
 	once.Do(start)
+	if errors.Is(startErr, errNotInstalled) {
+		t.Skipf("skipped: %v", startErr)
+	}
 	if startErr != nil {
-		t.Skipf("PostgreSQL is not available: %v", startErr)
+		t.Fatalf("testpg: %v", startErr)
 	}
 	seqMu.Lock()
 	seq++
@@ -112,7 +120,7 @@ func binDir() (string, error) {
 		return dir, nil
 	}
 	if os.Geteuid() != 0 {
-		return "", errors.New("the postgresql package is not installed and the tests do not run as root to install it (run scripts/install-test-tools.sh)")
+		return "", fmt.Errorf("%w: the postgresql package is missing and the tests do not run as root to install it (run scripts/install-test-tools.sh)", errNotInstalled)
 	}
 	var out bytes.Buffer
 	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "postgresql"}} {
@@ -120,13 +128,13 @@ func binDir() (string, error) {
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("apt-get %s: %v: %s", args[0], err, lastLines(out.String(), 5))
+			return "", fmt.Errorf("%w: apt-get %s: %v: %s", errNotInstalled, args[0], err, lastLines(out.String(), 5))
 		}
 	}
 	if dir := newestBin(); dir != "" {
 		return dir, nil
 	}
-	return "", errors.New("apt-get installed postgresql but /usr/lib/postgresql/*/bin/initdb is missing")
+	return "", fmt.Errorf("%w: apt-get installed postgresql but /usr/lib/postgresql/*/bin/initdb is missing", errNotInstalled)
 }
 
 func newestBin() string {
@@ -176,8 +184,13 @@ func startCluster(bin string) (string, error) {
 		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
 	// SIGQUIT (immediate shutdown) if the test binary dies before Main stops it.
 	cluster.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
-	logs := &syncWriter{}
-	cluster.Stdout, cluster.Stderr = logs, logs
+	logs := filepath.Join(dataRoot, "postgres.log")
+	logFile, err := os.Create(logs)
+	if err != nil {
+		return "", err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cluster.Stdout, cluster.Stderr = logFile, logFile
 	if err := cluster.Start(); err != nil {
 		return "", fmt.Errorf("postgres: %w", err)
 	}
@@ -215,7 +228,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func waitReady(dsn string, logs *syncWriter) error {
+// waitReady waits for the server of dsn to answer, logs being its log file.
+func waitReady(dsn, logs string) error {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return err
@@ -230,8 +244,9 @@ func waitReady(dsn string, logs *syncWriter) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logs)
 			stop()
-			return fmt.Errorf("postgres did not answer: %v: %s", err, lastLines(logs.String(), 5))
+			return fmt.Errorf("postgres did not answer: %v: %s", err, lastLines(string(b), 5))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -253,22 +268,3 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
-
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-var _ io.Writer = (*syncWriter)(nil)
