@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,4 +155,45 @@ func TestDeliveryNotHalfRecorded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDatabaseHangs: PostgreSQL behind a partition (connections accepted,
+// never answered). A delivery is refused with 503 within DBTimeout, well
+// before GitHub gives up on it (10 s), and /readyz answers 503 as fast.
+func TestDatabaseHangs(t *testing.T) {
+	proxy, via := testpg.NewProxy(t, testpg.DSN(t))
+	ts := startServer(t, via, Config{Process: blocked, DBTimeout: time.Second})
+	proxy.Hang()
+	// GitHub waits 10 s for an answer; so does this client.
+	client := &http.Client{Timeout: 10 * time.Second}
+	req, err := http.NewRequest(http.MethodPost, ts.url+"/webhook/github", strings.NewReader(pushBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-GitHub-Delivery", "d-hang")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", Sign(testSecret, []byte(pushBody)))
+	start := time.Now()
+	resp, err := client.Do(req)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("webhook: no answer after %s: %v", took.Round(time.Millisecond), err)
+	}
+	resp.Body.Close()
+	t.Logf("database hanging: webhook %d Retry-After %q after %s", resp.StatusCode, resp.Header.Get("Retry-After"), took.Round(time.Millisecond))
+	if resp.StatusCode != http.StatusServiceUnavailable || took > 3*time.Second {
+		t.Errorf("webhook: %d after %s; want 503 within about a second", resp.StatusCode, took)
+	}
+	start = time.Now()
+	ready, err := client.Get(ts.url + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz: no answer after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	ready.Body.Close()
+	took = time.Since(start)
+	t.Logf("database hanging: readyz %d after %s", ready.StatusCode, took.Round(time.Millisecond))
+	if ready.StatusCode != http.StatusServiceUnavailable || took > 3*time.Second {
+		t.Errorf("readyz: %d after %s; want 503 within about a second", ready.StatusCode, took)
+	}
+	proxy.Restore()
 }

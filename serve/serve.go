@@ -52,6 +52,11 @@ type Config struct {
 	// StuckAfter is how long a due job may wait for a worker before
 	// /readyz says the queue is stuck (5 minutes).
 	StuckAfter time.Duration
+	// DBTimeout is how long a request waits for the database before it
+	// answers 503 (5 seconds): a database behind a partition would
+	// otherwise hold the request past GitHub's 10 s (the delivery then
+	// fails anyway) and the handlers would pile up.
+	DBTimeout time.Duration
 	// ShutdownGrace is how long a stop waits for running jobs before it
 	// cancels and releases them (20 seconds).
 	ShutdownGrace time.Duration
@@ -86,6 +91,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Poll, time.Second)
 	def(&c.ShutdownGrace, 20*time.Second)
 	def(&c.StuckAfter, 5*time.Minute)
+	def(&c.DBTimeout, 5*time.Second)
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -140,7 +146,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // or Kubernetes then stops sending deliveries, which GitHub redelivers).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	due, err := s.st.OldestDue(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DBTimeout)
+	defer cancel()
+	due, err := s.st.OldestDue(ctx)
 	switch {
 	case err != nil:
 		s.log.Warn("not ready", "err", err)

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -87,7 +88,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, reason, http.StatusServiceUnavailable)
 	}
-	depth, err := s.st.QueueDepth(r.Context())
+	// GitHub waits 10 s for an answer ("respond within 10 seconds",
+	// docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-
+	// webhooks): a database that hangs gets 503 before that.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DBTimeout)
+	defer cancel()
+	depth, err := s.st.QueueDepth(ctx)
 	if err != nil {
 		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
 		return
@@ -96,7 +102,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		unavailable(DeliveryQueueFull, "queue full", fmt.Errorf("%d jobs queued or running, limit %d", depth, s.cfg.MaxQueue))
 		return
 	}
-	added, err := s.st.AddDelivery(r.Context(), store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
+	added, err := s.st.AddDelivery(ctx, store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
 	if err != nil {
 		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
 		return

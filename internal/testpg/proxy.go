@@ -9,13 +9,14 @@ import (
 )
 
 // Proxy is a TCP relay on 127.0.0.1 in front of a PostgreSQL server, which
-// a test cuts to make the database unreachable (a network partition, a
-// failover) and then restores.
+// a test cuts to make the database unreachable (a failover: connections
+// refused; a network partition: connections that hang) and then restores.
 type Proxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
 	cut    bool
+	hang   bool // while cut: hold new connections open, answering nothing
 	conns  map[net.Conn]bool
 }
 
@@ -39,21 +40,32 @@ func NewProxy(t testing.TB, dsn string) (*Proxy, string) {
 }
 
 // Cut drops every open connection and refuses new ones until Restore.
-func (p *Proxy) Cut() {
+func (p *Proxy) Cut() { p.cutOff(false) }
+
+// Hang drops every open connection and, until Restore, accepts new ones
+// but never answers on them, as a host behind a partition would (packets
+// dropped rather than refused).
+func (p *Proxy) Hang() { p.cutOff(true) }
+
+func (p *Proxy) cutOff(hang bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = true
+	p.cut, p.hang = true, hang
 	for c := range p.conns {
 		c.Close()
 	}
 	clear(p.conns)
 }
 
-// Restore lets connections through again.
+// Restore lets connections through again (those held by Hang are closed).
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	p.cut = false
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	p.cut, p.hang = false, false
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
 }
 
 func (p *Proxy) serve() {
@@ -67,6 +79,9 @@ func (p *Proxy) serve() {
 }
 
 func (p *Proxy) relay(c net.Conn) {
+	if p.held(c) {
+		return
+	}
 	s, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -84,6 +99,16 @@ func (p *Proxy) relay(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, s)
 	p.mu.Unlock()
+}
+
+// held keeps c open and silent when the proxy hangs.
+func (p *Proxy) held(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hang {
+		p.conns[c] = true
+	}
+	return p.hang
 }
 
 // track records the pair unless the proxy is cut.
