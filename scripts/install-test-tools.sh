@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing. Idempotent and quiet
 # when everything is there.
-#   - git, pre-commit, jq, bzip2, docker-registry: Debian packages (apt-get), as root or sudo.
+#   - git, pre-commit, jq, bzip2, docker-registry, postgresql: Debian packages (apt-get), as root or sudo.
 #   - staticcheck: `go install` at the pinned version below, into the
 #     project-local .tools/bin (git-ignored). `make lint` runs it from there.
 set -euo pipefail
@@ -21,6 +21,7 @@ install_apt() {
 	command -v jq >/dev/null 2>&1 || need+=(jq)                 # scripts/action/run.sh tests (GitHub runners ship jq)
 	command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)           # .bz2 test data (Go reads bzip2 but cannot write it)
 	command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry) # sources/image tests: a real registry on loopback
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql) # serve tests: a throwaway cluster (internal/testpg)
 	if [ ${#need[@]} -eq 0 ]; then return 0; fi
 	local sudo=""
 	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi

@@ -24,6 +24,8 @@ type Processor struct {
 	RepoCache string
 	// Engine is the detector engine (needed with RepoCache).
 	Engine *detectors.Engine
+	// Metrics records scans and findings (nil: not recorded).
+	Metrics *Metrics
 }
 
 // target is what a delivery asks to scan, in the terms of `detect git`:

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/scan"
@@ -84,6 +85,7 @@ func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) 
 		})
 		return err
 	})
+	p.Metrics.Scanned(err, int(n.Load()), time.Since(d.ReceivedAt))
 	if err != nil {
 		return int(n.Load()), fmt.Errorf("scan %s %s: %w", tg.repo, tg.rng+tg.branch, err)
 	}

@@ -52,6 +52,11 @@ type Config struct {
 	// StuckAfter is how long a due job may wait for a worker before
 	// /readyz says the queue is stuck (5 minutes).
 	StuckAfter time.Duration
+	// DBTimeout is how long a request waits for the database before it
+	// answers 503 (5 seconds): a database behind a partition would
+	// otherwise hold the request past GitHub's 10 s (the delivery then
+	// fails anyway) and the handlers would pile up.
+	DBTimeout time.Duration
 	// ShutdownGrace is how long a stop waits for running jobs before it
 	// cancels and releases them (20 seconds).
 	ShutdownGrace time.Duration
@@ -86,6 +91,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Poll, time.Second)
 	def(&c.ShutdownGrace, 20*time.Second)
 	def(&c.StuckAfter, 5*time.Minute)
+	def(&c.DBTimeout, 5*time.Second)
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -94,11 +100,12 @@ func (c Config) withDefaults() Config {
 
 // Server is the service: its HTTP handler and its workers.
 type Server struct {
-	cfg   Config
-	st    *store.Store
-	log   *slog.Logger
-	wake  chan struct{}
-	start time.Time
+	cfg     Config
+	st      *store.Store
+	log     *slog.Logger
+	metrics *Metrics
+	wake    chan struct{}
+	start   time.Time
 }
 
 // New returns the service over st.
@@ -107,15 +114,16 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 		return nil, errors.New("serve: no webhook secret")
 	}
 	cfg = cfg.withDefaults()
+	metrics := NewMetrics(st)
 	if cfg.Process == nil {
-		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache}
+		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache, Metrics: metrics}
 		if cfg.RepoCache != "" {
 			// Now is zero: expiry is judged at each scan, not at start.
 			p.Engine = detectors.New(detectors.Options{})
 		}
 		cfg.Process = p.Process
 	}
-	return &Server{cfg: cfg, st: st, log: cfg.Log, wake: make(chan struct{}, 1), start: time.Now()}, nil
+	return &Server{cfg: cfg, st: st, log: cfg.Log, metrics: metrics, wake: make(chan struct{}, 1), start: time.Now()}, nil
 }
 
 // Handler is the service's HTTP interface.
@@ -124,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhook/github", s.webhook)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
 
@@ -137,7 +146,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // or Kubernetes then stops sending deliveries, which GitHub redelivers).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	due, err := s.st.OldestDue(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DBTimeout)
+	defer cancel()
+	due, err := s.st.OldestDue(ctx)
 	switch {
 	case err != nil:
 		s.log.Warn("not ready", "err", err)

@@ -23,6 +23,7 @@ var testSecret = []byte("It's a Secret to Everybody")
 // testServer is a running service on 127.0.0.1 with its store.
 type testServer struct {
 	url    string
+	srv    *Server
 	st     *store.Store
 	dbPath string
 	logs   *syncBuffer
@@ -79,7 +80,7 @@ func startServer(t *testing.T, dbPath string, cfg Config) *testServer {
 	go func() { done <- srv.Run(ctx, ln) }()
 	var once sync.Once
 	var runErr error
-	ts := &testServer{url: "http://" + ln.Addr().String(), st: st, dbPath: dbPath, logs: logs}
+	ts := &testServer{url: "http://" + ln.Addr().String(), srv: srv, st: st, dbPath: dbPath, logs: logs}
 	ts.stop = func() error {
 		once.Do(func() {
 			cancel()
@@ -320,10 +321,16 @@ func TestWorkerProcessesPush(t *testing.T) {
 	}
 }
 
-// TestTwoServersProcessEachDeliveryOnce: two services, two workers each,
-// on one database file; 30 deliveries sent to either: each is processed
-// exactly once.
+// TestTwoServersProcessEachDeliveryOnce: two services (replicas), two
+// workers each, on one database (a SQLite file, a PostgreSQL database); 60
+// deliveries sent to either: each is processed exactly once.
 func TestTwoServersProcessEachDeliveryOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		twoServersProcessEachDeliveryOnce(t, dsn, 60)
+	})
+}
+
+func twoServersProcessEachDeliveryOnce(t *testing.T, dsn string, n int) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	count := func(ctx context.Context, d store.Delivery) error {
@@ -333,9 +340,8 @@ func TestTwoServersProcessEachDeliveryOnce(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		return nil
 	}
-	a := startServer(t, "", Config{Process: count, Workers: 2})
+	a := startServer(t, dsn, Config{Process: count, Workers: 2})
 	b := startServer(t, a.dbPath, Config{Process: count, Workers: 2})
-	const n = 30
 	for i := range n {
 		ts := []*testServer{a, b}[i%2]
 		if resp, _ := ts.post(t, fmt.Sprint("d", i), "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {

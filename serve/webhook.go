@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,6 +45,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	id, event := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
 	log := s.log.With("delivery", logSafe(id), "event", logSafe(event), "remote", r.RemoteAddr)
 	refuse := func(code int, reason string) {
+		s.metrics.Delivery(refusedResults[code])
 		log.Warn("webhook refused", "status", code, "reason", reason)
 		http.Error(w, reason, code)
 	}
@@ -75,35 +77,44 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !webhookEvents[event] {
+		s.metrics.Delivery(DeliveryIgnored)
 		log.Info("webhook ignored", "status", http.StatusNoContent, "bytes", len(body))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	unavailable := func(reason string, err error) {
+	unavailable := func(result, reason string, err error) {
+		s.metrics.Delivery(result)
 		log.Error("webhook not stored", "status", http.StatusServiceUnavailable, "reason", reason, "err", err)
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, reason, http.StatusServiceUnavailable)
 	}
-	depth, err := s.st.QueueDepth(r.Context())
+	// GitHub waits 10 s for an answer ("respond within 10 seconds",
+	// docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-
+	// webhooks): a database that hangs gets 503 before that.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DBTimeout)
+	defer cancel()
+	depth, err := s.st.QueueDepth(ctx)
 	if err != nil {
-		unavailable("cannot store the delivery now", err)
+		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
 		return
 	}
 	if depth >= s.cfg.MaxQueue {
-		unavailable("queue full", fmt.Errorf("%d jobs queued or running, limit %d", depth, s.cfg.MaxQueue))
+		unavailable(DeliveryQueueFull, "queue full", fmt.Errorf("%d jobs queued or running, limit %d", depth, s.cfg.MaxQueue))
 		return
 	}
-	added, err := s.st.AddDelivery(r.Context(), store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
+	added, err := s.st.AddDelivery(ctx, store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
 	if err != nil {
-		unavailable("cannot store the delivery now", err)
+		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
 		return
 	}
 	if !added {
+		s.metrics.Delivery(DeliveryDuplicate)
 		log.Warn("webhook replayed: already recorded, nothing done", "status", http.StatusOK)
 		writeStatus(w, http.StatusOK, "duplicate")
 		return
 	}
 	s.wakeWorker()
+	s.metrics.Delivery(DeliveryAccepted)
 	log.Info("webhook accepted", "status", http.StatusAccepted, "bytes", len(body))
 	writeStatus(w, http.StatusAccepted, "accepted")
 }

@@ -77,6 +77,7 @@ func (s *Server) runJob(ctx context.Context, j *store.Job) {
 	default:
 		outcome, rerr = "retry", s.st.Retry(rec, j, time.Now().Add(backoff(j.Attempts)), err.Error())
 	}
+	s.metrics.Job(outcome)
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn

@@ -14,6 +14,11 @@ import (
 // an existing path gets the command to run instead.
 const pathsSubcommand = "bks/paths-subcommand"
 
+// runsAlone is the annotation of a command that has subcommands and an
+// action of its own (serve: the service; serve import-state): without a
+// subcommand it runs, and its Args send a stray word to unknownSubcommand.
+const runsAlone = "bks/runs-alone"
+
 // requireSubcommands makes every command group in the tree under root (a
 // command with subcommands and no action of its own) fail with exit 2 when
 // its subcommand is missing or unknown. Cobra prints the group's help and

@@ -146,6 +146,7 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 		cases["completion "+shell] = cancelledBefore("completion", shell)
 	}
 	cases["help"] = cancelledBefore("help", "detect")
+	cases["serve import-state"] = cancelledBefore("serve", "import-state", writeFile("state.json", `{"version":1,"incidents":{}}`), "--db", filepath.Join(dir, "import.db"))
 	return cases
 }
 

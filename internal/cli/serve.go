@@ -43,7 +43,8 @@ answered 200 and changes nothing, other events 204; while --max-queue jobs
 wait, deliveries get 503 and Retry-After. GET /healthz answers ok.
 
 The database is a SQLite file (pure Go, created with its schema on first
-start). Logs are JSON lines on standard error, never with a payload.
+start), or PostgreSQL with --db postgres://… so that several replicas share
+the queue; migrations run at start. Logs are JSON lines on standard error, never with a payload.
 SIGTERM or Ctrl-C stops cleanly: no new connections, running jobs finish
 or go back to the queue, exit 0.
 
@@ -55,18 +56,27 @@ redacted form, decoded fields; never the key); other deliveries are
 recorded as processed.`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
-		Args: cobra.NoArgs,
+		// A word after serve is a mistyped subcommand, not an argument.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownSubcommand(cmd, args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serveRun(cmd.Context(), f, opts)
 		},
+		Annotations:                map[string]string{runsAlone: "true"},
+		SuggestionsMinimumDistance: 2,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
-	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/)")
+	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/), or a postgres://USER@HOST/DB URL for replicas sharing one queue")
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "scan the pushed commits of repositories kept here as OWNER/NAME (bare or cloned); others are only recorded")
+	cmd.AddCommand(newCmdServeImportState(f))
 	return cmd
 }
 
@@ -102,8 +112,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info("database", "path", dbPath)
-	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), dbPath)
+	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), store.Redact(dbPath))
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}
@@ -111,6 +121,46 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", cmdutil.ErrStopped)
 	}
 	return errors.New("serve: stopped without being asked to")
+}
+
+func newCmdServeImportState(f *cmdutil.Factory) *cobra.Command {
+	var db string
+	cmd := &cobra.Command{
+		Use:   "import-state FILE",
+		Short: "Import the incidents of a bks triage --state file into the service's database",
+		Long: `Record the incidents of the JSON state file that bks triage --state keeps
+(fingerprints, redacted forms, accounts, severities, credential states) in
+the database of bks serve, with its revocations and notifications as
+actions: the service's KPIs then include what happened before it ran, and
+a key triage revoked is not revoked again. A key the service already knows
+keeps its sightings. The import is one transaction (all or nothing), and
+importing the same file again changes nothing. Run it with the same --db
+as bks serve, before or while it runs.`,
+		Example: `  bks serve import-state triage.json
+  bks serve import-state triage.json --db postgres://bks@db.internal/bks`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			dbPath, err := serveDBPath(db, f.IO.Env)
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(ctx, dbPath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := serve.ImportTriageState(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "imported %d incident(s) into %s: %d new, %d action(s) recorded\n",
+				res.Incidents, store.Redact(dbPath), res.New, res.Actions)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "the database of bks serve (the same default and forms as its --db)")
+	return cmd
 }
 
 // serveDBPath is path, or serve.db in the state directory, the one the

@@ -22,6 +22,12 @@ type Incident struct {
 	FirstSeen   time.Time
 	LastSeen    time.Time
 	Findings    int // places it was seen (ListIncidents)
+
+	// From `bks triage` (an imported state file; later, the service's own
+	// triage).
+	RuleID          string
+	ThirdParty      bool   // the key belongs to someone else's account
+	CredentialState string // active, inactive, deleted, expired, revoked, unknown… ("": not checked)
 }
 
 // Sighting is where an incident's key was seen.
@@ -84,7 +90,8 @@ func (s *Store) ListIncidents(ctx context.Context) ([]Incident, error) {
 		var i Incident
 		var exp, first, last int64
 		if err := rows.Scan(&i.ID, &i.Fingerprint, &i.Redacted, &i.KeyKind, &i.AccountID, &i.Principal,
-			&i.Region, &exp, &i.Severity, &i.Status, &first, &last, &i.Findings); err != nil {
+			&i.Region, &exp, &i.Severity, &i.Status, &first, &last,
+			&i.RuleID, &i.ThirdParty, &i.CredentialState, &i.Findings); err != nil {
 			return nil, fmt.Errorf("incidents: %w", err)
 		}
 		if exp != 0 {

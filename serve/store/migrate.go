@@ -55,14 +55,16 @@ func (d dialect) loadMigrations() ([]migration, error) {
 // migrate applies the migrations not yet recorded in schema_migrations,
 // each in a transaction of its own with its record, so that a crash
 // leaves the schema at a version boundary and the next start goes on from
-// there. Two processes starting at once serialise on the write lock (the
-// transactions take it at BEGIN), and the second sees what the first did.
+// there. Two processes starting at once serialise, and the second sees what
+// the first did: on SQLite on the write lock (the transactions take it at
+// BEGIN), on PostgreSQL on an advisory lock each transaction takes first
+// (lockedTx).
 func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	ms, err := s.d.loadMigrations()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, s.d.createMigrations); err != nil {
+	if err := s.createMigrations(ctx); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var applied []int
@@ -78,9 +80,38 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
+// lockedTx begins a transaction that holds the dialect's migration lock.
+func (s *Store) lockedTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.d.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
+			tx.Rollback() //nolint:errcheck // the error that matters is err
+			return nil, err
+		}
+	}
+	return tx, nil
+}
+
+// createMigrations creates schema_migrations unless it exists (under the
+// lock: PostgreSQL's IF NOT EXISTS does not stop two concurrent creations).
+func (s *Store) createMigrations(ctx context.Context) error {
+	tx, err := s.lockedTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit: a no-op
+	if _, err := tx.ExecContext(ctx, s.d.createMigrations); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // applyOne applies m unless it is recorded, and reports whether it did.
 func (s *Store) applyOne(ctx context.Context, m migration) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.lockedTx(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -35,7 +35,7 @@ var ErrLeaseLost = errors.New("job lease lost")
 // lease that ran out, for worker until now+lease. It returns nil, nil when
 // there is none. The claim is one statement (an UPDATE of the row a
 // subquery picks), so that two workers never hold the same job: on SQLite
-// the write lock serialises them; on PostgreSQL the subquery will take FOR
+// the write lock serialises them; on PostgreSQL the subquery takes FOR
 // UPDATE SKIP LOCKED.
 func (s *Store) Claim(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
 	now := s.now()

@@ -11,10 +11,10 @@ import (
 )
 
 // sqliteDialect is every statement the store runs on SQLite (3.35 or later
-// for RETURNING). The PostgreSQL dialect will differ in its placeholders
-// ($1…), its types (BIGINT, BYTEA, identity columns) and the claim's
-// subquery, which takes FOR UPDATE SKIP LOCKED so that replicas skip the
-// rows another one is claiming instead of waiting for them.
+// for RETURNING). postgresDialect is derived from it: the same statements
+// with $n placeholders, but the claim and the migration lock. So write
+// statements both accept (ON CONFLICT … DO …, RETURNING, CASE rather than
+// the two-argument MIN/MAX of SQLite or LEAST/GREATEST of PostgreSQL).
 var sqliteDialect = dialect{
 	name:       "sqlite",
 	migrations: "migrations/sqlite",
@@ -69,8 +69,31 @@ var sqliteDialect = dialect{
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	listIncidents: `SELECT i.id, i.fingerprint, i.redacted, i.key_kind, i.account_id, i.principal, i.region,
 			COALESCE(i.expires_at, 0), i.severity, i.status, i.first_seen, i.last_seen,
+			i.rule_id, i.third_party, i.credential_state,
 			(SELECT COUNT(*) FROM findings f WHERE f.incident_id = i.id)
 		FROM incidents i ORDER BY i.id`,
+
+	// args: fingerprint, redacted, rule, account, third party, severity,
+	// credential state, status, first seen, last seen. An incident already
+	// there keeps its earliest first sight and latest last sight, is not
+	// reopened, and takes the fields it lacks.
+	importIncident: `INSERT INTO incidents (fingerprint, redacted, rule_id, account_id, third_party, severity,
+			credential_state, status, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fingerprint) DO UPDATE SET
+			first_seen = CASE WHEN excluded.first_seen < incidents.first_seen THEN excluded.first_seen ELSE incidents.first_seen END,
+			last_seen = CASE WHEN excluded.last_seen > incidents.last_seen THEN excluded.last_seen ELSE incidents.last_seen END,
+			status = CASE WHEN incidents.status = 'open' THEN excluded.status ELSE incidents.status END,
+			rule_id = CASE WHEN incidents.rule_id = '' THEN excluded.rule_id ELSE incidents.rule_id END,
+			account_id = CASE WHEN incidents.account_id = '' THEN excluded.account_id ELSE incidents.account_id END,
+			severity = CASE WHEN incidents.severity = '' THEN excluded.severity ELSE incidents.severity END,
+			credential_state = CASE WHEN incidents.credential_state = '' THEN excluded.credential_state ELSE incidents.credential_state END,
+			third_party = excluded.third_party
+		RETURNING id`,
+	// args: incident, kind, idempotency key, result, detail, at
+	insertAction: `INSERT INTO actions (incident_id, kind, idempotency_key, result, detail, at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+	countIncidents: `SELECT COUNT(*) FROM incidents`,
 }
 
 // openSQLite opens (creating it and its directory) the SQLite database at

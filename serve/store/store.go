@@ -5,10 +5,10 @@
 //
 // SQLite is the default: modernc.org/sqlite is pure Go, so bks stays a
 // static binary built without cgo, and the database is one file under the
-// state directory. Every statement is in one table per dialect (dialect,
-// sqliteDialect), so that PostgreSQL, for several replicas sharing the
-// queue, is a second table (its claim takes FOR UPDATE SKIP LOCKED) rather
-// than a second copy of the logic.
+// state directory. PostgreSQL (a postgres:// URL) lets several replicas
+// share the queue. Every statement is in one table per dialect (dialect,
+// sqliteDialect, postgresDialect: the same statements with $n placeholders
+// and a claim that takes FOR UPDATE SKIP LOCKED), so the Go is written once.
 //
 // The queue is at-least-once: a claimed job holds a lease; a worker that
 // dies loses it when the lease runs out and the job is claimed again. The
@@ -20,7 +20,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"net/url"
 	"time"
 )
 
@@ -30,12 +30,15 @@ type dialect struct {
 	migrations string // directory of the embedded migrations
 
 	createMigrations, appliedVersions, recordMigration string
+	lockMigrations                                     string // "": the transaction's own lock serialises
 
 	insertDelivery, insertJob, getDelivery, jobsFor              string
 	claimJob, extendLease, finishJob, finishDelivery, queueDepth string
 	oldestDue                                                    string
 
 	upsertIncident, insertFinding, listIncidents string
+
+	importIncident, insertAction, countIncidents string
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -46,29 +49,57 @@ type Store struct {
 }
 
 // Open opens the database named by dsn and brings its schema up to date: a
-// file path is a SQLite database (created when missing); postgres:// URLs
-// are for a later version.
+// postgres:// (or postgresql://) URL is a PostgreSQL database, whose
+// schema is created in it; anything else is the path of a SQLite file
+// (created when missing).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if dsn == "" {
 		return nil, errors.New("store: no database named")
 	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("store: PostgreSQL is not supported yet: use a SQLite file")
+	open, d := openSQLite, sqliteDialect
+	if isPostgres(dsn) {
+		open, d = openPostgres, postgresDialect
 	}
-	db, err := openSQLite(dsn)
+	db, err := open(dsn)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, d: sqliteDialect, now: time.Now}
+	s := &Store{db: db, d: d, now: time.Now}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+		return nil, fmt.Errorf("store: open %s: %w", Redact(dsn), err)
 	}
 	if _, err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Redact is dsn fit for a log line: a PostgreSQL URL without its password
+// (in the user part or the query), a file path as it is.
+func Redact(dsn string) string {
+	if !isPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// queryer is what a statement runs on: the database or a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Close closes the database.

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+)
+
+// PostgreSQL is reached through pgx's database/sql driver (pgx/v5/stdlib)
+// rather than pgx's own interface: the store is written against
+// database/sql (transactions, RowsAffected, QueryRow…Scan) so that both
+// dialects share every line of Go and differ only in their SQL, and the
+// pool of database/sql is all the service needs. pgx is pure Go too, so
+// bks stays a static binary.
+
+// postgresDialect is sqliteDialect's statements with PostgreSQL's
+// placeholders ($1…), except the claim, whose subquery takes FOR UPDATE
+// SKIP LOCKED: a replica skips the row another one is claiming instead of
+// waiting for it (and then finding it taken), and migrations, which take a
+// transaction-scoped advisory lock so that replicas starting together
+// apply each one once.
+var postgresDialect = func() dialect {
+	d := sqliteDialect
+	d.name, d.migrations = "postgres", "migrations/postgres"
+	d.createMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL)`
+	// The key is arbitrary, the same in every replica: "bks-serve".
+	d.lockMigrations = `SELECT pg_advisory_xact_lock(6868876332181536613)`
+	d.claimJob = `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			locked_by = ?, locked_until = ?, updated_at = ?
+		WHERE id = (SELECT id FROM jobs
+			WHERE (state = 'queued' AND COALESCE(locked_until, 0) <= ?)
+			   OR (state = 'running' AND locked_until <= ?)
+			ORDER BY id LIMIT 1
+			FOR UPDATE SKIP LOCKED)
+		RETURNING id, delivery_id, kind, attempts`
+	for _, q := range d.statements() {
+		*q = numberPlaceholders(*q)
+	}
+	return d
+}()
+
+// statements are the dialect's SQL strings, to rewrite them all at once.
+func (d *dialect) statements() []*string {
+	return []*string{
+		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations,
+		&d.insertDelivery, &d.insertJob, &d.getDelivery, &d.jobsFor,
+		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
+		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
+		&d.importIncident, &d.insertAction, &d.countIncidents,
+	}
+}
+
+// numberPlaceholders turns each ? of q into $1, $2… in order. The store's
+// statements have no ? in a string literal or comment.
+func numberPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// isPostgres reports whether dsn is a PostgreSQL URL.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openPostgres opens a pool on the PostgreSQL URL dsn (libpq's URL form:
+// postgres://user:password@host:port/db?sslmode=…; PG* variables fill the
+// gaps). Errors never quote dsn: it may hold a password.
+func openPostgres(dsn string) (*sql.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(5)
+	return db, nil
+}
