@@ -46,4 +46,3 @@ func (s Shard) String() string {
 	}
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }
-
