@@ -25,6 +25,9 @@ type Repo struct {
 	HTMLURL       string // the repository's page; links are built on it
 	CloneURL      string
 	DefaultBranch string
+	// Links, when set, override the sweep's for this repository (a GitLab
+	// snippet links its files unlike a project).
+	Links Links
 }
 
 // SweepRepo makes Repo an Item.
@@ -51,7 +54,7 @@ const (
 
 // Links say how a host links a file at a commit and a commit, below the
 // repository's HTMLURL: GitHub and the Hugging Face Hub use "blob" and
-// "commit", GitLab "-/blob" and "-/commit".
+// "commit", GitLab "-/blob" and "-/commit". An empty one links nothing.
 type Links struct {
 	Blob, Commit string
 }
@@ -308,7 +311,11 @@ func (s *Sweep[R]) wrapYield(r Repo, yield func(sources.Chunk) error) func(sourc
 	return func(c sources.Chunk) error {
 		if c.Origin != last || named == nil {
 			last = c.Origin
-			named = NameOrigin(r, s.opts.Links, c.Origin)
+			links := s.opts.Links
+			if r.Links != (Links{}) {
+				links = r.Links
+			}
+			named = NameOrigin(r, links, c.Origin)
 		}
 		c.Origin = named
 		p.Bytes.Add(int64(c.Limit - c.Start))
@@ -334,13 +341,13 @@ func NameOrigin(r Repo, links Links, o *location.Location) *location.Location {
 	if n.HTMLURL == "" && r.HTMLURL != "" && n.Commit != "" && n.Repo == r.FullName {
 		base := strings.TrimSuffix(r.HTMLURL, "/")
 		switch {
-		case n.Kind == "" && n.Path != "":
+		case n.Kind == "" && n.Path != "" && links.Blob != "":
 			path := n.Path
 			if n.Archive != "" { // an archive member: link the archive
 				path = n.Archive
 			}
 			n.HTMLURL = base + "/" + links.Blob + "/" + n.Commit + "/" + escapePath(path)
-		case n.Kind == "commit-message":
+		case n.Kind == "commit-message" && links.Commit != "":
 			n.HTMLURL = base + "/" + links.Commit + "/" + n.Commit
 		}
 	}

@@ -1,0 +1,59 @@
+package gitlab
+
+import (
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/reposweep"
+)
+
+// GitUser is the user name git sends with the token; GitLab takes any
+// non-blank one with a personal, group or project access token, and
+// "oauth2" with an OAuth token
+// (https://docs.gitlab.com/user/profile/personal_access_tokens/).
+const GitUser = "oauth2"
+
+// Options configure a sweep.
+type Options struct {
+	Client *gl.Client
+	Token  string // for git clones; the client carries its own
+	Target Target
+	Shard  reposweep.Shard
+	// The rest is reposweep's (see reposweep.Options).
+	Workers           int
+	CacheDir, TempDir string
+	State             *reposweep.State
+	RepoTimeout       time.Duration
+	Scan              reposweep.ScanFunc[reposweep.Repo]
+	OnError           sources.ErrorHandler
+	Log               func(string)
+	Progress          *reposweep.Progress
+	OnRepo            func(r reposweep.Repo, outcome string)
+	Git               string
+
+	perPage int // tests
+}
+
+// NewSweep returns a sweep of the target's projects (and snippets).
+func NewSweep(o Options) *reposweep.Sweep[reposweep.Repo] {
+	l := &Lister{Client: o.Client, Target: o.Target, Shard: o.Shard, OnError: o.OnError, perPage: o.perPage}
+	return reposweep.New(reposweep.Options[reposweep.Repo]{
+		List:        l.List,
+		Scan:        o.Scan,
+		Token:       o.Token,
+		GitUser:     GitUser,
+		Links:       Links,
+		Workers:     o.Workers,
+		CacheDir:    o.CacheDir,
+		TempDir:     o.TempDir,
+		State:       o.State,
+		RepoTimeout: o.RepoTimeout,
+		OnError:     o.OnError,
+		Log:         o.Log,
+		Progress:    o.Progress,
+		OnRepo:      o.OnRepo,
+		Git:         o.Git,
+	})
+}

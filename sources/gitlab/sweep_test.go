@@ -1,0 +1,295 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/internal/gitlabfake"
+	"github.com/bks-dev/bks/internal/testkeys"
+	"github.com/bks-dev/bks/scan"
+	"github.com/bks-dev/bks/sources/reposweep"
+)
+
+const token = "glpat-test"
+
+// instance is a fake GitLab with:
+//
+//	acme/svc-NN               n plain projects
+//	acme/keys-live            a key at HEAD
+//	acme/platform/keys-sub    a key deleted in a later commit (subgroup)
+//	acme/broken               git answers 500
+//	acme/no-clone             listed, but git answers 403 (no read_repository)
+//	acme/secret               hidden from the token (404)
+//	acme/snippets-host        a snippet holding a key
+//	alice/p-NN                m plain projects of user alice, alice/keys a key
+type instance struct {
+	srv  *gitlabfake.Server
+	keys map[string]string
+	dirs map[string]string
+}
+
+func key(seed uint64) string {
+	return testkeys.LongTerm(testkeys.ConsoleUser(seed), "123456789012", testkeys.Secret(seed))
+}
+
+func newInstance(t *testing.T, n, m int) *instance {
+	t.Helper()
+	srv, err := gitlabfake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.Token = token
+	in := &instance{srv: srv, keys: map[string]string{}, dirs: map[string]string{}}
+	root := t.TempDir()
+	build := func(name string, commits []githubfake.Commit) string {
+		dir := filepath.Join(root, name+".git")
+		if err := githubfake.BuildRepo(dir, commits); err != nil {
+			t.Fatal(err)
+		}
+		in.dirs[name] = dir
+		return dir
+	}
+	plain := build("plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# plain\n")}}})
+	in.keys["acme/keys-live"] = key(11)
+	in.keys["acme/platform/keys-sub"] = key(12)
+	in.keys["alice/keys"] = key(13)
+	in.keys["acme/snippets-host/-/snippets"] = key(14)
+	live := build("keys-live", []githubfake.Commit{
+		{Files: map[string][]byte{"README.md": []byte("x\n")}},
+		{Files: map[string][]byte{"deploy/.env": []byte("AWS_BEARER_TOKEN_BEDROCK=" + key(11) + "\n")}},
+	})
+	sub := build("keys-sub", []githubfake.Commit{
+		{Files: map[string][]byte{"app.py": []byte("KEY = \"" + key(12) + "\"\n")}},
+		{Files: map[string][]byte{"app.py": []byte("KEY = os.environ['KEY']\n")}},
+	})
+	alice := build("alice-keys", []githubfake.Commit{{Files: map[string][]byte{"notes.txt": []byte("token " + key(13) + "\n")}}})
+	snip := build("snippet", []githubfake.Commit{{Files: map[string][]byte{"snippet.sh": []byte("export AWS_BEARER_TOKEN_BEDROCK=" + key(14) + "\n")}}})
+	var ps []*gitlabfake.Project
+	for i := range n {
+		ps = append(ps, &gitlabfake.Project{Path: fmt.Sprintf("acme/svc-%02d", i), Dir: plain})
+	}
+	ps = append(ps,
+		&gitlabfake.Project{Path: "acme/keys-live", Dir: live},
+		&gitlabfake.Project{Path: "acme/platform/keys-sub", Dir: sub},
+		&gitlabfake.Project{Path: "acme/broken", Dir: plain, CloneStatus: http.StatusInternalServerError},
+		&gitlabfake.Project{Path: "acme/no-clone", Dir: plain, CloneStatus: http.StatusForbidden},
+		&gitlabfake.Project{Path: "acme/secret", Dir: live, Hidden: true},
+		&gitlabfake.Project{Path: "acme/snippets-host", Dir: plain, Snippets: []*gitlabfake.Snippet{{Title: "deploy", Dir: snip}}},
+		&gitlabfake.Project{Path: "alice/keys", Dir: alice},
+	)
+	for i := range m {
+		ps = append(ps, &gitlabfake.Project{Path: fmt.Sprintf("alice/p-%02d", i), Dir: plain})
+	}
+	srv.Add(ps...)
+	return in
+}
+
+func (in *instance) client(t *testing.T, tok string, log func(string)) *gl.Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{APIURL: in.srv.APIURL(), Token: tok, Log: log, ServerRetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// result collects what a sweep produced.
+type result struct {
+	mu       sync.Mutex
+	findings []findings.Finding
+	errors   map[string]string
+	logs     []string
+	outcomes map[string]string
+}
+
+func newResult() *result { return &result{errors: map[string]string{}, outcomes: map[string]string{}} }
+
+func (r *result) onError(item string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors[item] = err.Error()
+}
+
+func (r *result) log(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, msg)
+}
+
+func (r *result) onRepo(repo reposweep.Repo, outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes[repo.FullName] = outcome
+}
+
+func (r *result) count(outcome string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, o := range r.outcomes {
+		if o == outcome {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *result) logged(sub string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.logs {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+var engine = detectors.New(detectors.Options{})
+
+func (in *instance) sweep(t *testing.T, res *result, target Target, mod func(*Options)) *reposweep.Sweep[reposweep.Repo] {
+	t.Helper()
+	o := Options{
+		Client:   in.client(t, token, res.log),
+		Token:    token,
+		Target:   target,
+		Workers:  4,
+		TempDir:  t.TempDir(),
+		Scan:     reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{OnError: res.onError}),
+		OnError:  res.onError,
+		Log:      res.log,
+		OnRepo:   res.onRepo,
+		Progress: &reposweep.Progress{},
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	return NewSweep(o)
+}
+
+func run(ctx context.Context, t *testing.T, sw *reposweep.Sweep[reposweep.Repo], res *result) error {
+	t.Helper()
+	return scan.Run(ctx, sw, engine, func(f findings.Finding) error {
+		res.mu.Lock()
+		defer res.mu.Unlock()
+		res.findings = append(res.findings, f)
+		return nil
+	})
+}
+
+// TestSweepGroupUserProject sweeps a group with its subgroups (offset
+// pages), a user (keyset pages) and two named projects, one hidden from
+// the token, with snippets, a 429 and a 502 on the way, and projects that
+// cannot be cloned.
+func TestSweepGroupUserProject(t *testing.T) {
+	in := newInstance(t, 25, 12)
+	limited := &gitlabfake.Fault{PathContains: "groups/acme/projects", After: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second}
+	flaky := &gitlabfake.Fault{PathContains: "users/alice/projects", After: 1, Status: http.StatusBadGateway}
+	in.srv.AddFault(limited)
+	in.srv.AddFault(flaky)
+	res := newResult()
+	target := Target{Groups: []string{"acme"}, IncludeSubgroups: true, Users: []string{"alice"},
+		Projects: []string{"acme/secret", "acme/keys-live"}, Snippets: true}
+	sw := in.sweep(t, res, target, func(o *Options) { o.perPage = 10 })
+	start := time.Now()
+	if err := run(context.Background(), t, sw, res); err != nil {
+		t.Fatal(err)
+	}
+	if in.srv.Fired(limited) != 1 || in.srv.Fired(flaky) != 1 {
+		t.Errorf("faults fired: 429 %d, 502 %d", in.srv.Fired(limited), in.srv.Fired(flaky))
+	}
+	if !res.logged("GitLab rate limit reached (429 Too Many Requests") || time.Since(start) < time.Second {
+		t.Errorf("429 not waited out (Retry-After: 1): %q", res.logs)
+	}
+	var groupPages, userPages, keyset int
+	for _, u := range in.srv.Requests() {
+		switch {
+		case strings.Contains(u, "/groups/acme/projects"):
+			groupPages++
+		case strings.Contains(u, "/users/alice/projects"):
+			userPages++
+			if strings.Contains(u, "id_after=") {
+				keyset++
+			}
+		}
+	}
+	// 30 group projects the token sees in pages of 10: 3 pages, one
+	// retried; alice's 13 in 2 keyset pages, the first retried.
+	if groupPages != 4 || userPages != 3 || keyset != 1 {
+		t.Errorf("requests: group %d (want 4), user %d (want 3), keyset next %d (want 1)", groupPages, userPages, keyset)
+	}
+
+	p := sw.Progress()
+	// 25 svc + keys-live, keys-sub, broken, no-clone, snippets-host and
+	// its snippet; alice's 12 + keys.
+	if want := int64(25 + 6 + 13); p.Total.Load() != want || p.Done.Load() != want {
+		t.Errorf("total %d done %d, want %d", p.Total.Load(), p.Done.Load(), want)
+	}
+	wantErr := map[string]string{
+		"project acme/secret": "404",
+		"acme/broken":         "500",
+		"acme/no-clone":       "403",
+	}
+	for item, sub := range wantErr {
+		if msg, ok := res.errors[item]; !ok || !strings.Contains(msg, sub) {
+			t.Errorf("%s: error %q, want one with %s", item, msg, sub)
+		}
+	}
+	if len(res.errors) != len(wantErr) {
+		t.Errorf("errors: %q", res.errors)
+	}
+	if !strings.Contains(res.errors["project acme/secret"], "no access") {
+		t.Errorf("404 not explained: %q", res.errors["project acme/secret"])
+	}
+	got := map[string]findings.Finding{}
+	for _, f := range res.findings {
+		got[f.Repo] = f
+	}
+	var repos []string
+	for r := range got {
+		repos = append(repos, r)
+	}
+	sort.Strings(repos)
+	want := []string{"acme/keys-live", "acme/platform/keys-sub", "acme/snippets-host/-/snippets/", "alice/keys"}
+	if len(repos) != len(want) {
+		t.Fatalf("findings in %v", repos)
+	}
+	for i, r := range repos {
+		if !strings.HasPrefix(r, want[i]) {
+			t.Fatalf("findings in %v, want %v", repos, want)
+		}
+		f := got[r]
+		k := in.keys[r]
+		if strings.Contains(r, "/-/snippets/") {
+			k = in.keys["acme/snippets-host/-/snippets"]
+		}
+		if f.RawKey() != k {
+			t.Errorf("%s: wrong key", r)
+		}
+		wantURL := in.srv.WebURL(r) + "/-/blob/" + f.Commit + "/" + f.Path
+		if strings.Contains(r, "/-/snippets/") {
+			wantURL = in.srv.WebURL(r) + "/raw/" + f.Commit + "/" + f.Path
+		}
+		if f.HTMLURL != wantURL {
+			t.Errorf("%s: html_url %q, want %q", r, f.HTMLURL, wantURL)
+		}
+	}
+	for _, e := range res.errors {
+		if strings.Contains(e, token) {
+			t.Errorf("token in error %q", e)
+		}
+	}
+}
