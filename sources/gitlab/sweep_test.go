@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -291,5 +293,153 @@ func TestSweepGroupUserProject(t *testing.T) {
 		if strings.Contains(e, token) {
 			t.Errorf("token in error %q", e)
 		}
+	}
+}
+
+// TestSweepResumeAndShard: three shards cover every project exactly once;
+// an interrupted sweep resumed with its state scans each project once
+// across the runs, and a project whose refs changed is scanned again.
+func TestSweepResumeAndShard(t *testing.T) {
+	in := newInstance(t, 20, 0)
+	target := Target{Groups: []string{"acme"}, IncludeSubgroups: true}
+	all, err := (&Lister{Client: in.client(t, token, nil), Target: target}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i := range 3 {
+		part, err := (&Lister{Client: in.client(t, token, nil), Target: target, Shard: reposweep.Shard{Index: i, Count: 3}}).List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(part) == 0 || len(part) == len(all) {
+			t.Errorf("shard %d/3 has %d of %d projects", i, len(part), len(all))
+		}
+		for _, r := range part {
+			seen[r.FullName]++
+		}
+	}
+	for _, r := range all {
+		if seen[r.FullName] != 1 {
+			t.Errorf("%s in %d shards", r.FullName, seen[r.FullName])
+		}
+	}
+	if len(seen) != len(all) {
+		t.Errorf("shards hold %d projects, the listing %d", len(seen), len(all))
+	}
+
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	open := func() *reposweep.State {
+		st, err := reposweep.OpenState(statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res1 := newResult()
+	sw := in.sweep(t, res1, target, func(o *Options) {
+		o.State = open()
+		o.Workers = 2
+		o.OnRepo = func(r reposweep.Repo, outcome string) {
+			res1.onRepo(r, outcome)
+			if res1.count(reposweep.OutcomeScanned) >= 8 {
+				cancel()
+			}
+		}
+	})
+	if err := run(ctx, t, sw, res1); err == nil {
+		t.Fatal("interrupted sweep returned no error")
+	}
+	scanned1 := res1.count(reposweep.OutcomeScanned)
+	if scanned1 < 8 || scanned1 >= len(all)-2 {
+		t.Fatalf("run 1 scanned %d of %d", scanned1, len(all))
+	}
+	res2 := newResult()
+	sw = in.sweep(t, res2, target, func(o *Options) { o.State = open() })
+	if err := run(context.Background(), t, sw, res2); err != nil {
+		t.Fatal(err)
+	}
+	for name, oc := range res1.outcomes {
+		if oc == reposweep.OutcomeScanned && res2.outcomes[name] != reposweep.OutcomeSkipped {
+			t.Errorf("%s: scanned in run 1, %s in run 2", name, res2.outcomes[name])
+		}
+	}
+	// Every project but the two that cannot be cloned is scanned once.
+	if got := scanned1 + res2.count(reposweep.OutcomeScanned); got != len(all)-2 {
+		t.Errorf("scanned %d+%d, want %d", scanned1, res2.count(reposweep.OutcomeScanned), len(all)-2)
+	}
+	if err := addCommit(in.dirs["keys-live"]); err != nil {
+		t.Fatal(err)
+	}
+	res3 := newResult()
+	sw = in.sweep(t, res3, target, func(o *Options) { o.State = open() })
+	if err := run(context.Background(), t, sw, res3); err != nil {
+		t.Fatal(err)
+	}
+	if res3.count(reposweep.OutcomeScanned) != 1 || res3.outcomes["acme/keys-live"] != reposweep.OutcomeScanned {
+		t.Errorf("run 3: scanned %d, keys-live %s", res3.count(reposweep.OutcomeScanned), res3.outcomes["acme/keys-live"])
+	}
+}
+
+// addCommit adds a commit on main to a bare repository.
+func addCommit(dir string) error {
+	git := func(args ...string) (string, error) {
+		cmd := exec.Command("git", append([]string{"--git-dir", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
+		out, err := cmd.Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	tree, err := git("rev-parse", "main^{tree}")
+	if err != nil {
+		return err
+	}
+	c, err := git("commit-tree", tree, "-p", "main", "-m", "more")
+	if err != nil {
+		return err
+	}
+	_, err = git("update-ref", "refs/heads/main", c)
+	return err
+}
+
+// TestBadToken: a token GitLab refuses (401) fails the listing with an
+// error naming the group and saying what 401 means; with one target
+// refused and one listed, the sweep goes on.
+func TestBadToken(t *testing.T) {
+	in := newInstance(t, 1, 0)
+	l := &Lister{Client: in.client(t, "wrong", nil), Target: Target{Groups: []string{"acme"}}}
+	_, err := l.List(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "wrong or expired") {
+		t.Fatalf("err %v", err)
+	}
+	res := newResult()
+	refuse := &gitlabfake.Fault{PathContains: "users/alice", After: 1, Times: 1, Status: http.StatusUnauthorized}
+	in.srv.AddFault(refuse)
+	l = &Lister{Client: in.client(t, token, nil), Target: Target{Users: []string{"alice"}, Projects: []string{"acme/keys-live"}}, OnError: res.onError}
+	got, err := l.List(context.Background())
+	if err != nil || len(got) != 1 || got[0].FullName != "acme/keys-live" {
+		t.Fatalf("list: %v %v", got, err)
+	}
+	if !strings.Contains(res.errors["user alice"], "401") {
+		t.Errorf("errors %q", res.errors)
+	}
+}
+
+// TestRateLimitRemainingZero: an answer saying no request is left holds
+// the next request until RateLimit-Reset.
+func TestRateLimitRemainingZero(t *testing.T) {
+	in := newInstance(t, 1, 0)
+	zero := &gitlabfake.Fault{PathContains: "projects/acme%2Fkeys-live", After: 1, RateLimitZero: true, RetryAfter: 2 * time.Second}
+	in.srv.AddFault(zero)
+	res := newResult()
+	l := &Lister{Client: in.client(t, token, res.log), Target: Target{Projects: []string{"acme/keys-live", "acme/broken"}}}
+	start := time.Now()
+	if _, err := l.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// RateLimit-Reset is in whole seconds: at least 1s of the 2 is left.
+	if el := time.Since(start); el < time.Second || !res.logged("no request left") {
+		t.Errorf("second request after %s, logs %q", el, res.logs)
 	}
 }
