@@ -230,3 +230,24 @@ func safeName(s string) string {
 	}
 	return s
 }
+
+// resolveHead fills in r's default branch, when the host's listing did not
+// say it, from the branch the server's HEAD names.
+func (g *gitRunner) resolveHead(ctx context.Context, r Repo) (Repo, error) {
+	if r.DefaultBranch != "" {
+		return r, nil
+	}
+	out, err := g.run(ctx, "", "ls-remote", "--symref", "--", r.CloneURL, "HEAD")
+	if err != nil {
+		return r, fmt.Errorf("read HEAD: %w", err)
+	}
+	for _, ln := range strings.Split(string(out), "\n") {
+		// "ref: refs/heads/main\tHEAD"
+		if ref, ok := strings.CutPrefix(ln, "ref: refs/heads/"); ok {
+			if b, name, ok := strings.Cut(ref, "\t"); ok && name == "HEAD" {
+				r.DefaultBranch = b
+			}
+		}
+	}
+	return r, nil
+}

@@ -253,6 +253,10 @@ func (s *Sweep[R]) one(ctx context.Context, item R, split sources.Chunker, yield
 	if r.CloneURL == "" {
 		return fail(errors.New("no clone URL"))
 	}
+	r, err = s.git.resolveHead(rctx, r)
+	if err != nil {
+		return fail(timedOut(err))
+	}
 	if st := s.opts.State; st != nil {
 		tip, err := s.git.remoteTip(rctx, r, s.opts.Refspecs)
 		if err != nil {
