@@ -103,7 +103,7 @@ func (s *lfsScanner) pointers(ctx context.Context, dir string) (take []pointer, 
 			}
 		}
 	}()
-	seen := map[string]bool{}
+	taken := map[string]bool{}
 	r := bufio.NewReader(catOut)
 	for path := range paths {
 		hdr, err := r.ReadString('\n')
@@ -120,18 +120,22 @@ func (s *lfsScanner) pointers(ctx context.Context, dir string) (take []pointer, 
 			return nil, 0, 0, 0, fmt.Errorf("git cat-file: %w", err)
 		}
 		p, ok := parsePointer(body[:n])
-		if f[1] != "blob" || !ok || seen[p.oid] {
+		if f[1] != "blob" || !ok {
 			continue
 		}
-		seen[p.oid] = true
+		// rev-list names each pointer blob once; two pointer files to
+		// one object are rare, and told apart only among those taken, so
+		// that memory stays bounded by maxObjects.
 		p.path = path
 		switch {
 		case p.size > s.maxSize:
 			overCap++
 			largest = max(largest, p.size)
+		case taken[p.oid]:
 		case len(take) >= s.maxObjects:
 			overCount++
 		default:
+			taken[p.oid] = true
 			take = append(take, p)
 		}
 	}
