@@ -68,24 +68,17 @@ func detectGitLabRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 		return errors.New("detect gitlab: give --group, --user or --project")
 	}
 	return runRepoSweep(ctx, sio, opts, "gitlab", &g.sweepFlags, func(env sweepEnv) (sources.Source, error) {
-		client, token, err := opts.factory.GitLab(g.APIURL, g.Token, env.Log)
+		client, token, err := opts.factory.GitLab(g.APIURL, g.Token, env.Run.Log)
 		if err != nil {
 			return nil, err
 		}
 		return glsrc.NewSweep(glsrc.Options{
-			Client:      client,
-			Token:       token,
-			Target:      glsrc.Target{Groups: g.Groups, IncludeSubgroups: g.IncludeSubgroups, Users: g.Users, Projects: g.Projects, Snippets: g.Snippets},
-			Shard:       env.Shard,
-			Workers:     opts.Workers,
-			CacheDir:    g.CacheDir,
-			TempDir:     g.TempDir,
-			State:       env.State,
-			RepoTimeout: g.RepoTimeout,
-			Scan:        env.History,
-			OnError:     env.OnError,
-			Log:         env.Log,
-			Progress:    env.Progress,
+			Client: client,
+			Token:  token,
+			Target: glsrc.Target{Groups: g.Groups, IncludeSubgroups: g.IncludeSubgroups, Users: g.Users, Projects: g.Projects, Snippets: g.Snippets},
+			Shard:  env.Shard,
+			Scan:   env.History,
+			Run:    env.Run,
 		}), nil
 	})
 }

@@ -10,24 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bks-dev/bks/internal/fakefault"
 	"github.com/bks-dev/bks/internal/githubfake"
 	"github.com/bks-dev/bks/internal/gitlabfake"
 	"github.com/bks-dev/bks/internal/hffake"
+	"github.com/bks-dev/bks/internal/sweeptest"
 	"github.com/bks-dev/bks/internal/testbin"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
 func hostKey(seed uint64) string {
 	return testkeys.LongTerm(testkeys.ConsoleUser(seed), "210987654321", testkeys.Secret(seed))
-}
-
-func buildBare(t *testing.T, root, name string, commits []githubfake.Commit) string {
-	t.Helper()
-	dir := filepath.Join(root, name+".git")
-	if err := githubfake.BuildRepo(dir, commits); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // checkShardsAndResume runs common in three shards merged back into the
@@ -78,9 +71,9 @@ func TestDetectGitLabEndToEnd(t *testing.T) {
 	t.Cleanup(srv.Close)
 	srv.Token = fakeToken
 	root := t.TempDir()
-	plain := buildBare(t, root, "plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# svc\n")}}})
-	live := buildBare(t, root, "live", []githubfake.Commit{{Files: map[string][]byte{"ci/.env": []byte("AWS_BEARER_TOKEN_BEDROCK=" + hostKey(31) + "\n")}}})
-	sub := buildBare(t, root, "sub", []githubfake.Commit{
+	plain := sweeptest.Build(t, root, "plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# svc\n")}}})
+	live := sweeptest.Build(t, root, "live", []githubfake.Commit{{Files: map[string][]byte{"ci/.env": []byte("AWS_BEARER_TOKEN_BEDROCK=" + hostKey(31) + "\n")}}})
+	sub := sweeptest.Build(t, root, "sub", []githubfake.Commit{
 		{Files: map[string][]byte{"cfg.yaml": []byte("key: " + hostKey(32) + "\n")}},
 		{Files: map[string][]byte{"cfg.yaml": []byte("key: from-env\n")}},
 	})
@@ -95,7 +88,7 @@ func TestDetectGitLabEndToEnd(t *testing.T) {
 		&gitlabfake.Project{Path: "acme/hidden", Dir: live, Hidden: true},
 	)
 	srv.Add(ps...)
-	srv.AddFault(&gitlabfake.Fault{PathContains: "groups/acme/projects", After: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	srv.AddFault(&gitlabfake.Fault{Trigger: fakefault.Trigger{PathContains: "groups/acme/projects", After: 1}, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	env := []string{"GITLAB_TOKEN=" + fakeToken, "TMPDIR=" + t.TempDir()}
 	common := []string{"detect", "gitlab", "--group", "acme", "--include-subgroups", "--api-url", srv.URL, "--workers", "4"}
 
@@ -146,13 +139,13 @@ func TestDetectHuggingFaceEndToEnd(t *testing.T) {
 	t.Cleanup(srv.Close)
 	srv.Token = fakeToken
 	root := t.TempDir()
-	plain := buildBare(t, root, "plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# m\n")}}})
-	demo := buildBare(t, root, "demo", []githubfake.Commit{
+	plain := sweeptest.Build(t, root, "plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# m\n")}}})
+	demo := sweeptest.Build(t, root, "demo", []githubfake.Commit{
 		{Files: map[string][]byte{"app.py": []byte("KEY = '" + hostKey(41) + "'\n")}},
 		{Files: map[string][]byte{"app.py": []byte("KEY = os.environ['KEY']\n")}},
 	})
-	data := buildBare(t, root, "data", []githubfake.Commit{{Files: map[string][]byte{"config.json": srv.AddLFS([]byte(`{"k": "` + hostKey(42) + `"}`))}}})
-	big := buildBare(t, root, "big", []githubfake.Commit{{Files: map[string][]byte{"model.bin": srv.AddLFS([]byte(strings.Repeat("x", 4096) + hostKey(43)))}}})
+	data := sweeptest.Build(t, root, "data", []githubfake.Commit{{Files: map[string][]byte{"config.json": srv.AddLFS([]byte(`{"k": "` + hostKey(42) + `"}`))}}})
+	big := sweeptest.Build(t, root, "big", []githubfake.Commit{{Files: map[string][]byte{"model.bin": srv.AddLFS([]byte(strings.Repeat("x", 4096) + hostKey(43)))}}})
 	var rs []*hffake.Repo
 	for i := range 6 {
 		rs = append(rs, &hffake.Repo{Kind: "model", ID: fmt.Sprintf("acme/m-%d", i), Dir: plain})

@@ -80,7 +80,7 @@ func detectHFRun(ctx context.Context, sio *IO, opts *detectOptions, h *detectHFO
 		if err != nil {
 			return nil, err
 		}
-		client.Log = env.Log
+		client.Log = env.Run.Log
 		return hfsrc.NewSweep(hfsrc.Options{
 			Client:        client,
 			Target:        target,
@@ -88,14 +88,7 @@ func detectHFRun(ctx context.Context, sio *IO, opts *detectOptions, h *detectHFO
 			LFSMaxSize:    h.LFSMaxSize,
 			LFSMaxObjects: h.LFSMaxObjects,
 			History:       env.History,
-			Workers:       opts.Workers,
-			CacheDir:      h.CacheDir,
-			TempDir:       h.TempDir,
-			State:         env.State,
-			RepoTimeout:   h.RepoTimeout,
-			OnError:       env.OnError,
-			Log:           env.Log,
-			Progress:      env.Progress,
+			Run:           env.Run,
 		}), nil
 	})
 }

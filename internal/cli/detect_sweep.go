@@ -31,14 +31,12 @@ func (s *sweepFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 }
 
-// sweepEnv is what a host's sweep is built with: the parsed shard and
-// state, and the run's error handler, log and progress.
+// sweepEnv is what a host's sweep is built with: the parsed shard, the
+// run's options (workers, clones, resume state, error handler, log,
+// progress), and the history scanner.
 type sweepEnv struct {
-	Shard    reposweep.Shard
-	State    *reposweep.State
-	OnError  sources.ErrorHandler
-	Log      func(string)
-	Progress *reposweep.Progress
+	Shard reposweep.Shard
+	Run   reposweep.Run[reposweep.Repo]
 	// History scans one clone's whole history with the git source.
 	History reposweep.ScanFunc[reposweep.Repo]
 }
@@ -50,7 +48,12 @@ type sweepEnv struct {
 // returns the sweep; it may use the IO's log before the sweep starts (a
 // client's rate-limit messages).
 func runRepoSweep(ctx context.Context, sio *IO, opts *detectOptions, name string, s *sweepFlags, build func(env sweepEnv) (sources.Source, error)) error {
-	env := sweepEnv{}
+	env := sweepEnv{Run: reposweep.Run[reposweep.Repo]{
+		Workers:     opts.Workers,
+		CacheDir:    s.CacheDir,
+		TempDir:     s.TempDir,
+		RepoTimeout: s.RepoTimeout,
+	}}
 	if s.Shard != "" {
 		sh, err := reposweep.ParseShard(s.Shard)
 		if err != nil {
@@ -63,7 +66,7 @@ func runRepoSweep(ctx context.Context, sio *IO, opts *detectOptions, name string
 		if err != nil {
 			return err
 		}
-		env.State = st
+		env.Run.State = st
 	}
 	eng, err := opts.newEngine()
 	if err != nil {
@@ -77,23 +80,24 @@ func runRepoSweep(ctx context.Context, sio *IO, opts *detectOptions, name string
 	gio := *sio
 	gio.Err = status
 	errs := &errorCollector{w: status}
-	env.OnError = errs.handle
-	env.Log = func(msg string) { status.line("bks: " + msg) }
-	env.Progress = &reposweep.Progress{Start: time.Now()}
+	env.Run.OnError = errs.handle
+	env.Run.Log = func(msg string) { status.line("bks: " + msg) }
+	env.Run.Progress = &reposweep.Progress{Start: time.Now()}
 	env.History = reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{
 		MaxBlobSize: max(opts.MaxFileSize, 0),
 		OnError:     errs.handle,
-		Warn:        env.Log,
+		Warn:        env.Run.Log,
 	})
 	src, err := build(env)
 	if err != nil {
 		return fmt.Errorf("detect %s: %w", name, err)
 	}
-	src = &keyCounter{src: src, eng: eng, n: &env.Progress.Keys}
-	stop := startProgress(status, env.Progress, s.ProgressInterval)
+	prog := env.Run.Progress
+	src = &keyCounter{src: src, eng: eng, n: &prog.Keys}
+	stop := startProgress(status, prog, s.ProgressInterval)
 	defer func() {
 		stop()
-		summarize(status, env.Progress, time.Now())
+		summarize(status, prog, time.Now())
 	}()
 	return runDetect(ctx, &gio, opts, eng, src, errs)
 }

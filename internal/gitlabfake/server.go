@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bks-dev/bks/internal/fakefault"
 	"github.com/bks-dev/bks/internal/gitserve"
 )
 
@@ -61,16 +62,13 @@ type Snippet struct {
 // Fault makes API requests fail: the After-th request (1-based) whose
 // path contains PathContains, Times times in a row (1 when 0).
 type Fault struct {
-	PathContains string
-	After, Times int
+	fakefault.Trigger
 	// Status: 401, 429 (with Retry-After and RateLimit-Reset of
 	// RetryAfter, 1s when 0), 5xx; or 200 with RateLimitZero, an answer
 	// that says no request is left until RetryAfter from now.
 	Status        int
 	RateLimitZero bool
 	RetryAfter    time.Duration
-
-	seen, fired int
 }
 
 // Server is the fake.
@@ -146,7 +144,7 @@ func (s *Server) AddFault(f *Fault) {
 func (s *Server) Fired(f *Fault) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return f.fired
+	return f.Trigger.Fired()
 }
 
 // Requests returns the API request URIs so far.
@@ -232,13 +230,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 
 func (s *Server) matchFault(p string) *Fault {
 	for _, f := range s.faults {
-		if !strings.Contains(p, f.PathContains) {
-			continue
-		}
-		f.seen++
-		times := max(f.Times, 1)
-		if f.seen >= f.After && f.seen < f.After+times {
-			f.fired++
+		if f.Match(p) {
 			return f
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bks-dev/bks/internal/fakefault"
 	"github.com/bks-dev/bks/internal/gitserve"
 )
 
@@ -42,12 +43,9 @@ type Repo struct {
 // Fault makes API requests whose path contains PathContains fail, the
 // After-th one (1-based), Times times in a row (1 when 0).
 type Fault struct {
-	PathContains string
-	After, Times int
-	Status       int
-	RetryAfter   time.Duration // for 429; 1s when 0
-
-	seen, fired int
+	fakefault.Trigger
+	Status     int
+	RetryAfter time.Duration // for 429; 1s when 0
 }
 
 // Server is the fake.
@@ -122,7 +120,7 @@ func (s *Server) AddFault(f *Fault) {
 func (s *Server) Fired(f *Fault) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return f.fired
+	return f.Trigger.Fired()
 }
 
 // Count is how many requests of a kind ("batch", "download", "list")
@@ -159,12 +157,7 @@ func (s *Server) matchFault(p string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.faults {
-		if !strings.Contains(p, f.PathContains) {
-			continue
-		}
-		f.seen++
-		if f.seen >= f.After && f.seen < f.After+max(f.Times, 1) {
-			f.fired++
+		if f.Match(p) {
 			return f
 		}
 	}

@@ -108,20 +108,22 @@ func NewSweep(opts Options) *Sweep {
 	}
 	s := &Sweep{opts: opts, lim: newLimiter(opts.Log, opts.sleep)}
 	s.Sweep = reposweep.New(reposweep.Options[Repo]{
-		List:        s.List,
-		Scan:        opts.Scan,
-		Token:       opts.Token,
-		Refspecs:    refspecs(opts.PullRefs),
-		Workers:     opts.Workers,
-		CacheDir:    opts.CacheDir,
-		TempDir:     opts.TempDir,
-		State:       opts.State,
-		RepoTimeout: opts.RepoTimeout,
-		OnError:     opts.OnError,
-		Log:         opts.Log,
-		Progress:    opts.Progress,
-		OnRepo:      opts.OnRepo,
-		Git:         opts.Git,
+		List:     s.List,
+		Scan:     opts.Scan,
+		Token:    opts.Token,
+		Refspecs: refspecs(opts.PullRefs),
+		Run: reposweep.Run[Repo]{
+			Workers:     opts.Workers,
+			CacheDir:    opts.CacheDir,
+			TempDir:     opts.TempDir,
+			State:       opts.State,
+			RepoTimeout: opts.RepoTimeout,
+			OnError:     opts.OnError,
+			Log:         opts.Log,
+			Progress:    opts.Progress,
+			OnRepo:      opts.OnRepo,
+			Git:         opts.Git,
+		},
 	})
 	return s
 }

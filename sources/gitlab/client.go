@@ -27,6 +27,8 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 // DefaultAPIURL is gitlab.com's REST API.
@@ -95,17 +97,7 @@ func (g *gate) Wait(ctx context.Context) error {
 	g.mu.Lock()
 	d := g.until.Sub(g.now())
 	g.mu.Unlock()
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return reposweep.Sleep(ctx, d)
 }
 
 // observe notes a RateLimit-Remaining of 0.

@@ -72,41 +72,25 @@ func (l *Lister) List(ctx context.Context) ([]reposweep.Repo, error) {
 			projects = append(projects, r)
 		}
 	}
-	items, failed := 0, 0
-	var lastErr error
-	fail := func(item string, err error) {
-		failed++
-		lastErr = err
-		if l.OnError != nil {
-			l.OnError(item, err)
-		}
-	}
+	le := &reposweep.ListErrors{OnError: l.OnError}
 	for _, g := range l.Target.Groups {
-		items++
-		if err := l.groupProjects(ctx, g, add); err != nil {
-			fail("group "+g, err)
-		}
+		le.Do("group "+g, func() error { return l.groupProjects(ctx, g, add) })
 	}
 	for _, u := range l.Target.Users {
-		items++
-		if err := l.userProjects(ctx, u, add); err != nil {
-			fail("user "+u, err)
-		}
+		le.Do("user "+u, func() error { return l.userProjects(ctx, u, add) })
 	}
 	for _, pp := range l.Target.Projects {
-		items++
-		p, _, err := l.Client.Projects.GetProject(pp, nil, gl.WithContext(ctx))
-		if err != nil {
-			fail("project "+pp, describe(err))
-			continue
-		}
-		add(p)
+		le.Do("project "+pp, func() error {
+			p, _, err := l.Client.Projects.GetProject(pp, nil, gl.WithContext(ctx))
+			if err != nil {
+				return describe(err)
+			}
+			add(p)
+			return nil
+		})
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if failed == items {
-		return nil, fmt.Errorf("gitlab: nothing could be listed: %w", lastErr)
+	if err := le.Err(ctx, "gitlab"); err != nil {
+		return nil, err
 	}
 	var out []reposweep.Repo
 	for _, r := range projects {

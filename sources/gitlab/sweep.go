@@ -1,11 +1,8 @@
 package gitlab
 
 import (
-	"time"
-
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
-	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/reposweep"
 )
 
@@ -21,17 +18,8 @@ type Options struct {
 	Token  string // for git clones; the client carries its own
 	Target Target
 	Shard  reposweep.Shard
-	// The rest is reposweep's (see reposweep.Options).
-	Workers           int
-	CacheDir, TempDir string
-	State             *reposweep.State
-	RepoTimeout       time.Duration
-	Scan              reposweep.ScanFunc[reposweep.Repo]
-	OnError           sources.ErrorHandler
-	Log               func(string)
-	Progress          *reposweep.Progress
-	OnRepo            func(r reposweep.Repo, outcome string)
-	Git               string
+	Scan   reposweep.ScanFunc[reposweep.Repo]
+	reposweep.Run[reposweep.Repo]
 
 	perPage int // tests
 }
@@ -40,20 +28,11 @@ type Options struct {
 func NewSweep(o Options) *reposweep.Sweep[reposweep.Repo] {
 	l := &Lister{Client: o.Client, Target: o.Target, Shard: o.Shard, OnError: o.OnError, perPage: o.perPage}
 	return reposweep.New(reposweep.Options[reposweep.Repo]{
-		List:        l.List,
-		Scan:        o.Scan,
-		Token:       o.Token,
-		GitUser:     GitUser,
-		Links:       Links,
-		Workers:     o.Workers,
-		CacheDir:    o.CacheDir,
-		TempDir:     o.TempDir,
-		State:       o.State,
-		RepoTimeout: o.RepoTimeout,
-		OnError:     o.OnError,
-		Log:         o.Log,
-		Progress:    o.Progress,
-		OnRepo:      o.OnRepo,
-		Git:         o.Git,
+		List:    l.List,
+		Scan:    o.Scan,
+		Token:   o.Token,
+		GitUser: GitUser,
+		Links:   Links,
+		Run:     o.Run,
 	})
 }

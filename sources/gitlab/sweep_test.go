@@ -4,23 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
-	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/fakefault"
 	"github.com/bks-dev/bks/internal/githubfake"
 	"github.com/bks-dev/bks/internal/gitlabfake"
+	"github.com/bks-dev/bks/internal/sweeptest"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources/reposweep"
 )
 
@@ -57,12 +53,8 @@ func newInstance(t *testing.T, n, m int) *instance {
 	in := &instance{srv: srv, keys: map[string]string{}, dirs: map[string]string{}}
 	root := t.TempDir()
 	build := func(name string, commits []githubfake.Commit) string {
-		dir := filepath.Join(root, name+".git")
-		if err := githubfake.BuildRepo(dir, commits); err != nil {
-			t.Fatal(err)
-		}
-		in.dirs[name] = dir
-		return dir
+		in.dirs[name] = sweeptest.Build(t, root, name, commits)
+		return in.dirs[name]
 	}
 	plain := build("plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# plain\n")}}})
 	in.keys["acme/keys-live"] = key(11)
@@ -108,88 +100,19 @@ func (in *instance) client(t *testing.T, tok string, log func(string)) *gl.Clien
 	return c
 }
 
-// result collects what a sweep produced.
-type result struct {
-	mu       sync.Mutex
-	findings []findings.Finding
-	errors   map[string]string
-	logs     []string
-	outcomes map[string]string
-}
-
-func newResult() *result { return &result{errors: map[string]string{}, outcomes: map[string]string{}} }
-
-func (r *result) onError(item string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors[item] = err.Error()
-}
-
-func (r *result) log(msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, msg)
-}
-
-func (r *result) onRepo(repo reposweep.Repo, outcome string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.outcomes[repo.FullName] = outcome
-}
-
-func (r *result) count(outcome string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, o := range r.outcomes {
-		if o == outcome {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *result) logged(sub string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range r.logs {
-		if strings.Contains(l, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-var engine = detectors.New(detectors.Options{})
-
-func (in *instance) sweep(t *testing.T, res *result, target Target, mod func(*Options)) *reposweep.Sweep[reposweep.Repo] {
+func (in *instance) sweep(t *testing.T, res *sweeptest.Result, target Target, mod func(*Options)) *reposweep.Sweep[reposweep.Repo] {
 	t.Helper()
 	o := Options{
-		Client:   in.client(t, token, res.log),
-		Token:    token,
-		Target:   target,
-		Workers:  4,
-		TempDir:  t.TempDir(),
-		Scan:     reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{OnError: res.onError}),
-		OnError:  res.onError,
-		Log:      res.log,
-		OnRepo:   res.onRepo,
-		Progress: &reposweep.Progress{},
+		Client: in.client(t, token, res.Log),
+		Token:  token,
+		Target: target,
+		Scan:   reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{OnError: res.OnError}),
+		Run:    res.Run(t, 4),
 	}
 	if mod != nil {
 		mod(&o)
 	}
 	return NewSweep(o)
-}
-
-func run(ctx context.Context, t *testing.T, sw *reposweep.Sweep[reposweep.Repo], res *result) error {
-	t.Helper()
-	return scan.Run(ctx, sw, engine, func(f findings.Finding) error {
-		res.mu.Lock()
-		defer res.mu.Unlock()
-		res.findings = append(res.findings, f)
-		return nil
-	})
 }
 
 // TestSweepGroupUserProject sweeps a group with its subgroups (offset
@@ -198,23 +121,23 @@ func run(ctx context.Context, t *testing.T, sw *reposweep.Sweep[reposweep.Repo],
 // cannot be cloned.
 func TestSweepGroupUserProject(t *testing.T) {
 	in := newInstance(t, 25, 12)
-	limited := &gitlabfake.Fault{PathContains: "groups/acme/projects", After: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second}
-	flaky := &gitlabfake.Fault{PathContains: "users/alice/projects", After: 1, Status: http.StatusBadGateway}
+	limited := &gitlabfake.Fault{Trigger: fakefault.Trigger{PathContains: "groups/acme/projects", After: 2}, Status: http.StatusTooManyRequests, RetryAfter: time.Second}
+	flaky := &gitlabfake.Fault{Trigger: fakefault.Trigger{PathContains: "users/alice/projects", After: 1}, Status: http.StatusBadGateway}
 	in.srv.AddFault(limited)
 	in.srv.AddFault(flaky)
-	res := newResult()
+	res := sweeptest.New()
 	target := Target{Groups: []string{"acme"}, IncludeSubgroups: true, Users: []string{"alice"},
 		Projects: []string{"acme/secret", "acme/keys-live"}, Snippets: true}
 	sw := in.sweep(t, res, target, func(o *Options) { o.perPage = 10 })
 	start := time.Now()
-	if err := run(context.Background(), t, sw, res); err != nil {
+	if err := res.Scan(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
 	if in.srv.Fired(limited) != 1 || in.srv.Fired(flaky) != 1 {
 		t.Errorf("faults fired: 429 %d, 502 %d", in.srv.Fired(limited), in.srv.Fired(flaky))
 	}
-	if !res.logged("GitLab rate limit reached (429 Too Many Requests") || time.Since(start) < time.Second {
-		t.Errorf("429 not waited out (Retry-After: 1): %q", res.logs)
+	if !res.Logged("GitLab rate limit reached (429 Too Many Requests") || time.Since(start) < time.Second {
+		t.Errorf("429 not waited out (Retry-After: 1): %q", res.Logs)
 	}
 	var groupPages, userPages, keyset int
 	for _, u := range in.srv.Requests() {
@@ -246,20 +169,17 @@ func TestSweepGroupUserProject(t *testing.T) {
 		"acme/no-clone":       "403",
 	}
 	for item, sub := range wantErr {
-		if msg, ok := res.errors[item]; !ok || !strings.Contains(msg, sub) {
+		if msg, ok := res.Errors[item]; !ok || !strings.Contains(msg, sub) {
 			t.Errorf("%s: error %q, want one with %s", item, msg, sub)
 		}
 	}
-	if len(res.errors) != len(wantErr) {
-		t.Errorf("errors: %q", res.errors)
+	if len(res.Errors) != len(wantErr) {
+		t.Errorf("errors: %q", res.Errors)
 	}
-	if !strings.Contains(res.errors["project acme/secret"], "no access") {
-		t.Errorf("404 not explained: %q", res.errors["project acme/secret"])
+	if !strings.Contains(res.Errors["project acme/secret"], "no access") {
+		t.Errorf("404 not explained: %q", res.Errors["project acme/secret"])
 	}
-	got := map[string]findings.Finding{}
-	for _, f := range res.findings {
-		got[f.Repo] = f
-	}
+	got := res.ByRepo()
 	var repos []string
 	for r := range got {
 		repos = append(repos, r)
@@ -289,7 +209,7 @@ func TestSweepGroupUserProject(t *testing.T) {
 			t.Errorf("%s: html_url %q, want %q", r, f.HTMLURL, wantURL)
 		}
 	}
-	for _, e := range res.errors {
+	for _, e := range res.Errors {
 		if strings.Contains(e, token) {
 			t.Errorf("token in error %q", e)
 		}
@@ -338,75 +258,55 @@ func TestSweepResumeAndShard(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res1 := newResult()
+	res1 := sweeptest.New()
 	sw := in.sweep(t, res1, target, func(o *Options) {
 		o.State = open()
 		o.Workers = 2
 		o.OnRepo = func(r reposweep.Repo, outcome string) {
-			res1.onRepo(r, outcome)
-			if res1.count(reposweep.OutcomeScanned) >= 8 {
+			res1.OnRepo(r, outcome)
+			if res1.Count(reposweep.OutcomeScanned) >= 8 {
 				cancel()
 			}
 		}
 	})
-	if err := run(ctx, t, sw, res1); err == nil {
+	if err := res1.Scan(ctx, sw); err == nil {
 		t.Fatal("interrupted sweep returned no error")
 	}
-	scanned1 := res1.count(reposweep.OutcomeScanned)
+	scanned1 := res1.Count(reposweep.OutcomeScanned)
 	if scanned1 < 8 || scanned1 >= len(all)-2 {
 		t.Fatalf("run 1 scanned %d of %d", scanned1, len(all))
 	}
-	res2 := newResult()
+	res2 := sweeptest.New()
 	sw = in.sweep(t, res2, target, func(o *Options) { o.State = open() })
-	if err := run(context.Background(), t, sw, res2); err != nil {
+	if err := res2.Scan(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
-	for name, oc := range res1.outcomes {
-		if oc == reposweep.OutcomeScanned && res2.outcomes[name] != reposweep.OutcomeSkipped {
-			t.Errorf("%s: scanned in run 1, %s in run 2", name, res2.outcomes[name])
+	for name, oc := range res1.Outcomes {
+		if oc == reposweep.OutcomeScanned && res2.Outcomes[name] != reposweep.OutcomeSkipped {
+			t.Errorf("%s: scanned in run 1, %s in run 2", name, res2.Outcomes[name])
 		}
 	}
 	// Run 2 handles every project, skipping those run 1 recorded (a
 	// project whose scan ended as run 1 was interrupted may be recorded
 	// without being counted there); all but the two that cannot be
 	// cloned end up recorded.
-	if got := res2.count(reposweep.OutcomeSkipped) + res2.count(reposweep.OutcomeScanned) + res2.count(reposweep.OutcomeFailed); got != len(all) {
+	if got := res2.Count(reposweep.OutcomeSkipped) + res2.Count(reposweep.OutcomeScanned) + res2.Count(reposweep.OutcomeFailed); got != len(all) {
 		t.Errorf("run 2 handled %d projects, want %d", got, len(all))
 	}
-	if res2.count(reposweep.OutcomeSkipped) < scanned1 || open().Len() != len(all)-2 {
-		t.Errorf("run 2 skipped %d (run 1 scanned %d), state holds %d, want %d", res2.count(reposweep.OutcomeSkipped), scanned1, open().Len(), len(all)-2)
+	if res2.Count(reposweep.OutcomeSkipped) < scanned1 || open().Len() != len(all)-2 {
+		t.Errorf("run 2 skipped %d (run 1 scanned %d), state holds %d, want %d", res2.Count(reposweep.OutcomeSkipped), scanned1, open().Len(), len(all)-2)
 	}
-	if err := addCommit(in.dirs["keys-live"]); err != nil {
+	if err := sweeptest.AddCommit(in.dirs["keys-live"]); err != nil {
 		t.Fatal(err)
 	}
-	res3 := newResult()
+	res3 := sweeptest.New()
 	sw = in.sweep(t, res3, target, func(o *Options) { o.State = open() })
-	if err := run(context.Background(), t, sw, res3); err != nil {
+	if err := res3.Scan(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
-	if res3.count(reposweep.OutcomeScanned) != 1 || res3.outcomes["acme/keys-live"] != reposweep.OutcomeScanned {
-		t.Errorf("run 3: scanned %d, keys-live %s", res3.count(reposweep.OutcomeScanned), res3.outcomes["acme/keys-live"])
+	if res3.Count(reposweep.OutcomeScanned) != 1 || res3.Outcomes["acme/keys-live"] != reposweep.OutcomeScanned {
+		t.Errorf("run 3: scanned %d, keys-live %s", res3.Count(reposweep.OutcomeScanned), res3.Outcomes["acme/keys-live"])
 	}
-}
-
-// addCommit adds a commit on main to a bare repository.
-func addCommit(dir string) error {
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", append([]string{"--git-dir", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
-		out, err := cmd.Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	tree, err := git("rev-parse", "main^{tree}")
-	if err != nil {
-		return err
-	}
-	c, err := git("commit-tree", tree, "-p", "main", "-m", "more")
-	if err != nil {
-		return err
-	}
-	_, err = git("update-ref", "refs/heads/main", c)
-	return err
 }
 
 // TestBadToken: a token GitLab refuses (401) fails the listing with an
@@ -419,16 +319,16 @@ func TestBadToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "wrong or expired") {
 		t.Fatalf("err %v", err)
 	}
-	res := newResult()
-	refuse := &gitlabfake.Fault{PathContains: "users/alice", After: 1, Times: 1, Status: http.StatusUnauthorized}
+	res := sweeptest.New()
+	refuse := &gitlabfake.Fault{Trigger: fakefault.Trigger{PathContains: "users/alice", After: 1, Times: 1}, Status: http.StatusUnauthorized}
 	in.srv.AddFault(refuse)
-	l = &Lister{Client: in.client(t, token, nil), Target: Target{Users: []string{"alice"}, Projects: []string{"acme/keys-live"}}, OnError: res.onError}
+	l = &Lister{Client: in.client(t, token, nil), Target: Target{Users: []string{"alice"}, Projects: []string{"acme/keys-live"}}, OnError: res.OnError}
 	got, err := l.List(context.Background())
 	if err != nil || len(got) != 1 || got[0].FullName != "acme/keys-live" {
 		t.Fatalf("list: %v %v", got, err)
 	}
-	if !strings.Contains(res.errors["user alice"], "401") {
-		t.Errorf("errors %q", res.errors)
+	if !strings.Contains(res.Errors["user alice"], "401") {
+		t.Errorf("errors %q", res.Errors)
 	}
 }
 
@@ -436,16 +336,16 @@ func TestBadToken(t *testing.T) {
 // the next request until RateLimit-Reset.
 func TestRateLimitRemainingZero(t *testing.T) {
 	in := newInstance(t, 1, 0)
-	zero := &gitlabfake.Fault{PathContains: "projects/acme%2Fkeys-live", After: 1, RateLimitZero: true, RetryAfter: 2 * time.Second}
+	zero := &gitlabfake.Fault{Trigger: fakefault.Trigger{PathContains: "projects/acme%2Fkeys-live", After: 1}, RateLimitZero: true, RetryAfter: 2 * time.Second}
 	in.srv.AddFault(zero)
-	res := newResult()
-	l := &Lister{Client: in.client(t, token, res.log), Target: Target{Projects: []string{"acme/keys-live", "acme/broken"}}}
+	res := sweeptest.New()
+	l := &Lister{Client: in.client(t, token, res.Log), Target: Target{Projects: []string{"acme/keys-live", "acme/broken"}}}
 	start := time.Now()
 	if _, err := l.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// RateLimit-Reset is in whole seconds: at least 1s of the 2 is left.
-	if el := time.Since(start); el < time.Second || !res.logged("no request left") {
-		t.Errorf("second request after %s, logs %q", el, res.logs)
+	if el := time.Since(start); el < time.Second || !res.Logged("no request left") {
+		t.Errorf("second request after %s, logs %q", el, res.Logs)
 	}
 }

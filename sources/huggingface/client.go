@@ -19,7 +19,6 @@ package huggingface
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 // DefaultEndpoint is the Hub.
@@ -62,7 +63,7 @@ func NewClient(endpoint, token string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{endpoint: u, token: token, hc: hc, sleep: sleepCtx, serverWait: time.Second}, nil
+	return &Client{endpoint: u, token: token, hc: hc, sleep: reposweep.Sleep, serverWait: time.Second}, nil
 }
 
 // Token is the token the client sends.
@@ -70,17 +71,6 @@ func (c *Client) Token() string { return c.token }
 
 // Endpoint is the Hub's root URL, without a trailing "/".
 func (c *Client) Endpoint() string { return c.endpoint.String() }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // APIError is an answer other than 200.
 type APIError struct {
@@ -200,13 +190,4 @@ func nextLink(h string) string {
 		}
 	}
 	return ""
-}
-
-// status is the HTTP status of an API error, 0 for other errors.
-func status(err error) int {
-	var e *APIError
-	if errors.As(err, &e) {
-		return e.Status
-	}
-	return 0
 }

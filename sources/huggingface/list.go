@@ -78,39 +78,26 @@ func (l *Lister) List(ctx context.Context) ([]reposweep.Repo, error) {
 			out = append(out, r)
 		}
 	}
-	items, failed := 0, 0
-	var lastErr error
-	fail := func(item string, err error) {
-		failed++
-		lastErr = err
-		if l.OnError != nil {
-			l.OnError(item, err)
-		}
-	}
+	le := &reposweep.ListErrors{OnError: l.OnError}
 	for _, a := range l.Target.Authors {
 		for _, k := range kinds {
-			items++
-			if err := l.listAuthor(ctx, k, a, add); err != nil {
-				fail(k.api+" of "+a, err)
-			}
+			le.Do(k.api+" of "+a, func() error { return l.listAuthor(ctx, k, a, add) })
 		}
 	}
 	for i, ids := range l.Target.named() {
 		k := kinds[i]
 		for _, id := range ids {
-			items++
-			if err := l.getOne(ctx, k, id); err != nil {
-				fail(k.name+" "+id, err)
-				continue
-			}
-			add(k, id)
+			le.Do(k.name+" "+id, func() error {
+				if err := l.getOne(ctx, k, id); err != nil {
+					return err
+				}
+				add(k, id)
+				return nil
+			})
 		}
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if failed == items {
-		return nil, fmt.Errorf("huggingface: nothing could be listed: %w", lastErr)
+	if err := le.Err(ctx, "huggingface"); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].FullName) < strings.ToLower(out[j].FullName) })
 	return out, nil

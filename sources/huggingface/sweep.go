@@ -2,7 +2,6 @@ package huggingface
 
 import (
 	"context"
-	"time"
 
 	"github.com/bks-dev/bks/sources"
 	"github.com/bks-dev/bks/sources/reposweep"
@@ -26,16 +25,7 @@ type Options struct {
 	// History scans one clone's git history (the LFS objects are scanned
 	// after it). Required.
 	History reposweep.ScanFunc[reposweep.Repo]
-	// The rest is reposweep's (see reposweep.Options).
-	Workers           int
-	CacheDir, TempDir string
-	State             *reposweep.State
-	RepoTimeout       time.Duration
-	OnError           sources.ErrorHandler
-	Log               func(string)
-	Progress          *reposweep.Progress
-	OnRepo            func(r reposweep.Repo, outcome string)
-	Git               string
+	reposweep.Run[reposweep.Repo]
 
 	pageSize int // tests
 }
@@ -58,20 +48,11 @@ func NewSweep(o Options) *reposweep.Sweep[reposweep.Repo] {
 		return lfs.scan(ctx, dir, r, split, yield)
 	}
 	return reposweep.New(reposweep.Options[reposweep.Repo]{
-		List:        l.List,
-		Scan:        scan,
-		Token:       o.Client.Token(),
-		GitUser:     GitUser,
-		Links:       reposweep.GitHubLinks,
-		Workers:     o.Workers,
-		CacheDir:    o.CacheDir,
-		TempDir:     o.TempDir,
-		State:       o.State,
-		RepoTimeout: o.RepoTimeout,
-		OnError:     o.OnError,
-		Log:         o.Log,
-		Progress:    o.Progress,
-		OnRepo:      o.OnRepo,
-		Git:         o.Git,
+		List:    l.List,
+		Scan:    scan,
+		Token:   o.Client.Token(),
+		GitUser: GitUser,
+		Links:   reposweep.GitHubLinks,
+		Run:     o.Run,
 	})
 }

@@ -4,18 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/bks-dev/bks/detectors"
-	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/fakefault"
 	"github.com/bks-dev/bks/internal/githubfake"
 	"github.com/bks-dev/bks/internal/hffake"
+	"github.com/bks-dev/bks/internal/sweeptest"
 	"github.com/bks-dev/bks/internal/testkeys"
-	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/sources/reposweep"
 )
 
@@ -50,11 +47,7 @@ func newHub(t *testing.T, n int) *hub {
 	h := &hub{srv: srv, keys: map[string]string{"spaces/acme/demo": key(21), "datasets/acme/data": key(22), "acme/weights": key(23)}}
 	root := t.TempDir()
 	build := func(name string, commits []githubfake.Commit) string {
-		dir := filepath.Join(root, name+".git")
-		if err := githubfake.BuildRepo(dir, commits); err != nil {
-			t.Fatal(err)
-		}
-		return dir
+		return sweeptest.Build(t, root, name, commits)
 	}
 	plain := build("plain", []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("---\nlicense: mit\n---\n")}}})
 	demo := build("demo", []githubfake.Commit{
@@ -89,80 +82,25 @@ func newHub(t *testing.T, n int) *hub {
 	return h
 }
 
-type result struct {
-	mu       sync.Mutex
-	findings []findings.Finding
-	errors   map[string]string
-	logs     []string
-	outcomes map[string]string
-}
-
-func newResult() *result { return &result{errors: map[string]string{}, outcomes: map[string]string{}} }
-
-func (r *result) onError(item string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors[item] = err.Error()
-}
-
-func (r *result) log(msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, msg)
-}
-
-func (r *result) onRepo(repo reposweep.Repo, outcome string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.outcomes[repo.FullName] = outcome
-}
-
-func (r *result) logged(sub string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range r.logs {
-		if strings.Contains(l, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-var engine = detectors.New(detectors.Options{})
-
-func (h *hub) sweep(t *testing.T, res *result, target Target, mod func(*Options)) *reposweep.Sweep[reposweep.Repo] {
+func (h *hub) sweep(t *testing.T, res *sweeptest.Result, target Target, mod func(*Options)) *reposweep.Sweep[reposweep.Repo] {
 	t.Helper()
 	c, err := NewClient(h.srv.URL, token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Log = res.log
+	c.Log = res.Log
 	c.serverWait = time.Millisecond
 	o := Options{
 		Client:   c,
 		Target:   target,
-		Workers:  4,
-		TempDir:  t.TempDir(),
-		History:  reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{OnError: res.onError}),
-		OnError:  res.onError,
-		Log:      res.log,
-		OnRepo:   res.onRepo,
-		Progress: &reposweep.Progress{},
+		History:  reposweep.HistoryScanner[reposweep.Repo](reposweep.HistoryOptions{OnError: res.OnError}),
+		Run:      res.Run(t, 4),
 		pageSize: 4,
 	}
 	if mod != nil {
 		mod(&o)
 	}
 	return NewSweep(o)
-}
-
-func run(ctx context.Context, sw *reposweep.Sweep[reposweep.Repo], res *result) error {
-	return scan.Run(ctx, sw, engine, func(f findings.Finding) error {
-		res.mu.Lock()
-		defer res.mu.Unlock()
-		res.findings = append(res.findings, f)
-		return nil
-	})
 }
 
 // TestSweepOrg sweeps an organization's models, datasets and Spaces (the
@@ -172,19 +110,19 @@ func run(ctx context.Context, sw *reposweep.Sweep[reposweep.Repo], res *result) 
 // objects over the cap are counted and said, not fetched.
 func TestSweepOrg(t *testing.T) {
 	h := newHub(t, 9)
-	limited := &hffake.Fault{PathContains: "/api/models?", After: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second}
-	flaky := &hffake.Fault{PathContains: "/api/spaces?", After: 1, Status: http.StatusServiceUnavailable}
+	limited := &hffake.Fault{Trigger: fakefault.Trigger{PathContains: "/api/models?", After: 2}, Status: http.StatusTooManyRequests, RetryAfter: time.Second}
+	flaky := &hffake.Fault{Trigger: fakefault.Trigger{PathContains: "/api/spaces?", After: 1}, Status: http.StatusServiceUnavailable}
 	h.srv.AddFault(limited)
 	h.srv.AddFault(flaky)
-	res := newResult()
+	res := sweeptest.New()
 	sw := h.sweep(t, res, Target{Authors: []string{"acme"}, Models: []string{"acme/private"}}, nil)
 	start := time.Now()
-	if err := run(context.Background(), sw, res); err != nil {
+	if err := res.Scan(context.Background(), sw); err != nil {
 		t.Fatal(err)
 	}
 	el := time.Since(start)
-	if h.srv.Fired(limited) != 1 || h.srv.Fired(flaky) != 1 || !res.logged("Hugging Face rate limit reached") || el < time.Second {
-		t.Errorf("faults: 429 %d, 503 %d, logs %q, took %s", h.srv.Fired(limited), h.srv.Fired(flaky), res.logs, el)
+	if h.srv.Fired(limited) != 1 || h.srv.Fired(flaky) != 1 || !res.Logged("Hugging Face rate limit reached") || el < time.Second {
+		t.Errorf("faults: 429 %d, 503 %d, logs %q, took %s", h.srv.Fired(limited), h.srv.Fired(flaky), res.Logs, el)
 	}
 	p := sw.Progress()
 	// 9 + weights models, demo and broken Spaces, data dataset.
@@ -192,25 +130,22 @@ func TestSweepOrg(t *testing.T) {
 		t.Errorf("total %d done %d, want 13", p.Total.Load(), p.Done.Load())
 	}
 	for item, sub := range map[string]string{"model acme/private": "401", "spaces/acme/broken": "500"} {
-		if !strings.Contains(res.errors[item], sub) {
-			t.Errorf("%s: error %q, want %s", item, res.errors[item], sub)
+		if !strings.Contains(res.Errors[item], sub) {
+			t.Errorf("%s: error %q, want %s", item, res.Errors[item], sub)
 		}
 	}
-	if len(res.errors) != 2 {
-		t.Errorf("errors %q", res.errors)
+	if len(res.Errors) != 2 {
+		t.Errorf("errors %q", res.Errors)
 	}
-	if !res.logged("acme/weights: 9998 LFS object(s) over the 10.0 MiB cap not scanned (largest 5.0 GiB)") {
-		t.Errorf("LFS cap not said: %q", res.logs)
+	if !res.Logged("acme/weights: 9998 LFS object(s) over the 10.0 MiB cap not scanned (largest 5.0 GiB)") {
+		t.Errorf("LFS cap not said: %q", res.Logs)
 	}
 	// Two batch requests (the dataset's object, the model's two small
 	// ones), three downloads: nothing over the cap was asked for.
 	if b, d := h.srv.Count("batch"), h.srv.Count("download"); b != 2 || d != 3 {
 		t.Errorf("LFS: %d batch requests, %d downloads; want 2 and 3", b, d)
 	}
-	got := map[string]findings.Finding{}
-	for _, f := range res.findings {
-		got[f.Repo] = f
-	}
+	got := res.ByRepo()
 	if len(got) != 3 {
 		t.Fatalf("findings in %v", got)
 	}
@@ -230,7 +165,7 @@ func TestSweepOrg(t *testing.T) {
 	if el > 60*time.Second {
 		t.Errorf("sweep took %s", el)
 	}
-	for _, e := range res.errors {
+	for _, e := range res.Errors {
 		if strings.Contains(e, token) {
 			t.Errorf("token in error %q", e)
 		}

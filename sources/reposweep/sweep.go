@@ -76,6 +76,12 @@ type Options[R Item] struct {
 	Refspecs []string
 	// Links build the html_url of findings (GitHubLinks when zero).
 	Links Links
+	Run[R]
+}
+
+// Run are the options of a sweep that every host passes through as the
+// caller gives them.
+type Run[R Item] struct {
 	// Workers is how many repositories are cloned and scanned at once;
 	// max(4, CPUs) when 0.
 	Workers int
