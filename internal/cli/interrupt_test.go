@@ -114,40 +114,40 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 		t.Fatal(err)
 	}
 	cases := map[string]interruptCase{
-		"cleanup":            onEndpoint("http", "cleanup", "--endpoint-url", "URL", "--dry-run"),
-		"config check":       cancelledBefore("config", "check", filepath.Join(dir, "missing.toml")),
-		"config init":        cancelledBefore("config", "init", filepath.Join(dir, "init.toml")),
-		"decode-key":         onStdin("decode-key", "-"),
-		"demo":               cancelledBefore("demo", "--files-only", "--dir", filepath.Join(dir, "demo")),
-		"detect files":       cancelledBefore("detect", "files", tree),
-		"detect git":         cancelledBefore("detect", "git", "../.."),
-		"detect github":      onEndpoint("http", "detect", "github", "--api-url", "URL", "--org", "acme"),
-		"detect gitlab":      onEndpoint("http", "detect", "gitlab", "--api-url", "URL", "--group", "acme"),
-		"detect huggingface": onEndpoint("http", "detect", "huggingface", "--api-url", "URL", "--org", "acme"),
-		"detect image":       onRegistry("detect", "image", "URL/acme/app:1"),
-		"detect staged":      cancelledBefore("detect", "staged", "-C", "../.."),
-		"detect stdin":       onStdin("detect", "stdin"),
-		"dev aws-emulator":   serving("dev", "aws-emulator", "--seed", seed, "--ca-file", filepath.Join(dir, "ca.pem")),
-		"hook install":       cancelledBefore("hook", "install", "-C", dir),
-		"hook uninstall":     cancelledBefore("hook", "uninstall", "-C", dir),
-		"merge":              onStdin("merge", "-"),
-		"report":             onEndpoint("http", "report", "--endpoint-url", "URL", "--no-cost", "BedrockAPIKey-abcd"),
-		"revoke-key":         onEndpoint("http", "revoke-key", "--endpoint-url", "URL", "--dry-run", "BedrockAPIKey-abcd"),
-		"rules list":         cancelledBefore("rules", "list"),
-		"rules show":         cancelledBefore("rules", "show", "bedrock-long-term"),
-		"rules test":         cancelledBefore("rules", "test"),
-		"scan":               onEndpoint("http", "scan", "--endpoint-url", "URL"),
-		"scp list":           cancelledBefore("scp", "list"),
-		"scp show":           cancelledBefore("scp", "show", "all"),
-		"serve":              serving("serve", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "serve.db"), "--webhook-secret", "x"),
-		"timeline":           onEndpoint("http", "timeline", "BedrockAPIKey-abcd", "--endpoint-url", "URL"),
-		"triage":             onEndpoint("http", "triage", findingsFile, "--config", cfg, "--execute", "--endpoint-url", "URL", "--audit-log", filepath.Join(dir, "audit.jsonl")),
-		"verify":             onEndpoint("https", "verify", "--endpoint-url", "URL", key),
+		"cleanup":          onEndpoint("http", "cleanup", "--endpoint-url", "URL", "--dry-run"),
+		"config check":     cancelledBefore("config", "check", filepath.Join(dir, "missing.toml")),
+		"config init":      cancelledBefore("config", "init", filepath.Join(dir, "init.toml")),
+		"decode-key":       onStdin("decode-key", "-"),
+		"demo":             cancelledBefore("demo", "--files-only", "--dir", filepath.Join(dir, "demo")),
+		"detect files":     cancelledBefore("detect", "files", tree),
+		"detect git":       cancelledBefore("detect", "git", "../.."),
+		"detect github":    onEndpoint("http", "detect", "github", "--api-url", "URL", "--org", "acme"),
+		"detect image":     onRegistry("detect", "image", "URL/acme/app:1"),
+		"detect staged":    cancelledBefore("detect", "staged", "-C", "../.."),
+		"detect stdin":     onStdin("detect", "stdin"),
+		"dev aws-emulator": serving("dev", "aws-emulator", "--seed", seed, "--ca-file", filepath.Join(dir, "ca.pem")),
+		"hook install":     cancelledBefore("hook", "install", "-C", dir),
+		"hook uninstall":   cancelledBefore("hook", "uninstall", "-C", dir),
+		"merge":            onStdin("merge", "-"),
+		"report":           onEndpoint("http", "report", "--endpoint-url", "URL", "--no-cost", "BedrockAPIKey-abcd"),
+		"revoke-key":       onEndpoint("http", "revoke-key", "--endpoint-url", "URL", "--dry-run", "BedrockAPIKey-abcd"),
+		"rules list":       cancelledBefore("rules", "list"),
+		"rules show":       cancelledBefore("rules", "show", "bedrock-long-term"),
+		"rules test":       cancelledBefore("rules", "test"),
+		"scan":             onEndpoint("http", "scan", "--endpoint-url", "URL"),
+		"scp list":         cancelledBefore("scp", "list"),
+		"scp show":         cancelledBefore("scp", "show", "all"),
+		"serve":            serving("serve", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "serve.db"), "--webhook-secret", "x"),
+		"timeline":         onEndpoint("http", "timeline", "BedrockAPIKey-abcd", "--endpoint-url", "URL"),
+		"triage":           onEndpoint("http", "triage", findingsFile, "--config", cfg, "--execute", "--endpoint-url", "URL", "--audit-log", filepath.Join(dir, "audit.jsonl")),
+		"verify":           onEndpoint("https", "verify", "--endpoint-url", "URL", key),
 	}
 	for _, shell := range []string{"bash", "fish", "powershell", "zsh"} {
 		cases["completion "+shell] = cancelledBefore("completion", shell)
 	}
 	cases["help"] = cancelledBefore("help", "detect")
+	cases["detect gitlab"] = onEndpoint("http", "detect", "gitlab", "--api-url", "URL", "--group", "acme")
+	cases["detect huggingface"] = onEndpoint("http", "detect", "huggingface", "--api-url", "URL", "--org", "acme")
 	return cases
 }
 
