@@ -89,6 +89,8 @@ like a source (git, staged) never changes what is scanned.`,
 		newCmdDetectGit(f, opts),
 		newCmdDetectStaged(f, opts),
 		newCmdDetectGitHub(f, opts),
+		newCmdDetectGitLab(f, opts),
+		newCmdDetectHuggingFace(f, opts),
 		newCmdDetectImage(f, opts),
 		// Other detect subcommands register here, one line each.
 	)

@@ -3,13 +3,13 @@ package github
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
+
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 // Repo is one repository to sweep.
@@ -133,45 +133,21 @@ func matchAny(globs []string, r Repo) bool {
 	return false
 }
 
-// Shard is one part of a deterministic partition of the repositories: the
-// repositories whose full name hashes to Index modulo Count. Every
-// repository falls in exactly one of the Count shards, whatever machine
-// computes it and in whatever order the listing comes.
-type Shard struct {
-	Index, Count int
-}
+// Shard is one part of a deterministic partition of the repositories
+// (reposweep.Shard, the one every host shares).
+type Shard reposweep.Shard
 
 // ParseShard reads "I/N" with 0 <= I < N.
 func ParseShard(s string) (Shard, error) {
-	i, n, ok := strings.Cut(s, "/")
-	if !ok {
-		return Shard{}, fmt.Errorf("shard %q: want I/N, e.g. 0/4", s)
-	}
-	idx, err1 := strconv.Atoi(strings.TrimSpace(i))
-	cnt, err2 := strconv.Atoi(strings.TrimSpace(n))
-	if err1 != nil || err2 != nil || cnt < 1 || idx < 0 || idx >= cnt {
-		return Shard{}, fmt.Errorf("shard %q: want I/N with 0 <= I < N", s)
-	}
-	return Shard{Index: idx, Count: cnt}, nil
+	sh, err := reposweep.ParseShard(s)
+	return Shard(sh), err
 }
 
 // Has says whether the repository fullName belongs to the shard. The zero
 // Shard holds every repository.
-func (s Shard) Has(fullName string) bool {
-	if s.Count <= 1 {
-		return true
-	}
-	h := fnv.New64a()
-	h.Write([]byte(strings.ToLower(fullName)))
-	return h.Sum64()%uint64(s.Count) == uint64(s.Index)
-}
+func (s Shard) Has(fullName string) bool { return reposweep.Shard(s).Has(fullName) }
 
-func (s Shard) String() string {
-	if s.Count <= 1 {
-		return "all"
-	}
-	return fmt.Sprintf("%d/%d", s.Index, s.Count)
-}
+func (s Shard) String() string { return reposweep.Shard(s).String() }
 
 // Target says which repositories to list.
 type Target struct {

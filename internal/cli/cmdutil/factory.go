@@ -19,15 +19,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	gh "github.com/google/go-github/v62/github"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/verify"
 	"github.com/bks-dev/bks/internal/termsafe"
 	ghsrc "github.com/bks-dev/bks/sources/github"
+	glsrc "github.com/bks-dev/bks/sources/gitlab"
+	hfsrc "github.com/bks-dev/bks/sources/huggingface"
 )
 
 // Factory builds what commands reach outside the process with: AWS
-// configurations and clients, the GitHub API client and the Bedrock live
+// configurations and clients, the GitHub, GitLab and Hugging Face Hub API
+// clients and the Bedrock live
 // checker. Commands receive one and never build these inline. The
 // function fields are filled in by New; a test swaps one for a fake.
 type Factory struct {
@@ -44,6 +48,13 @@ type Factory struct {
 	// (clones use it too). apiURL and token, when "", come from
 	// GITHUB_API_URL and GITHUB_TOKEN, then GH_TOKEN.
 	GitHub func(apiURL, token string) (*gh.Client, string, error)
+	// GitLab returns the API client and the token it authenticates with
+	// (clones use it too); token, when "", comes from GITLAB_TOKEN. log
+	// receives rate-limit waits.
+	GitLab func(apiURL, token string, log func(string)) (*gl.Client, string, error)
+	// HuggingFace returns the Hub client; token, when "", comes from
+	// HF_TOKEN, apiURL from HF_ENDPOINT.
+	HuggingFace func(apiURL, token string) (*hfsrc.Client, error)
 	// Verifier returns a live checker of Bedrock keys. AWS_CA_BUNDLE, when
 	// set, is trusted in addition to the system roots (it changes whom bks
 	// trusts, never where a key goes).
@@ -60,6 +71,8 @@ func New(io *IO, awsLoadOptions ...func(*config.LoadOptions) error) *Factory {
 	f := &Factory{IO: &safe, AWSLoadOptions: awsLoadOptions}
 	f.AWS = f.loadAWS
 	f.GitHub = f.gitHub
+	f.GitLab = f.gitLab
+	f.HuggingFace = f.huggingFace
 	f.Verifier = f.verifier
 	return f
 }
@@ -113,6 +126,16 @@ func (f *Factory) gitHub(apiURL, token string) (*gh.Client, string, error) {
 	apiURL = firstSet(apiURL, f.IO.Env("GITHUB_API_URL"))
 	c, err := ghsrc.NewClient(apiURL, token, nil)
 	return c, token, err
+}
+
+func (f *Factory) gitLab(apiURL, token string, log func(string)) (*gl.Client, string, error) {
+	token = firstSet(token, f.IO.Env("GITLAB_TOKEN"))
+	c, err := glsrc.NewClient(glsrc.ClientOptions{APIURL: apiURL, Token: token, Log: log})
+	return c, token, err
+}
+
+func (f *Factory) huggingFace(apiURL, token string) (*hfsrc.Client, error) {
+	return hfsrc.NewClient(firstSet(apiURL, f.IO.Env("HF_ENDPOINT")), firstSet(token, f.IO.Env("HF_TOKEN")), nil)
 }
 
 func firstSet(s ...string) string {

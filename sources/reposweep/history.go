@@ -1,4 +1,4 @@
-package github
+package reposweep
 
 import (
 	"context"
@@ -20,8 +20,9 @@ type HistoryOptions struct {
 
 // HistoryScanner returns a ScanFunc that scans the whole history of each
 // clone (every branch and tag fetched, each blob once) with the git source.
-func HistoryScanner(o HistoryOptions) ScanFunc {
-	return func(ctx context.Context, dir string, r Repo, split sources.Chunker, yield func(sources.Chunk) error) error {
+func HistoryScanner[R Item](o HistoryOptions) ScanFunc[R] {
+	return func(ctx context.Context, dir string, item R, split sources.Chunker, yield func(sources.Chunk) error) error {
+		r := item.SweepRepo()
 		onErr := o.OnError
 		if onErr != nil {
 			onErr = func(path string, err error) { o.OnError(r.FullName+": "+path, err) }

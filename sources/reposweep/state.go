@@ -1,4 +1,4 @@
-package github
+package reposweep
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package github
+package reposweep
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ var ErrEmptyRepository = errors.New("empty repository (no commits)")
 // prompt disabled.
 type gitRunner struct {
 	git   string // path of git; "git" when empty
+	user  string // the user name sent with token
 	token string
 }
 
@@ -39,7 +40,11 @@ func (g *gitRunner) env() []string {
 	// helper, and the token as an Authorization header.
 	cfg := [][2]string{{"credential.helper", ""}, {"core.askPass", ""}}
 	if g.token != "" {
-		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + g.token))
+		user := g.user
+		if user == "" {
+			user = DefaultGitUser
+		}
+		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + g.token))
 		cfg = append(cfg, [2]string{"http.extraHeader", "Authorization: Basic " + basic})
 	}
 	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(cfg)))
@@ -79,24 +84,31 @@ func (g *gitRunner) run(ctx context.Context, dir string, args ...string) ([]byte
 	return stdout.Bytes(), nil
 }
 
-// refspecs are what a sweep fetches: branches and tags, and with pull
-// also the heads of pull requests (refs/pull/N/head), which keep commits
-// of unmerged and closed pull requests reachable.
-func refspecs(pull bool) []string {
-	s := []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
-	if pull {
-		s = append(s, "+refs/pull/*/head:refs/pull/*/head")
-	}
-	return s
-}
+// DefaultRefspecs are what a sweep fetches unless told otherwise:
+// branches and tags.
+var DefaultRefspecs = []string{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
 
-// refPrefixes are the refs the fingerprint of a repository covers.
-func refPrefixes(pull bool) []string {
-	p := []string{"refs/heads/", "refs/tags/"}
-	if pull {
-		p = append(p, "refs/pull/")
+// DefaultGitUser is the user name git sends with the token (GitHub's; the
+// hosts that ignore it accept it too).
+const DefaultGitUser = "x-access-token"
+
+// keeps says whether ref is one that refspecs fetch: it matches the source
+// side of one of them ("refs/pull/*/head" takes refs/pull/7/head).
+func keeps(refspecs []string, ref string) bool {
+	for _, rs := range refspecs {
+		src, _, _ := strings.Cut(strings.TrimPrefix(rs, "+"), ":")
+		pre, suf, glob := strings.Cut(src, "*")
+		if !glob {
+			if ref == src {
+				return true
+			}
+			continue
+		}
+		if len(ref) > len(pre)+len(suf) && strings.HasPrefix(ref, pre) && strings.HasSuffix(ref, suf) {
+			return true
+		}
 	}
-	return p
+	return false
 }
 
 // Tip identifies the state of a repository's refs: the commit HEAD names
@@ -107,10 +119,9 @@ type Tip struct {
 	Refs string `json:"refs"`
 }
 
-// tipOf computes a Tip from "objectname refname" lines, HEAD's target
-// branch and the refs taken.
-func tipOf(lines []string, headRef string, pull bool) Tip {
-	keep := refPrefixes(pull)
+// TipOf computes a Tip from "objectname refname" lines, HEAD's target
+// branch and the refspecs fetched (only the refs they take count).
+func TipOf(lines []string, headRef string, refspecs []string) Tip {
 	var refs []string
 	var t Tip
 	for _, ln := range lines {
@@ -124,11 +135,8 @@ func tipOf(lines []string, headRef string, pull bool) Tip {
 		if ref == headRef || (headRef == "" && ref == "HEAD") {
 			t.Head = obj
 		}
-		for _, p := range keep {
-			if strings.HasPrefix(ref, p) && (p != "refs/pull/" || strings.HasSuffix(ref, "/head")) {
-				refs = append(refs, obj+" "+ref)
-				break
-			}
+		if keeps(refspecs, ref) {
+			refs = append(refs, obj+" "+ref)
 		}
 	}
 	if len(refs) == 0 {
@@ -142,7 +150,7 @@ func tipOf(lines []string, headRef string, pull bool) Tip {
 
 // remoteTip asks the server for the repository's refs (git ls-remote: no
 // API quota, one round trip).
-func (g *gitRunner) remoteTip(ctx context.Context, r Repo, pull bool) (Tip, error) {
+func (g *gitRunner) remoteTip(ctx context.Context, r Repo, refspecs []string) (Tip, error) {
 	out, err := g.run(ctx, "", "ls-remote", r.CloneURL)
 	if err != nil {
 		return Tip{}, fmt.Errorf("list refs: %w", err)
@@ -151,11 +159,11 @@ func (g *gitRunner) remoteTip(ctx context.Context, r Repo, pull bool) (Tip, erro
 	if r.DefaultBranch != "" {
 		head = "refs/heads/" + r.DefaultBranch
 	}
-	return tipOf(strings.Split(string(out), "\n"), head, pull), nil
+	return TipOf(strings.Split(string(out), "\n"), head, refspecs), nil
 }
 
 // localTip reads the refs of a clone.
-func (g *gitRunner) localTip(ctx context.Context, dir, defaultBranch string, pull bool) (Tip, error) {
+func (g *gitRunner) localTip(ctx context.Context, dir, defaultBranch string, refspecs []string) (Tip, error) {
 	out, err := g.run(ctx, dir, "for-each-ref", "--format=%(objectname)\t%(refname)")
 	if err != nil {
 		return Tip{}, fmt.Errorf("read refs: %w", err)
@@ -164,15 +172,14 @@ func (g *gitRunner) localTip(ctx context.Context, dir, defaultBranch string, pul
 	if defaultBranch != "" {
 		head = "refs/heads/" + defaultBranch
 	}
-	return tipOf(strings.Split(string(out), "\n"), head, pull), nil
+	return TipOf(strings.Split(string(out), "\n"), head, refspecs), nil
 }
 
-// fetch brings the repository's branches and tags (and pull request heads
-// with pull) into the bare repository dir, creating it when it does not
+// fetch brings the refs refspecs name into the bare repository dir, creating it when it does not
 // exist, and points HEAD at the default branch. An existing clone (a cache)
 // is updated: new objects fetched, deleted refs pruned. It reports
 // ErrEmptyRepository when the repository has no refs.
-func (g *gitRunner) fetch(ctx context.Context, r Repo, dir string, pull bool) error {
+func (g *gitRunner) fetch(ctx context.Context, r Repo, dir string, refspecs []string) error {
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return fmt.Errorf("clone: %w", err)
@@ -181,7 +188,7 @@ func (g *gitRunner) fetch(ctx context.Context, r Repo, dir string, pull bool) er
 			return fmt.Errorf("clone: %w", err)
 		}
 	}
-	args := append([]string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", r.CloneURL}, refspecs(pull)...)
+	args := append([]string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--", r.CloneURL}, refspecs...)
 	if _, err := g.run(ctx, dir, args...); err != nil {
 		return fmt.Errorf("clone: %w", err)
 	}
@@ -200,10 +207,10 @@ func (g *gitRunner) fetch(ctx context.Context, r Repo, dir string, pull bool) er
 	return nil
 }
 
-// cachePath is where a repository's clone lives under a cache directory:
+// CachePath is where a repository's clone lives under a cache directory:
 // host/owner/name.git, from the clone URL.
-func cachePath(cacheDir string, r Repo) string {
-	host := "github"
+func CachePath(cacheDir string, r Repo) string {
+	host := "host"
 	if u, err := url.Parse(r.CloneURL); err == nil && u.Host != "" {
 		host = strings.ReplaceAll(u.Host, ":", "_")
 	}
@@ -222,4 +229,25 @@ func safeName(s string) string {
 		return "_" + s
 	}
 	return s
+}
+
+// resolveHead fills in r's default branch, when the host's listing did not
+// say it, from the branch the server's HEAD names.
+func (g *gitRunner) resolveHead(ctx context.Context, r Repo) (Repo, error) {
+	if r.DefaultBranch != "" {
+		return r, nil
+	}
+	out, err := g.run(ctx, "", "ls-remote", "--symref", "--", r.CloneURL, "HEAD")
+	if err != nil {
+		return r, fmt.Errorf("read HEAD: %w", err)
+	}
+	for _, ln := range strings.Split(string(out), "\n") {
+		// "ref: refs/heads/main\tHEAD"
+		if ref, ok := strings.CutPrefix(ln, "ref: refs/heads/"); ok {
+			if b, name, ok := strings.Cut(ref, "\t"); ok && name == "HEAD" {
+				r.DefaultBranch = b
+			}
+		}
+	}
+	return r, nil
 }
