@@ -22,6 +22,8 @@ type Reader struct {
 	s  *Store
 	z  inflater
 	br *bufio.Reader
+	// cache, when set (SetCache), keeps delta bases read before.
+	cache *baseCache
 }
 
 // NewReader returns a Reader of s.
@@ -65,6 +67,15 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 	}
 	if off < 12 || off >= p.size-20 {
 		return 0, nil, fmt.Errorf("offset %d outside the pack", off)
+	}
+	if r.cache != nil {
+		if typ, data, ok := r.cache.get(p, off); ok {
+			if depth == 0 {
+				// The caller may reuse what it gets as buf.
+				data = append(buf[:0], data...)
+			}
+			return typ, data, nil
+		}
 	}
 	var head [32]byte
 	n, err := p.f.ReadAt(head[:min(int64(len(head)), p.size-off)], off)
@@ -140,11 +151,17 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 		return 0, nil, err
 	}
 	if typ != objOfsDelta && typ != objRefDelta {
+		if depth > 0 && r.cache != nil {
+			r.cache.put(p, off, typ, data) // read into no buf: its own
+		}
 		return typ, data, nil
 	}
 	out, _, err := applyDelta(base, data, nil, nil)
 	if err != nil {
 		return 0, nil, err
+	}
+	if depth > 0 && r.cache != nil {
+		r.cache.put(p, off, baseTyp, out)
 	}
 	return baseTyp, out, nil
 }
