@@ -406,7 +406,7 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 		if pre == nil || pre([]byte(c.Message)) {
 			m.message, m.scanMessage = c.Message, true
 		}
-		n := commitNode{hash: c.Hash, when: c.Committer.When.Unix(), meta: m}
+		n := commitNode{hash: c.Hash, when: c.Committer.When.Unix(), tree: c.TreeHash, meta: m}
 		if _, ok := h.shallow[c.Hash]; !ok {
 			n.parents = c.ParentHashes
 		}

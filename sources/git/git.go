@@ -88,6 +88,9 @@ type Options struct {
 	// catFileBlobs makes the blob-first scan read blobs with git cat-file
 	// instead of in process (tests run both).
 	catFileBlobs bool
+	// logAttribution makes the blob-first scan attribute with the git log
+	// walk even when it could in process (for comparisons).
+	logAttribution bool
 }
 
 // Matcher is what the git source asks of the detector engine, which
