@@ -73,6 +73,12 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	h.hold = true
 	h.errMu.Unlock()
 	defer func() { h.release(err == nil || !errors.Is(err, errFallback)) }()
+	clock := newPhaseClock()
+	defer func() {
+		if err == nil {
+			clock.done(h.s.opts.Stats, h.repoName)
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,6 +154,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		st.Packs = packs
 	}
 
+	clock.lap(phaseScan)
 	var recs []record
 	var order []int32
 	if len(bs.hits) > 0 || len(bs.tooBig) > 0 {
@@ -184,7 +191,9 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			h.s.warn("%s: %d blob(s) with a possible key were listed by git rev-list but introduced by no commit bks walked: not reported (please report this)", h.repoName, n)
 		}
 	}
+	clock.lap(phaseAttribution)
 	h.release(true)
+	defer clock.lap(phaseOutput)
 
 	// Blobs at HEAD first.
 	h.headFirst(order, recs)

@@ -132,6 +132,8 @@ type Stats struct {
 	// Streamed counts the blobs over the in-memory limit that were
 	// streamed through the chunker instead of held whole (large.go).
 	Streamed int
+	// Phases is where a blob-first scan's wall time went (timings.go).
+	Phases Phases
 }
 
 // Source scans a repository's history. It calls yield from one goroutine.
