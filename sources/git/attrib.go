@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -22,11 +23,16 @@ import (
 // parent has; a blob a parent has was shown by an earlier commit already.
 // So "the first commit whose diff shows blob B, at the first path in tree
 // order" is "the first commit whose tree holds B, at its first path in tree
-// order", and the walk here reads the commits' trees in topological order,
-// each tree id once: a subtree read before holds only blobs seen before
-// (Nosey Parker's walk, and the go-git walk's, history.go). Trees are read
-// from the object store the blob scan read (packs.go), with a bounded cache
-// of delta bases; the walk stops once every wanted blob is attributed.
+// order". The walk here goes through the commits in topological order and
+// diffs each one's tree against its first parent's: an entry the parent
+// has too (same name, mode and id) holds only blobs seen before, and so
+// does a subtree id seen before, so neither is read (Nosey Parker's walk).
+// What is left are the few entries each commit changed; those blobs not
+// seen before are the commit's. Raw trees are parsed in place, without
+// allocating, and kept in a bounded cache (the parent's trees were read for
+// the parent, most often just before), over a bounded cache of delta
+// bases; trees come from the object store the blob scan read (packs.go).
+// The walk stops once every wanted blob is attributed.
 //
 // HEAD's tree (in_head) and trees that refs name are read the same way. An
 // object the store cannot give (a partial clone's promisor objects, a thin
@@ -39,8 +45,12 @@ var errStoreMiss = errors.New("object not in the object store")
 // errAllFound stops the walk once every wanted blob is attributed.
 var errAllFound = errors.New("every wanted blob attributed")
 
-// treeCacheBytes bounds the delta bases the walk keeps.
-const treeCacheBytes = 64 << 20
+// deltaCacheBytes bounds the delta bases each part of the walk keeps,
+// treeCacheBytes its raw trees.
+const (
+	deltaCacheBytes = 24 << 20
+	treeCacheBytes  = 16 << 20
+)
 
 // emptyTree is git's empty tree, which git knows without storing it.
 var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
@@ -51,7 +61,7 @@ var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
 // is. It fills headBlobs first.
 func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
 	r := h.store.NewReader()
-	r.SetCache(treeCacheBytes)
+	r.SetCache(deltaCacheBytes)
 	h.trees = r
 	defer func() { h.trees = nil }()
 	if err := h.walkHeadAndBoundary(ctx); err != nil {
@@ -77,7 +87,7 @@ func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]boo
 		}
 		return nil
 	}
-	err := h.walkCommitTrees(ctx, first)
+	err := h.walkCommitTrees(ctx, want, first)
 	if err == nil {
 		err = h.looseRecords(ctx, first)
 	}
@@ -87,16 +97,92 @@ func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]boo
 	return err
 }
 
-// walkCommitTrees walks the included commits' trees in topological order.
-func (h *history) walkCommitTrees(ctx context.Context, add func(record) error) error {
-	for _, i := range h.topoOrder() {
+// walkCommitTrees diffs the included commits' trees, in topological
+// order, against their first parent's, and calls add with what each shows.
+//
+// A commit's diff does not depend on the others', so a long history is cut
+// into consecutive parts, one goroutine each, as logWalk does: the first
+// part's records go to add as they come, the others' are held (only the
+// wanted blobs', once each) and passed on in order; what add sees is what
+// one walk would show, less entries under trees another part had diffed,
+// whose blobs add sees first anyway.
+func (h *history) walkCommitTrees(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
+	order := h.topoOrder()
+	parts := min(runtime.GOMAXPROCS(0), 4)
+	if len(order) < logSplitMin || parts < 2 {
+		return h.diffCommits(ctx, newTreeDiff(h.store, h.seenTrees, add), order)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	size := (len(order) + parts - 1) / parts
+	type held struct {
+		recs []record
+		seen map[plumbing.Hash]struct{}
+		err  error
+		done chan struct{}
+	}
+	var rest []*held
+	for start := size; start < len(order); start += size {
+		part := order[start:min(start+size, len(order))]
+		hp := &held{seen: map[plumbing.Hash]struct{}{}, done: make(chan struct{})}
+		rest = append(rest, hp)
+		go func() {
+			defer close(hp.done)
+			kept := map[plumbing.Hash]struct{}{}
+			hp.err = h.diffCommits(ctx, newTreeDiff(h.store, hp.seen, func(r record) error {
+				if _, ok := want[r.blob]; want != nil && !ok {
+					return nil
+				}
+				if _, ok := kept[r.blob]; ok {
+					return nil
+				}
+				kept[r.blob] = struct{}{}
+				hp.recs = append(hp.recs, r)
+				return nil
+			}), part)
+		}()
+	}
+	err := h.diffCommits(ctx, newTreeDiff(h.store, h.seenTrees, add), order[:size])
+	for _, hp := range rest {
+		if err != nil {
+			cancel()
+			<-hp.done
+			continue
+		}
+		<-hp.done
+		if err = hp.err; err != nil {
+			continue
+		}
+		for _, r := range hp.recs {
+			if err = add(r); err != nil {
+				break
+			}
+		}
+		hp.recs = nil
+		// Every blob under these trees has now been seen.
+		for id := range hp.seen {
+			h.seenTrees[id] = struct{}{}
+		}
+	}
+	return err
+}
+
+// diffCommits diffs the trees of the commits of order with d.
+func (h *history) diffCommits(ctx context.Context, d *treeDiff, order []int32) error {
+	for _, i := range order {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := h.walkTree(ctx, h.nodes[i].tree, "", h.seenTrees, func(p string, id plumbing.Hash) error {
-			return add(record{blob: id, node: i, path: p})
-		})
-		if err != nil {
+		n := &h.nodes[i]
+		var parent plumbing.Hash
+		for _, p := range n.parents {
+			if pi, ok := h.index[p]; ok {
+				parent = h.nodes[pi].tree
+				break
+			}
+		}
+		d.node = i
+		if err := d.diff(n.tree, parent, ""); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,12 @@ func sameAttribution(t testing.TB, dir string, seed uint64) {
 	got := attribution(t, dir, true, nil)
 	if !slices.Equal(got, oracle) {
 		t.Fatalf("in-process attribution differs from git log's (%d and %d records):\n%s", len(got), len(oracle), firstDiff(got, oracle))
+	}
+	// Cut into parts walked at once (walkCommitTrees), as long histories are.
+	defer func(n, procs int) { logSplitMin = n; runtime.GOMAXPROCS(procs) }(logSplitMin, runtime.GOMAXPROCS(4))
+	logSplitMin = 4
+	if got := attribution(t, dir, true, nil); !slices.Equal(got, oracle) {
+		t.Fatalf("in-process attribution in parts differs from git log's (%d and %d records):\n%s", len(got), len(oracle), firstDiff(got, oracle))
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	for range 3 {
