@@ -121,6 +121,7 @@ func (d *treeDiff) diff(cur, par plumbing.Hash, prefix string) error {
 			return err
 		}
 	}
+	cdata, pdata = skipCommonEntries(cdata, pdata)
 	var pe treeEntry
 	havePE := false
 	for len(cdata) > 0 {
@@ -176,6 +177,30 @@ func (d *treeDiff) diff(cur, par plumbing.Hash, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// skipCommonEntries drops the entries both raw trees start with, byte for
+// byte the same (most of a tree, when a commit changed one entry): only
+// their ends are found, not their fields parsed.
+func skipCommonEntries(a, b []byte) ([]byte, []byte) {
+	n := min(len(a), len(b))
+	l := 0
+	const block = 256
+	for l+block <= n && bytes.Equal(a[l:l+block], b[l:l+block]) {
+		l += block
+	}
+	for l < n && a[l] == b[l] {
+		l++
+	}
+	off := 0
+	for {
+		nul := bytes.IndexByte(a[off:l], 0)
+		if nul < 0 || off+nul+1+20 > l {
+			break
+		}
+		off += nul + 1 + 20
+	}
+	return a[off:], b[off:]
 }
 
 // tree returns the raw tree id, from the cache or the store.
