@@ -435,3 +435,37 @@ func FuzzAttribution(f *testing.F) {
 		sameAttribution(t, dir, uint64(len(prog)))
 	})
 }
+
+// A partial clone without trees (--filter=tree:0) whose key blob was
+// fetched: the blob scan finds it, the in-process walk cannot read the
+// trees and hands over to the git log walk, and the scan ends as it did
+// with the git log walk alone (which, bks never fetching, cannot read them
+// either: the go-git walk reports each missing tree).
+func TestAttributionFallsBackToGitLog(t *testing.T) {
+	testgit.Need(t)
+	src := newTestRepo(t)
+	src.Git("config", "uploadpack.allowFilter", "true")
+	src.Git("config", "uploadpack.allowAnySHA1InWant", "true")
+	src.Write("a.txt", "x\n")
+	src.Commit("one")
+	src.Write("d/b.txt", "AWS_BEARER_TOKEN_BEDROCK="+key(80)+"\n")
+	c2 := src.Commit("two")
+	src.Write("a.txt", "y\n")
+	src.Commit("three")
+	blob := src.Git("rev-parse", c2+":d/b.txt")
+	dir := filepath.Join(t.TempDir(), "partial")
+	src.Git("clone", "-q", "--no-checkout", "--filter=tree:0", "file://"+src.Dir, dir)
+	src.At(dir).Git("cat-file", "-e", blob) // fetched from the promisor remote
+
+	got := scanRepo(t, Options{Path: dir, Reader: readerGitPrefilter})
+	if !slices.ContainsFunc(got.warns, func(w string) bool { return strings.Contains(w, "attributing with git log") }) {
+		t.Errorf("warnings %q: want the hand-over to git log", got.warns)
+	}
+	want := scanRepo(t, Options{Path: dir, Reader: readerGitPrefilter, logAttribution: true})
+	if len(got.found) != len(want.found) || !slices.Equal(got.errs, want.errs) {
+		t.Errorf("in process, then git log: findings %d, errors %q\ngit log alone: findings %d, errors %q", len(got.found), got.errs, len(want.found), want.errs)
+	}
+	if len(got.errs) == 0 {
+		t.Errorf("no error: the missing trees are not reported")
+	}
+}
