@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -101,67 +101,39 @@ func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]boo
 // order, against their first parent's, and calls add with what each shows.
 //
 // A commit's diff does not depend on the others', so a long history is cut
-// into consecutive parts, one goroutine each, as logWalk does: the first
-// part's records go to add as they come, the others' are held (only the
-// wanted blobs', once each) and passed on in order; what add sees is what
-// one walk would show, less entries under trees another part had diffed,
-// whose blobs add sees first anyway.
+// into parts walked at once (inParts), as the git log walk is; a part holds
+// only the wanted blobs' first records. What add sees is what one walk
+// would show, less entries under trees another part had diffed, whose
+// blobs add sees first anyway.
 func (h *history) walkCommitTrees(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
-	order := h.topoOrder()
-	parts := min(runtime.GOMAXPROCS(0), 4)
-	if len(order) < logSplitMin || parts < 2 {
-		return h.diffCommits(ctx, newTreeDiff(h.store, h.seenTrees, add), order)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	size := (len(order) + parts - 1) / parts
-	type held struct {
-		recs []record
-		seen map[plumbing.Hash]struct{}
-		err  error
-		done chan struct{}
-	}
-	var rest []*held
-	for start := size; start < len(order); start += size {
-		part := order[start:min(start+size, len(order))]
-		hp := &held{seen: map[plumbing.Hash]struct{}{}, done: make(chan struct{})}
-		rest = append(rest, hp)
-		go func() {
-			defer close(hp.done)
-			kept := map[plumbing.Hash]struct{}{}
-			hp.err = h.diffCommits(ctx, newTreeDiff(h.store, hp.seen, func(r record) error {
-				if _, ok := want[r.blob]; want != nil && !ok {
-					return nil
-				}
-				if _, ok := kept[r.blob]; ok {
-					return nil
-				}
-				kept[r.blob] = struct{}{}
-				hp.recs = append(hp.recs, r)
+	var mu sync.Mutex
+	var seens []map[plumbing.Hash]struct{} // the parts' diffed trees
+	err := inParts(ctx, h.topoOrder(), func(ctx context.Context, k int, part []int32, add func(record) error) error {
+		seen := h.seenTrees
+		if k > 0 {
+			seen = map[plumbing.Hash]struct{}{}
+			mu.Lock()
+			seens = append(seens, seen)
+			mu.Unlock()
+		}
+		kept := map[plumbing.Hash]struct{}{}
+		return h.diffCommits(ctx, newTreeDiff(h.store, seen, func(r record) error {
+			if _, ok := want[r.blob]; want != nil && !ok {
 				return nil
-			}), part)
-		}()
-	}
-	err := h.diffCommits(ctx, newTreeDiff(h.store, h.seenTrees, add), order[:size])
-	for _, hp := range rest {
-		if err != nil {
-			cancel()
-			<-hp.done
-			continue
-		}
-		<-hp.done
-		if err = hp.err; err != nil {
-			continue
-		}
-		for _, r := range hp.recs {
-			if err = add(r); err != nil {
-				break
 			}
-		}
-		hp.recs = nil
-		// Every blob under these trees has now been seen.
-		for id := range hp.seen {
-			h.seenTrees[id] = struct{}{}
+			if _, ok := kept[r.blob]; ok {
+				return nil
+			}
+			kept[r.blob] = struct{}{}
+			return add(r)
+		}), part)
+	}, add)
+	if err == nil {
+		// Every blob under the parts' trees has now been seen.
+		for _, seen := range seens {
+			for id := range seen {
+				h.seenTrees[id] = struct{}{}
+			}
 		}
 	}
 	return err
