@@ -48,8 +48,8 @@ var errAllFound = errors.New("every wanted blob attributed")
 // deltaCacheBytes bounds the delta bases each part of the walk keeps,
 // treeCacheBytes its raw trees.
 const (
-	deltaCacheBytes = 24 << 20
-	treeCacheBytes  = 16 << 20
+	deltaCacheBytes = 8 << 20
+	treeCacheBytes  = 8 << 20
 )
 
 // emptyTree is git's empty tree, which git knows without storing it.
