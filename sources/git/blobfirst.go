@@ -73,6 +73,12 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	h.hold = true
 	h.errMu.Unlock()
 	defer func() { h.release(err == nil || !errors.Is(err, errFallback)) }()
+	clock := newPhaseClock()
+	defer func() {
+		if err == nil {
+			clock.done(h.s.opts.Stats, h.repoName)
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -106,11 +112,6 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	bs := &blobScan{tooBig: map[plumbing.Hash]int64{}}
 	packs := store != nil
 	var serr, cerr error
-	// With the object store read in process, the attribution walk starts
-	// at the first candidate, while the rest of the blobs are read (its
-	// git log runs beside them); it keeps every blob's first record, and
-	// the candidates' are picked once all are known.
-	var spec chan walkResult
 	if packs {
 		// The store holds what is there; rev-list names what is not.
 		missingDone := make(chan error, 1)
@@ -122,24 +123,8 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			}
 			missingDone <- err
 		}()
-		firstHit := make(chan struct{})
-		blobsDone := make(chan struct{})
-		go func() {
-			defer close(blobsDone)
-			serr = h.streamPacks(ctx, store, bs, firstHit)
-		}()
-		hit := false
-		select {
-		case <-firstHit:
-			hit = true
-		case <-blobsDone:
-		}
+		serr = h.streamPacks(ctx, store, bs)
 		cerr = <-commitsDone
-		if hit && cerr == nil {
-			spec = make(chan walkResult, 1)
-			go func() { spec <- h.attributeAll(ctx) }()
-		}
-		<-blobsDone
 		if merr := <-missingDone; merr != nil && serr == nil {
 			serr = merr
 		}
@@ -155,9 +140,6 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 	}
 	if serr != nil || cerr != nil {
 		cancel()
-		if spec != nil {
-			<-spec // it writes to h: done before any fallback resets h
-		}
 		if serr != nil {
 			return serr
 		}
@@ -172,6 +154,7 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 		st.Packs = packs
 	}
 
+	clock.lap(phaseScan)
 	var recs []record
 	var order []int32
 	if len(bs.hits) > 0 || len(bs.tooBig) > 0 {
@@ -199,31 +182,18 @@ func (h *history) runBlobFirst(ctx context.Context, yield func(sources.Chunk) er
 			recs = append(recs, r)
 			order = append(order, int32(len(recs)-1))
 		}
-		if spec != nil {
-			res := <-spec
-			if res.err != nil {
-				return res.err
-			}
-			for _, r := range res.all {
-				keep(r)
-			}
-		} else {
-			if err := h.walkHeadAndBoundary(ctx); err != nil {
-				return err
-			}
-			if err := h.walkRecords(ctx, func(r record) error { keep(r); return nil }); err != nil {
-				return err
-			}
+		if err := h.attribute(ctx, want, func(r record) error { keep(r); return nil }); err != nil {
+			return err
 		}
 		if n := len(want) - found; n > 0 && packs {
 			h.s.warn("%s: %d blob(s) with a possible key (or over the size cap) are in the object store but no ref reaches them (a deleted branch, a rewritten commit, a `git add` never committed): not reported, and not in any clone; `git fsck --unreachable --no-reflogs` lists them", h.repoName, n)
 		} else if n > 0 {
 			h.s.warn("%s: %d blob(s) with a possible key were listed by git rev-list but introduced by no commit bks walked: not reported (please report this)", h.repoName, n)
 		}
-	} else if spec != nil {
-		<-spec // cannot happen: a hit started it
 	}
+	clock.lap(phaseAttribution)
 	h.release(true)
+	defer clock.lap(phaseOutput)
 
 	// Blobs at HEAD first.
 	h.headFirst(order, recs)
@@ -264,23 +234,30 @@ func (h *history) walkRecords(ctx context.Context, add func(record) error) error
 	return h.looseRecords(ctx, first)
 }
 
-// walkResult is what attributeAll found.
-type walkResult struct {
-	all []record
-	err error
-}
-
-// attributeAll runs the attribution walk for every blob.
-func (h *history) attributeAll(ctx context.Context) walkResult {
-	if err := h.walkHeadAndBoundary(ctx); err != nil {
-		return walkResult{err: err}
+// attribute calls add with the first record of each blob of want, in
+// topological order, and fills headBlobs: in process from the object store
+// when it is open (attrib.go), else, or when the store lacks an object it
+// needs, with the git log walk.
+func (h *history) attribute(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
+	if h.store != nil && !h.s.opts.logAttribution {
+		err := h.attributeStore(ctx, want, add)
+		if !errors.Is(err, errStoreMiss) {
+			return err
+		}
+		h.s.warn("%s: %v: attributing with git log", h.repoName, err)
+		h.seenTrees = map[plumbing.Hash]struct{}{}
+		h.seenBlobs = map[plumbing.Hash]struct{}{}
+		h.headBlobs = map[plumbing.Hash]struct{}{}
 	}
-	var all []record
-	err := h.walkRecords(ctx, func(r record) error {
-		all = append(all, r)
-		return nil
+	if err := h.walkHeadAndBoundary(ctx); err != nil {
+		return err
+	}
+	return h.walkRecords(ctx, func(r record) error {
+		if _, ok := want[r.blob]; !ok && want != nil {
+			return nil
+		}
+		return add(r)
 	})
-	return walkResult{all: all, err: err}
 }
 
 // streamBlobs lists the reachable blobs with git rev-list and reads each

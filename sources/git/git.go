@@ -88,6 +88,9 @@ type Options struct {
 	// catFileBlobs makes the blob-first scan read blobs with git cat-file
 	// instead of in process (tests run both).
 	catFileBlobs bool
+	// logAttribution makes the blob-first scan attribute with the git log
+	// walk even when it could in process (for comparisons).
+	logAttribution bool
 }
 
 // Matcher is what the git source asks of the detector engine, which
@@ -129,6 +132,8 @@ type Stats struct {
 	// Streamed counts the blobs over the in-memory limit that were
 	// streamed through the chunker instead of held whole (large.go).
 	Streamed int
+	// Phases is where a blob-first scan's wall time went (timings.go).
+	Phases Phases
 }
 
 // Source scans a repository's history. It calls yield from one goroutine.

@@ -36,6 +36,10 @@ type history struct {
 	// objs, while set, reads commits in process instead of by git
 	// cat-file (the blob-first scan, packs.go).
 	objs *pack.Reader
+	// trees, while set, reads the trees (and HEAD's commit) the tree
+	// walks read in process: the in-process attribution walk (attrib.go).
+	// An object it cannot read is then an error, not reported and skipped.
+	trees *pack.Reader
 	// store is the object store opened for the blob-first scan, when the
 	// git CLI is used and bks can read it (nil: git cat-file reads it).
 	store *pack.Store
@@ -111,7 +115,8 @@ type commitNode struct {
 	hash    plumbing.Hash
 	when    int64
 	parents []plumbing.Hash
-	meta    *commitMeta // kept by the git CLI walk; nil in go-git's
+	tree    plumbing.Hash // set by the git CLI walk (collectGit)
+	meta    *commitMeta   // kept by the git CLI walk; nil in go-git's
 }
 
 // commitMeta is what findings say of a commit.
@@ -206,7 +211,13 @@ func (h *history) resolve(rev string) (plumbing.Hash, error) {
 // peelToCommit follows tag objects to the commit they name.
 func (h *history) peelToCommit(id plumbing.Hash) (plumbing.Hash, error) {
 	for range 16 {
-		tag, err := object.GetTag(h.repo.Storer, id)
+		var tag *object.Tag
+		var err error
+		if h.trees != nil {
+			tag, err = storeTag(h.trees, id)
+		} else {
+			tag, err = object.GetTag(h.repo.Storer, id)
+		}
 		if err != nil {
 			return id, nil // not a tag
 		}
@@ -347,6 +358,9 @@ func (h *history) rootObject(id plumbing.Hash) (plumbing.EncodedObject, error) {
 			}
 		}
 	}
+	if h.trees != nil {
+		return storeObject(h.trees, id, plumbing.AnyObject)
+	}
 	return h.repo.Storer.EncodedObject(plumbing.AnyObject, id)
 }
 
@@ -472,8 +486,9 @@ func (q *readyQueue) Pop() any {
 }
 
 // headTree returns the tree of HEAD of the default branch: HEAD, or the
-// remote's HEAD when HEAD names no commit.
-func (h *history) headTree() (plumbing.Hash, bool) {
+// remote's HEAD when HEAD names no commit. Reading through h.trees, a
+// commit it cannot read is an error (the store may lack what git has).
+func (h *history) headTree() (plumbing.Hash, bool, error) {
 	for _, name := range []plumbing.ReferenceName{plumbing.HEAD, "refs/remotes/origin/HEAD"} {
 		ref, err := h.repo.Reference(name, true)
 		if err != nil {
@@ -483,13 +498,21 @@ func (h *history) headTree() (plumbing.Hash, bool) {
 		if err != nil {
 			continue
 		}
-		c, err := object.GetCommit(h.repo.Storer, id)
+		var c *object.Commit
+		if h.trees != nil {
+			c, err = storeCommit(h.trees, id)
+			if errors.Is(err, pack.ErrNotFound) {
+				return plumbing.ZeroHash, false, fmt.Errorf("%w: HEAD commit %s: %v", errStoreMiss, id, err)
+			}
+		} else {
+			c, err = object.GetCommit(h.repo.Storer, id)
+		}
 		if err != nil {
 			continue
 		}
-		return c.TreeHash, true
+		return c.TreeHash, true, nil
 	}
-	return plumbing.ZeroHash, false
+	return plumbing.ZeroHash, false, nil
 }
 
 // walkTree calls blob for every blob under tree id not seen before (when
@@ -502,7 +525,10 @@ func (h *history) walkTree(ctx context.Context, id plumbing.Hash, prefix string,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, err := object.GetTree(h.repo.Storer, id)
+	t, err := h.getTree(id)
+	if err != nil && h.trees != nil {
+		return fmt.Errorf("%w: read tree %s: %v", errStoreMiss, id, err)
+	}
 	if err != nil {
 		name := prefix
 		if name == "" {
@@ -551,7 +577,11 @@ func (h *history) walk(ctx context.Context) error {
 // walkHeadAndBoundary lists the blobs at HEAD and marks what the boundary
 // commits have as seen.
 func (h *history) walkHeadAndBoundary(ctx context.Context) error {
-	if t, ok := h.headTree(); ok {
+	t, ok, err := h.headTree()
+	if err != nil {
+		return err
+	}
+	if ok {
 		err := h.walkTree(ctx, t, "", map[plumbing.Hash]struct{}{}, func(_ string, id plumbing.Hash) error {
 			h.headBlobs[id] = struct{}{}
 			return nil

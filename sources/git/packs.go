@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -120,9 +119,7 @@ func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn 
 // streamPacks reads every blob of store in process and checks each with
 // the Matcher. errFallback: an object could not be read (the walk
 // reports it by id).
-//
-// firstHit is closed at the first candidate (or blob over the size cap).
-func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan, firstHit chan struct{}) error {
+func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobScan) error {
 	o := h.s.opts
 	pre, anchors, span, maxSize := o.prefilter(), o.Matcher.HasAnchor, o.Matcher.MaxAnchorLen()-1, o.MaxBlobSize
 	if anchors != nil && span < 0 {
@@ -130,8 +127,6 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 	}
 	workers := runtime.GOMAXPROCS(0)
 	found := make([]packScan, workers)
-	var once sync.Once
-	signal := func() { once.Do(func() { close(firstHit) }) }
 	visit := func(w int, b *pack.Blob) uint8 {
 		ps := &found[w]
 		size := int64(len(b.Data))
@@ -145,14 +140,12 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 				ps.big = map[plumbing.Hash]int64{}
 			}
 			ps.big[plumbing.Hash(b.ID)] = size
-			signal()
 			return blobDirty
 		}
 		if b.Skipped {
 			// Too large to hold: streamed to the consumer, unchecked.
 			ps.hits = append(ps.hits, plumbing.Hash(b.ID))
 			ps.stream = append(ps.stream, plumbing.Hash(b.ID))
-			signal()
 			return blobDirty
 		}
 		if anchors != nil {
@@ -166,7 +159,6 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 		}
 		if pre(b.Data) {
 			ps.hits = append(ps.hits, plumbing.Hash(b.ID))
-			signal()
 		}
 		return blobDirty
 	}

@@ -152,32 +152,47 @@ func TestReaderMatchesGit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	r := s.NewReader()
 	out := git(t, dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
-	types := map[string]int{}
-	var buf []byte
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		hexID, wantTyp, _ := strings.Cut(l, " ")
-		var id ID
-		if _, err := hex.Decode(id[:], []byte(hexID)); err != nil {
-			t.Fatal(err)
+	// Without a cache of delta bases, with one, and with one too small to
+	// keep much; twice over, so that cached bases are read again (whole,
+	// into the caller's buf, which must not write into the cache).
+	for _, cache := range []int64{0, 1 << 20, 4096} {
+		r := s.NewReader()
+		r.SetCache(cache)
+		types := map[string]int{}
+		var buf []byte
+		for range 2 {
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				hexID, wantTyp, _ := strings.Cut(l, " ")
+				var id ID
+				if _, err := hex.Decode(id[:], []byte(hexID)); err != nil {
+					t.Fatal(err)
+				}
+				typ, data, err := r.Object(id, buf)
+				if err != nil || typ != wantTyp {
+					t.Fatalf("cache %d: Object(%s) = %q, %v; want a %s", cache, hexID, typ, err, wantTyp)
+				}
+				h := sha1.New()
+				fmt.Fprintf(h, "%s %d\x00", typ, len(data))
+				h.Write(data)
+				if ID(h.Sum(nil)) != id {
+					t.Fatalf("cache %d: object %s: content does not hash to its id", cache, hexID)
+				}
+				types[typ]++
+				for i := range data {
+					data[i] = 'x' // the caller owns what it got
+				}
+				buf = data
+			}
 		}
-		typ, data, err := r.Object(id, buf)
-		if err != nil || typ != wantTyp {
-			t.Fatalf("Object(%s) = %q, %v; want a %s", hexID, typ, err, wantTyp)
+		if types["commit"] < 80 || types["tree"] < 80 || types["tag"] != 2 {
+			t.Errorf("cache %d: objects read: %v", cache, types)
 		}
-		h := sha1.New()
-		fmt.Fprintf(h, "%s %d\x00", typ, len(data))
-		h.Write(data)
-		if ID(h.Sum(nil)) != id {
-			t.Fatalf("object %s: content does not hash to its id", hexID)
+		if cache > 0 && r.cache.size == 0 {
+			t.Errorf("cache %d: nothing cached", cache)
 		}
-		types[typ]++
-		buf = data
 	}
-	if types["commit"] < 40 || types["tree"] < 40 || types["tag"] != 1 {
-		t.Errorf("objects read: %v", types)
-	}
+	r := s.NewReader()
 	if _, _, err := r.Object(ID{1, 2, 3}, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a missing object: err = %v, want ErrNotFound", err)
 	}

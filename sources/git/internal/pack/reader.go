@@ -22,6 +22,8 @@ type Reader struct {
 	s  *Store
 	z  inflater
 	br *bufio.Reader
+	// cache, when set (SetCache), keeps delta bases read before.
+	cache *baseCache
 }
 
 // NewReader returns a Reader of s.
@@ -66,12 +68,25 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 	if off < 12 || off >= p.size-20 {
 		return 0, nil, fmt.Errorf("offset %d outside the pack", off)
 	}
-	var head [32]byte
-	n, err := p.f.ReadAt(head[:min(int64(len(head)), p.size-off)], off)
-	if n == 0 {
+	if r.cache != nil {
+		if typ, data, ok := r.cache.get(p, off); ok {
+			if depth == 0 {
+				// The caller may reuse what it gets as buf.
+				data = append(buf[:0], data...)
+			}
+			return typ, data, nil
+		}
+	}
+	// One buffered reader for the header and the zlib data after it: one
+	// read of the file for a small object (a tree's delta).
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(nil, 4096)
+	}
+	r.br.Reset(io.NewSectionReader(p.f, off, p.size-20-off))
+	h, err := r.br.Peek(32)
+	if len(h) == 0 {
 		return 0, nil, fmt.Errorf("read at %d: %v", off, err)
 	}
-	h := head[:n]
 	i := 0
 	c := h[i]
 	i++
@@ -85,8 +100,8 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 		i++
 		size |= int64(c&0x7f) << shift
 	}
-	var baseTyp byte
-	var base []byte
+	var baseOff int64 // an ofs-delta's base
+	var bid ID        // a ref-delta's base
 	switch typ {
 	case objCommit, objTree, objBlob, objTag:
 	case objOfsDelta:
@@ -107,54 +122,60 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 		if d <= 0 || d > off {
 			return 0, nil, errors.New("bad delta base offset")
 		}
-		baseTyp, base, err = r.at(p, off-d, nil, depth+1)
+		baseOff = off - d
 	case objRefDelta:
 		if i+20 > len(h) {
 			return 0, nil, errors.New("bad delta header")
 		}
-		var bid ID
 		copy(bid[:], h[i:i+20])
 		i += 20
-		if j := p.lookup(bid[:]); j >= 0 {
-			baseTyp, base, err = r.at(p, p.offs[j], nil, depth+1)
-		} else {
-			var name string
-			name, base, err = r.Object(bid, nil)
-			for t, n := range typeNames {
-				if n == name && n != "" {
-					baseTyp = byte(t)
-				}
-			}
-		}
 	default:
 		return 0, nil, fmt.Errorf("unknown type %d", typ)
-	}
-	if err != nil {
-		return 0, nil, err
 	}
 	if size < 0 || size > p.size*1032 {
 		return 0, nil, errors.New("bad object size")
 	}
-	data, err := r.inflate(io.NewSectionReader(p.f, off+int64(i), p.size-20-off-int64(i)), size, buf)
+	// This object's data first: reading the base resets r.br.
+	if _, err := r.br.Discard(i); err != nil {
+		return 0, nil, err
+	}
+	data, err := r.z.exact(r.br, size, buf)
+	if err != nil {
+		return 0, nil, err
+	}
+	var baseTyp byte
+	var base []byte
+	switch {
+	case typ == objOfsDelta:
+		baseTyp, base, err = r.at(p, baseOff, nil, depth+1)
+	case typ == objRefDelta:
+		if j := p.lookup(bid[:]); j >= 0 {
+			baseTyp, base, err = r.at(p, p.offs[j], nil, depth+1)
+			break
+		}
+		var name string
+		name, base, err = r.Object(bid, nil)
+		for t, n := range typeNames {
+			if n == name && n != "" {
+				baseTyp = byte(t)
+			}
+		}
+	}
 	if err != nil {
 		return 0, nil, err
 	}
 	if typ != objOfsDelta && typ != objRefDelta {
+		if depth > 0 && r.cache != nil {
+			r.cache.put(p, off, typ, data) // read into no buf: its own
+		}
 		return typ, data, nil
 	}
 	out, _, err := applyDelta(base, data, nil, nil)
 	if err != nil {
 		return 0, nil, err
 	}
-	return baseTyp, out, nil
-}
-
-// inflate reads size bytes of zlib data from src into buf.
-func (r *Reader) inflate(src io.Reader, size int64, buf []byte) ([]byte, error) {
-	if r.br == nil {
-		r.br = bufio.NewReaderSize(src, 4096)
-	} else {
-		r.br.Reset(src)
+	if depth > 0 && r.cache != nil {
+		r.cache.put(p, off, baseTyp, out)
 	}
-	return r.z.exact(r.br, size, buf)
+	return baseTyp, out, nil
 }

@@ -2,6 +2,7 @@
 // repository and checks bks's findings against its ground truth:
 //
 //	gengitrepo gen -out DIR -truth FILE [-commits N] [-seed S] [-every K]
+//	gengitrepo plant -repo DIR -truth FILE [-path README.md] [-back N]
 //	gengitrepo verify -truth FILE -findings FILE
 package main
 
@@ -18,7 +19,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gengitrepo gen|verify [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gengitrepo gen|plant|verify [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -26,6 +27,8 @@ func main() {
 	switch os.Args[1] {
 	case "gen":
 		err = gen(os.Args[2:])
+	case "plant":
+		err = plant(os.Args[2:])
 	case "verify":
 		ok, err = verify(os.Args[2:])
 	default:
@@ -38,6 +41,36 @@ func main() {
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// plant adds two keys to a clone of a real repository (gitrepo.Plant).
+func plant(args []string) error {
+	fs := flag.NewFlagSet("plant", flag.ExitOnError)
+	repo := fs.String("repo", "", "repository to plant keys in (changed in place)")
+	truth := fs.String("truth", "", "ground truth file to write (JSON Lines)")
+	path := fs.String("path", "README.md", "file at HEAD that gets a key appended")
+	back := fs.Int("back", 5000, "first-parent commits back from HEAD where the side branch forks")
+	fs.Parse(args)
+	if *repo == "" || *truth == "" {
+		return fmt.Errorf("plant: -repo and -truth are required")
+	}
+	t, err := gitrepo.Plant(*repo, *path, *back)
+	if err != nil {
+		return err
+	}
+	return writeTruth(*truth, t)
+}
+
+func writeTruth(path string, t []gitrepo.Truth) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := gitrepo.WriteTruth(f, t); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func gen(args []string) error {
@@ -55,15 +88,7 @@ func gen(args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(*truth)
-	if err != nil {
-		return err
-	}
-	if err := gitrepo.WriteTruth(f, t); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeTruth(*truth, t)
 }
 
 func verify(args []string) (bool, error) {
