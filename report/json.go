@@ -27,6 +27,9 @@ func newJSON(w io.Writer, opts Options) *jsonReporter { return &jsonReporter{w: 
 // is a *FindingError: see encodeResilient.
 func encodeFinding(buf *bytes.Buffer, f *findings.Finding, opts Options, indent string) error {
 	return encodeResilient(buf, f, opts, indent, indent != "", func(f *findings.Finding) any {
+		if !opts.ShowSecrets && f.Secret == "" {
+			return f // prepare would return a copy of f as it is
+		}
 		p := prepare(*f, opts)
 		return &p
 	})
