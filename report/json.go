@@ -76,6 +76,7 @@ type jsonlReporter struct {
 	w    io.Writer
 	opts Options
 	buf  bytes.Buffer
+	cur  findings.Finding // the finding being written: Finding's f would escape
 }
 
 var _ Reporter = (*jsonlReporter)(nil)
@@ -87,7 +88,8 @@ func (r *jsonlReporter) Finding(f findings.Finding) error {
 		return nil
 	}
 	r.buf.Reset()
-	ferr := encodeFinding(&r.buf, &f, r.opts, "")
+	r.cur = f
+	ferr := encodeFinding(&r.buf, &r.cur, r.opts, "")
 	if !writtenAnyway(ferr) {
 		return ferr
 	}
