@@ -2,6 +2,8 @@ package detectors
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -170,6 +172,40 @@ func TestEngineOrderWithExtra(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rules %v", got)
+	}
+}
+
+// TestEntropyTableSameBits checks Entropy's table of p·log2(p) against
+// the formula for every length it covers and past it: rule thresholds
+// (min_entropy) and looksLikeSecret compare its result, so it must not
+// move by a bit.
+func TestEntropyTableSameBits(t *testing.T) {
+	ref := func(b []byte) float64 {
+		var counts [256]int
+		for _, c := range b {
+			counts[c]++
+		}
+		h, n := 0.0, float64(len(b))
+		for _, k := range counts {
+			if k > 0 {
+				p := float64(k) / n
+				h -= p * math.Log2(p)
+			}
+		}
+		return h
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 80; n++ {
+		for trial := 0; trial < 200; trial++ {
+			b := make([]byte, n)
+			alpha := 1 + rng.IntN(64)
+			for i := range b {
+				b[i] = byte('!' + rng.IntN(alpha))
+			}
+			if got, want := Entropy(b), ref(b); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("Entropy(%q) = %v, formula %v", b, got, want)
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package detectors
 import (
 	"bytes"
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,37 @@ func TestEngineLimit(t *testing.T) {
 	e.Scan(text, second, func(m Match) { got = append(got, m.Start) })
 	if len(got) != 1 || got[0] != 2 {
 		t.Errorf("limit: got starts %v", got)
+	}
+}
+
+// TestNextHitMatchesScalar checks nextHit's six-at-a-time loop against
+// testing every checked position in turn, with hits at every offset
+// relative to its blocks and near stop.
+func TestNextHitMatchesScalar(t *testing.T) {
+	e := New(Options{Extra: []Detector{NewAccessKey("aws-access-key", []string{"AKIA", "ASIA"})}})
+	if e.step != 3 {
+		t.Fatalf("step %d: this test is for the unrolled step of 3", e.step)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 2000; trial++ {
+		data := make([]byte, 1+rng.IntN(120))
+		for i := range data {
+			data[i] = "abcdefgh .\n"[rng.IntN(11)]
+		}
+		for k := rng.IntN(3); k > 0 && len(data) >= 4; k-- {
+			copy(data[rng.IntN(len(data)-3):], "AKIA")
+		}
+		stop := rng.IntN(len(data))
+		i0 := rng.IntN(3)
+		want := stop
+		for i := i0; i < stop; i += 3 {
+			if e.hit[uint16(data[i])|uint16(data[i+1])<<8] != 0 {
+				want = i
+				break
+			}
+		}
+		if got := e.nextHit(data, i0, stop); got != want {
+			t.Fatalf("nextHit(%q, %d, %d) = %d, want %d", data, i0, stop, got, want)
+		}
 	}
 }

@@ -99,11 +99,11 @@ func (f *Finding) SetRawKey(k string) { f.raw = k }
 // Fingerprint identifies a key independent of where it was found: a hash of
 // the rule and the key only, never of the location.
 func Fingerprint(rule, key string) string {
-	h := sha256.New()
-	h.Write([]byte(rule))
-	h.Write([]byte{0})
-	h.Write([]byte(key))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	var stack [256]byte // keys are short: hashed without an allocation
+	sum := sha256.Sum256(append(append(append(stack[:0], rule...), 0), key...))
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // Redact returns a key's family prefix and its last four characters, which

@@ -27,6 +27,9 @@ func newJSON(w io.Writer, opts Options) *jsonReporter { return &jsonReporter{w: 
 // is a *FindingError: see encodeResilient.
 func encodeFinding(buf *bytes.Buffer, f *findings.Finding, opts Options, indent string) error {
 	return encodeResilient(buf, f, opts, indent, indent != "", func(f *findings.Finding) any {
+		if !opts.ShowSecrets && f.Secret == "" {
+			return f // prepare would return a copy of f as it is
+		}
 		p := prepare(*f, opts)
 		return &p
 	})
@@ -73,6 +76,7 @@ type jsonlReporter struct {
 	w    io.Writer
 	opts Options
 	buf  bytes.Buffer
+	cur  findings.Finding // the finding being written: Finding's f would escape
 }
 
 var _ Reporter = (*jsonlReporter)(nil)
@@ -84,7 +88,8 @@ func (r *jsonlReporter) Finding(f findings.Finding) error {
 		return nil
 	}
 	r.buf.Reset()
-	ferr := encodeFinding(&r.buf, &f, r.opts, "")
+	r.cur = f
+	ferr := encodeFinding(&r.buf, &r.cur, r.opts, "")
 	if !writtenAnyway(ferr) {
 		return ferr
 	}

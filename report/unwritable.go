@@ -107,6 +107,12 @@ func encodeResilient(buf *bytes.Buffer, f *findings.Finding, opts Options, prefi
 // appendJSON appends v's JSON to buf without Encode's trailing newline,
 // indented with prefix when indent is set. On error buf is as it was.
 func appendJSON(buf *bytes.Buffer, v any, prefix string, indent bool) error {
+	if f, ok := v.(*findings.Finding); ok && !indent {
+		if b, ok := appendFindingJSON(buf.AvailableBuffer(), f); ok {
+			buf.Write(b)
+			return nil
+		}
+	}
 	start := buf.Len()
 	e := json.NewEncoder(buf)
 	e.SetEscapeHTML(false)

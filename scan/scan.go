@@ -23,9 +23,9 @@ import (
 // several goroutines at once when the source yields concurrently.
 type Handler func(findings.Finding) error
 
-// Filter decides about a finding with the text of the line it is on (valid
-// only during the call): true keeps it; false with f.Suppressed set keeps it
-// as suppressed; false with f.Suppressed empty drops it.
+// Filter decides about a finding with the text of the line it is on (both
+// valid only during the call): true keeps it; false with f.Suppressed set
+// keeps it as suppressed; false with f.Suppressed empty drops it.
 type Filter func(f *findings.Finding, line []byte) (keep bool)
 
 // Scanner scans sources with one engine.
@@ -92,6 +92,9 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 	}
 	var err error
 	lineAt, line, col := c.Start, c.Line, c.Column
+	// One finding per chunk, reused: the filter takes its address, which
+	// would otherwise put every finding on the heap (h gets a copy).
+	var f findings.Finding
 	s.Engine.ScanChunk(c.Data, c.Start, c.Limit, func(m detectors.Match) {
 		if err != nil {
 			return
@@ -110,7 +113,7 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 			loc = *c.Origin
 		}
 		loc.Line, loc.Column = line, col
-		f := findings.New(m, loc)
+		f = findings.New(m, loc)
 		if s.Filter != nil && !s.Filter(&f, LineAt(c.Data, m.Start, m.End)) && f.Suppressed == "" {
 			return
 		}

@@ -134,7 +134,7 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		fatalOnce.Do(func() { fatal = err; cancel() })
 	}
 
-	jobs := make(chan job, s.opts.Workers*4)
+	q := newQueue()
 	var wg sync.WaitGroup
 	for range s.opts.Workers {
 		wg.Add(1)
@@ -142,7 +142,11 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 			defer wg.Done()
 			sc := newScanner(ctx, &s.opts, split, onError, yield)
 			defer sc.release()
-			for j := range jobs {
+			for {
+				j, ok := q.next()
+				if !ok {
+					return
+				}
 				if ctx.Err() != nil {
 					continue // drain
 				}
@@ -153,8 +157,8 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		}()
 	}
 
-	s.walk(ctx, jobs, onError)
-	close(jobs)
+	s.walk(ctx, q, onError)
+	q.close()
 	wg.Wait()
 
 	if fatal != nil {
@@ -166,16 +170,9 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 	return errs.err()
 }
 
-// walk sends the regular files below the roots to jobs until ctx ends.
-func (s *Source) walk(ctx context.Context, jobs chan<- job, onError sources.ErrorHandler) {
-	send := func(j job) bool {
-		select {
-		case jobs <- j:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+// walk sends the regular files below the roots to q until ctx ends.
+func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandler) {
+	send := func(j job) bool { return q.send(ctx, j) }
 	for _, root := range s.opts.Paths {
 		if ctx.Err() != nil {
 			return

@@ -4,6 +4,7 @@ package files
 
 import (
 	"errors"
+	"io"
 	"os"
 	"syscall"
 )
@@ -11,22 +12,110 @@ import (
 // openFile opens path for reading without blocking (a FIFO swapped in after
 // the walk returns at once instead of waiting for a writer) and, below a
 // root, without following a symlink swapped in after the walk.
+//
+// The file is a bare descriptor (fdFile), not an *os.File: an os.File
+// registers every descriptor with the runtime's poller (an epoll_ctl that
+// fails for regular files) and carries a finalizer, per-file costs that
+// weigh on trees of small files. Reads of regular files never wait on the
+// poller anyway.
 func openFile(path string, root bool) (file, error) {
-	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	flags := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if !root {
 		flags |= syscall.O_NOFOLLOW
 	}
-	f, err := os.OpenFile(path, flags, 0)
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, flags, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	if err != nil {
-		if !root && isSymlinkLoopErr(err) {
+		if !root && err == syscall.ELOOP {
 			return nil, errSkip // became a symlink: not followed, as in the walk
 		}
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return osFile{f}, nil
+	return &fdFile{fd: fd, name: path}, nil
 }
 
-func isSymlinkLoopErr(err error) bool {
-	var pe *os.PathError
-	return errors.As(err, &pe) && pe.Err == syscall.ELOOP
+// fdFile is an open descriptor with the errors os.File gives: a
+// *os.PathError naming the file, io.EOF at the end.
+type fdFile struct {
+	fd   int
+	name string
 }
+
+func (f *fdFile) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := syscall.Read(f.fd, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, &os.PathError{Op: "read", Path: f.name, Err: err}
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (f *fdFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &os.PathError{Op: "readat", Path: f.name, Err: errors.New("negative offset")}
+	}
+	done := 0
+	for done < len(p) {
+		n, err := syscall.Pread(f.fd, p[done:], off+int64(done))
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return done, &os.PathError{Op: "read", Path: f.name, Err: err}
+		case n == 0:
+			return done, io.EOF
+		}
+		done += n
+	}
+	return done, nil
+}
+
+func (f *fdFile) Close() error {
+	if f.fd < 0 {
+		return os.ErrClosed
+	}
+	err := syscall.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return &os.PathError{Op: "close", Path: f.name, Err: err}
+	}
+	return nil
+}
+
+func (f *fdFile) Stat() (fileInfo, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(f.fd, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "stat", Path: f.name, Err: err}
+		}
+		break
+	}
+	return fdInfo{size: int64(st.Size), regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
+}
+
+type fdInfo struct {
+	size    int64
+	regular bool
+}
+
+func (i fdInfo) Size() int64     { return i.size }
+func (i fdInfo) IsRegular() bool { return i.regular }

@@ -10,21 +10,6 @@ import (
 // errSkip from an open function means: skip the file silently.
 var errSkip = errors.New("skip")
 
-// osFile adapts *os.File to file.
-type osFile struct{ *os.File }
-
-func (f osFile) Stat() (fileInfo, error) {
-	st, err := f.File.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return osInfo{st}, nil
-}
-
-type osInfo struct{ os.FileInfo }
-
-func (i osInfo) IsRegular() bool { return i.Mode().IsRegular() }
-
 // openStream opens a FIFO or character device named by the user. Opening a
 // FIFO waits for a writer, so the open runs in a goroutine of its own that
 // is abandoned when ctx ends first (it ends with a writer, or with the

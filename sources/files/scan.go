@@ -124,11 +124,53 @@ func (s *scanner) scanFile(j job, open func(string, bool) (file, error)) error {
 		return nil
 	}
 	// Read no more than the size at open: a growing file is not followed.
-	r := &io.LimitedReader{R: f, N: size}
+	if size <= int64(s.chunker.BufLen()-s.chunker.LookBack) {
+		if done, err := s.scanSmall(f, int(size), j.display); done {
+			return err
+		}
+	}
+	r := io.NewSectionReader(f, 0, size)
 	bud := &budget{root: j.display}
 	err = s.scanBlob(r, f, size, j.display, "", 0, bud, true)
 	s.finish(j.display, bud)
 	return err
+}
+
+// scanSmall scans a file of size bytes that fits one chunk with one read
+// into the chunk buffer, the usual case (source files are small): scanBlob
+// would read its head first, then the rest, two reads and a copy per file.
+// Like scanBlob's chunker, it reads the whole chunk before scanning it. When
+// the file turns out to be one scanBlob must open (an archive, UTF-16
+// text), it returns false having scanned nothing, and the caller scans it
+// from its start. A file that shrank is scanned as far as it goes; after
+// a read error, what was read is scanned, then the error reported, as
+// scanBlob does.
+func (s *scanner) scanSmall(f file, size int, path string) (done bool, err error) {
+	n, rerr := io.ReadFull(f, (*s.buf)[:size])
+	if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+		rerr = nil
+	}
+	if n == 0 {
+		if rerr != nil {
+			s.reportRead(path, rerr)
+		}
+		return true, nil
+	}
+	data := (*s.buf)[:n]
+	head := data[:min(n, headLen)]
+	if !s.opts.NoArchives && sniffArchive(head) != formatNone {
+		return false, nil
+	}
+	if enc, _ := sources.SniffUTF16(head); enc != "" {
+		return false, nil
+	}
+	if err := s.chunker.SplitBytes(data, &location.Location{Path: path}, s.emitFn); err != nil {
+		return true, s.fatal
+	}
+	if rerr != nil {
+		s.reportRead(path, rerr)
+	}
+	return true, nil
 }
 
 // scanStream reads a FIFO or character device named as a root to its end.
