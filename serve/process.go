@@ -10,6 +10,7 @@ import (
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/serve/store"
+	"github.com/bks-dev/bks/triage"
 )
 
 // Processor is the default work for a delivery. It reads what a push or a
@@ -34,6 +35,10 @@ type Processor struct {
 	MaxPushBytes   int64
 	// Engine is the detector engine (needed with RepoCache).
 	Engine *detectors.Engine
+	// Respond runs triage's responses for the incidents found (nil: none).
+	Respond *Responder
+	// Report posts the check run and the pull request comment (nil: none).
+	Report *Reporter
 }
 
 // target is what a delivery asks to scan: in repo, the refs to fetch and
@@ -210,7 +215,19 @@ func pullRequestTarget(body []byte) (target, error) {
 }
 
 // afterScan runs the responses to the incidents found and reports back to
-// GitHub.
+// GitHub. The report goes out even when a response failed (the job is then
+// retried, and both are idempotent).
 func (p Processor) afterScan(ctx context.Context, d store.Delivery, tg target, fs []findings.Finding) error {
-	return nil
+	var incs []*triage.Incident
+	var rerr, perr error
+	if p.Respond != nil {
+		incs, rerr = p.Respond.run(ctx, fs)
+		if rerr != nil {
+			rerr = fmt.Errorf("responses: %w", rerr)
+		}
+	}
+	if p.Report != nil && tg.head != "" {
+		perr = p.Report.report(ctx, tg, fs, incs)
+	}
+	return errors.Join(rerr, perr)
 }

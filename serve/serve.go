@@ -69,6 +69,10 @@ type Config struct {
 	// whole branch (10000 commits, 512 MiB).
 	MaxPushCommits int
 	MaxPushBytes   int64
+	// Respond runs the accounts' responses to what a scan found, and
+	// Report reports it back to GitHub (nil: neither).
+	Respond *Responder
+	Report  *Reporter
 	// Process handles one delivery (Processor.Process by default).
 	Process func(ctx context.Context, d store.Delivery) error
 	// Log receives the structured logs (slog.Default()).
@@ -120,7 +124,12 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Process == nil {
 		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache,
-			MaxPushCommits: cfg.MaxPushCommits, MaxPushBytes: cfg.MaxPushBytes}
+			MaxPushCommits: cfg.MaxPushCommits, MaxPushBytes: cfg.MaxPushBytes, Respond: cfg.Respond, Report: cfg.Report}
+		if cfg.Respond != nil { // a copy: the caller's may serve another store
+			r := *cfg.Respond
+			r.Store = st
+			p.Respond = &r
+		}
 		if cfg.GitURL != "" && cfg.RepoCache != "" {
 			p.Fetcher = &Fetcher{Dir: cfg.RepoCache, BaseURL: cfg.GitURL, Token: cfg.GitToken, Timeout: cfg.FetchTimeout}
 		}
