@@ -269,7 +269,7 @@ func (h *history) resolveTips(ctx context.Context) error {
 		h.tips = append(h.tips, tip)
 	default:
 		if len(o.Exclude) > 0 {
-			return errors.New("Exclude needs Range or Branch")
+			return errors.New("git source: Exclude needs Range or Branch")
 		}
 		return h.allRefs()
 	}
