@@ -178,10 +178,21 @@ func TestPullRequestCommentUpdatedNotRepeated(t *testing.T) {
 			t.Fatalf("after delivery %d: %d comments, want 1", i+1, len(cs))
 		}
 	}
-	c := w.fake.Comments("octo", "repo", 5)[0]
-	t.Logf("comment (edited %d times):\n%s", c.Edited, c.Body)
-	if !strings.Contains(c.Body, "config.env") || strings.Contains(c.Body, w.key) {
-		t.Errorf("comment %q: want the place, not the key", c.Body)
+	// A later push to the pull request with a second key: the comment is
+	// edited, not repeated.
+	c3, key2 := w.commitKey("more.env", "BedrockAPIKey-e2e2", ourAccount, 78)
+	w.work.Git("push", "-q", "-f", "origin", "main:refs/pull/5/head")
+	body := []byte(`{"action":"synchronize","number":5,"pull_request":{"base":{"sha":"` + w.cleanC + `","ref":"main"},"head":{"sha":"` + c3 + `"}},"repository":{"full_name":"octo/repo"}}`)
+	ts.deliver(t, "pr-synchronize-2", "pull_request", body)
+	cs := w.fake.Comments("octo", "repo", 5)
+	if len(cs) != 1 {
+		t.Fatalf("after a second key: %d comments, want 1", len(cs))
+	}
+	c := cs[0]
+	t.Logf("comment (edited %d time(s)):\n%s", c.Edited, c.Body)
+	if c.Edited != 1 || !strings.Contains(c.Body, "config.env") || !strings.Contains(c.Body, "more.env") ||
+		strings.Contains(c.Body, w.key) || strings.Contains(c.Body, key2) {
+		t.Errorf("comment %q edited %d times: want both places, no key, edited once", c.Body, c.Edited)
 	}
 }
 
