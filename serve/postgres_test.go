@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"database/sql"
+	"github.com/bks-dev/bks/internal/awsemu"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +17,12 @@ import (
 )
 
 // TestMain stops the PostgreSQL cluster the tests started (testpg).
-func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
+// TestMain keeps the host's AWS settings out of the emulator tests and
+// stops the package's PostgreSQL cluster at the end.
+func TestMain(m *testing.M) {
+	awsemu.IsolateEnv()
+	os.Exit(testpg.Main(m))
+}
 
 // backends are the databases the tests that matter for both run against:
 // the name of database/sql's driver and a new database's DSN.

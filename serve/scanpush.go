@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/bks-dev/bks/findings"
@@ -20,21 +19,17 @@ import (
 // zeroSHA is the before (new branch) or after (deleted branch) of a push.
 var zeroSHA = regexp.MustCompile(`^0+$`)
 
-// repoName is what a repository's full_name must look like to name a
-// directory in the cache: owner/name, neither "." nor "..".
-var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-
-// errNotCached: the pushed repository is not in the cache (fetching it is
-// the next step of the service).
+// errNotCached: the pushed repository is not in the cache and no Fetcher
+// brings it.
 var errNotCached = errors.New("not in the repository cache")
 
 // cachedRepo is the directory of the repository fullName in cache
-// (cache/owner/name: a bare repository or a clone).
+// (cache/owner/name: a bare repository or a clone), which must exist.
 func cachedRepo(cache, fullName string) (string, error) {
-	if !repoName.MatchString(fullName) || strings.Contains("/"+fullName+"/", "/../") || strings.Contains("/"+fullName+"/", "/./") {
-		return "", fmt.Errorf("repository %q: not owner/name", fullName)
+	dir, err := repoDir(cache, fullName)
+	if err != nil {
+		return "", err
 	}
-	dir := filepath.Join(cache, filepath.FromSlash(fullName))
 	if _, err := os.Stat(dir); err != nil {
 		return "", fmt.Errorf("repository %s: %w", fullName, errNotCached)
 	}
@@ -43,53 +38,136 @@ func cachedRepo(cache, fullName string) (string, error) {
 
 // pushScope is what of the repository a push asks to scan, as the options
 // of `detect git`: the commits after has and before had not (--range
-// before..after: on a force push, the new commits); on a new branch, the
-// commits not on the default branch (--range default..after), or the
-// whole branch when it is the default one (--branch after). A deleted
-// branch has nothing to scan (ok false).
-func pushScope(ev pushEvent) (rng, branch string, ok bool) {
-	switch {
-	case ev.Deleted || zeroSHA.MatchString(ev.After):
-		return "", "", false
-	case !zeroSHA.MatchString(ev.Before) && ev.Before != "":
-		return ev.Before + ".." + ev.After, "", true
-	case ev.Repository.DefaultBranch != "" && ev.Ref != "refs/heads/"+ev.Repository.DefaultBranch:
-		return "refs/heads/" + ev.Repository.DefaultBranch + ".." + ev.After, "", true
-	default:
-		return "", ev.After, true
+// before..after: on a force push, the new commits); on a new branch (or
+// when the cache lacks before), the commits of the branch that no other
+// ref of the cache has (--branch after --not others).
+func pushScope(ev pushEvent, has func(id string) bool, others []string) scope {
+	if ev.Before != "" && !zeroSHA.MatchString(ev.Before) && has(ev.Before) {
+		return scope{rng: ev.Before + ".." + ev.After, own: ev.Ref}
 	}
+	return scope{branch: ev.After, exclude: others, own: ev.Ref}
 }
 
-// scanTarget scans tg in its repository in the cache with the engine and
+// prepare brings tg's commits into the cache (or finds the repository
+// there) and returns its directory and what to scan. A push larger than
+// the limits is scanned as its whole branch.
+func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (string, scope, error) {
+	var dir string
+	var err error
+	before := int64(0)
+	if p.Fetcher == nil {
+		dir, err = cachedRepo(p.RepoCache, tg.repo)
+	} else {
+		if dir, err = repoDir(p.RepoCache, tg.repo); err == nil {
+			before = packBytes(dir)
+			dir, err = p.Fetcher.Fetch(ctx, tg.repo, tg.refs, tg.wants)
+		}
+	}
+	if err != nil {
+		return "", scope{}, err
+	}
+	if !tg.scan {
+		return dir, scope{}, deleteRef(ctx, dir, tg.deleteRef)
+	}
+	has := func(id string) bool { return hasCommit(ctx, dir, id) }
+	var sc scope
+	for _, w := range tg.wants {
+		if !has(w) {
+			return "", sc, fmt.Errorf("commit %s of %s: not in the cache", w, tg.repo)
+		}
+	}
+	others, err := otherRefs(ctx, dir, tg.refs[0])
+	if err != nil {
+		return "", sc, err
+	}
+	sc = tg.plan(has, others)
+	return dir, p.bounded(ctx, d, dir, sc, packBytes(dir)-before), nil
+}
+
+// bounded is sc, or the whole branch when sc has more commits than
+// MaxPushCommits or the fetch brought more than MaxPushBytes.
+func (p Processor) bounded(ctx context.Context, d store.Delivery, dir string, sc scope, fetched int64) scope {
+	maxCommits, maxBytes := p.MaxPushCommits, p.MaxPushBytes
+	if maxCommits <= 0 {
+		maxCommits = 10000
+	}
+	if maxBytes <= 0 {
+		maxBytes = 512 << 20
+	}
+	spec := []string{sc.branch}
+	if sc.rng != "" {
+		base, head, _ := strings.Cut(sc.rng, "..")
+		spec = []string{head, "^" + base}
+	}
+	for _, x := range sc.exclude {
+		spec = append(spec, "^"+x)
+	}
+	n, err := countCommits(ctx, dir, spec...)
+	if err == nil && n <= maxCommits && fetched <= maxBytes {
+		return sc
+	}
+	head := sc.branch
+	if sc.rng != "" {
+		_, head, _ = strings.Cut(sc.rng, "..")
+	}
+	p.Log.WarnContext(ctx, "push over the size limit: its whole branch is scanned", "delivery", d.ID,
+		"commits", n, "fetched_bytes", fetched, "max_commits", maxCommits, "max_bytes", maxBytes, "count_err", err)
+	return scope{branch: head, own: sc.own}
+}
+
+// packBytes is the size of the objects of the repository at dir (0 when
+// it is not there yet).
+func packBytes(dir string) int64 {
+	out, err := runGit(context.Background(), dir, nil, "count-objects", "-v")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range strings.Split(out, "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		if k == "size" || k == "size-pack" {
+			var kib int64
+			fmt.Sscan(v, &kib)
+			total += kib << 10
+		}
+	}
+	return total
+}
+
+// scanTarget brings tg into the cache and scans it with the engine and
 // git source of `detect git --range`, and records each finding
 // (fingerprint, redacted form, decoded fields) as an incident sighting. It
-// returns the number of findings.
-func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) (int, error) {
-	dir, err := cachedRepo(p.RepoCache, tg.repo)
-	if err != nil {
-		return 0, err
+// returns the findings, which carry the key in memory only.
+func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) ([]findings.Finding, error) {
+	dir, sc, err := p.prepare(ctx, d, tg)
+	if err != nil || !tg.scan {
+		return nil, err
 	}
 	src := gitsrc.New(gitsrc.Options{
 		Path:    dir,
 		Repo:    tg.repo,
-		Range:   tg.rng,
-		Branch:  tg.branch,
+		Range:   sc.rng,
+		Branch:  sc.branch,
+		Exclude: sc.exclude,
 		Matcher: p.Engine,
 		Warn:    func(msg string) { p.Log.WarnContext(ctx, "git", "delivery", d.ID, "note", msg) },
 	})
-	var n atomic.Int64
+	var mu sync.Mutex
+	var out []findings.Finding
 	err = scan.Run(ctx, src, p.Engine, func(f findings.Finding) error {
-		n.Add(1)
+		mu.Lock()
+		out = append(out, f)
+		mu.Unlock()
 		_, err := p.Store.RecordFinding(ctx, incidentOf(f), store.Sighting{
 			DeliveryID: d.ID, Repository: tg.repo, Commit: f.Commit, Path: f.Path, Line: f.Line,
 		})
 		return err
 	})
-	p.Metrics.Scanned(err, int(n.Load()), time.Since(d.ReceivedAt))
+	p.Metrics.Scanned(err, len(out), time.Since(d.ReceivedAt))
 	if err != nil {
-		return int(n.Load()), fmt.Errorf("scan %s %s: %w", tg.repo, tg.rng+tg.branch, err)
+		return out, fmt.Errorf("scan %s %s: %w", tg.repo, sc.rng+sc.branch, err)
 	}
-	return int(n.Load()), nil
+	return out, nil
 }
 
 // incidentOf is what of f the store keeps: never the key.

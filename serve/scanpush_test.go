@@ -14,30 +14,31 @@ import (
 	"github.com/bks-dev/bks/serve/store"
 )
 
-// TestPushScope: which commits a push asks to scan.
+// TestPushScope: which commits a push asks to scan: before..after when the
+// cache has before (a push, a force push: the new commits), else the
+// branch without what the other refs have (a new branch, or a before the
+// cache never had).
 func TestPushScope(t *testing.T) {
 	const a, b, zero = "aaaa", "bbbb", "0000000000000000000000000000000000000000"
-	ev := func(ref, before, after string, deleted bool) pushEvent {
+	others := []string{"refs/heads/main", "refs/tags/v1"}
+	ev := func(ref, before, after string) pushEvent {
 		var e pushEvent
-		e.Ref, e.Before, e.After, e.Deleted = ref, before, after, deleted
-		e.Repository.DefaultBranch = "main"
+		e.Ref, e.Before, e.After = ref, before, after
 		return e
 	}
 	for _, c := range []struct {
-		name        string
-		ev          pushEvent
-		rng, branch string
-		ok          bool
+		name string
+		ev   pushEvent
+		has  bool
+		want scope
 	}{
-		{"push", ev("refs/heads/main", a, b, false), a + ".." + b, "", true},
-		{"force push", ev("refs/heads/main", a, b, false), a + ".." + b, "", true},
-		{"new branch", ev("refs/heads/feature", zero, b, false), "refs/heads/main.." + b, "", true},
-		{"first push of the default branch", ev("refs/heads/main", zero, b, false), "", b, true},
-		{"deleted branch", ev("refs/heads/feature", a, zero, true), "", "", false},
+		{"push", ev("refs/heads/main", a, b), true, scope{rng: a + ".." + b, own: "refs/heads/main"}},
+		{"new branch", ev("refs/heads/feature", zero, b), true, scope{branch: b, exclude: others, own: "refs/heads/feature"}},
+		{"before not in the cache", ev("refs/heads/main", a, b), false, scope{branch: b, exclude: others, own: "refs/heads/main"}},
 	} {
-		rng, branch, ok := pushScope(c.ev)
-		if rng != c.rng || branch != c.branch || ok != c.ok {
-			t.Errorf("%s: %q %q %v; want %q %q %v", c.name, rng, branch, ok, c.rng, c.branch, c.ok)
+		got := pushScope(c.ev, func(string) bool { return c.has }, others)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %+v; want %+v", c.name, got, c.want)
 		}
 	}
 }

@@ -63,6 +63,21 @@ type Config struct {
 	// RepoCache holds local repositories, RepoCache/owner/name, whose
 	// pushes the default processor scans ("": pushes are only recorded).
 	RepoCache string
+	// GitURL, when set, makes the service fetch the pushed commits into
+	// RepoCache from GitURL+"owner/name.git" (https://github.com/ for
+	// GitHub), with GitToken (a PAT or an installation token) and at most
+	// FetchTimeout per repository (2 minutes).
+	GitURL       string
+	GitToken     string
+	FetchTimeout time.Duration
+	// MaxPushCommits and MaxPushBytes: a larger push is scanned as its
+	// whole branch (10000 commits, 512 MiB).
+	MaxPushCommits int
+	MaxPushBytes   int64
+	// Respond runs the accounts' responses to what a scan found, and
+	// Report reports it back to GitHub (nil: neither).
+	Respond *Responder
+	Report  *Reporter
 	// Process handles one delivery (Processor.Process by default).
 	Process func(ctx context.Context, d store.Delivery) error
 	// Log receives the structured logs (slog.Default()).
@@ -116,7 +131,16 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	metrics := NewMetrics(st)
 	if cfg.Process == nil {
-		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache, Metrics: metrics}
+		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache,
+			MaxPushCommits: cfg.MaxPushCommits, MaxPushBytes: cfg.MaxPushBytes, Respond: cfg.Respond, Report: cfg.Report, Metrics: metrics}
+		if cfg.Respond != nil { // a copy: the caller's may serve another store
+			r := *cfg.Respond
+			r.Store = st
+			p.Respond = &r
+		}
+		if cfg.GitURL != "" && cfg.RepoCache != "" {
+			p.Fetcher = &Fetcher{Dir: cfg.RepoCache, BaseURL: cfg.GitURL, Token: cfg.GitToken, Timeout: cfg.FetchTimeout}
+		}
 		if cfg.RepoCache != "" {
 			// Now is zero: expiry is judged at each scan, not at start.
 			p.Engine = detectors.New(detectors.Options{})

@@ -27,6 +27,7 @@ type serveOptions struct {
 	Workers       int
 	RepoCache     string
 	MaxQueue      int
+	Pipeline      servePipelineOptions
 }
 
 func newCmdServe(f *cmdutil.Factory) *cobra.Command {
@@ -48,12 +49,18 @@ the queue; migrations run at start. Logs are JSON lines on standard error, never
 SIGTERM or Ctrl-C stops cleanly: no new connections, running jobs finish
 or go back to the queue, exit 0.
 
-This is the first step of the service (docs/SERVE.md): a push or pull
-request to a repository kept in --repo-cache (OWNER/NAME, bare or cloned,
-fetched by someone else for now) is scanned like detect git --range
-BEFORE..AFTER (BASE..HEAD) and its keys recorded as incidents (fingerprint,
-redacted form, decoded fields; never the key); other deliveries are
-recorded as processed.`,
+With --repo-cache, each push or pull request is fetched from --git-url
+into a bare repository there (OWNER/NAME; only the pushed ref, with the
+token) and its new commits scanned like detect git --range BEFORE..AFTER:
+a new branch scans only the commits no other ref has, a force push the new
+commits, a push over --max-push-commits or --max-push-bytes its whole
+branch. Keys are recorded as incidents (fingerprint, redacted form,
+decoded fields; never the key). The keys of the accounts in --config's
+[[accounts]] get the responses configured there (revoke, timeline, report,
+notify: the code of bks triage --execute), each done once per key however
+often a delivery is replayed or a job re-run. With a token, a check run
+named bks with one annotation per finding goes on the head commit, and a
+pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		// A word after serve is a mistyped subcommand, not an argument.
@@ -75,7 +82,8 @@ recorded as processed.`,
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
-	fs.StringVar(&opts.RepoCache, "repo-cache", "", "scan the pushed commits of repositories kept here as OWNER/NAME (bare or cloned); others are only recorded")
+	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
+	opts.Pipeline.register(fs)
 	cmd.AddCommand(newCmdServeImportState(f))
 	return cmd
 }
@@ -101,10 +109,16 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return err
 	}
 	defer st.Close()
-	srv, err := serve.New(st, serve.Config{
+	cfg := serve.Config{
 		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
 		RepoCache: opts.RepoCache, Log: log,
-	})
+	}
+	closePipeline, err := opts.Pipeline.apply(ctx, f, opts.RepoCache, log, &cfg)
+	defer closePipeline()
+	if err != nil {
+		return err
+	}
+	srv, err := serve.New(st, cfg)
 	if err != nil {
 		return err
 	}

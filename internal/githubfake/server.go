@@ -1,6 +1,7 @@
 // Package githubfake is a loopback fake of the parts of the GitHub REST API
 // that bks uses (repository listing with Link paging, repository lookup,
-// code search, raw blobs, rate-limit headers and errors) and a real git
+// code search, raw blobs, rate-limit headers and errors; check runs,
+// statuses and issue comments written by `bks serve`) and a real git
 // smart-HTTP server for clones: `git-http-backend` served through
 // net/http/cgi. Tests build bare repositories on disk and register them.
 //
@@ -88,6 +89,7 @@ type Server struct {
 	log     []string       // API request paths, in order
 	srv     *httptest.Server
 	backend string
+	w       writes // check runs, statuses, comments (checks.go)
 }
 
 // New starts a fake on 127.0.0.1. Close it with Close.
@@ -286,11 +288,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
 		return
 	}
+	seg := strings.Split(strings.Trim(p, "/"), "/")
+	if s.serveWrite(w, r, seg) {
+		return
+	}
 	if r.Method != http.MethodGet {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "method not allowed"})
 		return
 	}
-	seg := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
 	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], true)

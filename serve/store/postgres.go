@@ -53,6 +53,7 @@ func (d *dialect) statements() []*string {
 		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
 		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
 		&d.importIncident, &d.insertAction, &d.countIncidents,
+		&d.getEffect, &d.insertEffect, &d.markRevoked,
 	}
 }
 

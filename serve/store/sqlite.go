@@ -94,6 +94,13 @@ var sqliteDialect = dialect{
 	insertAction: `INSERT INTO actions (incident_id, kind, idempotency_key, result, detail, at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
 	countIncidents: `SELECT COUNT(*) FROM incidents`,
+	getEffect: `SELECT a.kind, COALESCE(i.fingerprint, ''), a.result, a.detail, a.at
+		FROM actions a LEFT JOIN incidents i ON i.id = a.incident_id WHERE a.idempotency_key = ?`,
+	// args: fingerprint, kind, key, result, detail, at
+	insertEffect: `INSERT INTO actions (incident_id, kind, idempotency_key, result, detail, at)
+		VALUES ((SELECT id FROM incidents WHERE fingerprint = ?), ?, ?, ?, ?, ?)
+		ON CONFLICT (idempotency_key) DO NOTHING`,
+	markRevoked: `UPDATE incidents SET status = 'revoked' WHERE fingerprint = ?`,
 }
 
 // openSQLite opens (creating it and its directory) the SQLite database at

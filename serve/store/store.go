@@ -39,6 +39,8 @@ type dialect struct {
 	upsertIncident, insertFinding, listIncidents string
 
 	importIncident, insertAction, countIncidents string
+	// Effects (effects.go): get by key, insert once, mark revoked.
+	getEffect, insertEffect, markRevoked string
 }
 
 // Store is an open database. It is safe for concurrent use.

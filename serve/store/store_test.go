@@ -316,3 +316,36 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestRecordEffectOnce: an effect recorded twice under one key is kept
+// once, on both databases, and a revocation marks its incident revoked
+// (the service's guard against revoking or commenting twice).
+func TestRecordEffectOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, newDSN func(*testing.T) string) {
+		ctx := context.Background()
+		s := openTemp(t, newDSN(t))
+		if _, err := s.RecordFinding(ctx, Incident{Fingerprint: "fp1", Redacted: "ABSK…xyz"}, Sighting{Repository: "octo/repo", Commit: "c1", Path: "a.env", Line: 1}); err != nil {
+			t.Fatal(err)
+		}
+		e := Effect{Key: "revoke/fp1", Kind: "revoke", Fingerprint: "fp1", Result: "done", Detail: "2 write calls"}
+		first, err := s.RecordEffect(ctx, e)
+		if err != nil || !first {
+			t.Fatalf("first record: %v, %v; want true", first, err)
+		}
+		again, err := s.RecordEffect(ctx, e)
+		if err != nil || again {
+			t.Fatalf("second record: %v, %v; want false", again, err)
+		}
+		got, ok, err := s.GetEffect(ctx, "revoke/fp1")
+		if err != nil || !ok || got.Kind != "revoke" || got.Fingerprint != "fp1" || got.Detail != "2 write calls" {
+			t.Fatalf("GetEffect = %+v, %v, %v", got, ok, err)
+		}
+		if _, ok, err := s.GetEffect(ctx, "revoke/none"); ok || err != nil {
+			t.Fatalf("GetEffect of an unknown key: %v, %v", ok, err)
+		}
+		is, err := s.ListIncidents(ctx)
+		if err != nil || len(is) != 1 || is[0].Status != "revoked" {
+			t.Fatalf("incidents %+v, %v; want one revoked", is, err)
+		}
+	})
+}

@@ -58,6 +58,10 @@ type Options struct {
 	// and not from BASE introduced. BASE may be empty ("..HEAD": HEAD and
 	// all its ancestors).
 	Range string
+	// Exclude, with Range or Branch, leaves out the history of these
+	// revisions too (git's "--not REV…"): a pushed new branch scans only
+	// the commits no other ref has.
+	Exclude []string
 	// Since skips commits committed before it (zero: no limit). Blobs such
 	// commits already had are not reported again by later commits.
 	Since time.Time

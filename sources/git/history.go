@@ -279,7 +279,17 @@ func (h *history) resolveTips(ctx context.Context) error {
 		}
 		h.tips = append(h.tips, tip)
 	default:
+		if len(o.Exclude) > 0 {
+			return errors.New("git source: Exclude needs Range or Branch")
+		}
 		return h.allRefs()
+	}
+	for _, rev := range o.Exclude {
+		b, err := h.resolve(rev)
+		if err != nil {
+			return fmt.Errorf("exclude: %w", err)
+		}
+		h.bases = append(h.bases, b)
 	}
 	return nil
 }

@@ -241,6 +241,15 @@ func TestHistoryRangeSinceBranch(t *testing.T) {
 			key(30): {Commit: c1, Path: "a.txt", InHead: boolp(true)},
 			key(34): {Commit: c6, Path: "o.txt", InHead: boolp(false)},
 		}},
+		// a new branch pushed: only what no other ref has (bks serve).
+		{"branch-exclude", Options{Branch: "other", Exclude: []string{"refs/heads/main"}}, map[string]result{
+			key(34): {Commit: c6, Path: "o.txt", InHead: boolp(false)},
+		}},
+		{"range-exclude", Options{Range: c1 + "..main", Exclude: []string{c3}}, map[string]result{
+			key(30): {Commit: c4, Path: "a.txt", InHead: boolp(true)},
+			key(32): {Commit: c5, Path: "c.txt", InHead: boolp(true)},
+			key(33): {Commit: c5, Kind: "commit-message"},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,6 +260,12 @@ func TestHistoryRangeSinceBranch(t *testing.T) {
 			})
 		})
 	}
+	t.Run("exclude-alone", func(t *testing.T) {
+		_, err := scanErr(Options{Path: r.Dir, Exclude: []string{"main"}})
+		if err == nil || !strings.Contains(err.Error(), "Exclude") {
+			t.Errorf("err = %v", err)
+		}
+	})
 	t.Run("bad-range", func(t *testing.T) {
 		_, err := scanErr(Options{Path: r.Dir, Range: "nope..main"})
 		if err == nil || !strings.Contains(err.Error(), "nope") {
