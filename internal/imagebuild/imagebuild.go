@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,7 +36,7 @@ const (
 	UID        = 65532                                // distroless's "nonroot", a common convention
 	UserName   = "bks"
 	HomeDir    = "/home/bks"
-	StateDir   = "/var/lib/bks" // XDG_STATE_HOME: serve.db, triage state, audit log; mount a volume here
+	StateDir   = "/var/lib/bks" // $XDG_STATE_HOME/bks: serve.db, triage state, audit log; mount a volume here
 )
 
 // The OCI annotation keys used as config labels
@@ -95,7 +96,7 @@ func Build(o Options) (v1.Image, error) {
 		Env: []string{
 			"PATH=/usr/local/bin",
 			"HOME=" + HomeDir,
-			"XDG_STATE_HOME=" + StateDir,
+			"XDG_STATE_HOME=" + path.Dir(StateDir), // bks appends "bks"
 			"SSL_CERT_FILE=" + CertsPath,
 		},
 		Volumes: map[string]struct{}{StateDir: {}},
