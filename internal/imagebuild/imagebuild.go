@@ -1,6 +1,7 @@
 // Package imagebuild packages a static Linux bks binary as an OCI container
 // image with go-containerregistry, with no Docker daemon and no network (so
-// `make image` runs in CI and offline): an empty base plus one layer holding
+// `make image` runs in CI and offline): an empty base (or, when asked, a
+// base image, e.g. one with git for `detect github`) plus one layer holding
 // the binary, an /etc/passwd and /etc/group naming a non-root user, the
 // directories bks writes to, and the build machine's CA bundle (bks talks
 // TLS to AWS and GitHub, and an empty base has no roots).
@@ -20,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,22 +59,29 @@ type Options struct {
 	Revision string    // the commit (label)
 	Source   string    // the repository URL (label)
 	Created  time.Time // the commit time: every timestamp in the image
+	// Base is the image to build on; nil is the empty base. Its
+	// /etc/passwd and /etc/group are kept, with the bks user appended.
+	Base v1.Image
 }
 
 // Build returns the image. The platform is linux and the binary's own
 // architecture, read from its ELF header; a binary that is not a static
 // Linux ELF is refused, since it could not run on an empty base.
 func Build(o Options) (v1.Image, error) {
-	arch, err := staticArch(o.Binary)
+	arch, err := BinaryArch(o.Binary)
+	if err != nil {
+		return nil, err
+	}
+	base, accounts, err := baseOf(o.Base, arch)
 	if err != nil {
 		return nil, err
 	}
 	created := o.Created.UTC()
-	layer, err := rootLayer(o, created)
+	layer, err := rootLayer(o, accounts, created)
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.Append(empty.Image, mutate.Addendum{
+	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:     layer,
 		MediaType: types.OCILayer,
 		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: "bks internal/imagebuild", Comment: "bks " + o.Version},
@@ -94,7 +103,7 @@ func Build(o Options) (v1.Image, error) {
 		Entrypoint: []string{BinaryPath},
 		WorkingDir: HomeDir,
 		Env: []string{
-			"PATH=/usr/local/bin",
+			"PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin",
 			"HOME=" + HomeDir,
 			"XDG_STATE_HOME=" + path.Dir(StateDir), // bks appends "bks"
 			"SSL_CERT_FILE=" + CertsPath,
@@ -127,9 +136,9 @@ var elfArch = map[elf.Machine]string{
 	elf.EM_RISCV:   "riscv64",
 }
 
-// staticArch checks that bin is a statically linked Linux ELF executable
+// BinaryArch checks that bin is a statically linked Linux ELF executable
 // (no program interpreter) and returns its GOARCH.
-func staticArch(bin []byte) (string, error) {
+func BinaryArch(bin []byte) (string, error) {
 	f, err := elf.NewFile(bytes.NewReader(bin))
 	if err != nil {
 		return "", fmt.Errorf("image: the binary is not an ELF executable (build it with GOOS=linux): %w", err)
@@ -156,9 +165,9 @@ type entry struct {
 }
 
 // rootLayer writes the layer's tar in a fixed order with fixed times and owners.
-func rootLayer(o Options, created time.Time) (v1.Layer, error) {
-	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:%s:%s:/sbin/nologin\n", UserName, UID, UID, UserName, HomeDir)
-	group := fmt.Sprintf("root:x:0:\n%s:x:%d:\n", UserName, UID)
+func rootLayer(o Options, acc accounts, created time.Time) (v1.Layer, error) {
+	passwd := acc.passwd + fmt.Sprintf("%s:x:%d:%d:%s:%s:/sbin/nologin\n", UserName, UID, UID, UserName, HomeDir)
+	group := acc.group + fmt.Sprintf("%s:x:%d:\n", UserName, UID)
 	entries := []entry{
 		{name: "etc/", mode: 0o755},
 		{name: "etc/passwd", mode: 0o644, data: []byte(passwd)},
@@ -225,4 +234,71 @@ func ReadCACerts() ([]byte, string, error) {
 		}
 	}
 	return nil, "", errors.New("image: no CA bundle found on this machine (install ca-certificates, or pass -ca-certs)")
+}
+
+// accounts is the /etc/passwd and /etc/group the bks user is appended to.
+type accounts struct{ passwd, group string }
+
+// emptyAccounts is what an empty base gets: root alone.
+var emptyAccounts = accounts{passwd: "root:x:0:0:root:/root:/sbin/nologin\n", group: "root:x:0:\n"}
+
+// baseOf returns the image to build on and its accounts files; a base
+// image must be for the binary's platform.
+func baseOf(base v1.Image, arch string) (v1.Image, accounts, error) {
+	if base == nil {
+		return empty.Image, emptyAccounts, nil
+	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return nil, accounts{}, fmt.Errorf("base image: %w", err)
+	}
+	if cf.OS != "linux" || (cf.Architecture != "" && cf.Architecture != arch) {
+		return nil, accounts{}, fmt.Errorf("base image is %s/%s, the binary linux/%s", cf.OS, cf.Architecture, arch)
+	}
+	files, err := readFiles(base, "etc/passwd", "etc/group")
+	if err != nil {
+		return nil, accounts{}, fmt.Errorf("base image: %w", err)
+	}
+	acc := accounts{passwd: withNewline(files["etc/passwd"]), group: withNewline(files["etc/group"])}
+	if acc.passwd == "" {
+		acc = emptyAccounts
+	}
+	return base, acc, nil
+}
+
+// readFiles returns the named regular files of img's final filesystem.
+func readFiles(img v1.Image, names ...string) (map[string]string, error) {
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return got, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if !want[name] || h.Typeflag != tar.TypeReg || h.Size > 1<<20 {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		got[name] = string(data)
+	}
+}
+
+func withNewline(s string) string {
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return s
 }

@@ -3,12 +3,15 @@ package imagebuild_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -67,6 +71,13 @@ func TestMakeImage(t *testing.T) {
 		if !strings.Contains(string(out), testVersion) {
 			t.Fatalf("bks --version printed %q, want the version %s", out, testVersion)
 		}
+	})
+	t.Run("on a base image", func(t *testing.T) {
+		bin, err := os.ReadFile(filepath.Join(dirA, "linux", "bks"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBase(t, host, bin)
 	})
 	t.Run("reproducible", func(t *testing.T) {
 		digestB := makeImage(t, root, filepath.Join(t.TempDir(), "b"), "")
@@ -135,6 +146,9 @@ func checkConfig(t *testing.T, root string, img v1.Image) {
 		if got := c.Labels[k]; got != v {
 			t.Errorf("label %s = %q, want %q", k, got, v)
 		}
+	}
+	if !slices.Contains(c.Env, "XDG_STATE_HOME="+filepath.Dir(imagebuild.StateDir)) {
+		t.Errorf("Env %q: bks's state directory is not %s", c.Env, imagebuild.StateDir)
 	}
 	if !cf.Created.Time.Equal(created) {
 		t.Errorf("config created %s, want the commit time %s", cf.Created.Time, created)
@@ -210,5 +224,45 @@ func TestBuildRefusesNonStaticBinary(t *testing.T) {
 				t.Fatalf("Build(%s) = %v, want an error naming %s", tc.path, err, tc.want)
 			}
 		})
+	}
+}
+
+// checkBase builds on a base image from the registry (IMAGE_BASE): the
+// base's files stay, its /etc/passwd keeps its users and gains bks.
+func checkBase(t *testing.T, host string, bin []byte) {
+	base, err := mutate.AppendLayers(empty.Image, testregistry.Layer(t,
+		testregistry.File{Name: "etc/"},
+		testregistry.File{Name: "etc/passwd", Data: []byte("root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/:/bin/false")},
+		testregistry.File{Name: "usr/"},
+		testregistry.File{Name: "usr/bin/"},
+		testregistry.File{Name: "usr/bin/git", Data: []byte("#!/bin/sh\n")},
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err = mutate.ConfigFile(base, &v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := host + "/base/git:1"
+	testregistry.Push(t, ref, base)
+	pulled, err := imagebuild.PullBase(context.Background(), ref, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := imagebuild.Build(imagebuild.Options{Binary: bin, Version: testVersion, Created: time.Unix(0, 0), Base: pulled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := extract(t, img)
+	if _, ok := files["usr/bin/git"]; !ok {
+		t.Error("the base's usr/bin/git is gone")
+	}
+	passwd := string(files["etc/passwd"])
+	if !strings.Contains(passwd, "\ndaemon:x:1:1:") || !strings.Contains(passwd, "\nbks:x:65532:65532:") {
+		t.Errorf("/etc/passwd lost the base's users or lacks bks:\n%s", passwd)
+	}
+	if m, _ := img.Manifest(); len(m.Layers) != 2 {
+		t.Errorf("%d layers, want the base's and bks's", len(m.Layers))
 	}
 }

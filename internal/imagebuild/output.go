@@ -62,3 +62,18 @@ func Push(ctx context.Context, ref string, img v1.Image) (name.Digest, error) {
 	}
 	return r.Context().Digest(d.String()), nil
 }
+
+// PullBase fetches the base image ref for linux/arch (from an index, that
+// platform's image) with the Docker config's credentials.
+func PullBase(ctx context.Context, ref, arch string) (v1.Image, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("base image %q: %w", ref, err)
+	}
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
+	if err != nil {
+		return nil, fmt.Errorf("base image %s: %w", r, err)
+	}
+	return img, nil
+}

@@ -31,7 +31,7 @@ func main() {
 }
 
 type options struct {
-	binary, caCerts, version, revision, source, created, out, push string
+	binary, caCerts, version, revision, source, created, out, push, base string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.source, "source", "https://github.com/bks-dev/bks", "the source repository (label)")
 	fs.StringVar(&o.created, "created", "0", "the commit time, Unix seconds or RFC 3339: every timestamp in the image, so builds are reproducible")
 	fs.StringVar(&o.out, "out", "bin/image", "directory for oci/ (an OCI layout) and bks.tar (a docker load tarball)")
+	fs.StringVar(&o.base, "base", "", "build on this image (pulled; e.g. one with git, which `bks detect github` runs) instead of the empty base")
 	fs.StringVar(&o.push, "push", "", "push to this REGISTRY/REPO[:TAG] (default tag: -version)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,9 +68,19 @@ func build(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	img, err := imagebuild.Build(imagebuild.Options{
+	opts := imagebuild.Options{
 		Binary: bin, CACerts: certs, Version: o.version, Revision: o.revision, Source: o.source, Created: created,
-	})
+	}
+	if o.base != "" {
+		arch, err := imagebuild.BinaryArch(bin)
+		if err != nil {
+			return err
+		}
+		if opts.Base, err = imagebuild.PullBase(ctx, o.base, arch); err != nil {
+			return err
+		}
+	}
+	img, err := imagebuild.Build(opts)
 	if err != nil {
 		return err
 	}
