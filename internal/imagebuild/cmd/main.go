@@ -115,10 +115,12 @@ func build(ctx context.Context, o options) error {
 // registry's :PORT is followed by a slash, so it does not match).
 var hasTagOrDigest = regexp.MustCompile(`(:[\w][\w.-]*|@[a-z0-9]+:[a-f0-9]+)$`)
 
+var notTagChar = regexp.MustCompile(`[^\w.-]`)
+
 // tagFor turns a version into a valid tag: `git describe` output is one,
 // anything else (a "+build" suffix, say) has its other characters replaced.
 func tagFor(version string) string {
-	t := regexp.MustCompile(`[^\w.-]`).ReplaceAllString(version, "-")
+	t := notTagChar.ReplaceAllString(version, "-")
 	if t == "" || t[0] == '.' || t[0] == '-' {
 		t = "v" + t
 	}
