@@ -4,10 +4,30 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build test test-aws demo bench bench-git fuzz lint tools
+.PHONY: build image test test-aws demo bench bench-git fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
+
+# An OCI image of bks, built without a Docker daemon (internal/imagebuild):
+# the static Linux binary built as `build` does, on an empty base, non-root,
+# entrypoint bks, OCI version labels, this machine's CA bundle. Written to
+# $(IMAGE_DIR)/oci (OCI layout) and $(IMAGE_DIR)/bks.tar (docker load);
+# pushed when IMAGE_REPO names a REGISTRY/REPO[:TAG] (default tag: VERSION).
+# IMAGE_BASE=REF builds on that image instead (e.g. one with git, which
+# `bks detect github` needs); see docs/deploy.md.
+# Every timestamp is the commit time, so the same commit gives the same digest.
+IMAGE_DIR    ?= bin/image
+IMAGE_REPO   ?=
+IMAGE_BASE   ?=
+IMAGE_SOURCE ?= https://github.com/bks-dev/bks
+image:
+	GOOS=linux $(MAKE) --no-print-directory build BIN=$(IMAGE_DIR)/linux/bks VERSION='$(VERSION)'
+	$(GO) run ./internal/imagebuild/cmd -binary $(IMAGE_DIR)/linux/bks -out $(IMAGE_DIR) \
+	  -version '$(VERSION)' -source '$(IMAGE_SOURCE)' \
+	  -revision "$$(git rev-parse HEAD 2>/dev/null)" \
+	  -created "$$(git log -1 --format=%ct 2>/dev/null || echo $${SOURCE_DATE_EPOCH:-0})" \
+	  $(if $(IMAGE_BASE),-base '$(IMAGE_BASE)') $(if $(IMAGE_REPO),-push '$(IMAGE_REPO)')
 
 # The test command of README and CI: lint (vet, gofmt, staticcheck), race
 # tests (fuzz seed corpora included), and a build of the binary.
