@@ -1,13 +1,17 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite": pure Go, no cgo
+	"modernc.org/sqlite" // database/sql driver "sqlite": pure Go, no cgo
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteDialect is every statement the store runs on SQLite (3.35 or later
@@ -127,4 +131,26 @@ func openSQLite(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// ping checks the database answers. On SQLite the first connection turns a
+// new file to WAL, which takes an exclusive lock and answers SQLITE_BUSY at
+// once, without the busy timeout, when another process or connection opens
+// the file at the same moment (https://www.sqlite.org/wal.html: "the
+// journal_mode ... cannot be changed while ... other connections"); once the
+// file is in WAL the pragma needs no lock, so a few retries settle it.
+func ping(ctx context.Context, db *sql.DB, d dialect) error {
+	const tries = 50
+	for i := 1; ; i++ {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || d.name != "sqlite" || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || i == tries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i) * 10 * time.Millisecond):
+		}
+	}
 }
