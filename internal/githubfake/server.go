@@ -1,6 +1,7 @@
 // Package githubfake is a loopback fake of the parts of the GitHub REST API
 // that bks uses (repository listing with Link paging, repository lookup,
-// issues, issue comments and review comments with Link paging, code search, raw blobs, rate-limit headers and errors) and a real git
+// issues, issue comments and review comments with Link paging, code
+// search, raw blobs, rate-limit headers and errors) and a real git
 // smart-HTTP server for clones: `git-http-backend` served through
 // net/http/cgi. Tests build bare repositories on disk and register them.
 //
