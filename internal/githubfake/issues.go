@@ -181,3 +181,8 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, owner, nam
 	setLink(w, r, page, per, len(sel))
 	writeJSON(w, http.StatusOK, out)
 }
+
+// Lock and Unlock guard changes to the registered repositories (editing a
+// comment between two runs) against the requests being served.
+func (s *Server) Lock()   { s.mu.Lock() }
+func (s *Server) Unlock() { s.mu.Unlock() }
