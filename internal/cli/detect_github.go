@@ -32,6 +32,8 @@ type detectGitHubOptions struct {
 	Shard              string
 	Search             bool
 	PullRefs           bool
+	Issues, PRComments bool
+	AllSurfaces        bool
 	RepoTimeout        time.Duration
 	ProgressInterval   time.Duration
 }
@@ -68,11 +70,22 @@ its refs are unchanged (write each run to its own report, then merge them).
 fetching each matched file. It sees the default branch only, never history;
 it complements the sweep, it does not replace it.
 
+--issues adds the title and body of every issue and its comments;
+--pr-comments the title and body of every pull request, its conversation
+comments and its review comments (--all-surfaces turns both on). Each text
+is scanned as its own item; a finding names its kind (issue, pull-request,
+issue-comment, pr-comment, review-comment), its author and its html_url.
+A repository whose issues cannot be read (403, 404, issues disabled) is
+reported and the sweep goes on. With --resume, a repository's texts are
+read again only when created or edited since the last run. Edit history is
+not scanned: GitHub's REST API returns each text as it is now.
+
 The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 --api-url for GitHub Enterprise Server (https://HOST/api/v3).`,
 		Example: `  GITHUB_TOKEN=… bks detect github --org acme --format jsonl -o acme.jsonl
   bks detect github --org acme --shard 0/4 --resume state-0.json -f sarif -o shard-0.sarif
   bks detect github --org acme --search
+  bks detect github --org acme --all-surfaces --resume state.json -f jsonl -o acme.jsonl
   bks detect github --repo acme/api --repo acme/web --cache-dir ~/.cache/bks
   bks detect github --org acme --api-url https://ghe.example.com/api/v3 --topic payments`,
 		Args: cobra.NoArgs,
@@ -98,6 +111,9 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.StringVar(&g.Shard, "shard", "", "sweep only shard I of N (0-based), e.g. 2/8")
 	fs.BoolVar(&g.Search, "search", false, "fast mode: GitHub code search for key prefixes (default branches only, no history)")
 	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
+	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
+	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues and --pr-comments")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
@@ -139,8 +155,23 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	errs := &errorCollector{w: status}
 	logf := func(msg string) { status.line("bks: " + msg) }
 
+	if g.AllSurfaces {
+		g.Issues, g.PRComments = true, true
+	}
+	var state *ghsrc.State
+	if g.Resume != "" {
+		state, err = ghsrc.OpenState(g.Resume)
+		if err != nil {
+			return err
+		}
+	}
+	prog := &ghsrc.Progress{Start: time.Now()}
+	comments := ghsrc.NewComments(ghsrc.CommentsOptions{
+		Client: client, Target: target, Filter: g.Filter, Shard: shard,
+		Issues: g.Issues, PullRequests: g.PRComments,
+		Workers: opts.Workers, State: state, OnError: errs.handle, Log: logf, Progress: prog,
+	})
 	var src sources.Source
-	var prog *ghsrc.Progress
 	if g.Search {
 		src = ghsrc.NewSearch(ghsrc.SearchOptions{
 			Client:      client,
@@ -153,15 +184,8 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:         logf,
 			MaxFileSize: opts.MaxFileSize,
 		})
+		src = sourceSeq{src, comments}
 	} else {
-		var state *ghsrc.State
-		if g.Resume != "" {
-			state, err = ghsrc.OpenState(g.Resume)
-			if err != nil {
-				return err
-			}
-		}
-		prog = &ghsrc.Progress{Start: time.Now()}
 		src = ghsrc.NewSweep(ghsrc.Options{
 			Client:      client,
 			Token:       token,
@@ -183,14 +207,30 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:      logf,
 			Progress: prog,
 		})
-		src = &keyCounter{src: src, eng: eng, n: &prog.Keys}
+		src = &keyCounter{src: sourceSeq{src, comments}, eng: eng, n: &prog.Keys}
 		stop := startProgress(status, prog, g.ProgressInterval)
 		defer func() {
 			stop()
 			summarize(status, prog, time.Now())
 		}()
 	}
+	if g.Issues || g.PRComments {
+		defer func() { logf(fmt.Sprintf("read %d issue and pull request texts", comments.Texts())) }()
+	}
 	return runDetect(ctx, &gio, opts, eng, src, errs)
+}
+
+// sourceSeq reads its sources one after the other (a sweep's history, then
+// its issues and pull requests).
+type sourceSeq []sources.Source
+
+func (q sourceSeq) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	for _, s := range q {
+		if err := s.Chunks(ctx, split, yield); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keyCounter scans each chunk once to count keys for the progress line and

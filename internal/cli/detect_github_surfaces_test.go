@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/internal/testkeys"
+)
+
+// fakeDiscussions adds to fakeOrg's acme two repositories with issues:
+// acme/talk, a key in an issue (author and body hostile: terminal escapes)
+// and one in a pull request review comment; acme/private-talk, whose issue
+// endpoints answer 404 (no access).
+func fakeDiscussions(t *testing.T) (*githubfake.Server, map[string]string) {
+	srv, keys := fakeOrg(t, 2)
+	plain := filepath.Join(t.TempDir(), "talk.git")
+	if err := githubfake.BuildRepo(plain, []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# talk\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	key := func(seed uint64) string {
+		return testkeys.LongTerm(testkeys.ConsoleUser(seed), "210987654321", testkeys.Secret(seed))
+	}
+	keys["issue"], keys["review"] = key(21), key(22)
+	t0 := time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)
+	srv.Add(&githubfake.Repo{
+		Owner: "acme", Name: "talk", Dir: plain,
+		Issues: []*githubfake.Issue{
+			{Number: 1, Title: "\x1b]2;title\x07help", Body: "my .env:\n\x1b[2J\x1b[31mAWS_BEARER_TOKEN_BEDROCK=" + keys["issue"] + "\n", User: "m4l\x1b[2Jory", CreatedAt: t0},
+			{Number: 2, PR: true, Title: "add config", Body: "please review", User: "bob", CreatedAt: t0.Add(time.Hour)},
+		},
+		ReviewComments: []*githubfake.Comment{{ID: 77, Issue: 2, Path: "cfg.py", Body: "remove `" + keys["review"] + "`", User: "carol", CreatedAt: t0.Add(2 * time.Hour)}},
+	}, &githubfake.Repo{Owner: "acme", Name: "private-talk", Dir: plain, IssuesStatus: 404})
+	return srv, keys
+}
+
+func runGitHub(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	sio := &IO{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(k string) string {
+		if k == "GITHUB_TOKEN" {
+			return fakeToken
+		}
+		return ""
+	}}
+	code := Run(context.Background(), append([]string{"detect", "github", "--workers", "2"}, args...), sio)
+	return code, out.String(), errb.String()
+}
+
+// --all-surfaces finds the keys of issues and review comments with their
+// kind, author and html_url, next to the history findings; acme/private-talk's
+// 404 is reported and the sweep goes on (exit 2); no escape from a hostile
+// issue reaches the terminal; the state makes a second run skip it all.
+func TestDetectGitHubIssuesAndPRComments(t *testing.T) {
+	srv, keys := fakeDiscussions(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	base := []string{"--org", "acme", "--api-url", srv.APIURL(), "--resume", state}
+	code, out, errOut := runGitHub(t, append(base, "--all-surfaces", "-f", "jsonl")...)
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want 2 (dmca and private-talk fail)\n%s", code, errOut)
+	}
+	for _, want := range []string{"acme/private-talk (issues)", "404", "read 3 issue and pull request texts"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	got := map[string]findings.Finding{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f findings.Finding
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Kind != "" {
+			got[f.Kind] = f
+		}
+	}
+	talk := srv.HTMLURL("acme", "talk")
+	is, rc := got["issue"], got["review-comment"]
+	if is.HTMLURL != talk+"/issues/1" || is.Author != "m4l\x1b[2Jory" || is.Repo != "acme/talk" || is.Path != "issues/1" || is.Line != 3 {
+		t.Errorf("issue finding %+v", is)
+	}
+	if rc.HTMLURL != talk+"/pull/2#discussion_r77" || rc.Author != "carol" || rc.Key == nil {
+		t.Errorf("review comment finding %+v", rc)
+	}
+	if len(got) != 2 || strings.Contains(out, keys["issue"]) || strings.Contains(out, keys["review"]) {
+		t.Errorf("kinds %v, or a secret in the report", got)
+	}
+
+	// The text report on a "terminal": no escape of the issue's.
+	code, out, errOut = runGitHub(t, "--repo", "acme/talk", "--api-url", srv.APIURL(), "--issues", "-f", "text")
+	if code != ExitFound || !strings.Contains(out, talk+"/issues/1") || !strings.Contains(out, "issue by m4l") || !strings.Contains(out, "2025-05-01") {
+		t.Fatalf("text: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.ContainsRune(out+errOut, 0x1b) || strings.ContainsRune(out+errOut, 0x07) {
+		t.Errorf("an escape reached the terminal:\n%q", out)
+	}
+
+	// Resumed: nothing new, nothing read again in full.
+	n := len(srv.Requests())
+	code, out, errOut = runGitHub(t, append(base, "--all-surfaces", "-f", "jsonl")...)
+	if code != ExitFailure || out != "" {
+		t.Fatalf("resumed: exit %d stdout %q\n%s", code, out, errOut)
+	}
+	for _, r := range srv.Requests()[n:] {
+		if strings.HasPrefix(r, "/repos/acme/talk/") && !strings.Contains(r, "since=") {
+			t.Errorf("resumed run read %s in full", r)
+		}
+	}
+}
