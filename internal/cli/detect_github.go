@@ -119,21 +119,33 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	return cmd
 }
 
-func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
+// parse checks the flags and returns the target and the shard.
+func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 	target := ghsrc.Target{Orgs: g.Orgs, Users: g.Users, Repos: g.Repos}
+	var shard ghsrc.Shard
 	if len(g.Orgs)+len(g.Users)+len(g.Repos) == 0 {
-		return errors.New("detect github: give --org, --user or --repo")
+		return target, shard, errors.New("detect github: give --org, --user or --repo")
 	}
 	if err := g.Filter.Validate(); err != nil {
-		return fmt.Errorf("detect github: %w", err)
+		return target, shard, fmt.Errorf("detect github: %w", err)
 	}
-	var shard ghsrc.Shard
 	if g.Shard != "" {
 		s, err := ghsrc.ParseShard(g.Shard)
 		if err != nil {
-			return fmt.Errorf("detect github: --%w", err)
+			return target, shard, fmt.Errorf("detect github: --%w", err)
 		}
 		shard = s
+	}
+	if g.AllSurfaces {
+		g.Issues, g.PRComments = true, true
+	}
+	return target, shard, nil
+}
+
+func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
+	target, shard, err := g.parse()
+	if err != nil {
+		return err
 	}
 	client, token, err := opts.factory.GitHub(g.APIURL, g.Token)
 	if err != nil {
@@ -155,9 +167,6 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	errs := &errorCollector{w: status}
 	logf := func(msg string) { status.line("bks: " + msg) }
 
-	if g.AllSurfaces {
-		g.Issues, g.PRComments = true, true
-	}
 	var state *ghsrc.State
 	if g.Resume != "" {
 		state, err = ghsrc.OpenState(g.Resume)
