@@ -186,3 +186,82 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, owner, nam
 // comment between two runs) against the requests being served.
 func (s *Server) Lock()   { s.mu.Lock() }
 func (s *Server) Unlock() { s.mu.Unlock() }
+
+// Gist is a gist of the fake: a git repository (Dir) cloned at
+// URL/git/gist/ID.git. Deleted: listed (a stale listing) but every clone
+// answers 404, as GitHub does for a deleted gist.
+type Gist struct {
+	ID, Owner   string
+	Description string
+	Dir         string
+	Deleted     bool
+}
+
+// AddGist registers gists.
+func (s *Server) AddGist(gs ...*Gist) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gists = append(s.gists, gs...)
+}
+
+// AddMembers makes users members of org (GET /orgs/{org}/members).
+func (s *Server) AddMembers(org string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.members == nil {
+		s.members = map[string][]string{}
+	}
+	k := strings.ToLower(org)
+	s.members[k] = append(s.members[k], users...)
+}
+
+func (s *Server) gist(id string) *Gist {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.gists {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// listMembers serves GET /orgs/{org}/members, paged with Link.
+// https://docs.github.com/en/rest/orgs/members#list-organization-members
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, org string) {
+	s.mu.Lock()
+	users := append([]string(nil), s.members[strings.ToLower(org)]...)
+	s.mu.Unlock()
+	page, per, lo, hi := s.page(r, len(users))
+	out := make([]map[string]any, 0, hi-lo)
+	for _, u := range users[lo:hi] {
+		out = append(out, map[string]any{"login": u, "type": "User"})
+	}
+	setLink(w, r, page, per, len(users))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listGists serves GET /users/{username}/gists, paged with Link.
+// https://docs.github.com/en/rest/gists/gists#list-gists-for-a-user
+func (s *Server) listGists(w http.ResponseWriter, r *http.Request, user string) {
+	s.mu.Lock()
+	var sel []*Gist
+	for _, g := range s.gists {
+		if strings.EqualFold(g.Owner, user) {
+			sel = append(sel, g)
+		}
+	}
+	s.mu.Unlock()
+	page, per, lo, hi := s.page(r, len(sel))
+	out := make([]map[string]any, 0, hi-lo)
+	for _, g := range sel[lo:hi] {
+		out = append(out, map[string]any{
+			"id": g.ID, "description": g.Description, "public": true,
+			"owner":        map[string]any{"login": g.Owner},
+			"html_url":     s.URL + "/gist/" + g.Owner + "/" + g.ID,
+			"git_pull_url": s.URL + "/git/gist/" + g.ID + ".git",
+		})
+	}
+	setLink(w, r, page, per, len(sel))
+	writeJSON(w, http.StatusOK, out)
+}

@@ -98,6 +98,9 @@ type Server struct {
 	log     []string       // API request paths, in order
 	srv     *httptest.Server
 	backend string
+
+	gists   []*Gist
+	members map[string][]string // org (lower case) -> logins
 }
 
 // New starts a fake on 127.0.0.1. Close it with Close.
@@ -236,6 +239,12 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	s.counts["git"]++
 	repo := s.byName[strings.ToLower(parts[0]+"/"+strings.TrimSuffix(parts[1], ".git"))]
 	s.mu.Unlock()
+	if parts[0] == "gist" {
+		repo = nil
+		if g := s.gist(strings.TrimSuffix(parts[1], ".git")); g != nil && !g.Deleted {
+			repo = &Repo{Owner: g.Owner, Name: g.ID, Dir: g.Dir}
+		}
+	}
 	if !s.authorized(r, true) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
 		http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -304,6 +313,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	switch {
 	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], true)
+	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "members":
+		s.listMembers(w, r, seg[1])
+	case len(seg) == 3 && seg[0] == "users" && seg[2] == "gists":
+		s.listGists(w, r, seg[1])
 	case len(seg) == 3 && seg[0] == "users" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], false)
 	case len(seg) == 3 && seg[0] == "repos":
