@@ -37,8 +37,8 @@ type GistOptions struct {
 	// Token authenticates git clones.
 	Token string
 	// Scan scans one clone's history (HistoryScanner). Required.
-	Scan reposweep.ScanFunc[Gist]
-	Run  reposweep.Run[Gist]
+	Scan  reposweep.ScanFunc[Gist]
+	Run   reposweep.Run[Gist]
 	sleep func(context.Context, time.Duration) error // tests
 }
 
