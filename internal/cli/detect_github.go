@@ -19,6 +19,7 @@ import (
 	"github.com/bks-dev/bks/internal/termsafe"
 	"github.com/bks-dev/bks/sources"
 	ghsrc "github.com/bks-dev/bks/sources/github"
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 type detectGitHubOptions struct {
@@ -33,6 +34,7 @@ type detectGitHubOptions struct {
 	Search             bool
 	PullRefs           bool
 	Issues, PRComments bool
+	Gists              bool
 	AllSurfaces        bool
 	RepoTimeout        time.Duration
 	ProgressInterval   time.Duration
@@ -72,7 +74,11 @@ it complements the sweep, it does not replace it.
 
 --issues adds the title and body of every issue and its comments;
 --pr-comments the title and body of every pull request, its conversation
-comments and its review comments (--all-surfaces turns both on). Each text
+comments and its review comments. --gists sweeps every revision of the
+gists of each --user and of each member of each --org (a gist is a git
+repository; findings name it "gist:OWNER/ID" and link to the revision; a
+gist deleted since it was listed is reported). --all-surfaces turns them
+all on. Each text
 is scanned as its own item; a finding names its kind (issue, pull-request,
 issue-comment, pr-comment, review-comment), its author and its html_url.
 A repository whose issues cannot be read (403, 404, issues disabled) is
@@ -113,7 +119,8 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
 	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
 	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
-	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues and --pr-comments")
+	fs.BoolVar(&g.Gists, "gists", false, "also sweep every revision of the gists of --user, and of the members of --org")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments and --gists")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
@@ -138,6 +145,10 @@ func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 	}
 	if g.AllSurfaces {
 		g.Issues, g.PRComments = true, true
+		g.Gists = len(g.Users)+len(g.Orgs) > 0
+	}
+	if g.Gists && len(g.Users)+len(g.Orgs) == 0 {
+		return target, shard, errors.New("detect github: --gists sweeps the gists of --user or of the members of --org")
 	}
 	return target, shard, nil
 }
@@ -180,6 +191,19 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 		Issues: g.Issues, PullRequests: g.PRComments,
 		Workers: opts.Workers, State: state, OnError: errs.handle, Log: logf, Progress: prog,
 	})
+	surfaces := sourceSeq{comments}
+	if g.Gists {
+		gp := &ghsrc.Progress{}
+		defer func() {
+			logf(fmt.Sprintf("swept %d of %d gists (%d failed, %d skipped, already scanned)", gp.Done.Load(), gp.Total.Load(), gp.Failed.Load(), gp.Skipped.Load()))
+		}()
+		surfaces = append(surfaces, ghsrc.NewGistSweep(ghsrc.GistOptions{
+			Client: client, Users: g.Users, Orgs: g.Orgs, Shard: shard, Token: token,
+			Scan: reposweep.HistoryScanner[ghsrc.Gist](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
+			Run: reposweep.Run[ghsrc.Gist]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
+				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: gp},
+		}))
+	}
 	var src sources.Source
 	if g.Search {
 		src = ghsrc.NewSearch(ghsrc.SearchOptions{
@@ -193,7 +217,7 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:         logf,
 			MaxFileSize: opts.MaxFileSize,
 		})
-		src = sourceSeq{src, comments}
+		src = append(sourceSeq{src}, surfaces...)
 	} else {
 		src = ghsrc.NewSweep(ghsrc.Options{
 			Client:      client,
@@ -216,7 +240,7 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:      logf,
 			Progress: prog,
 		})
-		src = &keyCounter{src: sourceSeq{src, comments}, eng: eng, n: &prog.Keys}
+		src = &keyCounter{src: append(sourceSeq{src}, surfaces...), eng: eng, n: &prog.Keys}
 		stop := startProgress(status, prog, g.ProgressInterval)
 		defer func() {
 			stop()

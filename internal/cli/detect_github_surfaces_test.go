@@ -113,3 +113,40 @@ func TestDetectGitHubIssuesAndPRComments(t *testing.T) {
 		}
 	}
 }
+
+// --gists sweeps the gists of the organization's members: a key in a
+// gist's first revision is found, linked to that revision; a deleted gist
+// is reported and the sweep goes on.
+func TestDetectGitHubGists(t *testing.T) {
+	srv, _ := fakeOrg(t, 0)
+	k := testkeys.LongTerm(testkeys.ConsoleUser(41), "210987654321", testkeys.Secret(41))
+	dir := filepath.Join(t.TempDir(), "g1.git")
+	if err := githubfake.BuildRepo(dir, []githubfake.Commit{
+		{Files: map[string][]byte{"notes.md": []byte("try " + k + "\n")}},
+		{Files: map[string][]byte{"notes.md": []byte("fixed\n")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv.AddMembers("acme", "alice")
+	srv.AddGist(&githubfake.Gist{ID: "g1", Owner: "alice", Dir: dir}, &githubfake.Gist{ID: "gone", Owner: "alice", Deleted: true})
+	code, out, errOut := runGitHub(t, "--org", "acme", "--include-repo", "live", "--api-url", srv.APIURL(), "--gists", "-f", "jsonl")
+	if code != ExitFailure || !strings.Contains(errOut, "gist:alice/gone") || !strings.Contains(errOut, "swept 2 of 2 gists (1 failed") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var gist findings.Finding
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f findings.Finding
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(f.Repo, "gist:") {
+			gist = f
+		}
+	}
+	if gist.Repo != "gist:alice/g1" || gist.Path != "notes.md" || gist.HTMLURL != srv.URL+"/gist/alice/g1/"+gist.Commit || gist.Commit == "" {
+		t.Errorf("gist finding %+v", gist)
+	}
+	if code, _, errOut := runGitHub(t, "--repo", "acme/live", "--gists"); code != ExitFailure || !strings.Contains(errOut, "--gists sweeps the gists of --user") {
+		t.Errorf("--gists without --user or --org: exit %d\n%s", code, errOut)
+	}
+}
