@@ -40,32 +40,32 @@ func updated(created, upd time.Time) time.Time {
 	return upd
 }
 
-// issueRepo returns the repository of an issue endpoint, or answers 404
-// (unknown) or its IssuesStatus and returns nil.
-func (s *Server) issueRepo(w http.ResponseWriter, owner, name string) *Repo {
+// issueRepo returns the repository of an issue endpoint and the request's
+// since (ISO 8601, as GitHub takes it; the zero time when absent), or
+// answers 404 (unknown), its IssuesStatus or 422 (a bad since) and returns
+// nil.
+func (s *Server) issueRepo(w http.ResponseWriter, r *http.Request, owner, name string) (*Repo, time.Time) {
 	s.mu.Lock()
 	rp := s.byName[strings.ToLower(owner+"/"+name)]
 	s.mu.Unlock()
+	var from time.Time
 	switch {
 	case rp == nil:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
-		return nil
+		return nil, from
 	case rp.IssuesStatus != 0:
 		writeJSON(w, rp.IssuesStatus, map[string]string{"message": http.StatusText(rp.IssuesStatus), "documentation_url": "https://docs.github.com/rest"})
-		return nil
+		return nil, from
 	}
-	return rp
-}
-
-// since parses the since parameter (ISO 8601, as GitHub takes it); the zero
-// time when absent.
-func since(r *http.Request) (time.Time, bool) {
-	v := r.URL.Query().Get("since")
-	if v == "" {
-		return time.Time{}, true
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
+			return nil, from
+		}
+		from = t
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	return t, err == nil
+	return rp, from
 }
 
 // listIssues serves GET /repos/{owner}/{repo}/issues: issues and pull
@@ -73,13 +73,8 @@ func since(r *http.Request) (time.Time, bool) {
 // open by default, since filtering on updated_at, paged with Link.
 // https://docs.github.com/en/rest/issues/issues#list-repository-issues
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, owner, name string) {
-	rp := s.issueRepo(w, owner, name)
+	rp, from := s.issueRepo(w, r, owner, name)
 	if rp == nil {
-		return
-	}
-	from, ok := since(r)
-	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
 		return
 	}
 	state := r.URL.Query().Get("state")
@@ -131,13 +126,8 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, owner, name 
 // https://docs.github.com/en/rest/issues/comments#list-issue-comments-for-a-repository
 // https://docs.github.com/en/rest/pulls/comments#list-review-comments-in-a-repository
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request, owner, name string, review bool) {
-	rp := s.issueRepo(w, owner, name)
+	rp, from := s.issueRepo(w, r, owner, name)
 	if rp == nil {
-		return
-	}
-	from, ok := since(r)
-	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
 		return
 	}
 	s.mu.Lock()

@@ -22,7 +22,8 @@ type discussions struct {
 	app  *githubfake.Repo
 }
 
-func newDiscussions(t *testing.T) *discussions {
+// newFake starts a fake that wants token, closed when t ends.
+func newFake(t *testing.T) *githubfake.Server {
 	t.Helper()
 	srv, err := githubfake.New()
 	if err != nil {
@@ -30,6 +31,12 @@ func newDiscussions(t *testing.T) *discussions {
 	}
 	t.Cleanup(srv.Close)
 	srv.Token = token
+	return srv
+}
+
+func newDiscussions(t *testing.T) *discussions {
+	t.Helper()
+	srv := newFake(t)
 	srv.MaxPerPage = 50
 	key := func(seed uint64) string {
 		return testkeys.LongTerm(testkeys.ConsoleUser(seed), "123456789012", testkeys.Secret(seed))

@@ -16,12 +16,7 @@ import (
 // the revision; a deleted gist is reported and the sweep goes on; resumed,
 // nothing is scanned again.
 func TestGistSweep(t *testing.T) {
-	srv, err := githubfake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	srv.Token = token
+	srv := newFake(t)
 	root := t.TempDir()
 	k1 := testkeys.LongTerm(testkeys.ConsoleUser(31), "123456789012", testkeys.Secret(31))
 	k2 := testkeys.LongTerm(testkeys.ConsoleUser(32), "123456789012", testkeys.Secret(32))
