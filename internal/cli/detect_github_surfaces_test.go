@@ -150,3 +150,35 @@ func TestDetectGitHubGists(t *testing.T) {
 		t.Errorf("--gists without --user or --org: exit %d\n%s", code, errOut)
 	}
 }
+
+// Two shards of --issues --pr-comments read each repository's texts in one
+// shard only, and merged hold each finding once, as one run does.
+func TestDetectGitHubIssuesShardMerge(t *testing.T) {
+	srv, _ := fakeDiscussions(t)
+	dir := t.TempDir()
+	var files []string
+	for i, sh := range []string{"0/2", "1/2"} {
+		p := filepath.Join(dir, "shard"+string(rune('0'+i))+".jsonl")
+		code, _, errOut := runGitHub(t, "--org", "acme", "--include-repo", "*talk", "--api-url", srv.APIURL(), "--issues", "--pr-comments", "--shard", sh, "--ignore-errors", "-f", "jsonl", "-o", p)
+		if code != ExitOK && code != ExitFound {
+			t.Fatalf("shard %s: exit %d\n%s", sh, code, errOut)
+		}
+		files = append(files, p)
+	}
+	if n := len(readJSONL(t, files[0])) + len(readJSONL(t, files[1])); n != 2 {
+		t.Errorf("the shards found %d keys together, want 2 (each repository in one shard)", n)
+	}
+	merged := filepath.Join(dir, "merged.jsonl")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), append([]string{"merge", "-o", merged}, files...), &IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitFound {
+		t.Fatalf("merge: exit %d\n%s", code, errb.String())
+	}
+	kinds := map[string]int{}
+	for _, f := range readJSONL(t, merged) {
+		kinds[f.Kind]++
+	}
+	if kinds["issue"] != 1 || kinds["review-comment"] != 1 || len(kinds) != 2 {
+		t.Errorf("merged kinds %v, want one issue and one review comment", kinds)
+	}
+}
