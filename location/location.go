@@ -40,7 +40,9 @@ type Location struct {
 	InHead  *bool  `json:"in_head,omitempty"`
 	HTMLURL string `json:"html_url,omitempty"` // link to the file at that commit (GitHub sweeps)
 	// Kind says what the bytes are when they are not a file's content:
-	// "commit-message", "tag-message", "stdin".
+	// "commit-message", "tag-message", "stdin"; on GitHub (Author and
+	// HTMLURL set, Path below the repository): "issue", "pull-request",
+	// "issue-comment", "pr-comment", "review-comment".
 	Kind string `json:"kind,omitempty"`
 	// Encoding says how the key was written there: "" as issued,
 	// "percent" (padding as %3D), "base64" (the key re-encoded). Set by

@@ -175,6 +175,8 @@ func (r *textReporter) block(f *findings.Finding) {
 				c += " " + strconv.Quote(truncate(l.Message, 72))
 			}
 			r.field(label, safe(c))
+		} else if l.Author != "" {
+			r.field("Author", safe(byline(l)))
 		}
 		if l.HTMLURL != "" {
 			r.field("URL", safe(l.HTMLURL))
@@ -190,6 +192,19 @@ func (r *textReporter) block(f *findings.Finding) {
 	if f.Secret != "" {
 		r.field("Secret", r.style(ansiSecret, f.Secret))
 	}
+}
+
+// byline says who wrote a text on a host outside git (an issue, a
+// comment), what it is and when: "issue-comment by alice 2025-05-01".
+func byline(l findings.Location) string {
+	s := l.Author
+	if l.Kind != "" {
+		s = l.Kind + " by " + s
+	}
+	if l.Date != nil {
+		s += " " + l.Date.UTC().Format("2006-01-02")
+	}
+	return s
 }
 
 // layerPrefix starts the Commit of a container image layer (sources/image

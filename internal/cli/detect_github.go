@@ -19,6 +19,7 @@ import (
 	"github.com/bks-dev/bks/internal/termsafe"
 	"github.com/bks-dev/bks/sources"
 	ghsrc "github.com/bks-dev/bks/sources/github"
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 type detectGitHubOptions struct {
@@ -32,6 +33,9 @@ type detectGitHubOptions struct {
 	Shard              string
 	Search             bool
 	PullRefs           bool
+	Issues, PRComments bool
+	Gists              bool
+	AllSurfaces        bool
 	RepoTimeout        time.Duration
 	ProgressInterval   time.Duration
 }
@@ -68,11 +72,26 @@ its refs are unchanged (write each run to its own report, then merge them).
 fetching each matched file. It sees the default branch only, never history;
 it complements the sweep, it does not replace it.
 
+--issues adds the title and body of every issue and its comments;
+--pr-comments the title and body of every pull request, its conversation
+comments and its review comments. --gists sweeps every revision of the
+gists of each --user and of each member of each --org (a gist is a git
+repository; findings name it "gist:OWNER/ID" and link to the revision; a
+gist deleted since it was listed is reported). --all-surfaces turns them
+all on. Each text
+is scanned as its own item; a finding names its kind (issue, pull-request,
+issue-comment, pr-comment, review-comment), its author and its html_url.
+A repository whose issues cannot be read (403, 404, issues disabled) is
+reported and the sweep goes on. With --resume, a repository's texts are
+read again only when created or edited since the last run. Edit history is
+not scanned: GitHub's REST API returns each text as it is now.
+
 The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 --api-url for GitHub Enterprise Server (https://HOST/api/v3).`,
 		Example: `  GITHUB_TOKEN=… bks detect github --org acme --format jsonl -o acme.jsonl
   bks detect github --org acme --shard 0/4 --resume state-0.json -f sarif -o shard-0.sarif
   bks detect github --org acme --search
+  bks detect github --org acme --all-surfaces --resume state.json -f jsonl -o acme.jsonl
   bks detect github --repo acme/api --repo acme/web --cache-dir ~/.cache/bks
   bks detect github --org acme --api-url https://ghe.example.com/api/v3 --topic payments`,
 		Args: cobra.NoArgs,
@@ -98,26 +117,46 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.StringVar(&g.Shard, "shard", "", "sweep only shard I of N (0-based), e.g. 2/8")
 	fs.BoolVar(&g.Search, "search", false, "fast mode: GitHub code search for key prefixes (default branches only, no history)")
 	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
+	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
+	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
+	fs.BoolVar(&g.Gists, "gists", false, "also sweep every revision of the gists of --user, and of the members of --org")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments and --gists")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
 }
 
-func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
+// parse checks the flags and returns the target and the shard.
+func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 	target := ghsrc.Target{Orgs: g.Orgs, Users: g.Users, Repos: g.Repos}
+	var shard ghsrc.Shard
 	if len(g.Orgs)+len(g.Users)+len(g.Repos) == 0 {
-		return errors.New("detect github: give --org, --user or --repo")
+		return target, shard, errors.New("detect github: give --org, --user or --repo")
 	}
 	if err := g.Filter.Validate(); err != nil {
-		return fmt.Errorf("detect github: %w", err)
+		return target, shard, fmt.Errorf("detect github: %w", err)
 	}
-	var shard ghsrc.Shard
 	if g.Shard != "" {
 		s, err := ghsrc.ParseShard(g.Shard)
 		if err != nil {
-			return fmt.Errorf("detect github: --%w", err)
+			return target, shard, fmt.Errorf("detect github: --%w", err)
 		}
 		shard = s
+	}
+	if g.AllSurfaces {
+		g.Issues, g.PRComments = true, true
+		g.Gists = len(g.Users)+len(g.Orgs) > 0
+	}
+	if g.Gists && len(g.Users)+len(g.Orgs) == 0 {
+		return target, shard, errors.New("detect github: --gists sweeps the gists of --user or of the members of --org")
+	}
+	return target, shard, nil
+}
+
+func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detectGitHubOptions) error {
+	target, shard, err := g.parse()
+	if err != nil {
+		return err
 	}
 	client, token, err := opts.factory.GitHub(g.APIURL, g.Token)
 	if err != nil {
@@ -139,8 +178,33 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	errs := &errorCollector{w: status}
 	logf := func(msg string) { status.line("bks: " + msg) }
 
+	var state *ghsrc.State
+	if g.Resume != "" {
+		state, err = ghsrc.OpenState(g.Resume)
+		if err != nil {
+			return err
+		}
+	}
+	prog := &ghsrc.Progress{Start: time.Now()}
+	comments := ghsrc.NewComments(ghsrc.CommentsOptions{
+		Client: client, Target: target, Filter: g.Filter, Shard: shard,
+		Issues: g.Issues, PullRequests: g.PRComments,
+		Workers: opts.Workers, State: state, OnError: errs.handle, Log: logf, Progress: prog,
+	})
+	surfaces := sourceSeq{comments}
+	if g.Gists {
+		gp := &ghsrc.Progress{}
+		defer func() {
+			logf(fmt.Sprintf("swept %d of %d gists (%d failed, %d skipped, already scanned)", gp.Done.Load(), gp.Total.Load(), gp.Failed.Load(), gp.Skipped.Load()))
+		}()
+		surfaces = append(surfaces, ghsrc.NewGistSweep(ghsrc.GistOptions{
+			Client: client, Users: g.Users, Orgs: g.Orgs, Shard: shard, Token: token,
+			Scan: reposweep.HistoryScanner[ghsrc.Gist](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
+			Run: reposweep.Run[ghsrc.Gist]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
+				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: gp},
+		}))
+	}
 	var src sources.Source
-	var prog *ghsrc.Progress
 	if g.Search {
 		src = ghsrc.NewSearch(ghsrc.SearchOptions{
 			Client:      client,
@@ -153,15 +217,8 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:         logf,
 			MaxFileSize: opts.MaxFileSize,
 		})
+		src = append(sourceSeq{src}, surfaces...)
 	} else {
-		var state *ghsrc.State
-		if g.Resume != "" {
-			state, err = ghsrc.OpenState(g.Resume)
-			if err != nil {
-				return err
-			}
-		}
-		prog = &ghsrc.Progress{Start: time.Now()}
 		src = ghsrc.NewSweep(ghsrc.Options{
 			Client:      client,
 			Token:       token,
@@ -183,14 +240,30 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Log:      logf,
 			Progress: prog,
 		})
-		src = &keyCounter{src: src, eng: eng, n: &prog.Keys}
+		src = &keyCounter{src: append(sourceSeq{src}, surfaces...), eng: eng, n: &prog.Keys}
 		stop := startProgress(status, prog, g.ProgressInterval)
 		defer func() {
 			stop()
 			summarize(status, prog, time.Now())
 		}()
 	}
+	if g.Issues || g.PRComments {
+		defer func() { logf(fmt.Sprintf("read %d issue and pull request texts", comments.Texts())) }()
+	}
 	return runDetect(ctx, &gio, opts, eng, src, errs)
+}
+
+// sourceSeq reads its sources one after the other (a sweep's history, then
+// its issues and pull requests).
+type sourceSeq []sources.Source
+
+func (q sourceSeq) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	for _, s := range q {
+		if err := s.Chunks(ctx, split, yield); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keyCounter scans each chunk once to count keys for the progress line and

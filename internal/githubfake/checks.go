@@ -53,14 +53,6 @@ type Status struct {
 	Description string `json:"description"`
 }
 
-// Comment is one issue comment.
-type Comment struct {
-	ID     int64  `json:"id"`
-	Issue  int    `json:"-"`
-	Body   string `json:"body"`
-	Edited int    `json:"-"` // times it was updated
-}
-
 // writes is what clients wrote, by repository ("owner/name", lower case).
 type writes struct {
 	nextID    int64

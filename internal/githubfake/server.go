@@ -1,7 +1,8 @@
 // Package githubfake is a loopback fake of the parts of the GitHub REST API
 // that bks uses (repository listing with Link paging, repository lookup,
-// code search, raw blobs, rate-limit headers and errors; check runs,
-// statuses and issue comments written by `bks serve`) and a real git
+// issues, issue comments and review comments with Link paging, code
+// search, raw blobs, rate-limit headers and errors; check runs, statuses
+// and issue comments written by `bks serve`) and a real git
 // smart-HTTP server for clones: `git-http-backend` served through
 // net/http/cgi. Tests build bare repositories on disk and register them.
 //
@@ -47,6 +48,15 @@ type Repo struct {
 	CloneStatus int
 	// SizeKB is reported as the API's size field.
 	SizeKB int
+	// Issues (and pull requests), their comments and pull request review
+	// comments, served by the issue endpoints (issues.go).
+	Issues         []*Issue
+	IssueComments  []*Comment
+	ReviewComments []*Comment
+	// IssuesStatus, when not 0, is the status the issue and comment
+	// endpoints of this repository answer with (403, 404, 410 for issues
+	// turned off).
+	IssuesStatus int
 }
 
 // FullName is "owner/name".
@@ -90,6 +100,9 @@ type Server struct {
 	srv     *httptest.Server
 	backend string
 	w       writes // check runs, statuses, comments (checks.go)
+
+	gists   []*Gist
+	members map[string][]string // org (lower case) -> logins
 }
 
 // New starts a fake on 127.0.0.1. Close it with Close.
@@ -228,6 +241,12 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	s.counts["git"]++
 	repo := s.byName[strings.ToLower(parts[0]+"/"+strings.TrimSuffix(parts[1], ".git"))]
 	s.mu.Unlock()
+	if parts[0] == "gist" {
+		repo = nil
+		if g := s.gist(strings.TrimSuffix(parts[1], ".git")); g != nil && !g.Deleted {
+			repo = &Repo{Owner: g.Owner, Name: g.ID, Dir: g.Dir}
+		}
+	}
 	if !s.authorized(r, true) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
 		http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -299,10 +318,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	switch {
 	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], true)
+	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "members":
+		s.listMembers(w, r, seg[1])
+	case len(seg) == 3 && seg[0] == "users" && seg[2] == "gists":
+		s.listGists(w, r, seg[1])
 	case len(seg) == 3 && seg[0] == "users" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], false)
 	case len(seg) == 3 && seg[0] == "repos":
 		s.getRepo(w, seg[1], seg[2])
+	case len(seg) == 4 && seg[0] == "repos" && seg[3] == "issues":
+		s.listIssues(w, r, seg[1], seg[2])
+	case len(seg) == 5 && seg[0] == "repos" && seg[3] == "issues" && seg[4] == "comments":
+		s.listComments(w, r, seg[1], seg[2], false)
+	case len(seg) == 5 && seg[0] == "repos" && seg[3] == "pulls" && seg[4] == "comments":
+		s.listComments(w, r, seg[1], seg[2], true)
 	case len(seg) == 6 && seg[0] == "repos" && seg[3] == "git" && seg[4] == "blobs":
 		s.getBlob(w, r, seg[1], seg[2], seg[5])
 	case len(seg) == 2 && seg[0] == "search" && seg[1] == "code":

@@ -40,12 +40,7 @@ const token = "test-token"
 
 func newOrg(t *testing.T, n int) *org {
 	t.Helper()
-	srv, err := githubfake.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	srv.Token = token
+	srv := newFake(t)
 	root := t.TempDir()
 	o := &org{srv: srv, keys: map[string]string{}, dirs: map[string]string{}, n: n}
 	build := func(name string, commits []githubfake.Commit) string {

@@ -107,3 +107,11 @@ func (s *State) saveLocked() error {
 	}
 	return nil
 }
+
+// Lookup returns what the state holds about fullName.
+func (s *State) Lookup(fullName string) (RepoState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.repos[strings.ToLower(fullName)]
+	return r, ok
+}

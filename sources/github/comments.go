@@ -1,0 +1,289 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bks-dev/bks/location"
+	"github.com/bks-dev/bks/sources"
+)
+
+// Kinds of the texts a Comments source scans (location.Location.Kind).
+// Each text is scanned as its own item; an issue's or a pull request's
+// text is its title, a newline, then its body (line 1 is the title).
+const (
+	KindIssue         = "issue"          // an issue's title and body
+	KindPullRequest   = "pull-request"   // a pull request's title and body
+	KindIssueComment  = "issue-comment"  // a comment on an issue
+	KindPRComment     = "pr-comment"     // a comment in a pull request's conversation
+	KindReviewComment = "review-comment" // a review comment on a line of a pull request's diff
+)
+
+// CommentsOptions configure a Comments source.
+type CommentsOptions struct {
+	Client *gh.Client
+	Target Target
+	Filter Filter
+	Shard  Shard
+	// Issues scans issue bodies and their comments; PullRequests scans
+	// pull request bodies, conversation comments and review comments.
+	Issues, PullRequests bool
+	// Workers is how many repositories are read at once; max(4, CPUs)
+	// when 0.
+	Workers int
+	// State, when not nil, makes the scan incremental: a repository whose
+	// texts were all read before is asked only for those created or
+	// edited since (GitHub's since parameter), and recorded again once
+	// read. It is keyed "owner/name#issues+pr-comments" (the surfaces
+	// read), so it can share the file of a history sweep.
+	State *State
+	// OnError receives a repository whose texts could not all be read,
+	// named "owner/name (issues)"; the scan goes on.
+	OnError sources.ErrorHandler
+	// Log receives rate-limit waits.
+	Log func(msg string)
+	// Progress, when not nil, counts the bytes scanned.
+	Progress *Progress
+
+	sleep func(context.Context, time.Duration) error // tests
+}
+
+// Comments is a source of the issue and pull request texts (bodies,
+// comments, review comments) of every repository of a target, read through
+// the REST API. GitHub's REST API returns each text as it is now: the edit
+// history of a body or a comment is not scanned (see the README). It calls
+// yield from several goroutines at once (one per repository); the chunks
+// of one text come in order from one goroutine.
+type Comments struct {
+	opts  CommentsOptions
+	lim   *limiter
+	texts atomic.Int64
+}
+
+var _ sources.Source = (*Comments)(nil)
+
+// NewComments returns a Comments source.
+func NewComments(opts CommentsOptions) *Comments {
+	return &Comments{opts: opts, lim: newLimiter(opts.Log, opts.sleep)}
+}
+
+// Texts is the number of texts read so far.
+func (c *Comments) Texts() int64 { return c.texts.Load() }
+
+// text is one issue, pull request or comment to scan.
+type text struct {
+	kind, htmlURL, author string
+	created               time.Time
+	data                  string
+}
+
+// textList is one listing endpoint of a repository's texts.
+type textList struct {
+	what string // in messages
+	// list reads the texts created or edited since (all when zero) and
+	// calls emit for each that the options ask for.
+	list func(ctx context.Context, c *Comments, r Repo, since time.Time, emit func(text) error) error
+}
+
+// textLists are the endpoints read, in order.
+var textLists = []textList{
+	{"issues", listIssueTexts},
+	{"issue comments", listIssueComments},
+	{"review comments", listReviewComments},
+}
+
+// surfaces names the surfaces read, for the resume state's key.
+func (c *Comments) surfaces() string {
+	var s []string
+	if c.opts.Issues {
+		s = append(s, "issues")
+	}
+	if c.opts.PullRequests {
+		s = append(s, "pr-comments")
+	}
+	return strings.Join(s, "+")
+}
+
+// Chunks implements sources.Source. It fails only when the repositories
+// cannot be listed, yield fails or ctx is done.
+func (c *Comments) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
+	if !c.opts.Issues && !c.opts.PullRequests {
+		return nil
+	}
+	l := &Lister{Client: c.opts.Client, Target: c.opts.Target, Filter: c.opts.Filter, Shard: c.opts.Shard, lim: c.lim}
+	repos, err := l.List(ctx)
+	if err != nil {
+		return err
+	}
+	workers := c.opts.Workers
+	if workers <= 0 {
+		workers = max(4, runtime.NumCPU())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, r := range repos {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return c.repo(gctx, r, split, yield) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// repo scans one repository's texts. It returns an error only to stop the
+// scan (yield failed, ctx done); a listing that fails is reported.
+func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yield func(sources.Chunk) error) error {
+	key := r.FullName + "#" + c.surfaces()
+	start := time.Now().UTC().Truncate(time.Second).Add(-time.Second)
+	var since time.Time
+	if st := c.opts.State; st != nil {
+		if rs, ok := st.Lookup(key); ok {
+			since, _ = time.Parse(time.RFC3339, rs.Head)
+		}
+	}
+	emit := func(t text) error {
+		c.texts.Add(1)
+		if p := c.opts.Progress; p != nil {
+			p.Bytes.Add(int64(len(t.data)))
+		}
+		if err := split.SplitBytes([]byte(t.data), c.origin(r, t), yield); err != nil {
+			return &yieldError{err}
+		}
+		return nil
+	}
+	failed := false
+	for _, tl := range textLists {
+		err := tl.list(ctx, c, r, since, emit)
+		var ye *yieldError
+		switch {
+		case errors.As(err, &ye):
+			return ye.err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			failed = true
+			if c.opts.OnError != nil {
+				c.opts.OnError(r.FullName+" ("+tl.what+")", err)
+			}
+		}
+	}
+	if st := c.opts.State; st != nil && !failed {
+		if err := st.Record(key, Tip{Head: start.Format(time.RFC3339), Refs: c.surfaces()}, time.Now()); err != nil && c.opts.OnError != nil {
+			c.opts.OnError(r.FullName, err)
+		}
+	}
+	return nil
+}
+
+// yieldError marks an error of the consumer, which stops the scan.
+type yieldError struct{ err error }
+
+func (e *yieldError) Error() string { return e.err.Error() }
+func (e *yieldError) Unwrap() error { return e.err }
+
+// origin describes text t of repository r: its link, its author, and a
+// path below the repository ("issues/12#issuecomment-34").
+func (c *Comments) origin(r Repo, t text) *location.Location {
+	p := t.htmlURL
+	if base := strings.TrimSuffix(r.HTMLURL, "/") + "/"; r.HTMLURL != "" && strings.HasPrefix(p, base) {
+		p = strings.TrimPrefix(p, base)
+	}
+	return &location.Location{Repo: r.FullName, Path: p, HTMLURL: t.htmlURL, Author: t.author, Date: location.Date(t.created), Kind: t.kind}
+}
+
+// pages calls fetch for page 1, 2, … as the Link header's next relation
+// says (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api),
+// waiting out rate limits, and each for every item.
+func pages[T any](ctx context.Context, lim *limiter, what string, fetch func(gh.ListOptions) ([]T, *gh.Response, error), each func(T) error) error {
+	opt := gh.ListOptions{PerPage: perPage}
+	for {
+		var items []T
+		var resp *gh.Response
+		err := lim.call(ctx, what, func() (*gh.Response, error) {
+			var err error
+			items, resp, err = fetch(opt)
+			return resp, err
+		})
+		if err != nil {
+			return fmt.Errorf("%s (page %d): %w", what, max(opt.Page, 1), err)
+		}
+		for _, it := range items {
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// listIssueTexts reads issue and pull request titles and bodies
+// (https://docs.github.com/en/rest/issues/issues#list-repository-issues:
+// the endpoint returns pull requests too, marked by pull_request).
+func listIssueTexts(ctx context.Context, c *Comments, r Repo, since time.Time, emit func(text) error) error {
+	return pages(ctx, c.lim, "list issues of "+r.FullName, func(lo gh.ListOptions) ([]*gh.Issue, *gh.Response, error) {
+		return c.opts.Client.Issues.ListByRepo(ctx, r.Owner, r.Name, &gh.IssueListByRepoOptions{State: "all", Since: since, ListOptions: lo})
+	}, func(is *gh.Issue) error {
+		kind, on := KindIssue, c.opts.Issues
+		if is.IsPullRequest() {
+			kind, on = KindPullRequest, c.opts.PullRequests
+		}
+		if !on {
+			return nil
+		}
+		return emit(text{kind: kind, htmlURL: is.GetHTMLURL(), author: is.GetUser().GetLogin(),
+			created: is.GetCreatedAt().Time, data: is.GetTitle() + "\n" + is.GetBody()})
+	})
+}
+
+// listIssueComments reads the comments on issues and in pull request
+// conversations
+// (https://docs.github.com/en/rest/issues/comments#list-issue-comments-for-a-repository);
+// a pull request's links under /pull/.
+func listIssueComments(ctx context.Context, c *Comments, r Repo, since time.Time, emit func(text) error) error {
+	opt := &gh.IssueListCommentsOptions{}
+	if !since.IsZero() {
+		opt.Since = &since
+	}
+	return pages(ctx, c.lim, "list issue comments of "+r.FullName, func(lo gh.ListOptions) ([]*gh.IssueComment, *gh.Response, error) {
+		opt.ListOptions = lo
+		return c.opts.Client.Issues.ListComments(ctx, r.Owner, r.Name, 0, opt)
+	}, func(ic *gh.IssueComment) error {
+		kind, on := KindIssueComment, c.opts.Issues
+		if strings.Contains(ic.GetHTMLURL(), "/pull/") {
+			kind, on = KindPRComment, c.opts.PullRequests
+		}
+		if !on {
+			return nil
+		}
+		return emit(text{kind: kind, htmlURL: ic.GetHTMLURL(), author: ic.GetUser().GetLogin(),
+			created: ic.GetCreatedAt().Time, data: ic.GetBody()})
+	})
+}
+
+// listReviewComments reads the review comments on pull request diffs
+// (https://docs.github.com/en/rest/pulls/comments#list-review-comments-in-a-repository).
+func listReviewComments(ctx context.Context, c *Comments, r Repo, since time.Time, emit func(text) error) error {
+	if !c.opts.PullRequests {
+		return nil
+	}
+	return pages(ctx, c.lim, "list review comments of "+r.FullName, func(lo gh.ListOptions) ([]*gh.PullRequestComment, *gh.Response, error) {
+		return c.opts.Client.PullRequests.ListComments(ctx, r.Owner, r.Name, 0, &gh.PullRequestListCommentsOptions{Since: since, ListOptions: lo})
+	}, func(pc *gh.PullRequestComment) error {
+		return emit(text{kind: KindReviewComment, htmlURL: pc.GetHTMLURL(), author: pc.GetUser().GetLogin(),
+			created: pc.GetCreatedAt().Time, data: pc.GetBody()})
+	})
+}
