@@ -143,6 +143,9 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		seen:    map[v1.Hash]*seenLayer{},
 		g:       g,
 	}
+	if workers > 1 {
+		sw.tokens = make(chan struct{}, workers-1)
+	}
 	defer sw.cleanup()
 	if s.opts.Platform != "" {
 		p, err := v1.ParsePlatform(s.opts.Platform)
