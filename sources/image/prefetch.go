@@ -154,7 +154,7 @@ var spilled atomic.Int64
 // a new temporary file. It returns the file (nil when none could be
 // written) and the error that ended the stream, if any.
 func (sw *sweep) inflate(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
-	rc, err := openLayer(l, stored)
+	rc, err := inflateLayer(l, stored)
 	if err != nil {
 		return nil, err
 	}
