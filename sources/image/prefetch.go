@@ -37,6 +37,10 @@ type prefetcher struct {
 	layers []v1.Layer
 	stored bool
 	taken  []atomic.Bool // set by whichever of scan and prefetch reads the layer
+	// next is the layer the scan is on or about to take: prefetching
+	// starts below it, never with a layer the scan would then wait for
+	// with nothing else to do (it streams that one itself).
+	next   atomic.Int64
 	spills []*spill
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -47,6 +51,7 @@ type prefetcher struct {
 func (sw *sweep) prefetch(ctx context.Context, layers []v1.Layer, stored bool) *prefetcher {
 	p := &prefetcher{sw: sw, layers: layers, stored: stored, taken: make([]atomic.Bool, len(layers)),
 		spills: make([]*spill, len(layers)), stop: make(chan struct{})}
+	p.next.Store(int64(len(layers) - 1))
 	if sw.tokens == nil || len(layers) < 2 {
 		return p
 	}
@@ -68,6 +73,10 @@ func (p *prefetcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		if i = min(i, int(p.next.Load())-1); i < 0 {
+			<-p.sw.tokens
+			return
+		}
 		if p.sw.scanned(p.layers[i]) || !p.taken[i].CompareAndSwap(false, true) {
 			<-p.sw.tokens
 			continue
@@ -86,6 +95,7 @@ func (p *prefetcher) run(ctx context.Context) {
 // take returns how to read layer i's uncompressed stream: its spill once
 // written, or the layer itself when no prefetch took it.
 func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, error), error) {
+	p.next.Store(int64(i))
 	if p.taken[i].CompareAndSwap(false, true) {
 		l, stored := p.layers[i], p.stored
 		return func() (io.ReadCloser, error) { return openLayer(l, stored) }, nil
@@ -96,12 +106,14 @@ func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, er
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return func() (io.ReadCloser, error) { return p.replay(s) }, nil
+	return func() (io.ReadCloser, error) { return p.replay(i, s) }, nil
 }
 
-// replay reads s back: the bytes inflated, then the error that ended
-// them. Closing it removes the file and gives the token back.
-func (p *prefetcher) replay(s *spill) (io.ReadCloser, error) {
+// replay reads s, the spill of layer i, back: the bytes inflated, then the
+// error that ended them. Closing it removes the file and gives the token
+// back, the scan then being on to layer i-1.
+func (p *prefetcher) replay(i int, s *spill) (io.ReadCloser, error) {
+	p.next.Store(int64(i - 1))
 	if s.f == nil {
 		p.release(s)
 		return nil, s.err
