@@ -1,7 +1,6 @@
 package image_test
 
 import (
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -27,13 +26,8 @@ func TestLayersInflatedAhead(t *testing.T) {
 		testregistry.File{Name: "app/"},
 		testregistry.File{Name: "app/.env", Data: []byte("AWS_BEARER_TOKEN_BEDROCK=" + gone + "\n")},
 		testregistry.File{Name: "app/keep.env", Data: []byte("KEY=" + kept + "\n")})
-	full := testregistry.Layer(t, testregistry.File{Name: "big", Data: []byte(testkeys.SourceText(1<<20, 1))})
-	rc, err := full.Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := io.ReadAll(rc)
-	cut := rawLayer{data[:len(data)/2]}
+	cut := truncatedLayer(t)
+	var err error
 	junk := rawLayer{[]byte(strings.Repeat("not a tar, not gzip\n", 100))}
 	for _, l := range []rawLayer{cut, junk} {
 		if img, err = mutate.Append(img, mutate.Addendum{Layer: l}); err != nil {
