@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build image test test-aws demo bench bench-git fuzz lint tools
+.PHONY: build image test test-aws demo bench bench-git bench-image fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -72,6 +72,7 @@ fuzz:
 bench:
 	@./scripts/bench.sh
 	@./scripts/bench-git.sh
+	@./scripts/bench-image.sh
 
 # git history: bks detect git vs gitleaks git on a generated history with
 # planted keys (checked against its ground truth) and, when BKS_BENCH_REPO
@@ -79,3 +80,9 @@ bench:
 # writes .bench/results-git.md. See docs/BENCH-git.md.
 bench-git:
 	@./scripts/bench-git.sh
+
+# Container image scan (issue 17 §4): bks detect image on a generated 1 GiB
+# OCI layout against bks detect files on the same files unpacked; writes
+# .bench/results-image.md. See docs/BENCH.md.
+bench-image:
+	@./scripts/bench-image.sh

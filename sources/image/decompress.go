@@ -23,12 +23,17 @@ import (
 // read ahead by a goroutine of its own, so that inflating and scanning
 // overlap.
 func openLayer(l v1.Layer, stored bool) (io.ReadCloser, error) {
+	rc, err := inflateLayer(l, stored)
+	if err != nil {
+		return nil, err
+	}
+	return readAhead(rc), nil
+}
+
+// inflateLayer is openLayer without the read-ahead goroutine.
+func inflateLayer(l v1.Layer, stored bool) (io.ReadCloser, error) {
 	if !stored {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			return nil, err
-		}
-		return readAhead(rc), nil
+		return l.Uncompressed()
 	}
 	rc, err := l.Compressed()
 	if err != nil {
@@ -54,7 +59,7 @@ func openLayer(l v1.Layer, stored bool) (io.ReadCloser, error) {
 		}
 		r, closeDec = zr, zr.Close
 	}
-	return readAhead(&closer{Reader: r, close: func() error { closeDec(); return rc.Close() }}), nil
+	return &closer{Reader: r, close: func() error { closeDec(); return rc.Close() }}, nil
 }
 
 type closer struct {

@@ -6,3 +6,6 @@ func SetMaxSeenPaths(n int) (restore func()) {
 	maxSeenPaths = n
 	return func() { maxSeenPaths = old }
 }
+
+// Spilled is how many layers were inflated ahead of the scan so far.
+func Spilled() int64 { return spilled.Load() }

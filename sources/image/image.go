@@ -35,17 +35,23 @@
 // --platform, docker save / OCI layout tarballs and directories, whiteouts,
 // config and history, archive limits per layer, anonymous / Docker config /
 // token auth, gzip and zstd layers inflated with klauspost/compress and
-// read ahead in a goroutine (BenchmarkImageVsFiles, 64 MiB on 2 cores:
-// ~170 MB/s against ~1200 MB/s for detect files on the same files
-// unpacked; inflating a layer on one core is the bound).
+// read ahead in a goroutine, and the layers below the one being scanned
+// inflated ahead by up to Workers-1 more goroutines when Workers is set
+// above 1 (prefetch.go).
 //
-// Images are scanned Workers at a time; the layers of one image one at a
-// time, top down, which the whiteout tracking relies on (a layer's files
-// are in the final image unless a layer above hides them).
+// Images are scanned Workers at a time; the layers of one image are
+// scanned one at a time, top down, which the whiteout tracking relies on
+// (a layer's files are in the final image unless a layer above hides
+// them). Inflating is what costs (about 80% of the CPU time of a gzip
+// image, the detector engine most of the rest), so with Workers set the
+// layers below can be inflated meanwhile into temporary files (os.TempDir,
+// so TMPDIR; removed once scanned, at most Workers-1 at a time, each
+// bounded by MaxTotalBytes): memory stays bounded, the disk holds a few
+// layers.
+// make bench-image measures it against detect files (docs/BENCH.md).
 //
-// Next: layers of one image in parallel; _catalog listing of a registry;
-// resume and --shard for long image lists; the 1 GB figure in make
-// bench (BKS_BENCH_IMAGE_MB=1024).
+// Next: _catalog listing of a registry; resume and --shard for long image
+// lists.
 package image
 
 import (
@@ -84,6 +90,10 @@ type Options struct {
 	// (authn.DefaultKeychain), anonymous when there are none.
 	Token string
 	// Workers is how many images are scanned at once; GOMAXPROCS if 0.
+	// Set above 1, it also lets Workers-1 layers below the one being
+	// scanned be inflated ahead (prefetch.go). The default (0) does not:
+	// on a loaded 2-vCPU machine prefetching made a 1 GiB image 2.5x
+	// slower (docs/BENCH.md), so it is for machines with idle cores.
 	Workers int
 	// Transport replaces the HTTP transport (tests); nil: the default.
 	Transport http.RoundTripper
@@ -116,7 +126,7 @@ func New(opts Options) *Source {
 }
 
 // Chunks scans every image, Workers at a time; the layers of one image are
-// read one at a time, from the top one down.
+// scanned one at a time, from the top one down, those below inflated ahead.
 func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(sources.Chunk) error) error {
 	var mu sync.Mutex
 	var errs []error
@@ -142,6 +152,9 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		limits:  s.opts.ArchiveLimits.WithDefaults(),
 		seen:    map[v1.Hash]*seenLayer{},
 		g:       g,
+	}
+	if s.opts.Workers > 1 { // set, not the default: see Workers
+		sw.tokens = make(chan struct{}, s.opts.Workers-1)
 	}
 	defer sw.cleanup()
 	if s.opts.Platform != "" {

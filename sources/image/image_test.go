@@ -308,20 +308,26 @@ func (l rawLayer) Uncompressed() (io.ReadCloser, error) { return nil, errors.New
 func (l rawLayer) Size() (int64, error)                 { return int64(len(l.data)), nil }
 func (l rawLayer) MediaType() (types.MediaType, error)  { return types.DockerLayer, nil }
 
-// TestTruncatedLayerGoesOn: a truncated layer is reported with its digest
-// and the image's other layers are still scanned.
-func TestTruncatedLayerGoesOn(t *testing.T) {
-	host := testregistry.Start(t)
-	k := key(40)
-	img, _ := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "k.env", Data: []byte(k + "\n")})
+// truncatedLayer is the first half of a gzip layer holding /big, 1 MiB.
+func truncatedLayer(t *testing.T) rawLayer {
+	t.Helper()
 	full := testregistry.Layer(t, testregistry.File{Name: "big", Data: []byte(testkeys.SourceText(1<<20, 1))})
 	rc, err := full.Compressed()
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := io.ReadAll(rc)
-	cut := rawLayer{data[:len(data)/2]}
-	img, err = mutate.Append(img, mutate.Addendum{Layer: cut})
+	return rawLayer{data[:len(data)/2]}
+}
+
+// TestTruncatedLayerGoesOn: a truncated layer is reported with its digest
+// and the image's other layers are still scanned.
+func TestTruncatedLayerGoesOn(t *testing.T) {
+	host := testregistry.Start(t)
+	k := key(40)
+	img, _ := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "k.env", Data: []byte(k + "\n")})
+	cut := truncatedLayer(t)
+	img, err := mutate.Append(img, mutate.Addendum{Layer: cut})
 	if err != nil {
 		t.Fatal(err)
 	}

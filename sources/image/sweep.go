@@ -27,6 +27,9 @@ type sweep struct {
 	limits   files.ArchiveLimits
 	platform *v1.Platform
 	g        *errgroup.Group // the workers
+	// tokens bounds the layers being inflated ahead of the scan, or
+	// inflated and not yet scanned (prefetch.go); nil: no prefetching.
+	tokens chan struct{}
 
 	mu sync.Mutex // guards what follows
 	// seen holds the layers scanned or being scanned, by digest: a layer
@@ -144,11 +147,17 @@ func (sw *sweep) image(ctx context.Context, name string, img v1.Image, stored bo
 	}
 	hist := layerHistory(cfg, len(layers))
 	sh := newShadow()
+	pre := sw.prefetch(ctx, layers, stored)
+	defer pre.close()
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ch, err := sw.layer(ctx, name, layers[i], hist[i], sh, stored)
+		open, err := pre.take(ctx, i)
+		if err != nil {
+			return err
+		}
+		ch, err := sw.layer(ctx, name, layers[i], open, hist[i], sh)
 		if err != nil {
 			return err
 		}
@@ -176,10 +185,11 @@ func layerHistory(cfg *v1.ConfigFile, n int) []*v1.History {
 	return out
 }
 
-// layer scans the files of one layer and returns its changes (files added
-// or replaced, whiteouts), for the layers below. Its only error is a
-// failing yield or ctx; the others are reported.
-func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.History, sh *shadow, stored bool) (*changes, error) {
+// layer scans the files of one layer, whose uncompressed stream open
+// returns, and returns its changes (files added or replaced, whiteouts),
+// for the layers below. Its only error is a failing yield or ctx; the
+// others are reported.
+func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func() (io.ReadCloser, error), h *v1.History, sh *shadow) (*changes, error) {
 	d, err := l.Digest()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("layer digest: %w", err))
@@ -197,7 +207,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 	ch := &changes{}
 	defer sw.remember(d, e, ch)
 	item := name + " layer " + d.String()
-	rc, err := openLayer(l, stored)
+	rc, err := open()
 	if err != nil {
 		sw.onError(item, fmt.Errorf("open layer: %w", err))
 		return ch, nil
@@ -253,6 +263,18 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, h *v1.Histo
 
 // maxSeenPaths bounds the paths sweep.seen holds (some 100 bytes each).
 var maxSeenPaths = 1 << 20
+
+// scanned reports whether the layer l was scanned or is being scanned.
+func (sw *sweep) scanned(l v1.Layer) bool {
+	d, err := l.Digest()
+	if err != nil {
+		return false
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	_, ok := sw.seen[d]
+	return ok
+}
 
 // claim returns the entry of the layer d in sw.seen, and true when it is
 // new: the caller scans the layer, then calls remember.

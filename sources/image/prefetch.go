@@ -1,0 +1,200 @@
+package image
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Layers of one image are scanned top down (the whiteout tracking needs
+// the changes of the layers above before a layer's files are yielded), but
+// inflating a layer is what costs: some 6x the detector engine's time per
+// byte. So while a layer is scanned, the layers below it are inflated by
+// other goroutines, each into a temporary file ("spill"), and scanned from
+// there once their turn comes. Only when Options.Workers is set above 1.
+// Bounds: at most Workers-1 spills exist at
+// once in a sweep (a token each, given back once the spill is scanned and
+// removed), each at most MaxTotalBytes (the layer limit); memory does not
+// grow with them (disk and page cache do). A layer the top-down scan
+// reaches before its prefetch started is streamed as before.
+
+// spill is one layer inflated ahead to a temporary file.
+type spill struct {
+	done     chan struct{} // closed once f is written, or failed
+	f        *os.File      // nil when the layer could not be opened
+	err      error         // the error that ended the stream (nil: its end)
+	released bool          // f removed and the token given back
+}
+
+// prefetcher inflates the layers of one image, below the one being
+// scanned, ahead of the scan.
+type prefetcher struct {
+	sw     *sweep
+	layers []v1.Layer
+	stored bool
+	taken  []atomic.Bool // set by whichever of scan and prefetch reads the layer
+	// next is the layer the scan is on or about to take: prefetching
+	// starts below it, never with a layer the scan would then wait for
+	// with nothing else to do (it streams that one itself).
+	next   atomic.Int64
+	spills []*spill
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// prefetch starts inflating the layers below the top one, as tokens allow.
+// The caller calls take for each layer, top down, then close.
+func (sw *sweep) prefetch(ctx context.Context, layers []v1.Layer, stored bool) *prefetcher {
+	p := &prefetcher{sw: sw, layers: layers, stored: stored, taken: make([]atomic.Bool, len(layers)),
+		spills: make([]*spill, len(layers)), stop: make(chan struct{})}
+	p.next.Store(int64(len(layers) - 1))
+	if sw.tokens == nil || len(layers) < 2 {
+		return p
+	}
+	p.wg.Add(1)
+	go p.run(ctx)
+	return p
+}
+
+// run inflates the layers from the second from the top down, one token
+// at a time, skipping those the scan took or that were already scanned
+// (shared layers).
+func (p *prefetcher) run(ctx context.Context) {
+	defer p.wg.Done()
+	for i := len(p.layers) - 2; i >= 0; i-- {
+		select {
+		case p.sw.tokens <- struct{}{}:
+		case <-p.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if i = min(i, int(p.next.Load())-1); i < 0 {
+			<-p.sw.tokens
+			return
+		}
+		if p.sw.scanned(p.layers[i]) || !p.taken[i].CompareAndSwap(false, true) {
+			<-p.sw.tokens
+			continue
+		}
+		s := &spill{done: make(chan struct{})}
+		p.spills[i] = s
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer close(s.done)
+			s.f, s.err = p.sw.inflate(ctx, p.layers[i], p.stored)
+		}()
+	}
+}
+
+// take returns how to read layer i's uncompressed stream: its spill once
+// written, or the layer itself when no prefetch took it.
+func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, error), error) {
+	p.next.Store(int64(i))
+	if p.taken[i].CompareAndSwap(false, true) {
+		l, stored := p.layers[i], p.stored
+		return func() (io.ReadCloser, error) { return openLayer(l, stored) }, nil
+	}
+	s := p.spills[i]
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() (io.ReadCloser, error) { return p.replay(i, s) }, nil
+}
+
+// replay reads s, the spill of layer i, back: the bytes inflated, then the
+// error that ended them. Closing it removes the file and gives the token
+// back, the scan then being on to layer i-1.
+func (p *prefetcher) replay(i int, s *spill) (io.ReadCloser, error) {
+	p.next.Store(int64(i - 1))
+	if s.f == nil {
+		p.release(s)
+		return nil, s.err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		p.release(s)
+		return nil, err
+	}
+	end := s.err
+	if end == nil {
+		end = io.EOF
+	}
+	r := io.MultiReader(bufio.NewReaderSize(s.f, 256<<10), errReader{end})
+	return &closer{Reader: r, close: func() error { p.release(s); return nil }}, nil
+}
+
+// release removes s's file and gives its token back, once.
+func (p *prefetcher) release(s *spill) {
+	if s.released {
+		return
+	}
+	s.released = true
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+	}
+	<-p.sw.tokens
+}
+
+// close stops prefetching and removes the spills the scan did not read
+// (it stopped early). It runs on the scan's goroutine, as release does.
+func (p *prefetcher) close() {
+	close(p.stop)
+	p.wg.Wait()
+	for _, s := range p.spills {
+		if s != nil {
+			p.release(s)
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// spilled counts the layers inflated ahead (tests).
+var spilled atomic.Int64
+
+// inflate writes l's uncompressed stream, bounded by the layer limits, to
+// a new temporary file. It returns the file (nil when none could be
+// written) and the error that ended the stream, if any.
+func (sw *sweep) inflate(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
+	rc, err := inflateLayer(l, stored)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp("", "bks-layer-*")
+	if err != nil {
+		return nil, err
+	}
+	spilled.Add(1)
+	compressed, _ := l.Size()
+	lr := &layerReader{r: &ctxReader{ctx: ctx, r: rc}, compressed: compressed, lim: &sw.limits}
+	if d, err := l.Digest(); err == nil {
+		lr.item = "layer " + d.String()
+	}
+	_, err = io.Copy(f, lr)
+	return f, err
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
