@@ -36,15 +36,14 @@
 // config and history, archive limits per layer, anonymous / Docker config /
 // token auth, gzip and zstd layers inflated with klauspost/compress and
 // read ahead in a goroutine, and the layers below the one being scanned
-// inflated ahead by up to Workers-1 more goroutines when Workers is set
-// above 1 (prefetch.go).
+// inflated ahead by up to Workers-1 more goroutines (prefetch.go).
 //
 // Images are scanned Workers at a time; the layers of one image are
 // scanned one at a time, top down, which the whiteout tracking relies on
 // (a layer's files are in the final image unless a layer above hides
 // them). Inflating is what costs (about 80% of the CPU time of a gzip
-// image, the detector engine most of the rest), so with Workers set the
-// layers below can be inflated meanwhile into temporary files (os.TempDir,
+// image, the detector engine most of the rest), so the layers below are
+// inflated meanwhile into temporary files (os.TempDir,
 // so TMPDIR; removed once scanned, at most Workers-1 at a time, each
 // bounded by MaxTotalBytes): memory stays bounded, the disk holds a few
 // layers.
@@ -90,10 +89,11 @@ type Options struct {
 	// (authn.DefaultKeychain), anonymous when there are none.
 	Token string
 	// Workers is how many images are scanned at once; GOMAXPROCS if 0.
-	// Set above 1, it also lets Workers-1 layers below the one being
-	// scanned be inflated ahead (prefetch.go). The default (0) does not:
-	// on a loaded 2-vCPU machine prefetching made a 1 GiB image 2.5x
-	// slower (docs/BENCH.md), so it is for machines with idle cores.
+	// Above 1, it also lets Workers-1 layers below the one being scanned
+	// be inflated ahead (prefetch.go): on an idle 2-core machine that
+	// scans a 1 GiB gzip image in 3.7-3.9 s instead of 5.7-6.0 s; on a
+	// machine whose cores are busy elsewhere it costs more than it gives
+	// (2.5x slower at load 17, docs/BENCH.md), so set 1 there.
 	Workers int
 	// Transport replaces the HTTP transport (tests); nil: the default.
 	Transport http.RoundTripper
@@ -153,8 +153,8 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		seen:    map[v1.Hash]*seenLayer{},
 		g:       g,
 	}
-	if s.opts.Workers > 1 { // set, not the default: see Workers
-		sw.tokens = make(chan struct{}, s.opts.Workers-1)
+	if workers > 1 { // see Workers
+		sw.tokens = make(chan struct{}, workers-1)
 	}
 	defer sw.cleanup()
 	if s.opts.Platform != "" {

@@ -16,7 +16,7 @@ import (
 // inflating a layer is what costs: some 6x the detector engine's time per
 // byte. So while a layer is scanned, the layers below it are inflated by
 // other goroutines, each into a temporary file ("spill"), and scanned from
-// there once their turn comes. Only when Options.Workers is set above 1.
+// there once their turn comes, when Options.Workers (default GOMAXPROCS) is above 1.
 // Bounds: at most Workers-1 spills exist at
 // once in a sweep (a token each, given back once the spill is scanned and
 // removed), each at most MaxTotalBytes (the layer limit); memory does not
