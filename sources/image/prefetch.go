@@ -29,6 +29,10 @@ type spill struct {
 	f        *os.File      // nil when the layer could not be opened
 	err      error         // the error that ended the stream (nil: its end)
 	released bool          // f removed and the token given back
+	// started is set by the prefetcher when it takes the layer (and a
+	// token); the spill itself exists from the start, so that the scan,
+	// finding the layer taken, never reads a slot being written.
+	started bool
 }
 
 // prefetcher inflates the layers of one image, below the one being
@@ -52,6 +56,9 @@ type prefetcher struct {
 func (sw *sweep) prefetch(ctx context.Context, layers []v1.Layer, stored bool) *prefetcher {
 	p := &prefetcher{sw: sw, layers: layers, stored: stored, taken: make([]atomic.Bool, len(layers)),
 		spills: make([]*spill, len(layers)), stop: make(chan struct{})}
+	for i := range p.spills {
+		p.spills[i] = &spill{done: make(chan struct{})}
+	}
 	p.next.Store(int64(len(layers) - 1))
 	if sw.tokens == nil || len(layers) < 2 {
 		return p
@@ -82,8 +89,8 @@ func (p *prefetcher) run(ctx context.Context) {
 			<-p.sw.tokens
 			continue
 		}
-		s := &spill{done: make(chan struct{})}
-		p.spills[i] = s
+		s := p.spills[i]
+		s.started = true
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -150,7 +157,7 @@ func (p *prefetcher) close() {
 	close(p.stop)
 	p.wg.Wait()
 	for _, s := range p.spills {
-		if s != nil {
+		if s.started {
 			p.release(s)
 		}
 	}
