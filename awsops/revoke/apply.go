@@ -188,7 +188,14 @@ func stillStands(p *Plan) []string {
 		case "iam:DeleteServiceSpecificCredential":
 			out = append(out, fmt.Sprintf("API key %s of %s is not deleted: the leaked key may still work", s.Params["ServiceSpecificCredentialId"], who))
 		case "iam:UpdateAccessKey":
-			out = append(out, fmt.Sprintf("access key %s of %s is still active", s.Params["AccessKeyId"], who))
+			line := fmt.Sprintf("access key %s of %s is still active", s.Params["AccessKeyId"], who)
+			if signedByAccessKey(p.Target) { // and its fallback, the Bedrock deny, was refused too
+				line += fmt.Sprintf(", and no Bedrock deny could be put on %s: the leaked key still works until it expires", who)
+				if t := p.Target.ExpiresAt; t != nil {
+					line += " (" + t.UTC().Format(timeFormat) + ")"
+				}
+			}
+			out = append(out, line)
 		}
 	}
 	return out

@@ -181,3 +181,30 @@ func TestScenarioAKIATokenWhenDeactivationRefused(t *testing.T) {
 		t.Errorf("still stands %q", plan.StillStands)
 	}
 }
+
+// TestScenarioAKIATokenWhenEveryCutRefused: the responder may neither
+// deactivate the access key that signed a short-term key nor put the
+// inline Bedrock deny that stands in for it. The key stays live, and the
+// output must say so in those words, not only that the access key is
+// still active.
+func TestScenarioAKIATokenWhenEveryCutRefused(t *testing.T) {
+	seed := &awsemu.Seed{Accounts: []*awsemu.Account{{ID: acct, Users: []*awsemu.User{
+		{Name: "dev", AccessKeys: []*awsemu.AccessKey{{}}, AttachedPolicies: []string{"arn:aws:iam::aws:policy/AmazonBedrockLimitedAccess"}},
+	}}},
+		Caller: &awsemu.SeedCaller{Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/responder/incident-8",
+			InlinePolicies: map[string]string{"responder": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":["iam:UpdateAccessKey","iam:PutUserPolicy"],"Resource":"*"}]}`}}}
+	e := newEnv(t, seed)
+	u, _ := e.srv.User(acct, "dev")
+	akia := u.AccessKeys[0].ID
+	key := testkeys.ShortTerm(testkeys.ShortTermOptions{AccessKeyID: akia, SecretKey: "x", Region: "us-east-1", Issued: t0, Expires: 3600})
+	plan, err := e.revokeKey(t, key)
+	if err == nil || errors.Is(err, revoke.ErrPartial) {
+		t.Fatalf("error %v, want every write call failed (%+v)", err, plan.Steps)
+	}
+	if r := e.checker(t).Check(context.Background(), key); r.Status != verify.Live {
+		t.Fatalf("the key should still work: %+v", r)
+	}
+	if len(plan.StillStands) != 1 || !strings.Contains(plan.StillStands[0], "the leaked key still works until it expires") {
+		t.Errorf("still stands %q", plan.StillStands)
+	}
+}
