@@ -88,7 +88,25 @@ func checkBreakGlass(a string) error {
 	if !strings.HasPrefix(a, "arn:") || !ascii || strings.ContainsAny(a, "\"{}") || len(a) > 2048 {
 		return fmt.Errorf("break-glass principal %q is not an ARN pattern", a)
 	}
+	if namesEveryone(a) {
+		return fmt.Errorf("break-glass principal %q matches every role or user: the SCP would protect nothing; name the responder's role (or a path of roles)", a)
+	}
 	return nil
+}
+
+// namesEveryone: the pattern's resource (after the fifth colon) has no
+// type, or a name of wildcards and slashes only, so aws:PrincipalArn
+// ArnNotLike it exempts every principal of an account (or of all).
+func namesEveryone(a string) bool {
+	parts := strings.SplitN(a, ":", 6)
+	if len(parts) < 6 {
+		return true
+	}
+	typ, name, ok := strings.Cut(parts[5], "/")
+	if !ok || strings.Trim(typ, "*?") == "" {
+		return true
+	}
+	return strings.Trim(name, "*?/") == ""
 }
 
 // breakGlassJSON renders the exempt principals for partition as a JSON

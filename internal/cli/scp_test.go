@@ -121,3 +121,24 @@ func TestSCPBreakGlassRefusesControlCharacters(t *testing.T) {
 		t.Errorf("exit %d %q", code, errOut)
 	}
 }
+
+// A break-glass pattern that names every principal (a role or user name of
+// wildcards only, or no resource at all) would make the SCP protect
+// nothing; a scanned repository's .bks.toml, read from the current
+// directory, must not be able to do that quietly. It is refused.
+func TestSCPBreakGlassRefusesExemptEveryone(t *testing.T) {
+	for _, p := range []string{"arn:aws:iam::*:role/*", "arn:aws:iam::*:*", "arn:*", "arn:aws:iam::111122223333:user/?*", "arn:aws:sts::*:assumed-role/*/*"} {
+		cfg := filepath.Join(t.TempDir(), ".bks.toml")
+		if err := os.WriteFile(cfg, []byte("[scp]\nbreak_glass = [\""+p+"\"]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--config", cfg)
+		if code != ExitFailure || !strings.Contains(errOut, "every") {
+			t.Errorf("%s: exit %d\n%s%s", p, code, out, errOut)
+		}
+	}
+	code, _, errOut := runCLI(t, "", "scp", "show", "protect-phantom-users", "--break-glass", "arn:aws:iam::*:role/security/ir-*")
+	if code != 0 {
+		t.Errorf("a named role prefix: exit %d %s", code, errOut)
+	}
+}
