@@ -18,11 +18,13 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,12 +73,27 @@ func NewClient(o ClientOptions) (*gl.Client, error) {
 	}
 	return gl.NewClient(o.Token,
 		gl.WithBaseURL(api),
-		gl.WithHTTPClient(&http.Client{Transport: &observer{base: base, gate: g}}),
+		gl.WithHTTPClient(&http.Client{Transport: &observer{base: base, gate: g}, CheckRedirect: onInstance}),
 		gl.WithCustomLimiter(g),
 		gl.WithCustomBackoff(g.backoff),
 		gl.WithCustomRetryMax(maxRetries),
 		gl.WithURLWarningLogger(slog.New(slog.DiscardHandler)),
 	)
+}
+
+// onInstance refuses a redirect off the instance: the token travels in
+// PRIVATE-TOKEN, which net/http does not strip on a redirect to another
+// host (only Authorization and cookies), so following it would hand the
+// token to that host.
+func onInstance(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if !strings.EqualFold(req.URL.Host, first.Host) || req.URL.Scheme != first.Scheme {
+		return fmt.Errorf("gitlab: redirect from %s to another host (%s) refused: the token would follow it", first.Host, req.URL.Host)
+	}
+	if len(via) >= 10 {
+		return errors.New("gitlab: stopped after 10 redirects")
+	}
+	return nil
 }
 
 // gate holds requests while GitLab says none is left, and computes the

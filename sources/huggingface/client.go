@@ -108,7 +108,9 @@ func (c *Client) get(ctx context.Context, u string, v any) (next string, err err
 		if err != nil {
 			return "", err
 		}
-		if c.token != "" {
+		// The token goes to the Hub's own host only: a page the answer
+		// names elsewhere (its Link header) is fetched without it.
+		if c.token != "" && sameHost(req.URL, c.endpoint) {
 			req.Header.Set("Authorization", "Bearer "+c.token)
 		}
 		resp, err := c.hc.Do(req)
