@@ -17,18 +17,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bks-dev/bks/internal/gitserve"
 )
 
 // Repo is one repository of the fake.
@@ -98,7 +97,7 @@ type Server struct {
 	counts  map[string]int // requests by kind: "api", "git", "search", "blob", "limited"
 	log     []string       // API request paths, in order
 	srv     *httptest.Server
-	backend string
+	backend gitserve.Backend
 	w       writes // check runs, statuses, comments (checks.go)
 
 	gists   []*Gist
@@ -107,7 +106,7 @@ type Server struct {
 
 // New starts a fake on 127.0.0.1. Close it with Close.
 func New() (*Server, error) {
-	backend, err := gitHTTPBackend()
+	backend, err := gitserve.Find()
 	if err != nil {
 		return nil, err
 	}
@@ -132,19 +131,6 @@ func (s *Server) APIURL() string { return s.URL + "/api/v3/" }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
-
-// gitHTTPBackend finds git-http-backend in git's exec path.
-func gitHTTPBackend() (string, error) {
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		return "", fmt.Errorf("githubfake: git --exec-path: %w", err)
-	}
-	p := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("githubfake: git-http-backend: %w", err)
-	}
-	return p, nil
-}
 
 // Add registers repositories. Names are unique, case-insensitively.
 func (s *Server) Add(repos ...*Repo) {
@@ -263,20 +249,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Repository not found.", http.StatusNotFound)
 		return
 	}
-	// git-http-backend finds the repository at GIT_PROJECT_ROOT+PATH_INFO:
-	// map "/git/o/n.git/info/refs" to "/x/<base of Dir>/info/refs" under a
-	// root of "/x", whatever the repository's directory is named on disk.
-	r2 := r.Clone(r.Context())
-	r2.URL.Path = "/x/" + filepath.Base(repo.Dir) + "/" + parts[2]
-	h := &cgi.Handler{
-		Path: s.backend,
-		Root: "/x",
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + filepath.Dir(repo.Dir),
-			"GIT_HTTP_EXPORT_ALL=1",
-		},
-	}
-	h.ServeHTTP(w, r2)
+	s.backend.Serve(w, r, repo.Dir, parts[2])
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {

@@ -1,5 +1,5 @@
 // Package gitserve serves bare repositories over git's smart HTTP protocol
-// for the loopback fakes of repository hosts (GitLab, the Hugging Face
+// for the loopback fakes of repository hosts (GitHub, GitLab, the Hugging Face
 // Hub): the real `git http-backend`, run through net/http/cgi, so clones in
 // tests speak the same protocol as against the real hosts.
 package gitserve
