@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	gh "github.com/google/go-github/v62/github"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 // Kinds of the texts a Comments source scans (location.Location.Kind).
@@ -123,22 +122,7 @@ func (c *Comments) Chunks(ctx context.Context, split sources.Chunker, yield func
 	if err != nil {
 		return err
 	}
-	workers := c.opts.Workers
-	if workers <= 0 {
-		workers = max(4, runtime.NumCPU())
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for _, r := range repos {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error { return c.repo(gctx, r, split, yield) })
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return reposweep.Each(ctx, c.opts.Workers, repos, func(ctx context.Context, r Repo) error { return c.repo(ctx, r, split, yield) })
 }
 
 // repo scans one repository's texts. It returns an error only to stop the

@@ -186,17 +186,23 @@ func (s *Sweep[R]) Chunks(ctx context.Context, split sources.Chunker, yield func
 	}
 	p.Total.Store(int64(len(repos)))
 	p.Listed.Store(true)
-	workers := s.opts.Workers
+	return Each(ctx, s.opts.Workers, repos, func(ctx context.Context, r R) error { return s.one(ctx, r, split, yield) })
+}
+
+// Each runs fn on every item, workers at a time (at least 4, or the CPUs:
+// the work is mostly waiting on the network and on git), and stops at the
+// first error fn returns, which it returns, or when ctx is done.
+func Each[R any](ctx context.Context, workers int, items []R, fn func(context.Context, R) error) error {
 	if workers <= 0 {
 		workers = max(4, runtime.NumCPU())
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	for _, r := range repos {
+	for _, r := range items {
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return s.one(gctx, r, split, yield) })
+		g.Go(func() error { return fn(gctx, r) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
