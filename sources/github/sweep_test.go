@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/internal/sweeptest"
 	"github.com/bks-dev/bks/location"
 )
 
@@ -172,7 +172,7 @@ func TestSweepResume(t *testing.T) {
 
 	// Run 3: a new commit in keys-live; only it is scanned again (the
 	// broken repository fails again, the empty one has no tip to record).
-	if err := addCommit(o.dirs["keys-live"]); err != nil {
+	if err := sweeptest.AddCommit(o.dirs["keys-live"]); err != nil {
 		t.Fatal(err)
 	}
 	res3 := newResult()
@@ -186,26 +186,6 @@ func TestSweepResume(t *testing.T) {
 	if got := res3.keyRepos(); len(got) != 1 || got[0] != "acme/keys-live" {
 		t.Errorf("run 3 findings in %v", got)
 	}
-}
-
-// addCommit adds a commit on main to a bare repository.
-func addCommit(dir string) error {
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", append([]string{"--git-dir", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
-		out, err := cmd.Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	tree, err := git("rev-parse", "main^{tree}")
-	if err != nil {
-		return err
-	}
-	c, err := git("commit-tree", tree, "-p", "main", "-m", "more")
-	if err != nil {
-		return err
-	}
-	_, err = git("update-ref", "refs/heads/main", c)
-	return err
 }
 
 // TestSweepCacheDir keeps clones in a cache directory and fetches them on
@@ -232,7 +212,7 @@ func TestSweepCacheDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		t.Fatalf("no cached clone: %v", err)
 	}
-	if err := addCommit(o.dirs["keys-live"]); err != nil {
+	if err := sweeptest.AddCommit(o.dirs["keys-live"]); err != nil {
 		t.Fatal(err)
 	}
 	want, err := githubfake.Head(o.dirs["keys-live"], "main")
