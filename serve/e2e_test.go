@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v62/github"
-
 	"github.com/bks-dev/bks/awsops"
 	"github.com/bks-dev/bks/awsops/respond"
 	"github.com/bks-dev/bks/awsops/revoke"
@@ -64,17 +62,16 @@ func newWorld(t *testing.T) *world {
 	} {
 		t.Setenv(k, v)
 	}
-	client, err := gh.NewClient(nil).WithAuthToken(ghToken).WithEnterpriseURLs(w.fake.APIURL(), w.fake.APIURL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The service runs as the App installed on octo: its installation
+	// token fetches, writes the check run and the comment.
+	auth := w.addApp(t)
 	w.cfg = Config{
-		RepoCache: t.TempDir(), GitURL: w.fake.URL + "/git/", GitToken: ghToken,
+		RepoCache: t.TempDir(), GitURL: w.fake.URL + "/git/", GitHub: auth,
 		Respond: &Responder{
 			Accounts: []triage.Account{{ID: ourAccount, Revoke: true, Regions: []string{"us-east-1"}}},
 			AWS:      &respond.Responder{Base: awsops.Settings{EndpointURL: srv.URL, MaxAttempts: 2, Rate: -1}, Rate: -1},
 		},
-		Report: &Reporter{Client: client},
+		Report: &Reporter{Auth: auth},
 	}
 	return w
 }
@@ -178,7 +175,7 @@ func TestPullRequestCommentUpdatedNotRepeated(t *testing.T) {
 	ts := startServer(t, "", w.cfg)
 	w.work.Git("push", "-q", "origin", "main:refs/pull/5/head")
 	for i, action := range []string{"opened", "synchronize"} {
-		body := []byte(`{"action":"` + action + `","number":5,"pull_request":{"base":{"sha":"` + w.cleanC + `","ref":"main"},"head":{"sha":"` + w.keyC + `"}},"repository":{"full_name":"octo/repo"}}`)
+		body := []byte(`{"action":"` + action + `","number":5,"pull_request":{"base":{"sha":"` + w.cleanC + `","ref":"main"},"head":{"sha":"` + w.keyC + `"}},"repository":{"full_name":"octo/repo"},"installation":{"id":` + instID + `}}`)
 		ts.deliver(t, "pr-"+action, "pull_request", body)
 		cs := w.fake.Comments("octo", "repo", 5)
 		t.Logf("after %s: %d comment(s)", action, len(cs))
@@ -190,7 +187,7 @@ func TestPullRequestCommentUpdatedNotRepeated(t *testing.T) {
 	// edited, not repeated.
 	c3, key2 := w.commitKey("more.env", "BedrockAPIKey-e2e2", ourAccount, 78)
 	w.work.Git("push", "-q", "-f", "origin", "main:refs/pull/5/head")
-	body := []byte(`{"action":"synchronize","number":5,"pull_request":{"base":{"sha":"` + w.cleanC + `","ref":"main"},"head":{"sha":"` + c3 + `"}},"repository":{"full_name":"octo/repo"}}`)
+	body := []byte(`{"action":"synchronize","number":5,"pull_request":{"base":{"sha":"` + w.cleanC + `","ref":"main"},"head":{"sha":"` + c3 + `"}},"repository":{"full_name":"octo/repo"},"installation":{"id":` + instID + `}}`)
 	ts.deliver(t, "pr-synchronize-2", "pull_request", body)
 	cs := w.fake.Comments("octo", "repo", 5)
 	if len(cs) != 1 {

@@ -35,8 +35,10 @@ type Fetcher struct {
 	// BaseURL is where repositories are cloned from: BaseURL+"owner/name.git"
 	// ("https://github.com/"). The payload's clone_url is not used.
 	BaseURL string
-	// Token authenticates the fetch ("": anonymous, public repositories).
-	Token string
+	// Auth gives the token of the fetch: the App installation's that the
+	// delivery names, or the personal access token (nil or no token:
+	// anonymous, public repositories).
+	Auth *GitHubAuth
 	// Timeout bounds one repository's fetch (2 minutes).
 	Timeout time.Duration
 
@@ -62,12 +64,13 @@ func (f *Fetcher) lock(name string) func() {
 }
 
 // Fetch brings refs (full ref names, validated by the caller with
-// validRef) and the commits wants (ids) of repository fullName into the
+// validRef) and the commits wants (ids) of repository fullName (of the App
+// installation installation; 0 with a personal access token) into the
 // cache and returns its directory. A want the refs did not bring is asked
 // for by id (a commit force-pushed away since the push). A ref that no
 // longer exists on the server is not an error (the branch was deleted
 // since); the caller checks for the commits it needs.
-func (f *Fetcher) Fetch(ctx context.Context, fullName string, refs, wants []string) (string, error) {
+func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64, refs, wants []string) (string, error) {
 	dir, err := repoDir(f.Dir, fullName)
 	if err != nil {
 		return "", err
@@ -90,7 +93,11 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, refs, wants []stri
 		first = true
 	}
 	url := strings.TrimSuffix(f.BaseURL, "/") + "/" + fullName + ".git"
-	env := f.env()
+	token, err := f.Auth.token(ctx, installation)
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: %w", fullName, err)
+	}
+	env := gitEnv(token)
 	var specs []string
 	if first {
 		specs = append(specs, "+refs/heads/*:refs/heads/*")
@@ -121,12 +128,12 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, refs, wants []stri
 	return dir, nil
 }
 
-// env is the environment of a fetch: the token as an extra HTTP header,
-// no prompt, only HTTP(S).
-func (f *Fetcher) env() []string {
+// gitEnv is the environment of a fetch: the token as an extra HTTP
+// header, no prompt, only HTTP(S).
+func gitEnv(token string) []string {
 	env := []string{"GIT_TERMINAL_PROMPT=0", "GIT_ALLOW_PROTOCOL=http:https"}
-	if f.Token != "" {
-		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + f.Token))
+	if token != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
 		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
 			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
 	}

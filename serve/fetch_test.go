@@ -57,7 +57,8 @@ func pushBodyOf(ref, before, after string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"ref": ref, "before": before, "after": after, "created": before == zero40, "deleted": after == zero40,
 		"commits":    []map[string]string{{"id": after}},
-		"repository": map[string]string{"full_name": "octo/repo", "default_branch": "main"},
+		"repository":   map[string]string{"full_name": "octo/repo", "default_branch": "main"},
+		"installation": map[string]int64{"id": testInstallation},
 	})
 	return b
 }
@@ -219,7 +220,7 @@ func TestFetchHostilePayload(t *testing.T) {
 	}
 	cache := t.TempDir()
 	f := &Fetcher{Dir: filepath.Join(cache, "c"), BaseURL: "http://127.0.0.1:1/"}
-	if _, err := f.Fetch(context.Background(), "../escape", []string{"refs/heads/main"}, nil); err == nil {
+	if _, err := f.Fetch(context.Background(), "../escape", 0, []string{"refs/heads/main"}, nil); err == nil {
 		t.Error("fetch of ../escape accepted")
 	}
 	if _, err := os.Stat(filepath.Join(cache, "escape")); err == nil {
@@ -246,7 +247,7 @@ func TestFetchTimeout(t *testing.T) {
 	}()
 	f := &Fetcher{Dir: t.TempDir(), BaseURL: "http://" + ln.Addr().String() + "/", Timeout: 500 * time.Millisecond}
 	start := time.Now()
-	_, err = f.Fetch(context.Background(), "octo/repo", []string{"refs/heads/main"}, nil)
+	_, err = f.Fetch(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil)
 	t.Logf("after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	if err == nil || !strings.Contains(err.Error(), "timed out") || time.Since(start) > 5*time.Second {
 		t.Errorf("err %v after %s; want a timeout after 500ms", err, time.Since(start))

@@ -49,18 +49,20 @@ type Processor struct {
 // what to scan in the terms of `detect git`. scan is false when there is
 // nothing to scan (a deleted branch, a closed pull request); deleteRef is
 // the ref a deletion removes from the cache. head is the commit reported
-// on, pr the pull request's number (0: none). attrs describe the delivery
-// in the log.
+// on, pr the pull request's number (0: none), installation the GitHub App
+// installation the delivery came from (0: none). attrs describe the
+// delivery in the log.
 type target struct {
-	repo      string
-	refs      []string
-	wants     []string
-	deleteRef string
-	scan      bool
-	plan      func(has func(id string) bool, others []string) scope
-	head      string
-	pr        int
-	attrs     []any
+	repo         string
+	installation int64
+	refs         []string
+	wants        []string
+	deleteRef    string
+	scan         bool
+	plan         func(has func(id string) bool, others []string) scope
+	head         string
+	pr           int
+	attrs        []any
 }
 
 // scope is what `detect git` scans: --range rng, or --branch branch, with
@@ -112,6 +114,13 @@ func (p Processor) Process(ctx context.Context, d store.Delivery) error {
 	return p.afterScan(ctx, d, tg, fs)
 }
 
+// installation is the App installation a delivery of a GitHub App's
+// webhook names (installation.id): the service acts on the repository with
+// that installation's token.
+type installation struct {
+	ID int64 `json:"id"`
+}
+
 // repository is the part of a payload's repository the service reads.
 type repository struct {
 	FullName      string `json:"full_name"`
@@ -129,7 +138,8 @@ type pushEvent struct {
 	Commits []struct {
 		ID string `json:"id"`
 	} `json:"commits"`
-	Repository repository `json:"repository"`
+	Repository   repository   `json:"repository"`
+	Installation installation `json:"installation"`
 }
 
 // pushTarget fetches the pushed ref and its new tip. A deleted branch
@@ -147,7 +157,7 @@ func pushTarget(body []byte) (target, error) {
 			return target{}, fmt.Errorf("commit id %q: not hexadecimal", id)
 		}
 	}
-	tg := target{repo: ev.Repository.FullName, head: ev.After, attrs: []any{
+	tg := target{repo: ev.Repository.FullName, installation: ev.Installation.ID, head: ev.After, attrs: []any{
 		"ref", ev.Ref, "before", ev.Before, "after", ev.After, "commits", len(ev.Commits),
 		"created", ev.Created, "deleted", ev.Deleted, "forced", ev.Forced,
 	}}
@@ -175,7 +185,8 @@ type pullRequestEvent struct {
 			SHA string `json:"sha"`
 		} `json:"head"`
 	} `json:"pull_request"`
-	Repository repository `json:"repository"`
+	Repository   repository   `json:"repository"`
+	Installation installation `json:"installation"`
 }
 
 // prScanned are the pull request actions that bring new commits.
@@ -191,7 +202,7 @@ func pullRequestTarget(body []byte) (target, error) {
 	}
 	base, head := ev.PullRequest.Base.SHA, ev.PullRequest.Head.SHA
 	tg := target{
-		repo: ev.Repository.FullName, head: head, pr: ev.Number,
+		repo: ev.Repository.FullName, installation: ev.Installation.ID, head: head, pr: ev.Number,
 		scan:  prScanned[ev.Action] && base != "" && head != "" && ev.Number > 0,
 		attrs: []any{"action", ev.Action, "number", ev.Number, "base", base, "head", head},
 	}

@@ -3,11 +3,13 @@ package serve
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/serve/store"
 	"github.com/bks-dev/bks/triage"
 )
 
@@ -22,49 +24,89 @@ const commentMarker = "<!-- bks:serve -->"
 // (docs.github.com/en/rest/checks/runs#update-a-check-run: "maximum of 50").
 const maxAnnotations = 50
 
-// Reporter reports a scan back to GitHub: one check run named CheckName on
-// the head commit, its annotations the findings (path, line, the redacted
-// key: never the key), and on a pull request one comment, updated by each
+// Reporter reports a scan back to GitHub: as a GitHub App, one check run
+// named CheckName on the head commit, its annotations the findings (path,
+// line, the redacted key: never the key); with a personal access token,
+// which GitHub does not let write check runs, a commit status of context
+// StatusContext instead. On a pull request, one comment, updated by each
 // later scan rather than repeated.
 //
 // Both are idempotent through what GitHub holds, not only through the
 // store: a job run again after a crash between the call and its record
-// finds the run (by head and name) and the comment (by its marker) and
+// finds the run (by head, name and the App's id) and the comment and
 // updates them; annotations already on the run are not sent again (an
 // update appends the annotations it carries).
+//
+// Only what the service wrote is ever updated: a check run of another App
+// with the same name is not, nor a comment that carries the service's
+// marker but was written by someone else (a pull request's author can post
+// anything). The service's comment is the one whose id the store recorded
+// when it was posted, else one written by the service's own login (the
+// App's bot, or the token's user).
 type Reporter struct {
-	Client *gh.Client
+	Auth *GitHubAuth
+	// TargetURL is the link of the commit status ("": none).
+	TargetURL string
+	// Store records the comment posted (the service's own store: New sets
+	// it).
+	Store *store.Store
 }
 
-// report writes the check run on tg.head and, for a pull request, the
-// comment.
+// StatusContext is the context of the commit status the service sets
+// when it cannot write check runs.
+const StatusContext = "bks"
+
+// report writes the check run (or the status) on tg.head and, for a pull
+// request, the comment.
 func (r *Reporter) report(ctx context.Context, tg target, fs []findings.Finding, incs []*triage.Incident) error {
 	owner, name, _ := strings.Cut(tg.repo, "/")
-	if err := r.checkRun(ctx, owner, name, tg.head, fs); err != nil {
-		return fmt.Errorf("check run on %s@%s: %w", tg.repo, tg.head, err)
+	c, err := r.Auth.client(ctx, tg.installation)
+	if err != nil {
+		return err
+	}
+	if r.Auth.IsApp() {
+		err = r.checkRun(ctx, c, owner, name, tg.head, fs)
+	} else {
+		err = r.status(ctx, c, owner, name, tg.head, fs)
+	}
+	if err != nil {
+		return fmt.Errorf("check on %s@%s: %w", tg.repo, tg.head, err)
 	}
 	if tg.pr > 0 {
-		if err := r.comment(ctx, owner, name, tg.pr, fs, incs); err != nil {
+		if err := r.comment(ctx, c, owner, name, tg.pr, fs, incs); err != nil {
 			return fmt.Errorf("comment on %s#%d: %w", tg.repo, tg.pr, err)
 		}
 	}
 	return nil
 }
 
+// ownRun is the service's check run named CheckName on head, if any:
+// listed with the App's id (app_id), and checked again on the answer.
+func (r *Reporter) ownRun(ctx context.Context, c *gh.Client, owner, name, head string) (*gh.CheckRun, error) {
+	runs, _, err := c.Checks.ListCheckRunsForRef(ctx, owner, name, head,
+		&gh.ListCheckRunsOptions{CheckName: gh.String(CheckName), AppID: gh.Int64(r.Auth.AppID)})
+	if err != nil {
+		return nil, err
+	}
+	for _, run := range runs.CheckRuns {
+		if run.GetName() == CheckName && run.GetApp().GetID() == r.Auth.AppID {
+			return run, nil
+		}
+	}
+	return nil, nil
+}
+
 // checkRun creates the run, or updates the one on head, with the
 // annotations it lacks.
-func (r *Reporter) checkRun(ctx context.Context, owner, name, head string, fs []findings.Finding) error {
-	runs, _, err := r.Client.Checks.ListCheckRunsForRef(ctx, owner, name, head,
-		&gh.ListCheckRunsOptions{CheckName: gh.String(CheckName)})
+func (r *Reporter) checkRun(ctx context.Context, c *gh.Client, owner, name, head string, fs []findings.Finding) error {
+	run, err := r.ownRun(ctx, c, owner, name, head)
 	if err != nil {
 		return err
 	}
-	var run *gh.CheckRun
 	have := map[string]bool{}
-	if len(runs.CheckRuns) > 0 {
-		run = runs.CheckRuns[0]
+	if run != nil {
 		for page := 1; page > 0; {
-			as, resp, err := r.Client.Checks.ListCheckRunAnnotations(ctx, owner, name, run.GetID(), &gh.ListOptions{Page: page, PerPage: 100})
+			as, resp, err := c.Checks.ListCheckRunAnnotations(ctx, owner, name, run.GetID(), &gh.ListOptions{Page: page, PerPage: 100})
 			if err != nil {
 				return err
 			}
@@ -81,10 +123,7 @@ func (r *Reporter) checkRun(ctx context.Context, owner, name, head string, fs []
 			todo = append(todo, a)
 		}
 	}
-	conclusion, title := "success", "No Bedrock API key found"
-	if len(fs) > 0 {
-		conclusion, title = "failure", fmt.Sprintf("%d Bedrock API key finding(s)", len(fs))
-	}
+	conclusion, title := verdict(fs)
 	output := func(batch []*gh.CheckRunAnnotation) *gh.CheckRunOutput {
 		return &gh.CheckRunOutput{Title: gh.String(title), Summary: gh.String(checkSummary(fs)), Annotations: batch}
 	}
@@ -92,12 +131,12 @@ func (r *Reporter) checkRun(ctx context.Context, owner, name, head string, fs []
 		batch := todo[:min(len(todo), maxAnnotations)]
 		todo = todo[len(batch):]
 		if run == nil {
-			run, _, err = r.Client.Checks.CreateCheckRun(ctx, owner, name, gh.CreateCheckRunOptions{
+			run, _, err = c.Checks.CreateCheckRun(ctx, owner, name, gh.CreateCheckRunOptions{
 				Name: CheckName, HeadSHA: head, ExternalID: gh.String(head), Status: gh.String("completed"),
 				Conclusion: gh.String(conclusion), CompletedAt: &gh.Timestamp{}, Output: output(batch),
 			})
 		} else {
-			run, _, err = r.Client.Checks.UpdateCheckRun(ctx, owner, name, run.GetID(), gh.UpdateCheckRunOptions{
+			run, _, err = c.Checks.UpdateCheckRun(ctx, owner, name, run.GetID(), gh.UpdateCheckRunOptions{
 				Name: CheckName, Status: gh.String("completed"), Conclusion: gh.String(conclusion), Output: output(batch),
 			})
 		}
@@ -106,6 +145,46 @@ func (r *Reporter) checkRun(ctx context.Context, owner, name, head string, fs []
 		}
 	}
 	return nil
+}
+
+// verdict is the conclusion (a check run's, a status's state) and the
+// one-line description of fs.
+func verdict(fs []findings.Finding) (conclusion, title string) {
+	if len(fs) == 0 {
+		return "success", "No Bedrock API key found"
+	}
+	return "failure", fmt.Sprintf("%d Bedrock API key finding(s)", len(fs))
+}
+
+// status sets the commit status StatusContext on head, unless the latest
+// one of that context, set by the service, already says the same. Its
+// description is verdict's (a count: no key, no path from the
+// repository).
+func (r *Reporter) status(ctx context.Context, c *gh.Client, owner, name, head string, fs []findings.Finding) error {
+	state, desc := verdict(fs)
+	login, err := r.Auth.Login(ctx)
+	if err != nil {
+		return err
+	}
+	sts, _, err := c.Repositories.ListStatuses(ctx, owner, name, head, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return err
+	}
+	for _, st := range sts { // newest first
+		if st.GetContext() != StatusContext || st.GetCreator().GetLogin() != login {
+			continue
+		}
+		if st.GetState() == state && st.GetDescription() == desc && st.GetTargetURL() == r.TargetURL {
+			return nil
+		}
+		break
+	}
+	rs := &gh.RepoStatus{State: gh.String(state), Context: gh.String(StatusContext), Description: gh.String(desc)}
+	if r.TargetURL != "" {
+		rs.TargetURL = gh.String(r.TargetURL)
+	}
+	_, _, err = c.Repositories.CreateStatus(ctx, owner, name, head, rs)
+	return err
 }
 
 // annotations are fs as check run annotations: where, and the redacted
@@ -156,32 +235,70 @@ func mdCell(s string) string {
 
 // comment creates or updates the service's comment on pull request n.
 // Nothing is posted while a pull request has no finding and no comment.
-func (r *Reporter) comment(ctx context.Context, owner, name string, n int, fs []findings.Finding, incs []*triage.Incident) error {
-	var mine *gh.IssueComment
-	for page := 1; page > 0 && mine == nil; {
-		cs, resp, err := r.Client.Issues.ListComments(ctx, owner, name, n, &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{Page: page, PerPage: 100}})
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			if strings.HasPrefix(c.GetBody(), commentMarker) {
-				mine = c
-				break
-			}
-		}
-		page = resp.NextPage
+func (r *Reporter) comment(ctx context.Context, c *gh.Client, owner, name string, n int, fs []findings.Finding, incs []*triage.Incident) error {
+	mine, err := r.ownComment(ctx, c, owner, name, n)
+	if err != nil {
+		return err
 	}
 	if mine == nil && len(fs) == 0 {
 		return nil
 	}
 	body := &gh.IssueComment{Body: gh.String(commentBody(fs, incs))}
-	var err error
-	if mine == nil {
-		_, _, err = r.Client.Issues.CreateComment(ctx, owner, name, n, body)
-	} else if mine.GetBody() != body.GetBody() {
-		_, _, err = r.Client.Issues.EditComment(ctx, owner, name, mine.GetID(), body)
+	if mine != nil {
+		if mine.GetBody() != body.GetBody() {
+			_, _, err = c.Issues.EditComment(ctx, owner, name, mine.GetID(), body)
+		}
+		return err
 	}
+	posted, _, err := c.Issues.CreateComment(ctx, owner, name, n, body)
+	if err != nil || r.Store == nil {
+		return err
+	}
+	_, err = r.Store.RecordEffect(ctx, store.Effect{Key: commentKey(owner, name, n), Kind: "comment",
+		Result: "done", Detail: strconv.FormatInt(posted.GetID(), 10)})
 	return err
+}
+
+// commentKey names the service's comment on a pull request in the store.
+func commentKey(owner, name string, n int) string {
+	return fmt.Sprintf("comment/%s/%s#%d", strings.ToLower(owner), strings.ToLower(name), n)
+}
+
+// ownComment finds the service's comment on pull request n: the one whose
+// id the store recorded, else the first with the marker written by the
+// service's login. A comment with the marker by anyone else is not it.
+func (r *Reporter) ownComment(ctx context.Context, c *gh.Client, owner, name string, n int) (*gh.IssueComment, error) {
+	var recorded int64
+	if r.Store != nil {
+		e, ok, err := r.Store.GetEffect(ctx, commentKey(owner, name, n))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			recorded, _ = strconv.ParseInt(e.Detail, 10, 64)
+		}
+	}
+	login, err := r.Auth.Login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var byLogin *gh.IssueComment
+	for page := 1; page > 0; {
+		cs, resp, err := c.Issues.ListComments(ctx, owner, name, n, &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{Page: page, PerPage: 100}})
+		if err != nil {
+			return nil, err
+		}
+		for _, cm := range cs {
+			if recorded != 0 && cm.GetID() == recorded {
+				return cm, nil
+			}
+			if byLogin == nil && strings.HasPrefix(cm.GetBody(), commentMarker) && cm.GetUser().GetLogin() == login {
+				byLogin = cm
+			}
+		}
+		page = resp.NextPage
+	}
+	return byLogin, nil
 }
 
 // commentBody is the pull request comment: the keys found (redacted) and

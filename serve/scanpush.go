@@ -60,7 +60,7 @@ func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (st
 	} else {
 		if dir, err = repoDir(p.RepoCache, tg.repo); err == nil {
 			before = packBytes(dir)
-			dir, err = p.Fetcher.Fetch(ctx, tg.repo, tg.refs, tg.wants)
+			dir, err = p.Fetcher.Fetch(ctx, tg.repo, tg.installation, tg.refs, tg.wants)
 		}
 	}
 	if err != nil {

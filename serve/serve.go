@@ -65,9 +65,11 @@ type Config struct {
 	RepoCache string
 	// GitURL, when set, makes the service fetch the pushed commits into
 	// RepoCache from GitURL+"owner/name.git" (https://github.com/ for
-	// GitHub), with GitToken (a PAT or an installation token) and at most
-	// FetchTimeout per repository (2 minutes).
+	// GitHub), as GitHub (the App's installation token, or the personal
+	// access token), else with GitToken, at most FetchTimeout per
+	// repository (2 minutes).
 	GitURL       string
+	GitHub       *GitHubAuth
 	GitToken     string
 	FetchTimeout time.Duration
 	// MaxPushCommits and MaxPushBytes: a larger push is scanned as its
@@ -138,8 +140,17 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 			r.Store = st
 			p.Respond = &r
 		}
+		if cfg.Report != nil {
+			r := *cfg.Report
+			r.Store = st
+			p.Report = &r
+		}
 		if cfg.GitURL != "" && cfg.RepoCache != "" {
-			p.Fetcher = &Fetcher{Dir: cfg.RepoCache, BaseURL: cfg.GitURL, Token: cfg.GitToken, Timeout: cfg.FetchTimeout}
+			auth := cfg.GitHub
+			if auth == nil && cfg.GitToken != "" {
+				auth = &GitHubAuth{Token: cfg.GitToken}
+			}
+			p.Fetcher = &Fetcher{Dir: cfg.RepoCache, BaseURL: cfg.GitURL, Auth: auth, Timeout: cfg.FetchTimeout}
 		}
 		if cfg.RepoCache != "" {
 			// Now is zero: expiry is judged at each scan, not at start.

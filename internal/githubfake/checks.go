@@ -16,7 +16,8 @@ import (
 //     it carries to those the run has ("Each time you update the check
 //     run, annotations are appended to the list of annotations that
 //     already exist for the check run"); at most 50 per request.
-//   - statuses: docs.github.com/en/rest/commits/statuses.
+//   - statuses: docs.github.com/en/rest/commits/statuses (state error,
+//     failure, pending or success; listed newest first for a ref).
 //   - comments: docs.github.com/en/rest/issues/comments (a pull request is
 //     an issue for comments).
 
@@ -33,12 +34,15 @@ type Annotation struct {
 
 // CheckRun is one check run of a repository.
 type CheckRun struct {
-	ID          int64        `json:"id"`
-	Name        string       `json:"name"`
-	HeadSHA     string       `json:"head_sha"`
-	ExternalID  string       `json:"external_id,omitempty"`
-	Status      string       `json:"status"`
-	Conclusion  string       `json:"conclusion,omitempty"`
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	HeadSHA    string `json:"head_sha"`
+	ExternalID string `json:"external_id,omitempty"`
+	Status     string `json:"status"`
+	Conclusion string `json:"conclusion,omitempty"`
+	// AppID and AppSlug are the App that created the run.
+	AppID       int64        `json:"-"`
+	AppSlug     string       `json:"-"`
 	Title       string       `json:"-"`
 	Summary     string       `json:"-"`
 	Annotations []Annotation `json:"-"`
@@ -51,6 +55,8 @@ type Status struct {
 	State       string `json:"state"`
 	Context     string `json:"context"`
 	Description string `json:"description"`
+	TargetURL   string `json:"target_url"`
+	Creator     string `json:"-"`
 }
 
 // writes is what clients wrote, by repository ("owner/name", lower case).
@@ -114,7 +120,7 @@ type checkRunBody struct {
 
 // serveWrite handles the write endpoints and their reads; false when p is
 // none of them. seg is p split on "/", seg[0] == "repos".
-func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, seg []string) bool {
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, seg []string, id *identity) bool {
 	if len(seg) < 4 || seg[0] != "repos" {
 		return false
 	}
@@ -128,6 +134,7 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, seg []string
 		len(rest) == 2 && rest[0] == "check-runs" && m == http.MethodPatch,
 		len(rest) == 3 && rest[0] == "check-runs" && rest[2] == "annotations" && m == http.MethodGet,
 		len(rest) == 3 && rest[0] == "commits" && rest[2] == "check-runs" && m == http.MethodGet,
+		len(rest) == 3 && rest[0] == "commits" && rest[2] == "statuses" && m == http.MethodGet,
 		len(rest) == 2 && rest[0] == "statuses" && m == http.MethodPost,
 		len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments" && (m == http.MethodGet || m == http.MethodPost),
 		len(rest) == 3 && rest[0] == "issues" && rest[1] == "comments" && m == http.MethodPatch:
@@ -138,6 +145,17 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, seg []string
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 		return true
 	}
+	if m != http.MethodGet && id == nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Requires authentication", "documentation_url": "https://docs.github.com/rest"})
+		return true
+	}
+	if rest[0] == "check-runs" && m != http.MethodGet && id.app == nil {
+		// docs.github.com/en/rest/checks/runs: write access is for GitHub
+		// Apps only; GitHub's answer to a user's token.
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "You must authenticate via a GitHub App.",
+			"documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run"})
+		return true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.w.checkRuns == nil {
@@ -145,27 +163,69 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, seg []string
 	}
 	switch rest[0] {
 	case "check-runs":
-		s.checkRun(w, r, repo, rest)
+		s.checkRun(w, r, repo, rest, id)
 	case "commits":
-		s.listCheckRuns(w, r, repo, rest[1])
-	case "statuses":
-		var st Status
-		if !decode(w, r, &st) {
-			return true
+		if rest[2] == "statuses" {
+			s.listStatuses(w, r, repo, rest[1])
+		} else {
+			s.listCheckRuns(w, r, repo, rest[1])
 		}
-		s.w.nextID++
-		st.ID, st.SHA = s.w.nextID, rest[1]
-		s.w.statuses[repo] = append(s.w.statuses[repo], &st)
-		writeJSON(w, http.StatusCreated, st)
+	case "statuses":
+		s.createStatus(w, r, repo, rest[1], id)
 	case "issues":
-		s.comment(w, r, repo, rest)
+		s.comment(w, r, repo, rest, id)
 	}
 	return true
 }
 
+// statusStates are the states a commit status may have.
+var statusStates = map[string]bool{"error": true, "failure": true, "pending": true, "success": true}
+
+// createStatus sets a commit status. Called with s.mu held.
+func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, repo, sha string, id *identity) {
+	var st Status
+	if !decode(w, r, &st) {
+		return
+	}
+	if !statusStates[st.State] {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
+		return
+	}
+	if st.Context == "" {
+		st.Context = "default"
+	}
+	s.w.nextID++
+	st.ID, st.SHA, st.Creator = s.w.nextID, sha, id.login
+	s.w.statuses[repo] = append(s.w.statuses[repo], &st)
+	writeJSON(w, http.StatusCreated, statusJSON(&st, id))
+}
+
+func statusJSON(st *Status, id *identity) map[string]any {
+	return map[string]any{"id": st.ID, "state": st.State, "context": st.Context, "description": st.Description,
+		"target_url": st.TargetURL, "creator": id.userJSON()}
+}
+
+// listStatuses lists the statuses of a commit, newest first. Called with
+// s.mu held.
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, repo, sha string) {
+	var all []*Status
+	for _, st := range s.w.statuses[repo] {
+		if st.SHA == sha {
+			all = append([]*Status{st}, all...)
+		}
+	}
+	page, per, lo, hi := s.page(r, len(all))
+	setLink(w, r, page, per, len(all))
+	out := []map[string]any{}
+	for _, st := range all[lo:hi] {
+		out = append(out, statusJSON(st, &identity{login: st.Creator}))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // checkRun creates or updates a check run, or lists its annotations.
 // Called with s.mu held.
-func (s *Server) checkRun(w http.ResponseWriter, r *http.Request, repo string, rest []string) {
+func (s *Server) checkRun(w http.ResponseWriter, r *http.Request, repo string, rest []string, id *identity) {
 	var run *CheckRun
 	if len(rest) >= 2 {
 		id, _ := strconv.ParseInt(rest[1], 10, 64)
@@ -194,7 +254,7 @@ func (s *Server) checkRun(w http.ResponseWriter, r *http.Request, repo string, r
 			return
 		}
 		s.w.nextID++
-		run = &CheckRun{ID: s.w.nextID, Name: b.Name, HeadSHA: b.HeadSHA, Status: "queued"}
+		run = &CheckRun{ID: s.w.nextID, Name: b.Name, HeadSHA: b.HeadSHA, Status: "queued", AppID: id.app.ID, AppSlug: id.app.Slug}
 		s.w.checkRuns[repo] = append(s.w.checkRuns[repo], run)
 		status = http.StatusCreated
 	}
@@ -225,17 +285,19 @@ func (s *Server) checkRunJSON(c *CheckRun) map[string]any {
 	return map[string]any{
 		"id": c.ID, "name": c.Name, "head_sha": c.HeadSHA, "external_id": c.ExternalID,
 		"status": c.Status, "conclusion": c.Conclusion,
+		"app":    map[string]any{"id": c.AppID, "slug": c.AppSlug},
 		"output": map[string]any{"title": c.Title, "summary": c.Summary, "annotations_count": len(c.Annotations)},
 	}
 }
 
-// listCheckRuns lists the runs of a commit, filtered by check_name.
-// Called with s.mu held.
+// listCheckRuns lists the runs of a commit, filtered by check_name and
+// app_id. Called with s.mu held.
 func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request, repo, sha string) {
 	name := r.URL.Query().Get("check_name")
+	app, _ := strconv.ParseInt(r.URL.Query().Get("app_id"), 10, 64)
 	runs := []map[string]any{}
 	for _, c := range s.w.checkRuns[repo] {
-		if c.HeadSHA == sha && (name == "" || c.Name == name) {
+		if c.HeadSHA == sha && (name == "" || c.Name == name) && (app == 0 || c.AppID == app) {
 			runs = append(runs, s.checkRunJSON(c))
 		}
 	}
@@ -244,7 +306,7 @@ func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request, repo, sha
 
 // comment lists or creates the comments of an issue, or edits one.
 // Called with s.mu held.
-func (s *Server) comment(w http.ResponseWriter, r *http.Request, repo string, rest []string) {
+func (s *Server) comment(w http.ResponseWriter, r *http.Request, repo string, rest []string, id *identity) {
 	if rest[1] == "comments" { // PATCH /issues/comments/{id}
 		id, _ := strconv.ParseInt(rest[2], 10, 64)
 		for _, c := range s.w.comments[repo] {
@@ -272,7 +334,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, repo string, re
 			return
 		}
 		s.w.nextID++
-		c := &Comment{ID: s.w.nextID, Issue: n, Body: b.Body}
+		c := &Comment{ID: s.w.nextID, Issue: n, Body: b.Body, User: id.login, Bot: id.app != nil}
 		s.w.comments[repo] = append(s.w.comments[repo], c)
 		writeJSON(w, http.StatusCreated, commentJSON(c))
 		return
@@ -293,7 +355,12 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, repo string, re
 }
 
 func commentJSON(c *Comment) map[string]any {
-	return map[string]any{"id": c.ID, "body": c.Body, "created_at": time.Unix(0, 0).UTC().Format(time.RFC3339)}
+	typ := "User"
+	if c.Bot {
+		typ = "Bot"
+	}
+	return map[string]any{"id": c.ID, "body": c.Body, "user": map[string]any{"login": c.User, "type": typ},
+		"created_at": time.Unix(0, 0).UTC().Format(time.RFC3339)}
 }
 
 // decode reads a JSON body of at most 1 MB into v, or answers 400.

@@ -34,6 +34,7 @@ type Comment struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time // CreatedAt when zero
 	Edited    int       // comments written by clients (checks.go): times updated
+	Bot       bool      // written with an App's installation token
 }
 
 func updated(created, upd time.Time) time.Time {

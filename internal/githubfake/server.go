@@ -85,8 +85,15 @@ type Server struct {
 	// URL+"/api/v3/".
 	URL string
 	// Token, when set, must be sent by API clients (Bearer or token) and
-	// by git clients (HTTP basic auth, any user, the token as password).
-	Token string
+	// by git clients (HTTP basic auth, any user, the token as password),
+	// or another credential the fake knows (AddUser, an App's
+	// installation token: apps.go). It is a personal access token of
+	// TokenLogin ("octocat" when empty).
+	Token      string
+	TokenLogin string
+	// Now is the fake's clock, for JWTs and installation tokens
+	// (time.Now).
+	Now func() time.Time
 	// MaxPerPage caps per_page (100 like GitHub); default page size 30.
 	MaxPerPage int
 
@@ -102,6 +109,10 @@ type Server struct {
 
 	gists   []*Gist
 	members map[string][]string // org (lower case) -> logins
+
+	apps   []*App
+	users  map[string]string // token -> login (AddUser)
+	issued map[string]issued // installation tokens
 }
 
 // New starts a fake on 127.0.0.1. Close it with Close.
@@ -204,18 +215,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) authorized(r *http.Request, git bool) bool {
-	if s.Token == "" {
-		return true
-	}
-	if git {
-		_, pw, ok := r.BasicAuth()
-		return ok && pw == s.Token
-	}
-	h := r.Header.Get("Authorization")
-	return h == "Bearer "+s.Token || h == "token "+s.Token
-}
-
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/git/")
 	parts := strings.SplitN(rest, "/", 3)
@@ -233,13 +232,14 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 			repo = &Repo{Owner: g.Owner, Name: g.ID, Dir: g.Dir}
 		}
 	}
-	if !s.authorized(r, true) {
+	id, ok := s.who(r, true)
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
 	switch {
-	case repo == nil:
+	case repo == nil || !id.canSee(repo.Owner):
 		http.Error(w, "Repository not found.", http.StatusNotFound)
 		return
 	case repo.CloneStatus != 0:
@@ -276,12 +276,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		writeFault(w, fault)
 		return
 	}
-	if !s.authorized(r, false) {
+	seg := strings.Split(strings.Trim(p, "/"), "/")
+	if s.serveApp(w, r, seg) {
+		return
+	}
+	id, ok := s.who(r, false)
+	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
 		return
 	}
-	seg := strings.Split(strings.Trim(p, "/"), "/")
-	if s.serveWrite(w, r, seg) {
+	if len(seg) >= 3 && seg[0] == "repos" && !id.canSee(seg[1]) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+		return
+	}
+	if s.serveWrite(w, r, seg, id) {
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -289,6 +297,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	switch {
+	case len(seg) == 1 && seg[0] == "user":
+		s.getUser(w, id)
 	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "repos":
 		s.listRepos(w, r, seg[1], true)
 	case len(seg) == 3 && seg[0] == "orgs" && seg[2] == "members":
