@@ -56,7 +56,7 @@ func (g *ghRepo) commitKey(file, user, account string, seed uint64) (string, str
 func pushBodyOf(ref, before, after string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"ref": ref, "before": before, "after": after, "created": before == zero40, "deleted": after == zero40,
-		"commits":    []map[string]string{{"id": after}},
+		"commits":      []map[string]string{{"id": after}},
 		"repository":   map[string]string{"full_name": "octo/repo", "default_branch": "main"},
 		"installation": map[string]int64{"id": testInstallation},
 	})
