@@ -202,6 +202,18 @@ func (c *Config) Detectors(decode detectors.DecodeOptions) []detectors.Detector 
 	return ds
 }
 
+// NewEngine is the detector engine of a scan under c (nil: the built-in
+// rules), for every command that scans (`detect`, `bks serve`): the
+// engine's own Bedrock detectors and Detectors(opts.Decode) as Extra,
+// after opts.Extra.
+func NewEngine(c *Config, opts detectors.Options) *detectors.Engine {
+	if c == nil {
+		c = Default()
+	}
+	opts.Extra = append(opts.Extra, c.Detectors(opts.Decode)...)
+	return detectors.New(opts)
+}
+
 // Default returns the configuration with the built-in rules only.
 func Default() *Config {
 	c, err := build("", nil)

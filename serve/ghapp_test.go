@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -16,8 +17,14 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/location"
+	"github.com/bks-dev/bks/rules"
+	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/serve/store"
+	"github.com/bks-dev/bks/sources"
 )
 
 const (
@@ -277,4 +284,80 @@ func TestLoadAppKey(t *testing.T) {
 	if _, err := LoadAppKey(filepath.Join(dir, "junk.pem")); err == nil {
 		t.Error("junk accepted")
 	}
+}
+
+// TestScanAppliesConfig: the service's configuration applies to the push
+// scan as to `detect git --range`: a key under an allowlisted path is not
+// reported nor recorded, a key listed in the baseline neither, and the
+// configuration's own rule reports what it matches.
+func TestScanAppliesConfig(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Respond = nil
+	w.work.Git("push", "-q", "origin", "main")
+	_, fixtureKey := w.commitKey("fixtures/test.env", "BedrockAPIKey-fixture", ourAccount, 80)
+	_, blKey := w.commitKey("old/leak.env", "BedrockAPIKey-baseline", ourAccount, 81)
+	acme := "acme_" + strings.Repeat("Zx81fQk2", 4)
+	w.work.Write("custom.txt", "ACME_TOKEN = \""+acme+"\"\n")
+	head := w.work.Commit("acme")
+	w.work.Git("push", "-q", "origin", "main")
+	cfg, err := rules.Parse("serve.toml", []byte(`
+[[rules]]
+id = "acme-api-token"
+keywords = ["acme_"]
+regex = '''acme_(?P<secret>[A-Za-z0-9]{32})\b'''
+
+[[allowlists]]
+id = "fixtures"
+paths = ["fixtures/"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The baseline lists the key of old/leak.env, as --baseline-out writes it.
+	base := findBaseline(t, blKey)
+	w.cfg.Rules, w.cfg.Baseline = cfg, base
+	ts := startServer(t, "", w.cfg)
+	ts.deliver(t, "push-cfg", "push", pushBodyOf("refs/heads/main", w.cleanC, head))
+	runs := w.checkRuns()
+	if len(runs) != 1 {
+		t.Fatalf("%d check runs; logs:\n%s", len(runs), ts.logs)
+	}
+	var paths []string
+	for _, a := range runs[0].Annotations {
+		paths = append(paths, a.Path)
+	}
+	t.Logf("annotations: %v", paths)
+	if strings.Join(paths, ",") != "config.env,custom.txt" && strings.Join(paths, ",") != "custom.txt,config.env" {
+		t.Errorf("annotated %v; want config.env and custom.txt (not fixtures/test.env, not the baseline's old/leak.env)", paths)
+	}
+	is, _ := ts.st.ListIncidents(context.Background())
+	if len(is) != 2 {
+		t.Errorf("%d incidents, want 2 (config.env, custom.txt): %+v", len(is), is)
+	}
+	if strings.Contains(ts.logs.String(), fixtureKey) || strings.Contains(ts.logs.String(), acme) {
+		t.Error("a key in the logs")
+	}
+}
+
+// findBaseline is the baseline of key, as `bks detect --baseline-out`
+// writes it (rule and fingerprint).
+func findBaseline(t *testing.T, key string) *rules.Baseline {
+	t.Helper()
+	data := []byte("AWS_BEARER_TOKEN_BEDROCK=" + key + "\n")
+	var fs []findings.Finding
+	err := scan.Scanner{Engine: rules.NewEngine(nil, detectors.Options{})}.Chunk(
+		sources.Chunk{Data: data, Limit: len(data), Line: 1, Column: 1, Origin: &location.Location{Path: "old/leak.env"}},
+		func(f findings.Finding) error { fs = append(fs, f); return nil })
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("the baseline key is not found: %v", err)
+	}
+	var b bytes.Buffer
+	if err := rules.WriteBaseline(&b, fs); err != nil {
+		t.Fatal(err)
+	}
+	bl, err := rules.ReadBaseline(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bl
 }

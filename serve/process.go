@@ -10,6 +10,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/serve/store"
 	"github.com/bks-dev/bks/triage"
 )
@@ -34,8 +35,14 @@ type Processor struct {
 	// as its whole branch (`detect git --branch`).
 	MaxPushCommits int
 	MaxPushBytes   int64
-	// Engine is the detector engine (needed with RepoCache).
+	// Engine is the detector engine (needed with RepoCache), built from
+	// Rules (rules.NewEngine).
 	Engine *detectors.Engine
+	// Rules and Baseline decide about each finding as in `detect git`
+	// (path scopes, allowlists, inline ignores, the baseline; nil: the
+	// built-in rules, no baseline).
+	Rules    *rules.Config
+	Baseline *rules.Baseline
 	// Metrics records scans and findings (nil: not recorded).
 	Metrics *Metrics
 	// Respond runs triage's responses for the incidents found (nil: none).

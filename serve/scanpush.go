@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/scan"
 	"github.com/bks-dev/bks/serve/store"
 	gitsrc "github.com/bks-dev/bks/sources/git"
@@ -134,10 +135,13 @@ func packBytes(dir string) int64 {
 	return total
 }
 
-// scanTarget brings tg into the cache and scans it with the engine and
-// git source of `detect git --range`, and records each finding
-// (fingerprint, redacted form, decoded fields) as an incident sighting. It
-// returns the findings, which carry the key in memory only.
+// scanTarget brings tg into the cache and scans it with the engine, the
+// filter and the git source of `detect git --range` under the service's
+// configuration (Rules: its own rules, path scopes and allowlists, inline
+// ignores; Baseline), and records each finding it keeps (fingerprint,
+// redacted form, decoded fields) as an incident sighting. It returns those
+// findings, which carry the key in memory only; suppressed ones are
+// counted in the log, not recorded nor reported.
 func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) ([]findings.Finding, error) {
 	dir, sc, err := p.prepare(ctx, d, tg)
 	if err != nil || !tg.scan {
@@ -154,8 +158,15 @@ func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) 
 	})
 	var mu sync.Mutex
 	var out []findings.Finding
-	err = scan.Run(ctx, src, p.Engine, func(f findings.Finding) error {
+	suppressed := 0
+	filter := rules.NewFilter(p.Rules, p.Baseline)
+	err = scan.Scanner{Engine: p.Engine, Filter: filter.Apply}.Run(ctx, src, func(f findings.Finding) error {
 		mu.Lock()
+		if f.Suppressed != "" {
+			suppressed++
+			mu.Unlock()
+			return nil
+		}
 		out = append(out, f)
 		mu.Unlock()
 		_, err := p.Store.RecordFinding(ctx, incidentOf(f), store.Sighting{
@@ -164,6 +175,9 @@ func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) 
 		return err
 	})
 	p.Metrics.Scanned(err, len(out), time.Since(d.ReceivedAt))
+	if suppressed > 0 {
+		p.Log.InfoContext(ctx, "findings suppressed by the configuration", "delivery", d.ID, "suppressed", suppressed)
+	}
 	if err != nil {
 		return out, fmt.Errorf("scan %s %s: %w", tg.repo, sc.rng+sc.branch, err)
 	}

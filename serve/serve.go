@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bks-dev/bks/detectors"
+	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/serve/store"
 )
 
@@ -76,6 +77,12 @@ type Config struct {
 	// whole branch (10000 commits, 512 MiB).
 	MaxPushCommits int
 	MaxPushBytes   int64
+	// Rules and Baseline are the configuration of the scans: the
+	// configuration file's rules, path scopes and allowlists and the
+	// baseline, applied as `detect git --range` applies them (nil: the
+	// built-in rules, no baseline).
+	Rules    *rules.Config
+	Baseline *rules.Baseline
 	// Respond runs the accounts' responses to what a scan found, and
 	// Report reports it back to GitHub (nil: neither).
 	Respond *Responder
@@ -134,7 +141,8 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	metrics := NewMetrics(st)
 	if cfg.Process == nil {
 		p := Processor{Log: cfg.Log, Store: st, RepoCache: cfg.RepoCache,
-			MaxPushCommits: cfg.MaxPushCommits, MaxPushBytes: cfg.MaxPushBytes, Respond: cfg.Respond, Report: cfg.Report, Metrics: metrics}
+			MaxPushCommits: cfg.MaxPushCommits, MaxPushBytes: cfg.MaxPushBytes, Respond: cfg.Respond, Report: cfg.Report, Metrics: metrics,
+			Rules: cfg.Rules, Baseline: cfg.Baseline}
 		if cfg.Respond != nil { // a copy: the caller's may serve another store
 			r := *cfg.Respond
 			r.Store = st
@@ -154,7 +162,7 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 		}
 		if cfg.RepoCache != "" {
 			// Now is zero: expiry is judged at each scan, not at start.
-			p.Engine = detectors.New(detectors.Options{})
+			p.Engine = rules.NewEngine(cfg.Rules, detectors.Options{})
 		}
 		cfg.Process = p.Process
 	}

@@ -183,11 +183,7 @@ func (o *detectOptions) newEngine() (*detectors.Engine, error) {
 		o.triage = &t
 	}
 	decode := detectors.DecodeOptions{Now: now, Partition: o.Partition}
-	return detectors.New(detectors.Options{
-		Decode:         decode,
-		IncludeInvalid: o.IncludeInvalid,
-		Extra:          o.cfg.Detectors(decode),
-	}), nil
+	return rules.NewEngine(o.cfg, detectors.Options{Decode: decode, IncludeInvalid: o.IncludeInvalid}), nil
 }
 
 // archiveLimits are the archive limits of the run: each flag given, else

@@ -58,9 +58,12 @@ branch. Keys are recorded as incidents (fingerprint, redacted form,
 decoded fields; never the key). The keys of the accounts in --config's
 [[accounts]] get the responses configured there (revoke, timeline, report,
 notify: the code of bks triage --execute), each done once per key however
-often a delivery is replayed or a job re-run. With a token, a check run
-named bks with one annotation per finding goes on the head commit, and a
-pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
+often a delivery is replayed or a job re-run. As a GitHub App (--app-id,
+--app-private-key: each delivery's installation token), a check run named
+bks with one annotation per finding goes on the head commit; with a
+personal access token, which GitHub does not let write check runs, the
+commit status bks. A pull request gets one comment, the service's own,
+updated by later pushes (docs/SERVE.md).`,
 		Example: `  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		// A word after serve is a mistyped subcommand, not an argument.

@@ -14,6 +14,7 @@ import (
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/awsops/respond"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
+	"github.com/bks-dev/bks/rules"
 	"github.com/bks-dev/bks/serve"
 	"github.com/bks-dev/bks/triage"
 )
@@ -24,12 +25,16 @@ import (
 type servePipelineOptions struct {
 	AWS            cmdutil.AWSFlags
 	Config         string
+	Baseline       string
 	Out            string
 	AuditLog       string
 	Days           int
 	GitURL         string
 	APIURL         string
 	Token          string
+	AppID          int64
+	AppKey         string
+	StatusURL      string
 	NoFetch        bool
 	NoReport       bool
 	FetchTimeout   time.Duration
@@ -39,13 +44,17 @@ type servePipelineOptions struct {
 }
 
 func (o *servePipelineOptions) register(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Config, "config", "", "configuration with [[accounts]]: the responses (revoke, timeline, report, notify) run for their keys (default: .bks.toml here, or BKS_CONFIG)")
+	fs.StringVar(&o.Config, "config", "", "configuration: its rules and allowlists apply to the scans as in detect git --range, and the responses of its [[accounts]] (revoke, timeline, report, notify) run for their keys (default: .bks.toml here, or BKS_CONFIG)")
+	fs.StringVar(&o.Baseline, "baseline", "", "baseline file (bks detect --baseline-out): the keys it lists are not reported")
 	fs.StringVar(&o.Out, "out", "", "write one directory per incident here (timeline.json, report.md, report.json)")
 	fs.StringVar(&o.AuditLog, "audit-log", "", audit.FlagHelp)
 	fs.IntVar(&o.Days, "days", 90, "days of CloudTrail history for timelines and reports (at most 90)")
 	fs.StringVar(&o.GitURL, "git-url", "https://github.com/", "fetch OWNER/NAME.git from here into --repo-cache")
 	fs.StringVar(&o.APIURL, "api-url", "", "GitHub API URL for check runs and comments (default: $GITHUB_API_URL, then https://api.github.com)")
-	fs.StringVar(&o.Token, "github-token", "", "token for the fetch, check runs and comments (default: $GITHUB_TOKEN, then $GH_TOKEN; a flag shows in ps)")
+	fs.StringVar(&o.Token, "github-token", "", "personal access token for the fetch, commit statuses and comments (default: $GITHUB_TOKEN, then $GH_TOKEN; a flag shows in ps); not used with --app-id")
+	fs.Int64Var(&o.AppID, "app-id", 0, "run as this GitHub App: each delivery's installation token fetches, writes the check run and the comment (with --app-private-key)")
+	fs.StringVar(&o.AppKey, "app-private-key", "", "the GitHub App's private key (PEM file)")
+	fs.StringVar(&o.StatusURL, "status-url", "", "link of the commit status set with a personal access token (default: none)")
 	fs.BoolVar(&o.NoFetch, "no-fetch", false, "do not fetch: --repo-cache is kept up to date by someone else")
 	fs.BoolVar(&o.NoReport, "no-report", false, "post no check run or pull request comment")
 	fs.DurationVar(&o.FetchTimeout, "fetch-timeout", 2*time.Minute, "longest fetch of one repository")
@@ -62,19 +71,28 @@ func (o *servePipelineOptions) apply(ctx context.Context, f *cmdutil.Factory, re
 	closer := func() {}
 	cfg.Lease, cfg.FetchTimeout = o.Lease, o.FetchTimeout
 	cfg.MaxPushCommits, cfg.MaxPushBytes = o.MaxPushCommits, o.MaxPushBytes
-	client, token, err := f.GitHub(o.APIURL, o.Token)
+	auth, err := o.gitHubAuth(f)
 	if err != nil {
 		return closer, err
 	}
 	if repoCache != "" && !o.NoFetch {
-		cfg.GitURL, cfg.GitToken = o.GitURL, token
+		cfg.GitURL, cfg.GitHub = o.GitURL, auth
 	}
-	if !o.NoReport && token != "" {
-		cfg.Report = &serve.Reporter{Client: client}
+	if !o.NoReport && (auth.IsApp() || auth.Token != "") {
+		cfg.Report = &serve.Reporter{Auth: auth, TargetURL: o.StatusURL}
 	}
 	tc, err := loadTriageConfig(f.IO, o.Config, ".")
 	if err != nil {
 		return closer, err
+	}
+	cfg.Rules = tc
+	for _, w := range tc.Warnings {
+		log.WarnContext(ctx, "config", "warning", w)
+	}
+	if o.Baseline != "" {
+		if cfg.Baseline, err = rules.LoadBaseline(o.Baseline); err != nil {
+			return closer, err
+		}
 	}
 	accounts := triageAccounts(tc)
 	if len(accounts) == 0 {
@@ -99,6 +117,33 @@ func (o *servePipelineOptions) apply(ctx context.Context, f *cmdutil.Factory, re
 			return hideURL(triage.PostWebhook(ctx, client15, u, inc))
 		}}
 	return closer, nil
+}
+
+// gitHubAuth is who the service is on GitHub: the App (--app-id,
+// --app-private-key), else the token.
+func (o *servePipelineOptions) gitHubAuth(f *cmdutil.Factory) (*serve.GitHubAuth, error) {
+	apiURL := o.APIURL
+	if apiURL == "" {
+		apiURL = f.IO.Env("GITHUB_API_URL")
+	}
+	if (o.AppID != 0) != (o.AppKey != "") {
+		return nil, errors.New("serve: --app-id and --app-private-key go together")
+	}
+	if o.AppID != 0 {
+		if o.AppID < 0 {
+			return nil, fmt.Errorf("--app-id %d: want the App's id", o.AppID)
+		}
+		key, err := serve.LoadAppKey(o.AppKey)
+		if err != nil {
+			return nil, err
+		}
+		return &serve.GitHubAuth{APIURL: apiURL, AppID: o.AppID, Key: key}, nil
+	}
+	_, token, err := f.GitHub(apiURL, o.Token)
+	if err != nil {
+		return nil, err
+	}
+	return &serve.GitHubAuth{APIURL: apiURL, Token: token}, nil
 }
 
 // hideURL drops the URL from an HTTP client error: an account's notify
