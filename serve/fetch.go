@@ -97,7 +97,19 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64
 	if err != nil {
 		return "", fmt.Errorf("fetch %s: %w", fullName, err)
 	}
-	env := gitEnv(token)
+	// fetch runs git fetch with the token; an installation token GitHub
+	// refuses before its hour (revoked) is replaced once.
+	fetch := func(args ...string) error {
+		_, err := runGit(ctx, dir, gitEnv(token), args...)
+		if err != nil && authRefused(err) && f.Auth.forget(installation, token) {
+			var terr error
+			if token, terr = f.Auth.token(ctx, installation); terr != nil {
+				return terr
+			}
+			_, err = runGit(ctx, dir, gitEnv(token), args...)
+		}
+		return err
+	}
 	var specs []string
 	if first {
 		specs = append(specs, "+refs/heads/*:refs/heads/*")
@@ -108,7 +120,7 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64
 	if len(specs) > 0 {
 		// --no-tags: only what was asked; a missing ref is reported by git
 		// as "couldn't find remote ref", retried without it below.
-		if _, err := runGit(ctx, dir, env, append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url}, specs...)...); err != nil {
+		if err := fetch(append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url}, specs...)...); err != nil {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("fetch %s: timed out after %s: %w", fullName, timeout, err)
 			}
@@ -121,11 +133,19 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64
 		if hasCommit(ctx, dir, w) {
 			continue
 		}
-		if _, err := runGit(ctx, dir, env, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url, w); err != nil {
+		if err := fetch("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url, w); err != nil {
 			return "", fmt.Errorf("fetch %s commit %s: %w", fullName, w, err)
 		}
 	}
 	return dir, nil
+}
+
+// authRefused reports whether git's error is the server refusing the
+// credentials (401: git then asks for a user name, which it may not).
+func authRefused(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "terminal prompts disabled") || strings.Contains(msg, "Authentication failed") ||
+		strings.Contains(msg, "returned error: 401")
 }
 
 // gitEnv is the environment of a fetch: the token as an extra HTTP

@@ -139,7 +139,7 @@ func TestCheckRunOfAnotherAppNotAdopted(t *testing.T) {
 	w.fake.AddApp(&githubfake.App{ID: 999, Slug: "impostor", Key: &other.PublicKey, Installations: map[int64]string{5: "octo"}})
 	w.work.Git("push", "-q", "origin", "main")
 	imp := &GitHubAuth{APIURL: w.fake.APIURL(), AppID: 999, Key: other}
-	c, err := imp.client(context.Background(), 5)
+	c, _, err := imp.client(context.Background(), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,4 +360,50 @@ func findBaseline(t *testing.T, key string) *rules.Baseline {
 		t.Fatal(err)
 	}
 	return bl
+}
+
+// TestRevokedInstallationTokenReplaced: the installation token the
+// service holds is revoked before its hour (DELETE /installation/token);
+// the next delivery's fetch and report are refused with 401, and the
+// service mints another token and goes on in the same attempt.
+func TestRevokedInstallationTokenReplaced(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Respond = nil
+	w.work.Git("push", "-q", "origin", "main")
+	ts := startServer(t, "", w.cfg)
+	ts.deliver(t, "push-1", "push", pushBodyOf("refs/heads/main", w.cleanC, w.keyC))
+	auth := ts.srv.cfg.GitHub
+	tok, err := auth.token(context.Background(), testInstallation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := userClient(t, w.fake, tok).Apps.RevokeInstallationToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := w.commitKey("second.env", "BedrockAPIKey-e2e2", ourAccount, 90)
+	w.work.Git("push", "-q", "origin", "main")
+	ts.deliver(t, "push-2", "push", pushBodyOf("refs/heads/main", w.keyC, c2))
+	js, _ := ts.st.JobsFor(context.Background(), "push-2")
+	t.Logf("after the revocation: job %+v; tokens minted %d", js, w.fake.Count("access_tokens"))
+	if len(js) != 1 || js[0].State != store.JobDone || js[0].Attempts != 1 {
+		t.Fatalf("job %+v; want done at the first attempt; logs:\n%s", js, ts.logs)
+	}
+	if n := w.fake.Count("access_tokens"); n != 2 {
+		t.Errorf("%d tokens minted, want 2", n)
+	}
+	if runs := w.checkRuns(); len(runs) != 2 || runs[1].HeadSHA != c2 {
+		t.Errorf("check runs %+v; want one on %s", runs, c2)
+	}
+	// The report alone, with its token revoked.
+	tok, _ = auth.token(context.Background(), testInstallation)
+	if _, err := userClient(t, w.fake, tok).Apps.RevokeInstallationToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := &Reporter{Auth: auth}
+	if err := rep.report(context.Background(), target{repo: "octo/repo", installation: testInstallation, head: c2}, nil, nil); err != nil {
+		t.Errorf("report with a revoked token: %v", err)
+	}
+	if n := w.fake.Count("access_tokens"); n != 3 {
+		t.Errorf("%d tokens minted, want 3", n)
+	}
 }

@@ -159,13 +159,37 @@ func (a *GitHubAuth) token(ctx context.Context, installation int64) (string, err
 	return it.GetToken(), nil
 }
 
+// forget drops installation's cached token when it is token (GitHub
+// refused it before its hour: the App was uninstalled or the token
+// revoked), so that the next call mints another; it reports whether it
+// did. A personal access token is not forgotten.
+func (a *GitHubAuth) forget(installation int64, token string) bool {
+	if !a.IsApp() {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.tokens[installation]; ok && t.token == token {
+		delete(a.tokens, installation)
+		return true
+	}
+	return false
+}
+
+// refused reports whether err is GitHub refusing the credentials (401).
+func refused(err error) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnauthorized
+}
+
 // client is an API client for the repositories of installation.
-func (a *GitHubAuth) client(ctx context.Context, installation int64) (*gh.Client, error) {
+func (a *GitHubAuth) client(ctx context.Context, installation int64) (*gh.Client, string, error) {
 	tok, err := a.token(ctx, installation)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return ghsrc.NewClient(a.APIURL, tok, a.HTTP)
+	c, err := ghsrc.NewClient(a.APIURL, tok, a.HTTP)
+	return c, tok, err
 }
 
 // Login is the service's own login on GitHub: the App's bot

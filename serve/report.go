@@ -58,12 +58,27 @@ const StatusContext = "bks"
 
 // report writes the check run (or the status) on tg.head and, for a pull
 // request, the comment.
+// An installation token GitHub refuses before its hour (revoked) is
+// replaced once: each step is idempotent.
 func (r *Reporter) report(ctx context.Context, tg target, fs []findings.Finding, incs []*triage.Incident) error {
-	owner, name, _ := strings.Cut(tg.repo, "/")
-	c, err := r.Auth.client(ctx, tg.installation)
+	c, tok, err := r.Auth.client(ctx, tg.installation)
 	if err != nil {
 		return err
 	}
+	err = r.reportWith(ctx, c, tg, fs, incs)
+	if refused(err) && r.Auth.forget(tg.installation, tok) {
+		if c, _, err = r.Auth.client(ctx, tg.installation); err != nil {
+			return err
+		}
+		err = r.reportWith(ctx, c, tg, fs, incs)
+	}
+	return err
+}
+
+// reportWith reports with the client c.
+func (r *Reporter) reportWith(ctx context.Context, c *gh.Client, tg target, fs []findings.Finding, incs []*triage.Incident) error {
+	owner, name, _ := strings.Cut(tg.repo, "/")
+	var err error
 	if r.Auth.IsApp() {
 		err = r.checkRun(ctx, c, owner, name, tg.head, fs)
 	} else {

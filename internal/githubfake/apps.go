@@ -177,6 +177,32 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, seg []string) 
 	return true
 }
 
+// revokeToken serves DELETE /installation/token: the installation token
+// that authenticates the request stops working (204;
+// docs.github.com/en/rest/apps/installations#revoke-an-installation-access-token);
+// false when p is not that endpoint.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, seg []string) bool {
+	if len(seg) != 2 || seg[0] != "installation" || seg[1] != "token" || r.Method != http.MethodDelete {
+		return false
+	}
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, _ = strings.CutPrefix(tok, "token ")
+	s.mu.Lock()
+	it, ok := s.issued[tok]
+	ok = ok && s.now().Before(it.expires)
+	if ok { // kept, expired: refused as GitHub refuses a revoked token
+		it.expires = time.Time{}
+		s.issued[tok] = it
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return true
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 // appOf verifies the request's JWT and returns its App, or nil and
 // GitHub's message: a token that is not a JWT, not RS256, signed by
 // another key or for an unknown App, issued in the future, expired, or

@@ -277,7 +277,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")
-	if s.serveApp(w, r, seg) {
+	if s.serveApp(w, r, seg) || s.revokeToken(w, r, seg) {
 		return
 	}
 	id, ok := s.who(r, false)
