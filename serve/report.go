@@ -57,9 +57,8 @@ type Reporter struct {
 const StatusContext = "bks"
 
 // report writes the check run (or the status) on tg.head and, for a pull
-// request, the comment.
-// An installation token GitHub refuses before its hour (revoked) is
-// replaced once: each step is idempotent.
+// request, the comment. An installation token GitHub refuses before its
+// hour (revoked) is replaced once: each step is idempotent.
 func (r *Reporter) report(ctx context.Context, tg target, fs []findings.Finding, incs []*triage.Incident) error {
 	c, tok, err := r.Auth.client(ctx, tg.installation)
 	if err != nil {

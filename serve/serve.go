@@ -137,6 +137,9 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 	if len(cfg.WebhookSecret) == 0 {
 		return nil, errors.New("serve: no webhook secret")
 	}
+	if cfg.Report != nil && cfg.Report.Auth == nil {
+		return nil, errors.New("serve: a Reporter needs Auth")
+	}
 	cfg = cfg.withDefaults()
 	metrics := NewMetrics(st)
 	if cfg.Process == nil {
