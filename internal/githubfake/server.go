@@ -2,7 +2,8 @@
 // that bks uses (repository listing with Link paging, repository lookup,
 // issues, issue comments and review comments with Link paging, code
 // search, raw blobs, rate-limit headers and errors; check runs, statuses
-// and issue comments written by `bks serve`) and a real git
+// and issue comments written by `bks serve`; GitHub Apps with JWTs and
+// installation tokens, and who may write what: apps.go) and a real git
 // smart-HTTP server for clones: `git-http-backend` served through
 // net/http/cgi. Tests build bare repositories on disk and register them.
 //
