@@ -454,13 +454,17 @@ func TestLongJobKeepsItsLease(t *testing.T) {
 		runs++
 		mu.Unlock()
 		select {
-		case <-time.After(600 * time.Millisecond):
+		case <-time.After(4 * time.Second):
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	ts := startServer(t, "", Config{Workers: 2, Lease: 150 * time.Millisecond, Process: slow})
+	// The job outlasts four leases, renewed every third of one (333 ms).
+	// A 1 s lease, not shorter: with 150 ms this failed 2 runs in 3 on a
+	// machine at load 28, where a renewal can be late by more than a
+	// lease, which is what a lease is for.
+	ts := startServer(t, "", Config{Workers: 2, Lease: time.Second, Process: slow})
 	if resp, _ := ts.post(t, "d-long", "push", []byte(pushBody), "sign"); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
