@@ -314,6 +314,9 @@ type request struct {
 	// hostRegion is the region a regional Bedrock host name named
 	// (regional.go); empty when the emulator's own address was asked.
 	hostRegion string
+	// bearerType is LONG_TERM or SHORT_TERM for a Bedrock call made with
+	// an API key, "" for one signed with SigV4 (trail.go).
+	bearerType string
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -407,7 +407,12 @@ var foundationModels = []map[string]any{
 func (s *Server) bedrock(req *request, r *http.Request) ([]byte, error) {
 	auth := r.Header.Get("Authorization")
 	if token, ok := strings.CutPrefix(auth, "Bearer "); ok {
-		if err := s.checkBearer(req, strings.TrimSpace(token)); err != nil {
+		token = strings.TrimSpace(token)
+		req.bearerType = "SHORT_TERM"
+		if strings.HasPrefix(token, "ABSK") {
+			req.bearerType = "LONG_TERM"
+		}
+		if err := s.checkBearer(req, token); err != nil {
 			return nil, err
 		}
 	}
