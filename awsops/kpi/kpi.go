@@ -47,10 +47,10 @@ func IsBedrockSource(src string) bool {
 
 // Callers: who made a Bedrock call, as counted in Calls.
 const (
-	CallerAPIKey = "api_key" // a Bedrock API key (callWithBearerToken)
-	CallerRole   = "role"    // SigV4, an IAM role session
-	CallerUser   = "user"    // SigV4, an IAM user's access key
-	CallerOther  = "other"   // root, federated users, AWS services…
+	CallerAPIKey = "api_key"  // a Bedrock API key (callWithBearerToken)
+	CallerRole   = "role"     // SigV4, an IAM role session
+	CallerUser   = "iam_user" // SigV4, an IAM user's access key
+	CallerOther  = "other"    // root, federated users, AWS services…
 )
 
 // Caller classifies a Bedrock call's event.
@@ -113,8 +113,8 @@ type Account struct {
 	// LiveKeys is the number of live long-term keys; KeysKnown is false
 	// when nothing said (the account was not scanned, or no event of it
 	// was received).
-	LiveKeys  int  `json:"live_long_term_keys"`
-	KeysKnown bool `json:"keys_known"`
+	LiveKeys  int   `json:"live_long_term_keys"`
+	KeysKnown bool  `json:"keys_known"`
 	Calls     Calls `json:"bedrock_calls"`
 	// RoleShare is Calls.RoleShare, nil when there were no role or key calls.
 	RoleShare *float64 `json:"role_call_share"`
