@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -277,11 +278,15 @@ var keyEvents = map[string]func(*ctRecord) *store.KeyChange{
 	},
 }
 
-// KeyEventNames are the IAM events the inventory reads, for the
-// EventBridge rule.
+// KeyEventNames are the IAM events the inventory reads (keyEvents'),
+// sorted, for the EventBridge rule.
 func KeyEventNames() []string {
-	return []string{"CreateServiceSpecificCredential", "UpdateServiceSpecificCredential", "DeleteServiceSpecificCredential",
-		"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"}
+	names := make([]string, 0, len(keyEvents))
+	for n := range keyEvents {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // phantomKey is an access key change of a BedrockAPIKey-* user (IAM user
