@@ -121,16 +121,22 @@ type Account struct {
 }
 
 // Remediation is one incident: when its key was detected and when it was
-// revoked or removed (zero: not yet).
+// revoked or removed (zero: not yet, or not known when: Resolved).
 type Remediation struct {
 	Detected   time.Time
 	Remediated time.Time
+	// Resolved: the key is known revoked or removed, but not when (the
+	// triage state saw it deleted, inactive or expired).
+	Resolved bool
 }
 
 // MTTR is the mean time to remediate.
 type MTTR struct {
 	Remediated int `json:"remediated"`
 	Open       int `json:"open"`
+	// Untimed are remediated incidents whose remediation time is unknown:
+	// not in the mean.
+	Untimed int `json:"remediated_time_unknown,omitempty"`
 	// MeanSeconds is the mean of Remediated-Detected over the remediated
 	// incidents (a remediation recorded before the detection counts 0);
 	// nil when none was remediated.
@@ -142,7 +148,11 @@ func MeanTimeToRemediate(incs []Remediation) MTTR {
 	var m MTTR
 	var sum float64
 	for _, r := range incs {
-		if r.Remediated.IsZero() {
+		switch {
+		case r.Remediated.IsZero() && r.Resolved:
+			m.Untimed++
+			continue
+		case r.Remediated.IsZero():
 			m.Open++
 			continue
 		}

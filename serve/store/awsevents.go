@@ -61,7 +61,8 @@ var sqliteAWS = awsStatements{
 					WHERE k.account_id = i.account_id AND k.user_name = i.principal AND k.status = 'active')
 				THEN COALESCE((SELECT MAX(k.changed_at) FROM key_inventory k
 					WHERE k.account_id = i.account_id AND k.user_name = i.principal), 0)
-				ELSE 0 END
+				ELSE 0 END,
+			i.status
 		FROM incidents i WHERE NOT i.third_party`,
 }
 
@@ -199,7 +200,7 @@ func (s *Store) KPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
 	if err := closeRows(rows); err != nil {
 		return rep, fmt.Errorf("kpis: calls: %w", err)
 	}
-	rems, err := s.remediations(ctx)
+	rems, err := s.Remediations(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -207,9 +208,10 @@ func (s *Store) KPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
 	return rep, nil
 }
 
-// remediations is each incident's detection and remediation (the
-// earlier of its first revocation and its key's removal).
-func (s *Store) remediations(ctx context.Context) ([]kpi.Remediation, error) {
+// Remediations is each incident's detection and remediation (the
+// earlier of its first revocation and its key's removal), third parties'
+// keys left out.
+func (s *Store) Remediations(ctx context.Context) ([]kpi.Remediation, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.aws.remediations)
 	if err != nil {
 		return nil, fmt.Errorf("kpis: remediations: %w", err)
@@ -217,11 +219,12 @@ func (s *Store) remediations(ctx context.Context) ([]kpi.Remediation, error) {
 	var out []kpi.Remediation
 	for rows.Next() {
 		var first, revoked, removed int64
-		if err := rows.Scan(&first, &revoked, &removed); err != nil {
+		var status string
+		if err := rows.Scan(&first, &revoked, &removed, &status); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("kpis: remediations: %w", err)
 		}
-		r := kpi.Remediation{Detected: time.UnixMilli(first)}
+		r := kpi.Remediation{Detected: time.UnixMilli(first), Resolved: status != "open"}
 		if at := earliest(revoked, removed); at != 0 {
 			r.Remediated = time.UnixMilli(at)
 		}
