@@ -252,7 +252,7 @@ var keyEvents = map[string]func(*ctRecord) *store.KeyChange{
 		}
 		return &store.KeyChange{CredentialID: c.ID, Kind: store.KeyServiceSpecific,
 			UserName: firstOf(c.UserName, r.RequestParameters.UserName), ServiceName: svc,
-			Status: keyStatus(firstOf(c.Status, "Active")), Expires: iamDate(c.ExpirationDate)}
+			Status: keyStatus(firstOf(c.Status, "Active")), Created: eventTime(r), Expires: iamDate(c.ExpirationDate)}
 	},
 	"UpdateServiceSpecificCredential": func(r *ctRecord) *store.KeyChange {
 		p := r.RequestParameters
@@ -266,7 +266,11 @@ var keyEvents = map[string]func(*ctRecord) *store.KeyChange{
 	},
 	"CreateAccessKey": func(r *ctRecord) *store.KeyChange {
 		k := r.ResponseElements.AccessKey
-		return phantomKey(k.ID, firstOf(k.UserName, r.RequestParameters.UserName, callerUser(r)), keyStatus(firstOf(k.Status, "Active")))
+		c := phantomKey(k.ID, firstOf(k.UserName, r.RequestParameters.UserName, callerUser(r)), keyStatus(firstOf(k.Status, "Active")))
+		if c != nil {
+			c.Created = eventTime(r)
+		}
+		return c
 	},
 	"UpdateAccessKey": func(r *ctRecord) *store.KeyChange {
 		p := r.RequestParameters
@@ -296,6 +300,13 @@ func phantomKey(id, user, status string) *store.KeyChange {
 		return nil
 	}
 	return &store.KeyChange{CredentialID: id, Kind: store.KeyAccessKey, UserName: user, Status: status}
+}
+
+// eventTime is the record's eventTime (zero when unreadable: parseAWSEvent
+// has refused the event before).
+func eventTime(r *ctRecord) time.Time {
+	t, _ := time.Parse(time.RFC3339, r.EventTime)
+	return t.UTC()
 }
 
 // callerUser is the IAM user who made the call: when a request names no

@@ -18,9 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/auth/bearer"
 
+	"github.com/bks-dev/bks/awsops/iamscan"
+	"github.com/bks-dev/bks/awsops/kpi"
 	"github.com/bks-dev/bks/internal/awsemu"
 	"github.com/bks-dev/bks/internal/testkeys"
 )
@@ -317,4 +321,117 @@ func TestAWSEventsBedrockCallsShare(t *testing.T) {
 	if c := rep.Accounts[0].Calls; c.LongTermKey != 1 || c.ShortTermKey != 1 || c.Role != 2 {
 		t.Errorf("calls %+v, want 1 long-term, 1 short-term, 2 role", c)
 	}
+}
+
+// The IAM key events the emulator records in CloudTrail (as AWS records
+// them: the new key in CreateServiceSpecificCredential's
+// responseElements), posted as EventBridge would post them, newest first
+// and each twice, leave the inventory where an IAM scan finds the
+// account: the service and bks kpis count the same live keys, and no
+// secret reaches the database.
+func TestAWSEventsFromEmulatorTrail(t *testing.T) {
+	emu, err := awsemu.New(&awsemu.Seed{Accounts: []*awsemu.Account{{ID: evAccount,
+		Users: []*awsemu.User{{Name: "BedrockAPIKey-tr01"}, {Name: "dev"}},
+	}}}, awsemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	emu.RecordKeyEvents(true)
+	ctx := context.Background()
+	cfg := emu.AWSConfig("us-east-1")
+	ic := iam.NewFromConfig(cfg)
+	user := aws.String("BedrockAPIKey-tr01")
+	newCred := func() *iamtypes.ServiceSpecificCredential {
+		out, err := ic.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{UserName: user, ServiceName: aws.String("bedrock.amazonaws.com"), CredentialAgeDays: aws.Int32(30)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.ServiceSpecificCredential
+	}
+	c1, c2 := newCred(), newCred()
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ic.UpdateServiceSpecificCredential(ctx, &iam.UpdateServiceSpecificCredentialInput{UserName: user, ServiceSpecificCredentialId: c2.ServiceSpecificCredentialId, Status: iamtypes.StatusTypeInactive}))
+	must(ic.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: user, ServiceSpecificCredentialId: c1.ServiceSpecificCredentialId}))
+	c3 := newCred()
+	ak, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev")}))
+	ak2, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(ic.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: user, AccessKeyId: ak2.AccessKey.AccessKeyId}))
+
+	out, err := cloudtrail.NewFromConfig(cfg).LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String("iam.amazonaws.com")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 9 {
+		t.Fatalf("%d IAM key events in the emulator's CloudTrail, want 9", len(out.Events))
+	}
+	secrets := []string{aws.ToString(c1.ServiceCredentialSecret), aws.ToString(c3.ServiceCredentialSecret), aws.ToString(ak.AccessKey.SecretAccessKey)}
+	carried := false
+	for _, e := range out.Events {
+		carried = carried || strings.Contains(aws.ToString(e.CloudTrailEvent), secrets[0])
+	}
+	if !carried {
+		t.Fatal("the emulator's CreateServiceSpecificCredential record does not carry the key: the test would prove nothing")
+	}
+	ts := startEventsServer(t, "")
+	// LookupEvents answers newest first: oldest first, then again newest
+	// first (redeliveries). CloudTrail times are to the second, and these
+	// calls were made within one.
+	n := len(out.Events)
+	for k := range 2 * n {
+		i := n - 1 - k
+		if k >= n {
+			i = k - n
+		}
+		e := out.Events[i]
+		body := envelope(fmt.Sprintf("iam-%d", i), "aws.iam", json.RawMessage(aws.ToString(e.CloudTrailEvent)))
+		if code, msg := ts.postEvent(t, DefaultEventsHeader, evSecret, body); code != http.StatusOK && code != http.StatusNoContent {
+			t.Fatalf("%s: %d %s", aws.ToString(e.EventName), code, msg)
+		}
+	}
+	scan, err := (&iamscan.Scanner{IAM: ic, Account: evAccount}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kpi.LiveKeysOf(scan.Users, time.Now())
+	if got := liveKeysAt(t, ts, time.Now()); got != want || want != 2 {
+		t.Errorf("the inventory counts %d live keys, the IAM scan %d; want 2 (c3 and the phantom user's first access key)", got, want)
+	}
+	ts.stop()
+	for _, f := range []string{ts.dbPath, ts.dbPath + "-wal"} {
+		b, _ := os.ReadFile(f)
+		for _, s := range secrets {
+			if s != "" && bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds a secret", filepath.Base(f))
+			}
+		}
+	}
+}
+
+func liveKeysAt(t *testing.T, ts *testServer, now time.Time) int {
+	t.Helper()
+	rep, err := ts.st.KPIs(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rep.Accounts {
+		if a.Account == evAccount {
+			return a.LiveKeys
+		}
+	}
+	return -1
 }

@@ -320,7 +320,7 @@ func (s *Server) eventJSON(a *Account, e *Event) map[string]any {
 		"sourceIPAddress":    orDefault(e.SourceIP, "203.0.113.10"),
 		"userAgent":          orDefault(e.UserAgent, "aws-cli/2.15.0"),
 		"requestParameters":  e.RequestParameters,
-		"responseElements":   nil,
+		"responseElements":   e.ResponseElements,
 		"eventID":            e.ID,
 		"readOnly":           e.ReadOnly,
 		"eventType":          "AwsApiCall",

@@ -24,15 +24,24 @@ var sqliteAWS = awsStatements{
 	insertEvent: `INSERT INTO aws_events (id, account_id, region, event_name, event_time, received_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 	// args: account, credential id, kind, user, service, status, created,
-	// expires, changed. Deleted is final; otherwise the newer event's
-	// status wins; fields an earlier event lacked are filled in.
+	// expires, changed, rank. Deleted is final; otherwise the newer
+	// event's status wins (at the same time, the later kind of change);
+	// fields an earlier event lacked are filled in. The SET expressions
+	// all read the row as it was.
 	upsertKey: `INSERT INTO key_inventory (account_id, credential_id, kind, user_name, service_name, status,
-			created_at, expires_at, changed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			created_at, expires_at, changed_at, changed_rank)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, credential_id) DO UPDATE SET
 			status = CASE WHEN key_inventory.status = 'deleted' OR excluded.status = 'deleted' THEN 'deleted'
-				WHEN excluded.changed_at > key_inventory.changed_at THEN excluded.status
+				WHEN excluded.changed_at > key_inventory.changed_at
+					OR (excluded.changed_at = key_inventory.changed_at AND excluded.changed_rank > key_inventory.changed_rank)
+				THEN excluded.status
 				ELSE key_inventory.status END,
+			changed_rank = CASE WHEN key_inventory.status = 'deleted' THEN key_inventory.changed_rank
+				WHEN excluded.status = 'deleted' OR excluded.changed_at > key_inventory.changed_at
+					OR (excluded.changed_at = key_inventory.changed_at AND excluded.changed_rank > key_inventory.changed_rank)
+				THEN excluded.changed_rank
+				ELSE key_inventory.changed_rank END,
 			changed_at = CASE WHEN key_inventory.status = 'deleted' THEN key_inventory.changed_at
 				WHEN excluded.status = 'deleted' OR excluded.changed_at > key_inventory.changed_at THEN excluded.changed_at
 				ELSE key_inventory.changed_at END,
@@ -87,8 +96,10 @@ type KeyChange struct {
 	UserName     string
 	ServiceName  string // bedrock.amazonaws.com ("": unknown, e.g. a deletion)
 	Status       string // KeyActive, KeyInactive, KeyDeleted
-	Created      time.Time
-	Expires      time.Time // zero: never or unknown
+	// Created is set by the event that created the key (its eventTime or
+	// the record's createDate), zero for a change of an existing one.
+	Created time.Time
+	Expires time.Time // zero: never or unknown
 }
 
 // BedrockCall is one Bedrock call, as kpi.Caller classified it.
@@ -140,8 +151,15 @@ func (s *Store) RecordAWSEvent(ctx context.Context, e AWSEvent) (added bool, err
 		if !k.Expires.IsZero() {
 			expires = ms(k.Expires)
 		}
+		rank := 1 // an update
+		switch {
+		case k.Status == KeyDeleted:
+			rank = 2
+		case !k.Created.IsZero():
+			rank = 0
+		}
 		if _, err := tx.ExecContext(ctx, a.upsertKey, e.AccountID, k.CredentialID, k.Kind, k.UserName, k.ServiceName,
-			k.Status, created, expires, ms(e.Time)); err != nil {
+			k.Status, created, expires, ms(e.Time), rank); err != nil {
 			return false, fmt.Errorf("record key %s: %w", k.CredentialID, err)
 		}
 	}

@@ -10,10 +10,15 @@ import (
 )
 
 // keyEvent is one CloudTrail event about credential id of acct.
+// The first event of a key (minute 1 in the tests) is its creation.
 func keyEvent(id, acct, cred, status string, at time.Time) AWSEvent {
-	return AWSEvent{ID: id, AccountID: acct, Region: "us-east-1", Name: status, Time: at,
+	e := AWSEvent{ID: id, AccountID: acct, Region: "us-east-1", Name: status, Time: at,
 		Key: &KeyChange{CredentialID: cred, Kind: KeyServiceSpecific, UserName: "BedrockAPIKey-ab12",
-			ServiceName: "bedrock.amazonaws.com", Status: status, Created: at}}
+			ServiceName: "bedrock.amazonaws.com", Status: status}}
+	if status == KeyActive && (at.Minute() == 1 || at.Minute() == 0) {
+		e.Key.Created = at
+	}
+	return e
 }
 
 func keyStatus(t *testing.T, s *Store, acct, cred string) string {
@@ -65,6 +70,9 @@ func TestKeyInventoryAnyOrder(t *testing.T) {
 		{"deleted", []string{KeyActive, KeyInactive, KeyActive, KeyDeleted}, KeyDeleted},
 		{"deleted while a late update is in flight", []string{KeyActive, KeyDeleted, KeyActive}, KeyDeleted},
 	}
+	// At the same second (CloudTrail's precision), an update comes after
+	// the creation.
+	sameSecond := []AWSEvent{keyEvent("s-create", "", "", KeyActive, t0), keyEvent("s-update", "", "", KeyInactive, t0)}
 	forEachBackend(t, func(t *testing.T, newDSN func(*testing.T) string) {
 		s := openTemp(t, newDSN(t))
 		ctx := context.Background()
@@ -96,6 +104,20 @@ func TestKeyInventoryAnyOrder(t *testing.T) {
 				}
 			})
 		}
+		permutations(sameSecond, func(order []AWSEvent) {
+			n++
+			acct, cred := fmt.Sprintf("%012d", n), fmt.Sprintf("ACCA%08d", n)
+			for i := range order {
+				order[i].ID = fmt.Sprintf("%s-%d", order[i].ID, n)
+				order[i].AccountID, order[i].Key.CredentialID = acct, cred
+				if _, err := s.RecordAWSEvent(ctx, order[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := keyStatus(t, s, acct, cred); got != KeyInactive {
+				t.Errorf("creation and deactivation in the same second, delivered %s then %s: %s, want inactive", order[0].ID, order[1].ID, got)
+			}
+		})
 		// A replay reports false.
 		e := keyEvent("replayed", "123456789012", "ACCAREPLAY", KeyActive, t0)
 		if added, err := s.RecordAWSEvent(ctx, e); err != nil || !added {

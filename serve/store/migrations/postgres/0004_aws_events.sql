@@ -28,6 +28,7 @@ CREATE TABLE key_inventory (
     created_at    BIGINT NOT NULL DEFAULT 0,
     expires_at    BIGINT NOT NULL DEFAULT 0, -- 0: never
     changed_at    BIGINT NOT NULL,
+    changed_rank  INTEGER NOT NULL DEFAULT 0, -- ties of changed_at: create 0 < update 1 < delete 2
     PRIMARY KEY (account_id, credential_id)
 );
 

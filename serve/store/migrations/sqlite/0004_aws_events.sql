@@ -18,8 +18,10 @@ CREATE TABLE aws_events (
 -- (service-specific credentials) and access keys of BedrockAPIKey-* users.
 -- status is active | inactive | deleted; changed_at is the CloudTrail
 -- eventTime of the change the status comes from, so that an older event
--- arriving late does not undo a newer one, and deleted is final (ids are
--- never reused), so that no event resurrects a deleted key.
+-- arriving late does not undo a newer one (CloudTrail times are to the
+-- second: at the same second an update comes after the creation), and
+-- deleted is final (ids are never reused), so that no event resurrects a
+-- deleted key.
 CREATE TABLE key_inventory (
     account_id    TEXT NOT NULL,
     credential_id TEXT NOT NULL,
@@ -30,6 +32,7 @@ CREATE TABLE key_inventory (
     created_at    INTEGER NOT NULL DEFAULT 0,
     expires_at    INTEGER NOT NULL DEFAULT 0, -- 0: never
     changed_at    INTEGER NOT NULL,
+    changed_rank  INTEGER NOT NULL DEFAULT 0, -- ties of changed_at: create 0 < update 1 < delete 2
     PRIMARY KEY (account_id, credential_id)
 );
 
