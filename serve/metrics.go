@@ -25,6 +25,7 @@ import (
 type Metrics struct {
 	reg              *prometheus.Registry
 	deliveries       *prometheus.CounterVec
+	awsEvents        *prometheus.CounterVec
 	jobs             *prometheus.CounterVec
 	scans            *prometheus.CounterVec
 	findings         prometheus.Counter
@@ -72,6 +73,9 @@ func NewMetrics(st *store.Store) *Metrics {
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bks_serve_deliveries_total", Help: "GitHub webhook deliveries received, by the webhook's answer.",
 		}, []string{"result"}),
+		awsEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bks_serve_aws_events_total", Help: "EventBridge deliveries to /events/aws, by the answer (recorded, duplicate, ignored, unauthorized…).",
+		}, []string{"result"}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bks_serve_jobs_total", Help: "Job attempts ended, by outcome (done, retry, failed, released, dropped).",
 		}, []string{"outcome"}),
@@ -96,13 +100,16 @@ func NewMetrics(st *store.Store) *Metrics {
 	for _, r := range deliveryResults {
 		m.deliveries.WithLabelValues(r)
 	}
+	for _, r := range eventResults {
+		m.awsEvents.WithLabelValues(r)
+	}
 	for _, o := range jobOutcomes {
 		m.jobs.WithLabelValues(o)
 	}
 	for _, r := range []string{"ok", "error"} {
 		m.scans.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.deliveries, m.jobs, m.scans, m.findings, m.actions, m.pushToFinding, m.pushToRevocation,
+	m.reg.MustRegister(m.deliveries, m.awsEvents, kpiCollector{st: st}, m.jobs, m.scans, m.findings, m.actions, m.pushToFinding, m.pushToRevocation,
 		queueCollector{st: st},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -117,6 +124,13 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Delivery(result string) {
 	if m != nil {
 		m.deliveries.WithLabelValues(result).Inc()
+	}
+}
+
+// AWSEvent counts an answer of /events/aws (one of the Event* results).
+func (m *Metrics) AWSEvent(result string) {
+	if m != nil {
+		m.awsEvents.WithLabelValues(result).Inc()
 	}
 }
 

@@ -89,6 +89,13 @@ type Config struct {
 	Report  *Reporter
 	// Process handles one delivery (Processor.Process by default).
 	Process func(ctx context.Context, d store.Delivery) error
+	// EventsSecret, when set, opens POST /events/aws to EventBridge
+	// deliveries that carry it in the EventsHeader header
+	// (DefaultEventsHeader); MaxEventBody is the largest accepted
+	// (MaxEventBody).
+	EventsSecret []byte
+	EventsHeader string
+	MaxEventBody int64
 	// Log receives the structured logs (slog.Default()).
 	Log *slog.Logger
 }
@@ -104,6 +111,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
+	}
+	if c.EventsHeader == "" {
+		c.EventsHeader = DefaultEventsHeader
+	}
+	if c.MaxEventBody <= 0 {
+		c.MaxEventBody = MaxEventBody
 	}
 	if c.MaxQueue <= 0 {
 		c.MaxQueue = 10000
@@ -176,6 +189,9 @@ func New(st *store.Store, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhook/github", s.webhook)
+	if len(s.cfg.EventsSecret) > 0 {
+		mux.HandleFunc("POST /events/aws", s.awsEvents)
+	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.Handler())

@@ -45,6 +45,9 @@ type Options struct {
 	// takes one attribute per call). Events found by both are kept once.
 	Username    string
 	AccessKeyID string
+	// EventSources: one lookup each, by EventSource (e.g.
+	// bedrock.amazonaws.com), for every call to a service whoever made it.
+	EventSources []string
 	// Regions to search (all of them, in parallel).
 	Regions []string
 	// Days back from Now (default and maximum 90; more is capped with a
@@ -72,6 +75,8 @@ type Event struct {
 	Username    string    `json:"username,omitempty"`
 	AccessKeyID string    `json:"access_key_id,omitempty"`
 	Identity    string    `json:"identity_arn,omitempty"`
+	// IdentityType is userIdentity.type: IAMUser, AssumedRole, Root…
+	IdentityType string `json:"identity_type,omitempty"`
 	// BearerToken: the call was made with a Bedrock API key
 	// (additionalEventData.callWithBearerToken, or requestParameters'
 	// on Mantle, bedrock-mantle.amazonaws.com).
@@ -151,8 +156,8 @@ type Result struct {
 // stop the others; the error is non-nil only when ctx ends or nothing
 // could be read at all.
 func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Options) (*Result, error) {
-	if o.Username == "" && o.AccessKeyID == "" {
-		return nil, errors.New("timeline: give a user name or an access key id")
+	if o.Username == "" && o.AccessKeyID == "" && len(o.EventSources) == 0 {
+		return nil, errors.New("timeline: give a user name, an access key id or an event source")
 	}
 	if len(o.Regions) == 0 {
 		return nil, errors.New("timeline: no region to search")
@@ -183,6 +188,10 @@ func Lookup(ctx context.Context, clients func(region string) CloudTrailAPI, o Op
 	if o.AccessKeyID != "" {
 		attrs = append(attrs, cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyAccessKeyId, AttributeValue: aws.String(o.AccessKeyID)})
 		res.Lookups = append(res.Lookups, "AccessKeyId="+o.AccessKeyID)
+	}
+	for _, src := range o.EventSources {
+		attrs = append(attrs, cttypes.LookupAttribute{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(src)})
+		res.Lookups = append(res.Lookups, "EventSource="+src)
 	}
 
 	c := &collector{res: res, seen: map[string]bool{}, attrs: attrs, rate: rate, max: o.MaxEvents}
@@ -312,11 +321,18 @@ func flatten(e cttypes.Event, region string) Event {
 	return ev
 }
 
-// ParseDocument fills ev from a CloudTrailEvent JSON document. Fields the
-// document lacks are left as they are; a malformed document changes
+// ParseDocument fills ev from a CloudTrailEvent JSON document (a
+// LookupEvents answer's, or the detail of an EventBridge event). Fields
+// the document lacks are left as they are, and the name, source, time and
+// id are taken only when ev has none; a malformed document changes
 // nothing.
 func ParseDocument(doc string, ev *Event) {
 	var d struct {
+		EventName           string          `json:"eventName"`
+		EventSource         string          `json:"eventSource"`
+		EventTime           string          `json:"eventTime"`
+		EventID             string          `json:"eventID"`
+		ReadOnly            bool            `json:"readOnly"`
 		AwsRegion           string          `json:"awsRegion"`
 		SourceIPAddress     string          `json:"sourceIPAddress"`
 		UserAgent           string          `json:"userAgent"`
@@ -325,13 +341,25 @@ func ParseDocument(doc string, ev *Event) {
 		AdditionalEventData map[string]any  `json:"additionalEventData"`
 		RequestParameters   json.RawMessage `json:"requestParameters"`
 		UserIdentity        struct {
+			Type        string `json:"type"`
 			ARN         string `json:"arn"`
 			AccessKeyID string `json:"accessKeyId"`
+			UserName    string `json:"userName"`
 		} `json:"userIdentity"`
 	}
 	if doc == "" || json.Unmarshal([]byte(doc), &d) != nil {
 		return
 	}
+	if ev.Name == "" && ev.Source == "" && ev.EventID == "" {
+		ev.Name, ev.Source, ev.EventID, ev.ReadOnly = d.EventName, d.EventSource, d.EventID, d.ReadOnly
+		if t, err := time.Parse(time.RFC3339, d.EventTime); err == nil {
+			ev.Time = t.UTC()
+		}
+		if ev.Username == "" && d.UserIdentity.Type == "IAMUser" {
+			ev.Username = d.UserIdentity.UserName
+		}
+	}
+	ev.IdentityType = d.UserIdentity.Type
 	if d.AwsRegion != "" {
 		ev.Region = d.AwsRegion
 	}
@@ -348,10 +376,15 @@ func ParseDocument(doc string, ev *Event) {
 		CallWithBearerToken any    `json:"callWithBearerToken"`
 		BearerTokenType     string `json:"bearerTokenType"`
 	}
+	if t, ok := d.AdditionalEventData["bearerTokenType"].(string); ok {
+		ev.BearerTokenType = t
+	}
 	if len(d.RequestParameters) > 0 && json.Unmarshal(d.RequestParameters, &rp) == nil {
 		ev.ModelID = rp.ModelID
 		ev.BearerToken = ev.BearerToken || isTrue(rp.CallWithBearerToken)
-		ev.BearerTokenType = rp.BearerTokenType
+		if rp.BearerTokenType != "" {
+			ev.BearerTokenType = rp.BearerTokenType
+		}
 	}
 }
 

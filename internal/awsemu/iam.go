@@ -196,6 +196,11 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		b.open("ServiceSpecificCredential")
 		writeServiceCred(&b, a.ID, u, c, now, true)
 		b.close("ServiceSpecificCredential")
+		req.keyEvent = &keyEvent{request: map[string]any{"userName": u.Name, "serviceName": svc},
+			response: map[string]any{"serviceSpecificCredential": trailServiceCred(a.ID, u, c, now)}}
+		if d := intParam(p, "CredentialAgeDays"); d > 0 {
+			req.keyEvent.request["credentialAgeDays"] = d
+		}
 
 	case "DeleteServiceSpecificCredential", "UpdateServiceSpecificCredential", "ResetServiceSpecificCredential":
 		u, err := user()
@@ -215,11 +220,13 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		switch req.action {
 		case "DeleteServiceSpecificCredential":
 			u.ServiceCredentials = append(u.ServiceCredentials[:idx:idx], u.ServiceCredentials[idx+1:]...)
+			req.keyEvent = &keyEvent{request: map[string]any{"userName": u.Name, "serviceSpecificCredentialId": id}}
 		case "UpdateServiceSpecificCredential":
 			if p["Status"] != "Active" && p["Status"] != "Inactive" {
 				return nil, errInvalid("Status must be Active or Inactive")
 			}
 			u.ServiceCredentials[idx].Status = p["Status"]
+			req.keyEvent = &keyEvent{request: map[string]any{"userName": u.Name, "serviceSpecificCredentialId": id, "status": p["Status"]}}
 		default:
 			c := u.ServiceCredentials[idx]
 			c.Secret = s.st.newServiceSecret(u.Name, a.ID, c.Service)
@@ -292,6 +299,8 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		b.leaf("SecretAccessKey", newSecret(s.st.next()))
 		b.time("CreateDate", k.Created)
 		b.close("AccessKey")
+		req.keyEvent = &keyEvent{request: map[string]any{"userName": u.Name},
+			response: map[string]any{"accessKey": map[string]any{"userName": u.Name, "accessKeyId": k.ID, "status": k.Status, "createDate": trailDate(k.Created)}}}
 
 	case "UpdateAccessKey", "DeleteAccessKey":
 		u, err := user()
@@ -308,6 +317,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 		if idx < 0 {
 			return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", id)
 		}
+		req.keyEvent = &keyEvent{request: map[string]any{"userName": u.Name, "accessKeyId": id}}
 		if req.action == "DeleteAccessKey" {
 			u.AccessKeys = append(u.AccessKeys[:idx:idx], u.AccessKeys[idx+1:]...)
 		} else {
@@ -315,6 +325,7 @@ func (s *Server) iam(req *request) ([]byte, error) {
 				return nil, errInvalid("Status must be Active or Inactive")
 			}
 			u.AccessKeys[idx].Status = p["Status"]
+			req.keyEvent.request["status"] = p["Status"]
 		}
 
 	case "ListAttachedUserPolicies":

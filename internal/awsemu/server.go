@@ -48,13 +48,14 @@ type Server struct {
 	plain, tlsSrv *httptest.Server
 	ca            *regionalCA // signs the regional Bedrock hosts' certificates (regional.go)
 
-	mu      sync.Mutex
-	st      *state
-	faults  []*faultState
-	calls   []Call
-	buckets map[string]*bucket // LookupEvents quota per account/region (throttle.go)
-	now     func() time.Time
-	trail   atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
+	mu       sync.Mutex
+	st       *state
+	faults   []*faultState
+	calls    []Call
+	buckets  map[string]*bucket // LookupEvents quota per account/region (throttle.go)
+	now      func() time.Time
+	trail    atomic.Bool // record Bedrock bearer calls in CloudTrail (trail.go)
+	keyTrail atomic.Bool // record IAM key events in CloudTrail (trail.go)
 }
 
 // Options tune a new server.
@@ -314,6 +315,12 @@ type request struct {
 	// hostRegion is the region a regional Bedrock host name named
 	// (regional.go); empty when the emulator's own address was asked.
 	hostRegion string
+	// bearerType is LONG_TERM or SHORT_TERM for a Bedrock call made with
+	// an API key, "" for one signed with SigV4 (trail.go).
+	bearerType string
+	// keyEvent is the CloudTrail record of a successful IAM key call
+	// (trail.go): its requestParameters and responseElements.
+	keyEvent *keyEvent
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -387,6 +394,7 @@ func (s *Server) record(req *request, status int, code string) {
 	s.calls = append(s.calls, Call{Time: s.now(), Account: req.account, Region: req.region, Service: req.service, Action: req.action, Params: req.params, Status: status, Code: code})
 	s.mu.Unlock()
 	s.trailBearerCall(req, code)
+	s.trailKeyEvent(req, code)
 }
 
 // parse reads the SigV4 scope, the protocol and the action, and resolves

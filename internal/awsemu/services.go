@@ -320,7 +320,7 @@ func (s *Server) eventJSON(a *Account, e *Event) map[string]any {
 		"sourceIPAddress":    orDefault(e.SourceIP, "203.0.113.10"),
 		"userAgent":          orDefault(e.UserAgent, "aws-cli/2.15.0"),
 		"requestParameters":  e.RequestParameters,
-		"responseElements":   nil,
+		"responseElements":   e.ResponseElements,
 		"eventID":            e.ID,
 		"readOnly":           e.ReadOnly,
 		"eventType":          "AwsApiCall",
@@ -407,7 +407,12 @@ var foundationModels = []map[string]any{
 func (s *Server) bedrock(req *request, r *http.Request) ([]byte, error) {
 	auth := r.Header.Get("Authorization")
 	if token, ok := strings.CutPrefix(auth, "Bearer "); ok {
-		if err := s.checkBearer(req, strings.TrimSpace(token)); err != nil {
+		token = strings.TrimSpace(token)
+		req.bearerType = "SHORT_TERM"
+		if strings.HasPrefix(token, "ABSK") {
+			req.bearerType = "LONG_TERM"
+		}
+		if err := s.checkBearer(req, token); err != nil {
 			return nil, err
 		}
 	}

@@ -201,6 +201,7 @@ type Event struct {
 	// the CloudTrailEvent document.
 	AdditionalEventData map[string]any  `json:"additional_event_data,omitempty"`
 	RequestParameters   map[string]any  `json:"request_parameters,omitempty"`
+	ResponseElements    map[string]any  `json:"response_elements,omitempty"`
 	ErrorCode           string          `json:"error_code,omitempty"`
 	Resources           []EventResource `json:"resources,omitempty"`
 }

@@ -147,6 +147,8 @@ func interruptCases(t *testing.T) map[string]interruptCase {
 	}
 	cases["help"] = cancelledBefore("help", "detect")
 	cases["serve import-state"] = cancelledBefore("serve", "import-state", writeFile("state.json", `{"version":1,"incidents":{}}`), "--db", filepath.Join(dir, "import.db"))
+	cases["serve eventbridge"] = cancelledBefore("serve", "eventbridge", "--url", "https://bks.example.com/events/aws")
+	cases["kpis"] = onEndpoint("http", "kpis", "--endpoint-url", "URL", "--regions", "us-east-1")
 	cases["detect gitlab"] = onEndpoint("http", "detect", "gitlab", "--api-url", "URL", "--group", "acme")
 	cases["detect huggingface"] = onEndpoint("http", "detect", "huggingface", "--api-url", "URL", "--org", "acme")
 	return cases

@@ -61,6 +61,7 @@ func NewRoot(ctx context.Context, f *cmdutil.Factory) *cobra.Command {
 		newCmdRules(f),
 		newCmdTriage(f),
 		newCmdServe(f),
+		newCmdKPIs(f),
 		// Commands from other packages of work register here, one line each.
 	)
 	requireSubcommands(root)

@@ -27,6 +27,8 @@ type serveOptions struct {
 	Workers       int
 	RepoCache     string
 	MaxQueue      int
+	EventsSecret  string // file
+	EventsHeader  string
 	Pipeline      servePipelineOptions
 }
 
@@ -85,9 +87,11 @@ updated by later pushes (docs/SERVE.md).`,
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
+	fs.StringVar(&opts.EventsSecret, "events-secret-file", "", "open POST /events/aws to EventBridge deliveries carrying the secret in this file (bks serve eventbridge writes the rule)")
+	fs.StringVar(&opts.EventsHeader, "events-header", serve.DefaultEventsHeader, "the header of the EventBridge connection's API key that carries the secret")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
 	opts.Pipeline.register(fs)
-	cmd.AddCommand(newCmdServeImportState(f))
+	cmd.AddCommand(newCmdServeImportState(f), newCmdServeEventBridge(f))
 	return cmd
 }
 
@@ -106,6 +110,12 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if err != nil {
 		return err
 	}
+	var eventsSecret []byte
+	if opts.EventsSecret != "" {
+		if eventsSecret, err = readEventsSecret(opts.EventsSecret); err != nil {
+			return err
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(f.IO.Err, nil))
 	st, err := store.Open(ctx, dbPath)
 	if err != nil {
@@ -115,6 +125,7 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	cfg := serve.Config{
 		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
 		RepoCache: opts.RepoCache, Log: log,
+		EventsSecret: eventsSecret, EventsHeader: opts.EventsHeader,
 	}
 	closePipeline, err := opts.Pipeline.apply(ctx, f, opts.RepoCache, log, &cfg)
 	defer closePipeline()

@@ -47,14 +47,14 @@ var postgresDialect = func() dialect {
 
 // statements are the dialect's SQL strings, to rewrite them all at once.
 func (d *dialect) statements() []*string {
-	return []*string{
+	return append(d.aws.statements(),
 		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations,
 		&d.insertDelivery, &d.insertJob, &d.getDelivery, &d.jobsFor,
 		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
 		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
 		&d.importIncident, &d.insertAction, &d.countIncidents,
 		&d.getEffect, &d.insertEffect, &d.markRevoked,
-	}
+	)
 }
 
 // numberPlaceholders turns each ? of q into $1, $2… in order. The store's

@@ -105,6 +105,7 @@ var sqliteDialect = dialect{
 		VALUES ((SELECT id FROM incidents WHERE fingerprint = ?), ?, ?, ?, ?, ?)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 	markRevoked: `UPDATE incidents SET status = 'revoked' WHERE fingerprint = ?`,
+	aws:         sqliteAWS,
 }
 
 // openSQLite opens (creating it and its directory) the SQLite database at

@@ -41,6 +41,8 @@ type dialect struct {
 	importIncident, insertAction, countIncidents string
 	// Effects (effects.go): get by key, insert once, mark revoked.
 	getEffect, insertEffect, markRevoked string
+	// AWS events, key inventory and KPIs (awsevents.go).
+	aws awsStatements
 }
 
 // Store is an open database. It is safe for concurrent use.
