@@ -82,6 +82,9 @@ type Config struct {
 	Process func(ctx context.Context, d store.Delivery) error
 	// Log receives the structured logs (slog.Default()).
 	Log *slog.Logger
+	// Dashboard is how GET / and GET /dashboard are served (dashboard.go):
+	// by default to loopback clients only.
+	Dashboard DashboardConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -157,6 +160,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	dash := newDashboard(s.st, s.cfg.Dashboard, s.cfg.DBTimeout, s.log)
+	mux.Handle("GET /{$}", dash)
+	mux.Handle("GET /dashboard", dash)
 	return mux
 }
 
