@@ -184,7 +184,7 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryStat
 // Remediation is one key revoked: when it was first seen and when the
 // revocation was done.
 type Remediation struct {
-	AccountID           string
+	AccountID            string
 	Detected, Remediated time.Time
 }
 
