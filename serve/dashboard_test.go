@@ -48,7 +48,7 @@ func fillStore(t *testing.T, st *store.Store, now time.Time) {
 	}
 	// Revoked one hour after it was first seen.
 	if _, err := st.Import(ctx, []store.Imported{{Incident: store.Incident{Fingerprint: "fp-revoked-0003", Redacted: "ABSK…Q0ND",
-		AccountID: "111122223333", Severity: "critical", FirstSeen: now.Add(-26 * time.Hour), LastSeen: now.Add(-26 * time.Hour)},
+		AccountID: "111122223333", Severity: "critical", Status: "revoked", FirstSeen: now.Add(-26 * time.Hour), LastSeen: now.Add(-26 * time.Hour)},
 		RevokedAt: now.Add(-25 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestDashboardShowsTheStore(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<script", "<img", "\x1b", "\a", "\u202e", "fp-open-critical-0001"} {
+	for _, bad := range []string{"<script", "<img", "\x1b", "\a", "\u202e", "fp-open-critical-0001", "ABSK…Q0ND</td><td>fp-revoked-0…</td><td>111122223333</td><td class=\"w\">"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("the page holds %q", bad)
 		}

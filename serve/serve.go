@@ -163,6 +163,9 @@ func (s *Server) Handler() http.Handler {
 	dash := newDashboard(s.st, s.cfg.Dashboard, s.cfg.DBTimeout, s.log)
 	mux.Handle("GET /{$}", dash)
 	mux.Handle("GET /dashboard", dash)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent) // none: a browser's request for it is not an error
+	})
 	return mux
 }
 
