@@ -154,7 +154,7 @@ func (c *cdp) load(url string, timeout time.Duration) (Page, error) {
 	if p.Text, err = c.eval(s, "document.body ? document.body.innerText : ''", timeout); err != nil {
 		return p, err
 	}
-	c.drain(s, &p) // what came before the last answer
+	c.drain(s, &p)                                                                         // what came before the last answer
 	c.call("", "Target.closeTarget", map[string]any{"targetId": target.TargetID}, timeout) //nolint:errcheck // the browser goes at the end anyway
 	return p, nil
 }
