@@ -149,6 +149,8 @@ func fmtDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
 	case d < time.Minute:
 		return d.Round(100 * time.Millisecond).String()
 	case d < 48*time.Hour:

@@ -28,6 +28,11 @@ type serveOptions struct {
 	RepoCache     string
 	MaxQueue      int
 	Pipeline      servePipelineOptions
+	// DashboardTokenFile holds the dashboard's bearer token ("": the
+	// dashboard is served to loopback clients only).
+	DashboardTokenFile string
+	// Demo runs the service against the emulators (serve_demo.go).
+	Demo bool
 }
 
 func newCmdServe(f *cmdutil.Factory) *cobra.Command {
@@ -71,6 +76,14 @@ pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Demo {
+				for _, name := range []string{"db", "repo-cache", "dashboard-token-file", "config", "git-url", "api-url", "github-token"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--demo runs on its own emulators and database: --%s does not apply", name)
+					}
+				}
+				return serveDemo(cmd.Context(), f, opts)
+			}
 			return serveRun(cmd.Context(), f, opts)
 		},
 		Annotations:                map[string]string{runsAlone: "true"},
@@ -83,6 +96,8 @@ pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
+	fs.StringVar(&opts.DashboardTokenFile, "dashboard-token-file", "", "serve the dashboard (GET /dashboard) to any client that sends this file's token as Authorization: Bearer (default: to loopback clients only, without a token)")
+	fs.BoolVar(&opts.Demo, "demo", false, "run the service locally against the built-in AWS emulator and GitHub fake, push a key through a signed webhook, show its revocation and the dashboard, and serve until Ctrl-C (needs git)")
 	opts.Pipeline.register(fs)
 	cmd.AddCommand(newCmdServeImportState(f))
 	return cmd
@@ -113,6 +128,13 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
 		RepoCache: opts.RepoCache, Log: log,
 	}
+	dashboardAccess := "loopback clients only"
+	if opts.DashboardTokenFile != "" {
+		if cfg.Dashboard.Token, err = serve.ReadDashboardToken(opts.DashboardTokenFile); err != nil {
+			return err
+		}
+		dashboardAccess = "bearer token required"
+	}
 	closePipeline, err := opts.Pipeline.apply(ctx, f, opts.RepoCache, log, &cfg)
 	defer closePipeline()
 	if err != nil {
@@ -127,7 +149,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
-	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), store.Redact(dbPath))
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s); dashboard http://%s/dashboard (%s)\n",
+		ln.Addr(), store.Redact(dbPath), ln.Addr(), dashboardAccess)
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}
