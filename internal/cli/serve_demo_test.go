@@ -101,3 +101,65 @@ func TestServeDemo(t *testing.T) {
 		t.Errorf("%s is still there after the stop (%v)", m[1], err)
 	}
 }
+
+// TestServeDemoRefusesOtherFlags: --demo runs on its own emulators and
+// database; a flag that would point it elsewhere is refused, not ignored.
+func TestServeDemoRefusesOtherFlags(t *testing.T) {
+	code, _, errOut := runCLIEnv(t, map[string]string{"XDG_STATE_HOME": t.TempDir()}, "", "serve", "--demo", "--db", "x.db")
+	if code != ExitFailure || !strings.Contains(errOut, "--db does not apply") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestServeDashboardToken: with --dashboard-token-file, bks serve answers
+// the dashboard only with the file's bearer token; a token file others can
+// read is refused at start.
+func TestServeDashboardToken(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := dir + "/token"
+	if err := os.WriteFile(tokFile, []byte("dash-token-0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testbin.BKS(t), "serve", "--listen", "127.0.0.1:0", "--dashboard-token-file", tokFile)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir, "BKS_WEBHOOK_SECRET=s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck // after Wait: a no-op
+	logs := newLogLines(stderr)
+	addr := logs.wait(t, "serving")["addr"].(string)
+	for _, c := range []struct {
+		auth string
+		want int
+	}{{"", http.StatusUnauthorized}, {"Bearer wrong", http.StatusUnauthorized}, {"Bearer dash-token-0123", http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/dashboard", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Authorization %q: %d, want %d", c.auth, resp.StatusCode, c.want)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // checked by the exit
+	if code := waitExit(t, cmd, 30*time.Second); code != cmdutil.ExitOK {
+		t.Errorf("exit %d", code)
+	}
+
+	if err := os.Chmod(tokFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLIEnv(t, map[string]string{"XDG_STATE_HOME": dir, "BKS_WEBHOOK_SECRET": "s"}, "",
+		"serve", "--listen", "127.0.0.1:0", "--dashboard-token-file", tokFile)
+	if code != ExitFailure || !strings.Contains(errOut, "chmod 600") {
+		t.Errorf("a token file others can read: exit %d, stderr %q", code, errOut)
+	}
+}
