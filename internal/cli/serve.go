@@ -65,8 +65,15 @@ decoded fields; never the key). The keys of the accounts in --config's
 notify: the code of bks triage --execute), each done once per key however
 often a delivery is replayed or a job re-run. With a token, a check run
 named bks with one annotation per finding goes on the head commit, and a
-pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
-		Example: `  BKS_WEBHOOK_SECRET=… bks serve
+pull request gets one comment, updated by later pushes (docs/SERVE.md).
+
+GET /dashboard (and /) is a read-only page of open incidents, actions,
+deliveries and the KPIs, served to loopback clients only unless
+--dashboard-token-file names a token that clients send as
+Authorization: Bearer. bks serve --demo runs all of it on loopback against
+the built-in AWS emulator and GitHub fake.`,
+		Example: `  bks serve --demo
+  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		// A word after serve is a mistyped subcommand, not an argument.
 		Args: func(cmd *cobra.Command, args []string) error {
