@@ -188,14 +188,15 @@ func (d *dashboard) view(ctx context.Context) (*dashView, error) {
 		now = d.cfg.Now()
 	}
 	v := &dashView{Now: now, Refresh: 30}
-	var err error
-	if v.Open, err = d.st.OpenIncidents(ctx, 10000); err != nil {
+	counts, err := d.st.OpenCounts(ctx)
+	if err != nil {
 		return nil, err
 	}
-	v.Matrix = openMatrix(v.Open)
-	if len(v.Open) > dashboardLimit {
-		v.OpenMore, v.Open = len(v.Open)-dashboardLimit, v.Open[:dashboardLimit]
+	v.Matrix = openMatrix(counts)
+	if v.Open, err = d.st.OpenIncidents(ctx, dashboardLimit); err != nil {
+		return nil, err
 	}
+	v.OpenMore = max(v.Matrix.Total-len(v.Open), 0)
 	if v.Actions, err = d.st.RecentActions(ctx, dashboardLimit); err != nil {
 		return nil, err
 	}
@@ -257,15 +258,15 @@ type matrixRow struct {
 	Total   int
 }
 
-func openMatrix(open []store.OpenIncident) matrix {
+func openMatrix(counts []store.OpenCount) matrix {
 	sevs := map[string]bool{}
 	by := map[string]map[string]int{}
-	for _, o := range open {
-		sevs[o.Severity] = true
-		if by[o.AccountID] == nil {
-			by[o.AccountID] = map[string]int{}
+	for _, c := range counts {
+		sevs[c.Severity] = true
+		if by[c.AccountID] == nil {
+			by[c.AccountID] = map[string]int{}
 		}
-		by[o.AccountID][o.Severity]++
+		by[c.AccountID][c.Severity] += c.Open
 	}
 	var m matrix
 	rank := func(s string) int {

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -268,6 +269,27 @@ func TestDashboardTokenFile(t *testing.T) {
 	} {
 		if _, err := ReadDashboardToken(p); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestDashboardManyOpenIncidents: past the 50 listed, the counts by
+// account and severity still count every open incident, and the page says
+// how many are not listed.
+func TestDashboardManyOpenIncidents(t *testing.T) {
+	ts := startServer(t, "", Config{Process: blocked})
+	ctx := context.Background()
+	for i := range 70 {
+		fp := fmt.Sprintf("fp-many-%03d", i)
+		if _, err := ts.st.RecordFinding(ctx, store.Incident{Fingerprint: fp, Redacted: "R-" + fp, AccountID: "999988887777", Severity: "critical"},
+			store.Sighting{Repository: "o/r", Commit: "c", Path: "p", Line: i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page := getPage(t, ts.url+"/dashboard", "")
+	for _, want := range []string{`<td class="n">70</td>`, "(50 newest; 20 more)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
 		}
 	}
 }

@@ -16,19 +16,26 @@ import (
 // The statements are kept here, per dialect, rather than in dialect: they
 // are the dashboard's and nothing else runs them.
 type dashQueries struct {
-	openIncidents, recentActions, jobStates, deliveryStates string
-	recentDeliveries, remediations                          string
+	openCounts, openIncidents, recentActions, jobStates, deliveryStates string
+	recentDeliveries, remediations                                      string
 }
 
 var sqliteDash = dashQueries{
-	// args: limit. The newest open incidents, with their latest sighting.
+	openCounts: `SELECT account_id, severity, COUNT(*) FROM incidents WHERE status = 'open'
+		GROUP BY account_id, severity`,
+	// args: limit. The open incidents seen last, with their latest
+	// sighting. The limit is applied first, in the inner SELECT: SQLite
+	// otherwise computes the sighting subqueries for every open incident
+	// before sorting (BenchmarkDashboard, 5,000 open incidents, on a loaded
+	// 2-core machine: 228 ms a page with the limit outside, 42 ms inside).
 	openIncidents: `SELECT i.id, i.fingerprint, i.redacted, i.key_kind, i.account_id, i.principal, i.severity,
 			i.first_seen, i.last_seen,
 			(SELECT COUNT(*) FROM findings f WHERE f.incident_id = i.id),
 			COALESCE((SELECT f.repository FROM findings f WHERE f.incident_id = i.id ORDER BY f.id DESC LIMIT 1), ''),
 			COALESCE((SELECT f.path FROM findings f WHERE f.incident_id = i.id ORDER BY f.id DESC LIMIT 1), ''),
 			COALESCE((SELECT f.line FROM findings f WHERE f.incident_id = i.id ORDER BY f.id DESC LIMIT 1), 0)
-		FROM incidents i WHERE i.status = 'open' ORDER BY i.last_seen DESC, i.id DESC LIMIT ?`,
+		FROM (SELECT * FROM incidents WHERE status = 'open' ORDER BY last_seen DESC, id DESC LIMIT ?) i
+		ORDER BY i.last_seen DESC, i.id DESC`,
 	// args: limit
 	recentActions: `SELECT a.kind, COALESCE(i.fingerprint, ''), COALESCE(i.redacted, ''), COALESCE(i.account_id, ''),
 			a.result, a.detail, a.at
@@ -49,7 +56,7 @@ var sqliteDash = dashQueries{
 
 var postgresDash = func() dashQueries {
 	q := sqliteDash
-	for _, s := range []*string{&q.openIncidents, &q.recentActions, &q.jobStates, &q.deliveryStates,
+	for _, s := range []*string{&q.openCounts, &q.openIncidents, &q.recentActions, &q.jobStates, &q.deliveryStates,
 		&q.recentDeliveries, &q.remediations} {
 		*s = numberPlaceholders(*s)
 	}
@@ -69,6 +76,30 @@ type OpenIncident struct {
 	Incident
 	Repository, Path string // the latest sighting ("" when none)
 	Line             int
+}
+
+// OpenCount is how many incidents of an account and a severity are open.
+type OpenCount struct {
+	AccountID, Severity string
+	Open                int
+}
+
+// OpenCounts counts the open incidents by account and severity.
+func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	rows, err := s.db.QueryContext(ctx, s.dash().openCounts)
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []OpenCount
+	for rows.Next() {
+		var c OpenCount
+		if err := rows.Scan(&c.AccountID, &c.Severity, &c.Open); err != nil {
+			return nil, fmt.Errorf("open incidents: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // OpenIncidents returns the open incidents seen last, at most limit.

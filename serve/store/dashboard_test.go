@@ -44,6 +44,10 @@ func TestDashboardReads(t *testing.T) {
 		if err != nil || len(open) != 1 || open[0].Fingerprint != "fp-c" || open[0].Path != "new.env" || open[0].Findings != 2 || open[0].Line != 3 {
 			t.Fatalf("open incidents %+v %v; want fp-c last seen in new.env:3, 2 sightings", open, err)
 		}
+		counts, err := s.OpenCounts(ctx)
+		if err != nil || len(counts) != 1 || counts[0] != (OpenCount{AccountID: "acct", Severity: "high", Open: 1}) {
+			t.Fatalf("open counts %+v %v", counts, err)
+		}
 		acts, err := s.RecentActions(ctx, 2)
 		if err != nil || len(acts) != 2 || acts[0].Kind != "notify" || acts[0].Redacted != "R-fp-c" || acts[1].Fingerprint != "fp-b" {
 			t.Fatalf("recent actions %+v %v", acts, err)
