@@ -176,9 +176,9 @@ func fmtTime(t time.Time) string {
 // page.
 func shortFP(fp string) string {
 	if len(fp) > 12 {
-		return fp[:12] + "…"
+		return textOf(fp[:12]) + "…"
 	}
-	return fp
+	return textOf(fp) // an imported state file's fingerprint is not ours
 }
 
 // textOf is a value from the store (a repository's name, a path, an

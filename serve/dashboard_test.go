@@ -293,3 +293,20 @@ func TestDashboardManyOpenIncidents(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardDatabaseDown: a store that fails gives 503, not a page
+// that looks complete with sections missing.
+func TestDashboardDatabaseDown(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "serve.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := httptest.NewRequest(http.MethodGet, "/dashboard", nil)
+	r.RemoteAddr = "127.0.0.1:1"
+	w := httptest.NewRecorder()
+	newDashboard(st, DashboardConfig{}, time.Second, testLogger(t)).ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "Open incidents") {
+		t.Errorf("%d %s", w.Code, w.Body)
+	}
+}
