@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build image test test-aws demo bench bench-git bench-image fuzz lint tools
+.PHONY: build image test test-aws demo serve-demo bench bench-git bench-image fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -50,6 +50,13 @@ tools:
 # The main job on its embedded default: built-in sample data, no AWS needed.
 demo: build
 	$(BIN) demo
+
+# The service on loopback against the AWS emulator and the GitHub fake: a
+# key pushed through a signed webhook is revoked; then the dashboard, until
+# Ctrl-C. LISTEN=127.0.0.1:0 picks a free port.
+LISTEN ?= 127.0.0.1:8080
+serve-demo: build
+	$(BIN) serve --demo --listen $(LISTEN)
 
 STATICCHECK := .tools/bin/staticcheck
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing. Idempotent and quiet
 # when everything is there.
-#   - git, pre-commit, jq, bzip2, docker-registry, postgresql: Debian packages (apt-get), as root or sudo.
+#   - git, pre-commit, jq, bzip2, docker-registry, postgresql, chromium: Debian packages (apt-get), as root or sudo.
 #   - staticcheck: `go install` at the pinned version below, into the
 #     project-local .tools/bin (git-ignored). `make lint` runs it from there.
 set -euo pipefail
@@ -22,6 +22,7 @@ install_apt() {
 	command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)           # .bz2 test data (Go reads bzip2 but cannot write it)
 	command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry) # sources/image tests: a real registry on loopback
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql) # serve tests: a throwaway cluster (internal/testpg)
+	command -v chromium >/dev/null 2>&1 || need+=(chromium) # serve dashboard test: headless Chromium (internal/testchromium)
 	if [ ${#need[@]} -eq 0 ]; then return 0; fi
 	local sudo=""
 	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi

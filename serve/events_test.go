@@ -187,6 +187,21 @@ func TestAWSEventsKeyInventory(t *testing.T) {
 	if n := liveKeys(t, ts); n != 2 {
 		t.Errorf("%d live keys, want 2 (the Bedrock key and the phantom user's access key)", n)
 	}
+	// The dashboard reads the same inventory (its KPISource is the
+	// store's when the events endpoint is on).
+	snap, err := storeKPIs{ts.st}.DashboardKPIs(context.Background(), time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(snap.LiveKeys) != 2 || len(snap.ActiveKeys) != 1 || snap.ActiveKeys[0].Now != 2 {
+		t.Errorf("dashboard KPIs %+v %v; want the 2 live keys of %s", snap, err, evAccount)
+	}
+	if resp, err := http.Get(ts.url + "/dashboard"); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Contains(page, []byte("ACCAEV01")) || !bytes.Contains(page, []byte("BedrockAPIKey-ev01")) {
+			t.Errorf("the dashboard (%d) does not list the live key ACCAEV01 of BedrockAPIKey-ev01", resp.StatusCode)
+		}
+	}
 	del := envelope("ev-6", "aws.iam", iamRecord("DeleteServiceSpecificCredential", "2026-12-07T11:00:00Z",
 		map[string]any{"userName": "BedrockAPIKey-ev01", "serviceSpecificCredentialId": "ACCAEV01"}, nil))
 	lateUpdate := envelope("ev-7", "aws.iam", iamRecord("UpdateServiceSpecificCredential", "2026-12-07T10:30:00Z",

@@ -98,6 +98,9 @@ type Config struct {
 	MaxEventBody int64
 	// Log receives the structured logs (slog.Default()).
 	Log *slog.Logger
+	// Dashboard is how GET / and GET /dashboard are served (dashboard.go):
+	// by default to loopback clients only.
+	Dashboard DashboardConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -195,6 +198,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	dcfg := s.cfg.Dashboard
+	if dcfg.KPIs == nil && len(s.cfg.EventsSecret) > 0 {
+		dcfg.KPIs = storeKPIs{s.st} // the inventory is fed by POST /events/aws
+	}
+	dash := newDashboard(s.st, dcfg, s.cfg.DBTimeout, s.log)
+	mux.Handle("GET /{$}", dash)
+	mux.Handle("GET /dashboard", dash)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent) // none: a browser's request for it is not an error
+	})
 	return mux
 }
 

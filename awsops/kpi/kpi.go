@@ -123,6 +123,7 @@ type Account struct {
 // Remediation is one incident: when its key was detected and when it was
 // revoked or removed (zero: not yet, or not known when: Resolved).
 type Remediation struct {
+	AccountID  string
 	Detected   time.Time
 	Remediated time.Time
 	// Resolved: the key is known revoked or removed, but not when (the

@@ -30,6 +30,11 @@ type serveOptions struct {
 	EventsSecret  string // file
 	EventsHeader  string
 	Pipeline      servePipelineOptions
+	// DashboardTokenFile holds the dashboard's bearer token ("": the
+	// dashboard is served to loopback clients only).
+	DashboardTokenFile string
+	// Demo runs the service against the emulators (serve_demo.go).
+	Demo bool
 }
 
 func newCmdServe(f *cmdutil.Factory) *cobra.Command {
@@ -65,8 +70,15 @@ often a delivery is replayed or a job re-run. As a GitHub App (--app-id,
 bks with one annotation per finding goes on the head commit; with a
 personal access token, which GitHub does not let write check runs, the
 commit status bks. A pull request gets one comment, the service's own,
-updated by later pushes (docs/SERVE.md).`,
-		Example: `  BKS_WEBHOOK_SECRET=… bks serve
+updated by later pushes (docs/SERVE.md).
+
+GET /dashboard (and /) is a read-only page of open incidents, actions,
+deliveries and the KPIs, served to loopback clients only unless
+--dashboard-token-file names a token that clients send as
+Authorization: Bearer. bks serve --demo runs all of it on loopback against
+the built-in AWS emulator and GitHub fake.`,
+		Example: `  bks serve --demo
+  BKS_WEBHOOK_SECRET=… bks serve
   bks serve --listen 0.0.0.0:8080 --db /var/lib/bks/serve.db`,
 		// A word after serve is a mistyped subcommand, not an argument.
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -76,6 +88,14 @@ updated by later pushes (docs/SERVE.md).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Demo {
+				for _, name := range []string{"db", "repo-cache", "dashboard-token-file", "config", "git-url", "api-url", "github-token"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--demo runs on its own emulators and database: --%s does not apply", name)
+					}
+				}
+				return serveDemo(cmd.Context(), f, opts)
+			}
 			return serveRun(cmd.Context(), f, opts)
 		},
 		Annotations:                map[string]string{runsAlone: "true"},
@@ -90,6 +110,8 @@ updated by later pushes (docs/SERVE.md).`,
 	fs.StringVar(&opts.EventsSecret, "events-secret-file", "", "open POST /events/aws to EventBridge deliveries carrying the secret in this file (bks serve eventbridge writes the rule)")
 	fs.StringVar(&opts.EventsHeader, "events-header", serve.DefaultEventsHeader, "the header of the EventBridge connection's API key that carries the secret")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
+	fs.StringVar(&opts.DashboardTokenFile, "dashboard-token-file", "", "serve the dashboard (GET /dashboard) to any client that sends this file's token as Authorization: Bearer (default: to loopback clients only, without a token)")
+	fs.BoolVar(&opts.Demo, "demo", false, "run the service locally against the built-in AWS emulator and GitHub fake, push a key through a signed webhook, show its revocation and the dashboard, and serve until Ctrl-C (needs git)")
 	opts.Pipeline.register(fs)
 	cmd.AddCommand(newCmdServeImportState(f), newCmdServeEventBridge(f))
 	return cmd
@@ -127,6 +149,13 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		RepoCache: opts.RepoCache, Log: log,
 		EventsSecret: eventsSecret, EventsHeader: opts.EventsHeader,
 	}
+	dashboardAccess := "loopback clients only"
+	if opts.DashboardTokenFile != "" {
+		if cfg.Dashboard.Token, err = serve.ReadDashboardToken(opts.DashboardTokenFile); err != nil {
+			return err
+		}
+		dashboardAccess = "bearer token required"
+	}
 	closePipeline, err := opts.Pipeline.apply(ctx, f, opts.RepoCache, log, &cfg)
 	defer closePipeline()
 	if err != nil {
@@ -141,7 +170,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
-	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s)\n", ln.Addr(), store.Redact(dbPath))
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s); dashboard http://%s/dashboard (%s)\n",
+		ln.Addr(), store.Redact(dbPath), ln.Addr(), dashboardAccess)
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}

@@ -11,19 +11,21 @@ import (
 	"testing"
 )
 
-// TestOnlyDemoReachesEmulator checks that the demo's emulator and
-// scenario, linked into the product binary for `bks demo`, are reached by
-// no other command: outside tests, only the demo's and the hidden dev
-// command's files import them.
+// TestOnlyDemoReachesEmulator checks that the demo's emulator, scenario
+// and GitHub fake, linked into the product binary for `bks demo` and `bks
+// serve --demo`, are reached by no other command: outside tests, only the
+// demos' and the hidden dev command's files import them.
 func TestOnlyDemoReachesEmulator(t *testing.T) {
 	allowed := map[string]bool{
-		"internal/cli/demo.go":          true, // bks demo
-		"internal/cli/demo_pipeline.go": true, // bks demo: the pipeline against the emulator
-		"internal/cli/dev.go":           true, // bks dev aws-emulator (hidden)
-		"internal/demo/pipeline.go":     true, // the demo's scenario seeds the emulator
+		"internal/cli/demo.go":            true, // bks demo
+		"internal/cli/demo_pipeline.go":   true, // bks demo: the pipeline against the emulator
+		"internal/cli/dev.go":             true, // bks dev aws-emulator (hidden)
+		"internal/demo/pipeline.go":       true, // the demo's scenario seeds the emulator
+		"internal/cli/serve_demo.go":      true, // bks serve --demo: the service against the emulator and the GitHub fake
+		"internal/sweeptest/sweeptest.go": true, // a test helper (imported by tests only) that runs sweeps on the GitHub fake
 	}
 	const mod = "github.com/bks-dev/bks/"
-	watched := []string{mod + "internal/awsemu", mod + "internal/demo"}
+	watched := []string{mod + "internal/awsemu", mod + "internal/demo", mod + "internal/githubfake"}
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -32,7 +34,7 @@ func TestOnlyDemoReachesEmulator(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" || rel == "internal/awsemu" {
+			if strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" || rel == "internal/awsemu" || rel == "internal/githubfake" {
 				return filepath.SkipDir
 			}
 			return nil

@@ -13,11 +13,19 @@ import (
 type awsStatements struct {
 	insertEvent, upsertKey, addCalls   string
 	liveKeys, callCounts, remediations string
+	liveKeyList                        string
 }
 
 func (a *awsStatements) statements() []*string {
-	return []*string{&a.insertEvent, &a.upsertKey, &a.addCalls, &a.liveKeys, &a.callCounts, &a.remediations}
+	return []*string{&a.insertEvent, &a.upsertKey, &a.addCalls, &a.liveKeys, &a.callCounts, &a.remediations, &a.liveKeyList}
 }
+
+// liveKey is the condition of a live long-term key in key_inventory (arg:
+// now): active, a Bedrock API key or a BedrockAPIKey-* user's access key,
+// not expired. The KPI's count and the dashboard's list share it.
+const liveKey = `status = 'active'
+				AND (kind = 'access_key' OR service_name = 'bedrock.amazonaws.com')
+				AND (expires_at = 0 OR expires_at > ?)`
 
 var sqliteAWS = awsStatements{
 	// args: id, account, region, name, event time, received at
@@ -53,10 +61,11 @@ var sqliteAWS = awsStatements{
 	addCalls: `INSERT INTO bedrock_calls (account_id, day, caller, token_type, calls) VALUES (?, ?, ?, ?, 1)
 		ON CONFLICT (account_id, day, caller, token_type) DO UPDATE SET calls = bedrock_calls.calls + 1`,
 	// args: now. Every account the inventory knows, with its live keys.
-	liveKeys: `SELECT account_id, CAST(SUM(CASE WHEN status = 'active'
-				AND (kind = 'access_key' OR service_name = 'bedrock.amazonaws.com')
-				AND (expires_at = 0 OR expires_at > ?) THEN 1 ELSE 0 END) AS BIGINT)
+	liveKeys: `SELECT account_id, CAST(SUM(CASE WHEN ` + liveKey + ` THEN 1 ELSE 0 END) AS BIGINT)
 		FROM key_inventory GROUP BY account_id ORDER BY account_id`,
+	// args: now, limit. The live keys themselves, newest first.
+	liveKeyList: `SELECT account_id, user_name, credential_id, kind, created_at FROM key_inventory
+		WHERE ` + liveKey + ` ORDER BY created_at DESC, account_id, credential_id LIMIT ?`,
 	// args: first day
 	callCounts: `SELECT account_id, caller, token_type, CAST(SUM(calls) AS BIGINT) FROM bedrock_calls
 		WHERE day >= ? GROUP BY account_id, caller, token_type`,
@@ -64,8 +73,8 @@ var sqliteAWS = awsStatements{
 	// detection, its first revocation, and the removal of its key: for a
 	// BedrockAPIKey-* user (the console makes one per key), the last
 	// change of its credentials once none is active.
-	remediations: `SELECT i.first_seen,
-			COALESCE((SELECT MIN(a.at) FROM actions a WHERE a.incident_id = i.id AND a.kind = 'revoke'), 0),
+	remediations: `SELECT i.account_id, i.first_seen,
+			COALESCE((SELECT MIN(a.at) FROM actions a WHERE a.incident_id = i.id AND a.kind = 'revoke' AND a.result = 'done'), 0),
 			CASE WHEN i.principal LIKE 'BedrockAPIKey-%' AND NOT EXISTS (SELECT 1 FROM key_inventory k
 					WHERE k.account_id = i.account_id AND k.user_name = i.principal AND k.status = 'active')
 				THEN COALESCE((SELECT MAX(k.changed_at) FROM key_inventory k
@@ -226,6 +235,36 @@ func (s *Store) KPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
 	return rep, nil
 }
 
+// InventoryKey is one live long-term key of the inventory: never the
+// key, who holds it and its id.
+type InventoryKey struct {
+	AccountID, User, CredentialID, Kind string
+	Created                             time.Time // zero: unknown
+}
+
+// LiveKeyList returns up to limit live long-term keys at now, newest
+// first.
+func (s *Store) LiveKeyList(ctx context.Context, now time.Time, limit int) ([]InventoryKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.aws.liveKeyList, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("live keys: %w", err)
+	}
+	var out []InventoryKey
+	for rows.Next() {
+		var k InventoryKey
+		var created int64
+		if err := rows.Scan(&k.AccountID, &k.User, &k.CredentialID, &k.Kind, &created); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("live keys: %w", err)
+		}
+		if created != 0 {
+			k.Created = time.UnixMilli(created)
+		}
+		out = append(out, k)
+	}
+	return out, closeRows(rows)
+}
+
 // Remediations is each incident's detection and remediation (the
 // earlier of its first revocation and its key's removal), third parties'
 // keys left out.
@@ -237,12 +276,12 @@ func (s *Store) Remediations(ctx context.Context) ([]kpi.Remediation, error) {
 	var out []kpi.Remediation
 	for rows.Next() {
 		var first, revoked, removed int64
-		var status string
-		if err := rows.Scan(&first, &revoked, &removed, &status); err != nil {
+		var acct, status string
+		if err := rows.Scan(&acct, &first, &revoked, &removed, &status); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("kpis: remediations: %w", err)
 		}
-		r := kpi.Remediation{Detected: time.UnixMilli(first), Resolved: status != "open"}
+		r := kpi.Remediation{AccountID: acct, Detected: time.UnixMilli(first), Resolved: status != "open"}
 		if at := earliest(revoked, removed); at != 0 {
 			r.Remediated = time.UnixMilli(at)
 		}
