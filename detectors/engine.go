@@ -546,7 +546,8 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 
 // nextHit returns the first checked position p >= i (p-i a multiple of
 // e.step) below stop whose pair some anchor is indexed under, or stop.
-// stop must be at most len(data)-1. It is the scan's inner loop: fewer
+// stop must be at most len(data)-1. It is the scan's inner loop without
+// AVX2, or when the filter path is off (nextCandidate): fewer
 // than one position in a hundred is a hit in source text, so with the
 // usual step of 3 it tests six positions per iteration (two 8-byte loads,
 // one branch) and looks at them one by one only when one of them hits.
