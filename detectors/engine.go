@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"math/bits"
 )
 
 // Rule ids of the built-in detectors.
@@ -129,6 +130,16 @@ type Engine struct {
 	lookahead int         // how far past limit an anchor's pair can lie
 	maxMatch  int
 	fams      []Family // Families() when New ran
+	// The filter path (see pairFilter), when the CPU has AVX2 and the
+	// pairs bucket well: every position is tested 32 at a time, so each
+	// anchor needs one pair only, the rarest of its step pairs (lists1,
+	// pairIdx1 index it as lists and pairIdx do). With its step pairs the
+	// scalar loop stops at about one position in a hundred of AWS text
+	// ("IA", "AA", "ke"…); the rarest stop it at one in ten thousand.
+	simd     bool
+	filter   pairFilter
+	pairIdx1 []uint16
+	lists1   [][]pairRef
 }
 
 // pairRef says that a pair at position i means anchor may start at i-off.
@@ -171,7 +182,55 @@ func New(opts Options) *Engine {
 		}
 		e.add(a)
 	}
+	e.setFilter(haveSIMD)
 	return e
+}
+
+// setFilter builds the filter path (lists1, pairIdx1, filter) and turns it
+// on when on is set and the filter passes few positions of source text.
+// Each anchor is indexed under the rarest (by byteFreq) of the step pairs
+// it is indexed under in lists, at the same offset: the filter path sees
+// an anchor at one of the positions where the scalar loop may see it, so
+// both find the same matches.
+func (e *Engine) setFilter(on bool) {
+	e.simd = false
+	e.pairIdx1 = make([]uint16, 1<<16)
+	e.lists1 = nil
+	var hit [1 << 16]uint8
+	for idx := range e.anchors {
+		a := &e.anchors[idx]
+		best, bestCost := a.pairOff, -1
+		for off := a.pairOff; off < a.pairOff+e.step; off++ {
+			c := int(byteFreq[a.pat[off]]) * int(byteFreq[a.pat[off+1]])
+			if a.fold {
+				c = int(foldFreq(a.pat[off])) * int(foldFreq(a.pat[off+1]))
+			}
+			if bestCost < 0 || c < bestCost {
+				best, bestCost = off, c
+			}
+		}
+		for _, v := range pairVariants(a.pat[best], a.pat[best+1], a.fold) {
+			w := uint16(v[0]) | uint16(v[1])<<8
+			hit[w] = 1
+			if e.pairIdx1[w] == 0 {
+				e.lists1 = append(e.lists1, nil)
+				e.pairIdx1[w] = uint16(len(e.lists1))
+			}
+			insertRef(&e.lists1[e.pairIdx1[w]-1], pairRef{anchor: int32(idx), off: int32(best)})
+		}
+	}
+	f, _, ok := newPairFilter(&hit)
+	e.filter = f
+	e.simd = on && ok
+}
+
+// foldFreq is byteFreq of c in either case.
+func foldFreq(c byte) int {
+	n := 0
+	for _, v := range caseVariants(c) {
+		n += int(byteFreq[v])
+	}
+	return n
 }
 
 func (e *Engine) add(a anchor) {
@@ -179,38 +238,45 @@ func (e *Engine) add(a anchor) {
 	idx := int32(len(e.anchors) - 1)
 	for off := a.pairOff; off < a.pairOff+e.step; off++ {
 		e.lookahead = max(e.lookahead, off+8+a.back)
-		c0, c1 := a.pat[off], a.pat[off+1]
-		variants := [][2]byte{{c0, c1}}
-		if a.fold {
-			variants = nil
-			for _, x := range caseVariants(c0) {
-				for _, y := range caseVariants(c1) {
-					variants = append(variants, [2]byte{x, y})
-				}
-			}
-		}
-		for _, v := range variants {
+		for _, v := range pairVariants(a.pat[off], a.pat[off+1], a.fold) {
 			w := uint16(v[0]) | uint16(v[1])<<8
-			ref := pairRef{anchor: idx, off: int32(off)}
 			if e.pairIdx[w] == 0 {
 				e.lists = append(e.lists, nil)
 				e.pairIdx[w] = uint16(len(e.lists))
 				e.hit[w] = 1
 			}
-			l := &e.lists[e.pairIdx[w]-1]
-			if containsRef(*l, ref) {
-				continue
-			}
-			// Keep offsets descending so candidates come in position order.
-			at := len(*l)
-			for at > 0 && (*l)[at-1].off < ref.off {
-				at--
-			}
-			*l = append(*l, pairRef{})
-			copy((*l)[at+1:], (*l)[at:])
-			(*l)[at] = ref
+			insertRef(&e.lists[e.pairIdx[w]-1], pairRef{anchor: idx, off: int32(off)})
 		}
 	}
+}
+
+// pairVariants returns the pair (c0, c1), in every ASCII case when fold.
+func pairVariants(c0, c1 byte, fold bool) [][2]byte {
+	if !fold {
+		return [][2]byte{{c0, c1}}
+	}
+	var variants [][2]byte
+	for _, x := range caseVariants(c0) {
+		for _, y := range caseVariants(c1) {
+			variants = append(variants, [2]byte{x, y})
+		}
+	}
+	return variants
+}
+
+// insertRef adds ref to the list l unless it holds it, keeping offsets
+// descending so that candidates come in position order.
+func insertRef(l *[]pairRef, ref pairRef) {
+	if containsRef(*l, ref) {
+		return
+	}
+	at := len(*l)
+	for at > 0 && (*l)[at-1].off < ref.off {
+		at--
+	}
+	*l = append(*l, pairRef{})
+	copy((*l)[at+1:], (*l)[at:])
+	(*l)[at] = ref
 }
 
 func caseVariants(c byte) []byte {
@@ -423,16 +489,28 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 	// An anchor belonging to this chunk may have its indexed pair a little
 	// past limit (and base64-wrapped matches start before their anchor).
 	stop := min(limit+e.lookahead, n-1)
-	step := e.step
+	step, lists, pairIdx := e.step, e.lists, e.pairIdx
+	if e.simd {
+		step, lists, pairIdx = 1, e.lists1, e.pairIdx1
+	}
 	minP := start // matches must not overlap the previous one
 	// Options.Extra's checkers for this scan, made at the first hit.
 	var extra []Checker
 	for i := start - start%step; i < stop; i += step {
-		if i = e.nextHit(data, i, stop); i >= stop {
+		if e.simd {
+			i = e.nextCandidate(data, i, stop)
+		} else {
+			i = e.nextHit(data, i, stop)
+		}
+		if i >= stop {
 			break
 		}
 		w := uint16(data[i]) | uint16(data[i+1])<<8
-		for _, r := range e.lists[e.pairIdx[w]-1] {
+		li := pairIdx[w]
+		if li == 0 {
+			continue // a position the filter lets through
+		}
+		for _, r := range lists[li-1] {
 			a := &e.anchors[r.anchor]
 			p := i - int(r.off)
 			if p < minP || p+len(a.pat) > n || !a.at(data, p) {
@@ -468,7 +546,8 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 
 // nextHit returns the first checked position p >= i (p-i a multiple of
 // e.step) below stop whose pair some anchor is indexed under, or stop.
-// stop must be at most len(data)-1. It is the scan's inner loop: fewer
+// stop must be at most len(data)-1. It is the scan's inner loop without
+// AVX2, or when the filter path is off (nextCandidate): fewer
 // than one position in a hundred is a hit in source text, so with the
 // usual step of 3 it tests six positions per iteration (two 8-byte loads,
 // one branch) and looks at them one by one only when one of them hits.
@@ -485,6 +564,25 @@ func (e *Engine) nextHit(data []byte, i, stop int) int {
 	}
 	for ; i < stop; i += e.step {
 		if e.hit[uint16(data[i])|uint16(data[i+1])<<8] != 0 {
+			return i
+		}
+	}
+	return stop
+}
+
+// nextCandidate is nextHit for the filter path: the first position p >= i
+// below stop that passes the filter (most hold a pair of lists1; the
+// caller checks), or stop. stop must be at most len(data)-1.
+func (e *Engine) nextCandidate(data []byte, i, stop int) int {
+	for i+32 <= stop {
+		off, mask := pairBlocks(data[i:stop+1], &e.filter)
+		i += off
+		if mask != 0 {
+			return i + bits.TrailingZeros32(mask)
+		}
+	}
+	for ; i < stop; i++ {
+		if e.pairIdx1[uint16(data[i])|uint16(data[i+1])<<8] != 0 {
 			return i
 		}
 	}

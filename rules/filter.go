@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/bks-dev/bks/findings"
 )
@@ -242,42 +243,48 @@ func (a *Allowlist) applies(rule string) bool {
 // match returns, per kind, the indexes of the items that matched, or nil
 // when the allowlist as a whole does not match the finding.
 func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[string][]int {
-	hits := map[string][]int{}
+	// Made at the first hit: most findings match no allowlist.
+	var hits map[string][]int
+	hit := func(kind string, i int) {
+		if hits == nil {
+			hits = map[string][]int{}
+		}
+		hits[kind] = append(hits[kind], i)
+	}
 	raw := fnd.RawKey()
-	lowRaw := ""
 	for i, g := range a.paths {
 		if g.match(p) {
-			hits["paths"] = append(hits["paths"], i)
+			hit("paths", i)
 		}
 	}
 	for i, fp := range a.Fingerprints {
 		if fp == fnd.Fingerprint {
-			hits["fingerprints"] = append(hits["fingerprints"], i)
+			hit("fingerprints", i)
 		}
 	}
 	if fnd.Commit != "" {
 		c := strings.ToLower(fnd.Commit)
 		for i, want := range a.Commits {
 			if strings.HasPrefix(c, strings.ToLower(want)) {
-				hits["commits"] = append(hits["commits"], i)
+				hit("commits", i)
 			}
 		}
 	}
 	for i, re := range a.regexes {
 		if raw != "" && re.MatchString(raw) {
-			hits["regexes"] = append(hits["regexes"], i)
+			hit("regexes", i)
 		}
 	}
 	for i, re := range a.lineRes {
 		if line != nil && re.Match(line) {
-			hits["line_regexes"] = append(hits["line_regexes"], i)
+			hit("line_regexes", i)
 		}
 	}
 	if len(a.stopwords) > 0 && raw != "" {
-		lowRaw = strings.ToLower(raw)
+		fold := lowerContains(raw)
 		for i, sw := range a.stopwords {
-			if strings.Contains(lowRaw, sw) {
-				hits["stopwords"] = append(hits["stopwords"], i)
+			if fold(sw) {
+				hit("stopwords", i)
 			}
 		}
 	}
@@ -292,4 +299,40 @@ func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[stri
 		}
 	}
 	return hits
+}
+
+// lowerContains returns a function saying whether strings.ToLower(s)
+// holds a (lower-case) word. For ASCII s, the usual case (keys), it
+// compares byte by byte instead of lowering a copy of s: lowering cost an
+// allocation per finding, a quarter of the filter's time on AWS text
+// (upper-case key ids).
+func lowerContains(s string) func(word string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			low := strings.ToLower(s)
+			return func(w string) bool { return strings.Contains(low, w) }
+		}
+	}
+	return func(w string) bool { return asciiLowerContains(s, w) }
+}
+
+// asciiLowerContains says whether the ASCII string s, lowered, holds w.
+func asciiLowerContains(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		k := 0
+		for k < len(w) && lowerASCII(s[i+k]) == w[k] {
+			k++
+		}
+		if k == len(w) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
