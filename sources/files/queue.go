@@ -18,7 +18,7 @@ const (
 
 // queue hands the walk's jobs to the workers: files whose names say they
 // are compressed first, then the others in walk order. Decompressing
-// costs far more per byte on disk than scanning (bzip2 yields ~25 MB/s),
+// costs far more per byte on disk than scanning (bzip2 yields ~50 MB/s),
 // so a large compressed file met at the end of a walk would otherwise
 // run alone on one core after everything else is done; started first,
 // the small files fill the other cores while it runs. The order of
