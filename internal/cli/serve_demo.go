@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"time"
 
-
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/awsops/respond"
 	"github.com/bks-dev/bks/awsops/revoke"

@@ -205,4 +205,3 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryStat
 	}
 	return out, rows.Err()
 }
-
