@@ -79,22 +79,22 @@ func (a *GitHubAuth) now() time.Time {
 func LoadAppKey(path string) (*rsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("App private key: %w", err)
+		return nil, fmt.Errorf("the App's private key: %w", err)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("App private key %s: no PEM block", path)
+		return nil, fmt.Errorf("the App's private key %s: no PEM block", path)
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
 		return k, nil
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("App private key %s: neither PKCS#1 nor PKCS#8", path)
+		return nil, fmt.Errorf("the App's private key %s: neither PKCS#1 nor PKCS#8", path)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("App private key %s: not an RSA key", path)
+		return nil, fmt.Errorf("the App's private key %s: not an RSA key", path)
 	}
 	return rk, nil
 }
