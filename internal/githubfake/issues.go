@@ -1,6 +1,7 @@
 package githubfake
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"sort"
@@ -188,6 +189,9 @@ type Gist struct {
 	Description string
 	Dir         string
 	Deleted     bool
+	// CloneURL, when set, is the git_pull_url the API answers instead of
+	// the fake's own: a hostile answer.
+	CloneURL string
 }
 
 // AddGist registers gists.
@@ -252,7 +256,7 @@ func (s *Server) listGists(w http.ResponseWriter, r *http.Request, user string) 
 			"id": g.ID, "description": g.Description, "public": true,
 			"owner":        map[string]any{"login": g.Owner},
 			"html_url":     s.URL + "/gist/" + g.Owner + "/" + g.ID,
-			"git_pull_url": s.URL + "/git/gist/" + g.ID + ".git",
+			"git_pull_url": cmp.Or(g.CloneURL, s.URL+"/git/gist/"+g.ID+".git"),
 		})
 	}
 	setLink(w, r, page, per, len(sel))

@@ -12,6 +12,7 @@ package githubfake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,9 @@ type Repo struct {
 	CloneStatus int
 	// SizeKB is reported as the API's size field.
 	SizeKB int
+	// CloneURL, when set, is the clone_url the API answers instead of
+	// the fake's own: a hostile answer (another host, file://, ext::).
+	CloneURL string
 	// Issues (and pull requests), their comments and pull request review
 	// comments, served by the issue endpoints (issues.go).
 	Issues         []*Issue
@@ -424,7 +428,7 @@ func (s *Server) repoJSON(r *Repo) map[string]any {
 		"default_branch": r.DefaultBranch,
 		"size":           r.SizeKB,
 		"html_url":       s.HTMLURL(r.Owner, r.Name),
-		"clone_url":      s.CloneURL(r.Owner, r.Name),
+		"clone_url":      cmp.Or(r.CloneURL, s.CloneURL(r.Owner, r.Name)),
 		"url":            s.APIURL() + "repos/" + r.FullName(),
 	}
 }

@@ -20,6 +20,7 @@
 package gitlabfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ type Project struct {
 	// CloneStatus, when not 0, is the status of every git request.
 	CloneStatus int
 	Snippets    []*Snippet
+	// CloneURL, when set, is the http_url_to_repo the API answers
+	// instead of the fake's own: a hostile answer.
+	CloneURL string
 
 	id int
 }
@@ -286,7 +290,7 @@ func (s *Server) projectJSON(p *Project) map[string]any {
 		"path_with_namespace": p.Path,
 		"namespace":           map[string]any{"full_path": ns},
 		"web_url":             s.WebURL(p.Path),
-		"http_url_to_repo":    s.URL + "/" + p.Path + ".git",
+		"http_url_to_repo":    cmp.Or(p.CloneURL, s.URL+"/"+p.Path+".git"),
 		"default_branch":      nil,
 		"visibility":          "private",
 	}

@@ -76,6 +76,11 @@ type Options[R Item] struct {
 	Refspecs []string
 	// Links build the html_url of findings (GitHubLinks when zero).
 	Links Links
+	// Hosts are the hosts clone URLs may name (PinHosts: the API's own,
+	// or the configured git host); a repository whose clone URL names
+	// another host or transport is refused and reported, and the sweep
+	// goes on. Required: with none, every repository is refused.
+	Hosts Hosts
 	Run[R]
 }
 
@@ -264,6 +269,9 @@ func (s *Sweep[R]) one(ctx context.Context, item R, split sources.Chunker, yield
 	}
 	if r.CloneURL == "" {
 		return fail(errors.New("no clone URL"))
+	}
+	if err := s.opts.Hosts.Check(r.CloneURL); err != nil {
+		return fail(err)
 	}
 	r, err = s.git.resolveHead(rctx, r)
 	if err != nil {
