@@ -35,6 +35,7 @@ type detectGitHubOptions struct {
 	PullRefs           bool
 	Issues, PRComments bool
 	Gists              bool
+	Wiki               bool
 	AllSurfaces        bool
 	RepoTimeout        time.Duration
 	ProgressInterval   time.Duration
@@ -77,8 +78,11 @@ it complements the sweep, it does not replace it.
 comments and its review comments. --gists sweeps every revision of the
 gists of each --user and of each member of each --org (a gist is a git
 repository; findings name it "gist:OWNER/ID" and link to the revision; a
-gist deleted since it was listed is reported). --all-surfaces turns them
-all on. Each text
+gist deleted since it was listed is reported). --wiki sweeps every revision
+of the wiki of each repository listed (OWNER/NAME.wiki.git, named
+"OWNER/NAME.wiki" in findings, linked to the wiki page, with the author of
+the edit; a wiki turned off or without a page is skipped quietly).
+--all-surfaces turns them all on. Each text
 is scanned as its own item; a finding names its kind (issue, pull-request,
 issue-comment, pr-comment, review-comment), its author and its html_url.
 A repository whose issues cannot be read (403, 404, issues disabled) is
@@ -120,7 +124,8 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
 	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
 	fs.BoolVar(&g.Gists, "gists", false, "also sweep every revision of the gists of --user, and of the members of --org")
-	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments and --gists")
+	fs.BoolVar(&g.Wiki, "wiki", false, "also sweep every revision of each repository's wiki")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments, --gists and --wiki")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
@@ -144,7 +149,7 @@ func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 		shard = s
 	}
 	if g.AllSurfaces {
-		g.Issues, g.PRComments = true, true
+		g.Issues, g.PRComments, g.Wiki = true, true, true
 		g.Gists = len(g.Users)+len(g.Orgs) > 0
 	}
 	if g.Gists && len(g.Users)+len(g.Orgs) == 0 {
@@ -202,6 +207,18 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Scan: reposweep.HistoryScanner[ghsrc.Gist](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
 			Run: reposweep.Run[ghsrc.Gist]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
 				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: gp},
+		}))
+	}
+	if g.Wiki {
+		wp := &ghsrc.Progress{}
+		defer func() {
+			logf(fmt.Sprintf("swept %d of %d wikis (%d without a page, %d failed, %d skipped, already scanned)", wp.Done.Load(), wp.Total.Load(), wp.Empty.Load(), wp.Failed.Load(), wp.Skipped.Load()))
+		}()
+		surfaces = append(surfaces, ghsrc.NewWikiSweep(ghsrc.WikiOptions{
+			Client: client, Target: target, Filter: g.Filter, Shard: shard, Token: token,
+			Scan: reposweep.HistoryScanner[ghsrc.Wiki](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
+			Run: reposweep.Run[ghsrc.Wiki]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
+				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: wp},
 		}))
 	}
 	var src sources.Source

@@ -20,6 +20,10 @@ import (
 // ErrEmptyRepository says a repository has no commits.
 var ErrEmptyRepository = errors.New("empty repository (no commits)")
 
+// ErrNotFound says the host answered a git request with 404: the
+// repository does not exist (or the token may not see it).
+var ErrNotFound = errors.New("repository not found")
+
 // gitRunner runs the git CLI with the token passed in the environment
 // (never on the command line, never in a URL or a config file) and every
 // prompt disabled.
@@ -92,6 +96,11 @@ func (g *gitRunner) run(ctx context.Context, dir string, args ...string) ([]byte
 		}
 		if msg == "" {
 			return nil, fmt.Errorf("git %s: %w", args[0], err)
+		}
+		// git's words for a 404 over HTTP (LC_ALL=C): "fatal:
+		// repository 'URL/' not found".
+		if strings.Contains(msg, "fatal: repository '") && strings.HasSuffix(msg, "' not found") {
+			return nil, fmt.Errorf("git %s: %w: %w: %s", args[0], err, ErrNotFound, msg)
 		}
 		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, msg)
 	}
