@@ -34,6 +34,7 @@ type detectGitHubOptions struct {
 	Search             bool
 	PullRefs           bool
 	Issues, PRComments bool
+	EditHistory        bool
 	Gists              bool
 	Wiki               bool
 	AllSurfaces        bool
@@ -87,8 +88,10 @@ is scanned as its own item; a finding names its kind (issue, pull-request,
 issue-comment, pr-comment, review-comment), its author and its html_url.
 A repository whose issues cannot be read (403, 404, issues disabled) is
 reported and the sweep goes on. With --resume, a repository's texts are
-read again only when created or edited since the last run. Edit history is
-not scanned: GitHub's REST API returns each text as it is now.
+read again only when created or edited since the last run. --edit-history
+also scans the older versions of every edited text (GitHub's GraphQL API,
+same token): a key removed by an edit is still found, of kind
+KIND-edited, by the editor, linked to the text.
 
 The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 --api-url for GitHub Enterprise Server (https://HOST/api/v3).`,
@@ -123,9 +126,10 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
 	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
 	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
+	fs.BoolVar(&g.EditHistory, "edit-history", false, "with --issues or --pr-comments, also scan the older versions of edited texts (GraphQL)")
 	fs.BoolVar(&g.Gists, "gists", false, "also sweep every revision of the gists of --user, and of the members of --org")
 	fs.BoolVar(&g.Wiki, "wiki", false, "also sweep every revision of each repository's wiki")
-	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments, --gists and --wiki")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments, --edit-history, --gists and --wiki")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
@@ -149,8 +153,11 @@ func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 		shard = s
 	}
 	if g.AllSurfaces {
-		g.Issues, g.PRComments, g.Wiki = true, true, true
+		g.Issues, g.PRComments, g.EditHistory, g.Wiki = true, true, true, true
 		g.Gists = len(g.Users)+len(g.Orgs) > 0
+	}
+	if g.EditHistory && !g.Issues && !g.PRComments {
+		return target, shard, errors.New("detect github: --edit-history scans the texts of --issues or --pr-comments")
 	}
 	if g.Gists && len(g.Users)+len(g.Orgs) == 0 {
 		return target, shard, errors.New("detect github: --gists sweeps the gists of --user or of the members of --org")
@@ -193,7 +200,7 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	prog := &ghsrc.Progress{Start: time.Now()}
 	comments := ghsrc.NewComments(ghsrc.CommentsOptions{
 		Client: client, Target: target, Filter: g.Filter, Shard: shard,
-		Issues: g.Issues, PullRequests: g.PRComments,
+		Issues: g.Issues, PullRequests: g.PRComments, Edits: g.EditHistory,
 		Workers: opts.Workers, State: state, OnError: errs.handle, Log: logf, Progress: prog,
 	})
 	surfaces := sourceSeq{comments}

@@ -215,3 +215,34 @@ func TestDetectGitHubWiki(t *testing.T) {
 		t.Errorf("wiki finding %+v", f)
 	}
 }
+
+// --edit-history finds a key an edit removed from a comment, of kind
+// issue-comment-edited, by the editor, linked to the comment.
+func TestDetectGitHubEditHistory(t *testing.T) {
+	srv, _ := fakeOrg(t, 0)
+	k := testkeys.LongTerm(testkeys.ConsoleUser(43), "210987654321", testkeys.Secret(43))
+	t0 := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
+	plain := filepath.Join(t.TempDir(), "e.git")
+	if err := githubfake.BuildRepo(plain, []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# e\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Add(&githubfake.Repo{Owner: "acme", Name: "edits", Dir: plain,
+		Issues: []*githubfake.Issue{{Number: 4, Title: "q", Body: "b", User: "bob", CreatedAt: t0}},
+		IssueComments: []*githubfake.Comment{{ID: 88, Issue: 4, Body: "(removed)", User: "bob", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
+			Edits: []githubfake.Edit{{Diff: "(removed)", Editor: "bob", At: t0.Add(time.Hour)}, {Diff: "token " + k, Editor: "bob", At: t0}}}},
+	})
+	code, out, errOut := runGitHub(t, "--repo", "acme/edits", "--api-url", srv.APIURL(), "--issues", "--edit-history", "-f", "jsonl")
+	if code != ExitFound {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var f findings.Finding
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &f); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if f.Kind != "issue-comment-edited" || f.Author != "bob" || f.HTMLURL != srv.HTMLURL("acme", "edits")+"/issues/4#issuecomment-88" {
+		t.Errorf("finding %+v", f)
+	}
+	if code, _, errOut := runGitHub(t, "--repo", "acme/edits", "--edit-history"); code != ExitFailure || !strings.Contains(errOut, "--edit-history scans the texts of --issues") {
+		t.Errorf("--edit-history alone: exit %d\n%s", code, errOut)
+	}
+}

@@ -19,6 +19,12 @@ type Issue struct {
 	Closed    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time // CreatedAt when zero
+	// Edits are its older versions, newest first, served by GraphQL
+	// (graphql.go); the REST answers show only Body. Gone: deleted
+	// between a listing and a GraphQL query (its node no longer
+	// resolves).
+	Edits []Edit
+	Gone  bool
 }
 
 // Comment is an issue comment (on an issue or a pull request's
@@ -35,6 +41,7 @@ type Comment struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time // CreatedAt when zero
 	Edited    int       // comments written by clients (checks.go): times updated
+	Edits     []Edit    // older versions, newest first (graphql.go)
 }
 
 func updated(created, upd time.Time) time.Time {
@@ -108,7 +115,8 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, owner, name 
 		}
 		m := map[string]any{
 			"id": fnv(fmt.Sprintf("%s#%d", rp.FullName(), is.Number)), "number": is.Number,
-			"title": is.Title, "body": is.Body, "state": st,
+			"node_id": issueNodeID(rp.FullName(), is.Number),
+			"title":   is.Title, "body": is.Body, "state": st,
 			"user":       map[string]any{"login": is.User},
 			"html_url":   fmt.Sprintf("%s/%s/%d", s.HTMLURL(rp.Owner, rp.Name), kind, is.Number),
 			"created_at": is.CreatedAt.UTC().Format(time.RFC3339),
@@ -156,7 +164,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, owner, nam
 	base := s.HTMLURL(rp.Owner, rp.Name)
 	for _, c := range sel[lo:hi] {
 		m := map[string]any{
-			"id": c.ID, "body": c.Body,
+			"id": c.ID, "body": c.Body, "node_id": commentNodeID(c.ID, review),
 			"user":       map[string]any{"login": c.User},
 			"created_at": c.CreatedAt.UTC().Format(time.RFC3339),
 			"updated_at": updated(c.CreatedAt, c.UpdatedAt).UTC().Format(time.RFC3339),

@@ -207,6 +207,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/git/"):
 		s.serveGit(w, r)
+	case r.URL.Path == "/api/graphql":
+		s.serveGraphQL(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/v3/"):
 		s.serveAPI(w, r, strings.TrimPrefix(r.URL.Path, "/api/v3"))
 	default:
