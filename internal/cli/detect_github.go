@@ -34,7 +34,9 @@ type detectGitHubOptions struct {
 	Search             bool
 	PullRefs           bool
 	Issues, PRComments bool
+	EditHistory        bool
 	Gists              bool
+	Wiki               bool
 	AllSurfaces        bool
 	RepoTimeout        time.Duration
 	ProgressInterval   time.Duration
@@ -77,14 +79,19 @@ it complements the sweep, it does not replace it.
 comments and its review comments. --gists sweeps every revision of the
 gists of each --user and of each member of each --org (a gist is a git
 repository; findings name it "gist:OWNER/ID" and link to the revision; a
-gist deleted since it was listed is reported). --all-surfaces turns them
-all on. Each text
+gist deleted since it was listed is reported). --wiki sweeps every revision
+of the wiki of each repository listed (OWNER/NAME.wiki.git, named
+"OWNER/NAME.wiki" in findings, linked to the wiki page, with the author of
+the edit; a wiki turned off or without a page is skipped quietly).
+--all-surfaces turns them all on. Each text
 is scanned as its own item; a finding names its kind (issue, pull-request,
 issue-comment, pr-comment, review-comment), its author and its html_url.
 A repository whose issues cannot be read (403, 404, issues disabled) is
 reported and the sweep goes on. With --resume, a repository's texts are
-read again only when created or edited since the last run. Edit history is
-not scanned: GitHub's REST API returns each text as it is now.
+read again only when created or edited since the last run. --edit-history
+also scans the older versions of every edited text (GitHub's GraphQL API,
+same token): a key removed by an edit is still found, of kind
+KIND-edited, by the editor, linked to the text.
 
 The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 --api-url for GitHub Enterprise Server (https://HOST/api/v3).`,
@@ -119,8 +126,10 @@ The token comes from --token or GITHUB_TOKEN (GH_TOKEN also works); use
 	fs.BoolVar(&g.PullRefs, "pull-refs", false, "also scan pull request heads (refs/pull/N/head)")
 	fs.BoolVar(&g.Issues, "issues", false, "also scan issue titles, bodies and comments")
 	fs.BoolVar(&g.PRComments, "pr-comments", false, "also scan pull request titles, bodies, conversation and review comments")
+	fs.BoolVar(&g.EditHistory, "edit-history", false, "with --issues or --pr-comments, also scan the older versions of edited texts (GraphQL)")
 	fs.BoolVar(&g.Gists, "gists", false, "also sweep every revision of the gists of --user, and of the members of --org")
-	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments and --gists")
+	fs.BoolVar(&g.Wiki, "wiki", false, "also sweep every revision of each repository's wiki")
+	fs.BoolVar(&g.AllSurfaces, "all-surfaces", false, "scan every surface besides git history: --issues, --pr-comments, --edit-history, --gists and --wiki")
 	fs.DurationVar(&g.RepoTimeout, "repo-timeout", time.Hour, "give up on a repository after this long (0: never)")
 	fs.DurationVar(&g.ProgressInterval, "progress-interval", 30*time.Second, "when stderr is not a terminal, print a progress line this often (0: never)")
 	return cmd
@@ -144,8 +153,11 @@ func (g *detectGitHubOptions) parse() (ghsrc.Target, ghsrc.Shard, error) {
 		shard = s
 	}
 	if g.AllSurfaces {
-		g.Issues, g.PRComments = true, true
+		g.Issues, g.PRComments, g.EditHistory, g.Wiki = true, true, true, true
 		g.Gists = len(g.Users)+len(g.Orgs) > 0
+	}
+	if g.EditHistory && !g.Issues && !g.PRComments {
+		return target, shard, errors.New("detect github: --edit-history scans the texts of --issues or --pr-comments")
 	}
 	if g.Gists && len(g.Users)+len(g.Orgs) == 0 {
 		return target, shard, errors.New("detect github: --gists sweeps the gists of --user or of the members of --org")
@@ -188,7 +200,7 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 	prog := &ghsrc.Progress{Start: time.Now()}
 	comments := ghsrc.NewComments(ghsrc.CommentsOptions{
 		Client: client, Target: target, Filter: g.Filter, Shard: shard,
-		Issues: g.Issues, PullRequests: g.PRComments,
+		Issues: g.Issues, PullRequests: g.PRComments, Edits: g.EditHistory,
 		Workers: opts.Workers, State: state, OnError: errs.handle, Log: logf, Progress: prog,
 	})
 	surfaces := sourceSeq{comments}
@@ -202,6 +214,18 @@ func detectGitHubRun(ctx context.Context, sio *IO, opts *detectOptions, g *detec
 			Scan: reposweep.HistoryScanner[ghsrc.Gist](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
 			Run: reposweep.Run[ghsrc.Gist]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
 				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: gp},
+		}))
+	}
+	if g.Wiki {
+		wp := &ghsrc.Progress{}
+		defer func() {
+			logf(fmt.Sprintf("swept %d of %d wikis (%d without a page, %d failed, %d skipped, already scanned)", wp.Done.Load(), wp.Total.Load(), wp.Empty.Load(), wp.Failed.Load(), wp.Skipped.Load()))
+		}()
+		surfaces = append(surfaces, ghsrc.NewWikiSweep(ghsrc.WikiOptions{
+			Client: client, Target: target, Filter: g.Filter, Shard: shard, Token: token,
+			Scan: reposweep.HistoryScanner[ghsrc.Wiki](ghsrc.HistoryOptions{MaxBlobSize: max(opts.MaxFileSize, 0), OnError: errs.handle, Warn: logf}),
+			Run: reposweep.Run[ghsrc.Wiki]{Workers: opts.Workers, CacheDir: g.CacheDir, TempDir: g.TempDir,
+				State: state, RepoTimeout: g.RepoTimeout, OnError: errs.handle, Log: logf, Progress: wp},
 		}))
 	}
 	var src sources.Source

@@ -182,3 +182,67 @@ func TestDetectGitHubIssuesShardMerge(t *testing.T) {
 		t.Errorf("merged kinds %v, want one issue and one review comment", kinds)
 	}
 }
+
+// --wiki sweeps the repositories' wikis: a key in an old revision of a
+// page is found, linked to the page with the edit's author; the other
+// repositories' wikis, without a page, are skipped without an error.
+func TestDetectGitHubWiki(t *testing.T) {
+	srv, _ := fakeOrg(t, 1)
+	k := testkeys.LongTerm(testkeys.ConsoleUser(42), "210987654321", testkeys.Secret(42))
+	wiki := filepath.Join(t.TempDir(), "w.wiki.git")
+	plain := filepath.Join(t.TempDir(), "w.git")
+	for dir, commits := range map[string][]githubfake.Commit{
+		wiki: {
+			{Files: map[string][]byte{"Bedrock-Setup.md": []byte("key: " + k + "\n")}},
+			{Files: map[string][]byte{"Bedrock-Setup.md": []byte("key: ask ops\n")}},
+		},
+		plain: {{Files: map[string][]byte{"README.md": []byte("# w\n")}}},
+	} {
+		if err := githubfake.BuildRepo(dir, commits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Add(&githubfake.Repo{Owner: "acme", Name: "handbook", Dir: plain, Wiki: wiki})
+	code, out, errOut := runGitHub(t, "--org", "acme", "--include-repo", "handbook", "--include-repo", "svc-*", "--api-url", srv.APIURL(), "--wiki", "-f", "jsonl")
+	if code != ExitFound || !strings.Contains(errOut, "swept 2 of 2 wikis (1 without a page, 0 failed") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var f findings.Finding
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &f); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if f.Repo != "acme/handbook.wiki" || f.HTMLURL != srv.URL+"/acme/handbook/wiki/Bedrock-Setup" || f.Author == "" || f.Commit == "" {
+		t.Errorf("wiki finding %+v", f)
+	}
+}
+
+// --edit-history finds a key an edit removed from a comment, of kind
+// issue-comment-edited, by the editor, linked to the comment.
+func TestDetectGitHubEditHistory(t *testing.T) {
+	srv, _ := fakeOrg(t, 0)
+	k := testkeys.LongTerm(testkeys.ConsoleUser(43), "210987654321", testkeys.Secret(43))
+	t0 := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
+	plain := filepath.Join(t.TempDir(), "e.git")
+	if err := githubfake.BuildRepo(plain, []githubfake.Commit{{Files: map[string][]byte{"README.md": []byte("# e\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Add(&githubfake.Repo{Owner: "acme", Name: "edits", Dir: plain,
+		Issues: []*githubfake.Issue{{Number: 4, Title: "q", Body: "b", User: "bob", CreatedAt: t0}},
+		IssueComments: []*githubfake.Comment{{ID: 88, Issue: 4, Body: "(removed)", User: "bob", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
+			Edits: []githubfake.Edit{{Diff: "(removed)", Editor: "bob", At: t0.Add(time.Hour)}, {Diff: "token " + k, Editor: "bob", At: t0}}}},
+	})
+	code, out, errOut := runGitHub(t, "--repo", "acme/edits", "--api-url", srv.APIURL(), "--issues", "--edit-history", "-f", "jsonl")
+	if code != ExitFound {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var f findings.Finding
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &f); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if f.Kind != "issue-comment-edited" || f.Author != "bob" || f.HTMLURL != srv.HTMLURL("acme", "edits")+"/issues/4#issuecomment-88" {
+		t.Errorf("finding %+v", f)
+	}
+	if code, _, errOut := runGitHub(t, "--repo", "acme/edits", "--edit-history"); code != ExitFailure || !strings.Contains(errOut, "--edit-history scans the texts of --issues") {
+		t.Errorf("--edit-history alone: exit %d\n%s", code, errOut)
+	}
+}

@@ -28,7 +28,9 @@ func newCmdDetectGitLab(f *cmdutil.Factory, opts *detectOptions) *cobra.Command 
 subgroups' too), of users (--user) or name them (--project GROUP/NAME), clone
 each (branches and tags) and scan its whole history, --workers projects at a
 time. --snippets adds each project's snippets, which are git repositories
-too. Findings stream as they are found, each with its project and an
+too (every file of every revision), and with --user the personal snippets
+of the token's owner (GitLab's API lists no other user's: asking for
+them is reported). Findings stream as they are found, each with its project and an
 html_url to the file at the commit that introduced the key.
 
 Works with gitlab.com and self-managed instances (--api-url
@@ -56,7 +58,7 @@ for detect github.`,
 	fs.BoolVar(&g.IncludeSubgroups, "include-subgroups", false, "with --group, also the projects of its subgroups")
 	fs.StringArrayVar(&g.Users, "user", nil, "sweep every project of this user (repeatable)")
 	fs.StringArrayVar(&g.Projects, "project", nil, "sweep this project, GROUP/NAME (repeatable)")
-	fs.BoolVar(&g.Snippets, "snippets", false, "also sweep each project's snippets")
+	fs.BoolVar(&g.Snippets, "snippets", false, "also sweep each project's snippets, and the personal snippets of --user (the token's owner)")
 	fs.StringVar(&g.Token, "token", "", "GitLab token (default: $GITLAB_TOKEN)")
 	fs.StringVar(&g.APIURL, "api-url", "", "GitLab URL, for self-managed instances (default: "+glsrc.DefaultAPIURL+")")
 	g.sweepFlags.add(fs)

@@ -1,6 +1,7 @@
 package githubfake
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"sort"
@@ -18,6 +19,12 @@ type Issue struct {
 	Closed    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time // CreatedAt when zero
+	// Edits are its older versions, newest first, served by GraphQL
+	// (graphql.go); the REST answers show only Body. Gone: deleted
+	// between a listing and a GraphQL query (its node no longer
+	// resolves).
+	Edits []Edit
+	Gone  bool
 }
 
 // Comment is an issue comment (on an issue or a pull request's
@@ -35,6 +42,7 @@ type Comment struct {
 	UpdatedAt time.Time // CreatedAt when zero
 	Edited    int       // comments written by clients (checks.go): times updated
 	Bot       bool      // written with an App's installation token
+	Edits     []Edit    // older versions, newest first (graphql.go)
 }
 
 func updated(created, upd time.Time) time.Time {
@@ -108,7 +116,8 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, owner, name 
 		}
 		m := map[string]any{
 			"id": fnv(fmt.Sprintf("%s#%d", rp.FullName(), is.Number)), "number": is.Number,
-			"title": is.Title, "body": is.Body, "state": st,
+			"node_id": issueNodeID(rp.FullName(), is.Number),
+			"title":   is.Title, "body": is.Body, "state": st,
 			"user":       map[string]any{"login": is.User},
 			"html_url":   fmt.Sprintf("%s/%s/%d", s.HTMLURL(rp.Owner, rp.Name), kind, is.Number),
 			"created_at": is.CreatedAt.UTC().Format(time.RFC3339),
@@ -156,7 +165,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, owner, nam
 	base := s.HTMLURL(rp.Owner, rp.Name)
 	for _, c := range sel[lo:hi] {
 		m := map[string]any{
-			"id": c.ID, "body": c.Body,
+			"id": c.ID, "body": c.Body, "node_id": commentNodeID(c.ID, review),
 			"user":       map[string]any{"login": c.User},
 			"created_at": c.CreatedAt.UTC().Format(time.RFC3339),
 			"updated_at": updated(c.CreatedAt, c.UpdatedAt).UTC().Format(time.RFC3339),
@@ -189,6 +198,9 @@ type Gist struct {
 	Description string
 	Dir         string
 	Deleted     bool
+	// CloneURL, when set, is the git_pull_url the API answers instead of
+	// the fake's own: a hostile answer.
+	CloneURL string
 }
 
 // AddGist registers gists.
@@ -253,7 +265,7 @@ func (s *Server) listGists(w http.ResponseWriter, r *http.Request, user string) 
 			"id": g.ID, "description": g.Description, "public": true,
 			"owner":        map[string]any{"login": g.Owner},
 			"html_url":     s.URL + "/gist/" + g.Owner + "/" + g.ID,
-			"git_pull_url": s.URL + "/git/gist/" + g.ID + ".git",
+			"git_pull_url": cmp.Or(g.CloneURL, s.URL+"/git/gist/"+g.ID+".git"),
 		})
 	}
 	setLink(w, r, page, per, len(sel))

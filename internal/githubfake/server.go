@@ -13,6 +13,7 @@ package githubfake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -48,6 +49,15 @@ type Repo struct {
 	CloneStatus int
 	// SizeKB is reported as the API's size field.
 	SizeKB int
+	// Wiki is the bare repository of the repository's wiki, served at
+	// OWNER/NAME.wiki.git. Empty: a wiki without a page, whose clone
+	// GitHub answers with 404 although has_wiki is true. NoWiki: the wiki
+	// is turned off (has_wiki false; the clone answers 404 too).
+	Wiki   string
+	NoWiki bool
+	// CloneURL, when set, is the clone_url the API answers instead of
+	// the fake's own: a hostile answer (another host, file://, ext::).
+	CloneURL string
 	// Issues (and pull requests), their comments and pull request review
 	// comments, served by the issue endpoints (issues.go).
 	Issues         []*Issue
@@ -209,6 +219,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/git/"):
 		s.serveGit(w, r)
+	case r.URL.Path == "/api/graphql":
+		s.serveGraphQL(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/v3/"):
 		s.serveAPI(w, r, strings.TrimPrefix(r.URL.Path, "/api/v3"))
 	default:
@@ -225,7 +237,17 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.counts["git"]++
-	repo := s.byName[strings.ToLower(parts[0]+"/"+strings.TrimSuffix(parts[1], ".git"))]
+	// NAME.wiki.git is NAME's wiki (the fake holds no repository whose
+	// own name ends in ".wiki").
+	name, wiki := strings.CutSuffix(strings.TrimSuffix(parts[1], ".git"), ".wiki")
+	repo := s.byName[strings.ToLower(parts[0]+"/"+name)]
+	if wiki && repo != nil {
+		dir := repo.Wiki
+		if repo.NoWiki {
+			dir = ""
+		}
+		repo = &Repo{Owner: repo.Owner, Name: repo.Name + ".wiki", Dir: dir}
+	}
 	s.mu.Unlock()
 	if parts[0] == "gist" {
 		repo = nil
@@ -434,8 +456,9 @@ func (s *Server) repoJSON(r *Repo) map[string]any {
 		"topics":         topics,
 		"default_branch": r.DefaultBranch,
 		"size":           r.SizeKB,
+		"has_wiki":       !r.NoWiki,
 		"html_url":       s.HTMLURL(r.Owner, r.Name),
-		"clone_url":      s.CloneURL(r.Owner, r.Name),
+		"clone_url":      cmp.Or(r.CloneURL, s.CloneURL(r.Owner, r.Name)),
 		"url":            s.APIURL() + "repos/" + r.FullName(),
 	}
 }

@@ -20,6 +20,7 @@
 package gitlabfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ type Project struct {
 	// CloneStatus, when not 0, is the status of every git request.
 	CloneStatus int
 	Snippets    []*Snippet
+	// CloneURL, when set, is the http_url_to_repo the API answers
+	// instead of the fake's own: a hostile answer.
+	CloneURL string
 
 	id int
 }
@@ -56,6 +60,9 @@ type Project struct {
 type Snippet struct {
 	Title string
 	Dir   string
+	// Files are the snippet's file names, as the API lists them (its
+	// git repository holds their content).
+	Files []string
 	id    int
 }
 
@@ -75,11 +82,15 @@ type Fault struct {
 type Server struct {
 	URL   string
 	Token string // when set, required from API and git clients
+	// User is the user name of the token's owner: GET /user, and whose
+	// personal snippets GET /snippets lists.
+	User string
 
 	mu       sync.Mutex
 	projects []*Project
 	byPath   map[string]*Project
-	snippets map[string]*Snippet // "project/snippets/ID"
+	snippets map[string]*Snippet // "project/snippets/ID", and "snippets/ID" for personal ones
+	personal []personalSnippet
 	faults   []*Fault
 	log      []string // API request URIs
 	srv      *httptest.Server
@@ -130,6 +141,24 @@ func (s *Server) Add(ps ...*Project) {
 			sn.id = s.nextID
 			s.snippets[strings.ToLower(p.Path)+"/snippets/"+strconv.Itoa(sn.id)] = sn
 		}
+	}
+}
+
+type personalSnippet struct {
+	owner string
+	*Snippet
+}
+
+// AddPersonalSnippets registers personal snippets of user owner (not in
+// a project), each a git repository at /snippets/ID.git.
+func (s *Server) AddPersonalSnippets(owner string, sns ...*Snippet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sn := range sns {
+		s.nextID++
+		sn.id = s.nextID
+		s.snippets["snippets/"+strconv.Itoa(sn.id)] = sn
+		s.personal = append(s.personal, personalSnippet{owner, sn})
 	}
 }
 
@@ -223,6 +252,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		s.getProject(w, id)
 	case len(parts) == 3 && parts[0] == "projects" && parts[2] == "snippets":
 		s.projectSnippets(w, r, id)
+	case p == "user":
+		s.currentUser(w)
+	case p == "snippets":
+		s.userSnippets(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 	}
@@ -286,7 +319,7 @@ func (s *Server) projectJSON(p *Project) map[string]any {
 		"path_with_namespace": p.Path,
 		"namespace":           map[string]any{"full_path": ns},
 		"web_url":             s.WebURL(p.Path),
-		"http_url_to_repo":    s.URL + "/" + p.Path + ".git",
+		"http_url_to_repo":    cmp.Or(p.CloneURL, s.URL+"/"+p.Path+".git"),
 		"default_branch":      nil,
 		"visibility":          "private",
 	}
@@ -457,6 +490,55 @@ func (s *Server) projectSnippets(w http.ResponseWriter, r *http.Request, id stri
 			"web_url":          web,
 			"raw_url":          web + "/raw",
 			"http_url_to_repo": s.URL + "/" + p.Path + "/snippets/" + strconv.Itoa(sn.id) + ".git",
+		})
+	}
+	offsetPage(w, r, items)
+}
+
+// currentUser serves GET /user: the token's owner
+// (https://docs.gitlab.com/api/users/#get-the-current-user); 401 without
+// a token.
+func (s *Server) currentUser(w http.ResponseWriter) {
+	if s.User == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": 1, "username": s.User, "name": s.User, "state": "active"})
+}
+
+// userSnippets serves GET /snippets: the personal snippets of the token's
+// owner, offset-paged (https://docs.gitlab.com/api/snippets/#list-all-snippets-for-current-user).
+// GitLab's API has no listing of another user's snippets.
+func (s *Server) userSnippets(w http.ResponseWriter, r *http.Request) {
+	if s.User == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
+		return
+	}
+	s.mu.Lock()
+	var mine []personalSnippet
+	for _, p := range s.personal {
+		if strings.EqualFold(p.owner, s.User) {
+			mine = append(mine, p)
+		}
+	}
+	s.mu.Unlock()
+	items := []any{}
+	for _, p := range mine {
+		web := s.URL + "/-/snippets/" + strconv.Itoa(p.id)
+		files := []any{}
+		for _, f := range p.Files {
+			files = append(files, map[string]any{"path": f, "raw_url": web + "/raw/main/" + f})
+		}
+		items = append(items, map[string]any{
+			"id":               p.id,
+			"title":            p.Title,
+			"project_id":       nil,
+			"visibility":       "private",
+			"author":           map[string]any{"username": p.owner},
+			"web_url":          web,
+			"raw_url":          web + "/raw",
+			"files":            files,
+			"http_url_to_repo": s.URL + "/snippets/" + strconv.Itoa(p.id) + ".git",
 		})
 	}
 	offsetPage(w, r, items)

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v62/github"
+
+	"github.com/bks-dev/bks/sources/reposweep"
 )
 
 // DefaultAPIURL is github.com's REST API.
@@ -194,4 +196,19 @@ func (l *limiter) announce(kind, what string, wait time.Duration) {
 		l.log(fmt.Sprintf("GitHub %s rate limit reached (%s): waiting until %s (%s)",
 			kind, what, until.Format("15:04:05 MST"), wait.Round(time.Second)))
 	}
+}
+
+// CloneHosts are the hosts a sweep through c may clone from: the API's
+// own (GitHub Enterprise Server serves git, gists included, on the API's
+// host), and for an API at api.HOST (github.com's api.github.com,
+// GHE.com's api.SUBDOMAIN.ghe.com) HOST and gist.HOST. A clone URL of an
+// API answer naming any other host is refused (reposweep.Hosts).
+func CloneHosts(c *gh.Client) reposweep.Hosts {
+	u := c.BaseURL
+	bases := []string{u.Scheme + "://" + u.Host}
+	if rest, ok := strings.CutPrefix(strings.ToLower(u.Host), "api."); ok && rest != "" {
+		bases = append(bases, u.Scheme+"://"+rest, u.Scheme+"://gist."+rest)
+	}
+	h, _ := reposweep.PinHosts(bases...) // c.BaseURL is absolute; an error leaves none: every clone refused
+	return h
 }

@@ -35,6 +35,10 @@ type CommentsOptions struct {
 	// Issues scans issue bodies and their comments; PullRequests scans
 	// pull request bodies, conversation comments and review comments.
 	Issues, PullRequests bool
+	// Edits also scans the edit history of every text edited since it
+	// was written (GraphQL userContentEdits, the same token): each older
+	// version is its own item, of kind KIND-edited, by its editor.
+	Edits bool
 	// Workers is how many repositories are read at once; max(4, CPUs)
 	// when 0.
 	Workers int
@@ -52,13 +56,14 @@ type CommentsOptions struct {
 	// Progress, when not nil, counts the bytes scanned.
 	Progress *Progress
 
-	sleep func(context.Context, time.Duration) error // tests
+	sleep     func(context.Context, time.Duration) error // tests
+	editsPage int                                        // tests; editsPage when 0
 }
 
 // Comments is a source of the issue and pull request texts (bodies,
 // comments, review comments) of every repository of a target, read through
-// the REST API. GitHub's REST API returns each text as it is now: the edit
-// history of a body or a comment is not scanned (see the README). It calls
+// the REST API; with Edits, the older versions of each edited text too,
+// read through GraphQL (the REST API returns each text as it is now). It calls
 // yield from several goroutines at once (one per repository); the chunks
 // of one text come in order from one goroutine.
 type Comments struct {
@@ -82,6 +87,12 @@ type text struct {
 	kind, htmlURL, author string
 	created               time.Time
 	data                  string
+	// nodeID is its GraphQL id; edited says it was changed since it
+	// was written (updated_at after created_at), so it may have older
+	// versions; body is the part of data an edit holds.
+	nodeID string
+	edited bool
+	body   string
 }
 
 // textList is one listing endpoint of a repository's texts.
@@ -107,6 +118,9 @@ func (c *Comments) surfaces() string {
 	}
 	if c.opts.PullRequests {
 		s = append(s, "pr-comments")
+	}
+	if c.opts.Edits {
+		s = append(s, "edits")
 	}
 	return strings.Join(s, "+")
 }
@@ -136,13 +150,17 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 			since, _ = time.Parse(time.RFC3339, rs.Head)
 		}
 	}
-	emit := func(t text) error {
+	var emit func(t text) error
+	emit = func(t text) error {
 		c.texts.Add(1)
 		if p := c.opts.Progress; p != nil {
 			p.Bytes.Add(int64(len(t.data)))
 		}
 		if err := split.SplitBytes([]byte(t.data), c.origin(r, t), yield); err != nil {
 			return &yieldError{err}
+		}
+		if c.opts.Edits && t.edited && t.nodeID != "" {
+			return c.emitEdits(ctx, r, t, emit)
 		}
 		return nil
 	}
@@ -166,6 +184,27 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 		if err := st.Record(key, Tip{Head: start.Format(time.RFC3339), Refs: c.surfaces()}, time.Now()); err != nil && c.opts.OnError != nil {
 			c.opts.OnError(r.FullName, err)
 		}
+	}
+	return nil
+}
+
+// emitEdits emits the older versions of text t, each as a text of kind
+// KIND-edited by its editor, at its time, linked to t. A version equal to
+// the text as it is now is left out (scanned already). A history that
+// cannot be read is reported, named by t's link, and the scan goes on.
+func (c *Comments) emitEdits(ctx context.Context, r Repo, t text, emit func(text) error) error {
+	err := textEdits(ctx, c.opts.Client, c.lim, t.nodeID, c.opts.editsPage, func(e edit) error {
+		if e.diff == t.body {
+			return nil
+		}
+		return emit(text{kind: t.kind + KindEdited, htmlURL: t.htmlURL, author: e.editor, created: e.at, data: e.diff})
+	})
+	var ye *yieldError
+	if err == nil || errors.As(err, &ye) || ctx.Err() != nil {
+		return err
+	}
+	if c.opts.OnError != nil {
+		c.opts.OnError(r.FullName+" (edit history of "+t.htmlURL+")", err)
 	}
 	return nil
 }
@@ -229,7 +268,8 @@ func listIssueTexts(ctx context.Context, c *Comments, r Repo, since time.Time, e
 			return nil
 		}
 		return emit(text{kind: kind, htmlURL: is.GetHTMLURL(), author: is.GetUser().GetLogin(),
-			created: is.GetCreatedAt().Time, data: is.GetTitle() + "\n" + is.GetBody()})
+			created: is.GetCreatedAt().Time, data: is.GetTitle() + "\n" + is.GetBody(),
+			nodeID: is.GetNodeID(), edited: is.GetUpdatedAt().After(is.GetCreatedAt().Time), body: is.GetBody()})
 	})
 }
 
@@ -254,7 +294,8 @@ func listIssueComments(ctx context.Context, c *Comments, r Repo, since time.Time
 			return nil
 		}
 		return emit(text{kind: kind, htmlURL: ic.GetHTMLURL(), author: ic.GetUser().GetLogin(),
-			created: ic.GetCreatedAt().Time, data: ic.GetBody()})
+			created: ic.GetCreatedAt().Time, data: ic.GetBody(),
+			nodeID: ic.GetNodeID(), edited: ic.GetUpdatedAt().After(ic.GetCreatedAt().Time), body: ic.GetBody()})
 	})
 }
 
@@ -268,6 +309,7 @@ func listReviewComments(ctx context.Context, c *Comments, r Repo, since time.Tim
 		return c.opts.Client.PullRequests.ListComments(ctx, r.Owner, r.Name, 0, &gh.PullRequestListCommentsOptions{Since: since, ListOptions: lo})
 	}, func(pc *gh.PullRequestComment) error {
 		return emit(text{kind: KindReviewComment, htmlURL: pc.GetHTMLURL(), author: pc.GetUser().GetLogin(),
-			created: pc.GetCreatedAt().Time, data: pc.GetBody()})
+			created: pc.GetCreatedAt().Time, data: pc.GetBody(),
+			nodeID: pc.GetNodeID(), edited: pc.GetUpdatedAt().After(pc.GetCreatedAt().Time), body: pc.GetBody()})
 	})
 }

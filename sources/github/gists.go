@@ -62,6 +62,7 @@ func NewGistSweep(opts GistOptions) *GistSweep {
 	s.Sweep = reposweep.New(reposweep.Options[Gist]{
 		List:  s.List,
 		Token: opts.Token,
+		Hosts: CloneHosts(opts.Client),
 		// A gist's files link to the revision, not to a path below it:
 		// set the link before the sweep would build a blob link.
 		Scan: func(ctx context.Context, dir string, g Gist, split sources.Chunker, yield func(sources.Chunk) error) error {

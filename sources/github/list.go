@@ -25,6 +25,7 @@ type Repo struct {
 	Visibility    string // public, private, internal
 	Topics        []string
 	SizeKB        int
+	HasWiki       bool
 }
 
 func repoFrom(r *gh.Repository) Repo {
@@ -41,6 +42,7 @@ func repoFrom(r *gh.Repository) Repo {
 		Visibility:    r.GetVisibility(),
 		Topics:        r.Topics,
 		SizeKB:        r.GetSize(),
+		HasWiki:       r.GetHasWiki(),
 	}
 	if out.Owner == "" || out.Name == "" {
 		if o, n, ok := strings.Cut(out.FullName, "/"); ok {

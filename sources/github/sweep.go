@@ -111,6 +111,7 @@ func NewSweep(opts Options) *Sweep {
 		List:     s.List,
 		Scan:     opts.Scan,
 		Token:    opts.Token,
+		Hosts:    CloneHosts(opts.Client),
 		Refspecs: refspecs(opts.PullRefs),
 		Run: reposweep.Run[Repo]{
 			Workers:     opts.Workers,

@@ -21,7 +21,9 @@ type Target struct {
 	IncludeSubgroups bool
 	Users            []string // user names
 	Projects         []string // full paths, "acme/platform/api"
-	// Snippets also sweeps the snippets of every project listed.
+	// Snippets also sweeps the snippets of every project listed, and the
+	// personal snippets of the Users (the token owner's only: GitLab's
+	// API lists no other user's).
 	Snippets bool
 }
 
@@ -101,6 +103,9 @@ func (l *Lister) List(ctx context.Context) ([]reposweep.Repo, error) {
 			out = append(out, l.snippets(ctx, r)...)
 		}
 	}
+	if l.Target.Snippets && len(l.Target.Users) > 0 {
+		out = append(out, l.personalSnippets(ctx, l.Target.Users)...)
+	}
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].FullName) < strings.ToLower(out[j].FullName) })
 	return out, nil
 }
@@ -178,27 +183,59 @@ type snippet struct {
 // "PROJECT/-/snippets/ID". A project whose snippets cannot be listed is
 // reported; one with snippets turned off (403/404) has none.
 func (l *Lister) snippets(ctx context.Context, p reposweep.Repo) []reposweep.Repo {
-	var out []reposweep.Repo
 	path := "projects/" + gl.PathEscape(p.FullName) + "/snippets"
+	out, err := l.snippetRepos(ctx, path, p.FullName)
+	if code := status(err); err != nil && code != http.StatusForbidden && code != http.StatusNotFound {
+		l.report("snippets of "+p.FullName, describe(err))
+	}
+	return out
+}
+
+// personalSnippets lists the personal snippets (not in a project) of the
+// users, each a repository named "USER/-/snippets/ID". GitLab's API lists
+// only those of the token's owner (GET /snippets); another user's cannot
+// be listed (https://gitlab.com/gitlab-org/gitlab/-/issues/376680), which
+// is reported, not passed over in silence.
+func (l *Lister) personalSnippets(ctx context.Context, users []string) []reposweep.Repo {
+	me, _, err := l.Client.Users.CurrentUser(gl.WithContext(ctx))
+	if err != nil {
+		l.report("personal snippets", fmt.Errorf("who owns the token: %w", describe(err)))
+		return nil
+	}
+	var out []reposweep.Repo
+	for _, u := range users {
+		if !strings.EqualFold(u, me.Username) {
+			l.report("personal snippets of "+u, fmt.Errorf("GitLab's API lists the personal snippets of the token's owner (%s) only", me.Username))
+			continue
+		}
+		got, err := l.snippetRepos(ctx, "snippets", me.Username)
+		if err != nil {
+			l.report("personal snippets of "+u, describe(err))
+		}
+		out = append(out, got...)
+	}
+	return out
+}
+
+// snippetRepos pages through the snippets at API path, each a repository
+// named "OWNER/-/snippets/ID" (OWNER a project or a user), and returns
+// those in the shard, with what was listed before an error.
+func (l *Lister) snippetRepos(ctx context.Context, path, owner string) ([]reposweep.Repo, error) {
+	var out []reposweep.Repo
 	for page := int64(1); page != 0; {
 		req, err := l.Client.NewRequest(http.MethodGet, path, &gl.ListOptions{Page: page, PerPage: l.pageSize()}, []gl.RequestOptionFunc{gl.WithContext(ctx)})
 		if err != nil {
-			l.report("snippets of "+p.FullName, err)
-			return out
+			return out, err
 		}
 		var list []snippet
 		resp, err := l.Client.Do(req, &list)
 		if err != nil {
-			if code := status(err); code == http.StatusForbidden || code == http.StatusNotFound {
-				return out
-			}
-			l.report("snippets of "+p.FullName, describe(err))
-			return out
+			return out, err
 		}
 		for _, s := range list {
 			r := reposweep.Repo{
-				FullName: p.FullName + "/-/snippets/" + strconv.FormatInt(s.ID, 10),
-				Owner:    p.FullName,
+				FullName: owner + "/-/snippets/" + strconv.FormatInt(s.ID, 10),
+				Owner:    owner,
 				Name:     "snippet " + strconv.FormatInt(s.ID, 10),
 				HTMLURL:  s.WebURL,
 				CloneURL: s.HTTPURLToRepo,
@@ -210,7 +247,7 @@ func (l *Lister) snippets(ctx context.Context, p reposweep.Repo) []reposweep.Rep
 		}
 		page = resp.NextPage
 	}
-	return out
+	return out, nil
 }
 
 func (l *Lister) report(item string, err error) {

@@ -12,6 +12,15 @@ import (
 // (https://docs.gitlab.com/user/profile/personal_access_tokens/).
 const GitUser = "oauth2"
 
+// CloneHosts are the hosts a sweep through c may clone from: the
+// instance's own (the API's host). A project's or a snippet's
+// http_url_to_repo naming any other host is refused (reposweep.Hosts).
+func CloneHosts(c *gl.Client) reposweep.Hosts {
+	u := c.BaseURL()
+	h, _ := reposweep.PinHosts(u.Scheme + "://" + u.Host) // an error leaves none: every clone refused
+	return h
+}
+
 // Options configure a sweep.
 type Options struct {
 	Client *gl.Client
@@ -33,6 +42,7 @@ func NewSweep(o Options) *reposweep.Sweep[reposweep.Repo] {
 		Token:   o.Token,
 		GitUser: GitUser,
 		Links:   Links,
+		Hosts:   CloneHosts(o.Client),
 		Run:     o.Run,
 	})
 }

@@ -50,6 +50,7 @@ func newInstance(t *testing.T, n, m int) *instance {
 	}
 	t.Cleanup(srv.Close)
 	srv.Token = token
+	srv.User = "alice" // the token's owner
 	in := &instance{srv: srv, keys: map[string]string{}, dirs: map[string]string{}}
 	root := t.TempDir()
 	build := func(name string, commits []githubfake.Commit) string {

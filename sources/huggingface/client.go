@@ -66,6 +66,14 @@ func NewClient(endpoint, token string, hc *http.Client) (*Client, error) {
 	return &Client{endpoint: u, token: token, hc: hc, sleep: reposweep.Sleep, serverWait: time.Second}, nil
 }
 
+// cloneHosts are the hosts a sweep may clone from: the Hub's own (the
+// sweep builds each clone URL on the endpoint; the pin holds whatever the
+// listing names).
+func (c *Client) cloneHosts() reposweep.Hosts {
+	h, _ := reposweep.PinHosts(c.endpoint.Scheme + "://" + c.endpoint.Host) // an error leaves none: every clone refused
+	return h
+}
+
 // Token is the token the client sends.
 func (c *Client) Token() string { return c.token }
 

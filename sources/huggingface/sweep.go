@@ -53,6 +53,7 @@ func NewSweep(o Options) *reposweep.Sweep[reposweep.Repo] {
 		Token:   o.Client.Token(),
 		GitUser: GitUser,
 		Links:   reposweep.GitHubLinks,
+		Hosts:   o.Client.cloneHosts(),
 		Run:     o.Run,
 	})
 }

@@ -3,8 +3,10 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -59,7 +61,52 @@ func inflateLayer(l v1.Layer, stored bool) (io.ReadCloser, error) {
 		}
 		r, closeDec = zr, zr.Close
 	}
-	return &closer{Reader: r, close: func() error { closeDec(); return rc.Close() }}, nil
+	return &closer{Reader: &verified{r: r, blob: br}, close: func() error { closeDec(); return rc.Close() }}, nil
+}
+
+// DigestError says a layer's blob does not match the digest (or the
+// size) its manifest names: a registry or a proxy in between served other
+// bytes. Nothing read from such a layer is scanned.
+type DigestError struct{ Err error }
+
+func (e *DigestError) Error() string {
+	return "the layer's bytes do not match its digest (not scanned): " + e.Err.Error()
+}
+func (e *DigestError) Unwrap() error { return e.Err }
+
+// verified reads the uncompressed stream r of blob, and at its end reads
+// blob to its own end, where go-containerregistry checks the digest of
+// what was read (a decompressor stops at the end of its data, which need
+// not be the blob's). A mismatch is a *DigestError instead of io.EOF.
+type verified struct {
+	r, blob io.Reader
+	done    bool
+}
+
+func (v *verified) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	if err == io.EOF && !v.done {
+		v.done = true
+		if _, derr := io.Copy(io.Discard, v.blob); derr != nil {
+			return n, &DigestError{derr}
+		}
+	}
+	if err != nil && err != io.EOF && isVerifyError(err) {
+		return n, &DigestError{err}
+	}
+	return n, err
+}
+
+// isVerifyError recognizes go-containerregistry's checks of a blob's
+// digest and size as read (pkg/v1/internal/verify: "error verifying
+// sha256 checksum after reading …", "error verifying size; …"), which
+// reach an uncompressed blob's reader as they are.
+func isVerifyError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var de *DigestError
+	return errors.As(err, &de) || strings.Contains(err.Error(), "error verifying ")
 }
 
 type closer struct {

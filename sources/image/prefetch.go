@@ -21,7 +21,9 @@ import (
 // once in a sweep (a token each, given back once the spill is scanned and
 // removed), each at most MaxTotalBytes (the layer limit); memory does not
 // grow with them (disk and page cache do). A layer the top-down scan
-// reaches before its prefetch started is streamed as before.
+// reaches before its prefetch started is inflated by the scan itself: to
+// a temporary file too when it is stored (a registry's blob: its digest is
+// checked at the blob's end, before any of it is scanned), else streamed.
 
 // spill is one layer inflated ahead to a temporary file.
 type spill struct {
@@ -101,11 +103,16 @@ func (p *prefetcher) run(ctx context.Context) {
 }
 
 // take returns how to read layer i's uncompressed stream: its spill once
-// written, or the layer itself when no prefetch took it.
+// written, or the layer itself when no prefetch took it: a layer as
+// stored (a registry's blob) is inflated to a temporary file first, read
+// to its end so that its digest is checked before any of it is scanned.
 func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, error), error) {
 	p.next.Store(int64(i))
 	if p.taken[i].CompareAndSwap(false, true) {
 		l, stored := p.layers[i], p.stored
+		if stored {
+			return func() (io.ReadCloser, error) { return p.sw.openVerified(ctx, l) }, nil
+		}
 		return func() (io.ReadCloser, error) { return openLayer(l, stored) }, nil
 	}
 	s := p.spills[i]
@@ -122,7 +129,7 @@ func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, er
 // back, the scan then being on to layer i-1.
 func (p *prefetcher) replay(i int, s *spill) (io.ReadCloser, error) {
 	p.next.Store(int64(i - 1))
-	if s.f == nil {
+	if s.f == nil || isVerifyError(s.err) {
 		p.release(s)
 		return nil, s.err
 	}
@@ -163,6 +170,31 @@ func (p *prefetcher) close() {
 	}
 }
 
+// openVerified inflates the stored layer l to a temporary file, checking
+// its blob's digest, and returns the file to read back, then the error
+// that ended the stream; the file is removed when closed. A layer whose
+// blob does not match its digest is not read back at all (*DigestError).
+func (sw *sweep) openVerified(ctx context.Context, l v1.Layer) (io.ReadCloser, error) {
+	f, err := sw.inflateFile(ctx, l, true)
+	if f == nil {
+		return nil, err
+	}
+	remove := func() error { f.Close(); return os.Remove(f.Name()) }
+	if err != nil && isVerifyError(err) {
+		remove()
+		return nil, err
+	}
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+		remove()
+		return nil, serr
+	}
+	end := err
+	if end == nil {
+		end = io.EOF
+	}
+	return &closer{Reader: io.MultiReader(bufio.NewReaderSize(f, 256<<10), errReader{end}), close: remove}, nil
+}
+
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
@@ -174,6 +206,12 @@ var spilled atomic.Int64
 // a new temporary file. It returns the file (nil when none could be
 // written) and the error that ended the stream, if any.
 func (sw *sweep) inflate(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
+	spilled.Add(1)
+	return sw.inflateFile(ctx, l, stored)
+}
+
+// inflateFile is inflate, uncounted.
+func (sw *sweep) inflateFile(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
 	rc, err := inflateLayer(l, stored)
 	if err != nil {
 		return nil, err
@@ -183,7 +221,6 @@ func (sw *sweep) inflate(ctx context.Context, l v1.Layer, stored bool) (*os.File
 	if err != nil {
 		return nil, err
 	}
-	spilled.Add(1)
 	compressed, _ := l.Size()
 	lr := &layerReader{r: &ctxReader{ctx: ctx, r: rc}, compressed: compressed, lim: &sw.limits}
 	if d, err := l.Digest(); err == nil {

@@ -2,6 +2,7 @@ package reposweep
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +20,10 @@ import (
 // ErrEmptyRepository says a repository has no commits.
 var ErrEmptyRepository = errors.New("empty repository (no commits)")
 
+// ErrNotFound says the host answered a git request with 404: the
+// repository does not exist (or the token may not see it).
+var ErrNotFound = errors.New("repository not found")
+
 // gitRunner runs the git CLI with the token passed in the environment
 // (never on the command line, never in a URL or a config file) and every
 // prompt disabled.
@@ -26,7 +31,16 @@ type gitRunner struct {
 	git   string // path of git; "git" when empty
 	user  string // the user name sent with token
 	token string
+	// protocols are the transports git may use (GIT_ALLOW_PROTOCOL):
+	// allowedProtocols when empty. Only tests cloning a local path add
+	// "file".
+	protocols string
 }
+
+// allowedProtocols are the transports a sweep's git may use: the clone
+// URLs are checked (Hosts) before git sees them, and this holds for what
+// git itself would go to besides (submodules, ext::, file://, ssh).
+const allowedProtocols = "http:https"
 
 func (g *gitRunner) env() []string {
 	env := append(os.Environ(),
@@ -35,10 +49,14 @@ func (g *gitRunner) env() []string {
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
+		"GIT_ALLOW_PROTOCOL="+cmp.Or(g.protocols, allowedProtocols),
 	)
 	// Configuration through the environment (git >= 2.31): no credential
 	// helper, and the token as an Authorization header.
-	cfg := [][2]string{{"credential.helper", ""}, {"core.askPass", ""}}
+	// Redirects are not followed: after a redirect of its first request
+	// git sends every later one, with http.extraHeader (the token), to
+	// the host redirected to, which may be any host.
+	cfg := [][2]string{{"credential.helper", ""}, {"core.askPass", ""}, {"http.followRedirects", "false"}}
 	if g.token != "" {
 		user := g.user
 		if user == "" {
@@ -78,6 +96,11 @@ func (g *gitRunner) run(ctx context.Context, dir string, args ...string) ([]byte
 		}
 		if msg == "" {
 			return nil, fmt.Errorf("git %s: %w", args[0], err)
+		}
+		// git's words for a 404 over HTTP (LC_ALL=C): "fatal:
+		// repository 'URL/' not found".
+		if strings.Contains(msg, "fatal: repository '") && strings.HasSuffix(msg, "' not found") {
+			return nil, fmt.Errorf("git %s: %w: %w: %s", args[0], err, ErrNotFound, msg)
 		}
 		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, msg)
 	}

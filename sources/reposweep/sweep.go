@@ -76,6 +76,14 @@ type Options[R Item] struct {
 	Refspecs []string
 	// Links build the html_url of findings (GitHubLinks when zero).
 	Links Links
+	// Optional: a repository the host answers 404 for (a GitHub wiki
+	// without a page) is counted empty, without an error or a note.
+	Optional bool
+	// Hosts are the hosts clone URLs may name (PinHosts: the API's own,
+	// or the configured git host); a repository whose clone URL names
+	// another host or transport is refused and reported, and the sweep
+	// goes on. Required: with none, every repository is refused.
+	Hosts Hosts
 	Run[R]
 }
 
@@ -214,7 +222,6 @@ func Each[R any](ctx context.Context, workers int, items []R, fn func(context.Co
 // the sweep (yield failed, ctx done); anything else is reported.
 func (s *Sweep[R]) one(ctx context.Context, item R, split sources.Chunker, yield func(sources.Chunk) error) (err error) {
 	p := s.opts.Progress
-	r := item.SweepRepo()
 	outcome := OutcomeScanned
 	defer func() {
 		if ctx.Err() != nil && err == nil {
@@ -236,47 +243,56 @@ func (s *Sweep[R]) one(ctx context.Context, item R, split sources.Chunker, yield
 			s.opts.OnRepo(item, outcome)
 		}
 	}()
-	fail := func(e error) error {
-		var ye *yieldError
-		if errors.As(e, &ye) {
-			return ye.err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		outcome = OutcomeFailed
-		if s.opts.OnError != nil {
-			s.opts.OnError(r.FullName, e)
-		}
-		return nil
-	}
 	rctx := ctx
 	if s.opts.RepoTimeout > 0 {
 		var cancel context.CancelFunc
 		rctx, cancel = context.WithTimeout(ctx, s.opts.RepoTimeout)
 		defer cancel()
 	}
-	timedOut := func(e error) error {
-		if ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("timed out after %s: %w", s.opts.RepoTimeout, e)
-		}
-		return e
+	outcome, e := s.sweepOne(rctx, item, split, yield)
+	var ye *yieldError
+	switch {
+	case e == nil:
+		return nil
+	case errors.As(e, &ye):
+		return ye.err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case s.opts.Optional && errors.Is(e, ErrNotFound):
+		outcome = OutcomeEmpty
+		return nil
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		e = fmt.Errorf("timed out after %s: %w", s.opts.RepoTimeout, e)
 	}
+	outcome = OutcomeFailed
+	if s.opts.OnError != nil {
+		s.opts.OnError(item.SweepRepo().FullName, e)
+	}
+	return nil
+}
+
+// sweepOne checks the clone URL, skips a repository scanned before at
+// the same tip, and clones and scans it; it returns the outcome, or an
+// error (a *yieldError when the consumer failed).
+func (s *Sweep[R]) sweepOne(ctx context.Context, item R, split sources.Chunker, yield func(sources.Chunk) error) (string, error) {
+	r := item.SweepRepo()
 	if r.CloneURL == "" {
-		return fail(errors.New("no clone URL"))
+		return "", errors.New("no clone URL")
 	}
-	r, err = s.git.resolveHead(rctx, r)
+	if err := s.opts.Hosts.Check(r.CloneURL); err != nil {
+		return "", err
+	}
+	r, err := s.git.resolveHead(ctx, r)
 	if err != nil {
-		return fail(timedOut(err))
+		return "", err
 	}
 	if st := s.opts.State; st != nil {
-		tip, err := s.git.remoteTip(rctx, r, s.opts.Refspecs)
+		tip, err := s.git.remoteTip(ctx, r, s.opts.Refspecs)
 		if err != nil {
-			return fail(timedOut(err))
+			return "", err
 		}
 		if st.Scanned(r.FullName, tip) {
-			outcome = OutcomeSkipped
-			return nil
+			return OutcomeSkipped, nil
 		}
 	}
 	var dir string
@@ -285,32 +301,31 @@ func (s *Sweep[R]) one(ctx context.Context, item R, split sources.Chunker, yield
 	} else {
 		tmp, err := os.MkdirTemp(s.opts.TempDir, "bks-clone-*")
 		if err != nil {
-			return fail(fmt.Errorf("clone: %w", err))
+			return "", fmt.Errorf("clone: %w", err)
 		}
 		defer os.RemoveAll(tmp)
 		dir = filepath.Join(tmp, "repo.git")
 	}
-	if err := s.git.fetch(rctx, r, dir, s.opts.Refspecs); err != nil {
+	if err := s.git.fetch(ctx, r, dir, s.opts.Refspecs); err != nil {
 		if errors.Is(err, ErrEmptyRepository) {
-			outcome = OutcomeEmpty
 			s.log(fmt.Sprintf("%s: empty repository, nothing to scan", r.FullName))
-			return nil
+			return OutcomeEmpty, nil
 		}
-		return fail(timedOut(err))
+		return "", err
 	}
-	if err := s.opts.Scan(rctx, dir, item, split, s.wrapYield(r, yield)); err != nil {
-		return fail(timedOut(fmt.Errorf("scan history: %w", err)))
+	if err := s.opts.Scan(ctx, dir, item, split, s.wrapYield(r, yield)); err != nil {
+		return "", fmt.Errorf("scan history: %w", err)
 	}
 	if st := s.opts.State; st != nil {
-		tip, err := s.git.localTip(rctx, dir, r.DefaultBranch, s.opts.Refspecs)
+		tip, err := s.git.localTip(ctx, dir, r.DefaultBranch, s.opts.Refspecs)
 		if err == nil {
 			err = st.Record(r.FullName, tip, time.Now())
 		}
 		if err != nil {
-			return fail(err)
+			return "", err
 		}
 	}
-	return nil
+	return OutcomeScanned, nil
 }
 
 func (s *Sweep[R]) log(msg string) {

@@ -17,7 +17,7 @@ func TestTipWithoutDefaultBranch(t *testing.T) {
 	if err := githubfake.BuildRepo(dir, []githubfake.Commit{{Files: map[string][]byte{"a": []byte("a\n")}}}); err != nil {
 		t.Fatal(err)
 	}
-	g := &gitRunner{}
+	g := &gitRunner{protocols: "file"} // a local path, deliberately
 	ctx := context.Background()
 	r := Repo{FullName: "o/r", CloneURL: "file://" + dir}
 	r, err := g.resolveHead(ctx, r)

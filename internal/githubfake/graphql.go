@@ -1,0 +1,180 @@
+package githubfake
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Edit is one older version of an issue's, a pull request's or a
+// comment's text, as GraphQL's userContentEdits lists it: Diff holds the
+// text as it was (null once someone deleted the edit from the history:
+// Deleted).
+type Edit struct {
+	Diff    string
+	Editor  string
+	At      time.Time
+	Deleted bool
+}
+
+// EditsQuery is the one GraphQL query the fake serves (POST /api/graphql,
+// GitHub Enterprise Server's path for it): a text's edit history, by node
+// id, a page at a time. Any other query is refused as GitHub refuses a
+// query it cannot parse or validate: 200 with an "errors" list.
+// https://docs.github.com/en/graphql/reference/interfaces#comment
+const EditsQuery = `query($id: ID!, $first: Int!, $after: String) {
+  node(id: $id) {
+    ... on Comment {
+      userContentEdits(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { editedAt diff editor { login } }
+      }
+    }
+  }
+}`
+
+func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// issueNodeID and commentNodeID are the node_id the REST answers carry.
+func issueNodeID(repo string, number int) string {
+	return "I_" + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%s#%d", repo, number)))
+}
+
+func commentNodeID(id int64, review bool) string {
+	if review {
+		return "PRRC_" + strconv.FormatInt(id, 10)
+	}
+	return "IC_" + strconv.FormatInt(id, 10)
+}
+
+// edits finds the edit history of a node; ok is false for an unknown id.
+func (s *Server) edits(id string) (edits []Edit, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.repos {
+		for _, is := range r.Issues {
+			if issueNodeID(r.FullName(), is.Number) == id && !is.Gone {
+				return is.Edits, true
+			}
+		}
+		for _, c := range r.IssueComments {
+			if commentNodeID(c.ID, false) == id {
+				return c.Edits, true
+			}
+		}
+		for _, c := range r.ReviewComments {
+			if commentNodeID(c.ID, true) == id {
+				return c.Edits, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func gqlError(w http.ResponseWriter, data any, errs ...map[string]any) {
+	out := map[string]any{"errors": errs}
+	if data != nil {
+		out["data"] = data
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// serveGraphQL answers POST /api/graphql. Refusals follow GitHub's
+// (https://docs.github.com/en/graphql/guides/using-pagination-in-the-graphql-api):
+// 401 without a valid token; first missing or above 100; an unknown node
+// id is data.node null with a NOT_FOUND error.
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counts["graphql"]++
+	s.mu.Unlock()
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/graphql"})
+		return
+	}
+	// GraphQL needs a token even where REST is open (anonymous: id nil).
+	if id, ok := s.who(r, false); !ok || id == nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql"})
+		return
+	}
+	var req struct {
+		Query     string `json:"query"`
+		Variables struct {
+			ID    string  `json:"id"`
+			First *int    `json:"first"`
+			After *string `json:"after"`
+		} `json:"variables"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/graphql"})
+		return
+	}
+	if squash(req.Query) != squash(EditsQuery) {
+		gqlError(w, nil, map[string]any{"message": "githubfake serves only its edit-history query (EditsQuery)"})
+		return
+	}
+	v := req.Variables
+	switch {
+	case v.First == nil:
+		gqlError(w, nil, map[string]any{"message": "You must provide a `first` or `last` value to properly paginate the `userContentEdits` connection."})
+		return
+	case *v.First < 0 || *v.First > 100:
+		gqlError(w, nil, map[string]any{"message": fmt.Sprintf("Requesting %d records on the `userContentEdits` connection exceeds the `first` limit of 100 records.", *v.First)})
+		return
+	}
+	edits, ok := s.edits(v.ID)
+	if !ok {
+		gqlError(w, map[string]any{"node": nil}, map[string]any{"type": "NOT_FOUND", "path": []string{"node"},
+			"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", v.ID)})
+		return
+	}
+	from := 0
+	if v.After != nil {
+		n, err := decodeCursor(*v.After)
+		if err != nil || n < 0 || n > len(edits) {
+			gqlError(w, nil, map[string]any{"message": fmt.Sprintf("`%s` does not appear to be a valid cursor.", *v.After)})
+			return
+		}
+		from = n
+	}
+	to := min(from+*v.First, len(edits))
+	nodes := make([]map[string]any, 0, to-from)
+	for _, e := range edits[from:to] {
+		var diff any = e.Diff
+		if e.Deleted {
+			diff = nil
+		}
+		nodes = append(nodes, map[string]any{"editedAt": e.At.UTC().Format(time.RFC3339), "diff": diff, "editor": map[string]any{"login": e.Editor}})
+	}
+	var end any
+	if to > from {
+		end = encodeCursor(to)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"node": map[string]any{
+		"userContentEdits": map[string]any{
+			"pageInfo": map[string]any{"hasNextPage": to < len(edits), "endCursor": end},
+			"nodes":    nodes,
+		},
+	}}})
+}
+
+// Cursors are opaque to clients; the fake's hold the offset of the next
+// edit.
+func encodeCursor(n int) string {
+	return base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(n)))
+}
+
+func decodeCursor(c string) (int, error) {
+	b, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := strings.CutPrefix(string(b), "cursor:v2:")
+	if !ok {
+		return 0, fmt.Errorf("bad cursor")
+	}
+	return strconv.Atoi(n)
+}

@@ -1,0 +1,96 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bks-dev/bks/internal/githubfake"
+	"github.com/bks-dev/bks/internal/testkeys"
+)
+
+// TestCommentsEditHistory: keys removed from texts by later edits are
+// found in the edit history read through GraphQL (pages of 2 edits,
+// followed by endCursor), reported with the text's html_url, a kind ending
+// in "-edited" and the editor; a text whose history cannot be read (a
+// node GraphQL cannot resolve) is reported and the scan goes on; texts
+// never edited cost no GraphQL request. Without Edits, none is found.
+func TestCommentsEditHistory(t *testing.T) {
+	srv := newFake(t)
+	k1 := testkeys.LongTerm(testkeys.ConsoleUser(51), "123456789012", testkeys.Secret(51))
+	k2 := testkeys.LongTerm(testkeys.ConsoleUser(52), "123456789012", testkeys.Secret(52))
+	t0 := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+	var older []githubfake.Edit // newest first, 5 of them: 3 pages of 2
+	for i := 5; i >= 1; i-- {
+		body := fmt.Sprintf("draft %d", i)
+		if i == 2 {
+			body = "draft 2 with AWS_BEARER_TOKEN_BEDROCK=" + k1
+		}
+		older = append(older, githubfake.Edit{Diff: body, Editor: "erin", At: t0.Add(time.Duration(i) * time.Hour)})
+	}
+	older = append(older, githubfake.Edit{Deleted: true, Editor: "mallory", At: t0})
+	app := &githubfake.Repo{Owner: "acme", Name: "app",
+		Issues: []*githubfake.Issue{
+			{Number: 1, Title: "setup", Body: "fixed, see the wiki", User: "alice", CreatedAt: t0, UpdatedAt: t0.Add(9 * time.Hour),
+				Edits: []githubfake.Edit{{Diff: "fixed, see the wiki", Editor: "alice", At: t0.Add(9 * time.Hour)}, {Diff: "use " + k2, Editor: "alice", At: t0}}},
+			{Number: 2, Title: "quiet", Body: "never edited", User: "bob", CreatedAt: t0},
+		},
+		IssueComments: []*githubfake.Comment{
+			{ID: 701, Issue: 1, Body: "draft 6", User: "erin", CreatedAt: t0, UpdatedAt: t0.Add(6 * time.Hour), Edits: older},
+		},
+	}
+	srv.Add(app)
+	run := func(edits bool, mod func(*CommentsOptions)) (*result, *Comments) {
+		res := newResult()
+		c, err := NewClient(srv.APIURL(), token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := CommentsOptions{Client: c, Target: Target{Repos: []string{"acme/app"}}, Issues: true, Edits: edits, OnError: res.onError, editsPage: 2}
+		if mod != nil {
+			mod(&o)
+		}
+		cs := NewComments(o)
+		if err := scanInto(context.Background(), cs, res); err != nil {
+			t.Fatal(err)
+		}
+		return res, cs
+	}
+	if res, _ := run(false, nil); len(res.findings) != 0 || srv.Count("graphql") != 0 {
+		t.Fatalf("without Edits: findings %v, %d GraphQL requests", res.found(), srv.Count("graphql"))
+	}
+	res, _ := run(true, nil)
+	base := srv.HTMLURL("acme", "app")
+	want := []string{
+		KindIssueComment + KindEdited + " erin " + base + "/issues/1#issuecomment-701 issues/1#issuecomment-701",
+		KindIssue + KindEdited + " alice " + base + "/issues/1 issues/1",
+	}
+	if got := res.found(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, f := range res.findings {
+		if !strings.Contains(f.Kind, "edited") || (f.RawKey() != k1 && f.RawKey() != k2) {
+			t.Errorf("finding %s %s", f.Kind, f.Redacted)
+		}
+	}
+	// issue 1: 1 page; comment 701: 6 edits in pages of 2 = 3; issue 2
+	// never edited: none.
+	if n := srv.Count("graphql"); n != 4 || len(res.errors) != 0 {
+		t.Errorf("%d GraphQL requests (want 4), errors %v", n, res.errors)
+	}
+
+	// A text GraphQL cannot resolve (deleted meanwhile): reported by its
+	// link, the others scanned.
+	srv.Lock()
+	app.Issues = append(app.Issues, &githubfake.Issue{Number: 3, Title: "gone", Body: "x", User: "bob", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour), Gone: true})
+	srv.Unlock()
+	res, _ = run(true, nil)
+	if len(res.findings) != 2 {
+		t.Errorf("findings %v", res.found())
+	}
+	if e := res.errors["acme/app (edit history of "+base+"/issues/3)"]; !strings.Contains(e, "NOT_FOUND") {
+		t.Errorf("errors %v, want issue 3's history reported NOT_FOUND", res.errors)
+	}
+}
