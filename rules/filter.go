@@ -32,6 +32,9 @@ type Filter struct {
 	// root is the directory findings' relative paths are relative to
 	// (RelativeTo); "" leaves them as they are.
 	root string
+	// noInline: InlineMarker in the scanned text suppresses nothing
+	// (NoInline).
+	noInline bool
 
 	mu       sync.Mutex
 	baseHits []bool
@@ -59,6 +62,15 @@ func (f *Filter) RelativeTo(dir string) *Filter {
 	return f
 }
 
+// NoInline makes InlineMarker suppress nothing: for bks serve, whose
+// responses (revocation) must not be switched off by the text of the
+// repository being scanned. A key marked bks:allow is still live. It
+// returns f.
+func (f *Filter) NoInline() *Filter {
+	f.noInline = true
+	return f
+}
+
 // Apply decides one finding; lineText is the line it is on (scan.LineAt), or nil
 // when unknown. It returns whether the finding is reported. A finding not
 // reported is either suppressed — fnd.Suppressed says why: "inline",
@@ -73,7 +85,7 @@ func (f *Filter) Apply(fnd *findings.Finding, lineText []byte) (keep bool) {
 		return false
 	}
 	why := ""
-	if bytes.Contains(lineText, []byte(InlineMarker)) {
+	if !f.noInline && bytes.Contains(lineText, []byte(InlineMarker)) {
 		why = SuppressedInline
 	}
 	if i, ok := f.base.lookup(fnd); ok {

@@ -3,9 +3,9 @@ package serve
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/bks-dev/bks/sources/reposweep"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,16 +148,12 @@ func authRefused(err error) bool {
 		strings.Contains(msg, "returned error: 401")
 }
 
-// gitEnv is the environment of a fetch: the token as an extra HTTP
-// header, no prompt, only HTTP(S).
+// gitEnv is the environment of a fetch: reposweep's (the sweeps'), with
+// the token as GitHub's x-access-token user: no prompt, no credential
+// helper, only HTTP(S), and no redirect followed (git would send the
+// token to the host redirected to).
 func gitEnv(token string) []string {
-	env := []string{"GIT_TERMINAL_PROMPT=0", "GIT_ALLOW_PROTOCOL=http:https"}
-	if token != "" {
-		basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader",
-			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
-	}
-	return env
+	return reposweep.GitEnv("x-access-token", token, "http:https")
 }
 
 // deleteRef removes ref from the cache (a deleted branch), if it is there.

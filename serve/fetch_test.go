@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,5 +274,38 @@ func TestFetchLargePushScansWholeBranch(t *testing.T) {
 	t.Logf("d2: %d findings, whole-branch warning %v", n, warned)
 	if n != 3 || !warned {
 		t.Errorf("d2: %d findings (want 3: the whole branch), warning %v", n, warned)
+	}
+}
+
+// TestFetchTokenNotSentOnRedirect: the git host answers with a redirect to
+// another host. git follows the first request's redirect and then sends
+// every later request, http.extraHeader (the token) included, to that host
+// (reposweep's TestTokenNotSentOnRedirect shows the token arriving); the
+// fetch follows no redirect, so the other host sees nothing. It failed
+// before the fetch took reposweep's git environment: "the other host got
+// [GET /octo/repo.git/info/refs?service=git-upload-pack auth=false]".
+func TestFetchTokenNotSentOnRedirect(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" auth="+strconv.FormatBool(r.Header.Get("Authorization") != ""))
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	defer other.Close()
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	defer host.Close()
+	f := &Fetcher{Dir: t.TempDir(), BaseURL: host.URL + "/", Timeout: 20 * time.Second, Auth: &GitHubAuth{Token: "ghp_secret_token"}}
+	_, err := f.Fetch(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) > 0 {
+		t.Errorf("the other host got %v (fetch: %v)", got, err)
+	}
+	if err == nil {
+		t.Error("a fetch answered by a redirect succeeded")
 	}
 }

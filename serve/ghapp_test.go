@@ -7,8 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/bks-dev/bks/internal/testkeys"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -298,6 +300,9 @@ func TestScanAppliesConfig(t *testing.T) {
 	_, blKey := w.commitKey("old/leak.env", "BedrockAPIKey-baseline", ourAccount, 81)
 	acme := "acme_" + strings.Repeat("Zx81fQk2", 4)
 	w.work.Write("custom.txt", "ACME_TOKEN = \""+acme+"\"\n")
+	// The pushed text marks a live key bks:allow: the service revokes it
+	// all the same (the repository cannot switch its responses off).
+	w.work.Write("inline.env", "AWS_BEARER_TOKEN_BEDROCK="+testkeys.LongTerm("BedrockAPIKey-inline", ourAccount, testkeys.Secret(82))+" # "+rules.InlineMarker+"\n")
 	head := w.work.Commit("acme")
 	w.work.Git("push", "-q", "origin", "main")
 	cfg, err := rules.Parse("serve.toml", []byte(`
@@ -327,12 +332,13 @@ paths = ["fixtures/"]
 		paths = append(paths, a.Path)
 	}
 	t.Logf("annotations: %v", paths)
-	if strings.Join(paths, ",") != "config.env,custom.txt" && strings.Join(paths, ",") != "custom.txt,config.env" {
-		t.Errorf("annotated %v; want config.env and custom.txt (not fixtures/test.env, not the baseline's old/leak.env)", paths)
+	sort.Strings(paths)
+	if strings.Join(paths, ",") != "config.env,custom.txt,inline.env" {
+		t.Errorf("annotated %v; want config.env, custom.txt and inline.env (not fixtures/test.env, not the baseline's old/leak.env)", paths)
 	}
 	is, _ := ts.st.ListIncidents(context.Background())
-	if len(is) != 2 {
-		t.Errorf("%d incidents, want 2 (config.env, custom.txt): %+v", len(is), is)
+	if len(is) != 3 {
+		t.Errorf("%d incidents, want 3 (config.env, custom.txt, inline.env): %+v", len(is), is)
 	}
 	if strings.Contains(ts.logs.String(), fixtureKey) || strings.Contains(ts.logs.String(), acme) {
 		t.Error("a key in the logs")

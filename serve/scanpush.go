@@ -159,7 +159,9 @@ func (p Processor) scanTarget(ctx context.Context, d store.Delivery, tg target) 
 	var mu sync.Mutex
 	var out []findings.Finding
 	suppressed := 0
-	filter := rules.NewFilter(p.Rules, p.Baseline)
+	// The pushed text cannot suppress its own keys (bks:allow): the
+	// service's config and baseline can.
+	filter := rules.NewFilter(p.Rules, p.Baseline).NoInline()
 	err = scan.Scanner{Engine: p.Engine, Filter: filter.Apply}.Run(ctx, src, func(f findings.Finding) error {
 		mu.Lock()
 		if f.Suppressed != "" {

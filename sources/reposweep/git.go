@@ -43,26 +43,36 @@ type gitRunner struct {
 const allowedProtocols = "http:https"
 
 func (g *gitRunner) env() []string {
-	env := append(os.Environ(),
+	user := g.user
+	if user == "" {
+		user = DefaultGitUser
+	}
+	return append(os.Environ(), GitEnv(user, g.token, cmp.Or(g.protocols, allowedProtocols))...)
+}
+
+// GitEnv is the environment a git that talks to a hosting service with a
+// token runs with, added to its own: no prompt and no askpass, only the
+// protocols named (GIT_ALLOW_PROTOCOL, "http:https" for a sweep), no
+// credential helper, redirects not followed, and the token (if any) as a
+// Basic Authorization header of user. The sweeps and bks serve's fetch
+// share it.
+func GitEnv(user, token, protocols string) []string {
+	env := []string{
 		"GIT_TERMINAL_PROMPT=0",
 		"GCM_INTERACTIVE=never",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
-		"GIT_ALLOW_PROTOCOL="+cmp.Or(g.protocols, allowedProtocols),
-	)
+		"GIT_ALLOW_PROTOCOL=" + protocols,
+	}
 	// Configuration through the environment (git >= 2.31): no credential
 	// helper, and the token as an Authorization header.
 	// Redirects are not followed: after a redirect of its first request
 	// git sends every later one, with http.extraHeader (the token), to
 	// the host redirected to, which may be any host.
 	cfg := [][2]string{{"credential.helper", ""}, {"core.askPass", ""}, {"http.followRedirects", "false"}}
-	if g.token != "" {
-		user := g.user
-		if user == "" {
-			user = DefaultGitUser
-		}
-		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + g.token))
+	if token != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + token))
 		cfg = append(cfg, [2]string{"http.extraHeader", "Authorization: Basic " + basic})
 	}
 	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(cfg)))

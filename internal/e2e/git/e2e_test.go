@@ -87,14 +87,15 @@ func TestPlainHookRefusesKey(t *testing.T) {
 
 // hookRepo makes a git repository holding the source of bks as it is in
 // this worktree (committed or not), as pre-commit needs a repo and a rev to
-// install a hook from. It holds cmd/bks and the packages it imports only:
+// install a hook from. It holds cmd/bks and the packages it imports only
+// (their Go and assembly files, and what they embed):
 // language golang runs `go install ./...` there.
 func hookRepo(t *testing.T, r *repo) (string, string) {
 	t.Helper()
 	root := testbin.ModuleRoot()
 	dst := filepath.Join(t.TempDir(), "bks-src")
 	list := exec.Command("go", "list", "-deps", "-f",
-		`{{if .Module}}{{if eq .Module.Path "github.com/bks-dev/bks"}}{{.Dir}}|{{join .GoFiles ","}}|{{join .EmbedFiles ","}}{{"\n"}}{{end}}{{end}}`, "./cmd/bks")
+		`{{if .Module}}{{if eq .Module.Path "github.com/bks-dev/bks"}}{{.Dir}}|{{join .GoFiles ","}}{{range .SFiles}},{{.}}{{end}}|{{join .EmbedFiles ","}}{{"\n"}}{{end}}{{end}}`, "./cmd/bks")
 	list.Dir = root
 	out, err := list.Output()
 	if err != nil {
