@@ -88,22 +88,34 @@ type DashboardConfig struct {
 // ReadDashboardToken reads a token file: its content without surrounding
 // white space, refused when empty or readable by others.
 func ReadDashboardToken(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	b, err := ReadPrivateFile("dashboard token", path)
 	if err != nil {
-		return nil, fmt.Errorf("dashboard token: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("dashboard token %s: mode %v, want no access for group and others (chmod 600)", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard token: %w", err)
+		return nil, err
 	}
 	tok := []byte(strings.TrimSpace(string(b)))
 	if len(tok) == 0 {
 		return nil, fmt.Errorf("dashboard token %s: empty", path)
 	}
 	return tok, nil
+}
+
+// ReadPrivateFile reads a file that holds a secret of the service (what
+// names it in errors): the dashboard token, the events secret, the App's
+// private key. A file that group or others may read is refused: the
+// secret may already be known to other users of the machine.
+func ReadPrivateFile(what, path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s: mode %v, want no access for group and others (chmod 600)", what, path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return b, nil
 }
 
 // dashboardAccess wraps h with the dashboard's access rule.

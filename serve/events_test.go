@@ -450,3 +450,30 @@ func liveKeysAt(t *testing.T, ts *testServer, now time.Time) int {
 	}
 	return -1
 }
+
+// TestAWSEventsIAMUserNames: IAM allows +=,.@ in user names; the
+// inventory keeps such a name as it is, and only text IAM refuses becomes
+// "(malformed)". It failed before with `ACCAUSER0 stored as
+// "(malformed)", want "alice@corp.example"`.
+func TestAWSEventsIAMUserNames(t *testing.T) {
+	ts := startEventsServer(t, "")
+	for i, user := range []string{"alice@corp.example", "ci+bedrock=1,x_y-z", "bad\x1b[2Jname"} {
+		body := envelope(fmt.Sprintf("ev-u%d", i), "aws.iam", createCredential(fmt.Sprintf("ACCAUSER%d", i), user, "2026-12-07T10:00:00Z", "", ""))
+		if code, msg := ts.postEvent(t, DefaultEventsHeader, evSecret, body); code != http.StatusOK {
+			t.Fatalf("%q: %d %s", user, code, msg)
+		}
+	}
+	keys, err := ts.st.LiveKeyList(context.Background(), time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, k := range keys {
+		got[k.CredentialID] = k.User
+	}
+	for id, want := range map[string]string{"ACCAUSER0": "alice@corp.example", "ACCAUSER1": "ci+bedrock=1,x_y-z", "ACCAUSER2": "(malformed)"} {
+		if got[id] != want {
+			t.Errorf("%s stored as %q, want %q", id, got[id], want)
+		}
+	}
+}

@@ -286,6 +286,12 @@ func TestLoadAppKey(t *testing.T) {
 	if _, err := LoadAppKey(filepath.Join(dir, "junk.pem")); err == nil {
 		t.Error("junk accepted")
 	}
+	// A key others may read is refused (it failed before: accepted).
+	open := filepath.Join(dir, "open.pem")
+	os.WriteFile(open, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o644)
+	if _, err := LoadAppKey(open); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a key readable by others: %v, want refused", err)
+	}
 }
 
 // TestScanAppliesConfig: the service's configuration applies to the push

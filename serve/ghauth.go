@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -40,7 +39,9 @@ import (
 type GitHubAuth struct {
 	// APIURL is the REST API ("": https://api.github.com/).
 	APIURL string
-	// HTTP is the client of the API calls (nil: http.DefaultClient).
+	// HTTP is the client of the API calls (nil: apiHTTP, whose timeout
+	// bounds a call: a token is minted under a lock that every
+	// installation's jobs wait on).
 	HTTP *http.Client
 	// Token is a personal access token (when AppID is 0).
 	Token string
@@ -53,6 +54,16 @@ type GitHubAuth struct {
 	mu     sync.Mutex
 	tokens map[int64]installationToken
 	login  string
+}
+
+// apiHTTP is the client of the API calls when GitHubAuth.HTTP is nil.
+var apiHTTP = &http.Client{Timeout: 30 * time.Second}
+
+func (a *GitHubAuth) httpClient() *http.Client {
+	if a.HTTP != nil {
+		return a.HTTP
+	}
+	return apiHTTP
 }
 
 // tokenMargin is how much of an installation token's life must remain for
@@ -77,9 +88,9 @@ func (a *GitHubAuth) now() time.Time {
 // LoadAppKey reads an App's private key (PEM, PKCS#1 as GitHub issues it,
 // or PKCS#8).
 func LoadAppKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadPrivateFile("the App's private key", path)
 	if err != nil {
-		return nil, fmt.Errorf("the App's private key: %w", err)
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
@@ -141,7 +152,7 @@ func (a *GitHubAuth) token(ctx context.Context, installation int64) (string, err
 	if err != nil {
 		return "", err
 	}
-	c, err := ghsrc.NewClient(a.APIURL, jwt, a.HTTP)
+	c, err := ghsrc.NewClient(a.APIURL, jwt, a.httpClient())
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +199,7 @@ func (a *GitHubAuth) client(ctx context.Context, installation int64) (*gh.Client
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := ghsrc.NewClient(a.APIURL, tok, a.HTTP)
+	c, err := ghsrc.NewClient(a.APIURL, tok, a.httpClient())
 	return c, tok, err
 }
 
@@ -207,7 +218,7 @@ func (a *GitHubAuth) Login(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		c, err := ghsrc.NewClient(a.APIURL, jwt, a.HTTP)
+		c, err := ghsrc.NewClient(a.APIURL, jwt, a.httpClient())
 		if err != nil {
 			return "", err
 		}
@@ -220,7 +231,7 @@ func (a *GitHubAuth) Login(ctx context.Context) (string, error) {
 		}
 		login = app.GetSlug() + "[bot]"
 	} else {
-		c, err := ghsrc.NewClient(a.APIURL, a.Token, a.HTTP)
+		c, err := ghsrc.NewClient(a.APIURL, a.Token, a.httpClient())
 		if err != nil {
 			return "", err
 		}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,9 +18,9 @@ const minEventsSecret = 16
 // readEventsSecret reads the shared secret of /events/aws from path (one
 // line; surrounding white space, a trailing newline, is not part of it).
 func readEventsSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := serve.ReadPrivateFile("--events-secret-file", path)
 	if err != nil {
-		return nil, fmt.Errorf("--events-secret-file: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) < minEventsSecret || bytes.ContainsAny(b, "\r\n") {

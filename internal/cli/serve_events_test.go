@@ -29,6 +29,14 @@ func TestServeEventsSecretFile(t *testing.T) {
 		t.Fatalf("short secret: exit %d %s", code, errOut)
 	}
 
+	// A secret others may read is refused (it failed before: accepted).
+	open := filepath.Join(dir, "open.secret")
+	os.WriteFile(open, []byte("0123456789abcdef0123456789abcdef\n"), 0o644)
+	code, _, errOut = runCLIEnv(t, map[string]string{"XDG_STATE_HOME": dir, "BKS_WEBHOOK_SECRET": "x"}, "", "serve", "--listen", "127.0.0.1:0", "--events-secret-file", open)
+	if code != 2 || !strings.Contains(errOut, "chmod 600") {
+		t.Fatalf("a secret readable by others: exit %d %s", code, errOut)
+	}
+
 	secret := "0123456789abcdef0123456789abcdef"
 	file := filepath.Join(dir, "events.secret")
 	os.WriteFile(file, []byte(secret+"\n"), 0o600)

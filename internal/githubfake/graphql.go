@@ -51,28 +51,29 @@ func commentNodeID(id int64, review bool) string {
 	return "IC_" + strconv.FormatInt(id, 10)
 }
 
-// edits finds the edit history of a node; ok is false for an unknown id.
-func (s *Server) edits(id string) (edits []Edit, ok bool) {
+// edits finds the edit history of a node and the owner of its repository;
+// ok is false for an unknown id.
+func (s *Server) edits(id string) (edits []Edit, owner string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.repos {
 		for _, is := range r.Issues {
 			if issueNodeID(r.FullName(), is.Number) == id && !is.Gone {
-				return is.Edits, true
+				return is.Edits, r.Owner, true
 			}
 		}
 		for _, c := range r.IssueComments {
 			if commentNodeID(c.ID, false) == id {
-				return c.Edits, true
+				return c.Edits, r.Owner, true
 			}
 		}
 		for _, c := range r.ReviewComments {
 			if commentNodeID(c.ID, true) == id {
-				return c.Edits, true
+				return c.Edits, r.Owner, true
 			}
 		}
 	}
-	return nil, false
+	return nil, "", false
 }
 
 func gqlError(w http.ResponseWriter, data any, errs ...map[string]any) {
@@ -96,7 +97,8 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// GraphQL needs a token even where REST is open (anonymous: id nil).
-	if id, ok := s.who(r, false); !ok || id == nil {
+	id, ok := s.who(r, false)
+	if !ok || id == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql"})
 		return
 	}
@@ -125,8 +127,10 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		gqlError(w, nil, map[string]any{"message": fmt.Sprintf("Requesting %d records on the `userContentEdits` connection exceeds the `first` limit of 100 records.", *v.First)})
 		return
 	}
-	edits, ok := s.edits(v.ID)
-	if !ok {
+	// A node of a repository the token may not see resolves to nothing,
+	// as on GitHub (NOT_FOUND, not a permission error).
+	edits, owner, ok := s.edits(v.ID)
+	if !ok || !id.canSee(owner) {
 		gqlError(w, map[string]any{"node": nil}, map[string]any{"type": "NOT_FOUND", "path": []string{"node"},
 			"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", v.ID)})
 		return

@@ -1,10 +1,14 @@
 package githubfake
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The GraphQL endpoint serves its one query and refuses the rest as
@@ -51,6 +55,19 @@ func TestGraphQLRefusals(t *testing.T) {
 		if code != http.StatusOK || out["errors"] == nil {
 			t.Errorf("%s: %d %v, want 200 with errors", name, code, out)
 		}
+	}
+	// An installation on another account may not see o/r: its nodes
+	// resolve to nothing, as on GitHub. It failed before: the edits came.
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	s.AddApp(&App{ID: 9, Slug: "elsewhere", Key: &key.PublicKey, Installations: map[int64]string{90: "x"}})
+	now := time.Now().Unix()
+	app := clientWith(t, s, mintJWT(t, key, "RS256", map[string]any{"iat": now - 60, "exp": now + 540, "iss": "9"}))
+	it, _, err := app.Apps.CreateInstallationToken(context.Background(), 90, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out := post(it.GetToken(), EditsQuery, map[string]any{"id": id, "first": 1}); code != http.StatusOK || out["errors"] == nil {
+		t.Errorf("another account's installation: %d %v, want NOT_FOUND", code, out)
 	}
 	_, out := post("t0ken", EditsQuery, map[string]any{"id": id, "first": 1})
 	b, _ := json.Marshal(out)
