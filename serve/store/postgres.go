@@ -21,7 +21,7 @@ import (
 // SKIP LOCKED: a replica skips the row another one is claiming instead of
 // waiting for it (and then finding it taken), and migrations, which take a
 // transaction-scoped advisory lock so that replicas starting together
-// apply each one once.
+// apply each one once; Admit takes another such lock (lockAdmission).
 var postgresDialect = func() dialect {
 	d := sqliteDialect
 	d.name, d.migrations = "postgres", "migrations/postgres"
@@ -31,6 +31,11 @@ var postgresDialect = func() dialect {
 		applied_at BIGINT NOT NULL)`
 	// The key is arbitrary, the same in every replica: "bks-serve".
 	d.lockMigrations = `SELECT pg_advisory_xact_lock(6868876332181536613)`
+	// Admissions one at a time: under READ COMMITTED two transactions
+	// would each count the queue without the other's insert. Another
+	// arbitrary key, the same in every replica; released at commit or
+	// rollback.
+	d.lockAdmission = `SELECT pg_advisory_xact_lock(7089908461417752948)`
 	d.claimJob = `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			locked_by = ?, locked_until = ?, updated_at = ?
 		WHERE id = (SELECT id FROM jobs
@@ -48,7 +53,7 @@ var postgresDialect = func() dialect {
 // statements are the dialect's SQL strings, to rewrite them all at once.
 func (d *dialect) statements() []*string {
 	return []*string{
-		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations,
+		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations, &d.lockAdmission,
 		&d.insertDelivery, &d.insertJob, &d.getDelivery, &d.jobsFor,
 		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
 		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
