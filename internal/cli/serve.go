@@ -27,6 +27,7 @@ type serveOptions struct {
 	Workers       int
 	RepoCache     string
 	MaxQueue      int
+	DBConns       int
 	Pipeline      servePipelineOptions
 }
 
@@ -82,6 +83,7 @@ pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
+	fs.IntVar(&opts.DBConns, "db-conns", store.DefaultPostgresConns, "PostgreSQL: connections in this replica's pool")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
 	opts.Pipeline.register(fs)
 	cmd.AddCommand(newCmdServeImportState(f))
@@ -96,8 +98,8 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if secret == "" {
 		return fmt.Errorf("serve: no webhook secret: set $%s (or --webhook-secret)", webhookSecretEnv)
 	}
-	if opts.Workers < 1 || opts.MaxQueue < 1 {
-		return fmt.Errorf("--workers %d, --max-queue %d: want 1 or more", opts.Workers, opts.MaxQueue)
+	if opts.Workers < 1 || opts.MaxQueue < 1 || opts.DBConns < 1 {
+		return fmt.Errorf("--workers %d, --max-queue %d, --db-conns %d: want 1 or more", opts.Workers, opts.MaxQueue, opts.DBConns)
 	}
 	dbPath, err := serveDBPath(opts.DB, f.IO.Env)
 	if err != nil {
@@ -109,6 +111,7 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return err
 	}
 	defer st.Close()
+	st.SetMaxConns(opts.DBConns)
 	cfg := serve.Config{
 		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
 		RepoCache: opts.RepoCache, Log: log,

@@ -91,7 +91,23 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(5)
+	setPool(db, DefaultPostgresConns)
 	return db, nil
+}
+
+// DefaultPostgresConns is the size of a replica's PostgreSQL pool: see
+// docs/SERVE.md and docs/BENCH.md for how it was measured.
+const DefaultPostgresConns = 20
+
+// SetMaxConns sets the size of the PostgreSQL pool (n >= 1; SQLite: no
+// effect, its writers queue on the file lock).
+func (s *Store) SetMaxConns(n int) {
+	if s.d.name == "postgres" && n >= 1 {
+		setPool(s.db, n)
+	}
+}
+
+func setPool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(min(n, 5))
 }
