@@ -126,4 +126,3 @@ func dbSize(dsn string) (int64, error) {
 	err = db.QueryRow("SELECT pg_database_size(current_database())").Scan(&n)
 	return n, err
 }
-
