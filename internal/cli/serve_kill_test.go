@@ -51,15 +51,20 @@ func TestServeKill9MidJob(t *testing.T) {
 // the job fails to record its findings and even its retry; once the
 // database is back, the job (its lease run out) is claimed again and
 // processed: not lost, and done once in effect (one revocation, one check
-// run).
+// run). Then the worst moment: the cut comes as the emulator answers the
+// revocation's last IAM write, before the service can record it.
 func TestServePostgresCutMidJob(t *testing.T) {
-	serveMidJob(t, midJobCutDB, testpg.DSN(t))
+	t.Run("in its fetch", func(t *testing.T) { serveMidJob(t, midJobCutDB, testpg.DSN(t)) })
+	t.Run("after its revocation", func(t *testing.T) { serveMidJob(t, midJobCutAfterRevoke, testpg.DSN(t)) })
 }
 
 // What happens to bks serve while the first job is held in its fetch.
 const (
 	midJobKill9 = iota // SIGKILL, then a second process on the same database
 	midJobCutDB        // the database cut, then restored; the same process
+	// The database cut as the revocation's last IAM write is answered
+	// (the fetch not held), then restored.
+	midJobCutAfterRevoke
 )
 
 // serveMidJob is the harness of the two tests above; dsn "" is a new
@@ -97,7 +102,7 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 
 	// The gate holds git requests while closed: the job stays in its fetch.
 	var mu sync.Mutex
-	gateOpen, held, release := false, make(chan struct{}, 16), make(chan struct{})
+	gateOpen, held, release := mode == midJobCutAfterRevoke, make(chan struct{}, 16), make(chan struct{})
 	target, _ := url.Parse(fake.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,13 +133,17 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 	if db == "" {
 		db = filepath.Join(dir, "serve.db")
 	}
-	if mode == midJobCutDB {
+	endpoint, revoked := emu.URL, make(chan struct{})
+	if mode != midJobKill9 {
 		cut, db = testpg.NewProxy(t, dsn)
+	}
+	if mode == midJobCutAfterRevoke {
+		endpoint = cutAfterWrites(t, emu, 2, cut, revoked)
 	}
 	start := func() (*exec.Cmd, *logLines, string) {
 		cmd := exec.Command(testbin.BKS(t), "serve", "--listen", "127.0.0.1:0", "--db", db, "--lease", "1s",
 			"--repo-cache", filepath.Join(dir, "cache"), "--git-url", gate.URL+"/git/", "--api-url", fake.APIURL(),
-			"--config", cfgPath, "--endpoint-url", emu.URL, "--audit-log", filepath.Join(dir, "audit.jsonl"))
+			"--config", cfgPath, "--endpoint-url", endpoint, "--audit-log", filepath.Join(dir, "audit.jsonl"))
 		cmd.Env = append(os.Environ(), "BKS_WEBHOOK_SECRET="+secret, "GITHUB_TOKEN="+token, "HOME="+dir,
 			"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"),
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+awsemu.CallerAccessKeyID, "AWS_SECRET_ACCESS_KEY=emulator-secret")
@@ -169,10 +178,14 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 	first, logs1, addr := start()
 	deliver(addr, "k9-key", c1, c2)
 	deliver(addr, "k9-clean", c2, c3)
+	wait := held
+	if mode == midJobCutAfterRevoke {
+		wait = revoked
+	}
 	select {
-	case <-held:
+	case <-wait:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("no fetch reached the gate; logs:\n%s", logs1)
+		t.Fatalf("the job did not reach the point of the test; logs:\n%s", logs1)
 	}
 	second, logs2 := first, logs1
 	if mode == midJobKill9 {
@@ -187,7 +200,7 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 		close(release)
 		second, logs2, _ = start()
 	} else {
-		cut.Cut()
+		cut.Cut() // a second time after the revocation: a no-op
 		mu.Lock()
 		gateOpen = true
 		mu.Unlock()
@@ -246,7 +259,7 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 	if keyRuns != 1 {
 		t.Errorf("%d check runs on %s, want 1", keyRuns, c2)
 	}
-	if mode == midJobCutDB {
+	if mode != midJobKill9 {
 		jobs, _ := st.JobsFor(context.Background(), "k9-key")
 		t.Logf("the key's job: %+v", jobs)
 		if len(jobs) != 1 || jobs[0].Attempts < 2 {
@@ -256,4 +269,21 @@ func serveMidJob(t *testing.T, mode int, dsn string) {
 	if all := logs1.String() + logs2.String(); strings.Contains(all, key) || strings.Contains(all, token) {
 		t.Error("a log holds the key or the token")
 	}
+}
+
+// cutAfterWrites returns the URL of a proxy to emu that cuts the database
+// (and closes done) as it relays the answer to the n-th IAM write call.
+func cutAfterWrites(t *testing.T, emu *awsemu.Server, n int, cut *testpg.Proxy, done chan struct{}) string {
+	target, _ := url.Parse(emu.URL)
+	p := httputil.NewSingleHostReverseProxy(target)
+	var once sync.Once
+	p.ModifyResponse = func(*http.Response) error {
+		if len(emu.WriteCalls()) >= n {
+			once.Do(func() { cut.Cut(); close(done) })
+		}
+		return nil
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
