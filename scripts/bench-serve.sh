@@ -50,7 +50,7 @@ trap cleanup EXIT
 {
 	echo "# bks serve benchmark ($(date -u +%Y-%m-%dT%H:%MZ))"
 	echo
-	echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; bks $(bin/bks --version 2>/dev/null | head -1)."
+	echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $(bin/bks --version 2>/dev/null | head -1)."
 } >"$RESULTS"
 
 run() { # NAME DB SERVE-FLAGS PUSHES BURST

@@ -76,8 +76,9 @@ func startBKS(bin, dir, db string, f *fixture, extra []string) (*bks, error) {
 	}
 }
 
-// post delivers one push and returns the status, Retry-After and how long
-// the answer took.
+// post delivers one push and returns the status, Retry-After (for a 503:
+// with the reason that follows it in the body, "queue full" or "cannot
+// store the delivery now") and how long the answer took.
 func (b *bks) post(id string, p push) (int, string, time.Duration, error) {
 	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "before": p.before, "after": p.after,
 		"commits":    []map[string]string{{"id": p.after}},
@@ -92,9 +93,13 @@ func (b *bks) post(id string, p push) (int, string, time.Duration, error) {
 	if err != nil {
 		return 0, "", time.Since(start), err
 	}
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck // the status is the answer
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start), nil
+	retry := resp.Header.Get("Retry-After")
+	if resp.StatusCode == http.StatusServiceUnavailable && retry != "" {
+		retry += " " + strings.TrimSpace(string(msg))
+	}
+	return resp.StatusCode, retry, time.Since(start), nil
 }
 
 // usage is the process's peak RSS and CPU time so far (user+system, its

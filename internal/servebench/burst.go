@@ -18,6 +18,7 @@ type burstResult struct {
 	statuses            map[int]int
 	replayStatuses      map[int]int
 	badRefusals         int             // 503 without Retry-After, or another status
+	refusals            map[string]int  // 503s by reason
 	answer              []time.Duration // sorted, every POST's answer time
 	sendWall, drainWall time.Duration
 	drainErr            error
@@ -31,7 +32,7 @@ type burstResult struct {
 // runBurst sends ps within window, then replays (every 20th accepted one),
 // waits for the queue to drain, and checks each push's effects.
 func runBurst(b *bks, f *fixture, st *store.Store, ps []push, window, wait time.Duration) burstResult {
-	r := burstResult{n: len(ps), statuses: map[int]int{}, replayStatuses: map[int]int{}}
+	r := burstResult{n: len(ps), statuses: map[int]int{}, replayStatuses: map[int]int{}, refusals: map[string]int{}}
 	codes := make([]int, len(ps))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -51,7 +52,11 @@ func runBurst(b *bks, f *fixture, st *store.Store, ps []push, window, wait time.
 			codes[i] = code
 			r.statuses[code]++
 			r.answer = append(r.answer, took)
-			if code != http.StatusAccepted && (code != http.StatusServiceUnavailable || retry == "") {
+			switch {
+			case code == http.StatusServiceUnavailable && retry != "":
+				_, why, _ := strings.Cut(retry, " ")
+				r.refusals[why]++
+			case code != http.StatusAccepted:
 				r.badRefusals++
 			}
 		}()

@@ -86,9 +86,9 @@ func writeLatency(out io.Writer, o Options, r latencyResult) {
 }
 
 func writeBurst(out io.Writer, o Options, r burstResult) {
-	fmt.Fprintf(out, "\nBurst: %d deliveries in %s (sent in %s); answers %v (%d neither 202 nor 503 with Retry-After); "+
+	fmt.Fprintf(out, "\nBurst: %d deliveries in %s (sent in %s); answers %v (503s by reason %v; %d neither 202 nor 503 with Retry-After); "+
 		"answer time p50 %s, p95 %s, max %s; %d replays of accepted ones answered %v\n",
-		r.n, o.Window, rd(r.sendWall), r.statuses, r.badRefusals, rd(pct(r.answer, 50)), rd(pct(r.answer, 95)), rd(pct(r.answer, 100)), r.replays, r.replayStatuses)
+		r.n, o.Window, rd(r.sendWall), r.statuses, r.refusals, r.badRefusals, rd(pct(r.answer, 50)), rd(pct(r.answer, 95)), rd(pct(r.answer, 100)), r.replays, r.replayStatuses)
 	drained := "drained in " + rd(r.drainWall).String()
 	if r.drainErr != nil {
 		drained = r.drainErr.Error()
