@@ -17,6 +17,8 @@
 #   pool     on PostgreSQL, the burst again with --db-conns in
 #            BENCH_SERVE_POOLS ("2 5 20"; "" skips): answer times and drain
 #            time per pool size.
+# BENCH_SERVE_SQLITE=0 skips the SQLite run, BENCH_SERVE_POSTGRES=0 the
+# main PostgreSQL run (to measure pool sizes alone).
 # Peak RSS is the bks process's VmHWM; CPU its user+sys time with the gits
 # it ran. Results go to stdout and $BENCH_DIR/results-serve.md.
 set -euo pipefail
@@ -60,7 +62,7 @@ run() { # NAME DB SERVE-FLAGS PUSHES BURST
 		-pushes "$4" -rate "$RATE" -burst "$5" -out "$RESULTS"
 }
 
-run sqlite "" "--max-queue $MAXQ" "$PUSHES" "$BURST"
+[ "${BENCH_SERVE_SQLITE:-1}" = 0 ] || run sqlite "" "--max-queue $MAXQ" "$PUSHES" "$BURST"
 
 # start_pg: a cluster in $WORK/pg on a free port; PGURL names its database.
 start_pg() {
@@ -91,7 +93,7 @@ start_pg() {
 
 if start_pg; then
 	newdb() { "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT_" -U bks "$1" && echo "$PGURL_BASE/$1"; }
-	run postgres "$(newdb bench)" "--max-queue $MAXQ" "$PUSHES" "$BURST"
+	[ "${BENCH_SERVE_POSTGRES:-1}" = 0 ] || run postgres "$(newdb bench)" "--max-queue $MAXQ" "$PUSHES" "$BURST"
 	for n in $POOLS; do
 		run "pool$n" "$(newdb "pool$n")" "--max-queue $MAXQ --db-conns $n" 0 "$BURST"
 	done

@@ -83,7 +83,7 @@ pull request gets one comment, updated by later pushes (docs/SERVE.md).`,
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
-	fs.IntVar(&opts.DBConns, "db-conns", store.DefaultPostgresConns, "PostgreSQL: connections in this replica's pool")
+	fs.IntVar(&opts.DBConns, "db-conns", 0, "PostgreSQL: connections in this replica's pool (default --workers + 2; see docs/BENCH.md)")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
 	opts.Pipeline.register(fs)
 	cmd.AddCommand(newCmdServeImportState(f))
@@ -97,6 +97,9 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	}
 	if secret == "" {
 		return fmt.Errorf("serve: no webhook secret: set $%s (or --webhook-secret)", webhookSecretEnv)
+	}
+	if opts.DBConns == 0 {
+		opts.DBConns = opts.Workers + 2 // a connection for each worker, and for the requests
 	}
 	if opts.Workers < 1 || opts.MaxQueue < 1 || opts.DBConns < 1 {
 		return fmt.Errorf("--workers %d, --max-queue %d, --db-conns %d: want 1 or more", opts.Workers, opts.MaxQueue, opts.DBConns)

@@ -95,9 +95,14 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-// DefaultPostgresConns is the size of a replica's PostgreSQL pool: see
-// docs/SERVE.md and docs/BENCH.md for how it was measured.
-const DefaultPostgresConns = 20
+// DefaultPostgresConns is the size of the PostgreSQL pool until
+// SetMaxConns: the default 2 workers plus 2 (bks serve sizes it from
+// --workers). Measured in docs/BENCH.md (make bench-serve): admissions take
+// an advisory lock one at a time, so a larger pool only moves the waiting
+// requests from the pool into the server, where they wait longer (a
+// 1,000-delivery burst: answers p95 0.19 s with 2 connections, 0.97 s with
+// 5, several seconds with 20).
+const DefaultPostgresConns = 4
 
 // SetMaxConns sets the size of the PostgreSQL pool (n >= 1; SQLite: no
 // effect, its writers queue on the file lock).
