@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build image test test-aws demo serve-demo bench bench-git bench-image fuzz lint tools
+.PHONY: build image test test-aws demo serve-demo bench bench-git bench-image bench-serve fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -96,3 +96,10 @@ bench-git:
 # .bench/results-image.md. See docs/BENCH.md.
 bench-image:
 	@./scripts/bench-image.sh
+
+# bks serve against the GitHub fake and the AWS emulator, on SQLite and
+# PostgreSQL: push-to-revocation latency, a burst of 1,000 deliveries, peak
+# RSS, database size, pool sizes. Writes .bench/results-serve.md. See
+# docs/BENCH.md.
+bench-serve:
+	@./scripts/bench-serve.sh

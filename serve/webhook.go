@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -26,10 +25,11 @@ var webhookEvents = map[string]bool{
 // webhook accepts one GitHub delivery. In order: too big (413), no
 // signature or a bad one (401), no delivery id or event (400), an event
 // the service ignores (204), the database failing or the queue full (503 +
-// Retry-After: GitHub redelivers on request, and nothing was half-recorded;
-// the queue limit is checked before the insert, so a burst may pass it by
-// the number of requests in flight), a delivery id seen
-// before (200, nothing done), else recorded with its job and answered 202.
+// Retry-After: GitHub redelivers on request, and nothing was half-recorded),
+// a delivery id seen before (200, nothing done, even while the queue is
+// full), else recorded with its job and answered 202. The queue limit is
+// checked in the transaction that records the delivery (store.Admit), so a
+// burst of concurrent deliveries cannot pass it.
 //
 // A replay is answered 200, not 409: a redelivery from GitHub keeps the
 // X-GitHub-Delivery of the original ("If you request a redelivery, the
@@ -93,17 +93,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	// webhooks): a database that hangs gets 503 before that.
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DBTimeout)
 	defer cancel()
-	depth, err := s.st.QueueDepth(ctx)
-	if err != nil {
-		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
+	added, err := s.st.Admit(ctx, store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body}, s.cfg.MaxQueue)
+	switch {
+	case errors.Is(err, store.ErrQueueFull):
+		unavailable(DeliveryQueueFull, "queue full", err)
 		return
-	}
-	if depth >= s.cfg.MaxQueue {
-		unavailable(DeliveryQueueFull, "queue full", fmt.Errorf("%d jobs queued or running, limit %d", depth, s.cfg.MaxQueue))
-		return
-	}
-	added, err := s.st.AddDelivery(ctx, store.Delivery{ID: id, Event: event, ReceivedAt: time.Now(), Body: body})
-	if err != nil {
+	case err != nil:
 		unavailable(DeliveryUnavailable, "cannot store the delivery now", err)
 		return
 	}

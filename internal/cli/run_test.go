@@ -8,10 +8,16 @@ import (
 	"testing"
 
 	"github.com/bks-dev/bks/internal/testbin"
+	"github.com/bks-dev/bks/internal/testpg"
 )
 
-// TestMain removes the bks binary the end-to-end tests build (testbin).
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
+// TestMain removes the bks binary the end-to-end tests build (testbin)
+// and stops the PostgreSQL cluster the serve tests started (testpg).
+func TestMain(m *testing.M) {
+	code := testbin.Main(m)
+	testpg.Stop()
+	os.Exit(code)
+}
 
 // runCLI runs bks in-process with an empty environment and returns the
 // exit code, stdout and stderr.

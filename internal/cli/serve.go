@@ -29,6 +29,7 @@ type serveOptions struct {
 	MaxQueue      int
 	EventsSecret  string // file
 	EventsHeader  string
+	DBConns       int
 	Pipeline      servePipelineOptions
 	// DashboardTokenFile holds the dashboard's bearer token ("": the
 	// dashboard is served to loopback clients only).
@@ -109,6 +110,7 @@ the built-in AWS emulator and GitHub fake.`,
 	fs.IntVar(&opts.MaxQueue, "max-queue", 10000, "refuse deliveries with 503 and Retry-After while this many jobs wait or run")
 	fs.StringVar(&opts.EventsSecret, "events-secret-file", "", "open POST /events/aws to EventBridge deliveries carrying the secret in this file (bks serve eventbridge writes the rule)")
 	fs.StringVar(&opts.EventsHeader, "events-header", serve.DefaultEventsHeader, "the header of the EventBridge connection's API key that carries the secret")
+	fs.IntVar(&opts.DBConns, "db-conns", 0, "PostgreSQL: connections in this replica's pool (default --workers + 2; see docs/BENCH.md)")
 	fs.StringVar(&opts.RepoCache, "repo-cache", "", "fetch the pushed commits into bare repositories here (OWNER/NAME) and scan them; without it, deliveries are only recorded")
 	fs.StringVar(&opts.DashboardTokenFile, "dashboard-token-file", "", "serve the dashboard (GET /dashboard) to any client that sends this file's token as Authorization: Bearer (default: to loopback clients only, without a token)")
 	fs.BoolVar(&opts.Demo, "demo", false, "run the service locally against the built-in AWS emulator and GitHub fake, push a key through a signed webhook, show its revocation and the dashboard, and serve until Ctrl-C (needs git)")
@@ -125,8 +127,11 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if secret == "" {
 		return fmt.Errorf("serve: no webhook secret: set $%s (or --webhook-secret)", webhookSecretEnv)
 	}
-	if opts.Workers < 1 || opts.MaxQueue < 1 {
-		return fmt.Errorf("--workers %d, --max-queue %d: want 1 or more", opts.Workers, opts.MaxQueue)
+	if opts.DBConns == 0 {
+		opts.DBConns = opts.Workers + 2 // a connection for each worker, and for the requests
+	}
+	if opts.Workers < 1 || opts.MaxQueue < 1 || opts.DBConns < 1 {
+		return fmt.Errorf("--workers %d, --max-queue %d, --db-conns %d: want 1 or more", opts.Workers, opts.MaxQueue, opts.DBConns)
 	}
 	dbPath, err := serveDBPath(opts.DB, f.IO.Env)
 	if err != nil {
@@ -144,6 +149,7 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return err
 	}
 	defer st.Close()
+	st.SetMaxConns(opts.DBConns)
 	cfg := serve.Config{
 		WebhookSecret: []byte(secret), Workers: opts.Workers, MaxQueue: opts.MaxQueue,
 		RepoCache: opts.RepoCache, Log: log,

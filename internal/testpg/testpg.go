@@ -53,6 +53,10 @@ func Main(m *testing.M) int {
 	return code
 }
 
+// Stop stops the cluster if one was started, for a TestMain that runs its
+// tests through another helper's Main.
+func Stop() { stop() }
+
 // errNotInstalled marks the one reason a test is skipped: PostgreSQL is not
 // installed and cannot be. A cluster that is installed but does not start
 // fails the test.

@@ -21,7 +21,7 @@ import (
 // SKIP LOCKED: a replica skips the row another one is claiming instead of
 // waiting for it (and then finding it taken), and migrations, which take a
 // transaction-scoped advisory lock so that replicas starting together
-// apply each one once.
+// apply each one once; Admit takes another such lock (lockAdmission).
 var postgresDialect = func() dialect {
 	d := sqliteDialect
 	d.name, d.migrations = "postgres", "migrations/postgres"
@@ -31,6 +31,11 @@ var postgresDialect = func() dialect {
 		applied_at BIGINT NOT NULL)`
 	// The key is arbitrary, the same in every replica: "bks-serve".
 	d.lockMigrations = `SELECT pg_advisory_xact_lock(6868876332181536613)`
+	// Admissions one at a time: under READ COMMITTED two transactions
+	// would each count the queue without the other's insert. Another
+	// arbitrary key, the same in every replica; released at commit or
+	// rollback.
+	d.lockAdmission = `SELECT pg_advisory_xact_lock(7089908461417752948)`
 	d.claimJob = `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			locked_by = ?, locked_until = ?, updated_at = ?
 		WHERE id = (SELECT id FROM jobs
@@ -48,7 +53,7 @@ var postgresDialect = func() dialect {
 // statements are the dialect's SQL strings, to rewrite them all at once.
 func (d *dialect) statements() []*string {
 	return append(d.aws.statements(),
-		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations,
+		&d.createMigrations, &d.appliedVersions, &d.recordMigration, &d.lockMigrations, &d.lockAdmission,
 		&d.insertDelivery, &d.insertJob, &d.getDelivery, &d.jobsFor,
 		&d.claimJob, &d.extendLease, &d.finishJob, &d.finishDelivery, &d.queueDepth,
 		&d.oldestDue, &d.upsertIncident, &d.insertFinding, &d.listIncidents,
@@ -86,7 +91,28 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: %w", Redact(dsn), err)
 	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(5)
+	setPool(db, DefaultPostgresConns)
 	return db, nil
+}
+
+// DefaultPostgresConns is the size of the PostgreSQL pool until
+// SetMaxConns: the default 2 workers plus 2 (bks serve sizes it from
+// --workers). Measured in docs/BENCH.md (make bench-serve): admissions take
+// an advisory lock one at a time, so a larger pool only moves the waiting
+// requests from the pool into the server, where they wait longer (a
+// 1,000-delivery burst: answers p95 0.19 s with 2 connections, 0.35 s
+// with 4, 0.97 s with 5, 2.0 and 4.4 s with 20).
+const DefaultPostgresConns = 4
+
+// SetMaxConns sets the size of the PostgreSQL pool (n >= 1; SQLite: no
+// effect, its writers queue on the file lock).
+func (s *Store) SetMaxConns(n int) {
+	if s.d.name == "postgres" && n >= 1 {
+		setPool(s.db, n)
+	}
+}
+
+func setPool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(min(n, 5))
 }

@@ -31,6 +31,7 @@ type dialect struct {
 
 	createMigrations, appliedVersions, recordMigration string
 	lockMigrations                                     string // "": the transaction's own lock serialises
+	lockAdmission                                      string // the same, for Admit
 
 	insertDelivery, insertJob, getDelivery, jobsFor              string
 	claimJob, extendLease, finishJob, finishDelivery, queueDepth string
@@ -132,21 +133,52 @@ const (
 // ErrNotFound: no such row.
 var ErrNotFound = errors.New("not found")
 
+// ErrQueueFull: Admit refused a delivery because the queue holds its
+// limit of jobs.
+var ErrQueueFull = errors.New("queue full")
+
 // AddDelivery records d and its job (of kind d.Event) in one transaction:
 // both or neither. It reports false, and changes nothing, when a delivery
 // with d.ID is already recorded (a replay).
 func (s *Store) AddDelivery(ctx context.Context, d Delivery) (added bool, err error) {
+	return s.Admit(ctx, d, 0)
+}
+
+// Admit is AddDelivery with a queue limit: when limit > 0 and limit jobs
+// are already queued or running, it changes nothing and returns an error
+// wrapping ErrQueueFull. The count and the inserts are one transaction
+// that admissions take one at a time (on SQLite the write lock taken at
+// BEGIN IMMEDIATE; on PostgreSQL a transaction-scoped advisory lock), so a
+// burst of concurrent deliveries cannot all see room and pass the limit
+// together. A replay is recognised before the limit: it reports false, nil
+// even while the queue is full (answered 200, not 503, since it is
+// recorded already).
+func (s *Store) Admit(ctx context.Context, d Delivery, limit int) (added bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("add delivery: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit: a no-op
+	if limit > 0 && s.d.lockAdmission != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockAdmission); err != nil {
+			return false, fmt.Errorf("add delivery: admission lock: %w", err)
+		}
+	}
 	res, err := tx.ExecContext(ctx, s.d.insertDelivery, d.ID, d.Event, ms(d.ReceivedAt), d.Body)
 	if err != nil {
 		return false, fmt.Errorf("add delivery: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
+	}
+	if limit > 0 {
+		var depth int
+		if err := tx.QueryRowContext(ctx, s.d.queueDepth).Scan(&depth); err != nil {
+			return false, fmt.Errorf("add delivery: queue depth: %w", err)
+		}
+		if depth >= limit {
+			return false, fmt.Errorf("%w: %d jobs queued or running, limit %d", ErrQueueFull, depth, limit)
+		}
 	}
 	now := ms(s.now())
 	if _, err := tx.ExecContext(ctx, s.d.insertJob, d.ID, d.Event, now, now); err != nil {
