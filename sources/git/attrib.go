@@ -87,7 +87,12 @@ func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]boo
 		}
 		return nil
 	}
-	err := h.walkCommitTrees(ctx, want, first)
+	var err error
+	if want != nil {
+		err = h.attributeHolding(ctx, want, first)
+	} else {
+		err = h.walkCommitTrees(ctx, want, first)
+	}
 	if err == nil {
 		err = h.looseRecords(ctx, first)
 	}
@@ -137,6 +142,32 @@ func (h *history) walkCommitTrees(ctx context.Context, want map[plumbing.Hash]bo
 		}
 	}
 	return err
+}
+
+// attributeHolding calls add with what the included commits' trees hold of
+// want, in topological order, reading only the trees that hold some of it
+// (holdingTrees): the first commit whose tree holds a wanted blob, at the
+// blob's first path in tree order, is the one whose diff shows it first.
+func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
+	holding, err := h.holdingTrees(ctx, want)
+	if err != nil {
+		return err
+	}
+	d := newTreeDiff(h.store, h.seenTrees, add)
+	for _, i := range h.topoOrder() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := h.nodes[i].tree
+		if _, ok := holding[t]; !ok {
+			continue
+		}
+		d.node = i
+		if err := d.walkHolding(t, "", holding, want); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // diffCommits diffs the trees of the commits of order with d.
