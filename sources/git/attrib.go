@@ -146,14 +146,29 @@ func (h *history) walkCommitTrees(ctx context.Context, want map[plumbing.Hash]bo
 
 // attributeHolding calls add with what the included commits' trees hold of
 // want, in topological order, reading only the trees that hold some of it
-// (holdingTrees): the first commit whose tree holds a wanted blob, at the
+// (treeindex.go): the first commit whose tree holds a wanted blob, at the
 // blob's first path in tree order, is the one whose diff shows it first.
+// A blob that stays in the tree for long keeps its trees in the holding
+// set once attributed: after recheckAfter trees read that attributed
+// nothing, the set is made again for the blobs left.
 func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
-	holding, err := h.holdingTrees(ctx, want)
+	x, err := h.scanTrees(ctx, want)
 	if err != nil {
 		return err
 	}
-	d := newTreeDiff(h.store, h.seenTrees, add)
+	active := make([]bool, len(x.want))
+	for i := range active {
+		active[i] = true
+	}
+	holding := x.holding(active)
+	found, idle := 0, 0 // attributed since holding was made; trees read in vain since
+	d := newTreeDiff(h.store, h.seenTrees, func(r record) error {
+		if i, ok := x.want[r.blob]; ok && active[i] {
+			active[i] = false
+			found++
+		}
+		return add(r)
+	})
 	for _, i := range h.topoOrder() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -163,12 +178,24 @@ func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]b
 			continue
 		}
 		d.node = i
-		if err := d.walkHolding(t, "", holding, want); err != nil {
+		before := found
+		if err := d.walkHolding(t, "", holding, x.want); err != nil {
 			return err
+		}
+		if found == before {
+			idle++
+		}
+		if idle >= recheckAfter && found > 0 {
+			holding, found, idle = x.holding(active), 0, 0
 		}
 	}
 	return nil
 }
+
+// recheckAfter: see attributeHolding. Making the holding set again costs
+// a few passes over one record per tree object (milliseconds on git/git).
+// A variable for tests.
+var recheckAfter = 32
 
 // diffCommits diffs the trees of the commits of order with d.
 func (h *history) diffCommits(ctx context.Context, d *treeDiff, order []int32) error {

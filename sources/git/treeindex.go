@@ -35,16 +35,17 @@ import (
 type treeRec struct {
 	num, base int32
 	own       int32 // its id, interned
-	wanted    int32 // wanted blob entries added, less those removed
 	// the interned ids of the subtrees it added, then of those it
-	// removed, follow the previous record's in treeScanWorker.chg
-	add, drop int32
+	// removed, follow the previous record's in treeScanWorker.chg; the
+	// wanted blobs it added (+1+index) and removed (-1-index) in wch
+	add, drop, wanted int32
 }
 
 // treeScan is the pass over the tree objects.
 type treeScan struct {
-	want    map[plumbing.Hash]bool
-	filter  [1 << 16 / 64]uint64 // the wanted ids' first two bytes
+	want    map[plumbing.Hash]int32 // wanted blob -> index
+	n       int                     // tree numbers
+	filter  [1 << 16 / 64]uint64    // the wanted ids' first two bytes
 	mu      sync.Mutex
 	intern  map[plumbing.Hash]int32
 	present []bool // by interned id: a tree the store holds
@@ -55,7 +56,8 @@ type treeScan struct {
 // it visited the trees (a base before its deltas).
 type treeScanWorker struct {
 	recs        []treeRec
-	chg         []int32
+	chg, wch    []int32
+	wscratch    []int32
 	added, gone []plumbing.Hash // scratch
 	kept        []uint64        // scratch: the base's entries t copied
 }
@@ -70,12 +72,14 @@ func (x *treeScan) id(h plumbing.Hash) int32 {
 	return i
 }
 
-// holdingTrees returns the ids of the trees of store that hold a wanted
-// blob (at any depth). A tree the store lacks (a subtree some tree names,
-// or a commit's tree) is errStoreMiss; a malformed tree too.
-func (h *history) holdingTrees(ctx context.Context, want map[plumbing.Hash]bool) (map[plumbing.Hash]struct{}, error) {
-	x := &treeScan{want: want, intern: map[plumbing.Hash]int32{}, workers: make([]treeScanWorker, runtime.GOMAXPROCS(0))}
+// scanTrees reads every tree object of the store once (treeScan.visit),
+// and checks that the store holds every tree a tree or an included commit
+// names. A tree the store lacks is errStoreMiss; a malformed tree too.
+func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*treeScan, error) {
+	x := &treeScan{want: make(map[plumbing.Hash]int32, len(want)), intern: map[plumbing.Hash]int32{},
+		workers: make([]treeScanWorker, runtime.GOMAXPROCS(0))}
 	for id := range want {
+		x.want[id] = int32(len(x.want))
 		k := int(id[0])<<8 | int(id[1])
 		x.filter[k/64] |= 1 << (k % 64)
 	}
@@ -86,6 +90,7 @@ func (h *history) holdingTrees(ctx context.Context, want map[plumbing.Hash]bool)
 		}
 		return nil, fmt.Errorf("%w: %v", errStoreMiss, err)
 	}
+	x.n = n
 	for t, i := range x.intern {
 		if !x.present[i] && t != emptyTree {
 			return nil, fmt.Errorf("%w: tree %s", errStoreMiss, t)
@@ -98,20 +103,34 @@ func (h *history) holdingTrees(ctx context.Context, want map[plumbing.Hash]bool)
 			}
 		}
 	}
-	// How many entries of each tree are a wanted blob or a tree holding
-	// one, along each delta chain, until no tree is added.
+	return x, nil
+}
+
+// holding returns the ids of the trees that hold (at any depth) a wanted
+// blob whose index is in active: how many entries of each tree are such a
+// blob or a tree holding one, counted along each delta chain, until no
+// tree is added.
+func (x *treeScan) holding(active []bool) map[plumbing.Hash]struct{} {
 	holds := make([]bool, len(x.present)) // by interned id
-	cnt := make([]int32, n)
+	cnt := make([]int32, x.n)
 	for grew := true; grew; {
 		grew = false
 		for w := range x.workers {
 			ws := &x.workers[w]
-			c := ws.chg
+			c, wc := ws.chg, ws.wch
 			for _, r := range ws.recs {
-				k := r.wanted
+				var k int32
 				if r.base >= 0 {
-					k += cnt[r.base]
+					k = cnt[r.base]
 				}
+				for _, i := range wc[:r.wanted] {
+					if i > 0 && active[i-1] {
+						k++
+					} else if i < 0 && active[-i-1] {
+						k--
+					}
+				}
+				wc = wc[r.wanted:]
 				for _, i := range c[:r.add] {
 					if holds[i] {
 						k++
@@ -138,7 +157,7 @@ func (h *history) holdingTrees(ctx context.Context, want map[plumbing.Hash]bool)
 			out[t] = struct{}{}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // visit records tree t: the entries it adds to its base's and those it
@@ -146,8 +165,7 @@ func (h *history) holdingTrees(ctx context.Context, want map[plumbing.Hash]bool)
 // from an entry boundary on both sides, is one of t's entries unparsed.
 func (x *treeScan) visit(w int, t *pack.Tree) ([]int32, error) {
 	ws := &x.workers[w]
-	ws.added, ws.gone = ws.added[:0], ws.gone[:0]
-	var wanted int32
+	ws.added, ws.gone, ws.wscratch = ws.added[:0], ws.gone[:0], ws.wscratch[:0]
 	cur, be, ends := t.Data, t.BaseEnds, t.Ends
 	m := len(be)
 	ws.kept = ws.kept[:0]
@@ -176,7 +194,7 @@ func (x *treeScan) visit(w int, t *pack.Tree) ([]int32, error) {
 					for j := k; j < k2; j++ {
 						if ws.kept[j/64]&(1<<(j%64)) != 0 {
 							// Copied twice: this copy is an entry added.
-							if _, err := x.entry(t.Base, start(j), 1, &wanted, &ws.added); err != nil {
+							if _, err := x.entry(t.Base, start(j), 1, &ws.wscratch, &ws.added); err != nil {
 								return nil, fmt.Errorf("base of tree %s: %w", t.ID, err)
 							}
 						}
@@ -188,7 +206,7 @@ func (x *treeScan) visit(w int, t *pack.Tree) ([]int32, error) {
 				}
 			}
 		}
-		end, err := x.entry(cur, p, 1, &wanted, &ws.added)
+		end, err := x.entry(cur, p, 1, &ws.wscratch, &ws.added)
 		if err != nil {
 			return nil, fmt.Errorf("tree %s: %w", t.ID, err)
 		}
@@ -203,15 +221,16 @@ func (x *treeScan) visit(w int, t *pack.Tree) ([]int32, error) {
 				break
 			}
 			if word&(1<<b) == 0 {
-				if _, err := x.entry(t.Base, start(j), -1, &wanted, &ws.gone); err != nil {
+				if _, err := x.entry(t.Base, start(j), -1, &ws.wscratch, &ws.gone); err != nil {
 					return nil, fmt.Errorf("base of tree %s: %w", t.ID, err)
 				}
 			}
 		}
 	}
 	x.mu.Lock()
-	r := treeRec{num: t.Num, base: t.BaseNum, own: x.id(plumbing.Hash(t.ID)), wanted: wanted,
-		add: int32(len(ws.added)), drop: int32(len(ws.gone))}
+	r := treeRec{num: t.Num, base: t.BaseNum, own: x.id(plumbing.Hash(t.ID)),
+		add: int32(len(ws.added)), drop: int32(len(ws.gone)), wanted: int32(len(ws.wscratch))}
+	ws.wch = append(ws.wch, ws.wscratch...)
 	x.present[r.own] = true
 	for _, s := range ws.added {
 		ws.chg = append(ws.chg, x.id(s))
@@ -224,10 +243,10 @@ func (x *treeScan) visit(w int, t *pack.Tree) ([]int32, error) {
 	return ends, nil
 }
 
-// entry parses the entry of data at pos, counts it into wanted (by sign)
-// when it is a wanted blob, or lists it in subs when it is a subtree, and
+// entry parses the entry of data at pos, lists it in wanted (as sign times
+// 1+index) when it is a wanted blob, or in subs when it is a subtree, and
 // returns where it ends.
-func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *int32, subs *[]plumbing.Hash) (int, error) {
+func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *[]int32, subs *[]plumbing.Hash) (int, error) {
 	e, rest, err := nextEntry(data[pos:])
 	if err != nil {
 		return 0, err
@@ -239,8 +258,8 @@ func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *int32, subs *
 	default:
 		k := int(e.id[0])<<8 | int(e.id[1])
 		if x.filter[k/64]&(1<<(k%64)) != 0 {
-			if _, ok := x.want[plumbing.Hash(e.id)]; ok {
-				*wanted += sign
+			if i, ok := x.want[plumbing.Hash(e.id)]; ok {
+				*wanted = append(*wanted, sign*(i+1))
 			}
 		}
 	}
