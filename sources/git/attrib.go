@@ -34,6 +34,14 @@ import (
 // bases; trees come from the object store the blob scan read (packs.go).
 // The walk stops once every wanted blob is attributed.
 //
+// When only some blobs are wanted (the blob-first scan's candidates), the
+// commits' trees are not diffed: each tree object is read once, in its
+// pack's delta forest, to learn which trees hold a wanted blob
+// (treeindex.go), and the walk reads only those (attributeHolding). On
+// git/git with 2 planted keys that took the attribution from 29 to 14 s
+// of CPU on a loaded machine. The diff walk stays for every blob (want
+// nil).
+//
 // HEAD's tree (in_head) and trees that refs name are read the same way. An
 // object the store cannot give (a partial clone's promisor objects, a thin
 // pack) is errStoreMiss: the git log walk then runs instead. The git log
