@@ -34,6 +34,14 @@ import (
 // bases; trees come from the object store the blob scan read (packs.go).
 // The walk stops once every wanted blob is attributed.
 //
+// When only some blobs are wanted (the blob-first scan's candidates), the
+// commits' trees are not diffed: each tree object is read once, in its
+// pack's delta forest, to learn which trees hold a wanted blob
+// (treeindex.go), and the walk reads only those (attributeHolding). On
+// git/git with 2 planted keys that took the attribution from 29 to 14 s
+// of CPU on a loaded machine. The diff walk stays for every blob (want
+// nil).
+//
 // HEAD's tree (in_head) and trees that refs name are read the same way. An
 // object the store cannot give (a partial clone's promisor objects, a thin
 // pack) is errStoreMiss: the git log walk then runs instead. The git log
@@ -87,7 +95,12 @@ func (h *history) attributeStore(ctx context.Context, want map[plumbing.Hash]boo
 		}
 		return nil
 	}
-	err := h.walkCommitTrees(ctx, want, first)
+	var err error
+	if want != nil {
+		err = h.attributeHolding(ctx, want, first)
+	} else {
+		err = h.walkCommitTrees(ctx, want, first)
+	}
 	if err == nil {
 		err = h.looseRecords(ctx, first)
 	}
@@ -138,6 +151,59 @@ func (h *history) walkCommitTrees(ctx context.Context, want map[plumbing.Hash]bo
 	}
 	return err
 }
+
+// attributeHolding calls add with what the included commits' trees hold of
+// want, in topological order, reading only the trees that hold some of it
+// (treeindex.go): the first commit whose tree holds a wanted blob, at the
+// blob's first path in tree order, is the one whose diff shows it first.
+// A blob that stays in the tree for long keeps its trees in the holding
+// set once attributed: after recheckAfter trees read that attributed
+// nothing, the set is made again for the blobs left.
+func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]bool, add func(record) error) error {
+	x, err := h.scanTrees(ctx, want)
+	if err != nil {
+		return err
+	}
+	active := make([]bool, len(x.want))
+	for i := range active {
+		active[i] = true
+	}
+	holding := x.holding(active)
+	found, idle := 0, 0 // attributed since holding was made; trees read in vain since
+	d := newTreeDiff(h.store, h.seenTrees, func(r record) error {
+		if i, ok := x.want[r.blob]; ok && active[i] {
+			active[i] = false
+			found++
+		}
+		return add(r)
+	})
+	for _, i := range h.topoOrder() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := h.nodes[i].tree
+		if _, ok := holding[t]; !ok {
+			continue
+		}
+		d.node = i
+		before := found
+		if err := d.walkHolding(t, "", holding, x.want); err != nil {
+			return err
+		}
+		if found == before {
+			idle++
+		}
+		if idle >= recheckAfter && found > 0 {
+			holding, found, idle = x.holding(active), 0, 0
+		}
+	}
+	return nil
+}
+
+// recheckAfter: see attributeHolding. Making the holding set again costs
+// a few passes over one record per tree object (milliseconds on git/git).
+// A variable for tests.
+var recheckAfter = 32
 
 // diffCommits diffs the trees of the commits of order with d.
 func (h *history) diffCommits(ctx context.Context, d *treeDiff, order []int32) error {

@@ -113,6 +113,13 @@ func sameAttribution(t testing.TB, dir string, seed uint64) {
 		if got := attribution(t, dir, true, want); !slices.Equal(got, sub) {
 			t.Fatalf("in-process attribution of %d blobs differs:\n%s", len(want), firstDiff(got, sub))
 		}
+		// The holding set made again after each tree read in vain.
+		recheckAfter = 1
+		got := attribution(t, dir, true, want)
+		recheckAfter = 32
+		if !slices.Equal(got, sub) {
+			t.Fatalf("in-process attribution of %d blobs, holding set made again, differs:\n%s", len(want), firstDiff(got, sub))
+		}
 	}
 }
 

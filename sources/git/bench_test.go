@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
 	"github.com/bks-dev/bks/internal/testgit"
@@ -68,5 +70,51 @@ func BenchmarkHistoryReaders(b *testing.B) {
 			b.ReportMetric(float64(st.Blobs), "blobs")
 			b.ReportMetric(float64(st.Commits), "commits")
 		})
+	}
+}
+
+// BenchmarkAttributionStore times the in-process attribution walk alone
+// (attributeStore) on $BKS_BENCH_REPO, for the blobs named (comma
+// separated) by $BKS_BENCH_WANT: what a blob-first scan that found them
+// spends after its blob scan. The commits are read once, untimed.
+func BenchmarkAttributionStore(b *testing.B) {
+	testgit.Need(b)
+	dir, wantIDs := os.Getenv("BKS_BENCH_REPO"), os.Getenv("BKS_BENCH_WANT")
+	if dir == "" || wantIDs == "" {
+		b.Skip("BKS_BENCH_REPO and BKS_BENCH_WANT (blob ids) name what to attribute")
+	}
+	want := map[plumbing.Hash]bool{}
+	for _, id := range strings.Split(wantIDs, ",") {
+		want[plumbing.NewHash(id)] = true
+	}
+	ctx := context.Background()
+	repo, closeRepo, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeRepo()
+	s := New(Options{Path: dir, Reader: ReaderGit, Matcher: detectors.New(detectors.Options{}),
+		OnError: func(string, error) {}, Warn: func(string) {}})
+	h, err := newHistory(ctx, s, repo, dir, "repo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.closeStore()
+	h.objs = h.store.NewReader()
+	if err := h.collectGit(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	h.objs = nil
+	for b.Loop() {
+		h.seenTrees = map[plumbing.Hash]struct{}{}
+		h.seenBlobs = map[plumbing.Hash]struct{}{}
+		h.headBlobs = map[plumbing.Hash]struct{}{}
+		found := 0
+		if err := h.attributeStore(ctx, want, func(record) error { found++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if found != len(want) {
+			b.Fatalf("attributed %d of %d blobs", found, len(want))
+		}
 	}
 }

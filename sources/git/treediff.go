@@ -179,6 +179,52 @@ func (d *treeDiff) diff(cur, par plumbing.Hash, prefix string) error {
 	return nil
 }
 
+// walkHolding passes on the wanted blobs under tree id in tree order,
+// reading only the subtrees in holding (those holding a wanted blob) and
+// not seen before: on return, every wanted blob under id has been seen.
+func (d *treeDiff) walkHolding(id plumbing.Hash, prefix string, holding map[plumbing.Hash]struct{}, want map[plumbing.Hash]int32) error {
+	if _, ok := d.seen[id]; ok {
+		return nil
+	}
+	d.seen[id] = struct{}{}
+	data, err := d.tree(id)
+	if err != nil {
+		return err
+	}
+	for len(data) > 0 {
+		var e treeEntry
+		if e, data, err = nextEntry(data); err != nil {
+			return fmt.Errorf("%w: tree %s: %v", errStoreMiss, id, err)
+		}
+		sub := plumbing.Hash(e.id)
+		switch e.mode & modeTypeMask {
+		case modeDir:
+			if _, ok := holding[sub]; !ok {
+				continue
+			}
+		case modeGitlink:
+			continue
+		default:
+			if _, ok := want[sub]; !ok {
+				continue
+			}
+		}
+		p := string(e.name)
+		if prefix != "" {
+			p = prefix + "/" + p
+		}
+		if e.mode&modeTypeMask == modeDir {
+			err = d.walkHolding(sub, p, holding, want)
+		} else {
+			err = d.add(record{blob: sub, node: d.node, path: p})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // skipCommonEntries drops the entries both raw trees start with, byte for
 // byte the same (most of a tree, when a commit changed one entry): only
 // their ends are found, not their fields parsed.

@@ -10,15 +10,26 @@ import (
 // applyDelta applies git delta d to base, into dst, and lists the spans of
 // the result not copied from base in one piece.
 func applyDelta(base, d, dst []byte, fresh []Span) ([]byte, []Span, error) {
+	out, fresh, _, err := patch(base, d, dst, fresh, nil, false)
+	return out, fresh, err
+}
+
+// Copy is one copy op of a delta: Len bytes of the base from From, at At
+// in the result.
+type Copy struct{ At, From, Len int }
+
+// patch is applyDelta that also lists the delta's copy ops, in order, in
+// copies when rec is set.
+func patch(base, d, dst []byte, fresh []Span, copies []Copy, rec bool) ([]byte, []Span, []Copy, error) {
 	src, d, ok := deltaSize(d)
 	if !ok || src != uint64(len(base)) {
-		return nil, nil, fmt.Errorf("delta for a base of %d bytes, applied to %d", src, len(base))
+		return nil, nil, nil, fmt.Errorf("delta for a base of %d bytes, applied to %d", src, len(base))
 	}
 	size, d, ok := deltaSize(d)
 	// Each op takes a byte at least and gives at most a copy of the base
 	// or 127 inserted bytes: a larger size is a lie, not to be allocated.
 	if !ok || size > uint64(len(d))*uint64(max(len(base), 127)) {
-		return nil, nil, errors.New("bad delta size")
+		return nil, nil, nil, errors.New("bad delta size")
 	}
 	if uint64(cap(dst)) < size {
 		dst = make([]byte, size)
@@ -36,24 +47,27 @@ func applyDelta(base, d, dst []byte, fresh []Span) ([]byte, []Span, error) {
 			off, d, ok1 = copyArg(c, 0, 4, d)
 			n, d, ok2 = copyArg(c, 4, 3, d)
 			if !ok1 || !ok2 {
-				return nil, nil, errors.New("truncated delta")
+				return nil, nil, nil, errors.New("truncated delta")
 			}
 			if n == 0 {
 				n = 0x10000
 			}
 			if uint64(off)+uint64(n) > uint64(len(base)) || o+int(n) > len(dst) {
-				return nil, nil, errors.New("delta copies outside its base or result")
+				return nil, nil, nil, errors.New("delta copies outside its base or result")
 			}
 			if o > 0 && prevEnd != int(off) && prevEnd >= 0 {
 				fresh = append(fresh, Span{o, o})
 			}
 			copy(dst[o:], base[off:off+n])
+			if rec {
+				copies = append(copies, Copy{At: o, From: int(off), Len: int(n)})
+			}
 			o += int(n)
 			prevEnd = int(off + n)
 		case c != 0:
 			n := int(c)
 			if n > len(d) || o+n > len(dst) {
-				return nil, nil, errors.New("truncated delta")
+				return nil, nil, nil, errors.New("truncated delta")
 			}
 			copy(dst[o:], d[:n])
 			d = d[n:]
@@ -65,13 +79,13 @@ func applyDelta(base, d, dst []byte, fresh []Span) ([]byte, []Span, error) {
 			o += n
 			prevEnd = -1
 		default:
-			return nil, nil, errors.New("delta opcode 0")
+			return nil, nil, nil, errors.New("delta opcode 0")
 		}
 	}
 	if o != len(dst) {
-		return nil, nil, fmt.Errorf("delta wrote %d of %d bytes", o, len(dst))
+		return nil, nil, nil, fmt.Errorf("delta wrote %d of %d bytes", o, len(dst))
 	}
-	return dst, fresh, nil
+	return dst, fresh, copies, nil
 }
 
 // copyArg reads the little-endian bytes of a copy op's offset (bits 0-3

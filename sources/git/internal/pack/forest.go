@@ -28,6 +28,8 @@ type worker struct {
 	blob    Blob
 	// skipOver is Store.SkipOver.
 	skipOver int64
+	// window, when set, reads the pack in windows (Trees).
+	window *window
 }
 
 // inflate reads object k's zlib data into dst (resized to want bytes).
@@ -38,6 +40,9 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 		return nil, fmt.Errorf("object %s: size %d does not fit its %d bytes of data", p.id(k), want, end-start)
 	}
 	n := int(end - start)
+	if w.window != nil {
+		return w.window.inflate(w, p, start, end, want, dst, func() string { return p.id(k).String() })
+	}
 	if cap(w.cbuf) < n {
 		w.cbuf = make([]byte, n)
 	}

@@ -47,6 +47,8 @@ type packFile struct {
 	kids   []int32 // children of object k: kids[first[k]:first[k+1]]
 	first  []int32
 	roots  []int32 // non-delta blobs
+	// treeRoots: non-delta trees
+	treeRoots []int32
 }
 
 func openPack(idxPath, packPath string) (*packFile, error) {
@@ -257,7 +259,7 @@ func (p *packFile) scanHeaders() error {
 			fill[b]++
 		}
 	}
-	// Roots of blob trees; every delta must hang under some root.
+	// Roots of blob and tree forests; every delta must hang under some root.
 	reached := 0
 	var stack []int32
 	for k := range n {
@@ -271,8 +273,11 @@ func (p *packFile) scanHeaders() error {
 			reached++
 			stack = append(stack, p.kids[p.first[x]:p.first[x+1]]...)
 		}
-		if p.typ[k] == objBlob {
+		switch p.typ[k] {
+		case objBlob:
 			p.roots = append(p.roots, int32(k))
+		case objTree:
+			p.treeRoots = append(p.treeRoots, int32(k))
 		}
 	}
 	if reached != n {
