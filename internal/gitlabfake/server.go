@@ -63,7 +63,11 @@ type Snippet struct {
 	// Files are the snippet's file names, as the API lists them (its
 	// git repository holds their content).
 	Files []string
-	id    int
+	// Author writes a project snippet (""): GET /snippets lists the
+	// snippets the token's owner wrote, project snippets included, with
+	// their project_id.
+	Author string
+	id     int
 }
 
 // Fault makes API requests fail: the After-th request (1-based) whose
@@ -506,8 +510,9 @@ func (s *Server) currentUser(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": 1, "username": s.User, "name": s.User, "state": "active"})
 }
 
-// userSnippets serves GET /snippets: the personal snippets of the token's
-// owner, offset-paged (https://docs.gitlab.com/api/snippets/#list-all-snippets-for-current-user).
+// userSnippets serves GET /snippets: the snippets the token's owner wrote
+// (personal ones, and project snippets with their project_id: GitLab's
+// SnippetsFinder by author), offset-paged (https://docs.gitlab.com/api/snippets/#list-all-snippets-for-current-user).
 // GitLab's API has no listing of another user's snippets.
 func (s *Server) userSnippets(w http.ResponseWriter, r *http.Request) {
 	if s.User == "" {
@@ -521,8 +526,26 @@ func (s *Server) userSnippets(w http.ResponseWriter, r *http.Request) {
 			mine = append(mine, p)
 		}
 	}
+	type projectSnippet struct {
+		project int
+		path    string
+		sn      *Snippet
+	}
+	var inProjects []projectSnippet
+	for _, p := range s.projects {
+		for _, sn := range p.Snippets {
+			if sn.Author != "" && strings.EqualFold(sn.Author, s.User) && !p.Hidden {
+				inProjects = append(inProjects, projectSnippet{p.id, p.Path, sn})
+			}
+		}
+	}
 	s.mu.Unlock()
 	items := []any{}
+	for _, ps := range inProjects {
+		items = append(items, map[string]any{"id": ps.sn.id, "title": ps.sn.Title, "project_id": ps.project,
+			"author": map[string]any{"username": ps.sn.Author}, "web_url": s.URL + "/" + ps.path + "/-/snippets/" + strconv.Itoa(ps.sn.id),
+			"http_url_to_repo": s.URL + "/" + ps.path + "/snippets/" + strconv.Itoa(ps.sn.id) + ".git"})
+	}
 	for _, p := range mine {
 		web := s.URL + "/-/snippets/" + strconv.Itoa(p.id)
 		files := []any{}

@@ -175,6 +175,7 @@ func (l *Lister) userProjects(ctx context.Context, user string, add func(*gl.Pro
 // (https://docs.gitlab.com/api/project_snippets/).
 type snippet struct {
 	ID            int64  `json:"id"`
+	ProjectID     *int64 `json:"project_id"` // nil: a personal snippet
 	WebURL        string `json:"web_url"`
 	HTTPURLToRepo string `json:"http_url_to_repo"`
 }
@@ -190,6 +191,11 @@ func (l *Lister) snippets(ctx context.Context, p reposweep.Repo) []reposweep.Rep
 	}
 	return out
 }
+
+// personalSnippetsPath lists the snippets the token's owner wrote: the
+// personal ones and, with a project_id, those in projects (GitLab's
+// SnippetsFinder by author), which are left to their project's sweep.
+const personalSnippetsPath = "snippets"
 
 // personalSnippets lists the personal snippets (not in a project) of the
 // users, each a repository named "USER/-/snippets/ID". GitLab's API lists
@@ -208,7 +214,7 @@ func (l *Lister) personalSnippets(ctx context.Context, users []string) []reposwe
 			l.report("personal snippets of "+u, fmt.Errorf("GitLab's API lists the personal snippets of the token's owner (%s) only", me.Username))
 			continue
 		}
-		got, err := l.snippetRepos(ctx, "snippets", me.Username)
+		got, err := l.snippetRepos(ctx, personalSnippetsPath, me.Username)
 		if err != nil {
 			l.report("personal snippets of "+u, describe(err))
 		}
@@ -233,6 +239,9 @@ func (l *Lister) snippetRepos(ctx context.Context, path, owner string) ([]reposw
 			return out, err
 		}
 		for _, s := range list {
+			if path == personalSnippetsPath && s.ProjectID != nil {
+				continue // a project snippet the user wrote: its project's sweep has it
+			}
 			r := reposweep.Repo{
 				FullName: owner + "/-/snippets/" + strconv.FormatInt(s.ID, 10),
 				Owner:    owner,

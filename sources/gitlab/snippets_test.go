@@ -32,6 +32,10 @@ func TestPersonalSnippets(t *testing.T) {
 		&gitlabfake.Snippet{Title: "notes", Dir: multi, Files: []string{"README.md", "conf/bedrock.env"}},
 	)
 	in.srv.AddPersonalSnippets("bob", &gitlabfake.Snippet{Title: "bob's", Dir: bobs})
+	// A snippet alice wrote in a project: GET /snippets lists it too (with
+	// its project_id), but it is the project's, found once under its name.
+	inProject := sweeptest.Build(t, root, "p4", []githubfake.Commit{{Files: map[string][]byte{"p.env": []byte("K=" + key(24) + "\n")}}})
+	in.srv.Add(&gitlabfake.Project{Path: "alice/notes", Dir: one, Snippets: []*gitlabfake.Snippet{{Title: "proj", Dir: inProject, Author: "alice"}}})
 	res := sweeptest.New()
 	sw := in.sweep(t, res, Target{Users: []string{"alice", "bob"}, Snippets: true}, func(o *Options) { o.perPage = 1 })
 	if err := res.Scan(context.Background(), sw); err != nil {
@@ -43,13 +47,16 @@ func TestPersonalSnippets(t *testing.T) {
 		repos = append(repos, r)
 	}
 	sort.Strings(repos)
-	// alice/keys (her project) and her two snippets.
-	if len(repos) != 3 || !strings.HasPrefix(repos[0], "alice/-/snippets/") || !strings.HasPrefix(repos[1], "alice/-/snippets/") || repos[2] != "alice/keys" {
+	// alice/keys and alice/notes (her projects: notes holds run.sh's key
+	// too), her two snippets, and notes' snippet under its project's name
+	// only (it failed before: listed a second time as alice/-/snippets/N).
+	if len(repos) != 5 || !strings.HasPrefix(repos[0], "alice/-/snippets/") || !strings.HasPrefix(repos[1], "alice/-/snippets/") || repos[2] != "alice/keys" ||
+		repos[3] != "alice/notes" || !strings.HasPrefix(repos[4], "alice/notes/-/snippets/") {
 		t.Fatalf("findings in %v", repos)
 	}
 	for r, f := range got {
-		if !strings.Contains(r, "/-/snippets/") {
-			continue
+		if !strings.HasPrefix(r, "alice/-/snippets/") {
+			continue // a project's snippet links into its project
 		}
 		if f.RawKey() == key(22) && (f.Path != "conf/bedrock.env" || !strings.HasSuffix(f.HTMLURL, "/raw/"+f.Commit+"/conf/bedrock.env")) {
 			t.Errorf("multi-file snippet finding %s %s %s", r, f.Path, f.HTMLURL)
