@@ -23,6 +23,10 @@ func TestOnlyDemoReachesEmulator(t *testing.T) {
 		"internal/demo/pipeline.go":       true, // the demo's scenario seeds the emulator
 		"internal/cli/serve_demo.go":      true, // bks serve --demo: the service against the emulator and the GitHub fake
 		"internal/sweeptest/sweeptest.go": true, // a test helper (imported by tests only) that runs sweeps on the GitHub fake
+		// make bench-serve's driver (its own binary, internal/servebench/cmd,
+		// never linked into bks): bks serve against the emulator and the fake.
+		"internal/servebench/bks.go":   true,
+		"internal/servebench/setup.go": true,
 	}
 	const mod = "github.com/bks-dev/bks/"
 	watched := []string{mod + "internal/awsemu", mod + "internal/demo", mod + "internal/githubfake"}
