@@ -186,7 +186,7 @@ func TestDamagedSameAsStdlib(t *testing.T) {
 		for _, cut := range []int{4, 10, 11, 40, len(data) / 3, len(data) / 2, len(data) - 5, len(data) - 1} {
 			same(t, fmt.Sprintf("%s cut at %d", name, cut), data[:cut], 0, raceMax)
 		}
-		for range 24 {
+		for range damagedPerInput {
 			d := bytes.Clone(data)
 			i := 10 + r.IntN(len(d)-10)
 			if r.IntN(2) == 0 {

@@ -2,5 +2,8 @@
 
 package bzip2
 
-// raceMax: see race_on_test.go.
-const raceMax = 256 << 20
+// raceMax and damagedPerInput: see race_on_test.go.
+const (
+	raceMax         = 256 << 20
+	damagedPerInput = 24
+)
