@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/bks-dev/bks/awsops"
 	"io"
 	"net/http"
 	"sort"
@@ -232,27 +233,11 @@ func parseAWSEvent(body []byte) (ev store.AWSEvent, use bool, reason string) {
 	if k == nil || !validID(k.CredentialID) {
 		return ev, false, ""
 	}
-	if !validIAMName(k.UserName) {
+	if !awsops.ValidUserName(k.UserName) { // it is shown on the dashboard
 		k.UserName = "(malformed)"
 	}
 	ev.Key = k
 	return ev, true, ""
-}
-
-// validIAMName reports whether s may be an IAM user name: 1 to 64 of
-// letters, digits and +=,.@_- (the UserName pattern [\w+=,.@-]+ of
-// https://docs.aws.amazon.com/IAM/latest/APIReference/API_User.html). Any
-// other text is not stored as one (it is shown on the dashboard).
-func validIAMName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("+=,.@_-", c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // keyEvents are the IAM events of the key inventory, each with what it

@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -102,8 +101,6 @@ type Target struct {
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`    // short-term
 }
 
-var userNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
-
 // ParseTarget reads a command-line argument: a long-term key, a short-term
 // key, or an IAM user name.
 func ParseTarget(arg string, partition string) (Target, error) {
@@ -120,12 +117,12 @@ func ParseTarget(arg string, partition string) (Target, error) {
 				t.IssuedAt, t.ExpiresAt = k.IssuedAt, k.ExpiresAt
 			}
 			return t, nil
-		case !f.Long || !userNameRE.MatchString(s):
+		case !f.Long || !awsops.ValidUserName(s):
 			return Target{}, fmt.Errorf("parse target: malformed key: %w", err)
 		}
 		// e.g. a user literally named "ABSKtest": fall through to user name
 	}
-	if !userNameRE.MatchString(s) {
+	if !awsops.ValidUserName(s) {
 		return Target{}, fmt.Errorf("parse target: %q is neither a Bedrock API key nor an IAM user name", clip(s))
 	}
 	return Target{Kind: KindLongTerm, UserName: s, Service: serviceBedrock}, nil
