@@ -58,31 +58,40 @@ var _ sources.Source = (*GistSweep)(nil)
 // NewGistSweep returns a gist sweep.
 func NewGistSweep(opts GistOptions) *GistSweep {
 	s := &GistSweep{opts: opts, lim: newLimiter(opts.Run.Log, opts.sleep)}
-	scan := opts.Scan
 	s.Sweep = reposweep.New(reposweep.Options[Gist]{
 		List:  s.List,
 		Token: opts.Token,
 		Hosts: CloneHosts(opts.Client),
 		// A gist's files link to the revision, not to a path below it:
 		// set the link before the sweep would build a blob link.
-		Scan: func(ctx context.Context, dir string, g Gist, split sources.Chunker, yield func(sources.Chunk) error) error {
-			var last, linked *location.Location
-			return scan(ctx, dir, g, split, func(c sources.Chunk) error {
-				if c.Origin != last || linked == nil {
-					last = c.Origin
-					o := *c.Origin
-					if o.Commit != "" {
-						o.HTMLURL = strings.TrimSuffix(g.HTMLURL, "/") + "/" + o.Commit
-					}
-					linked = &o
-				}
-				c.Origin = linked
-				return yield(c)
-			})
-		},
+		Scan: relinked(opts.Scan, func(g Gist, o location.Location) string {
+			if o.Commit == "" {
+				return o.HTMLURL
+			}
+			return strings.TrimSuffix(g.HTMLURL, "/") + "/" + o.Commit
+		}),
 		Run: opts.Run,
 	})
 	return s
+}
+
+// relinked wraps scan so that each chunk's origin links where link says
+// (its HTMLURL), set before the sweep would build a blob link; an origin is
+// copied once, not once per chunk. Gists and wikis link their own way.
+func relinked[R reposweep.Item](scan reposweep.ScanFunc[R], link func(R, location.Location) string) reposweep.ScanFunc[R] {
+	return func(ctx context.Context, dir string, r R, split sources.Chunker, yield func(sources.Chunk) error) error {
+		var last, linked *location.Location
+		return scan(ctx, dir, r, split, func(c sources.Chunk) error {
+			if c.Origin != last || linked == nil {
+				last = c.Origin
+				o := *c.Origin
+				o.HTMLURL = link(r, o)
+				linked = &o
+			}
+			c.Origin = linked
+			return yield(c)
+		})
+	}
 }
 
 // List lists the gists of the users and of the organizations' members.

@@ -68,26 +68,14 @@ var _ sources.Source = (*WikiSweep)(nil)
 // NewWikiSweep returns a wiki sweep.
 func NewWikiSweep(opts WikiOptions) *WikiSweep {
 	s := &WikiSweep{opts: opts, lim: newLimiter(opts.Run.Log, opts.sleep)}
-	scan := opts.Scan
 	s.Sweep = reposweep.New(reposweep.Options[Wiki]{
 		List:     s.List,
 		Token:    opts.Token,
 		Hosts:    CloneHosts(opts.Client),
 		Optional: true,
-		Scan: func(ctx context.Context, dir string, w Wiki, split sources.Chunker, yield func(sources.Chunk) error) error {
-			base := w.SweepRepo().HTMLURL
-			var last, linked *location.Location
-			return scan(ctx, dir, w, split, func(c sources.Chunk) error {
-				if c.Origin != last || linked == nil {
-					last = c.Origin
-					o := *c.Origin
-					o.HTMLURL = wikiLink(base, o)
-					linked = &o
-				}
-				c.Origin = linked
-				return yield(c)
-			})
-		},
+		Scan: relinked(opts.Scan, func(w Wiki, o location.Location) string {
+			return wikiLink(w.SweepRepo().HTMLURL, o)
+		}),
 		Run: opts.Run,
 	})
 	return s
