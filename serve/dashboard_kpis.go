@@ -20,7 +20,7 @@ var inventoryKinds = map[string]string{
 
 func (k storeKPIs) DashboardKPIs(ctx context.Context, now time.Time) (KPISnapshot, error) {
 	var snap KPISnapshot
-	rep, err := k.st.KPIs(ctx, now)
+	rep, err := k.st.AccountKPIs(ctx, now)
 	if err != nil {
 		return snap, err
 	}

@@ -194,6 +194,22 @@ const CallWindow = 30 * 24 * time.Hour
 // the share of Bedrock calls made with roles from the calls of the last
 // CallWindow. It is what /metrics exports and what the dashboard shows.
 func (s *Store) KPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
+	rep, err := s.AccountKPIs(ctx, now)
+	if err != nil {
+		return rep, err
+	}
+	rems, err := s.Remediations(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.MTTR = kpi.MeanTimeToRemediate(rems)
+	return rep, nil
+}
+
+// AccountKPIs is KPIs without the mean time to remediate: the accounts'
+// live keys and calls (the dashboard reads Remediations once for its own
+// window and trend).
+func (s *Store) AccountKPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
 	rep := kpi.Report{At: now.UTC(), Since: now.UTC().Add(-CallWindow).Truncate(24 * time.Hour)}
 	var b kpi.Builder
 	rows, err := s.db.QueryContext(ctx, s.d.aws.liveKeys, ms(now))
@@ -227,11 +243,7 @@ func (s *Store) KPIs(ctx context.Context, now time.Time) (kpi.Report, error) {
 	if err := closeRows(rows); err != nil {
 		return rep, fmt.Errorf("kpis: calls: %w", err)
 	}
-	rems, err := s.Remediations(ctx)
-	if err != nil {
-		return rep, err
-	}
-	rep.Accounts, rep.MTTR = b.Accounts(), kpi.MeanTimeToRemediate(rems)
+	rep.Accounts = b.Accounts()
 	return rep, nil
 }
 
