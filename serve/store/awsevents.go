@@ -14,10 +14,13 @@ type awsStatements struct {
 	insertEvent, upsertKey, addCalls   string
 	liveKeys, callCounts, remediations string
 	liveKeyList                        string
+	// The trends (trends.go).
+	insertChange, keyHistory, dailyCalls string
 }
 
 func (a *awsStatements) statements() []*string {
-	return []*string{&a.insertEvent, &a.upsertKey, &a.addCalls, &a.liveKeys, &a.callCounts, &a.remediations, &a.liveKeyList}
+	return []*string{&a.insertEvent, &a.upsertKey, &a.addCalls, &a.liveKeys, &a.callCounts, &a.remediations, &a.liveKeyList,
+		&a.insertChange, &a.keyHistory, &a.dailyCalls}
 }
 
 // liveKey is the condition of a live long-term key in key_inventory (arg:
@@ -82,6 +85,9 @@ var sqliteAWS = awsStatements{
 				ELSE 0 END,
 			i.status
 		FROM incidents i WHERE NOT i.third_party`,
+	insertChange: sqliteInsertChange,
+	keyHistory:   sqliteKeyHistory,
+	dailyCalls:   sqliteDailyCalls,
 }
 
 // Kinds of long-term credential in the key inventory.
@@ -169,6 +175,9 @@ func (s *Store) RecordAWSEvent(ctx context.Context, e AWSEvent) (added bool, err
 		}
 		if _, err := tx.ExecContext(ctx, a.upsertKey, e.AccountID, k.CredentialID, k.Kind, k.UserName, k.ServiceName,
 			k.Status, created, expires, ms(e.Time), rank); err != nil {
+			return false, fmt.Errorf("record key %s: %w", k.CredentialID, err)
+		}
+		if _, err := tx.ExecContext(ctx, a.insertChange, e.AccountID, k.CredentialID, ms(e.Time), rank, k.Status); err != nil {
 			return false, fmt.Errorf("record key %s: %w", k.CredentialID, err)
 		}
 	}
