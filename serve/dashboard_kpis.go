@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/bks-dev/bks/awsops/kpi"
 	"github.com/bks-dev/bks/serve/store"
 )
 
@@ -36,13 +37,52 @@ func (k storeKPIs) DashboardKPIs(ctx context.Context, now time.Time) (KPISnapsho
 		snap.LiveKeys = append(snap.LiveKeys, LiveKey{AccountID: key.AccountID, User: key.User,
 			KeyID: key.CredentialID, Kind: kind, Created: key.Created})
 	}
+	bounds := weekBounds(now)
+	live, err := k.st.LiveKeysAt(ctx, bounds[1:])
+	if err != nil {
+		return snap, err
+	}
+	calls, err := k.st.CallsByPeriod(ctx, bounds)
+	if err != nil {
+		return snap, err
+	}
 	for _, a := range rep.Accounts {
 		if a.KeysKnown {
-			snap.ActiveKeys = append(snap.ActiveKeys, AccountSeries{AccountID: a.Account, Now: float64(a.LiveKeys)})
+			snap.ActiveKeys = append(snap.ActiveKeys, AccountSeries{AccountID: a.Account, Now: float64(a.LiveKeys),
+				Trend: liveKeyTrend(bounds[1:], live[a.Account])})
 		}
 		if a.RoleShare != nil {
-			snap.RoleShare = append(snap.RoleShare, AccountSeries{AccountID: a.Account, Now: *a.RoleShare})
+			snap.RoleShare = append(snap.RoleShare, AccountSeries{AccountID: a.Account, Now: *a.RoleShare,
+				Trend: roleShareTrend(bounds[1:], calls[a.Account])})
 		}
 	}
 	return snap, nil
+}
+
+// liveKeyTrend is an account's live keys at the end of each week (-1:
+// nothing known of its keys yet).
+func liveKeyTrend(ends []time.Time, counts []int) []Point {
+	ps := make([]Point, len(ends))
+	for i, at := range ends {
+		ps[i] = Point{At: at, Value: -1}
+		if i < len(counts) {
+			ps[i].Value = float64(counts[i])
+		}
+	}
+	return ps
+}
+
+// roleShareTrend is an account's role share of each week's calls (-1: no
+// role or API-key call that week).
+func roleShareTrend(ends []time.Time, weeks []kpi.Calls) []Point {
+	ps := make([]Point, len(ends))
+	for i, at := range ends {
+		ps[i] = Point{At: at, Value: -1}
+		if i < len(weeks) {
+			if s, ok := weeks[i].RoleShare(); ok {
+				ps[i].Value = s
+			}
+		}
+	}
+	return ps
 }

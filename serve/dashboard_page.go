@@ -28,12 +28,24 @@ type dashView struct {
 	KPIErr     string
 }
 
-// Mean time to remediate is computed over mttrWeeks weeks, week by week
-// for its trend.
+// Mean time to remediate is computed over trendWeeks weeks, and every
+// trend of the page (the three KPIs) has one point per week, the last
+// ending now.
 const (
-	mttrWeeks = 8
-	week      = 7 * 24 * time.Hour
+	trendWeeks = 8
+	week       = 7 * 24 * time.Hour
 )
+
+// weekBounds are the bounds of the trends' weeks at now, oldest first:
+// trendWeeks+1 times, the last now. Week i is [bounds[i], bounds[i+1]);
+// its point is at its end.
+func weekBounds(now time.Time) []time.Time {
+	b := make([]time.Time, trendWeeks+1)
+	for i := range b {
+		b[i] = now.Add(-time.Duration(trendWeeks-i) * week)
+	}
+	return b
+}
 
 // mttr is mean time to remediate, from an incident's first sighting to
 // its key's revocation.
@@ -50,7 +62,7 @@ type accountMTTR struct {
 	Mean      time.Duration
 }
 
-// meanTimeToRemediate averages the remediations of the last mttrWeeks
+// meanTimeToRemediate averages the remediations of the last trendWeeks
 // weeks, overall, per account and per week.
 func meanTimeToRemediate(rems []kpi.Remediation, now time.Time) mttr {
 	var m mttr
@@ -60,8 +72,9 @@ func meanTimeToRemediate(rems []kpi.Remediation, now time.Time) mttr {
 		sum time.Duration
 	}
 	per := map[string]*acc{}
-	weeks := make([]acc, mttrWeeks)
-	start := now.Add(-mttrWeeks * week)
+	weeks := make([]acc, trendWeeks)
+	bounds := weekBounds(now)
+	start := bounds[0]
 	for _, r := range rems {
 		d := r.Remediated.Sub(r.Detected)
 		if r.Remediated.IsZero() || d < 0 || r.Remediated.Before(start) || r.Remediated.After(now) {
@@ -74,7 +87,7 @@ func meanTimeToRemediate(rems []kpi.Remediation, now time.Time) mttr {
 		}
 		per[r.AccountID].n++
 		per[r.AccountID].sum += d
-		i := min(int(r.Remediated.Sub(start)/week), mttrWeeks-1)
+		i := min(int(r.Remediated.Sub(start)/week), trendWeeks-1)
 		weeks[i].n++
 		weeks[i].sum += d
 	}
@@ -86,7 +99,7 @@ func meanTimeToRemediate(rems []kpi.Remediation, now time.Time) mttr {
 	}
 	sort.Slice(m.PerAccount, func(i, j int) bool { return m.PerAccount[i].AccountID < m.PerAccount[j].AccountID })
 	for i, w := range weeks {
-		p := Point{At: start.Add(time.Duration(i+1) * week), Value: -1}
+		p := Point{At: bounds[i+1], Value: -1}
 		if w.n > 0 {
 			p.Value = (w.sum / time.Duration(w.n)).Seconds()
 		}

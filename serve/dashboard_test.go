@@ -238,8 +238,8 @@ func TestMeanTimeToRemediate(t *testing.T) {
 	if len(m.PerAccount) != 2 || m.PerAccount[0].Mean != 20*time.Minute || m.PerAccount[1].Mean != 2*time.Hour {
 		t.Errorf("per account %+v", m.PerAccount)
 	}
-	if len(m.Trend) != mttrWeeks || m.Trend[mttrWeeks-1].Value != (20*time.Minute).Seconds() ||
-		m.Trend[mttrWeeks-4].Value != (2*time.Hour).Seconds() || m.Trend[0].Value != -1 {
+	if len(m.Trend) != trendWeeks || m.Trend[trendWeeks-1].Value != (20*time.Minute).Seconds() ||
+		m.Trend[trendWeeks-4].Value != (2*time.Hour).Seconds() || m.Trend[0].Value != -1 {
 		t.Errorf("trend %+v", m.Trend)
 	}
 	if got := trendWords(m.Trend, fmtSeconds); got != "down, from 2h0m0s to 20m0s" {

@@ -477,3 +477,96 @@ func TestAWSEventsIAMUserNames(t *testing.T) {
 		}
 	}
 }
+
+// bedrockCallRecord is the CloudTrail record of a Bedrock runtime call:
+// with an API key (callWithBearerToken in additionalEventData, the
+// phantom user as identity) or SigV4-signed by a role session.
+func bedrockCallRecord(at time.Time, apiKey bool) map[string]any {
+	r := map[string]any{
+		"eventVersion": "1.09", "eventTime": at.UTC().Format(time.RFC3339), "eventSource": "bedrock.amazonaws.com",
+		"eventName": "InvokeModel", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.20",
+		"eventID": "ct-call-" + at.Format(time.RFC3339Nano), "readOnly": true, "eventType": "AwsApiCall",
+		"managementEvent": true, "recipientAccountId": evAccount, "eventCategory": "Management",
+		"userIdentity": map[string]any{"type": "AssumedRole", "accountId": evAccount,
+			"arn": "arn:aws:sts::" + evAccount + ":assumed-role/app/session"},
+	}
+	if apiKey {
+		r["userIdentity"] = map[string]any{"type": "IAMUser", "userName": "BedrockAPIKey-tr01", "accountId": evAccount,
+			"arn": "arn:aws:iam::" + evAccount + ":user/BedrockAPIKey-tr01"}
+		r["additionalEventData"] = map[string]any{"callWithBearerToken": true}
+	}
+	return r
+}
+
+// TestDashboardKPITrends: the live keys and the role share of an account
+// have a weekly trend like mean time to remediate (trendWeeks points,
+// oldest first), from the events EventBridge posted over eight weeks: a
+// key created, deactivated, another created and deleted; the calls of two
+// weeks. Before any event of the account, a week has no point.
+func TestDashboardKPITrends(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	ts := startServer(t, "", Config{Process: blocked, EventsSecret: []byte(evSecret),
+		Dashboard: DashboardConfig{Now: func() time.Time { return now }}})
+	ago := func(weeks float64) time.Time { return now.Add(-time.Duration(weeks * float64(week))) }
+	stamp := func(at time.Time) string { return at.Format(time.RFC3339) }
+	n := 0
+	post := func(detail map[string]any) {
+		t.Helper()
+		n++
+		if code, msg := ts.postEvent(t, DefaultEventsHeader, evSecret, envelope(fmt.Sprintf("tr-%d", n), "aws.iam", detail)); code != http.StatusOK {
+			t.Fatalf("event %d: %d %s", n, code, msg)
+		}
+	}
+	update := func(id, status string, at time.Time) map[string]any {
+		return iamRecord("UpdateServiceSpecificCredential", stamp(at),
+			map[string]any{"userName": "BedrockAPIKey-tr01", "serviceSpecificCredentialId": id, "status": status}, nil)
+	}
+	post(createCredential("ACCATR01", "BedrockAPIKey-tr01", stamp(ago(6.5)), "", ""))
+	post(update("ACCATR01", "Inactive", ago(3.5)))
+	post(createCredential("ACCATR02", "BedrockAPIKey-tr02", stamp(ago(2.5)), "", ""))
+	post(iamRecord("DeleteServiceSpecificCredential", stamp(ago(0.5)),
+		map[string]any{"userName": "BedrockAPIKey-tr02", "serviceSpecificCredentialId": "ACCATR02"}, nil))
+	// Two weeks ago: 1 role call, 3 with a key; last week 3 and 1.
+	for i, apiKey := range []bool{false, true, true, true} {
+		post(bedrockCallRecord(ago(2.5).Add(time.Duration(i)*time.Minute), apiKey))
+	}
+	for i, apiKey := range []bool{true, false, false, false} {
+		post(bedrockCallRecord(ago(0.5).Add(time.Duration(i)*time.Minute), apiKey))
+	}
+
+	snap, err := storeKPIs{ts.st}.DashboardKPIs(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := func(ps []Point) []float64 {
+		var v []float64
+		for i, p := range ps {
+			if want := weekBounds(now)[i+1]; !p.At.Equal(want) {
+				t.Errorf("point %d at %s, want the end of its week %s", i, p.At, want)
+			}
+			v = append(v, p.Value)
+		}
+		return v
+	}
+	if len(snap.ActiveKeys) != 1 || snap.ActiveKeys[0].Now != 0 {
+		t.Fatalf("active keys %+v, want one account with 0", snap.ActiveKeys)
+	}
+	if got, want := values(snap.ActiveKeys[0].Trend), []float64{-1, 1, 1, 1, 0, 1, 1, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("live keys by week %v, want %v", got, want)
+	}
+	if len(snap.RoleShare) != 1 || snap.RoleShare[0].Now != 0.5 {
+		t.Fatalf("role share %+v, want one account with 50%% over 30 days", snap.RoleShare)
+	}
+	if got, want := values(snap.RoleShare[0].Trend), []float64{-1, -1, -1, -1, -1, 0.25, -1, 0.75}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("role share by week %v, want %v", got, want)
+	}
+	_, page := getPage(t, ts.url+"/dashboard", "")
+	for _, want := range []string{"down, from 1 to 0", "up, from 25% to 75%"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks the trend %q", want)
+		}
+	}
+	if strings.Count(page, "no data yet") != 0 {
+		t.Error("a KPI of the page has no trend")
+	}
+}
