@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,10 +11,109 @@ import (
 	"github.com/bks-dev/bks/serve/store"
 )
 
-// kpiCollector exports the three KPIs of Bedrock keys (store.KPIs) at each
-// scrape, so that every replica reports what the shared database holds. A
-// database that does not answer leaves them out of the scrape.
-type kpiCollector struct{ st *store.Store }
+// kpiCollector exports the three KPIs of Bedrock keys (store.KPIs), so
+// that every replica reports what the shared database holds. They are
+// computed from the database (a scan of the key inventory, the incidents
+// and their actions, 30 days of calls), so a scrape does not compute
+// them: it exports what kpiCache last computed, and bks_kpi_age_seconds
+// says how old that is.
+type kpiCollector struct{ cache *kpiCache }
+
+// kpiCache holds the last KPI report. It is computed again at a scrape
+// when it is older than maxAge, or when an event of this replica changed
+// the facts since (changed: an AWS event recorded, a scan's findings, a
+// revocation; another replica's events show after maxAge). One
+// computation runs at a time, shared by the scrapes that wait for it; a
+// scrape waits at most wait for it, then exports the last report (older:
+// bks_kpi_age_seconds grows), and the computation goes on in the
+// background, bounded by timeout, for the next scrape. Under a steady
+// stream of events (every Bedrock call is one), each scrape computes the
+// KPIs once: the cost follows the scrape rate, not the event rate.
+type kpiCache struct {
+	compute func(ctx context.Context, now time.Time) (kpi.Report, error)
+	now     func() time.Time
+	maxAge  time.Duration
+	wait    time.Duration
+	timeout time.Duration
+	// failures counts computations that failed (the last report stays).
+	failures prometheus.Counter
+
+	mu      sync.Mutex
+	rep     kpi.Report
+	at      time.Time     // when rep was computed (zero: never)
+	dirty   bool          // an event changed the facts since rep was computed
+	running chan struct{} // closed when the computation in flight ends (nil: none)
+}
+
+// KPI cache defaults: reused for 30 s; a scrape waits 2 s for a
+// computation (Prometheus' default scrape timeout is 10 s), which may take
+// 30 s.
+const (
+	kpiMaxAge  = 30 * time.Second
+	kpiWait    = 2 * time.Second
+	kpiTimeout = 30 * time.Second
+)
+
+func newKPICache(st *store.Store) *kpiCache {
+	return &kpiCache{compute: st.KPIs, now: time.Now, maxAge: kpiMaxAge, wait: kpiWait, timeout: kpiTimeout,
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bks_kpi_refresh_failures_total",
+			Help: "Computations of the bks_kpi_* gauges that failed (the database did not answer); the last values stay and bks_kpi_age_seconds grows.",
+		})}
+}
+
+// changed says that an event changed what the KPIs are computed from.
+func (c *kpiCache) changed() {
+	if c != nil {
+		c.mu.Lock()
+		c.dirty = true
+		c.mu.Unlock()
+	}
+}
+
+// get returns the report to export and when it was computed (zero: no
+// computation has succeeded yet).
+func (c *kpiCache) get() (kpi.Report, time.Time) {
+	c.mu.Lock()
+	now := c.now()
+	if !c.at.IsZero() && !c.dirty && now.Sub(c.at) < c.maxAge {
+		defer c.mu.Unlock()
+		return c.rep, c.at
+	}
+	done, wait := c.running, c.wait
+	if done == nil {
+		done = make(chan struct{})
+		c.running, c.dirty = done, false // a change from now on is seen by the next one
+		go c.refresh(done, now)
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rep, c.at
+}
+
+// refresh computes the report as of now and closes done.
+func (c *kpiCache) refresh(done chan struct{}, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	rep, err := c.compute(ctx, now)
+	c.mu.Lock()
+	if err == nil {
+		c.rep, c.at = rep, now
+	} else {
+		c.dirty = true // the change is not in the report yet: the next scrape tries again
+		c.failures.Inc()
+	}
+	c.running = nil
+	c.mu.Unlock()
+	close(done)
+}
 
 var (
 	kpiLiveKeysDesc = prometheus.NewDesc("bks_kpi_live_long_term_keys",
@@ -29,24 +129,29 @@ var (
 		"Mean time from a key's detection to its revocation or removal, over the remediated incidents; absent before the first.", nil, nil)
 	kpiIncidentsDesc = prometheus.NewDesc("bks_kpi_incidents",
 		"Incidents of one's own keys, by remediation state (remediated, open).", []string{"state"}, nil)
+	kpiAgeDesc = prometheus.NewDesc("bks_kpi_age_seconds",
+		"Seconds since the bks_kpi_* gauges were computed: they are cached (30 s, less after an event), and a database slow to answer leaves the last values, older.", nil, nil)
 )
 
 func (c kpiCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{kpiLiveKeysDesc, kpiCallsDesc, kpiRoleShareDesc, kpiMTTRDesc, kpiIncidentsDesc} {
+	for _, d := range []*prometheus.Desc{kpiLiveKeysDesc, kpiCallsDesc, kpiRoleShareDesc, kpiMTTRDesc, kpiIncidentsDesc, kpiAgeDesc} {
 		ch <- d
 	}
+	c.cache.failures.Describe(ch)
 }
 
+// Collect exports the cached report; none before the first computation
+// succeeds.
 func (c kpiCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	rep, err := c.st.KPIs(ctx, time.Now())
-	if err != nil {
+	rep, at := c.cache.get()
+	ch <- c.cache.failures // after get: the count includes its computation
+	if at.IsZero() {
 		return
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	gauge(kpiAgeDesc, max(c.cache.now().Sub(at).Seconds(), 0))
 	for _, a := range rep.Accounts {
 		if a.KeysKnown {
 			gauge(kpiLiveKeysDesc, float64(a.LiveKeys), a.Account)

@@ -32,6 +32,7 @@ type Metrics struct {
 	actions          *prometheus.CounterVec
 	pushToFinding    prometheus.Histogram
 	pushToRevocation prometheus.Histogram
+	kpis             *kpiCache
 }
 
 // Label values of bks_serve_deliveries_total{result}: what the webhook
@@ -66,7 +67,8 @@ var jobOutcomes = []string{"done", "retry", "failed", "released", "dropped"}
 var latencyBuckets = []float64{0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600}
 
 // NewMetrics returns the metric set; queue depth and the age of the oldest
-// due job are read from st at each scrape.
+// due job are read from st at each scrape, the KPIs at most every 30
+// seconds (kpiCache).
 func NewMetrics(st *store.Store) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -96,6 +98,7 @@ func NewMetrics(st *store.Store) *Metrics {
 			Name: "bks_serve_push_to_revocation_seconds", Help: "From receiving a delivery to the revocation of a key it leaked.",
 			Buckets: latencyBuckets,
 		}),
+		kpis: newKPICache(st),
 	}
 	for _, r := range deliveryResults {
 		m.deliveries.WithLabelValues(r)
@@ -109,7 +112,7 @@ func NewMetrics(st *store.Store) *Metrics {
 	for _, r := range []string{"ok", "error"} {
 		m.scans.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.deliveries, m.awsEvents, kpiCollector{st: st}, m.jobs, m.scans, m.findings, m.actions, m.pushToFinding, m.pushToRevocation,
+	m.reg.MustRegister(m.deliveries, m.awsEvents, kpiCollector{cache: m.kpis}, m.jobs, m.scans, m.findings, m.actions, m.pushToFinding, m.pushToRevocation,
 		queueCollector{st: st},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -131,6 +134,9 @@ func (m *Metrics) Delivery(result string) {
 func (m *Metrics) AWSEvent(result string) {
 	if m != nil {
 		m.awsEvents.WithLabelValues(result).Inc()
+		if result == EventRecorded {
+			m.kpis.changed()
+		}
 	}
 }
 
@@ -157,6 +163,7 @@ func (m *Metrics) Scanned(err error, n int, since time.Duration) {
 	}
 	m.findings.Add(float64(n))
 	if n > 0 {
+		m.kpis.changed() // new incidents, or sightings of known ones
 		m.pushToFinding.Observe(since.Seconds())
 	}
 }
@@ -174,6 +181,7 @@ func (m *Metrics) Action(kind, result string) {
 func (m *Metrics) Revoked(since time.Duration) {
 	if m != nil {
 		m.pushToRevocation.Observe(since.Seconds())
+		m.kpis.changed()
 	}
 }
 

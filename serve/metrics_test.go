@@ -1,16 +1,22 @@
 package serve
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/bks-dev/bks/awsops/kpi"
 )
 
 // scrape GETs /metrics and parses it with the Prometheus text parser. It
@@ -147,5 +153,152 @@ func TestMetricsQueueDepth(t *testing.T) {
 	t.Logf("queue depth %v, oldest due %vs", depth, age)
 	if depth != 3 || age <= 0 {
 		t.Errorf("queue depth %v, oldest due %v; want 3 and > 0", depth, age)
+	}
+}
+
+// TestMetricsKPICache: the KPI gauges are computed once for scrapes in a
+// row (the computations are counted), again after an AWS event recorded
+// (not after a duplicate) and after 30 s; a computation that does not end
+// leaves the scrape its last values and their age in
+// bks_kpi_age_seconds, and the scrapes meanwhile start no other; a failed
+// one keeps the last values and is counted.
+func TestMetricsKPICache(t *testing.T) {
+	ts := startEventsServer(t, "")
+	c := ts.srv.metrics.kpis
+	var mu sync.Mutex
+	clock := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	computed := 0
+	var gate chan struct{} // non-nil: computations wait for it
+	var fail error
+	c.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	compute := c.compute
+	c.compute = func(ctx context.Context, now time.Time) (kpi.Report, error) {
+		mu.Lock()
+		computed++
+		g, err := gate, fail
+		mu.Unlock()
+		if g != nil {
+			<-g
+		}
+		if err != nil {
+			return kpi.Report{}, err
+		}
+		return compute(ctx, now)
+	}
+	set := func(f func()) { mu.Lock(); f(); mu.Unlock() }
+	count := func() int { mu.Lock(); defer mu.Unlock(); return computed }
+	keys := func() (live, age float64) {
+		mfs, _ := ts.scrape(t)
+		return value(mfs, "bks_kpi_live_long_term_keys", "account="+evAccount), value(mfs, "bks_kpi_age_seconds")
+	}
+	post := func(id, cred string) {
+		t.Helper()
+		body := envelope(id, "aws.iam", createCredential(cred, "BedrockAPIKey-ca01", "2026-12-07T10:00:00Z", "", ""))
+		if code, msg := ts.postEvent(t, DefaultEventsHeader, evSecret, body); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", id, code, msg)
+		}
+	}
+
+	for range 3 {
+		keys()
+	}
+	if n := count(); n != 1 {
+		t.Errorf("3 scrapes in a row computed the KPIs %d times, want 1", n)
+	}
+	post("ca-1", "ACCACA01")
+	if live, _ := keys(); live != 1 || count() != 2 {
+		t.Errorf("after an event: %v live keys, %d computations; want 1 and 2", live, count())
+	}
+	post("ca-1", "ACCACA01") // a duplicate changes nothing
+	keys()
+	set(func() { clock = clock.Add(29 * time.Second) })
+	keys()
+	if n := count(); n != 2 {
+		t.Errorf("after a duplicate and 29 s: %d computations, want 2", n)
+	}
+	set(func() { clock = clock.Add(2 * time.Second) })
+	keys()
+	if n := count(); n != 3 {
+		t.Errorf("after 31 s: %d computations, want 3", n)
+	}
+
+	// A database that does not answer: the scrape waits c.wait, then
+	// exports the last values with their age.
+	c.mu.Lock()
+	c.wait = 10 * time.Millisecond
+	c.mu.Unlock()
+	release := make(chan struct{})
+	set(func() { gate = release; clock = clock.Add(10 * time.Second) })
+	post("ca-2", "ACCACA02")
+	for range 2 {
+		if live, age := keys(); live != 1 || age != 10 {
+			t.Errorf("while the computation hangs: %v live keys, age %v s; want the last value 1, 10 s old", live, age)
+		}
+	}
+	if n := count(); n != 4 {
+		t.Errorf("scrapes during a hung computation started %d in all, want 4", n)
+	}
+	set(func() { gate = nil })
+	close(release)
+	waitFor(t, "the hung computation to end", func() bool { live, _ := keys(); return live == 2 })
+	if live, age := keys(); live != 2 || age != 0 || count() != 4 {
+		t.Errorf("after it ended: %v live keys, age %v, %d computations; want 2, 0, 4", live, age, count())
+	}
+
+	// A failure keeps the last values, is counted, and the next scrape
+	// tries again (the scrapes wait for the computations again).
+	c.mu.Lock()
+	c.wait = time.Minute
+	c.mu.Unlock()
+	set(func() { fail = errors.New("database down"); clock = clock.Add(time.Minute) })
+	mfs, _ := ts.scrape(t)
+	if live, age, failed := value(mfs, "bks_kpi_live_long_term_keys", "account="+evAccount), value(mfs, "bks_kpi_age_seconds"),
+		value(mfs, "bks_kpi_refresh_failures_total"); live != 2 || age != 60 || failed != 1 {
+		t.Errorf("after a failure: %v live keys, age %v, %v failures; want 2, 60, 1", live, age, failed)
+	}
+	set(func() { fail = nil })
+	if _, age := keys(); age != 0 || count() != 6 {
+		t.Errorf("the scrape after the failure: age %v, %d computations; want 0 and 6", age, count())
+	}
+}
+
+// TestMetricsListener: with a metrics listener, /metrics is served there
+// and only there; the metrics listener serves nothing else.
+func TestMetricsListener(t *testing.T) {
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, "", Config{Process: blocked, MetricsListener: mln})
+	murl := "http://" + mln.Addr().String()
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(murl + "/metrics"); code != http.StatusOK || !strings.Contains(body, "bks_serve_deliveries_total") {
+		t.Errorf("the metrics listener's /metrics: %d\n%s", code, body)
+	}
+	if code, _ := get(ts.url + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("the service's listener answers /metrics with %d, want 404", code)
+	}
+	for _, p := range []string{"/dashboard", "/healthz", "/"} {
+		if code, _ := get(murl + p); code != http.StatusNotFound {
+			t.Errorf("the metrics listener answers %s with %d, want 404", p, code)
+		}
+	}
+	if code, _ := get(ts.url + "/healthz"); code != http.StatusOK {
+		t.Errorf("the service's /healthz: %d", code)
+	}
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(murl + "/metrics"); err == nil {
+		t.Error("the metrics listener still serves after the stop")
 	}
 }

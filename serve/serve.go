@@ -101,6 +101,11 @@ type Config struct {
 	// Dashboard is how GET / and GET /dashboard are served (dashboard.go):
 	// by default to loopback clients only.
 	Dashboard DashboardConfig
+	// MetricsListener, when set, is where Run serves GET /metrics, and
+	// the only place: the service's listener (the webhook's, which may face
+	// the internet) then has none. The metrics name accounts and count
+	// their live keys.
+	MetricsListener net.Listener
 }
 
 func (c Config) withDefaults() Config {
@@ -197,7 +202,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.cfg.MetricsListener == nil {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	dcfg := s.cfg.Dashboard
 	if dcfg.KPIs == nil && len(s.cfg.EventsSecret) > 0 {
 		dcfg.KPIs = storeKPIs{s.st} // the inventory is fed by POST /events/aws
@@ -235,6 +242,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// httpServer is an HTTP server of h with the service's timeouts.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Run serves on ln and runs the workers until ctx is cancelled, then stops
 // gracefully: it stops accepting connections and finishes the requests in
 // flight (a delivery being persisted is answered), stops claiming jobs,
@@ -242,16 +261,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // those still running, so that the next start takes them at once. It
 // returns nil after a clean stop.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
+	srv := s.httpServer(s.Handler())
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	var metricsSrv *http.Server
+	if mln := s.cfg.MetricsListener; mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.Handler())
+		metricsSrv = s.httpServer(mux)
+		go func() { served <- metricsSrv.Serve(mln) }()
+		s.log.Info("metrics", "addr", mln.Addr().String())
+	}
 
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
@@ -276,6 +296,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if serr := srv.Shutdown(shutCtx); serr != nil {
 		s.log.Warn("http shutdown", "err", serr)
+	}
+	if metricsSrv != nil {
+		if serr := metricsSrv.Shutdown(shutCtx); serr != nil {
+			s.log.Warn("metrics shutdown", "err", serr)
+		}
 	}
 	workersDone := make(chan struct{})
 	go func() { wg.Wait(); close(workersDone) }()

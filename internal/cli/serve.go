@@ -22,6 +22,7 @@ const webhookSecretEnv = "BKS_WEBHOOK_SECRET"
 
 type serveOptions struct {
 	Listen        string
+	MetricsAddr   string
 	DB            string
 	WebhookSecret string
 	Workers       int
@@ -104,6 +105,7 @@ the built-in AWS emulator and GitHub fake.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
+	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve GET /metrics on this address only (e.g. 127.0.0.1:9464), not on --listen: the metrics name accounts and count their live keys")
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/), or a postgres://USER@HOST/DB URL for replicas sharing one queue")
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "GitHub webhook secret (default $"+webhookSecretEnv+", which keeps it out of ps)")
 	fs.IntVar(&opts.Workers, "workers", 2, "jobs processed at once")
@@ -167,17 +169,29 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if err != nil {
 		return err
 	}
-	srv, err := serve.New(st, cfg)
-	if err != nil {
-		return err
-	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	metricsAt := fmt.Sprintf("http://%s/metrics", ln.Addr())
+	if opts.MetricsAddr != "" {
+		mln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: --metrics-addr: %w", err)
+		}
+		defer mln.Close() // Run's stop closes it too
+		cfg.MetricsListener = mln
+		metricsAt = fmt.Sprintf("http://%s/metrics", mln.Addr())
+	}
+	srv, err := serve.New(st, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
-	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s); dashboard http://%s/dashboard (%s)\n",
-		ln.Addr(), store.Redact(dbPath), ln.Addr(), dashboardAccess)
+	fmt.Fprintf(f.IO.Out, "bks serve: listening on http://%s (database %s); dashboard http://%s/dashboard (%s); metrics %s\n",
+		ln.Addr(), store.Redact(dbPath), ln.Addr(), dashboardAccess, metricsAt)
 	if err := srv.Run(ctx, ln); err != nil {
 		return err
 	}

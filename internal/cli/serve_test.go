@@ -33,11 +33,12 @@ func TestServeRequiresWebhookSecret(t *testing.T) {
 // TestServeSIGTERM runs the built bks serve on 127.0.0.1, sends it a
 // signed push, waits for the job, and stops it with SIGTERM: it exits 0,
 // its logs are JSON lines without the payload, and the database file is in
-// the state directory.
+// the state directory. With --metrics-addr, /metrics is served there and
+// not on --listen.
 func TestServeSIGTERM(t *testing.T) {
 	state := t.TempDir()
 	secret := "s3cret-for-the-test"
-	cmd := exec.Command(testbin.BKS(t), "serve", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(testbin.BKS(t), "serve", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state, "BKS_WEBHOOK_SECRET="+secret)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -49,6 +50,17 @@ func TestServeSIGTERM(t *testing.T) {
 	defer cmd.Process.Kill() //nolint:errcheck // after Wait: a no-op
 	logs := newLogLines(stderr)
 	addr := logs.wait(t, "serving")["addr"].(string)
+	metricsAddr := logs.wait(t, "metrics")["addr"].(string)
+	for url, want := range map[string]int{"http://" + metricsAddr + "/metrics": http.StatusOK, "http://" + addr + "/metrics": http.StatusNotFound} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
+		}
+	}
 
 	body := []byte(`{"ref":"refs/heads/main","after":"2222222222222222222222222222222222222222","commits":[{"message":"payload-marker"}],"repository":{"full_name":"octo/repo"}}`)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook/github", bytes.NewReader(body))
