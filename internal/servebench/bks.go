@@ -102,9 +102,18 @@ func (b *bks) post(id string, p push) (int, string, time.Duration, error) {
 	return resp.StatusCode, retry, time.Since(start), nil
 }
 
-// usage is the process's peak RSS and CPU time so far (user+system, its
-// own and its waited-for children's: the gits it ran).
-func (b *bks) usage() (peakKiB int64, cpu time.Duration) {
+// cpuUse is the CPU time (user+system) of the bks process: its own (the
+// HTTP server, the workers, the scans, SQLite's queries; not PostgreSQL's
+// server) and its children's (the git processes it ran and waited for,
+// with theirs: fetch's remote helper, index-pack…).
+type cpuUse struct{ own, children time.Duration }
+
+func (c cpuUse) total() time.Duration { return c.own + c.children }
+
+func (c cpuUse) sub(d cpuUse) cpuUse { return cpuUse{c.own - d.own, c.children - d.children} }
+
+// usage is the process's peak RSS and CPU time so far.
+func (b *bks) usage() (peakKiB int64, cpu cpuUse) {
 	pid := strconv.Itoa(b.cmd.Process.Pid)
 	if st, err := os.ReadFile("/proc/" + pid + "/status"); err == nil {
 		for _, l := range strings.Split(string(st), "\n") {
@@ -113,19 +122,25 @@ func (b *bks) usage() (peakKiB int64, cpu time.Duration) {
 			}
 		}
 	}
-	if st, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil {
-		// Fields after the command name (which ends at the last ')'):
-		// utime stime cutime cstime are the 12th..15th.
-		s := string(st)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		var ticks int64
-		for _, x := range f[11:15] {
-			n, _ := strconv.ParseInt(x, 10, 64)
-			ticks += n
-		}
-		cpu = time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return peakKiB, b.cpu()
+}
+
+// cpu reads the process's CPU times from /proc/PID/stat (proc(5)): after
+// the command name (which ends at the last ')'), utime and stime are the
+// 12th and 13th fields, cutime and cstime (children waited for) the 14th
+// and 15th, in clock ticks (USER_HZ, 100 on Linux).
+func (b *bks) cpu() cpuUse {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(b.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return cpuUse{}
 	}
-	return peakKiB, cpu
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ticks := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		return time.Duration(n) * time.Second / 100
+	}
+	return cpuUse{own: ticks(11) + ticks(12), children: ticks(13) + ticks(14)}
 }
 
 // stop sends SIGTERM and waits (SIGKILL after 30 s).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,19 +54,40 @@ func Run(o Options, out io.Writer) error {
 	dialect := st.Dialect()
 	fmt.Fprintf(out, "\n### %s, bks serve %s\n\n", dialect, strings.Join(o.Extra, " "))
 	if o.Latency > 0 {
-		writeLatency(out, o, runLatency(b, f, f.sets["latency"], o.Rate, o.Wait))
+		before := b.cpu()
+		r := runLatency(b, f, f.sets["latency"], o.Rate, o.Wait)
+		writeLatency(out, o, r)
+		writeCPU(out, "latency phase", b.cpu().sub(before), r.statuses[http.StatusAccepted])
 	}
 	if o.Burst > 0 {
 		if _, err := drain(st, o.Wait); err != nil {
 			return err
 		}
-		writeBurst(out, o, runBurst(b, f, st, f.sets["burst"], o.Window, o.Wait))
+		before := b.cpu()
+		r := runBurst(b, f, st, f.sets["burst"], o.Window, o.Wait)
+		writeBurst(out, o, r)
+		writeCPU(out, "burst, to the drain", b.cpu().sub(before), r.processed)
 	}
 	peak, cpu := b.usage()
 	size, err := dbSize(db)
-	fmt.Fprintf(out, "\nbks serve: peak RSS %.1f MiB, CPU %.1f s (user+sys, its gits included); database %.1f MiB%s\n",
-		float64(peak)/1024, cpu.Seconds(), float64(size)/(1<<20), errNote(err))
+	fmt.Fprintf(out, "\nbks serve: peak RSS %.1f MiB, CPU %.1f s (user+sys: bks %.1f s, the git processes it ran %.1f s); database %.1f MiB%s\n",
+		float64(peak)/1024, cpu.total().Seconds(), cpu.own.Seconds(), cpu.children.Seconds(), float64(size)/(1<<20), errNote(err))
 	return nil
+}
+
+// writeCPU reports a phase's CPU per job processed, split between bks and
+// the git processes it ran (fetch, rev-list, count-objects, the scan's
+// reads). bks's share includes what is not per job: answering the
+// deliveries, the workers' polls, the database (SQLite in the process;
+// PostgreSQL's server is not counted).
+func writeCPU(out io.Writer, phase string, c cpuUse, jobs int) {
+	if jobs == 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(jobs) }
+	fmt.Fprintf(out, "\nCPU per job, %s (%d jobs, %.1f s in all): %.0f ms, of which bks %.0f ms and its git processes %.0f ms "+
+		"(user+sys from /proc/PID/stat: utime+stime, cutime+cstime; 10 ms ticks)\n",
+		phase, jobs, c.total().Seconds(), per(c.total()), per(c.own), per(c.children))
 }
 
 func errNote(err error) string {
