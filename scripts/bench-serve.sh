@@ -18,7 +18,9 @@
 #            BENCH_SERVE_POOLS ("2 5 20"; "" skips): answer times and drain
 #            time per pool size.
 # BENCH_SERVE_SQLITE=0 skips the SQLite run, BENCH_SERVE_POSTGRES=0 the
-# main PostgreSQL run (to measure pool sizes alone).
+# main PostgreSQL run (to measure pool sizes alone). BENCH_SERVE_GIT_PROFILE=1
+# splits the git processes' CPU by git command (a bash shim named git on
+# bks's PATH, which costs a little CPU of its own).
 # Peak RSS is the bks process's VmHWM; CPU its user+sys time with the gits
 # it ran. Results go to stdout and $BENCH_DIR/results-serve.md.
 set -euo pipefail
@@ -30,6 +32,8 @@ RATE=${BENCH_SERVE_RATE:-1}
 BURST=${BENCH_SERVE_BURST:-1000}
 MAXQ=${BENCH_SERVE_MAX_QUEUE:-250}
 POOLS=${BENCH_SERVE_POOLS-2 5 20}
+GITPROF=
+[ "${BENCH_SERVE_GIT_PROFILE:-0}" = 0 ] || GITPROF=1
 BENCH_NAME=bench-serve
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
@@ -59,7 +63,7 @@ run() { # NAME DB SERVE-FLAGS PUSHES BURST
 	mkdir -p "$WORK/$1"
 	say "$1: bks serve $3 (${4} pushes, ${5} burst)"
 	"$BENCH_DIR/servebench" -bks "$PWD/bin/bks" -dir "$WORK/$1" -db "$2" -serve-flags "$3" \
-		-pushes "$4" -rate "$RATE" -burst "$5" -out "$RESULTS"
+		-pushes "$4" -rate "$RATE" -burst "$5" -out "$RESULTS" ${GITPROF:+-git-profile}
 }
 
 [ "${BENCH_SERVE_SQLITE:-1}" = 0 ] || run sqlite "" "--max-queue $MAXQ" "$PUSHES" "$BURST"

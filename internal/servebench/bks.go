@@ -31,7 +31,7 @@ type bks struct {
 
 // startBKS runs bin serve on a free port with db, against the fakes, and
 // waits for its "serving" log line. Its logs go to dir/bks.log.
-func startBKS(bin, dir, db string, f *fixture, extra []string) (*bks, error) {
+func startBKS(bin, dir, db string, f *fixture, extra, env []string) (*bks, error) {
 	cfg := filepath.Join(dir, "bks.toml")
 	if err := writeConfig(cfg); err != nil {
 		return nil, err
@@ -47,6 +47,7 @@ func startBKS(bin, dir, db string, f *fixture, extra []string) (*bks, error) {
 	cmd.Env = append(os.Environ(), "BKS_WEBHOOK_SECRET="+Secret, "GITHUB_TOKEN="+Token, "HOME="+dir,
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID="+awsemu.CallerAccessKeyID, "AWS_SECRET_ACCESS_KEY=emulator-secret")
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -25,6 +25,9 @@ type Options struct {
 	Burst   int      // deliveries of the burst phase (0: skipped)
 	Window  time.Duration
 	Wait    time.Duration // longest wait for revocations or a drain
+	// GitProfile splits the git processes' CPU by git command (a shim
+	// on bks's PATH: gitprofile.go).
+	GitProfile bool
 }
 
 // Run runs the phases and writes the Markdown section to out.
@@ -41,9 +44,27 @@ func Run(o Options, out io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	b, err := startBKS(o.BKS, o.Dir, db, f, o.Extra)
+	var prof *gitProfile
+	var env []string
+	if o.GitProfile {
+		if prof, env, err = newGitProfile(o.Dir); err != nil {
+			return err
+		}
+	}
+	b, err := startBKS(o.BKS, o.Dir, db, f, o.Extra, env)
 	if err != nil {
 		return err
+	}
+	profile := func(phase string, jobs int) {
+		if prof == nil {
+			return
+		}
+		costs, err := prof.take()
+		if err != nil {
+			fmt.Fprintf(out, "\nGit profile, %s: %v\n", phase, err)
+			return
+		}
+		writeGitProfile(out, phase, costs, jobs)
 	}
 	defer b.stop()
 	st, err := store.Open(context.Background(), db)
@@ -58,15 +79,20 @@ func Run(o Options, out io.Writer) error {
 		r := runLatency(b, f, f.sets["latency"], o.Rate, o.Wait)
 		writeLatency(out, o, r)
 		writeCPU(out, "latency phase", b.cpu().sub(before), r.statuses[http.StatusAccepted])
+		profile("latency phase", r.statuses[http.StatusAccepted])
 	}
 	if o.Burst > 0 {
 		if _, err := drain(st, o.Wait); err != nil {
 			return err
 		}
+		if prof != nil {
+			prof.take() //nolint:errcheck // the gits of the latency phase's stragglers: not the burst's
+		}
 		before := b.cpu()
 		r := runBurst(b, f, st, f.sets["burst"], o.Window, o.Wait)
 		writeBurst(out, o, r)
 		writeCPU(out, "burst, to the drain", b.cpu().sub(before), r.processed)
+		profile("burst, to the drain", r.processed)
 	}
 	peak, cpu := b.usage()
 	size, err := dbSize(db)

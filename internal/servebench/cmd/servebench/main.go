@@ -27,6 +27,7 @@ func main() {
 	flag.DurationVar(&o.Window, "window", 20*time.Second, "the burst's window")
 	flag.DurationVar(&o.Wait, "wait", 15*time.Minute, "longest wait for revocations or a drain")
 	flag.StringVar(&out, "out", "", "append the Markdown section to this file too")
+	flag.BoolVar(&o.GitProfile, "git-profile", false, "split the git processes' CPU by git command (a bash shim named git first on bks's PATH)")
 	flag.Parse()
 	if o.Dir == "" {
 		flag.Usage()
