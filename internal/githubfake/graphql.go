@@ -84,10 +84,41 @@ func gqlError(w http.ResponseWriter, data any, errs ...map[string]any) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// writeGraphQLLimit answers a GraphQL request refused by a rate limit
+// fault as GitHub does
+// (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit):
+// past the primary limit "the response status will still be 200, but you
+// will receive an error message, and the value of the
+// x-ratelimit-remaining header will be 0" until x-ratelimit-reset (the
+// error's type is RATE_LIMITED); past a secondary limit the status is 200
+// or 403 with a message saying so, and a retry-after header. Kinds "429"
+// and "500" answer as on REST.
+func writeGraphQLLimit(w http.ResponseWriter, f *Fault) {
+	d := max(f.RetryAfter, time.Second)
+	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
+	const secondary = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+	const doc = "https://docs.github.com/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#secondary-rate-limits"
+	switch f.Kind {
+	case "primary":
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(d).Unix()+1, 10))
+		gqlError(w, nil, map[string]any{"type": "RATE_LIMITED", "message": "API rate limit already exceeded for user ID 1."})
+	case "secondary-200":
+		w.Header().Set("Retry-After", secs)
+		gqlError(w, nil, map[string]any{"message": secondary})
+	case "secondary":
+		w.Header().Set("Retry-After", secs)
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": secondary, "documentation_url": doc})
+	default:
+		writeFault(w, f)
+	}
+}
+
 // serveGraphQL answers POST /api/graphql. Refusals follow GitHub's
 // (https://docs.github.com/en/graphql/guides/using-pagination-in-the-graphql-api):
 // 401 without a valid token; first missing or above 100; an unknown node
-// id is data.node null with a NOT_FOUND error.
+// id is data.node null with a NOT_FOUND error; rate limit faults
+// (Fault.GraphQL) as writeGraphQLLimit says.
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counts["graphql"]++
@@ -100,6 +131,21 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.who(r, false)
 	if !ok || id == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql"})
+		return
+	}
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", "4999")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Resource", "graphql")
+	s.mu.Lock()
+	fault := s.matchFault("", true)
+	if fault != nil {
+		s.counts["limited"]++
+	}
+	s.mu.Unlock()
+	if fault != nil {
+		writeGraphQLLimit(w, fault)
 		return
 	}
 	var req struct {

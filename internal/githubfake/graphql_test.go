@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,5 +74,52 @@ func TestGraphQLRefusals(t *testing.T) {
 	b, _ := json.Marshal(out)
 	if !strings.Contains(string(b), `"hasNextPage":true`) || !strings.Contains(string(b), `"diff":"a"`) {
 		t.Errorf("page 1: %s", b)
+	}
+}
+
+// GraphQL rate-limit faults answer as GitHub does: primary 200 with a
+// RATE_LIMITED error and x-ratelimit-remaining 0 until x-ratelimit-reset;
+// a secondary limit 200 or 403 with retry-after; then the query is served.
+// A REST fault (no GraphQL) never fires on the GraphQL endpoint.
+func TestGraphQLRateLimitFaults(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Token = "t0ken"
+	s.Add(&Repo{Owner: "o", Name: "r", Issues: []*Issue{{Number: 1, Edits: []Edit{{Diff: "a"}}}}})
+	s.AddFault(&Fault{Kind: "secondary"}) // REST, every path
+	for _, kind := range []string{"primary", "secondary-200", "secondary"} {
+		s.AddFault(&Fault{GraphQL: true, Kind: kind})
+	}
+	post := func() (*http.Response, string) {
+		body, _ := json.Marshal(map[string]any{"query": EditsQuery, "variables": map[string]any{"id": issueNodeID("o/r", 1), "first": 1}})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/graphql", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer t0ken")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp, b.String()
+	}
+	resp, body := post()
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "0" || resp.Header.Get("X-RateLimit-Reset") == "" || !strings.Contains(body, `"type":"RATE_LIMITED"`) {
+		t.Errorf("primary: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 200 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(body, "secondary rate limit") {
+		t.Errorf("secondary-200: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 403 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(body, "secondary-rate-limits") {
+		t.Errorf("secondary: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") == "0" || !strings.Contains(body, `"diff":"a"`) {
+		t.Errorf("then served: %d %s", resp.StatusCode, body)
 	}
 }

@@ -40,6 +40,39 @@ type edit struct {
 	diff   string
 }
 
+// gqlError is one entry of a GraphQL answer's errors.
+type gqlError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// graphQLLimitError is a GraphQL answer refused by a rate limit with a
+// 200 (the limiter waits and retries).
+type graphQLLimitError struct {
+	secondary bool
+	msg       string
+}
+
+func (e *graphQLLimitError) Error() string { return "GraphQL: " + e.msg }
+
+// graphQLLimited says whether a 200 answer's errors are a rate limit's
+// refusal: past the primary limit GitHub answers 200 with an error (of
+// type RATE_LIMITED) and x-ratelimit-remaining 0; past a secondary limit
+// 200 or 403 with an error saying so
+// (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit).
+// The 403 is go-github's AbuseRateLimitError.
+func graphQLLimited(errs []gqlError) error {
+	for _, e := range errs {
+		switch {
+		case e.Type == "RATE_LIMITED":
+			return &graphQLLimitError{msg: strings.TrimSpace(e.Type + " " + e.Message)}
+		case strings.Contains(strings.ToLower(e.Message), "secondary rate limit"):
+			return &graphQLLimitError{secondary: true, msg: strings.TrimSpace(e.Type + " " + e.Message)}
+		}
+	}
+	return nil
+}
+
 type editsAnswer struct {
 	Data struct {
 		Node *struct {
@@ -58,10 +91,7 @@ type editsAnswer struct {
 			} `json:"userContentEdits"`
 		} `json:"node"`
 	} `json:"data"`
-	Errors []struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"errors"`
+	Errors []gqlError `json:"errors"`
 }
 
 // graphqlURL is the GraphQL endpoint beside the REST API's base:
@@ -88,7 +118,11 @@ func textEdits(ctx context.Context, c *gh.Client, lim *limiter, nodeID string, p
 			if err != nil {
 				return nil, err
 			}
-			return c.Do(ctx, req, &ans)
+			resp, err := c.Do(ctx, req, &ans)
+			if err == nil {
+				err = graphQLLimited(ans.Errors)
+			}
+			return resp, err
 		})
 		if err != nil {
 			return fmt.Errorf("edit history (page %d): %w", page, err)

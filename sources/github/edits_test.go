@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,5 +93,91 @@ func TestCommentsEditHistory(t *testing.T) {
 	}
 	if e := res.errors["acme/app (edit history of "+base+"/issues/3)"]; !strings.Contains(e, "NOT_FOUND") {
 		t.Errorf("errors %v, want issue 3's history reported NOT_FOUND", res.errors)
+	}
+}
+
+// editsFixture is one repository whose issue 1 and comment 701 had keys
+// removed by later edits (2 findings in their histories, 1 GraphQL
+// request each), and the client's options to scan it with Edits.
+func editsFixture(t *testing.T) (*githubfake.Server, func(mod func(*CommentsOptions)) *result) {
+	srv := newFake(t)
+	k1 := testkeys.LongTerm(testkeys.ConsoleUser(61), "123456789012", testkeys.Secret(61))
+	k2 := testkeys.LongTerm(testkeys.ConsoleUser(62), "123456789012", testkeys.Secret(62))
+	t0 := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+	srv.Add(&githubfake.Repo{Owner: "acme", Name: "app",
+		Issues: []*githubfake.Issue{{Number: 1, Title: "setup", Body: "fixed", User: "alice", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
+			Edits: []githubfake.Edit{{Diff: "fixed", Editor: "alice", At: t0.Add(time.Hour)}, {Diff: "use " + k2, Editor: "alice", At: t0}}}},
+		IssueComments: []*githubfake.Comment{{ID: 701, Issue: 1, Body: "gone", User: "erin", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
+			Edits: []githubfake.Edit{{Diff: "gone", Editor: "erin", At: t0.Add(time.Hour)}, {Diff: "key " + k1, Editor: "erin", At: t0}}}},
+	})
+	return srv, func(mod func(*CommentsOptions)) *result {
+		res := newResult()
+		c, err := NewClient(srv.APIURL(), token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := CommentsOptions{Client: c, Target: Target{Repos: []string{"acme/app"}}, Issues: true, Edits: true, OnError: res.onError, Log: res.log}
+		if mod != nil {
+			mod(&o)
+		}
+		if err := scanInto(context.Background(), NewComments(o), res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+}
+
+// TestEditHistoryRateLimits: GraphQL refusals by a rate limit, in each
+// form GitHub answers them (200 with a RATE_LIMITED error and
+// x-ratelimit-remaining 0; a secondary limit as 200 or 403 with
+// retry-after; 429), are waited out as GitHub says, the wait logged, and
+// the request retried: both keys found, nothing reported. It failed
+// before for the two 200 forms: the history was reported failed at once
+// ("GraphQL: RATE_LIMITED …") and its key missed.
+func TestEditHistoryRateLimits(t *testing.T) {
+	for _, kind := range []string{"primary", "secondary-200", "secondary", "429"} {
+		t.Run(kind, func(t *testing.T) {
+			srv, run := editsFixture(t)
+			f := &githubfake.Fault{GraphQL: true, Kind: kind, RetryAfter: time.Second}
+			srv.AddFault(f)
+			var mu sync.Mutex
+			var waits []time.Duration
+			res := run(func(o *CommentsOptions) {
+				o.sleep = func(ctx context.Context, d time.Duration) error {
+					mu.Lock()
+					waits = append(waits, d)
+					mu.Unlock()
+					return sleepCtx(ctx, d) // a real wait: go-github holds requests until x-ratelimit-reset
+				}
+			})
+			if srv.Fired(f) != 1 || len(res.findings) != 2 || len(res.errors) != 0 {
+				t.Fatalf("fired %d, findings %v, errors %v", srv.Fired(f), res.found(), res.errors)
+			}
+			if len(waits) != 1 || waits[0] < time.Second || waits[0] > 5*time.Second || !res.logged("rate limit reached (edit history)") {
+				t.Errorf("waits %v, logs %v", waits, res.logs)
+			}
+		})
+	}
+}
+
+// TestEditHistoryRateLimitGivesUp: a history refused by a rate limit
+// through every retry is reported as failed, named by its text's link,
+// after a bounded number of waits, and the scan goes on to the next
+// text's history (its key found). It failed before: no wait at all, the
+// refusal reported at the first answer.
+func TestEditHistoryRateLimitGivesUp(t *testing.T) {
+	srv, run := editsFixture(t)
+	f := &githubfake.Fault{GraphQL: true, Kind: "secondary-200", Times: maxLimitRetries + 1}
+	srv.AddFault(f)
+	waits := 0
+	res := run(func(o *CommentsOptions) {
+		o.sleep = func(ctx context.Context, d time.Duration) error { waits++; return nil }
+	})
+	issue := "acme/app (edit history of " + srv.HTMLURL("acme", "app") + "/issues/1)"
+	if e := res.errors[issue]; !strings.Contains(e, "secondary rate limit") || len(res.errors) != 1 {
+		t.Errorf("errors %v, want %s reported", res.errors, issue)
+	}
+	if srv.Fired(f) != maxLimitRetries+1 || waits != maxLimitRetries || len(res.findings) != 1 || !strings.Contains(res.findings[0].HTMLURL, "issuecomment-701") {
+		t.Errorf("fired %d, %d waits, findings %v", srv.Fired(f), waits, res.found())
 	}
 }
