@@ -37,6 +37,20 @@ const EditsQuery = `query($id: ID!, $first: Int!, $after: String) {
   }
 }`
 
+// EditsBatchQuery reads the first page of the edit histories of up to
+// 100 texts at once, by node id (nodes(ids:), in the order of the ids;
+// null for an id that resolves to nothing).
+const EditsBatchQuery = `query($ids: [ID!]!, $first: Int!) {
+  nodes(ids: $ids) {
+    ... on Comment {
+      userContentEdits(first: $first) {
+        pageInfo { hasNextPage endCursor }
+        nodes { editedAt diff editor { login } }
+      }
+    }
+  }
+}`
+
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // issueNodeID and commentNodeID are the node_id the REST answers carry.
@@ -151,17 +165,19 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Query     string `json:"query"`
 		Variables struct {
-			ID    string  `json:"id"`
-			First *int    `json:"first"`
-			After *string `json:"after"`
+			ID    string   `json:"id"`
+			IDs   []string `json:"ids"`
+			First *int     `json:"first"`
+			After *string  `json:"after"`
 		} `json:"variables"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/graphql"})
 		return
 	}
-	if squash(req.Query) != squash(EditsQuery) {
-		gqlError(w, nil, map[string]any{"message": "githubfake serves only its edit-history query (EditsQuery)"})
+	batch := squash(req.Query) == squash(EditsBatchQuery)
+	if !batch && squash(req.Query) != squash(EditsQuery) {
+		gqlError(w, nil, map[string]any{"message": "githubfake serves only its edit-history queries (EditsQuery, EditsBatchQuery)"})
 		return
 	}
 	v := req.Variables
@@ -173,24 +189,79 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		gqlError(w, nil, map[string]any{"message": fmt.Sprintf("Requesting %d records on the `userContentEdits` connection exceeds the `first` limit of 100 records.", *v.First)})
 		return
 	}
+	if batch {
+		s.serveEditsBatch(w, id, v.IDs, *v.First)
+		return
+	}
 	// A node of a repository the token may not see resolves to nothing,
 	// as on GitHub (NOT_FOUND, not a permission error).
 	edits, owner, ok := s.edits(v.ID)
 	if !ok || !id.canSee(owner) {
-		gqlError(w, map[string]any{"node": nil}, map[string]any{"type": "NOT_FOUND", "path": []string{"node"},
-			"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", v.ID)})
+		gqlError(w, map[string]any{"node": nil}, notFound(v.ID, "node"))
 		return
 	}
+	conn, msg := editsConnection(edits, *v.First, v.After)
+	if msg != "" {
+		gqlError(w, nil, map[string]any{"message": msg})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"node": map[string]any{"userContentEdits": conn}}})
+}
+
+func notFound(id string, path ...any) map[string]any {
+	return map[string]any{"type": "NOT_FOUND", "path": path,
+		"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id)}
+}
+
+// maxNodeIDs is how many ids nodes(ids:) takes: GitHub refuses more
+// with an ARGUMENT_LIMIT error ("You may not provide more than 100 node
+// ids; you provided 101.", seen in https://github.com/sourcecred/sourcecred/pull/908;
+// the GraphQL node limit documents first and last within 1-100).
+const maxNodeIDs = 100
+
+// serveEditsBatch answers EditsBatchQuery: data.nodes in the order of
+// ids, each the first page of a text's edits, or null with a NOT_FOUND
+// error whose path is ["nodes", i] for an id that resolves to nothing.
+func (s *Server) serveEditsBatch(w http.ResponseWriter, id *identity, ids []string, first int) {
+	if len(ids) == 0 {
+		gqlError(w, nil, map[string]any{"message": "Variable $ids of type [ID!]! was provided invalid value"})
+		return
+	}
+	if len(ids) > maxNodeIDs {
+		gqlError(w, nil, map[string]any{"type": "ARGUMENT_LIMIT", "path": []string{"nodes"},
+			"message": fmt.Sprintf("You may not provide more than %d node ids; you provided %d.", maxNodeIDs, len(ids))})
+		return
+	}
+	nodes := make([]any, len(ids))
+	var errs []map[string]any
+	for i, nid := range ids {
+		edits, owner, ok := s.edits(nid)
+		if !ok || !id.canSee(owner) {
+			errs = append(errs, notFound(nid, "nodes", i))
+			continue
+		}
+		conn, _ := editsConnection(edits, first, nil)
+		nodes[i] = map[string]any{"userContentEdits": conn}
+	}
+	out := map[string]any{"data": map[string]any{"nodes": nodes}}
+	if errs != nil {
+		out["errors"] = errs
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// editsConnection is one page of a userContentEdits connection: first
+// edits after the cursor; msg says why the cursor is refused.
+func editsConnection(edits []Edit, first int, after *string) (conn map[string]any, msg string) {
 	from := 0
-	if v.After != nil {
-		n, err := decodeCursor(*v.After)
+	if after != nil {
+		n, err := decodeCursor(*after)
 		if err != nil || n < 0 || n > len(edits) {
-			gqlError(w, nil, map[string]any{"message": fmt.Sprintf("`%s` does not appear to be a valid cursor.", *v.After)})
-			return
+			return nil, fmt.Sprintf("`%s` does not appear to be a valid cursor.", *after)
 		}
 		from = n
 	}
-	to := min(from+*v.First, len(edits))
+	to := min(from+first, len(edits))
 	nodes := make([]map[string]any, 0, to-from)
 	for _, e := range edits[from:to] {
 		var diff any = e.Diff
@@ -203,12 +274,10 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if to > from {
 		end = encodeCursor(to)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"node": map[string]any{
-		"userContentEdits": map[string]any{
-			"pageInfo": map[string]any{"hasNextPage": to < len(edits), "endCursor": end},
-			"nodes":    nodes,
-		},
-	}}})
+	return map[string]any{
+		"pageInfo": map[string]any{"hasNextPage": to < len(edits), "endCursor": end},
+		"nodes":    nodes,
+	}, ""
 }
 
 // Cursors are opaque to clients; the fake's hold the offset of the next

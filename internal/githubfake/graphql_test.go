@@ -51,6 +51,9 @@ func TestGraphQLRefusals(t *testing.T) {
 		"first 101":   {EditsQuery, map[string]any{"id": id, "first": 101}},
 		"bad cursor":  {EditsQuery, map[string]any{"id": id, "first": 1, "after": "nope"}},
 		"unknown id":  {EditsQuery, map[string]any{"id": "I_x", "first": 1}},
+		"101 ids":     {EditsBatchQuery, map[string]any{"ids": make([]string, 101), "first": 1}},
+		"no ids":      {EditsBatchQuery, map[string]any{"first": 1}},
+		"batch first": {EditsBatchQuery, map[string]any{"ids": []string{id}, "first": 101}},
 	} {
 		code, out := post("t0ken", c.query, c.vars)
 		if code != http.StatusOK || out["errors"] == nil {
@@ -74,6 +77,13 @@ func TestGraphQLRefusals(t *testing.T) {
 	b, _ := json.Marshal(out)
 	if !strings.Contains(string(b), `"hasNextPage":true`) || !strings.Contains(string(b), `"diff":"a"`) {
 		t.Errorf("page 1: %s", b)
+	}
+	// A batch answers in the order of its ids, null with a NOT_FOUND
+	// error at ["nodes", i] for an id that resolves to nothing.
+	_, out = post("t0ken", EditsBatchQuery, map[string]any{"ids": []string{"I_x", id}, "first": 1})
+	b, _ = json.Marshal(out)
+	if !strings.Contains(string(b), `"nodes":[null,{"userContentEdits":{"nodes":[{`) || !strings.Contains(string(b), `"path":["nodes",0],"type":"NOT_FOUND"`) {
+		t.Errorf("batch: %s", b)
 	}
 }
 

@@ -131,6 +131,12 @@ func (l *limiter) call(ctx context.Context, what string, fn func() (*gh.Response
 	}
 }
 
+// isRateLimit says whether err is a rate limit's refusal.
+func (l *limiter) isRateLimit(err error) bool {
+	_, kind := l.rateLimitWait(err, nil, 0)
+	return kind != ""
+}
+
 func isServerError(resp *gh.Response) bool {
 	return resp != nil && resp.Response != nil && resp.StatusCode >= 500
 }
