@@ -248,3 +248,18 @@ func TestEditHistoryBatched(t *testing.T) {
 		t.Errorf("findings differ:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestEditHistoryBatchFallsBack: a batch query that fails as a whole (a
+// server error through every retry) is read again one text at a time:
+// both keys found, nothing reported.
+func TestEditHistoryBatchFallsBack(t *testing.T) {
+	srv, run := editsFixture(t)
+	f := &githubfake.Fault{GraphQL: true, Kind: "500", Times: maxServerRetries + 1}
+	srv.AddFault(f)
+	res := run(func(o *CommentsOptions) {
+		o.sleep = func(ctx context.Context, d time.Duration) error { return nil }
+	})
+	if srv.Fired(f) != maxServerRetries+1 || len(res.findings) != 2 || len(res.errors) != 0 || srv.Count("graphql") != maxServerRetries+1+2 {
+		t.Errorf("fired %d, %d GraphQL requests, findings %v, errors %v", srv.Fired(f), srv.Count("graphql"), res.found(), res.errors)
+	}
+}
