@@ -2,7 +2,7 @@
 # scripts/bench-sweep.sh — what `make bench-sweep` runs. See docs/BENCH.md.
 #
 # Sweeps an organization of N (200) generated repositories of realistic
-# shape (source-like files, 15–750 commits, packs of 0.1–7.5 MB; a key
+# shape (source-like files, 45–750 commits, packs of 0.4–7.5 MB; a key
 # planted in every 20th, deleted two commits later) with the real binary on
 # each host's fake on 127.0.0.1, git history served over smart HTTP
 # (git-http-backend):
@@ -67,7 +67,7 @@ gen() { # DIR TRUTH ARGS...: generate once (a .done marker), with its truth
 	say "generated in $(($(date +%s) - t0)) s; on disk: $(du -sh "$dir" | cut -f1)"
 }
 gen "$DATA/repos" "$DATA/repos.truth.jsonl"
-# Snippets: 3–6 small files, 2–15 commits, a key in every 25th.
+# Snippets: 5–25 small files, 2–25 commits, a key in every 25th.
 gen "$DATA/snippets" "$DATA/snippets.truth.jsonl" -seed 2 -files 5 -commits 5 -file-size 800 -key-every 25
 
 SERVER=
