@@ -4,7 +4,7 @@ BIN     ?= bin/bks
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bks-dev/bks/internal/cli.Version=$(VERSION)
 
-.PHONY: build image test test-aws demo serve-demo bench bench-git bench-image bench-serve fuzz lint tools
+.PHONY: build image test test-aws demo serve-demo bench bench-git bench-image bench-serve bench-sweep fuzz lint tools
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bks
@@ -83,6 +83,7 @@ bench:
 	@./scripts/bench.sh
 	@./scripts/bench-git.sh
 	@./scripts/bench-image.sh
+	@./scripts/bench-sweep.sh
 
 # git history: bks detect git vs gitleaks git on a generated history with
 # planted keys (checked against its ground truth) and, when BKS_BENCH_REPO
@@ -103,3 +104,11 @@ bench-image:
 # docs/BENCH.md.
 bench-serve:
 	@./scripts/bench-serve.sh
+
+# Sweeps of an organization of 200 generated repositories on the GitHub,
+# GitLab (with snippets) and Hugging Face fakes, git over smart HTTP, every
+# planted key checked against the ground truth with its link; and the
+# issues and comments of 200 repositories on the GitHub fake. Writes
+# .bench/results-sweep.md. See docs/BENCH.md.
+bench-sweep:
+	@./scripts/bench-sweep.sh

@@ -217,7 +217,10 @@ func TestDetectGitHubWiki(t *testing.T) {
 }
 
 // --edit-history finds a key an edit removed from a comment, of kind
-// issue-comment-edited, by the editor, linked to the comment.
+// issue-comment-edited, by the editor, linked to the comment, through a
+// GraphQL secondary rate limit answered with a 200 (waited out, the wait
+// said on stderr; before, the history was reported failed and the key
+// missed).
 func TestDetectGitHubEditHistory(t *testing.T) {
 	srv, _ := fakeOrg(t, 0)
 	k := testkeys.LongTerm(testkeys.ConsoleUser(43), "210987654321", testkeys.Secret(43))
@@ -231,8 +234,9 @@ func TestDetectGitHubEditHistory(t *testing.T) {
 		IssueComments: []*githubfake.Comment{{ID: 88, Issue: 4, Body: "(removed)", User: "bob", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour),
 			Edits: []githubfake.Edit{{Diff: "(removed)", Editor: "bob", At: t0.Add(time.Hour)}, {Diff: "token " + k, Editor: "bob", At: t0}}}},
 	})
+	srv.AddFault(&githubfake.Fault{GraphQL: true, Kind: "secondary-200", RetryAfter: time.Second})
 	code, out, errOut := runGitHub(t, "--repo", "acme/edits", "--api-url", srv.APIURL(), "--issues", "--edit-history", "-f", "jsonl")
-	if code != ExitFound {
+	if code != ExitFound || !strings.Contains(errOut, "GitHub secondary rate limit reached (edit history): waiting until") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	var f findings.Finding

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,6 +51,9 @@ func TestGraphQLRefusals(t *testing.T) {
 		"first 101":   {EditsQuery, map[string]any{"id": id, "first": 101}},
 		"bad cursor":  {EditsQuery, map[string]any{"id": id, "first": 1, "after": "nope"}},
 		"unknown id":  {EditsQuery, map[string]any{"id": "I_x", "first": 1}},
+		"101 ids":     {EditsBatchQuery, map[string]any{"ids": make([]string, 101), "first": 1}},
+		"no ids":      {EditsBatchQuery, map[string]any{"first": 1}},
+		"batch first": {EditsBatchQuery, map[string]any{"ids": []string{id}, "first": 101}},
 	} {
 		code, out := post("t0ken", c.query, c.vars)
 		if code != http.StatusOK || out["errors"] == nil {
@@ -73,5 +77,59 @@ func TestGraphQLRefusals(t *testing.T) {
 	b, _ := json.Marshal(out)
 	if !strings.Contains(string(b), `"hasNextPage":true`) || !strings.Contains(string(b), `"diff":"a"`) {
 		t.Errorf("page 1: %s", b)
+	}
+	// A batch answers in the order of its ids, null with a NOT_FOUND
+	// error at ["nodes", i] for an id that resolves to nothing.
+	_, out = post("t0ken", EditsBatchQuery, map[string]any{"ids": []string{"I_x", id}, "first": 1})
+	b, _ = json.Marshal(out)
+	if !strings.Contains(string(b), `"nodes":[null,{"userContentEdits":{"nodes":[{`) || !strings.Contains(string(b), `"path":["nodes",0],"type":"NOT_FOUND"`) {
+		t.Errorf("batch: %s", b)
+	}
+}
+
+// GraphQL rate-limit faults answer as GitHub does: primary 200 with a
+// RATE_LIMITED error and x-ratelimit-remaining 0 until x-ratelimit-reset;
+// a secondary limit 200 or 403 with retry-after; then the query is served.
+// A REST fault (no GraphQL) never fires on the GraphQL endpoint.
+func TestGraphQLRateLimitFaults(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Token = "t0ken"
+	s.Add(&Repo{Owner: "o", Name: "r", Issues: []*Issue{{Number: 1, Edits: []Edit{{Diff: "a"}}}}})
+	s.AddFault(&Fault{Kind: "secondary"}) // REST, every path
+	for _, kind := range []string{"primary", "secondary-200", "secondary"} {
+		s.AddFault(&Fault{GraphQL: true, Kind: kind})
+	}
+	post := func() (*http.Response, string) {
+		body, _ := json.Marshal(map[string]any{"query": EditsQuery, "variables": map[string]any{"id": issueNodeID("o/r", 1), "first": 1}})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/graphql", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer t0ken")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp, b.String()
+	}
+	resp, body := post()
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "0" || resp.Header.Get("X-RateLimit-Reset") == "" || !strings.Contains(body, `"type":"RATE_LIMITED"`) {
+		t.Errorf("primary: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 200 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(body, "secondary rate limit") {
+		t.Errorf("secondary-200: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 403 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(body, "secondary-rate-limits") {
+		t.Errorf("secondary: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = post()
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") == "0" || !strings.Contains(body, `"diff":"a"`) {
+		t.Errorf("then served: %d %s", resp.StatusCode, body)
 	}
 }

@@ -81,7 +81,14 @@ type Fault struct {
 	Times        int
 	// Kind: "secondary" (403 secondary rate limit with Retry-After),
 	// "primary" (403 with X-RateLimit-Remaining: 0), "429", or "500".
+	// On the GraphQL endpoint (GraphQL set) "primary" is GitHub's 200
+	// with a RATE_LIMITED error, and "secondary-200" a 200 whose error
+	// says a secondary limit was hit (graphql.go).
 	Kind string
+	// GraphQL makes the fault fire on the GraphQL endpoint (POST
+	// /api/graphql) only, PathContains ignored; the REST faults never
+	// fire there.
+	GraphQL bool
 	// RetryAfter for secondary limits and the reset delay of primary ones;
 	// 1s when 0.
 	RetryAfter time.Duration
@@ -279,7 +286,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	s.mu.Lock()
 	s.counts["api"]++
 	s.log = append(s.log, p+"?"+r.URL.RawQuery)
-	fault := s.matchFault(p)
+	fault := s.matchFault(p, false)
 	s.mu.Unlock()
 
 	resource := "core"
@@ -347,11 +354,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	}
 }
 
-// matchFault returns the fault that fires for this request, if any. Called
-// with s.mu held.
-func (s *Server) matchFault(p string) *Fault {
+// matchFault returns the fault that fires for this request, if any: a
+// GraphQL one for a GraphQL request, else a REST one whose PathContains p
+// has. Called with s.mu held.
+func (s *Server) matchFault(p string, graphql bool) *Fault {
 	for _, f := range s.faults {
-		if f.PathContains != "" && !strings.Contains(p, f.PathContains) {
+		if f.GraphQL != graphql || !graphql && f.PathContains != "" && !strings.Contains(p, f.PathContains) {
 			continue
 		}
 		f.seen++

@@ -131,6 +131,12 @@ func (l *limiter) call(ctx context.Context, what string, fn func() (*gh.Response
 	}
 }
 
+// isRateLimit says whether err is a rate limit's refusal.
+func (l *limiter) isRateLimit(err error) bool {
+	_, kind := l.rateLimitWait(err, nil, 0)
+	return kind != ""
+}
+
 func isServerError(resp *gh.Response) bool {
 	return resp != nil && resp.Response != nil && resp.StatusCode >= 500
 }
@@ -147,6 +153,10 @@ func (l *limiter) rateLimitWait(err error, resp *gh.Response, n int) (time.Durat
 			return secondaryDefault, "primary"
 		}
 		return max(reset.Sub(now), 0) + limitBuffer, "primary"
+	}
+	var gl *graphQLLimitError
+	if errors.As(err, &gl) {
+		return graphQLLimitWait(gl, resp, now, n)
 	}
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &abuse) {
@@ -172,6 +182,30 @@ func (l *limiter) rateLimitWait(err error, resp *gh.Response, n int) (time.Durat
 		return backoff(d, n), "secondary"
 	}
 	return 0, ""
+}
+
+// graphQLLimitWait is the wait GitHub asks for after a GraphQL answer
+// refused by a rate limit with a 200: a retry-after header says how long;
+// else x-ratelimit-remaining 0 says until x-ratelimit-reset; else a
+// secondary limit waits a minute, doubling at each retry
+// (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit).
+func graphQLLimitWait(gl *graphQLLimitError, resp *gh.Response, now time.Time, n int) (time.Duration, string) {
+	kind := "primary"
+	if gl.secondary {
+		kind = "secondary"
+	}
+	if resp == nil || resp.Response == nil {
+		return backoff(secondaryDefault, n), kind
+	}
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+			return backoff(time.Duration(secs)*time.Second, n), kind
+		}
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") == "0" && !resp.Rate.Reset.Time.IsZero() {
+		return max(resp.Rate.Reset.Time.Sub(now), 0) + limitBuffer, kind
+	}
+	return backoff(secondaryDefault, n), kind
 }
 
 // backoff doubles d for each earlier wait of the same request, up to an

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,8 +57,9 @@ type CommentsOptions struct {
 	// Progress, when not nil, counts the bytes scanned.
 	Progress *Progress
 
-	sleep     func(context.Context, time.Duration) error // tests
-	editsPage int                                        // tests; editsPage when 0
+	sleep      func(context.Context, time.Duration) error // tests
+	editsPage  int                                        // tests; editsPage when 0
+	editsBatch int                                        // tests; editsBatch when 0
 }
 
 // Comments is a source of the issue and pull request texts (bodies,
@@ -89,7 +91,11 @@ type text struct {
 	data                  string
 	// nodeID is its GraphQL id; edited says it was changed since it
 	// was written (updated_at after created_at), so it may have older
-	// versions; body is the part of data an edit holds.
+	// versions; body is the part of data an edit holds. An edit always
+	// moves updated_at, but so do other changes (on an issue a comment,
+	// a label, closing it; reactions may too): edited is a safe
+	// over-approximation, whose extra texts cost a place in a batch
+	// query (editsBatch), not a request each.
 	nodeID string
 	edited bool
 	body   string
@@ -150,6 +156,10 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 			since, _ = time.Parse(time.RFC3339, rs.Head)
 		}
 	}
+	// Edited texts wait in pending, their histories read a batch at a
+	// time.
+	var pending []text
+	batch := cmp.Or(c.opts.editsBatch, editsBatch)
 	var emit func(t text) error
 	emit = func(t text) error {
 		c.texts.Add(1)
@@ -160,7 +170,11 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 			return &yieldError{err}
 		}
 		if c.opts.Edits && t.edited && t.nodeID != "" {
-			return c.emitEdits(ctx, r, t, emit)
+			if pending = append(pending, t); len(pending) == batch {
+				err := c.emitEditsBatch(ctx, r, pending, emit)
+				pending = pending[:0]
+				return err
+			}
 		}
 		return nil
 	}
@@ -180,6 +194,16 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 			}
 		}
 	}
+	if len(pending) > 0 {
+		// Only the consumer's error or ctx's comes back: a history that
+		// cannot be read is reported.
+		if err := c.emitEditsBatch(ctx, r, pending, emit); err != nil {
+			if ye := (*yieldError)(nil); errors.As(err, &ye) {
+				return ye.err
+			}
+			return err
+		}
+	}
 	if st := c.opts.State; st != nil && !failed {
 		if err := st.Record(key, Tip{Head: start.Format(time.RFC3339), Refs: c.surfaces()}, time.Now()); err != nil && c.opts.OnError != nil {
 			c.opts.OnError(r.FullName, err)
@@ -188,17 +212,67 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 	return nil
 }
 
+// emitEditsBatch emits the older versions of texts ts (emitEdits),
+// reading the first page of every history in one GraphQL query. When that
+// query fails as a whole for another reason than a rate limit (a server
+// error, an answer it cannot use), each history is read on its own, so
+// that one text's failure is reported by its link and never drops the
+// others'; a rate limit that outlasted every retry reports each text.
+func (c *Comments) emitEditsBatch(ctx context.Context, r Repo, ts []text, emit func(text) error) error {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.nodeID
+	}
+	first := editsBatchFirst
+	if c.opts.editsPage > 0 {
+		first = c.opts.editsPage
+	}
+	conns, errs, err := batchEdits(ctx, c.opts.Client, c.lim, ids, first)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for i, t := range ts {
+		var conn *editsConn
+		var terr error
+		switch {
+		case err == nil:
+			conn, terr = conns[i], errs[i]
+		case c.lim.isRateLimit(err):
+			// Waited out maxLimitRetries times already: each text is
+			// reported, not retried on its own.
+			terr = err
+		}
+		if err := c.emitEdits(ctx, r, t, conn, terr, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // emitEdits emits the older versions of text t, each as a text of kind
-// KIND-edited by its editor, at its time, linked to t. A version equal to
-// the text as it is now is left out (scanned already). A history that
-// cannot be read is reported, named by t's link, and the scan goes on.
-func (c *Comments) emitEdits(ctx context.Context, r Repo, t text, emit func(text) error) error {
-	err := textEdits(ctx, c.opts.Client, c.lim, t.nodeID, c.opts.editsPage, func(e edit) error {
+// KIND-edited by its editor, at its time, linked to t: those of the page
+// first (read by a batch) and the pages after it, or, without first, the
+// whole history. A version equal to the text as it is now is left out
+// (scanned already). A history that cannot be read (ferr: the batch said
+// why) is reported, named by t's link, and the scan goes on.
+func (c *Comments) emitEdits(ctx context.Context, r Repo, t text, first *editsConn, ferr error, emit func(text) error) error {
+	each := func(e edit) error {
 		if e.diff == t.body {
 			return nil
 		}
 		return emit(text{kind: t.kind + KindEdited, htmlURL: t.htmlURL, author: e.editor, created: e.at, data: e.diff})
-	})
+	}
+	err := ferr
+	switch {
+	case err != nil:
+	case first == nil:
+		err = textEdits(ctx, c.opts.Client, c.lim, t.nodeID, c.opts.editsPage, nil, each)
+	default:
+		err = first.each(each)
+		if after := first.next(); err == nil && after != nil {
+			err = textEdits(ctx, c.opts.Client, c.lim, t.nodeID, c.opts.editsPage, after, each)
+		}
+	}
 	var ye *yieldError
 	if err == nil || errors.As(err, &ye) || ctx.Err() != nil {
 		return err

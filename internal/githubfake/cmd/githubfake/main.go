@@ -1,10 +1,13 @@
 // Command githubfake serves a directory of bare repositories as a GitHub
-// organization on 127.0.0.1 (REST API fake plus git smart HTTP), and
-// generates such directories, for benchmarks and demos of
-// `bks detect github` (scripts/bench-github-sweep.sh).
+// organization on 127.0.0.1 (REST API fake plus git smart HTTP), generates
+// such directories with their ground truth (the planted keys), and checks
+// a sweep's findings against it, for the sweep benchmarks of
+// `bks detect github`, `gitlab` and `huggingface` (scripts/bench-sweep.sh;
+// the GitLab and Hub fakes serve the same directories).
 //
-//	githubfake gen -dir DIR -n 200 [-seed 1]
+//	githubfake gen -dir DIR -n 200 [-seed 1] [-truth FILE]
 //	githubfake serve -dir DIR -org bench
+//	githubfake verify -truth FILE -findings FILE -base URL
 package main
 
 import (
@@ -30,13 +33,15 @@ func main() {
 		gen(os.Args[2:])
 	case "serve":
 		serve(os.Args[2:])
+	case "verify":
+		verify(os.Args[2:])
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: githubfake gen -dir DIR -n N | githubfake serve -dir DIR -org ORG")
+	fmt.Fprintln(os.Stderr, "usage: githubfake gen -dir DIR -n N [-truth FILE] | githubfake serve -dir DIR -org ORG | githubfake verify -truth FILE -findings FILE -base URL")
 	os.Exit(2)
 }
 
@@ -49,6 +54,7 @@ func gen(args []string) {
 	commits := fs.Int("commits", 150, "commits (mean; varies by repository)")
 	size := fs.Int("file-size", 6000, "mean file size in bytes")
 	keyEvery := fs.Int("key-every", 20, "plant a key in every Nth repository (0: none)")
+	truthFile := fs.String("truth", "", "write the planted keys here (JSON lines)")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		usage()
@@ -56,6 +62,7 @@ func gen(args []string) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.NumCPU())
 	errs := make(chan error, *n)
+	truth := make([]*plant, *n)
 	for i := range *n {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -74,8 +81,17 @@ func gen(args []string) {
 			if *keyEvery > 0 && i%*keyEvery == 0 {
 				o.Plant = testkeys.LongTerm(testkeys.ConsoleUser(s), "123456789012", testkeys.Secret(s))
 			}
-			if err := githubfake.GenRepo(filepath.Join(*dir, fmt.Sprintf("repo-%04d.git", i)), o); err != nil {
+			name := fmt.Sprintf("repo-%04d", i)
+			if err := githubfake.GenRepo(filepath.Join(*dir, name+".git"), o); err != nil {
 				errs <- err
+				return
+			}
+			if o.Plant != "" {
+				p, err := plantOf(filepath.Join(*dir, name+".git"), name, o.Plant)
+				if err != nil {
+					errs <- err
+				}
+				truth[i] = p
 			}
 		}()
 	}
@@ -84,6 +100,12 @@ func gen(args []string) {
 	for err := range errs {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *truthFile != "" {
+		if err := writeTruth(*truthFile, truth); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 }
 
