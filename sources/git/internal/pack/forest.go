@@ -28,7 +28,7 @@ type worker struct {
 	blob    Blob
 	// skipOver is Store.SkipOver.
 	skipOver int64
-	// window, when set, reads the pack in windows (Trees).
+	// window, when set, reads the pack in windows (Blobs, Trees).
 	window *window
 }
 
@@ -54,7 +54,7 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 }
 
 func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
-	data, err := w.z.exact(bytes.NewReader(cb), want, dst)
+	data, err := w.z.exactBytes(cb, want, dst)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %v", name(), err)
 	}
@@ -62,7 +62,16 @@ func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() str
 }
 
 // inflater inflates zlib streams with one reused decompressor.
-type inflater struct{ zr io.ReadCloser }
+type inflater struct {
+	zr  io.ReadCloser
+	src bytes.Reader // exactBytes's, reused
+}
+
+// exactBytes is exact reading src.
+func (z *inflater) exactBytes(src []byte, size int64, dst []byte) ([]byte, error) {
+	z.src.Reset(src)
+	return z.exact(&z.src, size, dst)
+}
 
 func (z *inflater) reset(src io.Reader) error {
 	if z.zr == nil {
@@ -115,6 +124,9 @@ func (w *worker) do(t task) error {
 		}
 		if cap(w.delta) > maxKeep {
 			w.delta = nil
+		}
+		if w.window != nil && cap(w.window.buf) > maxKeep {
+			*w.window = window{}
 		}
 	}()
 	switch {

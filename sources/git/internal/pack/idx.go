@@ -36,6 +36,9 @@ type packFile struct {
 	n     int
 	ids   []byte  // 20*n, sorted (index order)
 	offs  []int64 // by index position
+	// fan[b] is how many ids start with a byte up to b (counted from
+	// ids, not read from the index's own fan-out table).
+	fan [256]int32
 
 	// By pack order, filled by scanHeaders.
 	off    []int64  // object start
@@ -69,6 +72,12 @@ func openPack(idxPath, packPath string) (*packFile, error) {
 	}
 	p.n = n
 	p.ids = bytes.Clone(raw[base : base+20*n]) // not the rest of the index
+	for i := range n {
+		p.fan[p.ids[20*i]]++
+	}
+	for b := 1; b < 256; b++ {
+		p.fan[b] += p.fan[b-1]
+	}
 	off32 := raw[base+24*n : base+28*n]
 	off64 := raw[base+28*n : len(raw)-40]
 	if len(off64)%8 != 0 {
@@ -107,12 +116,21 @@ func (p *packFile) id(k int32) ID {
 	return id
 }
 
-// lookup returns the index position of id, or -1.
+// lookup returns the index position of id, or -1. The ids starting with
+// id's first byte are searched, on their first 8 bytes first: reading
+// git/git's 85,000 commits by id spent a sixth of its time here, in
+// bytes.Compare over the 17 MB of ids.
 func (p *packFile) lookup(id []byte) int {
-	lo, hi := 0, p.n
+	lo, hi := 0, int(p.fan[id[0]])
+	if id[0] > 0 {
+		lo = int(p.fan[id[0]-1])
+	}
+	key := binary.BigEndian.Uint64(id)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(p.ids[20*m:20*m+20], id) < 0 {
+		e := p.ids[20*m : 20*m+20]
+		k := binary.BigEndian.Uint64(e)
+		if k < key || k == key && bytes.Compare(e, id) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
