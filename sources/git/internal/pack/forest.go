@@ -30,6 +30,11 @@ type worker struct {
 	skipOver int64
 	// window, when set, reads the pack in windows (Blobs, Trees).
 	window *window
+	// lazy is Store.Lazy; ops, leaf and scratch are lazyLeaf's.
+	lazy    bool
+	ops     []deltaOp
+	leaf    lazyDelta
+	scratch []byte
 }
 
 // inflate reads object k's zlib data into dst (resized to want bytes).
@@ -125,6 +130,10 @@ func (w *worker) do(t task) error {
 		if cap(w.delta) > maxKeep {
 			w.delta = nil
 		}
+		if cap(w.ops) > maxKeep/32 {
+			w.ops = nil
+		}
+		w.leaf = lazyDelta{}
 		if w.window != nil && cap(w.window.buf) > maxKeep {
 			*w.window = window{}
 		}
@@ -157,7 +166,7 @@ func (w *worker) tree(p *packFile, root int32) error {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	w.bufs[0] = data
-	w.blob = Blob{ID: p.id(root), Data: data}
+	w.blob = Blob{ID: p.id(root), Data: data, Size: int64(len(data))}
 	state := w.visit(w.id, &w.blob)
 	w.st.Blobs++
 	w.st.Bytes += int64(len(data))
@@ -195,17 +204,37 @@ func (w *worker) delta1(p *packFile, c int32, base []byte, state uint8, depth in
 		return err
 	}
 	w.delta = d
+	if w.lazy && p.first[c+1] == p.first[c] {
+		return w.lazyLeaf(p, c, base, d, state, depth)
+	}
 	out, fresh, err := applyDelta(base, d, w.buf(depth), w.fresh[:0])
 	if err != nil {
 		return fmt.Errorf("object %s: %v", p.id(c), err)
 	}
 	w.bufs[depth], w.fresh = out, fresh
-	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh}
+	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh, Size: int64(len(out))}
 	s := w.visit(w.id, &w.blob)
 	w.st.Blobs++
 	w.st.Bytes += int64(len(out))
 	if p.first[c+1] > p.first[c] {
 		return w.children(p, c, out, s, depth+1)
 	}
+	return nil
+}
+
+// lazyLeaf visits delta c, which no delta has as its base, without
+// writing its content unless the visitor asks for it (Store.Lazy).
+func (w *worker) lazyLeaf(p *packFile, c int32, base, d []byte, state uint8, depth int) error {
+	size, ops, fresh, err := parseDelta(base, d, w.ops[:0], w.fresh[:0])
+	if err != nil {
+		return fmt.Errorf("object %s: %v", p.id(c), err)
+	}
+	w.ops, w.fresh = ops, fresh
+	w.buf(depth)
+	w.leaf = lazyDelta{base: base, d: d, ops: ops, size: size, buf: &w.bufs[depth], scratch: &w.scratch}
+	w.blob = Blob{ID: p.id(c), Delta: true, Base: state, Fresh: fresh, Size: int64(size), lazy: &w.leaf}
+	w.visit(w.id, &w.blob)
+	w.st.Blobs++
+	w.st.Bytes += int64(size)
 	return nil
 }
