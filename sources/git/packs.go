@@ -86,6 +86,7 @@ func (h *history) openStore(ctx context.Context) (*pack.Store, error) {
 		return nil, fmt.Errorf("%w: %v", errFallback, err)
 	}
 	store.SkipOver = streamOver
+	store.Lazy = true // streamPacks's visitor reads through Content and Near
 	if m := h.s.opts.MaxBlobSize; m > 0 && m < streamOver {
 		store.SkipOver = m
 	}
@@ -129,10 +130,7 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 	found := make([]packScan, workers)
 	visit := func(w int, b *pack.Blob) uint8 {
 		ps := &found[w]
-		size := int64(len(b.Data))
-		if b.Skipped {
-			size = b.Size
-		}
+		size := b.Size
 		ps.blobs++
 		ps.bytes += size
 		if maxSize > 0 && size > maxSize {
@@ -150,14 +148,14 @@ func (h *history) streamPacks(ctx context.Context, store *pack.Store, bs *blobSc
 		}
 		if anchors != nil {
 			if b.Delta && b.Base == blobClean {
-				if !pack.NearFresh(b.Data, b.Fresh, span, anchors) {
+				if !b.Near(span, anchors) {
 					return blobClean
 				}
-			} else if !anchors(b.Data) {
+			} else if !anchors(b.Content()) {
 				return blobClean
 			}
 		}
-		if pre(b.Data) {
+		if pre(b.Content()) {
 			ps.hits = append(ps.hits, plumbing.Hash(b.ID))
 		}
 		return blobDirty

@@ -177,3 +177,49 @@ func FuzzDeltaFresh(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeltaLazy: parseDelta refuses what applyDelta refuses; otherwise
+// the result it writes and its fresh spans are applyDelta's, and a lazy
+// blob's Near says what NearFresh says on the written result, for every
+// margin, whether the base holds the pattern or not.
+func FuzzDeltaLazy(f *testing.F) {
+	f.Add([]byte("the quick brown fox jumps over the lazy dog"), []byte{1, 4, 0, 9, 6, 'A', 'B', 'S', 1, 20, 0, 5}, []byte("ABSK"), false)
+	f.Add([]byte("xxABSyy"), []byte{1, 2, 0, 2, 2, 'K', 1, 0, 0, 6}, []byte("ABSK"), false)
+	f.Add([]byte("abcabc"), []byte{1, 1, 0, 0, 1, 4, 0, 1}, []byte("bb"), false)
+	f.Add([]byte("0123456789"), []byte("\x0a\x05\x91\x02\x03ab"), []byte("3a"), true)
+	f.Add([]byte("abc"), []byte("\x03\x00"), []byte("a"), true)
+	f.Add([]byte(""), []byte("\x00\x02\x02hi"), []byte("h"), true)
+	f.Fuzz(func(t *testing.T, base, script, pat []byte, raw bool) {
+		if len(pat) == 0 || len(pat) > 8 {
+			return
+		}
+		d := script // raw: the bytes are the delta, refused or not
+		if !raw {
+			d, _ = buildDelta(base, script)
+		}
+		out, fresh, err := applyDelta(base, d, nil, nil)
+		size, ops, lfresh, lerr := parseDelta(base, d, nil, nil)
+		if (err == nil) != (lerr == nil) {
+			t.Fatalf("applyDelta: %v; parseDelta: %v", err, lerr)
+		}
+		if err != nil {
+			return
+		}
+		var buf, scratch []byte
+		l := &lazyDelta{base: base, d: d, ops: ops, size: size, buf: &buf, scratch: &scratch}
+		if got := l.write(); !bytes.Equal(got, out) || size != len(out) || !equalSpans(fresh, lfresh) {
+			t.Fatalf("lazy result %q (%d bytes), fresh %v; applyDelta %q, fresh %v", got, size, lfresh, out, fresh)
+		}
+		has := func(b []byte) bool { return bytes.Contains(b, pat) }
+		for margin := range len(pat) + 2 {
+			buf = nil
+			b := &Blob{Delta: true, Fresh: fresh, Size: int64(size), lazy: l}
+			if got, want := b.Near(margin, has), NearFresh(out, fresh, margin, has); got != want {
+				t.Fatalf("margin %d: Near = %v, NearFresh = %v: result %q, fresh %v", margin, got, want, out, fresh)
+			}
+			if buf != nil {
+				t.Fatalf("Near wrote the result")
+			}
+		}
+	})
+}

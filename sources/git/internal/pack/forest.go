@@ -28,8 +28,13 @@ type worker struct {
 	blob    Blob
 	// skipOver is Store.SkipOver.
 	skipOver int64
-	// window, when set, reads the pack in windows (Trees).
+	// window, when set, reads the pack in windows (Blobs, Trees).
 	window *window
+	// lazy is Store.Lazy; ops, leaf and scratch are lazyLeaf's.
+	lazy    bool
+	ops     []deltaOp
+	leaf    lazyDelta
+	scratch []byte
 }
 
 // inflate reads object k's zlib data into dst (resized to want bytes).
@@ -54,7 +59,7 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 }
 
 func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
-	data, err := w.z.exact(bytes.NewReader(cb), want, dst)
+	data, err := w.z.exactBytes(cb, want, dst)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %v", name(), err)
 	}
@@ -62,7 +67,16 @@ func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() str
 }
 
 // inflater inflates zlib streams with one reused decompressor.
-type inflater struct{ zr io.ReadCloser }
+type inflater struct {
+	zr  io.ReadCloser
+	src bytes.Reader // exactBytes's, reused
+}
+
+// exactBytes is exact reading src.
+func (z *inflater) exactBytes(src []byte, size int64, dst []byte) ([]byte, error) {
+	z.src.Reset(src)
+	return z.exact(&z.src, size, dst)
+}
 
 func (z *inflater) reset(src io.Reader) error {
 	if z.zr == nil {
@@ -116,6 +130,13 @@ func (w *worker) do(t task) error {
 		if cap(w.delta) > maxKeep {
 			w.delta = nil
 		}
+		if cap(w.ops) > maxKeep/32 {
+			w.ops = nil
+		}
+		w.leaf = lazyDelta{}
+		if w.window != nil && cap(w.window.buf) > maxKeep {
+			*w.window = window{}
+		}
 	}()
 	switch {
 	case t.pack == nil:
@@ -145,7 +166,7 @@ func (w *worker) tree(p *packFile, root int32) error {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	w.bufs[0] = data
-	w.blob = Blob{ID: p.id(root), Data: data}
+	w.blob = Blob{ID: p.id(root), Data: data, Size: int64(len(data))}
 	state := w.visit(w.id, &w.blob)
 	w.st.Blobs++
 	w.st.Bytes += int64(len(data))
@@ -183,17 +204,37 @@ func (w *worker) delta1(p *packFile, c int32, base []byte, state uint8, depth in
 		return err
 	}
 	w.delta = d
+	if w.lazy && p.first[c+1] == p.first[c] {
+		return w.lazyLeaf(p, c, base, d, state, depth)
+	}
 	out, fresh, err := applyDelta(base, d, w.buf(depth), w.fresh[:0])
 	if err != nil {
 		return fmt.Errorf("object %s: %v", p.id(c), err)
 	}
 	w.bufs[depth], w.fresh = out, fresh
-	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh}
+	w.blob = Blob{ID: p.id(c), Data: out, Delta: true, Base: state, Fresh: fresh, Size: int64(len(out))}
 	s := w.visit(w.id, &w.blob)
 	w.st.Blobs++
 	w.st.Bytes += int64(len(out))
 	if p.first[c+1] > p.first[c] {
 		return w.children(p, c, out, s, depth+1)
 	}
+	return nil
+}
+
+// lazyLeaf visits delta c, which no delta has as its base, without
+// writing its content unless the visitor asks for it (Store.Lazy).
+func (w *worker) lazyLeaf(p *packFile, c int32, base, d []byte, state uint8, depth int) error {
+	size, ops, fresh, err := parseDelta(base, d, w.ops[:0], w.fresh[:0])
+	if err != nil {
+		return fmt.Errorf("object %s: %v", p.id(c), err)
+	}
+	w.ops, w.fresh = ops, fresh
+	w.buf(depth)
+	w.leaf = lazyDelta{base: base, d: d, ops: ops, size: size, buf: &w.bufs[depth], scratch: &w.scratch}
+	w.blob = Blob{ID: p.id(c), Delta: true, Base: state, Fresh: fresh, Size: int64(size), lazy: &w.leaf}
+	w.visit(w.id, &w.blob)
+	w.st.Blobs++
+	w.st.Bytes += int64(size)
 	return nil
 }

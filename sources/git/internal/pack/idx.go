@@ -6,6 +6,7 @@ package pack
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -36,6 +37,9 @@ type packFile struct {
 	n     int
 	ids   []byte  // 20*n, sorted (index order)
 	offs  []int64 // by index position
+	// fan[b] is how many ids start with a byte up to b (counted from
+	// ids, not read from the index's own fan-out table).
+	fan [256]int32
 
 	// By pack order, filled by scanHeaders.
 	off    []int64  // object start
@@ -69,6 +73,12 @@ func openPack(idxPath, packPath string) (*packFile, error) {
 	}
 	p.n = n
 	p.ids = bytes.Clone(raw[base : base+20*n]) // not the rest of the index
+	for i := range n {
+		p.fan[p.ids[20*i]]++
+	}
+	for b := 1; b < 256; b++ {
+		p.fan[b] += p.fan[b-1]
+	}
 	off32 := raw[base+24*n : base+28*n]
 	off64 := raw[base+28*n : len(raw)-40]
 	if len(off64)%8 != 0 {
@@ -107,12 +117,21 @@ func (p *packFile) id(k int32) ID {
 	return id
 }
 
-// lookup returns the index position of id, or -1.
+// lookup returns the index position of id, or -1. The ids starting with
+// id's first byte are searched, on their first 8 bytes first: reading
+// git/git's 85,000 commits by id spent a sixth of its time here, in
+// bytes.Compare over the 17 MB of ids.
 func (p *packFile) lookup(id []byte) int {
-	lo, hi := 0, p.n
+	lo, hi := 0, int(p.fan[id[0]])
+	if id[0] > 0 {
+		lo = int(p.fan[id[0]-1])
+	}
+	key := binary.BigEndian.Uint64(id)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(p.ids[20*m:20*m+20], id) < 0 {
+		e := p.ids[20*m : 20*m+20]
+		k := binary.BigEndian.Uint64(e)
+		if k < key || k == key && bytes.Compare(e, id) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -139,22 +158,27 @@ func (p *packFile) scanHeaders() error {
 		return nil
 	}
 	n := p.n
-	p.pos = make([]uint32, n)
-	for i := range p.pos {
-		p.pos[i] = uint32(i)
+	// Offsets and index positions sorted side by side, not positions by
+	// the offsets they point at: a third of the time scanHeaders spent
+	// apart from reading was this sort's scattered reads of p.offs.
+	type entry struct {
+		off int64
+		pos uint32
 	}
-	slices.SortFunc(p.pos, func(a, b uint32) int {
-		switch oa, ob := p.offs[a], p.offs[b]; {
-		case oa < ob:
-			return -1
-		case oa > ob:
-			return 1
+	byOff := make([]entry, n)
+	for i, o := range p.offs {
+		byOff[i] = entry{o, uint32(i)}
+	}
+	slices.SortFunc(byOff, func(a, b entry) int {
+		if c := cmp.Compare(a.off, b.off); c != 0 {
+			return c
 		}
-		return 0
+		return cmp.Compare(a.pos, b.pos)
 	})
+	p.pos = make([]uint32, n)
 	p.off = make([]int64, n)
-	for k, i := range p.pos {
-		p.off[k] = p.offs[i]
+	for k, e := range byOff {
+		p.pos[k], p.off[k] = e.pos, e.off
 	}
 	byPos := make([]int32, n) // index position -> pack order
 	for k, i := range p.pos {

@@ -69,7 +69,7 @@ func (w *worker) looseObject(path string) error {
 		return err
 	}
 	w.bufs[0] = full
-	w.blob = Blob{ID: id, Data: full[len("blob ")+len(sz)+1:]}
+	w.blob = Blob{ID: id, Data: full[len("blob ")+len(sz)+1:], Size: size}
 	w.visit(w.id, &w.blob)
 	w.st.Blobs++
 	w.st.Loose++

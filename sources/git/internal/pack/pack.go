@@ -43,10 +43,12 @@ type Blob struct {
 	// bytes of Data that overlaps no Fresh span (nor touches an empty one
 	// from both sides) is also a run of bytes of the base.
 	Fresh []Span
-	// Skipped: a blob over Store.SkipOver, not read (Data is nil);
-	// Size is its size.
+	// Skipped: a blob over Store.SkipOver, not read (Data is nil).
 	Skipped bool
-	Size    int64
+	// Size is the blob's size, read or not.
+	Size int64
+	// lazy, for a delta Store.Lazy passed without Data: see Content.
+	lazy *lazyDelta
 }
 
 // NearFresh says whether check is true for some part of data within
@@ -56,19 +58,48 @@ type Blob struct {
 // copy of one in the base): NearFresh with check = "holds such a
 // literal" then equals check(data), looking only near the changes.
 func NearFresh(data []byte, fresh []Span, margin int, check func([]byte) bool) bool {
+	return nearFresh(len(data), fresh, margin, func(lo, hi int) bool { return check(data[lo:hi]) })
+}
+
+// nearFresh calls check on the windows NearFresh looks at, in order,
+// until one says true.
+func nearFresh(size int, fresh []Span, margin int, check func(lo, hi int) bool) bool {
 	lo, hi := -1, -1
 	for _, f := range fresh {
-		a, b := max(f.Start-margin, 0), min(f.End+margin, len(data))
+		a, b := max(f.Start-margin, 0), min(f.End+margin, size)
 		if lo >= 0 && a <= hi {
 			hi = max(hi, b)
 			continue
 		}
-		if lo >= 0 && check(data[lo:hi]) {
+		if lo >= 0 && check(lo, hi) {
 			return true
 		}
 		lo, hi = a, b
 	}
-	return lo >= 0 && check(data[lo:hi])
+	return lo >= 0 && check(lo, hi)
+}
+
+// Content returns the blob's content: Data, written first for a delta
+// Store.Lazy passed without it. Valid only during the visitor's call.
+func (b *Blob) Content() []byte {
+	if b.Data == nil && b.lazy != nil {
+		b.Data = b.lazy.write()
+	}
+	return b.Data
+}
+
+// Near is NearFresh(b.Content(), b.Fresh, margin, check), but a delta
+// passed without its content is read only within margin of its fresh
+// spans, from its base and its delta as they are (TestStoreMatchesGit,
+// FuzzDeltaLazy).
+func (b *Blob) Near(margin int, check func([]byte) bool) bool {
+	if b.Data != nil || b.lazy == nil {
+		return NearFresh(b.Data, b.Fresh, margin, check)
+	}
+	i := 0
+	return nearFresh(b.lazy.size, b.Fresh, margin, func(lo, hi int) bool {
+		return check(b.lazy.window(lo, hi, &i))
+	})
 }
 
 // Visitor is called for every blob, concurrently from several goroutines

@@ -76,14 +76,23 @@ func gitBlobs(t *testing.T, dir string) []string {
 }
 
 // Every blob git knows is visited, with the content its id hashes to, and
-// the state passed down a delta chain lets NearFresh decide exactly.
+// the state passed down a delta chain lets NearFresh decide exactly; with
+// Store.Lazy, Blob.Near decides the same without the content of the
+// deltas no delta has as a base, and Content gives it.
 func TestStoreMatchesGit(t *testing.T) {
 	dir := buildRepo(t)
+	for _, lazy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lazy=%v", lazy), func(t *testing.T) { storeMatchesGit(t, dir, lazy) })
+	}
+}
+
+func storeMatchesGit(t *testing.T, dir string, lazyStore bool) {
 	s, err := Open(filepath.Join(dir, ".git", "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.Lazy = lazyStore
 	if len(s.packs) < 2 {
 		t.Fatalf("%d packs, want 2 or more (the test repository is not what it should be)", len(s.packs))
 	}
@@ -91,22 +100,32 @@ func TestStoreMatchesGit(t *testing.T) {
 	lit := []byte("ABSK")
 	has := func(b []byte) bool { return bytes.Contains(b, lit) }
 	var (
-		mu              sync.Mutex
-		seen            = map[string]bool{}
-		deltas, skipped int
+		mu                    sync.Mutex
+		seen                  = map[string]bool{}
+		deltas, skipped, lazy int
 	)
 	st, err := s.Blobs(context.Background(), 3, func(w int, b *Blob) uint8 {
-		h := sha1.New()
-		fmt.Fprintf(h, "blob %d\x00", len(b.Data))
-		h.Write(b.Data)
-		ok := ID(h.Sum(nil)) == b.ID
-		full := has(b.Data)
-		got := full
+		wasLazy := b.Data == nil && b.lazy != nil
+		got := false
 		if b.Delta && b.Base == clean {
-			got = NearFresh(b.Data, b.Fresh, len(lit)-1, has)
+			got = b.Near(len(lit)-1, has) // before Content, for a lazy blob
+		}
+		data := b.Content()
+		h := sha1.New()
+		fmt.Fprintf(h, "blob %d\x00", len(data))
+		h.Write(data)
+		ok := ID(h.Sum(nil)) == b.ID && b.Size == int64(len(data))
+		full := has(data)
+		if !b.Delta || b.Base != clean {
+			got = full
+		} else if near := NearFresh(data, b.Fresh, len(lit)-1, has); near != got {
+			t.Errorf("blob %s: Near says %v, NearFresh %v", b.ID, got, near)
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if wasLazy {
+			lazy++
+		}
 		if !ok {
 			t.Errorf("blob %s: content does not hash to its id", b.ID)
 		}
@@ -138,6 +157,9 @@ func TestStoreMatchesGit(t *testing.T) {
 	}
 	if deltas < 20 || skipped == 0 || st.Loose == 0 || st.Packs < 2 {
 		t.Errorf("deltas %d, deltas of clean bases checked near changes only %d, stats %+v: the repository does not exercise the reader", deltas, skipped, st)
+	}
+	if lazy > 0 != s.Lazy || s.Lazy && lazy < 10 {
+		t.Errorf("Lazy %v: %d deltas passed without their content", s.Lazy, lazy)
 	}
 }
 
