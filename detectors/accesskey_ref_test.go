@@ -87,6 +87,47 @@ func TestAccountFromKeyIDMatchesReference(t *testing.T) {
 	}
 }
 
+// TestAccountFromKeyIDAnyCharacters: on ids holding characters outside
+// the base32 alphabet ([A-Z0-9] ids hold 0, 1, 8 and 9; and padding, line
+// breaks, lower case, which encoding/base32 treats each its own way), the
+// decoder refuses exactly what the reference refuses.
+func TestAccountFromKeyIDAnyCharacters(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	const odd = "=\n\r a1890z"
+	for i := range 50000 {
+		b := []byte("AKIA")
+		for range 16 {
+			b = append(b, alpha[r.IntN(len(alpha))])
+		}
+		if i%3 == 0 {
+			b[4+r.IntN(16)] = odd[r.IntN(len(odd))]
+		}
+		id := string(b)
+		want, wok := refAccountFromKeyID(id)
+		got, ok := AccountFromKeyID(id)
+		if got != want || ok != wok {
+			t.Fatalf("%q: %q %v, want %q %v", redactAll(id), got, ok, want, wok)
+		}
+	}
+}
+
+func FuzzAccountFromKeyID(f *testing.F) {
+	f.Add("AKIA" + "QAAAAAAAAAAAAAAA")
+	f.Add("ASIA" + "7777777777777777")
+	f.Add("AKIA" + "QAAAAAAA========")
+	f.Fuzz(func(t *testing.T, id string) {
+		if len(id) != 20 {
+			return
+		}
+		want, wok := refAccountFromKeyID(id)
+		got, ok := AccountFromKeyID(id)
+		if got != want || ok != wok {
+			t.Fatalf("%q: %q %v, want %q %v", id, got, ok, want, wok)
+		}
+	})
+}
+
 func refPairSecret(data []byte, idStart, idEnd int) (start, end int, ok bool) {
 	lo := max(0, idStart-pairBytes)
 	for n, i := 0, idStart; ; n++ {
@@ -228,12 +269,63 @@ func TestAccessKeyMatchesReference(t *testing.T) {
 			if ok != wok || !reflect.DeepEqual(got, want) {
 				t.Fatalf("dropping, seed %d at %d: got %v %+v, want %v %+v", seed, pos, ok, got.Decoded, wok, want.Decoded)
 			}
+			// The engine skips Check where Possible says false.
+			if p := dd.(Prefilter).Possible(data, pos, 0); p != wok {
+				t.Fatalf("dropping, seed %d at %d: Possible %v, Check %v", seed, pos, p, wok)
+			}
 		}
 	}
 	if hits < 1500 || paired < 500 || paired == hits || dropped < 100 {
 		t.Fatalf("weak corpus: %d hits, %d paired, %d dropped", hits, paired, dropped)
 	}
 	t.Logf("%d hits, %d paired, %d documentation examples dropped", hits, paired, dropped)
+}
+
+// bareDetector hides every method of a Detector but the interface's own
+// (a Prefilter's Possible): the engine then calls Check on every hit.
+type bareDetector struct{ Detector }
+
+// TestEnginePrefilterSameMatches: the engine finds the same matches with
+// the access key detector's Prefilter as without it, on text dense with
+// ids (documentation examples among them), secrets and near misses.
+func TestEnginePrefilterSameMatches(t *testing.T) {
+	d := NewAccessKeyDropping("aws-access-key", []string{"AKIA", "ASIA"}, []string{"EXAMPLE"})
+	if _, ok := d.(Prefilter); !ok {
+		t.Fatal("the access key detector is no Prefilter")
+	}
+	with := New(Options{Extra: []Detector{d}})
+	without := New(Options{Extra: []Detector{bareDetector{d}}})
+	total := 0
+	for seed := range uint64(4) {
+		for _, data := range [][]byte{denseAccessKeyText(1<<17, seed), awsDenseText(1<<18, seed)} {
+			var got, want []Match
+			with.Scan(data, len(data), func(m Match) { got = append(got, m) })
+			without.Scan(data, len(data), func(m Match) { want = append(want, m) })
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d: %d matches with the prefilter, %d without", seed, len(got), len(want))
+			}
+			total += len(got)
+		}
+	}
+	if total < 500 {
+		t.Fatalf("weak corpus: %d matches", total)
+	}
+}
+
+// TestUpperDigits8: the word test agrees with [A-Z0-9] for every byte at
+// every place among valid ones.
+func TestUpperDigits8(t *testing.T) {
+	base := []byte("AZ09QRS7")
+	for at := range 8 {
+		for c := range 256 {
+			b := bytes.Clone(base)
+			b[at] = byte(c)
+			want := c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+			if got := upperDigits8(binary.LittleEndian.Uint64(b)); got != want {
+				t.Fatalf("%q: %v, want %v", b, got, want)
+			}
+		}
+	}
 }
 
 // FuzzAccessKeyReference: the detector agrees with the reference on any

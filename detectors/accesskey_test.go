@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -175,38 +176,66 @@ func TestEngineOrderWithExtra(t *testing.T) {
 	}
 }
 
+// entropyRef is Entropy by the formula, every count from the 256 in byte
+// order: what Entropy's table and its short-input path must equal to the
+// bit.
+func entropyRef(b []byte) float64 {
+	var counts [256]int
+	for _, c := range b {
+		counts[c]++
+	}
+	h, n := 0.0, float64(len(b))
+	for _, k := range counts {
+		if k > 0 {
+			p := float64(k) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
 // TestEntropyTableSameBits checks Entropy's table of p·log2(p) against
 // the formula for every length it covers and past it: rule thresholds
 // (min_entropy) and looksLikeSecret compare its result, so it must not
-// move by a bit.
+// move by a bit. The alphabets start in each quarter of the byte range
+// (the short path keeps a bitmap of the byte values per quarter), and a
+// run of one byte reaches the largest count the table holds.
 func TestEntropyTableSameBits(t *testing.T) {
-	ref := func(b []byte) float64 {
-		var counts [256]int
-		for _, c := range b {
-			counts[c]++
-		}
-		h, n := 0.0, float64(len(b))
-		for _, k := range counts {
-			if k > 0 {
-				p := float64(k) / n
-				h -= p * math.Log2(p)
-			}
-		}
-		return h
-	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for n := 1; n <= 80; n++ {
-		for trial := 0; trial < 200; trial++ {
+		for trial := 0; trial < 400; trial++ {
 			b := make([]byte, n)
-			alpha := 1 + rng.IntN(64)
-			for i := range b {
-				b[i] = byte('!' + rng.IntN(alpha))
+			base := []int{0, '!', 60, 128, 190, 250}[trial%6]
+			alpha := 1 + rng.IntN(min(64, 256-base))
+			if trial%10 == 9 {
+				base, alpha = 0, 256
 			}
-			if got, want := Entropy(b), ref(b); math.Float64bits(got) != math.Float64bits(want) {
+			for i := range b {
+				b[i] = byte(base + rng.IntN(alpha))
+			}
+			if got, want := Entropy(b), entropyRef(b); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("Entropy(%q) = %v, formula %v", b, got, want)
+			}
+		}
+		for _, c := range []byte{0, 'a', 255} {
+			b := bytes.Repeat([]byte{c}, n)
+			if got, want := Entropy(b), entropyRef(b); math.Float64bits(got) != math.Float64bits(want) {
 				t.Fatalf("Entropy(%q) = %v, formula %v", b, got, want)
 			}
 		}
 	}
+}
+
+// FuzzEntropy: Entropy equals the formula to the bit on any input.
+func FuzzEntropy(f *testing.F) {
+	f.Add([]byte("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+	f.Add([]byte{0, 63, 64, 127, 128, 191, 192, 255})
+	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Entropy(b), entropyRef(b); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("Entropy(%q) = %v, formula %v", b, got, want)
+		}
+	})
 }
 
 func TestEntropy(t *testing.T) {
@@ -218,4 +247,41 @@ func TestEntropy(t *testing.T) {
 			t.Errorf("Entropy(%q) = %g, want %g", tc.s, got, tc.want)
 		}
 	}
+}
+
+// TestLastNewline: lastNewline is bytes.LastIndexByte(b, '\n') for every
+// length up to a few words, a newline at every place or none, among bytes
+// one bit away from '\n' and bytes with the high bit set (the word test's
+// borrow cases).
+func TestLastNewline(t *testing.T) {
+	fill := []byte{'a', 0x0b, 0x08, 0x8a, 0xff, 0x00, 0x09, 0x1a}
+	for n := 0; n <= 40; n++ {
+		for f := range fill {
+			b := bytes.Repeat(fill[f:f+1], n)
+			for at := -1; at < n; at++ {
+				for second := -1; second < at; second += 7 {
+					c := bytes.Clone(b)
+					if at >= 0 {
+						c[at] = '\n'
+					}
+					if second >= 0 {
+						c[second] = '\n'
+					}
+					if got, want := lastNewline(c), bytes.LastIndexByte(c, '\n'); got != want {
+						t.Fatalf("lastNewline(%q) = %d, want %d", c, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzLastNewline(f *testing.F) {
+	f.Add([]byte("line one\nline two\r\n\x8a\x0b tail"))
+	f.Add(bytes.Repeat([]byte{0x8a}, 17))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := lastNewline(b), bytes.LastIndexByte(b, '\n'); got != want {
+			t.Fatalf("lastNewline(%q) = %d, want %d", b, got, want)
+		}
+	})
 }

@@ -495,7 +495,7 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 	}
 	minP := start // matches must not overlap the previous one
 	// Options.Extra's checkers for this scan, made at the first hit.
-	var extra []Checker
+	var extra []extraChecker
 	for i := start - start%step; i < stop; i += step {
 		if e.simd {
 			i = e.nextCandidate(data, i, stop)
@@ -516,14 +516,19 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 			if p < minP || p+len(a.pat) > n || !a.at(data, p) {
 				continue
 			}
+			if a.extra > 0 {
+				if extra == nil {
+					extra = checkers(e.opts.Extra)
+				}
+				if x := &extra[a.extra-1]; x.pre != nil && !x.pre.Possible(data, p, a.kw) {
+					continue
+				}
+			}
 			var m Match
 			var ok bool
 			switch {
 			case a.extra > 0:
-				if extra == nil {
-					extra = checkers(e.opts.Extra)
-				}
-				m, ok = extra[a.extra-1].Check(data, p, a.kw)
+				m, ok = extra[a.extra-1].check.Check(data, p, a.kw)
 			case a.deep:
 				m, ok = e.checkWrapped(st, data, p, a)
 			default:

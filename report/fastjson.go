@@ -93,18 +93,49 @@ func (w *jw) raw(s string) { w.b = append(w.b, s...) }
 // (printable ASCII but '"' and '\\', and valid UTF-8 other than U+2028
 // and U+2029) are written here.
 func (w *jw) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			if c < utf8.RuneSelf || !plainUTF8(s[i:]) {
-				w.ok = false
-				return
-			}
-			break
+	if i := plainASCII(s); i < len(s) {
+		if s[i] < utf8.RuneSelf || !plainUTF8(s[i:]) {
+			w.ok = false
+			return
 		}
 	}
 	w.b = append(w.b, '"')
 	w.b = append(w.b, s...)
 	w.b = append(w.b, '"')
+}
+
+// plainASCII returns the length of s's prefix that JSON writes as it is
+// in ASCII: no control character, '"', '\\' or byte from 0x80 on. It
+// tests 8 bytes at a time (byte by byte, this test was the JSONL
+// reporter's largest cost on AWS-dense text); a word holding such a byte
+// is then searched byte by byte.
+func plainASCII(s string) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s[i : i+8])
+		q := x ^ ('"' * ones)
+		bs := x ^ ('\\' * ones)
+		// A byte below 0x20, or a zero byte of q or bs, sets its high
+		// bit in these; a word without one never does.
+		if (x|(x-0x20*ones)&^x|(q-ones)&^q|(bs-ones)&^bs)&high != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return i
+}
+
+// load64 is s[0:8] as a little-endian word (the compiler makes it one
+// load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // plainUTF8 says whether s is valid UTF-8 with no byte JSON escapes.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bks-dev/bks/findings"
 )
@@ -103,4 +104,44 @@ func fill(t *testing.T, rng *rand.Rand, v reflect.Value, plain bool) {
 			t.Fatalf("field %s of type %s: teach fill and appendFindingJSON about it", sf.Name, fv.Type())
 		}
 	}
+}
+
+// plainASCIIRef is plainASCII byte by byte.
+func plainASCIIRef(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// TestPlainASCII: every byte value at every place of strings of up to
+// three words, after a prefix of plain bytes or of bytes next to the
+// ones that stop it (the word test's borrows).
+func TestPlainASCII(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', '!', '#', '[', ']', '~', 0x7f} {
+		for n := 1; n <= 24; n++ {
+			for at := range n {
+				for c := range 256 {
+					b := bytes.Repeat([]byte{fill}, n)
+					b[at] = byte(c)
+					s := string(b)
+					if got, want := plainASCII(s), plainASCIIRef(s); got != want {
+						t.Fatalf("plainASCII(%q) = %d, want %d", s, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzPlainASCII(f *testing.F) {
+	f.Add("/tmp/bench/aws-dense/docs/sdk/account_account-13627.md")
+	f.Add("a\"b\\c\x1fd\x80e\u2028")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := plainASCII(s), plainASCIIRef(s); got != want {
+			t.Fatalf("plainASCII(%q) = %d, want %d", s, got, want)
+		}
+	})
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -8,9 +10,10 @@ import (
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-// TestLowerContainsMatchesToLower checks lowerContains (byte by byte for
-// ASCII) against lowering a copy with strings.ToLower, on ASCII and
-// non-ASCII strings and words.
+// TestLowerContainsMatchesToLower checks lowerContains (in a stack buffer
+// or byte by byte for ASCII) against lowering a copy with strings.ToLower,
+// on ASCII and non-ASCII strings and words, short ones and ones longer
+// than its buffer.
 func TestLowerContainsMatchesToLower(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const alphabet = "aAbBkK0_-:EXAMPLEexample"
@@ -27,14 +30,34 @@ func TestLowerContainsMatchesToLower(t *testing.T) {
 		return b.String()
 	}
 	for trial := 0; trial < 20000; trial++ {
-		s := gen(rng.IntN(30), trial%3 == 0)
+		n := rng.IntN(30)
+		if trial%7 == 0 {
+			n = lowerBuf - 20 + rng.IntN(40)
+		}
+		s := gen(n, trial%3 == 0)
 		w := strings.ToLower(gen(1+rng.IntN(4), trial%5 == 0))
 		if trial%4 == 0 && len(s) > 3 {
 			from := rng.IntN(len(s) - 2)
 			w = strings.ToLower(s[from : from+1+rng.IntN(len(s)-from-1)])
 		}
-		if got, want := lowerContains(s)(w), strings.Contains(strings.ToLower(s), w); got != want {
+		if got, want := lowerContains(s, w), strings.Contains(strings.ToLower(s), w); got != want {
 			t.Fatalf("lowerContains(%q)(%q) = %v, strings.ToLower says %v", s, w, got, want)
+		}
+	}
+}
+
+// TestLowerASCII8: the word lowering agrees with lowerASCII for every
+// ASCII byte at every place.
+func TestLowerASCII8(t *testing.T) {
+	for at := range 8 {
+		for c := range 128 {
+			b := []byte("aZ@[`{09")
+			b[at] = byte(c)
+			want := bytes.Map(func(r rune) rune { return rune(lowerASCII(byte(r))) }, b)
+			got := binary.LittleEndian.AppendUint64(nil, lowerASCII8(binary.LittleEndian.Uint64(b)))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("lowerASCII8(%q) = %q, want %q", b, got, want)
+			}
 		}
 	}
 }

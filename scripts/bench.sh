@@ -24,8 +24,8 @@
 # a git-history stage (issue 3) is added the same way: a stage_git function
 # and "git" in BENCH_STAGES.
 #
-# bks and ripgrep run interleaved (bks, rg, bks, rg…): a load that comes
-# and goes on a shared machine hits both alike.
+# bks and ripgrep run interleaved (bks, rg, rg -z, bks --no-archives, bks,
+# rg…): a load that comes and goes on a shared machine hits them alike.
 #
 # Environment: BENCH_DIR (.bench), BENCH_SIZE (1GiB), BENCH_SEED (1),
 # BENCH_RUNS (3), GITLEAKS_RUNS (1: a run takes minutes), BENCH_ONELINE_SIZE
@@ -85,18 +85,19 @@ warm() { find "$@" -type f -print0 | xargs -0 cat >/dev/null; }
 
 # vs_rg NAME LABEL DIR [TRUTH]: bks detect files and rg on DIR, interleaved,
 # BENCH_RUNS runs each; adds their rows and a ratio, checks bks's findings
-# against TRUTH when given. Sets BKS_WALL and RG_WALL. BKS_FLAGS (an array)
-# holds more flags for bks.
+# against TRUTH when given; bks --no-archives and rg -z run interleaved
+# too. Sets BKS_WALL and RG_WALL. BKS_FLAGS (an array) holds more flags
+# for bks.
 BKS_FLAGS=()
 vs_rg() {
-	local name=$1 label=$2 dir=$3 truth=${4:-} bytes files mb i n verdict bks_rss=0 rg_rss=0 rgz_rss=0
-	local out=$BENCH_DIR/bks-$name.jsonl rgout=$BENCH_DIR/rg-$name.txt rgzout=$BENCH_DIR/rgz-$name.txt
+	local name=$1 label=$2 dir=$3 truth=${4:-} bytes files mb i n verdict bks_rss=0 rg_rss=0 rgz_rss=0 na_rss=0
+	local out=$BENCH_DIR/bks-$name.jsonl rgout=$BENCH_DIR/rg-$name.txt rgzout=$BENCH_DIR/rgz-$name.txt naout=$BENCH_DIR/bks-noarchives-$name.jsonl
 	bytes=$(bytes_of "$dir")
 	files=$(find "$dir" -type f | wc -l)
 	mb=$(div "$bytes" 1000000 %.0f)
 	say "$label: $files files, $mb MB; warming the page cache"
 	warm "$dir"
-	BKS_WALL="" RG_WALL="" BKS_CPU="" RG_CPU="" RGZ_WALL="" RGZ_CPU=""
+	BKS_WALL="" RG_WALL="" BKS_CPU="" RG_CPU="" RGZ_WALL="" RGZ_CPU="" NA_WALL="" NA_CPU=""
 	for ((i = 1; i <= BENCH_RUNS; i++)); do
 		measure "bks $name" 1 "$out" "$BKS" detect files "$dir" --format jsonl ${BKS_FLAGS[@]+"${BKS_FLAGS[@]}"}
 		BKS_WALL=$(best "$BKS_WALL" "$WALL") BKS_CPU=$(best "$BKS_CPU" "$CPU") bks_rss=$(best_max "$bks_rss" "$RSS")
@@ -107,6 +108,10 @@ vs_rg() {
 		# comparison with bks, which always opens them.
 		measure "rg -z $name" 1 "$rgzout" rg -z --no-config --hidden --no-ignore --count-matches "${RG_PATTERNS[@]}" "$dir"
 		RGZ_WALL=$(best "$RGZ_WALL" "$WALL") RGZ_CPU=$(best "$RGZ_CPU" "$CPU") rgz_rss=$(best_max "$rgz_rss" "$RSS")
+		# bks without opening archives, which plain rg does not open
+		# either: the like-for-like comparison with rg.
+		measure "bks --no-archives $name" 1 "$naout" "$BKS" detect files "$dir" --format jsonl --no-archives ${BKS_FLAGS[@]+"${BKS_FLAGS[@]}"}
+		NA_WALL=$(best "$NA_WALL" "$WALL") NA_CPU=$(best "$NA_CPU" "$CPU") na_rss=$(best_max "$na_rss" "$RSS")
 	done
 	n=$(grep -c . "$out" || true)
 	if [ -n "$truth" ]; then
@@ -122,7 +127,9 @@ vs_rg() {
 	row "$label" "rg --count-matches (2 patterns)" "$files" "$mb" "$RG_WALL" "$(div "$mb" "$RG_WALL" %.0f)" "$rg_rss" "$n matches" "$(div "$RG_WALL" "$BKS_WALL")"
 	n=$(awk -F: '{s += $NF} END {print s + 0}' "$rgzout")
 	row "$label" "rg -z --count-matches (2 patterns)" "$files" "$mb" "$RGZ_WALL" "$(div "$mb" "$RGZ_WALL" %.0f)" "$rgz_rss" "$n matches" "$(div "$RGZ_WALL" "$BKS_WALL")"
-	RATIOS+=("| $label | $files | $mb | $BKS_WALL | $RG_WALL | $(div "$BKS_WALL" "$RG_WALL") | $BKS_CPU | $RG_CPU | $(div "$BKS_CPU" "$RG_CPU") | $RGZ_WALL | $(div "$BKS_WALL" "$RGZ_WALL") | $RGZ_CPU | $(div "$BKS_CPU" "$RGZ_CPU") |")
+	n=$(grep -c . "$naout" || true)
+	row "$label" "bks detect files --format jsonl --no-archives" "$files" "$mb" "$NA_WALL" "$(div "$mb" "$NA_WALL" %.0f)" "$na_rss" "$n" "$(div "$NA_WALL" "$BKS_WALL")"
+	RATIOS+=("| $label | $files | $mb | $BKS_WALL | $RG_WALL | $(div "$BKS_WALL" "$RG_WALL") | $BKS_CPU | $RG_CPU | $(div "$BKS_CPU" "$RG_CPU") | $RGZ_WALL | $(div "$BKS_WALL" "$RGZ_WALL") | $RGZ_CPU | $(div "$BKS_CPU" "$RGZ_CPU") | $NA_WALL | $(div "$NA_WALL" "$RG_WALL") | $NA_CPU | $(div "$NA_CPU" "$RG_CPU") |")
 }
 
 best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN {exit !(a < b)}'; then echo "$2"; else echo "$1"; fi; }
@@ -303,8 +310,8 @@ done
 	if [ ${#RATIOS[@]} -gt 0 ]; then
 		echo "bks ÷ rg per corpus (target: wall ≤ 1.5; interleaved runs, best of $BENCH_RUNS each; CPU is user + system time, which a loaded machine changes least):"
 		echo
-		echo "| corpus | files | MB | bks wall (s) | rg wall (s) | bks ÷ rg | bks CPU (s) | rg CPU (s) | CPU bks ÷ rg | rg -z wall (s) | bks ÷ rg -z | rg -z CPU (s) | CPU bks ÷ rg -z |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| corpus | files | MB | bks wall (s) | rg wall (s) | bks ÷ rg | bks CPU (s) | rg CPU (s) | CPU bks ÷ rg | rg -z wall (s) | bks ÷ rg -z | rg -z CPU (s) | CPU bks ÷ rg -z | bks --no-archives wall (s) | bks --no-archives ÷ rg | bks --no-archives CPU (s) | CPU bks --no-archives ÷ rg |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${RATIOS[@]}"
 		echo
 	fi
