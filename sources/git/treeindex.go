@@ -3,6 +3,7 @@ package git
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"slices"
@@ -54,16 +55,26 @@ type treeScan struct {
 
 // internShards: the tree ids are interned in shards by their first byte,
 // each with its own lock, so that the workers of the pass seldom wait for
-// one another (one map behind one lock was a fifth of the pass on git/git).
-// An interned id is its index in its shard times internShards plus the
-// shard.
+// one another. An interned id is its index in its shard times
+// internShards plus the shard.
+//
+// A shard's map is keyed by 8 bytes of the id, not all 20 (a map of
+// [20]byte keys was a third of the pass on git/git, 380,000 trees). Two
+// trees whose ids share those 64 bits (odds about 1 in 10^8 there) share
+// an interned id: the set of trees holding a wanted blob may then hold
+// one more tree, which the walk reads for nothing, and a tree the store
+// lacks may pass unnoticed here, which the walk's read of it then finds.
 const internShards = 256
 
 type internShard struct {
 	mu      sync.Mutex
-	m       map[plumbing.Hash]int32
-	present []bool // by index: a tree the store holds
+	m       map[uint64]int32
+	ids     []plumbing.Hash // by index: the first id interned there
+	present []bool          // by index: a tree the store holds
 }
+
+// internKey is the shard's key for id h.
+func internKey(h *plumbing.Hash) uint64 { return binary.LittleEndian.Uint64(h[4:12]) }
 
 // treeScanWorker is what one goroutine of the pass recorded, in the order
 // it visited the trees (a base before its deltas).
@@ -74,6 +85,7 @@ type treeScanWorker struct {
 	added, gone []plumbing.Hash // scratch
 	kept        [][2]int32      // scratch: the base's entries t copied whole
 	levels      []treeLevel     // what is known of the tree last visited at each depth
+	flat        []int32         // scratch for flatten
 }
 
 // A tree's entry ends (where each of its entries ends in its raw object)
@@ -90,6 +102,24 @@ type treeLevel struct {
 // endSeg is entries first.. of a tree: their ends are
 // levels[src].own[lo:hi], each plus shift.
 type endSeg struct{ src, lo, hi, shift, first int32 }
+
+// maxSegs: a tree whose ends take more segments has them written out
+// (flatten), or deep delta chains would pile up segments (each delta of a
+// chain splits its base's at what it changed) and copying them would cost
+// what writing out the ends did. A variable for tests.
+var maxSegs = 24
+
+// flatten writes lv's ends out, at depth, in one segment.
+func (ws *treeScanWorker) flatten(lv *treeLevel, depth int) {
+	flat := ws.flat[:0]
+	for _, g := range lv.segs {
+		for _, e := range ws.levels[g.src].own[g.lo:g.hi] {
+			flat = append(flat, e+g.shift)
+		}
+	}
+	ws.flat, lv.own = lv.own, flat
+	lv.segs = append(lv.segs[:0], endSeg{src: int32(depth), hi: lv.n})
+}
 
 func (ws *treeScanWorker) level(depth int) *treeLevel {
 	for len(ws.levels) <= depth {
@@ -162,10 +192,12 @@ func (lv *treeLevel) copied(base *treeLevel, k, k2, shift int32) {
 // id interns tree id h: shard s must be locked.
 func (x *treeScan) id(s int, h plumbing.Hash) int32 {
 	sh := &x.shards[s]
-	i, ok := sh.m[h]
+	k := internKey(&h)
+	i, ok := sh.m[k]
 	if !ok {
 		i = int32(len(sh.present))
-		sh.m[h] = i
+		sh.m[k] = i
+		sh.ids = append(sh.ids, h)
 		sh.present = append(sh.present, false)
 	}
 	return i*internShards + int32(s)
@@ -192,8 +224,8 @@ func (x *treeScan) ids(f func(h plumbing.Hash, i int32, present bool)) int {
 		sh := &x.shards[s]
 		n = max(n, len(sh.present)*internShards)
 		if f != nil {
-			for h, i := range sh.m {
-				f(h, i*internShards+int32(s), sh.present[i])
+			for i, h := range sh.ids {
+				f(h, int32(i)*internShards+int32(s), sh.present[i])
 			}
 		}
 	}
@@ -204,7 +236,8 @@ func (x *treeScan) ids(f func(h plumbing.Hash, i int32, present bool)) int {
 // and checks that the store holds every tree a tree or an included commit
 // names. A tree the store lacks is errStoreMiss; a malformed tree too.
 func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*treeScan, error) {
-	x := newTreeScan(want, runtime.GOMAXPROCS(0))
+	// git/git has 4.5 trees per commit.
+	x := newTreeScan(want, runtime.GOMAXPROCS(0), 4*len(h.nodes))
 	n, err := h.store.Trees(ctx, len(x.workers), x.visit)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -232,10 +265,12 @@ func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*
 	return x, nil
 }
 
-func newTreeScan(want map[plumbing.Hash]bool, workers int) *treeScan {
+// newTreeScan makes a pass for want with workers goroutines; trees is how
+// many tree ids it should expect to intern.
+func newTreeScan(want map[plumbing.Hash]bool, workers, trees int) *treeScan {
 	x := &treeScan{want: make(map[plumbing.Hash]int32, len(want)), workers: make([]treeScanWorker, workers)}
 	for s := range x.shards {
-		x.shards[s].m = map[plumbing.Hash]int32{}
+		x.shards[s].m = make(map[uint64]int32, trees/internShards)
 	}
 	for id := range want {
 		x.want[id] = int32(len(x.want))
@@ -248,7 +283,7 @@ func newTreeScan(want map[plumbing.Hash]bool, workers int) *treeScan {
 // has says whether the pass read tree t.
 func (x *treeScan) has(t plumbing.Hash) bool {
 	sh := &x.shards[t[0]]
-	i, ok := sh.m[t]
+	i, ok := sh.m[internKey(&t)]
 	return ok && sh.present[i]
 }
 
@@ -348,6 +383,9 @@ func (x *treeScan) visit(w int, t *pack.Tree) error {
 		if err := x.unkept(ws, base, t.Base); err != nil {
 			return fmt.Errorf("base of tree %s: %w", t.ID, err)
 		}
+	}
+	if len(lv.segs) > maxSegs {
+		ws.flatten(lv, t.Depth)
 	}
 	r := treeRec{num: t.Num, base: t.BaseNum, own: x.intern(plumbing.Hash(t.ID), true),
 		add: int32(len(ws.added)), drop: int32(len(ws.gone)), wanted: int32(len(ws.wscratch))}

@@ -18,6 +18,16 @@ import (
 // start of another entry ("x 100644 a"), so that bytes copied from an
 // entry boundary of the base need not be one in the tree.
 func TestTreeScanVisit(t *testing.T) {
+	for _, segs := range []int{maxSegs, 3, 0} { // 0: every tree's ends written out
+		t.Run(fmt.Sprint("maxSegs=", segs), func(t *testing.T) {
+			defer func(n int) { maxSegs = n }(maxSegs)
+			maxSegs = segs
+			testTreeScanVisit(t)
+		})
+	}
+}
+
+func testTreeScanVisit(t *testing.T) {
 	ids := make([]plumbing.Hash, 6)
 	for i := range ids {
 		ids[i] = plumbing.NewHash(fmt.Sprintf("%02x", i+1) + "3456789012345678901234567890123456789a"[:38])
@@ -26,7 +36,7 @@ func TestTreeScanVisit(t *testing.T) {
 	names := []string{"a", "b", "ab", "x 100644 a", "100644 a", "a\x01", "40000 b", "zz"}
 	for seed := range uint64(300) {
 		rng := rand.New(rand.NewPCG(seed, 3))
-		x := newTreeScan(want, 1)
+		x := newTreeScan(want, 1, 0)
 		var entries []string
 		var base []byte
 		for step := range 12 {
