@@ -169,6 +169,7 @@ func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]b
 		active[i] = true
 	}
 	holding := x.holding(active)
+	isHolding := func(t plumbing.Hash) bool { return x.holds(holding, t) }
 	found, idle := 0, 0 // attributed since holding was made; trees read in vain since
 	d := newTreeDiff(h.store, h.seenTrees, func(r record) error {
 		if i, ok := x.want[r.blob]; ok && active[i] {
@@ -182,12 +183,12 @@ func (h *history) attributeHolding(ctx context.Context, want map[plumbing.Hash]b
 			return err
 		}
 		t := h.nodes[i].tree
-		if _, ok := holding[t]; !ok {
+		if !isHolding(t) {
 			continue
 		}
 		d.node = i
 		before := found
-		if err := d.walkHolding(t, "", holding, x.want); err != nil {
+		if err := d.walkHolding(t, "", isHolding, x.want); err != nil {
 			return err
 		}
 		if found == before {

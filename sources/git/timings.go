@@ -15,6 +15,9 @@ import (
 // Phases is the wall time of each step of a blob-first scan.
 type Phases struct {
 	Scan, Attribution, Output time.Duration
+	// CPU is bks's own CPU time (user + system, not its git processes')
+	// in each step, where the system reports it.
+	CPU [3]time.Duration
 }
 
 const (
@@ -24,17 +27,19 @@ const (
 )
 
 type phaseClock struct {
-	last time.Time
-	p    Phases
+	last    time.Time
+	lastCPU time.Duration
+	p       Phases
 }
 
-func newPhaseClock() *phaseClock { return &phaseClock{last: time.Now()} }
+func newPhaseClock() *phaseClock { return &phaseClock{last: time.Now(), lastCPU: selfCPU()} }
 
 // lap ends phase: the time since the last lap is its.
 func (c *phaseClock) lap(phase int) {
-	now := time.Now()
+	now, cpu := time.Now(), selfCPU()
 	d := now.Sub(c.last)
-	c.last = now
+	c.p.CPU[phase] += cpu - c.lastCPU
+	c.last, c.lastCPU = now, cpu
 	switch phase {
 	case phaseScan:
 		c.p.Scan += d
@@ -53,5 +58,7 @@ func (c *phaseClock) done(st *Stats, repoName string) {
 	if os.Getenv("BKS_GIT_TIMINGS") != "" {
 		fmt.Fprintf(os.Stderr, "bks timings %q: blob scan %.2fs, attribution %.2fs, output %.2fs\n",
 			repoName, c.p.Scan.Seconds(), c.p.Attribution.Seconds(), c.p.Output.Seconds())
+		fmt.Fprintf(os.Stderr, "bks cpu %q: blob scan %.2fs, attribution %.2fs, output %.2fs\n",
+			repoName, c.p.CPU[0].Seconds(), c.p.CPU[1].Seconds(), c.p.CPU[2].Seconds())
 	}
 }

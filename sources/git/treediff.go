@@ -182,7 +182,7 @@ func (d *treeDiff) diff(cur, par plumbing.Hash, prefix string) error {
 // walkHolding passes on the wanted blobs under tree id in tree order,
 // reading only the subtrees in holding (those holding a wanted blob) and
 // not seen before: on return, every wanted blob under id has been seen.
-func (d *treeDiff) walkHolding(id plumbing.Hash, prefix string, holding map[plumbing.Hash]struct{}, want map[plumbing.Hash]int32) error {
+func (d *treeDiff) walkHolding(id plumbing.Hash, prefix string, holding func(plumbing.Hash) bool, want map[plumbing.Hash]int32) error {
 	if _, ok := d.seen[id]; ok {
 		return nil
 	}
@@ -199,7 +199,7 @@ func (d *treeDiff) walkHolding(id plumbing.Hash, prefix string, holding map[plum
 		sub := plumbing.Hash(e.id)
 		switch e.mode & modeTypeMask {
 		case modeDir:
-			if _, ok := holding[sub]; !ok {
+			if !holding(sub) {
 				continue
 			}
 		case modeGitlink:

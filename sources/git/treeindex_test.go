@@ -18,6 +18,16 @@ import (
 // start of another entry ("x 100644 a"), so that bytes copied from an
 // entry boundary of the base need not be one in the tree.
 func TestTreeScanVisit(t *testing.T) {
+	for _, segs := range []int{maxSegs, 3, 0} { // 0: every tree's ends written out
+		t.Run(fmt.Sprint("maxSegs=", segs), func(t *testing.T) {
+			defer func(n int) { maxSegs = n }(maxSegs)
+			maxSegs = segs
+			testTreeScanVisit(t)
+		})
+	}
+}
+
+func testTreeScanVisit(t *testing.T) {
 	ids := make([]plumbing.Hash, 6)
 	for i := range ids {
 		ids[i] = plumbing.NewHash(fmt.Sprintf("%02x", i+1) + "3456789012345678901234567890123456789a"[:38])
@@ -26,34 +36,32 @@ func TestTreeScanVisit(t *testing.T) {
 	names := []string{"a", "b", "ab", "x 100644 a", "100644 a", "a\x01", "40000 b", "zz"}
 	for seed := range uint64(300) {
 		rng := rand.New(rand.NewPCG(seed, 3))
-		x := &treeScan{want: map[plumbing.Hash]int32{}, intern: map[plumbing.Hash]int32{}, workers: make([]treeScanWorker, 1)}
-		for id := range want {
-			x.want[id] = int32(len(x.want))
-			k := int(id[0])<<8 | int(id[1])
-			x.filter[k/64] |= 1 << (k % 64)
-		}
+		x := newTreeScan(want, 1, 0)
 		var entries []string
 		var base []byte
-		var baseEnds []int32
 		for step := range 12 {
 			entries = mutateEntries(rng, entries, names, ids)
 			data := []byte(strings0(entries))
-			tr := &pack.Tree{Num: int32(step), BaseNum: int32(step - 1), Data: data}
+			tr := &pack.Tree{Num: int32(step), BaseNum: int32(step - 1), Data: data, Depth: step}
 			if step > 0 {
-				tr.Base, tr.BaseEnds, tr.Copies = base, baseEnds, copyOps(rng, data, base)
+				tr.Base, tr.Copies = base, copyOps(rng, data, base)
 			} else {
 				tr.BaseNum = -1
 			}
-			ends, err := x.visit(0, tr)
-			if err != nil {
+			if err := x.visit(0, tr); err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			ws := &x.workers[0]
+			lv := &ws.levels[step]
+			var ends []int32
+			for j := range lv.n {
+				ends = append(ends, ws.end(lv, j))
 			}
 			wantEnds, subs, wanted := parseAll(t, data, want)
 			if !slices.Equal(ends, wantEnds) {
 				t.Fatalf("seed %d step %d: ends %v, want %v", seed, step, ends, wantEnds)
 			}
 			_, baseSubs, baseWanted := parseAll(t, base, want)
-			ws := &x.workers[0]
 			r := ws.recs[len(ws.recs)-1]
 			var got int32
 			for _, i := range ws.wch[len(ws.wch)-int(r.wanted):] {
@@ -65,10 +73,10 @@ func TestTreeScanVisit(t *testing.T) {
 			chg := ws.chg[len(ws.chg)-int(r.add+r.drop):]
 			diff := map[int32]int{}
 			for _, s := range subs {
-				diff[x.intern[s]]++
+				diff[x.intern(s, false)]++
 			}
 			for _, s := range baseSubs {
-				diff[x.intern[s]]--
+				diff[x.intern(s, false)]--
 			}
 			for _, i := range chg[:r.add] {
 				diff[i]--
@@ -81,7 +89,7 @@ func TestTreeScanVisit(t *testing.T) {
 					t.Fatalf("seed %d step %d: subtree %d counted %+d off", seed, step, i, d)
 				}
 			}
-			base, baseEnds = data, slices.Clone(ends)
+			base = data
 		}
 	}
 }

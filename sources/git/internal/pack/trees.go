@@ -18,8 +18,8 @@ import (
 	"sync"
 )
 
-// Tree is one tree object handed to a TreeVisitor. Data, Base, Ends and
-// BaseEnds are valid only during the call.
+// Tree is one tree object handed to a TreeVisitor. Data and Base are
+// valid only during the call.
 type Tree struct {
 	ID ID
 	// Num numbers the tree objects of one Trees call (0..n-1; a tree in
@@ -33,17 +33,17 @@ type Tree struct {
 	// Copies, for a delta, are its copy ops: Data[c.At:c.At+c.Len] is
 	// Base[c.From:c.From+c.Len]; the rest of Data was inserted.
 	Copies []Copy
-	// BaseEnds is what the visitor left in Ends for the base; Ends is
-	// an empty slice for the visitor to append to (its memory is reused
-	// once the tree's deltas have been visited).
-	BaseEnds []int32
-	Ends     []int32
+	// Depth is the tree's depth in its delta forest: 0 for a whole
+	// object, its base's plus one for a delta. The tree visited last at
+	// Depth-1 by the same worker is its base: a visitor may keep what it
+	// learnt of a tree by depth, until the next tree of that depth.
+	Depth int
 }
 
 // TreeVisitor is called for every tree, concurrently from several
-// goroutines (worker is 0..workers-1), a base always before its deltas.
-// It returns t.Ends as it filled it; an error stops the walk.
-type TreeVisitor func(worker int, t *Tree) ([]int32, error)
+// goroutines (worker is 0..workers-1), a base always before its deltas
+// (depth first: see Tree.Depth). An error stops the walk.
+type TreeVisitor func(worker int, t *Tree) error
 
 // Trees calls visit for every tree object in the store, with workers
 // goroutines, and returns how many it numbered.
@@ -158,30 +158,27 @@ type treeWorker struct {
 	w      worker // inflater and compressed-data buffer
 	delta  []byte
 	copies []Copy
-	bufs   [][]byte  // content by depth
-	ends   [][]int32 // the visitor's Ends by depth
+	bufs   [][]byte // content by depth
 	t      Tree
 }
 
-func (tw *treeWorker) at(depth int) ([]byte, []int32) {
+func (tw *treeWorker) at(depth int) []byte {
 	for len(tw.bufs) <= depth {
 		tw.bufs = append(tw.bufs, nil)
-		tw.ends = append(tw.ends, nil)
 	}
-	return tw.bufs[depth], tw.ends[depth][:0]
+	return tw.bufs[depth]
 }
 
 // tree visits the whole tree object root (number start+root) and every
 // delta under it, depth first.
 func (tw *treeWorker) tree(p *packFile, start, root int32) error {
-	buf, ends := tw.at(0)
-	data, err := tw.w.inflate(p, root, p.size64[root], buf)
+	data, err := tw.w.inflate(p, root, p.size64[root], tw.at(0))
 	if err != nil {
 		return err
 	}
 	tw.bufs[0] = data
-	tw.t = Tree{ID: p.id(root), Num: start + root, BaseNum: -1, Data: data, Ends: ends}
-	if tw.ends[0], err = tw.visit(tw.id, &tw.t); err != nil {
+	tw.t = Tree{ID: p.id(root), Num: start + root, BaseNum: -1, Data: data}
+	if err := tw.visit(tw.id, &tw.t); err != nil {
 		return err
 	}
 	return tw.kids(p, start, root, 1)
@@ -194,15 +191,14 @@ func (tw *treeWorker) kids(p *packFile, start, k int32, depth int) error {
 			return err
 		}
 		tw.delta = d
-		buf, ends := tw.at(depth)
-		out, _, copies, err := patch(tw.bufs[depth-1], d, buf, nil, tw.copies[:0], true)
+		out, _, copies, err := patch(tw.bufs[depth-1], d, tw.at(depth), nil, tw.copies[:0], true)
 		if err != nil {
 			return fmt.Errorf("object %s: %v", p.id(c), err)
 		}
 		tw.bufs[depth], tw.copies = out, copies
 		tw.t = Tree{ID: p.id(c), Num: start + c, BaseNum: start + k, Data: out, Base: tw.bufs[depth-1],
-			Copies: copies, BaseEnds: tw.ends[depth-1], Ends: ends}
-		if tw.ends[depth], err = tw.visit(tw.id, &tw.t); err != nil {
+			Copies: copies, Depth: depth}
+		if err := tw.visit(tw.id, &tw.t); err != nil {
 			return err
 		}
 		if p.first[c+1] > p.first[c] {
@@ -247,9 +243,8 @@ func (tw *treeWorker) looseTree(path string, num int32) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, ends := tw.at(0)
-	tw.t = Tree{ID: id, Num: num, BaseNum: -1, Data: full[hl:], Ends: ends}
-	if tw.ends[0], err = tw.visit(tw.id, &tw.t); err != nil {
+	tw.t = Tree{ID: id, Num: num, BaseNum: -1, Data: full[hl:]}
+	if err := tw.visit(tw.id, &tw.t); err != nil {
 		return false, err
 	}
 	return true, nil
