@@ -232,12 +232,12 @@ func (sw *sweep) remote(ctx context.Context, ref string) error {
 			sw.onError(ref, fmt.Errorf("index: %w", err))
 			return nil
 		}
-		return sw.index(ctx, ref, idx, true)
+		return sw.index(ctx, ref, idx, readChecked)
 	}
 	img, err := desc.Image()
 	if err != nil {
 		sw.onError(ref, fmt.Errorf("image: %w", err))
 		return nil
 	}
-	return sw.submit(ctx, ref, img, true)
+	return sw.submit(ctx, ref, img, readChecked)
 }
