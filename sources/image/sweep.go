@@ -30,6 +30,9 @@ type sweep struct {
 	// tokens bounds the layers being inflated ahead of the scan, or
 	// inflated and not yet scanned (prefetch.go); nil: no prefetching.
 	tokens chan struct{}
+	// pool scans the files of layers that the goroutines reading them
+	// hand off (handoff.go); nil: each is scanned by its reader.
+	pool *scanPool
 
 	mu sync.Mutex // guards what follows
 	// seen holds the layers scanned or being scanned, by digest: a layer
@@ -253,8 +256,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 			sw.onError(item+": "+p, fmt.Errorf("skipped, %d bytes: %w (%d bytes)", hdr.Size, files.ErrTooLarge, m))
 			continue
 		}
-		in := !sh.hides(p)
-		if err := sw.file(ctx, tr, item, p, &base, &in); err != nil {
+		if err := sw.scanFile(ctx, tr, hdr.Size, item, p, &base, !sh.hides(p)); err != nil {
 			return ch, err
 		}
 		if lr.err != nil {

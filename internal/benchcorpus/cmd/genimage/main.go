@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -168,13 +169,18 @@ func gzipped(b []byte) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// zstded is b at zstd's default level (3), as `docker buildx
-// --output compression=zstd` and `nerdctl` store layers.
+// zstded is b at zstd's default level (3), written as a stream (frames
+// of an 8 MiB window, no content size), as `docker buildx --output
+// compression=zstd` (buildkit, with this same encoder) stores layers.
 func zstded(b []byte) ([]byte, error) {
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	var buf bytes.Buffer
+	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault))
 	if err != nil {
 		return nil, err
 	}
-	defer zw.Close()
-	return zw.EncodeAll(b, nil), nil
+	if _, err := io.Copy(zw, bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	err = zw.Close()
+	return buf.Bytes(), err
 }
