@@ -84,11 +84,11 @@ for ((i = 1; i <= BENCH_RUNS; i++)); do
 done
 
 {
-	echo "| scan ($mb MB, $layers layers) | wall s (best of $BENCH_RUNS) | CPU s (user+sys, least) | MB/s | peak RSS MB | ÷ files, wall | ÷ files, CPU | decompression floor (Go): wall s / CPU s | bks ÷ floor, wall | gzip -dc, zstd -dc, cat: wall s / CPU s |"
+	echo "| scan ($mb MB, $layers layers) | wall s (best of $BENCH_RUNS) | CPU s (user+sys, least) | MB/s | peak RSS MB | ÷ files, wall | ÷ files, CPU | decompression floor (Go): wall s / CPU s | bks ÷ floor: wall / CPU | gzip -dc, zstd -dc, cat: wall s / CPU s |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	echo "| bks detect files (same files unpacked) | $FW | $FC | $(div "$mb" "$FW" %.0f) | $FR | | | | | |"
 	for e in "${encodings[@]}"; do
-		echo "| bks detect image --tarball, $e layers | ${IW[$e]} | ${IC[$e]} | $(div "$mb" "${IW[$e]}" %.0f) | ${IR[$e]} | $(div "$FW" "${IW[$e]}") | $(div "$FC" "${IC[$e]}") | ${LW[$e]} / ${LC[$e]} | $(div "${IW[$e]}" "${LW[$e]}") | ${TW[$e]} / ${TC[$e]} |"
+		echo "| bks detect image --tarball, $e layers | ${IW[$e]} | ${IC[$e]} | $(div "$mb" "${IW[$e]}" %.0f) | ${IR[$e]} | $(div "$FW" "${IW[$e]}") | $(div "$FC" "${IC[$e]}") | ${LW[$e]} / ${LC[$e]} | $(div "${IW[$e]}" "${LW[$e]}") / $(div "${IC[$e]}" "${LC[$e]}") | ${TW[$e]} / ${TC[$e]} |"
 	done
 	echo
 	echo "÷ files: image throughput ÷ detect files throughput (target ≥ 0.7; peak RSS < 200 MB). Floor: every layer decompressed to nowhere, $par at once (bks's workers), klauspost/compress as in bks (genimage -floor), and with the system's gzip/zstd. $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)."

@@ -101,11 +101,10 @@ type Options struct {
 	// (authn.DefaultKeychain), anonymous when there are none.
 	Token string
 	// Workers is how many images are scanned at once; GOMAXPROCS if 0.
-	// Above 1, it also lets Workers-1 layers below the one being scanned
-	// be inflated ahead (prefetch.go): on an idle 2-core machine that
-	// scans a 1 GiB gzip image in 3.7-3.9 s instead of 5.7-6.0 s; on a
-	// machine whose cores are busy elsewhere it costs more than it gives
-	// (2.5x slower at load 17, docs/BENCH.md), so set 1 there.
+	// Above 1, it also lets Workers-1 compressed layers below the one
+	// being read be inflated ahead (prefetch.go), and the files of layers
+	// be scanned by Workers goroutines (handoff.go): docs/BENCH.md has
+	// the figures; 1 turns both off.
 	Workers int
 	// Transport replaces the HTTP transport (tests); nil: the default.
 	Transport http.RoundTripper

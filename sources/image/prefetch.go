@@ -105,22 +105,27 @@ func (p *prefetcher) run(ctx context.Context) {
 
 // worthIt says whether inflating layer i ahead can pay: a registry's
 // layer always (it is read to its end before it is scanned, and the
-// network is waited for meanwhile), a plain tar layer of an OCI layout
-// never (writing it to a file and reading it back costs more than the
-// scan does: 0.3 s of system time per GiB, docs/BENCH.md).
+// network is waited for meanwhile); a layer on disk when it is gzip (or
+// of an unknown type), whose inflating costs several times its scan, so
+// that inflating two at once is what makes the time. A plain tar or
+// zstd layer on disk is read by the scan itself: writing it to a file
+// and reading it back (0.3 s of system time per GiB each way) costs as
+// much as a second decoder would give (docs/BENCH.md).
 func (p *prefetcher) worthIt(i int) bool {
 	if p.how == readChecked {
 		return true
 	}
 	mt, err := p.layers[i].MediaType()
-	return err != nil || !uncompressedLayer[mt]
+	return err != nil || !streamedLayer[mt]
 }
 
-// uncompressedLayer are the media types of plain tar layers.
-var uncompressedLayer = map[types.MediaType]bool{
+// streamedLayer are the media types of layers read by the scan itself
+// (worthIt).
+var streamedLayer = map[types.MediaType]bool{
 	types.OCIUncompressedLayer:           true,
 	types.OCIUncompressedRestrictedLayer: true,
 	types.DockerUncompressedLayer:        true,
+	types.OCILayerZStd:                   true,
 }
 
 // take returns how to read layer i's uncompressed stream: its spill once
