@@ -2,7 +2,7 @@
 # scripts/bench-image.sh — what `make bench-image` runs (issue 17 §4, "Speed
 # and memory"). See docs/BENCH.md, "Container images".
 #
-# Generates (once per size and generator) one image of BENCH_IMAGE_MB MiB
+# Generates (once per size and generator: the hash of genimage/main.go) one image of BENCH_IMAGE_MB MiB
 # of source-like text in layers of 64 MiB, as three OCI layouts that differ
 # only in how the layers are stored (tar+gzip, tar+zstd, plain tar), and the
 # same files unpacked (internal/benchcorpus/cmd/genimage, built on
@@ -43,7 +43,7 @@ best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN {exit !(a < b)}'; then
 make --no-print-directory build >/dev/null
 gen=$BENCH_DIR/genimage
 go build -o "$gen" ./internal/benchcorpus/cmd/genimage
-hash=$(cat internal/benchcorpus/cmd/genimage/*.go internal/testkeys/sourcetext.go | sha256sum | cut -c1-12)
+hash=$(cat internal/benchcorpus/cmd/genimage/main.go internal/testkeys/sourcetext.go | sha256sum | cut -c1-12)
 corpus=$BENCH_DIR/image-$BENCH_IMAGE_MB-$hash
 if [ ! -f "$corpus/done" ]; then
 	rm -rf "$BENCH_DIR"/image-"$BENCH_IMAGE_MB"-*

@@ -69,31 +69,52 @@ func decompress(p string) (int64, int64, error) {
 		return 0, 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	stored, n, err := decompressTo(f, io.Discard)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", p, err)
+	}
+	return stored, n, nil
+}
+
+// decompressTo writes r decompressed to w, and returns how many bytes it
+// read and wrote.
+func decompressTo(r io.Reader, w io.Writer) (int64, int64, error) {
+	cr := &countReader{r: r}
+	br := bufio.NewReaderSize(cr, 64<<10)
 	magic, _ := br.Peek(4)
-	var r io.Reader = br
+	var in io.Reader = br
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return 0, 0, err
 		}
-		r = zr
+		in = zr
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
 		if err != nil {
 			return 0, 0, err
 		}
 		defer zr.Close()
-		r = zr
+		in = zr
 	}
-	n, err := io.Copy(io.Discard, r)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", p, err)
-	}
-	st, err := f.Stat()
+	n, err := io.Copy(w, in)
 	if err != nil {
 		return 0, 0, err
 	}
-	return st.Size(), n, nil
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return 0, 0, err
+	}
+	return cr.n, n, nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
