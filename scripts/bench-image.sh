@@ -2,8 +2,9 @@
 # scripts/bench-image.sh — what `make bench-image` runs (issue 17 §4, "Speed
 # and memory"). See docs/BENCH.md, "Container images".
 #
-# Generates (once per size and generator: the hash of genimage/main.go) one image of BENCH_IMAGE_MB MiB
-# of source-like text in layers of 64 MiB, as three OCI layouts that differ
+# Generates (once per size and generator: the hash of genimage/main.go)
+# one image of BENCH_IMAGE_MB MiB of source-like text in layers of 64 MiB,
+# as three OCI layouts that differ
 # only in how the layers are stored (tar+gzip, tar+zstd, plain tar), and the
 # same files unpacked (internal/benchcorpus/cmd/genimage, built on
 # go-containerregistry), builds bin/bks, warms the page cache, then runs
