@@ -37,7 +37,9 @@ import (
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-const fileSize, perLayer = 1 << 20, 64
+// fileSize and perLayer are the size of each file and how many files a
+// layer holds (-mb files in all: -mb MiB); tests make them small.
+var fileSize, perLayer = 1 << 20, 64
 
 // encodings are the layouts written, by directory name: the layer media
 // type and how a layer's tar is stored.
@@ -111,7 +113,7 @@ func layerTar(rootfs string, from, to int) ([]byte, error) {
 	for i := from; i < to; i++ {
 		block := testkeys.SourceText(fileSize, uint64(i%8+1))
 		name := fmt.Sprintf("srv/d%03d/f%05d.txt", i/perLayer, i)
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: fileSize}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(fileSize)}); err != nil {
 			return nil, err
 		}
 		if _, err := tw.Write(block); err != nil {
