@@ -24,8 +24,9 @@ import (
 // one.
 
 // handoffMax is the largest file handed to the pool; larger ones are
-// scanned by the goroutine reading the layer, streaming.
-const handoffMax = 4 << 20
+// scanned by the goroutine reading the layer, streaming (a variable for
+// tests).
+var handoffMax int64 = 4 << 20
 
 // handoffBufs is how many buffers a pool of workers goroutines has: one
 // being scanned by each, one being filled, one waiting; at most 16 (64

@@ -24,13 +24,14 @@ import (
 // layers above say; and a failing yield stops the sweep with its error,
 // also when it fails on a file the pool scans.
 func TestHandedOffFiles(t *testing.T) {
+	defer image.SetHandoffMax(64 << 10)()
 	var fs []testregistry.File
 	keys := map[string]string{} // path → key
 	for i := range 40 {
 		k := key(uint64(200 + i))
-		size := 64 << 10
+		size := 16 << 10
 		if i%13 == 0 {
-			size = 5 << 20 // above handoffMax: scanned by the layer's reader
+			size = 100 << 10 // above handoffMax: scanned by the layer's reader
 		}
 		data := append(testkeys.SourceText(size, uint64(i)), []byte("\nKEY="+k+"\n")...)
 		p := fmt.Sprintf("srv/f%02d.txt", i)
