@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/bks-dev/bks/internal/testregistry"
+	"github.com/bks-dev/bks/sources/files"
 	"github.com/bks-dev/bks/sources/image"
 )
 
@@ -143,4 +145,110 @@ func forgedLayer(t *testing.T, size int64, files []testregistry.File) []byte {
 		t.Fatalf("forged layer %d bytes, want %d", len(out), size)
 	}
 	return out
+}
+
+// TestCutLayerDigestChecked: a layer cut short by the archive limits
+// (here MaxTotalBytes, as a decompression bomb would be) still has its
+// blob checked against its digest: the rest of the blob is read, not
+// inflated. A man in the middle serving a forged blob of the right size,
+// a planted key within the part scanned, gets an error naming the layer
+// and nothing of it scanned (before the fix, the cut layer was scanned
+// unchecked and the planted key reported as the image's). The real blob,
+// cut the same way, is scanned up to the limit, the limit reported; a
+// blob whose rest cannot be read is scanned up to the limit and reported
+// as unverified.
+func TestCutLayerDigestChecked(t *testing.T) {
+	reg := testregistry.Start(t)
+	real, forged := key(64), key(65)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	noise := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rnd.Uint32())
+		}
+		return b
+	}
+	img, layer := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "app/.env", Data: []byte("KEY=" + real + "\n")}, testregistry.File{Name: "app/blob", Data: noise(1 << 20)})
+	size, err := layerSize(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedBytes := forgedLayer(t, size, []testregistry.File{{Name: "app/.env", Data: []byte("KEY=" + forged + "\n")}, {Name: "app/pad", Data: noise(1<<20 - 32<<10)}})
+	realBytes := compressedBytes(t, img)
+	testregistry.Push(t, reg+"/acme/cut:1", img)
+
+	target, _ := url.Parse("http://" + reg)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var serve string // how the layer's blob is answered: "real", "forged", "short"
+	mitm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if serve == "real" || r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+layer.String()) {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Docker-Content-Digest", layer.String())
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		if serve == "forged" {
+			_, _ = w.Write(forgedBytes)
+			return
+		}
+		// "short": the real bytes, three quarters of them, then the
+		// connection ends (net/http's client sees an unexpected EOF).
+		_, _ = w.Write(realBytes[:len(realBytes)*3/4])
+	}))
+	defer mitm.Close()
+	ref := mitm.Listener.Addr().String() + "/acme/cut:1"
+	limits := files.ArchiveLimits{MaxTotalBytes: 256 << 10}
+
+	for _, workers := range []int{1, 4} {
+		for _, how := range []string{"forged", "real", "short"} {
+			t.Run(how+"/workers="+strconv.Itoa(workers), func(t *testing.T) {
+				serve = how
+				res := scan(t, image.Options{Refs: []string{ref}, Workers: workers, ArchiveLimits: limits}, real, forged)
+				t.Logf("reported: %q", res.errs)
+				if len(res.errs) != 1 || !strings.Contains(res.errs[0], layer.String()) {
+					t.Fatalf("errors %q, want one naming layer %s", res.errs, layer)
+				}
+				e := res.errs[0]
+				switch how {
+				case "forged":
+					if h := res.find(forged); len(h) != 0 {
+						t.Errorf("the forged layer's key was reported as the image's: %+v", h)
+					}
+					if !strings.Contains(e, "do not match its digest") {
+						t.Errorf("error %q: want a digest mismatch", e)
+					}
+				case "real", "short":
+					if len(res.find(real)) != 1 {
+						t.Errorf("the key before the limit: %+v", res.hits)
+					}
+					if !strings.Contains(e, "MaxTotalBytes") {
+						t.Errorf("error %q: want the limit", e)
+					}
+					if unverified := strings.Contains(e, "unverified"); unverified != (how == "short") {
+						t.Errorf("error %q: unverified is %v, want %v", e, unverified, how == "short")
+					}
+				}
+			})
+		}
+	}
+}
+
+// compressedBytes is the blob of img's one layer.
+func compressedBytes(t *testing.T, img v1.Image) []byte {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("layers: %d, %v", len(ls), err)
+	}
+	rc, err := ls[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -9,3 +9,10 @@ func SetMaxSeenPaths(n int) (restore func()) {
 
 // Spilled is how many layers were inflated ahead of the scan so far.
 func Spilled() int64 { return spilled.Load() }
+
+// SetHandoffMax sets handoffMax until the returned function is called.
+func SetHandoffMax(n int64) (restore func()) {
+	old := handoffMax
+	handoffMax = n
+	return func() { handoffMax = old }
+}

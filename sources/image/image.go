@@ -34,19 +34,31 @@
 // Done (issue 17 §4): registry refs, tags and digests, multi-arch and
 // --platform, docker save / OCI layout tarballs and directories, whiteouts,
 // config and history, archive limits per layer, anonymous / Docker config /
-// token auth, gzip and zstd layers inflated with klauspost/compress and
-// read ahead in a goroutine, and the layers below the one being scanned
-// inflated ahead by up to Workers-1 more goroutines (prefetch.go).
+// token auth, gzip and zstd layers decompressed with klauspost/compress
+// and read ahead in a goroutine, the compressed layers below the one being
+// scanned decompressed ahead by up to Workers-1 more goroutines
+// (prefetch.go), and the files of a layer scanned by a pool of Workers
+// goroutines (handoff.go).
+//
+// Digests: a registry's blob is checked against its digest as it is read
+// (go-containerregistry), to its end before any of it is scanned, also
+// when the layer is cut short by a limit (the rest is read, not
+// inflated): a mismatch is a *DigestError and nothing of the layer is
+// scanned; a cut layer whose rest cannot be read is scanned and reported
+// as unverified (*UnverifiedError). The blobs of an OCI layout or a docker
+// save tarball on disk are not checked: their manifest comes from the same
+// place.
 //
 // Images are scanned Workers at a time; the layers of one image are
-// scanned one at a time, top down, which the whiteout tracking relies on
+// read one at a time, top down, which the whiteout tracking relies on
 // (a layer's files are in the final image unless a layer above hides
-// them). Inflating is what costs (about 80% of the CPU time of a gzip
-// image, the detector engine most of the rest), so the layers below are
-// inflated meanwhile into temporary files (os.TempDir,
-// so TMPDIR; removed once scanned, at most Workers-1 at a time, each
-// bounded by MaxTotalBytes): memory stays bounded, the disk holds a few
-// layers.
+// them), and their files handed to the pool. Decompressing is what costs
+// (about 80% of the CPU time of a gzip image, the detector engine most of
+// the rest), so the compressed layers below are decompressed meanwhile
+// into temporary files (os.TempDir, so TMPDIR; removed once scanned, at
+// most Workers-1 at a time, each bounded by MaxTotalBytes): memory stays
+// bounded, the disk holds a few layers. A plain tar layer of a layout is
+// only read, by the scan itself.
 // make bench-image measures it against detect files (docs/BENCH.md).
 //
 // Next: _catalog listing of a registry; resume and --shard for long image
@@ -89,11 +101,10 @@ type Options struct {
 	// (authn.DefaultKeychain), anonymous when there are none.
 	Token string
 	// Workers is how many images are scanned at once; GOMAXPROCS if 0.
-	// Above 1, it also lets Workers-1 layers below the one being scanned
-	// be inflated ahead (prefetch.go): on an idle 2-core machine that
-	// scans a 1 GiB gzip image in 3.7-3.9 s instead of 5.7-6.0 s; on a
-	// machine whose cores are busy elsewhere it costs more than it gives
-	// (2.5x slower at load 17, docs/BENCH.md), so set 1 there.
+	// Above 1, it also lets Workers-1 compressed layers below the one
+	// being read be inflated ahead (prefetch.go), and the files of layers
+	// be scanned by Workers goroutines (handoff.go): docs/BENCH.md has
+	// the figures; 1 turns both off.
 	Workers int
 	// Transport replaces the HTTP transport (tests); nil: the default.
 	Transport http.RoundTripper
@@ -155,6 +166,7 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 	}
 	if workers > 1 { // see Workers
 		sw.tokens = make(chan struct{}, workers-1)
+		sw.pool = newScanPool(ctx, sw, workers) // not gctx: Wait cancels it before the pool is done
 	}
 	defer sw.cleanup()
 	if s.opts.Platform != "" {
@@ -167,6 +179,11 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 	err := sw.list(gctx)
 	if werr := g.Wait(); werr != nil {
 		err = werr
+	}
+	if sw.pool != nil {
+		if perr := sw.pool.close(); perr != nil && err == nil {
+			err = perr
+		}
 	}
 	if err != nil {
 		return err
@@ -232,12 +249,12 @@ func (sw *sweep) remote(ctx context.Context, ref string) error {
 			sw.onError(ref, fmt.Errorf("index: %w", err))
 			return nil
 		}
-		return sw.index(ctx, ref, idx, true)
+		return sw.index(ctx, ref, idx, readChecked)
 	}
 	img, err := desc.Image()
 	if err != nil {
 		sw.onError(ref, fmt.Errorf("image: %w", err))
 		return nil
 	}
-	return sw.submit(ctx, ref, img, true)
+	return sw.submit(ctx, ref, img, readChecked)
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Layers of one image are scanned top down (the whiteout tracking needs
@@ -22,7 +23,7 @@ import (
 // removed), each at most MaxTotalBytes (the layer limit); memory does not
 // grow with them (disk and page cache do). A layer the top-down scan
 // reaches before its prefetch started is inflated by the scan itself: to
-// a temporary file too when it is stored (a registry's blob: its digest is
+// a temporary file too when it is a registry's (readChecked: its digest is
 // checked at the blob's end, before any of it is scanned), else streamed.
 
 // spill is one layer inflated ahead to a temporary file.
@@ -42,7 +43,7 @@ type spill struct {
 type prefetcher struct {
 	sw     *sweep
 	layers []v1.Layer
-	stored bool
+	how    layerRead
 	taken  []atomic.Bool // set by whichever of scan and prefetch reads the layer
 	// next is the layer the scan is on or about to take: prefetching
 	// starts below it, never with a layer the scan would then wait for
@@ -55,8 +56,8 @@ type prefetcher struct {
 
 // prefetch starts inflating the layers below the top one, as tokens allow.
 // The caller calls take for each layer, top down, then close.
-func (sw *sweep) prefetch(ctx context.Context, layers []v1.Layer, stored bool) *prefetcher {
-	p := &prefetcher{sw: sw, layers: layers, stored: stored, taken: make([]atomic.Bool, len(layers)),
+func (sw *sweep) prefetch(ctx context.Context, layers []v1.Layer, how layerRead) *prefetcher {
+	p := &prefetcher{sw: sw, layers: layers, how: how, taken: make([]atomic.Bool, len(layers)),
 		spills: make([]*spill, len(layers)), stop: make(chan struct{})}
 	for i := range p.spills {
 		p.spills[i] = &spill{done: make(chan struct{})}
@@ -87,7 +88,7 @@ func (p *prefetcher) run(ctx context.Context) {
 			<-p.sw.tokens
 			return
 		}
-		if p.sw.scanned(p.layers[i]) || !p.taken[i].CompareAndSwap(false, true) {
+		if !p.worthIt(i) || p.sw.scanned(p.layers[i]) || !p.taken[i].CompareAndSwap(false, true) {
 			<-p.sw.tokens
 			continue
 		}
@@ -97,23 +98,49 @@ func (p *prefetcher) run(ctx context.Context) {
 		go func() {
 			defer p.wg.Done()
 			defer close(s.done)
-			s.f, s.err = p.sw.inflate(ctx, p.layers[i], p.stored)
+			s.f, s.err = p.sw.inflate(ctx, p.layers[i], p.how)
 		}()
 	}
 }
 
+// worthIt says whether inflating layer i ahead can pay: a registry's
+// layer always (it is read to its end before it is scanned, and the
+// network is waited for meanwhile); a layer on disk when it is gzip (or
+// of an unknown type), whose inflating costs several times its scan, so
+// that inflating two at once is what makes the time. A plain tar or
+// zstd layer on disk is read by the scan itself: writing it to a file
+// and reading it back (0.3 s of system time per GiB each way) costs as
+// much as a second decoder would give (docs/BENCH.md).
+func (p *prefetcher) worthIt(i int) bool {
+	if p.how == readChecked {
+		return true
+	}
+	mt, err := p.layers[i].MediaType()
+	return err != nil || !streamedLayer[mt]
+}
+
+// streamedLayer are the media types of layers read by the scan itself
+// (worthIt).
+var streamedLayer = map[types.MediaType]bool{
+	types.OCIUncompressedLayer:           true,
+	types.OCIUncompressedRestrictedLayer: true,
+	types.DockerUncompressedLayer:        true,
+	types.OCILayerZStd:                   true,
+}
+
 // take returns how to read layer i's uncompressed stream: its spill once
-// written, or the layer itself when no prefetch took it: a layer as
-// stored (a registry's blob) is inflated to a temporary file first, read
-// to its end so that its digest is checked before any of it is scanned.
+// written, or the layer itself when no prefetch took it: a registry's
+// layer is inflated to a temporary file first, its blob read to its end
+// so that its digest is checked before any of it is scanned; others are
+// streamed.
 func (p *prefetcher) take(ctx context.Context, i int) (func() (io.ReadCloser, error), error) {
 	p.next.Store(int64(i))
 	if p.taken[i].CompareAndSwap(false, true) {
-		l, stored := p.layers[i], p.stored
-		if stored {
+		l, how := p.layers[i], p.how
+		if how == readChecked {
 			return func() (io.ReadCloser, error) { return p.sw.openVerified(ctx, l) }, nil
 		}
-		return func() (io.ReadCloser, error) { return openLayer(l, stored) }, nil
+		return func() (io.ReadCloser, error) { return openLayer(l, how) }, nil
 	}
 	s := p.spills[i]
 	select {
@@ -142,7 +169,7 @@ func (p *prefetcher) replay(i int, s *spill) (io.ReadCloser, error) {
 		end = io.EOF
 	}
 	r := io.MultiReader(bufio.NewReaderSize(s.f, 256<<10), errReader{end})
-	return &closer{Reader: r, close: func() error { p.release(s); return nil }}, nil
+	return &replayed{closer{Reader: r, close: func() error { p.release(s); return nil }}}, nil
 }
 
 // release removes s's file and gives its token back, once.
@@ -170,12 +197,12 @@ func (p *prefetcher) close() {
 	}
 }
 
-// openVerified inflates the stored layer l to a temporary file, checking
+// openVerified inflates the registry's layer l to a temporary file, checking
 // its blob's digest, and returns the file to read back, then the error
 // that ended the stream; the file is removed when closed. A layer whose
 // blob does not match its digest is not read back at all (*DigestError).
 func (sw *sweep) openVerified(ctx context.Context, l v1.Layer) (io.ReadCloser, error) {
-	f, err := sw.inflateFile(ctx, l, true)
+	f, err := sw.inflateFile(ctx, l, readChecked)
 	if f == nil {
 		return nil, err
 	}
@@ -192,8 +219,13 @@ func (sw *sweep) openVerified(ctx context.Context, l v1.Layer) (io.ReadCloser, e
 	if end == nil {
 		end = io.EOF
 	}
-	return &closer{Reader: io.MultiReader(bufio.NewReaderSize(f, 256<<10), errReader{end}), close: remove}, nil
+	return &replayed{closer{Reader: io.MultiReader(bufio.NewReaderSize(f, 256<<10), errReader{end}), close: remove}}, nil
 }
+
+// replayed is a layer's stream read back from its temporary file, then
+// the error that ended it: the archive limits bounded it as it was
+// written, and the error names the limit it hit.
+type replayed struct{ closer }
 
 type errReader struct{ err error }
 
@@ -205,14 +237,16 @@ var spilled atomic.Int64
 // inflate writes l's uncompressed stream, bounded by the layer limits, to
 // a new temporary file. It returns the file (nil when none could be
 // written) and the error that ended the stream, if any.
-func (sw *sweep) inflate(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
+func (sw *sweep) inflate(ctx context.Context, l v1.Layer, how layerRead) (*os.File, error) {
 	spilled.Add(1)
-	return sw.inflateFile(ctx, l, stored)
+	return sw.inflateFile(ctx, l, how)
 }
 
-// inflateFile is inflate, uncounted.
-func (sw *sweep) inflateFile(ctx context.Context, l v1.Layer, stored bool) (*os.File, error) {
-	rc, err := inflateLayer(l, stored)
+// inflateFile is inflate, uncounted. A registry's layer cut short (a
+// limit, a corrupt stream) still has the rest of its blob read, not
+// inflated, so that its digest is checked before any of it is scanned.
+func (sw *sweep) inflateFile(ctx context.Context, l v1.Layer, how layerRead) (*os.File, error) {
+	rc, err := inflateLayer(l, how)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +261,9 @@ func (sw *sweep) inflateFile(ctx context.Context, l v1.Layer, stored bool) (*os.
 		lr.item = "layer " + d.String()
 	}
 	_, err = io.Copy(f, lr)
+	if err != nil && how == readChecked {
+		err = rc.verifyRest(err)
+	}
 	return f, err
 }
 

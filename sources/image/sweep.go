@@ -30,6 +30,9 @@ type sweep struct {
 	// tokens bounds the layers being inflated ahead of the scan, or
 	// inflated and not yet scanned (prefetch.go); nil: no prefetching.
 	tokens chan struct{}
+	// pool scans the files of layers that the goroutines reading them
+	// hand off (handoff.go); nil: each is scanned by its reader.
+	pool *scanPool
 
 	mu sync.Mutex // guards what follows
 	// seen holds the layers scanned or being scanned, by digest: a layer
@@ -48,14 +51,13 @@ type seenLayer struct {
 	ch   *changes
 }
 
-// submit hands img to a worker; it waits while every worker is busy. stored
-// says how its layers are read (see openLayer). It returns only ctx's
-// error.
-func (sw *sweep) submit(ctx context.Context, name string, img v1.Image, stored bool) error {
+// submit hands img to a worker; it waits while every worker is busy. how
+// says how its layers are read. It returns only ctx's error.
+func (sw *sweep) submit(ctx context.Context, name string, img v1.Image, how layerRead) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sw.g.Go(func() error { return sw.image(ctx, name, img, stored) })
+	sw.g.Go(func() error { return sw.image(ctx, name, img, how) })
 	return nil
 }
 
@@ -76,7 +78,7 @@ func (sw *sweep) cleanup() {
 // index hands every image of an index (every platform, or the one asked
 // for) to the workers, recursing into nested indexes. It returns only
 // ctx's error.
-func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, stored bool) error {
+func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, how layerRead) error {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("index manifest: %w", err))
@@ -102,7 +104,7 @@ func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, stor
 				continue
 			}
 			matched = true
-			if err := sw.index(ctx, child, sub, stored); err != nil {
+			if err := sw.index(ctx, child, sub, how); err != nil {
 				return err
 			}
 		case d.MediaType.IsImage():
@@ -115,7 +117,7 @@ func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, stor
 				continue
 			}
 			matched = true
-			if err := sw.submit(ctx, child, img, stored); err != nil {
+			if err := sw.submit(ctx, child, img, how); err != nil {
 				return err
 			}
 		}
@@ -129,7 +131,7 @@ func (sw *sweep) index(ctx context.Context, name string, idx v1.ImageIndex, stor
 // image scans one image: its config and history, then its layers from the
 // top one down.
 // Its only errors are ctx's and yield's, which stop the sweep.
-func (sw *sweep) image(ctx context.Context, name string, img v1.Image, stored bool) error {
+func (sw *sweep) image(ctx context.Context, name string, img v1.Image, how layerRead) error {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		sw.onError(name, fmt.Errorf("config: %w", err))
@@ -147,7 +149,7 @@ func (sw *sweep) image(ctx context.Context, name string, img v1.Image, stored bo
 	}
 	hist := layerHistory(cfg, len(layers))
 	sh := newShadow()
-	pre := sw.prefetch(ctx, layers, stored)
+	pre := sw.prefetch(ctx, layers, how)
 	defer pre.close()
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
@@ -215,6 +217,9 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 	defer rc.Close()
 	compressed, _ := l.Size()
 	lr := &layerReader{r: rc, item: "layer " + d.String(), compressed: compressed, lim: &sw.limits}
+	if _, ok := rc.(*replayed); ok {
+		lr.lim = &unbounded // bounded as it was written
+	}
 	base := layerLocation(name, d, h)
 	if mt, err := l.MediaType(); err == nil && mt != "" && !mt.IsLayer() {
 		// Not a filesystem layer: an attestation (provenance records build
@@ -251,8 +256,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 			sw.onError(item+": "+p, fmt.Errorf("skipped, %d bytes: %w (%d bytes)", hdr.Size, files.ErrTooLarge, m))
 			continue
 		}
-		in := !sh.hides(p)
-		if err := sw.file(ctx, tr, item, p, &base, &in); err != nil {
+		if err := sw.scanFile(ctx, tr, hdr.Size, item, p, &base, !sh.hides(p)); err != nil {
 			return ch, err
 		}
 		if lr.err != nil {
@@ -352,6 +356,9 @@ func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *lo
 		return sw.yield(c)
 	})
 }
+
+// unbounded are limits no layer reaches.
+var unbounded = files.ArchiveLimits{MaxTotalBytes: 1<<63 - 1, MaxRatio: 1<<63 - 1, RatioWindow: 1<<63 - 1}
 
 // layerReader bounds one layer's uncompressed stream by the archive
 // limits: MaxTotalBytes, and MaxRatio against the layer's compressed size

@@ -62,7 +62,7 @@ func (sw *sweep) tarball(ctx context.Context, p string) error {
 			sw.onError(nm, fmt.Errorf("tarball: %w", err))
 			continue
 		}
-		if err := sw.submit(ctx, nm, img, false); err != nil {
+		if err := sw.submit(ctx, nm, img, readUncompressed); err != nil {
 			return err
 		}
 	}
@@ -76,7 +76,7 @@ func (sw *sweep) layoutDir(ctx context.Context, name, dir string) error {
 		sw.onError(name, fmt.Errorf("OCI layout: %w", err))
 		return nil
 	}
-	return sw.index(ctx, name, idx, true)
+	return sw.index(ctx, name, idx, readStored)
 }
 
 // unpackLayout unpacks the tarball p to a new temporary directory, which
