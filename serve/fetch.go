@@ -72,9 +72,18 @@ func (f *Fetcher) lock(name string) func() {
 // longer exists on the server is not an error (the branch was deleted
 // since); the caller checks for the commits it needs.
 func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64, refs, wants []string) (string, error) {
+	dir, _, err := f.fetchChecked(ctx, fullName, installation, refs, wants, nil)
+	return dir, err
+}
+
+// fetchChecked is Fetch, which also returns which of wants and maybe
+// (commit ids) the cache holds after it, from the one object check it runs
+// after fetching the refs; nil when it then fetched a want by id, which may
+// have brought more (the caller checks again).
+func (f *Fetcher) fetchChecked(ctx context.Context, fullName string, installation int64, refs, wants, maybe []string) (string, map[string]bool, error) {
 	dir, err := repoDir(f.Dir, fullName)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer f.lock(fullName)()
 	timeout := f.Timeout
@@ -86,17 +95,17 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64
 	first := false
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", fmt.Errorf("cache %s: %w", fullName, err)
+			return "", nil, fmt.Errorf("cache %s: %w", fullName, err)
 		}
 		if _, err := runGit(ctx, dir, nil, "init", "-q", "--bare"); err != nil {
-			return "", fmt.Errorf("cache %s: %w", fullName, err)
+			return "", nil, fmt.Errorf("cache %s: %w", fullName, err)
 		}
 		first = true
 	}
 	url := strings.TrimSuffix(f.BaseURL, "/") + "/" + fullName + ".git"
 	token, err := f.Auth.token(ctx, installation)
 	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w", fullName, err)
+		return "", nil, fmt.Errorf("fetch %s: %w", fullName, err)
 	}
 	// fetch runs git fetch with the token; an installation token GitHub
 	// refuses before its hour (revoked) is replaced once.
@@ -123,26 +132,28 @@ func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64
 		// as "couldn't find remote ref", retried without it below.
 		if err := fetch(append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url}, specs...)...); err != nil {
 			if ctx.Err() != nil {
-				return "", fmt.Errorf("fetch %s: timed out after %s: %w", fullName, timeout, err)
+				return "", nil, fmt.Errorf("fetch %s: timed out after %s: %w", fullName, timeout, err)
 			}
 			if !strings.Contains(err.Error(), "couldn't find remote ref") {
-				return "", fmt.Errorf("fetch %s: %w", fullName, err)
+				return "", nil, fmt.Errorf("fetch %s: %w", fullName, err)
 			}
 		}
 	}
-	have, err := commitsIn(ctx, dir, wants)
+	have, err := commitsIn(ctx, dir, append(append([]string(nil), wants...), maybe...))
 	if err != nil {
-		return "", fmt.Errorf("cache %s: %w", fullName, err)
+		return "", nil, fmt.Errorf("cache %s: %w", fullName, err)
 	}
+	checked := have
 	for _, w := range wants {
-		if have[w] {
+		if checked[w] {
 			continue
 		}
+		have = nil
 		if err := fetch("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url, w); err != nil {
-			return "", fmt.Errorf("fetch %s commit %s: %w", fullName, w, err)
+			return "", nil, fmt.Errorf("fetch %s commit %s: %w", fullName, w, err)
 		}
 	}
-	return dir, nil
+	return dir, have, nil
 }
 
 // authRefused reports whether git's error is the server refusing the

@@ -56,13 +56,14 @@ func pushScope(ev pushEvent, has func(id string) bool, others []string) scope {
 func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (string, scope, error) {
 	var dir string
 	var err error
+	var known map[string]bool // the fetch's check of wants and maybe (nil: none)
 	before := int64(0)
 	if p.Fetcher == nil {
 		dir, err = cachedRepo(p.RepoCache, tg.repo)
 	} else {
 		if dir, err = repoDir(p.RepoCache, tg.repo); err == nil {
 			before = packBytes(dir)
-			dir, err = p.Fetcher.Fetch(ctx, tg.repo, tg.installation, tg.refs, tg.wants)
+			dir, known, err = p.Fetcher.fetchChecked(ctx, tg.repo, tg.installation, tg.refs, tg.wants, tg.maybe)
 		}
 	}
 	if err != nil {
@@ -72,10 +73,12 @@ func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (st
 		return dir, scope{}, deleteRef(ctx, dir, tg.deleteRef)
 	}
 	// One git process checks the commits needed and those the plan may
-	// ask about; an id outside them is checked on its own.
-	known, err := commitsIn(ctx, dir, append(append([]string(nil), tg.wants...), tg.maybe...))
-	if err != nil {
-		return "", scope{}, err
+	// ask about, the fetch's unless it fetched a commit by id after it; an
+	// id outside them is checked on its own.
+	if known == nil {
+		if known, err = commitsIn(ctx, dir, append(append([]string(nil), tg.wants...), tg.maybe...)); err != nil {
+			return "", scope{}, err
+		}
 	}
 	has := func(id string) bool {
 		if in, asked := known[id]; asked {
