@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bks-dev/bks/awsops/kpi"
@@ -17,6 +18,28 @@ type storeKPIs struct{ st *store.Store }
 var inventoryKinds = map[string]string{
 	store.KeyServiceSpecific: "bedrock-api-key",
 	store.KeyAccessKey:       "access-key",
+}
+
+// cachedKPIs is a KPISource read through a kpiCache: the dashboard's own
+// (storeKPIs) reads all of key_changes, which a page load every 30 s on
+// every open browser would do again and again.
+type cachedKPIs struct{ c *kpiCache[KPISnapshot] }
+
+// errKPIsPending: the first computation has not ended within the wait.
+var errKPIsPending = errors.New("still being computed (the database is slow to answer)")
+
+// DashboardKPIs returns the last snapshot computed (older than now when
+// the database is slow or failed: the cache's policy), or why there is
+// none yet.
+func (k cachedKPIs) DashboardKPIs(ctx context.Context, now time.Time) (KPISnapshot, error) {
+	snap, at, err := k.c.get(ctx, now)
+	if at.IsZero() {
+		if err == nil {
+			err = errKPIsPending
+		}
+		return KPISnapshot{}, err
+	}
+	return snap, nil
 }
 
 func (k storeKPIs) DashboardKPIs(ctx context.Context, now time.Time) (KPISnapshot, error) {

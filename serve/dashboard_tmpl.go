@@ -35,7 +35,7 @@ const dashboardHTML = `<!DOCTYPE html>
 <div class="cards">
 <div class="card" id="kpi-active-keys"><div>Active long-term keys</div>
 {{if .KPIs}}
-<table><tr><th>Account</th><th>Now</th><th>Trend</th></tr>
+<table><tr><th>Account</th><th>Now</th><th>Trend (at each week's end)</th></tr>
 {{range .KPIs.ActiveKeys}}<tr><td>{{t .AccountID | dflt "(unknown)"}}</td><td class="n {{if gt .Now 0.0}}bad{{else}}ok{{end}}">{{count .Now}}</td><td>{{template "spark" .Trend}} {{trend "count" .Trend}}</td></tr>
 {{else}}<tr><td colspan="3" class="ok">none in any account</td></tr>{{end}}</table>
 {{else}}<div class="na">not available{{if .KPIErr}}: {{t .KPIErr}}{{else}} (no key inventory configured){{end}}</div>{{end}}
@@ -48,7 +48,7 @@ const dashboardHTML = `<!DOCTYPE html>
 {{else}}<div class="na">no revocation in the last 8 weeks</div>{{end}}
 </div>
 <div class="card" id="kpi-role-share"><div>Bedrock calls made with IAM roles rather than API keys</div>
-{{if .KPIs}}<table><tr><th>Account</th><th>Now</th><th>Trend</th></tr>
+{{if .KPIs}}<table><tr><th>Account</th><th>Last 30 days</th><th>Trend (each week's calls)</th></tr>
 {{range .KPIs.RoleShare}}<tr><td>{{t .AccountID | dflt "(unknown)"}}</td><td class="n">{{share .Now}}</td><td>{{template "spark" .Trend}} {{trend "share" .Trend}}</td></tr>
 {{else}}<tr><td colspan="3" class="na">no Bedrock calls recorded</td></tr>{{end}}</table>
 {{else}}<div class="na">not available{{if .KPIErr}}: {{t .KPIErr}}{{else}} (no CloudTrail events configured){{end}}</div>{{end}}

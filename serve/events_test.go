@@ -566,6 +566,15 @@ func TestDashboardKPITrends(t *testing.T) {
 			t.Errorf("the page lacks the trend %q", want)
 		}
 	}
+	// The role share's value covers 30 days and its trend single weeks:
+	// "50 %" next to "from 25% to 75%" only reads right when the page says so.
+	card := page[strings.Index(page, `id="kpi-role-share"`):]
+	card = card[:strings.Index(card, "</table>")]
+	for _, want := range []string{"<th>Last 30 days</th>", "each week", ">50%<"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the role-share card lacks %q:\n%s", want, card)
+		}
+	}
 	if strings.Count(page, "no data yet") != 0 {
 		t.Error("a KPI of the page has no trend")
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -307,5 +308,83 @@ func TestFetchTokenNotSentOnRedirect(t *testing.T) {
 	}
 	if err == nil {
 		t.Error("a fetch answered by a redirect succeeded")
+	}
+}
+
+// TestFetchGitProcesses counts the git processes of a push job (each
+// costs about 15 ms, mostly its start; docs/BENCH.md): a git named first
+// on PATH logs each run before running the real one. A push onto a branch
+// the cache has: the fetch, one object check after it (cat-file
+// --batch-check: the pushed commit, and its before for the range), the
+// commit count of the limit, and the scan's log with its two object
+// readers; no for-each-ref (the range needs no other refs)
+// and no count-objects (the fetched bytes are read from the object
+// files). It ran 11 before: count-objects twice, cat-file -e three times
+// and for-each-ref.
+func TestFetchGitProcesses(t *testing.T) {
+	g := newGHRepo(t, "")
+	real, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip(err)
+	}
+	bin, logf := t.TempDir(), filepath.Join(t.TempDir(), "git.log")
+	shim := "#!/bin/sh\necho \"$*\" >>'" + logf + "'\nexec '" + real + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(shim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cache := t.TempDir()
+	ts := startServer(t, "", Config{RepoCache: cache, GitURL: g.fake.URL + "/git/"})
+	c1, _ := g.commitKey("a.env", "BedrockAPIKey-aaa1", "111122223333", 1)
+	g.work.Git("push", "-q", "origin", "main")
+	ts.deliver(t, "d1", "push", pushBodyOf("refs/heads/main", zero40, c1))
+	c2, _ := g.commitKey("b.env", "BedrockAPIKey-bbb2", "111122223333", 2)
+	g.work.Git("push", "-q", "origin", "main")
+	if err := os.Remove(logf); err != nil {
+		t.Fatal(err)
+	}
+	ts.deliver(t, "d2", "push", pushBodyOf("refs/heads/main", c1, c2))
+	if n := ts.scanned(t, "d2"); n != 1 {
+		t.Fatalf("d2: %d findings, want 1", n)
+	}
+	b, _ := os.ReadFile(logf)
+	var runs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		for len(f) > 1 && (f[0] == "-C" || f[0] == "-c") { // past git's options to the subcommand
+			f = f[2:]
+		}
+		if len(f) > 0 && f[0] != "http-backend" { // http-backend: the fake's side
+			runs = append(runs, f[0])
+		}
+	}
+	t.Logf("d2's git processes: %v", runs)
+	if want := "fetch cat-file rev-list cat-file cat-file log"; strings.Join(runs, " ") != want {
+		t.Errorf("d2 ran git %d times (%v), want %d: %s", len(runs), runs, len(strings.Fields(want)), want)
+	}
+}
+
+// TestFetchLargePushBytesScansWholeBranch: a fetch that brings more than
+// MaxPushBytes of objects has its whole branch scanned, as one over
+// MaxPushCommits does; packBytes reads the object files' sizes.
+func TestFetchLargePushBytesScansWholeBranch(t *testing.T) {
+	g := newGHRepo(t, "")
+	cache := t.TempDir()
+	ts := startServer(t, "", Config{RepoCache: cache, GitURL: g.fake.URL + "/git/", MaxPushBytes: 1})
+	c1, _ := g.commitKey("a.env", "BedrockAPIKey-aaa1", "111122223333", 1)
+	g.work.Git("push", "-q", "origin", "main")
+	ts.deliver(t, "d1", "push", pushBodyOf("refs/heads/main", zero40, c1))
+	dir := filepath.Join(cache, "octo", "repo")
+	if n := packBytes(dir); n <= 0 {
+		t.Fatalf("packBytes of the cache after a fetch: %d", n)
+	}
+	c2, _ := g.commitKey("b.env", "BedrockAPIKey-bbb2", "111122223333", 2)
+	g.work.Git("push", "-q", "origin", "main")
+	ts.deliver(t, "d2", "push", pushBodyOf("refs/heads/main", c1, c2))
+	if n, warned := ts.scanned(t, "d2"), strings.Contains(ts.logs.String(), "whole branch is scanned"); n != 2 || !warned {
+		t.Errorf("d2: %d findings (want 2: the whole branch), whole-branch warning %v", n, warned)
+	}
+	if n := packBytes(filepath.Join(cache, "no", "such")); n != 0 {
+		t.Errorf("packBytes of no repository: %d", n)
 	}
 }

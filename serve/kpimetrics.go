@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bks-dev/bks/awsops/kpi"
-	"github.com/bks-dev/bks/serve/store"
 )
 
 // kpiCollector exports the three KPIs of Bedrock keys (store.KPIs), so
@@ -17,35 +16,39 @@ import (
 // and their actions, 30 days of calls), so a scrape does not compute
 // them: it exports what kpiCache last computed, and bks_kpi_age_seconds
 // says how old that is.
-type kpiCollector struct{ cache *kpiCache }
+type kpiCollector struct{ cache *kpiCache[kpi.Report] }
 
-// kpiCache holds the last KPI report. It is computed again at a scrape
-// when it is older than maxAge, or when an event of this replica changed
-// the facts since (changed: an AWS event recorded, a scan's findings, a
-// revocation; another replica's events show after maxAge). One
-// computation runs at a time, shared by the scrapes that wait for it; a
-// scrape waits at most wait for it, then exports the last report (older:
-// bks_kpi_age_seconds grows), and the computation goes on in the
-// background, bounded by timeout, for the next scrape. Under a steady
-// stream of events (every Bedrock call is one), each scrape computes the
-// KPIs once: the cost follows the scrape rate, not the event rate.
-type kpiCache struct {
-	compute func(ctx context.Context, now time.Time) (kpi.Report, error)
+// kpiCache holds the last KPI report (T: kpi.Report for /metrics,
+// KPISnapshot for the dashboard). It is computed again when it is older
+// than maxAge, or when an event of this replica changed the facts since
+// (changed: an AWS event recorded, a scan's findings, a revocation;
+// another replica's events show after maxAge). One computation runs at a
+// time, shared by the readers that wait for it; a reader waits at most
+// wait for it, then gets the last report (older: its time says so), and
+// the computation goes on in the background, bounded by timeout and by
+// the server's lifetime (setBase), for the next reader. Under a steady
+// stream of events (every Bedrock call is one), each scrape or page load
+// computes the KPIs once: the cost follows the reads, not the events.
+type kpiCache[T any] struct {
+	compute func(ctx context.Context, now time.Time) (T, error)
 	now     func() time.Time
 	maxAge  time.Duration
 	wait    time.Duration
 	timeout time.Duration
-	// failures counts computations that failed (the last report stays).
+	// failures counts computations that failed (the last report stays);
+	// nil: not counted.
 	failures prometheus.Counter
 
 	mu      sync.Mutex
-	rep     kpi.Report
+	base    context.Context // the computations' parent: cancelled when Run stops
+	rep     T
 	at      time.Time     // when rep was computed (zero: never)
+	err     error         // the last computation's error (nil: it succeeded)
 	dirty   bool          // an event changed the facts since rep was computed
 	running chan struct{} // closed when the computation in flight ends (nil: none)
 }
 
-// KPI cache defaults: reused for 30 s; a scrape waits 2 s for a
+// KPI cache defaults: reused for 30 s; a reader waits 2 s for a
 // computation (Prometheus' default scrape timeout is 10 s), which may take
 // 30 s.
 const (
@@ -54,16 +57,21 @@ const (
 	kpiTimeout = 30 * time.Second
 )
 
-func newKPICache(st *store.Store) *kpiCache {
-	return &kpiCache{compute: st.KPIs, now: time.Now, maxAge: kpiMaxAge, wait: kpiWait, timeout: kpiTimeout,
-		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "bks_kpi_refresh_failures_total",
-			Help: "Computations of the bks_kpi_* gauges that failed (the database did not answer); the last values stay and bks_kpi_age_seconds grows.",
-		})}
+func newKPICache[T any](compute func(ctx context.Context, now time.Time) (T, error)) *kpiCache[T] {
+	return &kpiCache[T]{compute: compute, now: time.Now, maxAge: kpiMaxAge, wait: kpiWait, timeout: kpiTimeout,
+		base: context.Background()}
+}
+
+// setBase makes ctx the parent of the computations from now on: Run's, so
+// that one in flight when the server stops is cancelled.
+func (c *kpiCache[T]) setBase(ctx context.Context) {
+	c.mu.Lock()
+	c.base = ctx
+	c.mu.Unlock()
 }
 
 // changed says that an event changed what the KPIs are computed from.
-func (c *kpiCache) changed() {
+func (c *kpiCache[T]) changed() {
 	if c != nil {
 		c.mu.Lock()
 		c.dirty = true
@@ -71,20 +79,20 @@ func (c *kpiCache) changed() {
 	}
 }
 
-// get returns the report to export and when it was computed (zero: no
-// computation has succeeded yet).
-func (c *kpiCache) get() (kpi.Report, time.Time) {
+// get returns the report to read as of now, when it was computed (zero:
+// no computation has succeeded yet) and the last computation's error. It
+// waits for a computation at most c.wait, or until ctx ends.
+func (c *kpiCache[T]) get(ctx context.Context, now time.Time) (T, time.Time, error) {
 	c.mu.Lock()
-	now := c.now()
 	if !c.at.IsZero() && !c.dirty && now.Sub(c.at) < c.maxAge {
 		defer c.mu.Unlock()
-		return c.rep, c.at
+		return c.rep, c.at, nil
 	}
 	done, wait := c.running, c.wait
 	if done == nil {
 		done = make(chan struct{})
 		c.running, c.dirty = done, false // a change from now on is seen by the next one
-		go c.refresh(done, now)
+		go c.refresh(c.base, done, now)
 	}
 	c.mu.Unlock()
 	t := time.NewTimer(wait)
@@ -92,23 +100,27 @@ func (c *kpiCache) get() (kpi.Report, time.Time) {
 	select {
 	case <-done:
 	case <-t.C:
+	case <-ctx.Done():
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rep, c.at
+	return c.rep, c.at, c.err
 }
 
 // refresh computes the report as of now and closes done.
-func (c *kpiCache) refresh(done chan struct{}, now time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+func (c *kpiCache[T]) refresh(base context.Context, done chan struct{}, now time.Time) {
+	ctx, cancel := context.WithTimeout(base, c.timeout)
 	defer cancel()
 	rep, err := c.compute(ctx, now)
 	c.mu.Lock()
+	c.err = err
 	if err == nil {
 		c.rep, c.at = rep, now
 	} else {
-		c.dirty = true // the change is not in the report yet: the next scrape tries again
-		c.failures.Inc()
+		c.dirty = true // the change is not in the report yet: the next reader tries again
+		if c.failures != nil {
+			c.failures.Inc()
+		}
 	}
 	c.running = nil
 	c.mu.Unlock()
@@ -143,7 +155,7 @@ func (c kpiCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect exports the cached report; none before the first computation
 // succeeds.
 func (c kpiCollector) Collect(ch chan<- prometheus.Metric) {
-	rep, at := c.cache.get()
+	rep, at, _ := c.cache.get(context.Background(), c.cache.now())
 	ch <- c.cache.failures // after get: the count includes its computation
 	if at.IsZero() {
 		return

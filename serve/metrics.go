@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bks-dev/bks/awsops/kpi"
 	"github.com/bks-dev/bks/serve/store"
 )
 
@@ -32,7 +33,10 @@ type Metrics struct {
 	actions          *prometheus.CounterVec
 	pushToFinding    prometheus.Histogram
 	pushToRevocation prometheus.Histogram
-	kpis             *kpiCache
+	kpis             *kpiCache[kpi.Report]
+	// dashKPIs is the dashboard's KPIs from the store (storeKPIs), cached
+	// as kpis is: a page load does not read all of key_changes.
+	dashKPIs *kpiCache[KPISnapshot]
 }
 
 // Label values of bks_serve_deliveries_total{result}: what the webhook
@@ -98,8 +102,13 @@ func NewMetrics(st *store.Store) *Metrics {
 			Name: "bks_serve_push_to_revocation_seconds", Help: "From receiving a delivery to the revocation of a key it leaked.",
 			Buckets: latencyBuckets,
 		}),
-		kpis: newKPICache(st),
+		kpis:     newKPICache(st.KPIs),
+		dashKPIs: newKPICache(storeKPIs{st}.DashboardKPIs),
 	}
+	m.kpis.failures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bks_kpi_refresh_failures_total",
+		Help: "Computations of the bks_kpi_* gauges that failed (the database did not answer); the last values stay and bks_kpi_age_seconds grows.",
+	})
 	for _, r := range deliveryResults {
 		m.deliveries.WithLabelValues(r)
 	}
@@ -135,7 +144,7 @@ func (m *Metrics) AWSEvent(result string) {
 	if m != nil {
 		m.awsEvents.WithLabelValues(result).Inc()
 		if result == EventRecorded {
-			m.kpis.changed()
+			m.kpisChanged()
 		}
 	}
 }
@@ -163,7 +172,7 @@ func (m *Metrics) Scanned(err error, n int, since time.Duration) {
 	}
 	m.findings.Add(float64(n))
 	if n > 0 {
-		m.kpis.changed() // new incidents, or sightings of known ones
+		m.kpisChanged() // new incidents, or sightings of known ones
 		m.pushToFinding.Observe(since.Seconds())
 	}
 }
@@ -181,7 +190,7 @@ func (m *Metrics) Action(kind, result string) {
 func (m *Metrics) Revoked(since time.Duration) {
 	if m != nil {
 		m.pushToRevocation.Observe(since.Seconds())
-		m.kpis.changed()
+		m.kpisChanged()
 	}
 }
 
@@ -216,4 +225,17 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(queueOldestDesc, prometheus.GaugeValue, age)
 	}
+}
+
+// kpisChanged says that an event of this replica changed what the KPIs are
+// computed from (both caches compute them again at their next read).
+func (m *Metrics) kpisChanged() {
+	m.kpis.changed()
+	m.dashKPIs.changed()
+}
+
+// setBase ties the KPI computations to ctx (Run's lifetime).
+func (m *Metrics) setBase(ctx context.Context) {
+	m.kpis.setBase(ctx)
+	m.dashKPIs.setBase(ctx)
 }

@@ -165,6 +165,12 @@ func TestMetricsQueueDepth(t *testing.T) {
 func TestMetricsKPICache(t *testing.T) {
 	ts := startEventsServer(t, "")
 	c := ts.srv.metrics.kpis
+	// Scrapes wait for the computations except in the part about the
+	// bound: under -race on a loaded machine one can take more than the
+	// default 2 s, and a scrape would count a value not yet there.
+	c.mu.Lock()
+	c.wait = time.Hour
+	c.mu.Unlock()
 	var mu sync.Mutex
 	clock := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
 	computed := 0
@@ -248,7 +254,7 @@ func TestMetricsKPICache(t *testing.T) {
 	// A failure keeps the last values, is counted, and the next scrape
 	// tries again (the scrapes wait for the computations again).
 	c.mu.Lock()
-	c.wait = time.Minute
+	c.wait = time.Hour
 	c.mu.Unlock()
 	set(func() { fail = errors.New("database down"); clock = clock.Add(time.Minute) })
 	mfs, _ := ts.scrape(t)
@@ -300,5 +306,73 @@ func TestMetricsListener(t *testing.T) {
 	}
 	if _, err := http.Get(murl + "/metrics"); err == nil {
 		t.Error("the metrics listener still serves after the stop")
+	}
+}
+
+// TestDashboardKPICache: the dashboard's KPIs (storeKPIs, which read all
+// of key_changes) come from a kpiCache as /metrics' do: page loads in a
+// row compute them once, an AWS event recorded by this replica has the
+// next load compute them again, and the page shows the new key.
+func TestDashboardKPICache(t *testing.T) {
+	ts := startEventsServer(t, "")
+	c := ts.srv.metrics.dashKPIs
+	var mu sync.Mutex
+	computed := 0
+	compute := c.compute
+	c.mu.Lock()
+	c.wait = time.Hour // the test is about the count, not the bound
+	c.compute = func(ctx context.Context, now time.Time) (KPISnapshot, error) {
+		mu.Lock()
+		computed++
+		mu.Unlock()
+		return compute(ctx, now)
+	}
+	c.mu.Unlock()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return computed }
+	for range 3 {
+		if _, page := getPage(t, ts.url+"/dashboard", ""); !strings.Contains(page, "none in any account") {
+			t.Fatalf("the page lacks the KPIs:\n%s", page)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Errorf("3 page loads computed the KPIs %d times, want 1", n)
+	}
+	body := envelope("dc-1", "aws.iam", createCredential("ACCADC01", "BedrockAPIKey-dc01", "2026-12-07T10:00:00Z", "", ""))
+	if code, msg := ts.postEvent(t, DefaultEventsHeader, evSecret, body); code != http.StatusOK {
+		t.Fatalf("event: %d %s", code, msg)
+	}
+	if _, page := getPage(t, ts.url+"/dashboard", ""); !strings.Contains(page, "ACCADC01") || count() != 2 {
+		t.Errorf("after an event: %d computations, want 2, and the page shows the new key (%v)", count(), strings.Contains(page, "ACCADC01"))
+	}
+}
+
+// TestKPICacheEndsWithRun: a KPI computation still running when Run stops
+// is cancelled (its context is tied to Run's lifetime), not left to run
+// its 30 s timeout against a store being closed.
+func TestKPICacheEndsWithRun(t *testing.T) {
+	ts := startEventsServer(t, "")
+	c := ts.srv.metrics.kpis
+	started, ended := make(chan struct{}), make(chan error, 1)
+	c.mu.Lock()
+	c.wait = 10 * time.Millisecond
+	c.compute = func(ctx context.Context, now time.Time) (kpi.Report, error) {
+		close(started)
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return kpi.Report{}, ctx.Err()
+	}
+	c.mu.Unlock()
+	ts.scrape(t)
+	<-started
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the computation ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the KPI computation still runs 5 s after Run stopped")
 	}
 }

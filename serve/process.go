@@ -64,12 +64,15 @@ type target struct {
 	installation int64
 	refs         []string
 	wants        []string
-	deleteRef    string
-	scan         bool
-	plan         func(has func(id string) bool, others []string) scope
-	head         string
-	pr           int
-	attrs        []any
+	// maybe are commits plan may ask has about (a push's before), checked
+	// with the wants in one git process.
+	maybe     []string
+	deleteRef string
+	scan      bool
+	plan      func(has func(id string) bool, others []string) scope
+	head      string
+	pr        int
+	attrs     []any
 }
 
 // scope is what `detect git` scans: --range rng, or --branch branch, with
@@ -173,6 +176,9 @@ func pushTarget(body []byte) (target, error) {
 		return tg, nil
 	}
 	tg.scan, tg.refs, tg.wants = true, []string{ev.Ref}, []string{ev.After}
+	if ev.Before != "" && !zeroSHA.MatchString(ev.Before) {
+		tg.maybe = []string{ev.Before}
+	}
 	tg.plan = func(has func(string) bool, others []string) scope {
 		return pushScope(ev, has, others)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -55,13 +56,14 @@ func pushScope(ev pushEvent, has func(id string) bool, others []string) scope {
 func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (string, scope, error) {
 	var dir string
 	var err error
+	var known map[string]bool // the fetch's check of wants and maybe (nil: none)
 	before := int64(0)
 	if p.Fetcher == nil {
 		dir, err = cachedRepo(p.RepoCache, tg.repo)
 	} else {
 		if dir, err = repoDir(p.RepoCache, tg.repo); err == nil {
 			before = packBytes(dir)
-			dir, err = p.Fetcher.Fetch(ctx, tg.repo, tg.installation, tg.refs, tg.wants)
+			dir, known, err = p.Fetcher.fetchChecked(ctx, tg.repo, tg.installation, tg.refs, tg.wants, tg.maybe)
 		}
 	}
 	if err != nil {
@@ -70,18 +72,35 @@ func (p Processor) prepare(ctx context.Context, d store.Delivery, tg target) (st
 	if !tg.scan {
 		return dir, scope{}, deleteRef(ctx, dir, tg.deleteRef)
 	}
-	has := func(id string) bool { return hasCommit(ctx, dir, id) }
+	// One git process checks the commits needed and those the plan may
+	// ask about, the fetch's unless it fetched a commit by id after it; an
+	// id outside them is checked on its own.
+	if known == nil {
+		if known, err = commitsIn(ctx, dir, append(append([]string(nil), tg.wants...), tg.maybe...)); err != nil {
+			return "", scope{}, err
+		}
+	}
+	has := func(id string) bool {
+		if in, asked := known[id]; asked {
+			return in
+		}
+		return hasCommit(ctx, dir, id)
+	}
 	var sc scope
 	for _, w := range tg.wants {
 		if !has(w) {
 			return "", sc, fmt.Errorf("commit %s of %s: not in the cache", w, tg.repo)
 		}
 	}
-	others, err := otherRefs(ctx, dir, tg.refs[0])
-	if err != nil {
-		return "", sc, err
+	// The other refs are listed only for a plan that excludes them (a
+	// branch, not a range): a push onto a known branch runs no for-each-ref.
+	if sc = tg.plan(has, nil); sc.rng == "" {
+		others, err := otherRefs(ctx, dir, tg.refs[0])
+		if err != nil {
+			return "", sc, err
+		}
+		sc = tg.plan(has, others)
 	}
-	sc = tg.plan(has, others)
 	return dir, p.bounded(ctx, d, dir, sc, packBytes(dir)-before), nil
 }
 
@@ -116,23 +135,42 @@ func (p Processor) bounded(ctx context.Context, d store.Delivery, dir string, sc
 	return scope{branch: head, own: sc.own}
 }
 
-// packBytes is the size of the objects of the repository at dir (0 when
-// it is not there yet).
+// packBytes is the size of the objects of the repository at dir: its
+// loose objects and its packs with their indexes (0 when it is not there
+// yet), read from the files rather than from git count-objects, a process
+// of its own. Only the difference across a fetch matters (MaxPushBytes).
 func packBytes(dir string) int64 {
-	out, err := runGit(context.Background(), dir, nil, "count-objects", "-v")
+	objects := filepath.Join(dir, "objects")
+	ents, err := os.ReadDir(objects)
 	if err != nil {
 		return 0
 	}
 	var total int64
-	for _, line := range strings.Split(out, "\n") {
-		k, v, _ := strings.Cut(line, ": ")
-		if k == "size" || k == "size-pack" {
-			var kib int64
-			fmt.Sscan(v, &kib)
-			total += kib << 10
+	add := func(sub string, keep func(name string) bool) {
+		files, _ := os.ReadDir(filepath.Join(objects, sub))
+		for _, f := range files {
+			if info, err := f.Info(); err == nil && info.Mode().IsRegular() && keep(f.Name()) {
+				total += info.Size()
+			}
 		}
 	}
+	for _, e := range ents {
+		if n := e.Name(); e.IsDir() && len(n) == 2 && isHex(n) {
+			add(n, func(string) bool { return true }) // loose objects
+		}
+	}
+	add("pack", func(name string) bool { return strings.HasSuffix(name, ".pack") || strings.HasSuffix(name, ".idx") })
 	return total
+}
+
+// isHex reports whether s is lower-case hexadecimal.
+func isHex(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // scanTarget brings tg into the cache and scans it with the engine, the

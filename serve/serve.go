@@ -207,7 +207,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	dcfg := s.cfg.Dashboard
 	if dcfg.KPIs == nil && len(s.cfg.EventsSecret) > 0 {
-		dcfg.KPIs = storeKPIs{s.st} // the inventory is fed by POST /events/aws
+		dcfg.KPIs = cachedKPIs{s.metrics.dashKPIs} // storeKPIs: the inventory is fed by POST /events/aws
 	}
 	dash := newDashboard(s.st, dcfg, s.cfg.DBTimeout, s.log)
 	mux.Handle("GET /{$}", dash)
@@ -261,6 +261,9 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 // those still running, so that the next start takes them at once. It
 // returns nil after a clean stop.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase() // after the HTTP servers' shutdown: the KPI computations end with Run
+	s.metrics.setBase(base)
 	srv := s.httpServer(s.Handler())
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()

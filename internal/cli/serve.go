@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bks-dev/bks/awsops/audit"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
@@ -103,7 +104,13 @@ the built-in AWS emulator and GitHub fake.`,
 		Annotations:                map[string]string{runsAlone: "true"},
 		SuggestionsMinimumDistance: 2,
 	}
-	fs := cmd.Flags()
+	opts.register(cmd.Flags())
+	cmd.AddCommand(newCmdServeImportState(f), newCmdServeEventBridge(f))
+	return cmd
+}
+
+// register defines bks serve's flags on fs.
+func (opts *serveOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve GET /metrics on this address only (e.g. 127.0.0.1:9464), not on --listen: the metrics name accounts and count their live keys")
 	fs.StringVar(&opts.DB, "db", "", "SQLite database file (default $XDG_STATE_HOME/bks/serve.db, else ~/.local/state/bks/), or a postgres://USER@HOST/DB URL for replicas sharing one queue")
@@ -117,8 +124,6 @@ the built-in AWS emulator and GitHub fake.`,
 	fs.StringVar(&opts.DashboardTokenFile, "dashboard-token-file", "", "serve the dashboard (GET /dashboard) to any client that sends this file's token as Authorization: Bearer (default: to loopback clients only, without a token)")
 	fs.BoolVar(&opts.Demo, "demo", false, "run the service locally against the built-in AWS emulator and GitHub fake, push a key through a signed webhook, show its revocation and the dashboard, and serve until Ctrl-C (needs git)")
 	opts.Pipeline.register(fs)
-	cmd.AddCommand(newCmdServeImportState(f), newCmdServeEventBridge(f))
-	return cmd
 }
 
 func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error {
@@ -169,24 +174,13 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 	if err != nil {
 		return err
 	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Listen)
+	ln, metricsAt, closeListeners, err := serveListen(ctx, opts, &cfg)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
-	metricsAt := fmt.Sprintf("http://%s/metrics", ln.Addr())
-	if opts.MetricsAddr != "" {
-		mln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("serve: --metrics-addr: %w", err)
-		}
-		defer mln.Close() // Run's stop closes it too
-		cfg.MetricsListener = mln
-		metricsAt = fmt.Sprintf("http://%s/metrics", mln.Addr())
-	}
+	defer closeListeners() // Run's stop closes them too
 	srv, err := serve.New(st, cfg)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	log.Info("database", "dialect", st.Dialect(), "path", store.Redact(dbPath))
@@ -199,6 +193,27 @@ func serveRun(ctx context.Context, f *cmdutil.Factory, opts *serveOptions) error
 		return fmt.Errorf("serve: %w", cmdutil.ErrStopped)
 	}
 	return errors.New("serve: stopped without being asked to")
+}
+
+// serveListen listens on --listen and, with --metrics-addr, on a metrics
+// address of its own (cfg.MetricsListener: /metrics is served there only).
+// It returns the service's listener, where /metrics is served, and what
+// closes both.
+func serveListen(ctx context.Context, opts *serveOptions, cfg *serve.Config) (net.Listener, string, func(), error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Listen)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("serve: %w", err)
+	}
+	if opts.MetricsAddr == "" {
+		return ln, fmt.Sprintf("http://%s/metrics", ln.Addr()), func() { ln.Close() }, nil
+	}
+	mln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return nil, "", nil, fmt.Errorf("serve: --metrics-addr: %w", err)
+	}
+	cfg.MetricsListener = mln
+	return ln, fmt.Sprintf("http://%s/metrics", mln.Addr()), func() { ln.Close(); mln.Close() }, nil
 }
 
 func newCmdServeImportState(f *cmdutil.Factory) *cobra.Command {

@@ -16,7 +16,8 @@ import (
 // CPU goes to. bks runs git from PATH; the profile puts first on its PATH
 // a bash script named git that runs the real git, then writes the
 // subcommand and bash's `times` (the CPU of the children it waited for:
-// that git and the processes it ran) to a file of its own. The shim's own
+// that git and the processes it ran) to a file of its own, under a dotted
+// name renamed when complete, so that a take never reads half a record. The shim's own
 // bash costs CPU too (counted as bks's children, not in the table), so a
 // profiled run's totals are a little higher than an unprofiled one's.
 const gitShim = `#!/bin/bash
@@ -32,7 +33,8 @@ for a in "$@"; do
 	*) sub=$a; break ;;
 	esac
 done
-{ echo "$sub"; times; } >"$BKS_BENCH_GIT_LOG/$$-$EPOCHREALTIME"
+rec=$$-$EPOCHREALTIME
+{ echo "$sub"; times; } >"$BKS_BENCH_GIT_LOG/.$rec.tmp" && mv "$BKS_BENCH_GIT_LOG/.$rec.tmp" "$BKS_BENCH_GIT_LOG/$rec"
 exit $rc
 `
 
@@ -72,7 +74,11 @@ type gitCost struct {
 	cpu  time.Duration
 }
 
-// take reads the records written since the last take, and removes them.
+// noSubcommand names the runs without a subcommand (git --version).
+const noSubcommand = "(none)"
+
+// take reads the records written since the last take, and removes them; a
+// record still being written (dotted name) stays for the next take.
 func (p *gitProfile) take() (map[string]gitCost, error) {
 	ents, err := os.ReadDir(p.logs)
 	if err != nil {
@@ -80,22 +86,33 @@ func (p *gitProfile) take() (map[string]gitCost, error) {
 	}
 	out := map[string]gitCost{}
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
 		path := filepath.Join(p.logs, e.Name())
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		os.Remove(path) //nolint:errcheck // read: a second take would count it again only if it stayed
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		// The subcommand (empty for git --version), then times' two
+		// lines: the shell's, the children's user and system times.
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 		if len(lines) != 3 {
-			continue // a shim still writing, or killed
+			return nil, fmt.Errorf("git profile: record %s is not a subcommand and times' two lines: %q", e.Name(), b)
 		}
-		c := out[lines[0]]
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+		sub := lines[0]
+		if sub == "" {
+			sub = noSubcommand
+		}
+		c := out[sub]
 		c.runs++
-		for _, f := range strings.Fields(lines[2]) { // the children's user and system times
+		for _, f := range strings.Fields(lines[2]) {
 			c.cpu += bashTime(f)
 		}
-		out[lines[0]] = c
+		out[sub] = c
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package servebench
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,12 +33,30 @@ func TestGitProfileShim(t *testing.T) {
 	if _, err := run("-C", dir+"/repo", "rev-parse", "--verify", "no-such-ref"); err == nil {
 		t.Error("a failing git exits 0 through the shim")
 	}
+	if out, err := run("--version"); err != nil || !strings.HasPrefix(out, "git version") {
+		t.Fatalf("git --version through the shim: %q %v", out, err)
+	}
+	// A record the shim is still writing is not taken (nor lost): it
+	// counts at the take after it is complete.
+	partial := filepath.Join(prof.logs, ".1-2.tmp")
+	if err := os.WriteFile(partial, []byte("fetch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	costs, err := prof.take()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if costs["init"].runs != 1 || costs["rev-parse"].runs != 2 || len(costs) != 2 {
-		t.Errorf("profile %+v, want init once and rev-parse twice", costs)
+	if costs["init"].runs != 1 || costs["rev-parse"].runs != 2 || costs[noSubcommand].runs != 1 || len(costs) != 3 {
+		t.Errorf("profile %+v, want init once, rev-parse twice and %s (git --version) once", costs, noSubcommand)
+	}
+	if err := os.WriteFile(partial, []byte("fetch\n0m0.001s 0m0.002s\n0m0.010s 0m0.020s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(partial, filepath.Join(prof.logs, "1-2")); err != nil {
+		t.Fatal(err)
+	}
+	if later, err := prof.take(); err != nil || later["fetch"].runs != 1 || later["fetch"].cpu != 30*time.Millisecond || len(later) != 1 {
+		t.Errorf("the record completed after a take: %+v %v, want fetch once, 30 ms", later, err)
 	}
 	if again, _ := prof.take(); len(again) != 0 {
 		t.Errorf("a second take counts again: %+v", again)

@@ -78,16 +78,16 @@ func Run(o Options, out io.Writer) error {
 		before := b.cpu()
 		r := runLatency(b, f, f.sets["latency"], o.Rate, o.Wait)
 		writeLatency(out, o, r)
-		writeCPU(out, "latency phase", b.cpu().sub(before), r.statuses[http.StatusAccepted])
-		profile("latency phase", r.statuses[http.StatusAccepted])
-	}
-	if o.Burst > 0 {
+		// A job's work after its revocation (the commit status, gits
+		// still running) is the phase's too: read the CPU once the queue
+		// is drained, and the burst then starts from an empty queue.
 		if _, err := drain(st, o.Wait); err != nil {
 			return err
 		}
-		if prof != nil {
-			prof.take() //nolint:errcheck // the gits of the latency phase's stragglers: not the burst's
-		}
+		writeCPU(out, "latency phase, to the drain", b.cpu().sub(before), r.statuses[http.StatusAccepted])
+		profile("latency phase, to the drain", r.statuses[http.StatusAccepted])
+	}
+	if o.Burst > 0 {
 		before := b.cpu()
 		r := runBurst(b, f, st, f.sets["burst"], o.Window, o.Wait)
 		writeBurst(out, o, r)

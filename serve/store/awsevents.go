@@ -23,11 +23,18 @@ func (a *awsStatements) statements() []*string {
 		&a.insertChange, &a.keyHistory, &a.dailyCalls}
 }
 
+// longTermKeySQL is the condition on a key_inventory row of a long-term
+// key: a Bedrock API key or a BedrockAPIKey-* user's access key. Its
+// columns are key_inventory's only, unqualified, so that it reads the same
+// in a join with key_changes (sqliteKeyHistory).
+const longTermKeySQL = `(kind = 'access_key' OR service_name = 'bedrock.amazonaws.com')`
+
 // liveKey is the condition of a live long-term key in key_inventory (arg:
-// now): active, a Bedrock API key or a BedrockAPIKey-* user's access key,
-// not expired. The KPI's count and the dashboard's list share it.
+// now): active, a long-term key, not expired. The KPI's count and the
+// dashboard's list share it; keyHistory.liveAt applies the same active and
+// unexpired test to a key's past status.
 const liveKey = `status = 'active'
-				AND (kind = 'access_key' OR service_name = 'bedrock.amazonaws.com')
+				AND ` + longTermKeySQL + `
 				AND (expires_at = 0 OR expires_at > ?)`
 
 var sqliteAWS = awsStatements{

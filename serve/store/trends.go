@@ -23,7 +23,7 @@ const (
 	// same time and rank the first recorded last, so that it wins as it
 	// does in key_inventory.
 	sqliteKeyHistory = `SELECT c.account_id, c.credential_id, c.changed_at, c.status,
-			CASE WHEN k.kind = 'access_key' OR k.service_name = 'bedrock.amazonaws.com' THEN 1 ELSE 0 END,
+			CASE WHEN ` + longTermKeySQL + ` THEN 1 ELSE 0 END,
 			COALESCE(k.expires_at, 0)
 		FROM key_changes c LEFT JOIN key_inventory k
 			ON k.account_id = c.account_id AND k.credential_id = c.credential_id
@@ -47,9 +47,11 @@ type keyHistory struct {
 	changes []keyChange
 }
 
-// liveAt reports whether the key was live at t (ms): its latest change at
-// or before t left it active, no deletion came at or before t (deleted is
-// final, as in key_inventory), and it had not expired.
+// liveAt reports whether the key was live at t (ms): liveKey's condition
+// at a past time. It is a long-term key (counted: longTermKeySQL), its
+// latest change at or before t left it active, no deletion came at or
+// before t (deleted is final, as in key_inventory), and it had not expired
+// (expires_at = 0 or after t).
 func (k *keyHistory) liveAt(t int64) bool {
 	status := ""
 	for _, c := range k.changes {
