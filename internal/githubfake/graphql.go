@@ -106,7 +106,10 @@ func gqlError(w http.ResponseWriter, data any, errs ...map[string]any) {
 // x-ratelimit-remaining header will be 0" until x-ratelimit-reset (the
 // error's type is RATE_LIMITED); past a secondary limit the status is 200
 // or 403 with a message saying so, and a retry-after header. Kinds "429"
-// and "500" answer as on REST.
+// and "500" answer as on REST. Kinds "null-data" and "empty" are answers
+// no GraphQL server should give but a client must survive (a broken
+// proxy, a truncated deployment): 200 with {"data":null} and no errors,
+// and 200 with {}.
 func writeGraphQLLimit(w http.ResponseWriter, f *Fault) {
 	d := max(f.RetryAfter, time.Second)
 	secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
@@ -123,6 +126,10 @@ func writeGraphQLLimit(w http.ResponseWriter, f *Fault) {
 	case "secondary":
 		w.Header().Set("Retry-After", secs)
 		writeJSON(w, http.StatusForbidden, map[string]string{"message": secondary, "documentation_url": doc})
+	case "null-data":
+		writeJSON(w, http.StatusOK, map[string]any{"data": nil})
+	case "empty":
+		writeJSON(w, http.StatusOK, map[string]any{})
 	default:
 		writeFault(w, f)
 	}

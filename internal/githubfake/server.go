@@ -83,7 +83,8 @@ type Fault struct {
 	// "primary" (403 with X-RateLimit-Remaining: 0), "429", or "500".
 	// On the GraphQL endpoint (GraphQL set) "primary" is GitHub's 200
 	// with a RATE_LIMITED error, and "secondary-200" a 200 whose error
-	// says a secondary limit was hit (graphql.go).
+	// says a secondary limit was hit, "null-data" and "empty" a 200
+	// with {"data":null} or {} and no errors (graphql.go).
 	Kind string
 	// GraphQL makes the fault fire on the GraphQL endpoint (POST
 	// /api/graphql) only, PathContains ignored; the REST faults never

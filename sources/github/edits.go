@@ -176,8 +176,11 @@ func graphQLLimited(errs []gqlError) error {
 	return nil
 }
 
+// errNoData is a GraphQL answer with neither data nor errors.
+var errNoData = errors.New("GraphQL answer without data")
+
 type editsAnswer struct {
-	Data struct {
+	Data *struct {
 		Node *editNode `json:"node"`
 	} `json:"data"`
 	Errors []gqlError `json:"errors"`
@@ -213,6 +216,9 @@ func textEdits(ctx context.Context, c *gh.Client, lim *limiter, nodeID string, p
 		if err != nil {
 			return fmt.Errorf("edit history (page %d): %w", page, err)
 		}
+		if ans.Data == nil {
+			return fmt.Errorf("edit history (page %d): %w", page, errNoData)
+		}
 		if ans.Data.Node == nil || ans.Data.Node.UserContentEdits == nil {
 			return errors.New("edit history: no such text")
 		}
@@ -234,10 +240,14 @@ func batchEdits(ctx context.Context, c *gh.Client, lim *limiter, ids []string, f
 	if err := graphQL(ctx, c, lim, editsBatchQuery, map[string]any{"ids": ids, "first": first}, &ans, &ans.Errors); err != nil {
 		return nil, nil, fmt.Errorf("edit histories: %w", err)
 	}
-	if ans.Data == nil || len(ans.Data.Nodes) != len(ids) {
-		if len(ans.Errors) > 0 {
-			return nil, nil, fmt.Errorf("edit histories: %w", gqlErrors(ans.Errors))
-		}
+	switch {
+	case (ans.Data == nil || len(ans.Data.Nodes) != len(ids)) && len(ans.Errors) > 0:
+		return nil, nil, fmt.Errorf("edit histories: %w", gqlErrors(ans.Errors))
+	case ans.Data == nil:
+		// {"data":null} or {} with no errors: no GraphQL server should
+		// answer so, but a proxy may.
+		return nil, nil, errNoData
+	case len(ans.Data.Nodes) != len(ids):
 		return nil, nil, fmt.Errorf("edit histories: %d answers for %d texts", len(ans.Data.Nodes), len(ids))
 	}
 	// An error names its node by path ["nodes", i].

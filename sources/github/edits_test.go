@@ -263,3 +263,37 @@ func TestEditHistoryBatchFallsBack(t *testing.T) {
 		t.Errorf("fired %d, %d GraphQL requests, findings %v, errors %v", srv.Fired(f), srv.Count("graphql"), res.found(), res.errors)
 	}
 }
+
+// TestEditHistoryNoData: a GraphQL answer with neither data nor errors
+// (200 {"data":null} or {}) is a failed query, not a crash. A batch
+// answered so is read again one text at a time (both keys found); when
+// the one-text queries are answered so too, each history is reported
+// failed by its text's link and the sweep goes on. It failed before: the
+// batch's answer panicked (nil pointer dereference in batchEdits).
+func TestEditHistoryNoData(t *testing.T) {
+	for _, kind := range []string{"null-data", "empty"} {
+		for _, times := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s-%d", kind, times), func(t *testing.T) {
+				srv, run := editsFixture(t)
+				f := &githubfake.Fault{GraphQL: true, Kind: kind, Times: times}
+				srv.AddFault(f)
+				res := run(nil)
+				if srv.Fired(f) != times || srv.Count("graphql") != 3 {
+					t.Errorf("fired %d, %d GraphQL requests (want %d, 3)", srv.Fired(f), srv.Count("graphql"), times)
+				}
+				if times == 1 {
+					if len(res.findings) != 2 || len(res.errors) != 0 {
+						t.Errorf("findings %v, errors %v", res.found(), res.errors)
+					}
+					return
+				}
+				base := "acme/app (edit history of " + srv.HTMLURL("acme", "app")
+				if len(res.findings) != 0 || len(res.errors) != 2 ||
+					!strings.Contains(res.errors[base+"/issues/1)"], "without data") ||
+					!strings.Contains(res.errors[base+"/issues/1#issuecomment-701)"], "without data") {
+					t.Errorf("findings %v, errors %v", res.found(), res.errors)
+				}
+			})
+		}
+	}
+}
