@@ -156,6 +156,16 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 			since, _ = time.Parse(time.RFC3339, rs.Head)
 		}
 	}
+	// A failure (a listing's, a history's) is reported and keeps the
+	// repository's state unrecorded: the next incremental run lists
+	// those texts again.
+	failed := false
+	fail := func(what string, err error) {
+		failed = true
+		if c.opts.OnError != nil {
+			c.opts.OnError(r.FullName+" ("+what+")", err)
+		}
+	}
 	// Edited texts wait in pending, their histories read a batch at a
 	// time.
 	var pending []text
@@ -171,14 +181,13 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 		}
 		if c.opts.Edits && t.edited && t.nodeID != "" {
 			if pending = append(pending, t); len(pending) == batch {
-				err := c.emitEditsBatch(ctx, r, pending, emit)
+				err := c.emitEditsBatch(ctx, pending, emit, fail)
 				pending = pending[:0]
 				return err
 			}
 		}
 		return nil
 	}
-	failed := false
 	for _, tl := range textLists {
 		err := tl.list(ctx, c, r, since, emit)
 		var ye *yieldError
@@ -188,16 +197,13 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil:
-			failed = true
-			if c.opts.OnError != nil {
-				c.opts.OnError(r.FullName+" ("+tl.what+")", err)
-			}
+			fail(tl.what, err)
 		}
 	}
 	if len(pending) > 0 {
 		// Only the consumer's error or ctx's comes back: a history that
 		// cannot be read is reported.
-		if err := c.emitEditsBatch(ctx, r, pending, emit); err != nil {
+		if err := c.emitEditsBatch(ctx, pending, emit, fail); err != nil {
 			if ye := (*yieldError)(nil); errors.As(err, &ye) {
 				return ye.err
 			}
@@ -217,8 +223,9 @@ func (c *Comments) repo(ctx context.Context, r Repo, split sources.Chunker, yiel
 // query fails as a whole for another reason than a rate limit (a server
 // error, an answer it cannot use), each history is read on its own, so
 // that one text's failure is reported by its link and never drops the
-// others'; a rate limit that outlasted every retry reports each text.
-func (c *Comments) emitEditsBatch(ctx context.Context, r Repo, ts []text, emit func(text) error) error {
+// others'; a rate limit that outlasted every retry reports each text
+// (through fail).
+func (c *Comments) emitEditsBatch(ctx context.Context, ts []text, emit func(text) error, fail func(what string, err error)) error {
 	ids := make([]string, len(ts))
 	for i, t := range ts {
 		ids[i] = t.nodeID
@@ -242,7 +249,7 @@ func (c *Comments) emitEditsBatch(ctx context.Context, r Repo, ts []text, emit f
 			// reported, not retried on its own.
 			terr = err
 		}
-		if err := c.emitEdits(ctx, r, t, conn, terr, emit); err != nil {
+		if err := c.emitEdits(ctx, t, conn, terr, emit, fail); err != nil {
 			return err
 		}
 	}
@@ -254,8 +261,9 @@ func (c *Comments) emitEditsBatch(ctx context.Context, r Repo, ts []text, emit f
 // first (read by a batch) and the pages after it, or, without first, the
 // whole history. A version equal to the text as it is now is left out
 // (scanned already). A history that cannot be read (ferr: the batch said
-// why) is reported, named by t's link, and the scan goes on.
-func (c *Comments) emitEdits(ctx context.Context, r Repo, t text, first *editsConn, ferr error, emit func(text) error) error {
+// why) is reported through fail, named by t's link, and the scan goes
+// on.
+func (c *Comments) emitEdits(ctx context.Context, t text, first *editsConn, ferr error, emit func(text) error, fail func(what string, err error)) error {
 	each := func(e edit) error {
 		if e.diff == t.body {
 			return nil
@@ -277,9 +285,7 @@ func (c *Comments) emitEdits(ctx context.Context, r Repo, t text, first *editsCo
 	if err == nil || errors.As(err, &ye) || ctx.Err() != nil {
 		return err
 	}
-	if c.opts.OnError != nil {
-		c.opts.OnError(r.FullName+" (edit history of "+t.htmlURL+")", err)
-	}
+	fail("edit history of "+t.htmlURL, err)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -295,5 +296,41 @@ func TestEditHistoryNoData(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEditHistoryGivenUpNotRecorded: a history given up (a batch refused
+// by a rate limit through every retry) leaves the repository's
+// incremental state unrecorded, so the next run lists those texts again
+// and reads their histories: both keys found then, and the state
+// recorded. It failed before: the state was recorded after the failed
+// run, and the second run, listing only texts updated since, found
+// nothing.
+func TestEditHistoryGivenUpNotRecorded(t *testing.T) {
+	srv, run := editsFixture(t)
+	path := filepath.Join(t.TempDir(), "state.json")
+	f := &githubfake.Fault{GraphQL: true, Kind: "secondary-200", Times: maxLimitRetries + 1}
+	srv.AddFault(f)
+	withState := func(o *CommentsOptions) {
+		st, err := OpenState(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.State = st
+		o.sleep = func(ctx context.Context, d time.Duration) error { return nil }
+	}
+	res := run(withState)
+	if srv.Fired(f) != maxLimitRetries+1 || len(res.findings) != 0 || len(res.errors) != 2 {
+		t.Fatalf("first run: fired %d, findings %v, errors %v", srv.Fired(f), res.found(), res.errors)
+	}
+	if st, err := OpenState(path); err != nil || st.Len() != 0 {
+		t.Errorf("state after a given-up history: %v entries (err %v), want none", st.Len(), err)
+	}
+	res = run(withState)
+	if len(res.findings) != 2 || len(res.errors) != 0 {
+		t.Errorf("second run: findings %v, errors %v, want both keys", res.found(), res.errors)
+	}
+	if st, err := OpenState(path); err != nil || st.Len() != 1 {
+		t.Errorf("state after a complete run: %v entries (err %v), want 1", st.Len(), err)
 	}
 }
