@@ -166,7 +166,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if fault != nil {
-		writeGraphQLLimit(w, fault)
+		writeGraphQLLimit(headerWriter{w, fault.Header}, fault)
 		return
 	}
 	var req struct {

@@ -93,8 +93,27 @@ type Fault struct {
 	// RetryAfter for secondary limits and the reset delay of primary ones;
 	// 1s when 0.
 	RetryAfter time.Duration
+	// Header replaces headers of the fault's answer with values no
+	// GitHub sends (an X-RateLimit-Reset years ahead, a Retry-After
+	// past what nanoseconds in an int64 hold), for testing a client's
+	// bounds.
+	Header map[string]string
 
 	seen, fired int
+}
+
+// headerWriter sets a fault's Header just before the status goes out,
+// over the headers the fault's kind set.
+type headerWriter struct {
+	http.ResponseWriter
+	h map[string]string
+}
+
+func (w headerWriter) WriteHeader(code int) {
+	for k, v := range w.h {
+		w.Header().Set(k, v)
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // Server is the fake. Create it with New; its fields may be changed
@@ -304,7 +323,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 		s.mu.Lock()
 		s.counts["limited"]++
 		s.mu.Unlock()
-		writeFault(w, fault)
+		writeFault(headerWriter{w, fault.Header}, fault)
 		return
 	}
 	seg := strings.Split(strings.Trim(p, "/"), "/")

@@ -6,7 +6,8 @@
 // the default branches with GitHub code search and fetches each matched file.
 //
 // Rate limits are honoured: a request refused by the primary or a secondary
-// limit waits (saying until when) and is retried. A repository that cannot
+// limit waits (saying until when) and is retried; an answer asking for a
+// wait longer than maxLimitWait is reported instead. A repository that cannot
 // be cloned or scanned is reported through the error handler and never
 // stops the sweep.
 package github
@@ -101,6 +102,22 @@ const (
 	limitBuffer      = time.Second
 )
 
+// maxLimitWait is the longest wait bks sits out for a rate limit:
+// GitHub's primary limits reset within the hour they count and its
+// secondary limits ask for a minute or so; 5 minutes over the hour allow
+// for clock skew. An answer asking for longer (an X-RateLimit-Reset years
+// ahead, a Retry-After past what a time.Duration holds: a broken or
+// hostile server) is reported, not waited out: maxLimitRetries such
+// waits would park the sweep for days.
+const maxLimitWait = time.Hour + 5*time.Minute
+
+// waitTooLongError is a rate limit's wait longer than maxLimitWait.
+type waitTooLongError struct{ secs int64 }
+
+func (e *waitTooLongError) Error() string {
+	return fmt.Sprintf("GitHub asks to wait %d s, more than bks waits (%s)", e.secs, maxLimitWait)
+}
+
 // call runs fn until it succeeds, fails for a reason other than a rate
 // limit or a transient server error, or ctx is done. what names the
 // request in messages.
@@ -114,8 +131,10 @@ func (l *limiter) call(ctx context.Context, what string, fn func() (*gh.Response
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		wait, kind := l.rateLimitWait(err, resp, limits)
+		wait, kind, werr := l.rateLimitWait(err, resp, limits)
 		switch {
+		case werr != nil:
+			return fmt.Errorf("%w (%v)", err, werr)
 		case kind != "" && limits < maxLimitRetries:
 			limits++
 			l.announce(kind, what, wait)
@@ -133,7 +152,7 @@ func (l *limiter) call(ctx context.Context, what string, fn func() (*gh.Response
 
 // isRateLimit says whether err is a rate limit's refusal.
 func (l *limiter) isRateLimit(err error) bool {
-	_, kind := l.rateLimitWait(err, nil, 0)
+	_, kind, _ := l.rateLimitWait(err, nil, 0)
 	return kind != ""
 }
 
@@ -142,79 +161,118 @@ func isServerError(resp *gh.Response) bool {
 }
 
 // rateLimitWait says how long to wait before retrying after err, and which
-// limit refused the request ("" when none did). n is how many limit waits
-// this request has already had.
-func (l *limiter) rateLimitWait(err error, resp *gh.Response, n int) (time.Duration, string) {
+// limit refused the request ("" when none did); werr when the wait asked
+// for is longer than bks waits. n is how many limit waits this request
+// has already had. Every wait comes from limitWait.
+func (l *limiter) rateLimitWait(err error, resp *gh.Response, n int) (wait time.Duration, kind string, werr error) {
 	now := l.now()
 	var rl *gh.RateLimitError
 	if errors.As(err, &rl) {
-		reset := rl.Rate.Reset.Time
-		if reset.IsZero() {
-			return secondaryDefault, "primary"
+		// go-github refuses a request itself, with no headers, until
+		// a reset it saw: its parsed reset then.
+		h := header(rl.Response)
+		reset := h.Get("X-RateLimit-Reset")
+		if reset == "" && !rl.Rate.Reset.Time.IsZero() {
+			reset = strconv.FormatInt(rl.Rate.Reset.Unix(), 10)
 		}
-		return max(reset.Sub(now), 0) + limitBuffer, "primary"
+		wait, werr = limitWait(h.Get("Retry-After"), reset, now, n)
+		return wait, "primary", werr
 	}
 	var gl *graphQLLimitError
 	if errors.As(err, &gl) {
-		return graphQLLimitWait(gl, resp, now, n)
+		// A 200 refused by a rate limit (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit).
+		kind = "primary"
+		if gl.secondary {
+			kind = "secondary"
+		}
+		var h http.Header
+		if resp != nil {
+			h = header(resp.Response)
+		}
+		wait, werr = limitWait(h.Get("Retry-After"), spentReset(h), now, n)
+		return wait, kind, werr
 	}
 	var abuse *gh.AbuseRateLimitError
 	if errors.As(err, &abuse) {
-		d := secondaryDefault
-		if abuse.RetryAfter != nil && *abuse.RetryAfter > 0 {
-			d = *abuse.RetryAfter
+		h := header(abuse.Response)
+		ra, reset := h.Get("Retry-After"), spentReset(h)
+		if ra == "" && reset == "" && abuse.RetryAfter != nil && *abuse.RetryAfter > 0 {
+			// go-github's own refusal until a Retry-After it saw.
+			secs := *abuse.RetryAfter / time.Second
+			if *abuse.RetryAfter%time.Second != 0 {
+				secs++
+			}
+			ra = strconv.FormatInt(int64(secs), 10)
 		}
-		return backoff(d, n), "secondary"
+		wait, werr = limitWait(ra, reset, now, n)
+		return wait, "secondary", werr
 	}
 	// 429 Too Many Requests, which go-github v62 does not classify.
 	var er *gh.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusTooManyRequests {
-		d := secondaryDefault
-		if s := er.Response.Header.Get("Retry-After"); s != "" {
-			if secs, perr := strconv.Atoi(s); perr == nil && secs >= 0 {
-				d = time.Duration(secs) * time.Second
-			}
-		} else if s := er.Response.Header.Get("X-RateLimit-Reset"); s != "" {
-			if epoch, perr := strconv.ParseInt(s, 10, 64); perr == nil {
-				d = max(time.Unix(epoch, 0).Sub(now), 0) + limitBuffer
-			}
-		}
-		return backoff(d, n), "secondary"
+		h := er.Response.Header
+		wait, werr = limitWait(h.Get("Retry-After"), spentReset(h), now, n)
+		return wait, "secondary", werr
 	}
-	return 0, ""
+	return 0, "", nil
 }
 
-// graphQLLimitWait is the wait GitHub asks for after a GraphQL answer
-// refused by a rate limit with a 200: a retry-after header says how long;
-// else x-ratelimit-remaining 0 says until x-ratelimit-reset; else a
-// secondary limit waits a minute, doubling at each retry
-// (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit).
-func graphQLLimitWait(gl *graphQLLimitError, resp *gh.Response, now time.Time, n int) (time.Duration, string) {
-	kind := "primary"
-	if gl.secondary {
-		kind = "secondary"
+func header(r *http.Response) http.Header {
+	if r == nil {
+		return nil
 	}
-	if resp == nil || resp.Response == nil {
-		return backoff(secondaryDefault, n), kind
+	return r.Header
+}
+
+// spentReset is X-RateLimit-Reset when X-RateLimit-Remaining is 0: past
+// a secondary limit, "if the x-ratelimit-remaining header is 0, you
+// should not retry your request until after the time specified by the
+// x-ratelimit-reset header"
+// (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately).
+func spentReset(h http.Header) string {
+	if h.Get("X-RateLimit-Remaining") != "0" {
+		return ""
 	}
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-			return backoff(time.Duration(secs)*time.Second, n), kind
+	return h.Get("X-RateLimit-Reset")
+}
+
+// limitWait is the wait before retrying a request refused by a rate
+// limit, from its answer's headers: retryAfter (Retry-After, seconds;
+// doubled for each of the request's n earlier waits, backoff) when it is
+// a number >= 0; else until reset (X-RateLimit-Reset, seconds since the
+// epoch; "" when it does not apply) and limitBuffer; else a minute
+// doubled n times. A wait asked for over maxLimitWait is an error:
+// header values are compared in seconds before any multiplication, so
+// none overflows a time.Duration.
+func limitWait(retryAfter, reset string, now time.Time, n int) (time.Duration, error) {
+	const maxSecs = int64(maxLimitWait / time.Second)
+	if secs, err := strconv.ParseInt(retryAfter, 10, 64); err == nil && secs >= 0 {
+		if secs > maxSecs {
+			return 0, &waitTooLongError{secs}
 		}
+		return backoff(time.Duration(secs)*time.Second, n), nil
 	}
-	if resp.Header.Get("X-RateLimit-Remaining") == "0" && !resp.Rate.Reset.Time.IsZero() {
-		return max(resp.Rate.Reset.Time.Sub(now), 0) + limitBuffer, kind
+	if epoch, err := strconv.ParseInt(reset, 10, 64); err == nil {
+		nowSecs := now.Unix()
+		if epoch <= nowSecs {
+			return limitBuffer, nil
+		}
+		if epoch-nowSecs > maxSecs { // no overflow: epoch > nowSecs
+			return 0, &waitTooLongError{epoch - nowSecs}
+		}
+		return max(time.Unix(epoch, 0).Sub(now), 0) + limitBuffer, nil
 	}
-	return backoff(secondaryDefault, n), kind
+	return backoff(secondaryDefault, n), nil
 }
 
 // backoff doubles d for each earlier wait of the same request, up to an
-// hour.
+// hour, never below d.
 func backoff(d time.Duration, n int) time.Duration {
+	w := d
 	for range min(n, 6) {
-		d *= 2
+		w *= 2
 	}
-	return min(d, time.Hour)
+	return max(min(w, time.Hour), d)
 }
 
 // announce logs a wait, once for all the workers that hit the same limit.

@@ -334,3 +334,53 @@ func TestEditHistoryGivenUpNotRecorded(t *testing.T) {
 		t.Errorf("state after a complete run: %v entries (err %v), want 1", st.Len(), err)
 	}
 }
+
+// TestRateLimitWaitTooLong: an answer asking for a wait longer than bks
+// waits (an X-RateLimit-Reset in the year 5138, a Retry-After of 10^14
+// seconds, past what time.Duration holds), on the GraphQL and the REST
+// path, is not waited out: the request is reported at once, saying so,
+// and the sweep goes on (none retried). It failed before: the far reset was waited
+// (waits of 10^11 s, 12 times) and the huge Retry-After overflowed into
+// waits that were negative or wrapped, retried back to back.
+func TestRateLimitWaitTooLong(t *testing.T) {
+	const farReset, hugeSecs = "99999999999", "100000000000000"
+	for _, tc := range []struct {
+		name string
+		f    githubfake.Fault
+	}{
+		{"graphql-primary", githubfake.Fault{GraphQL: true, Kind: "primary", Header: map[string]string{"X-RateLimit-Reset": farReset}}},
+		{"graphql-secondary-200", githubfake.Fault{GraphQL: true, Kind: "secondary-200", Header: map[string]string{"Retry-After": hugeSecs}}},
+		{"graphql-429", githubfake.Fault{GraphQL: true, Kind: "429", Header: map[string]string{"Retry-After": hugeSecs}}},
+		{"rest-primary", githubfake.Fault{PathContains: "/acme/app/issues", Kind: "primary", Header: map[string]string{"X-RateLimit-Reset": farReset}}},
+		{"rest-secondary", githubfake.Fault{PathContains: "/acme/app/issues", Kind: "secondary", Header: map[string]string{"Retry-After": hugeSecs}}},
+		{"rest-429", githubfake.Fault{PathContains: "/acme/app/issues", Kind: "429", Header: map[string]string{"Retry-After": hugeSecs}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, run := editsFixture(t)
+			f := tc.f
+			f.Times = maxLimitRetries + 1
+			srv.AddFault(&f)
+			var mu sync.Mutex
+			var waits []time.Duration
+			res := run(func(o *CommentsOptions) {
+				o.sleep = func(ctx context.Context, d time.Duration) error {
+					mu.Lock()
+					waits = append(waits, d)
+					mu.Unlock()
+					return nil
+				}
+			})
+			// Each request refused once, none retried: go-github then
+			// refuses further ones itself for a primary or a 403
+			// secondary limit; a 429 reaches the fake again.
+			if len(waits) != 0 || srv.Fired(&f) < 1 || srv.Fired(&f) > len(res.errors) {
+				t.Errorf("waits %v, fired %d, errors %v", waits, srv.Fired(&f), res.errors)
+			}
+			for what, e := range res.errors {
+				if !strings.Contains(e, "more than bks waits") {
+					t.Errorf("%s: %s, want the wait refused", what, e)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,9 +202,60 @@ func TestRateLimitWait(t *testing.T) {
 	l := newLimiter(nil, nil)
 	l.now = func() time.Time { return now }
 	for _, tc := range cases {
-		d, kind := l.rateLimitWait(tc.err, nil, tc.n)
-		if d != tc.want || kind != tc.kind {
-			t.Errorf("%s: wait %s %q, want %s %q", tc.name, d, kind, tc.want, tc.kind)
+		d, kind, werr := l.rateLimitWait(tc.err, nil, tc.n)
+		if d != tc.want || kind != tc.kind || werr != nil {
+			t.Errorf("%s: wait %s %q %v, want %s %q", tc.name, d, kind, werr, tc.want, tc.kind)
+		}
+	}
+}
+
+// TestLimitWait: the wait computed from a rate-limited answer's headers
+// stays within [0, maxLimitWait], whatever they hold: a wait asked for
+// over the cap (a reset years ahead, a Retry-After past what a
+// time.Duration holds) is refused, never wrapped or waited out; a
+// negative or garbage value falls back to the next header, then to the
+// minute's default, doubled for each earlier wait.
+func TestLimitWait(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	epoch := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	cases := []struct {
+		name, retryAfter, reset string
+		n                       int
+		want                    time.Duration
+		tooLong                 bool
+	}{
+		{"retry-after", "7", "", 0, 7 * time.Second, false},
+		{"retry-after doubled", "7", "", 2, 28 * time.Second, false},
+		{"retry-after first over reset", "7", epoch(time.Hour), 0, 7 * time.Second, false},
+		{"retry-after at cap", "3900", "", 0, maxLimitWait, false},
+		{"retry-after at cap again", "3900", "", 3, maxLimitWait, false},
+		{"retry-after over cap", "3901", "", 0, 0, true},
+		{"retry-after huge", "100000000000000", "", 0, 0, true},
+		{"retry-after max int64", "9223372036854775807", "", 0, 0, true},
+		{"retry-after negative", "-5", "", 0, time.Minute, false},
+		{"retry-after negative, reset", "-5", epoch(90 * time.Second), 0, 91 * time.Second, false},
+		{"retry-after garbage", "soon\x1b[2J", "", 1, 2 * time.Minute, false},
+		{"retry-after overflowing int64", "99999999999999999999", "", 0, time.Minute, false},
+		{"reset", "", epoch(90 * time.Second), 0, 91 * time.Second, false},
+		{"reset not doubled", "", epoch(90 * time.Second), 3, 91 * time.Second, false},
+		{"reset past", "", epoch(-time.Hour), 0, time.Second, false},
+		{"reset far past", "", "-9223372036854775808", 0, time.Second, false},
+		{"reset within cap", "", epoch(time.Hour), 0, time.Hour + time.Second, false},
+		{"reset over cap", "", epoch(maxLimitWait + time.Second), 0, 0, true},
+		{"reset years ahead", "", "99999999999", 0, 0, true},
+		{"reset max int64", "", "9223372036854775807", 0, 0, true},
+		{"reset garbage", "", "tomorrow", 0, time.Minute, false},
+		{"neither", "", "", 0, time.Minute, false},
+		{"neither, capped at the hour", "", "", 10, time.Hour, false},
+	}
+	for _, tc := range cases {
+		d, err := limitWait(tc.retryAfter, tc.reset, now, tc.n)
+		var tl *waitTooLongError
+		if d != tc.want || errors.As(err, &tl) != tc.tooLong || (err != nil) != tc.tooLong {
+			t.Errorf("%s: wait %s, err %v; want %s, too long %v", tc.name, d, err, tc.want, tc.tooLong)
+		}
+		if d < 0 || d > maxLimitWait {
+			t.Errorf("%s: wait %s out of [0, %s]", tc.name, d, maxLimitWait)
 		}
 	}
 }
