@@ -133,3 +133,36 @@ func TestGraphQLRateLimitFaults(t *testing.T) {
 		t.Errorf("then served: %d %s", resp.StatusCode, body)
 	}
 }
+
+// Faults "null-data" and "empty" answer 200 with {"data":null} or {} and
+// no errors; a fault's Header replaces the headers its kind set.
+func TestGraphQLOddFaults(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Token = "t0ken"
+	s.Add(&Repo{Owner: "o", Name: "r", Issues: []*Issue{{Number: 1, Edits: []Edit{{Diff: "a"}}}}})
+	s.AddFault(&Fault{GraphQL: true, Kind: "null-data"})
+	s.AddFault(&Fault{GraphQL: true, Kind: "empty"})
+	s.AddFault(&Fault{GraphQL: true, Kind: "secondary-200", Header: map[string]string{"Retry-After": "100000000000000"}})
+	body, _ := json.Marshal(map[string]any{"query": EditsQuery, "variables": map[string]any{"id": issueNodeID("o/r", 1), "first": 1}})
+	for _, want := range []string{`{"data":null}`, `{}`, `"errors"`, `"userContentEdits"`} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/graphql", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer t0ken")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := strings.TrimSpace(string(b))
+		if resp.StatusCode != http.StatusOK || !strings.Contains(got, want) || (want[0] == '{' && got != want) {
+			t.Errorf("%d %s, want %s", resp.StatusCode, got, want)
+		}
+		if want == `"errors"` && resp.Header.Get("Retry-After") != "100000000000000" {
+			t.Errorf("Retry-After %q, want the fault's Header", resp.Header.Get("Retry-After"))
+		}
+	}
+}
