@@ -353,8 +353,27 @@ func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *lo
 			out = &o
 		}
 		c.Origin = out
-		return sw.yield(c)
+		return sw.yieldChunk(c)
 	})
+}
+
+// yieldChunk calls yield (every chunk of a sweep goes through it), unless
+// a call failed already: with a pool, several goroutines scan files, and
+// once yield failed (the consumer gave up) none may call it again, not
+// even for the files handed off before (the pool runs on the sweep's
+// ctx, which a failure does not cancel).
+func (sw *sweep) yieldChunk(c sources.Chunk) error {
+	if sw.pool == nil {
+		return sw.yield(c)
+	}
+	if err := sw.pool.failed(); err != nil {
+		return err
+	}
+	err := sw.yield(c)
+	if err != nil {
+		sw.pool.fail(err)
+	}
+	return err
 }
 
 // unbounded are limits no layer reaches.
