@@ -235,7 +235,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return ch, nil
+			return ch, sw.drain(ctx, item, lr)
 		}
 		if err != nil {
 			sw.onError(item, readError(err))
@@ -263,6 +263,23 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 			return ch, nil // reported by the file that hit it (a read error of its own)
 		}
 	}
+}
+
+// drain reads lr, a layer's stream at its tar's end, to its own end,
+// bounded by the same limits, and reports the error that ends it: what
+// follows the end-of-archive blocks (tar's padding to its record size,
+// or anything) may be cut by a limit, fail to decompress, or end a
+// registry layer's stream with its blob unverified (*UnverifiedError).
+// Its only error is ctx's.
+func (sw *sweep) drain(ctx context.Context, item string, lr *layerReader) error {
+	_, err := io.Copy(io.Discard, &ctxReader{ctx: ctx, r: lr})
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		sw.onError(item, readError(err))
+	}
+	return nil
 }
 
 // maxSeenPaths bounds the paths sweep.seen holds (some 100 bytes each).
