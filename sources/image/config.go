@@ -43,7 +43,7 @@ func configItems(cfg *v1.ConfigFile) [][2]string {
 func (sw *sweep) config(name string, cfg *v1.ConfigFile) error {
 	for _, it := range configItems(cfg) {
 		origin := &location.Location{Path: it[0], Kind: KindConfig, Repo: name}
-		if err := sw.split.Split(strings.NewReader(it[1]), origin, nil, sw.yield); err != nil {
+		if err := sw.split.Split(strings.NewReader(it[1]), origin, nil, sw.yieldChunk); err != nil {
 			return err
 		}
 	}

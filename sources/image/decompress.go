@@ -94,7 +94,9 @@ var zstdOptions = []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecode
 
 // DigestError says a layer's blob does not match the digest (or the
 // size) its manifest names: a registry or a proxy in between served other
-// bytes. Nothing read from such a layer is scanned.
+// bytes. Only a registry's blobs are checked (readChecked), each read to
+// its end before any of it is scanned: nothing read from such a layer is
+// scanned. Other errors reading a blob are read errors.
 type DigestError struct{ Err error }
 
 func (e *DigestError) Error() string {
@@ -118,7 +120,7 @@ func (e *UnverifiedError) Error() string {
 // its own end, where go-containerregistry checks the digest of a
 // registry's blob (a decompressor stops at the end of its data, which
 // need not be the blob's): a mismatch is a *DigestError instead of
-// io.EOF.
+// io.EOF, another error reading the rest is returned as it is.
 type layerStream struct {
 	r, blob  io.Reader
 	rc       io.Closer
@@ -131,7 +133,10 @@ func (s *layerStream) Read(p []byte) (int, error) {
 	if err == io.EOF && !s.done && s.blob != nil {
 		s.done = true
 		if _, derr := io.Copy(io.Discard, s.blob); derr != nil {
-			return n, &DigestError{derr}
+			if isVerifyError(derr) {
+				return n, &DigestError{derr}
+			}
+			return n, derr // a read error: the rest could not be read, nothing was checked
 		}
 	}
 	if err != nil && err != io.EOF && isVerifyError(err) {

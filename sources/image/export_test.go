@@ -16,3 +16,10 @@ func SetHandoffMax(n int64) (restore func()) {
 	handoffMax = n
 	return func() { handoffMax = old }
 }
+
+// OnFail has f called once a sweep records the error that stops it (a
+// failing yield), until the returned function is called.
+func OnFail(f func()) (restore func()) {
+	failHook = f
+	return func() { failHook = nil }
+}

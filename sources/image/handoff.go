@@ -41,7 +41,7 @@ type scanPool struct {
 	wg   sync.WaitGroup
 
 	mu  sync.Mutex
-	err error // the first error of a scan (ctx's or yield's): the sweep stops
+	err error // the first error of a scan (ctx's or yield's), in the pool or not: the sweep stops
 }
 
 // fileJob is one file of a layer to scan: data, its path p in the image,
@@ -74,16 +74,29 @@ func (sp *scanPool) work(ctx context.Context) {
 		if sp.failed() == nil {
 			in := j.in
 			if err := sp.sw.file(ctx, bytes.NewReader(j.data), j.item, j.p, j.base, &in); err != nil {
-				sp.mu.Lock()
-				if sp.err == nil {
-					sp.err = err
-				}
-				sp.mu.Unlock()
+				sp.fail(err)
 			}
 		}
 		sp.free <- j.buf
 	}
 }
+
+// fail records err, a scan's error (ctx's or yield's), as the one that
+// stops the sweep, unless there is one already.
+func (sp *scanPool) fail(err error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.err == nil {
+		sp.err = err
+		if failHook != nil {
+			failHook()
+		}
+	}
+}
+
+// failHook, when set (tests), is called once the sweep's stopping error is
+// recorded.
+var failHook func()
 
 // failed is the error that stops the sweep, once a scan failed.
 func (sp *scanPool) failed() error {

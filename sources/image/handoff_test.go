@@ -77,3 +77,72 @@ func TestHandedOffFiles(t *testing.T) {
 		t.Errorf("Chunks: %v, want the yield's error", err)
 	}
 }
+
+// TestFailedYieldNotCalledAgain: once a yield failed, the sweep stops
+// calling it, also for the files the pool holds at that moment. The
+// layer's first two files are small (handed to the pool), the third is
+// larger than what is handed off (scanned by the layer's reader): the
+// reader's first call waits until the pool's first calls are in yield,
+// fails, and these wait until the sweep recorded the failure (image.OnFail: waiting for the failing call
+// alone, a call let through between its return and the recording would
+// count, and on a loaded machine that took 7 calls once), then each file
+// held has chunks left. Before the fix only the reader's side stopped:
+// the pool went on yielding the rest of its files.
+func TestFailedYieldNotCalledAgain(t *testing.T) {
+	defer image.SetHandoffMax(64 << 10)()
+	img, _ := appendLayer(t, empty.Image, "COPY",
+		testregistry.File{Name: "srv/a.txt", Data: testkeys.SourceText(32<<10, 1)},
+		testregistry.File{Name: "srv/b.txt", Data: testkeys.SourceText(32<<10, 2)},
+		testregistry.File{Name: "srv/c.txt", Data: testkeys.SourceText(100<<10, 3)})
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err == nil {
+		err = lp.AppendImage(img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stop := errors.New("stop")
+	failed := make(chan struct{}) // closed once the sweep recorded the failure
+	defer image.OnFail(func() { close(failed) })()
+	held := make(chan struct{}, 2) // a pool's call is waiting
+	var calls, after atomic.Int64  // calls of c.txt; calls begun once the failure was recorded
+	err = image.New(image.Options{Tarballs: []string{dir}, Workers: 4}).Chunks(ctx, sources.Chunker{Size: 4 << 10, Overlap: 64}, func(c sources.Chunk) error {
+		select {
+		case <-failed:
+			after.Add(1)
+			return nil
+		default:
+		}
+		switch {
+		case strings.HasSuffix(c.Origin.Path, "/c.txt"):
+			if calls.Add(1) == 1 {
+				for range 2 { // both files of the pool are being yielded
+					select {
+					case <-held:
+					case <-ctx.Done():
+						t.Error("the pool's files were never yielded")
+					}
+				}
+			}
+			return stop
+		case !strings.HasSuffix(c.Origin.Path, "/a.txt") && !strings.HasSuffix(c.Origin.Path, "/b.txt"):
+			return nil // the image's config, scanned first
+		}
+		held <- struct{}{}
+		select { // a pool's call, begun before the failure: it waits for it
+		case <-failed:
+		case <-ctx.Done():
+			t.Error("no failure recorded")
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("Chunks: %v, want the yield's error", err)
+	}
+	if n := after.Load() + calls.Load() - 1; n != 0 {
+		t.Errorf("yield called %d times after it failed", n)
+	}
+}

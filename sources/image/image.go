@@ -164,11 +164,6 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		seen:    map[v1.Hash]*seenLayer{},
 		g:       g,
 	}
-	if workers > 1 { // see Workers
-		sw.tokens = make(chan struct{}, workers-1)
-		sw.pool = newScanPool(ctx, sw, workers) // not gctx: Wait cancels it before the pool is done
-	}
-	defer sw.cleanup()
 	if s.opts.Platform != "" {
 		p, err := v1.ParsePlatform(s.opts.Platform)
 		if err != nil {
@@ -176,6 +171,13 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		}
 		sw.platform = p
 	}
+	// The pool's goroutines end when it is closed, below: nothing returns
+	// between here and there.
+	if workers > 1 { // see Workers
+		sw.tokens = make(chan struct{}, workers-1)
+		sw.pool = newScanPool(ctx, sw, workers) // not gctx: Wait cancels it before the pool is done
+	}
+	defer sw.cleanup()
 	err := sw.list(gctx)
 	if werr := g.Wait(); werr != nil {
 		err = werr

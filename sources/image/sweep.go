@@ -235,7 +235,7 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return ch, nil
+			return ch, sw.drain(ctx, item, lr)
 		}
 		if err != nil {
 			sw.onError(item, readError(err))
@@ -263,6 +263,23 @@ func (sw *sweep) layer(ctx context.Context, name string, l v1.Layer, open func()
 			return ch, nil // reported by the file that hit it (a read error of its own)
 		}
 	}
+}
+
+// drain reads lr, a layer's stream at its tar's end, to its own end,
+// bounded by the same limits, and reports the error that ends it: what
+// follows the end-of-archive blocks (tar's padding to its record size,
+// or anything) may be cut by a limit, fail to decompress, or end a
+// registry layer's stream with its blob unverified (*UnverifiedError).
+// Its only error is ctx's.
+func (sw *sweep) drain(ctx context.Context, item string, lr *layerReader) error {
+	_, err := io.Copy(io.Discard, &ctxReader{ctx: ctx, r: lr})
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		sw.onError(item, readError(err))
+	}
+	return nil
 }
 
 // maxSeenPaths bounds the paths sweep.seen holds (some 100 bytes each).
@@ -353,8 +370,27 @@ func (sw *sweep) file(ctx context.Context, r io.Reader, item, p string, base *lo
 			out = &o
 		}
 		c.Origin = out
-		return sw.yield(c)
+		return sw.yieldChunk(c)
 	})
+}
+
+// yieldChunk calls yield (every chunk of a sweep goes through it), unless
+// a call failed already: with a pool, several goroutines scan files, and
+// once yield failed (the consumer gave up) none may call it again, not
+// even for the files handed off before (the pool runs on the sweep's
+// ctx, which a failure does not cancel).
+func (sw *sweep) yieldChunk(c sources.Chunk) error {
+	if sw.pool == nil {
+		return sw.yield(c)
+	}
+	if err := sw.pool.failed(); err != nil {
+		return err
+	}
+	err := sw.yield(c)
+	if err != nil {
+		sw.pool.fail(err)
+	}
+	return err
 }
 
 // unbounded are limits no layer reaches.
