@@ -72,8 +72,21 @@ func (h *history) revListRoots() *bytes.Buffer {
 // the whole history (measured on a 203k-commit mirror: 9.3 s CPU and
 // 671 MB for rev-list alone, against 7.5 s for the whole scan), which is
 // `git fsck --connectivity-only`'s job.
+//
+// When nothing is loose (every commit packed, no ref naming a tree or a
+// blob), that rev-list would list nothing yet still walk every commit (on
+// git/git's 85k commits: 0.9-1.0 s CPU and 180 MB), so it is not run.
 func (h *history) revListMissing(ctx context.Context) ([]plumbing.Hash, error) {
-	cmd, stdout, stderr, err := h.startRevList(ctx, h.promisorRemote() == "")
+	unpacked := h.promisorRemote() == ""
+	if unpacked && len(h.loose) == 0 && h.store != nil {
+		if any, err := h.store.HasLoose(); err == nil && !any {
+			return nil, nil
+		}
+	}
+	if st := h.s.opts.Stats; st != nil {
+		st.MissingChecked = true // read after blobFirst waits for this goroutine
+	}
+	cmd, stdout, stderr, err := h.startRevList(ctx, unpacked)
 	if err != nil {
 		return nil, err
 	}
