@@ -264,7 +264,7 @@ func (h *history) attribute(ctx context.Context, want map[plumbing.Hash]bool, ad
 // with one of blobFirstWorkers git cat-file processes, checking it with the
 // Matcher. Any failure is errFallback (or the context's error).
 func (h *history) streamBlobs(ctx context.Context, bs *blobScan) error {
-	cmd, stdout, stderr, err := h.startRevList(ctx, false)
+	cmd, stdout, stderr, err := startGit(ctx, h.path, h.revListRoots(true), revListArgs(false)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errFallback, err)
 	}

@@ -136,6 +136,10 @@ type Stats struct {
 	// Streamed counts the blobs over the in-memory limit that were
 	// streamed through the chunker instead of held whole (large.go).
 	Streamed int
+	// MissingChecked: git rev-list looked for missing objects (a partial
+	// clone, or a store with loose objects or refs naming trees or blobs;
+	// missing.go).
+	MissingChecked bool
 	// Phases is where a blob-first scan's wall time went (timings.go).
 	Phases Phases
 }

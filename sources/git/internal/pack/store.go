@@ -287,6 +287,32 @@ func (s *Store) produce(ctx context.Context, send func(task) bool) error {
 	return nil
 }
 
+// HasLoose reports whether any of the store's object directories (its
+// own and its alternates') holds a loose object file.
+func (s *Store) HasLoose() (bool, error) {
+	for _, dir := range s.loose {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range ents {
+			if len(e.Name()) != 2 || !e.IsDir() || !isHex(e.Name()) {
+				continue
+			}
+			files, err := os.ReadDir(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return false, err
+			}
+			for _, f := range files {
+				if len(f.Name()) == 38 && isHex(f.Name()) {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
