@@ -253,6 +253,39 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 // blob trees: loose objects are the newest, where a fresh leak is, so a
 // scan that finds one learns it early (and starts attributing it).
 func (s *Store) produce(ctx context.Context, send func(task) bool) error {
+	stopped := false
+	err := s.eachLoose(func(path string) bool {
+		stopped = !send(task{loose: path})
+		return !stopped
+	})
+	if err != nil || stopped {
+		return err
+	}
+	for _, p := range s.packs {
+		for _, r := range p.roots {
+			if !send(task{pack: p, root: r}) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// HasLoose reports whether any of the store's object directories (its
+// own and its alternates') holds a loose object file.
+func (s *Store) HasLoose() (bool, error) {
+	found := false
+	err := s.eachLoose(func(string) bool {
+		found = true
+		return false
+	})
+	return found, err
+}
+
+// eachLoose calls fn with the path of every loose object file of every
+// object directory (objects/xx/ followed by 38 hex digits), until fn
+// returns false. produce, HasLoose and looseFiles all walk them this way.
+func (s *Store) eachLoose(fn func(path string) bool) error {
 	for _, dir := range s.loose {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -268,49 +301,13 @@ func (s *Store) produce(ctx context.Context, send func(task) bool) error {
 				return err
 			}
 			for _, f := range files {
-				if len(f.Name()) != 38 || !isHex(f.Name()) {
-					continue
-				}
-				if !send(task{loose: filepath.Join(sub, f.Name())}) {
+				if len(f.Name()) == 38 && isHex(f.Name()) && !fn(filepath.Join(sub, f.Name())) {
 					return nil
 				}
 			}
 		}
 	}
-	for _, p := range s.packs {
-		for _, r := range p.roots {
-			if !send(task{pack: p, root: r}) {
-				return nil
-			}
-		}
-	}
 	return nil
-}
-
-// HasLoose reports whether any of the store's object directories (its
-// own and its alternates') holds a loose object file.
-func (s *Store) HasLoose() (bool, error) {
-	for _, dir := range s.loose {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range ents {
-			if len(e.Name()) != 2 || !e.IsDir() || !isHex(e.Name()) {
-				continue
-			}
-			files, err := os.ReadDir(filepath.Join(dir, e.Name()))
-			if err != nil {
-				return false, err
-			}
-			for _, f := range files {
-				if len(f.Name()) == 38 && isHex(f.Name()) {
-					return true, nil
-				}
-			}
-		}
-	}
-	return false, nil
 }
 
 func isHex(s string) bool {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -127,28 +126,11 @@ func (s *Store) Trees(ctx context.Context, workers int, visit TreeVisitor) (int,
 // looseFiles lists the loose object files of every object directory.
 func (s *Store) looseFiles() ([]string, error) {
 	var out []string
-	for _, dir := range s.loose {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range ents {
-			if len(e.Name()) != 2 || !e.IsDir() || !isHex(e.Name()) {
-				continue
-			}
-			sub := filepath.Join(dir, e.Name())
-			files, err := os.ReadDir(sub)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range files {
-				if len(f.Name()) == 38 && isHex(f.Name()) {
-					out = append(out, filepath.Join(sub, f.Name()))
-				}
-			}
-		}
-	}
-	return out, nil
+	err := s.eachLoose(func(path string) bool {
+		out = append(out, path)
+		return true
+	})
+	return out, err
 }
 
 // treeWorker holds one goroutine's buffers.
