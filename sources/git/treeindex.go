@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -48,24 +47,8 @@ type treeScan struct {
 	want    map[plumbing.Hash]int32 // wanted blob -> index
 	n       int                     // tree numbers
 	filter  [1 << 16 / 64]uint64    // the wanted ids' first two bytes
-	shards  [internShards]internShard
+	tab     *internTable            // the tree ids (intern.go)
 	workers []treeScanWorker
-}
-
-// internShards: the tree ids are interned in shards by their first byte,
-// each with its own lock, so that the workers of the pass seldom wait for
-// one another. An interned id is its index in its shard times
-// internShards plus the shard. Interning is about an eighth of the pass on
-// git/git (380,000 trees, a million subtree entries added or dropped),
-// mostly cache misses: keying the maps by 8 bytes of the id instead of 20
-// made no difference that could be measured.
-const internShards = 256
-
-type internShard struct {
-	mu      sync.Mutex
-	m       map[plumbing.Hash]int32
-	ids     []plumbing.Hash // by index
-	present []bool          // by index: a tree the store holds
 }
 
 // treeScanWorker is what one goroutine of the pass recorded, in the order
@@ -75,6 +58,8 @@ type treeScanWorker struct {
 	chg, wch    []int32
 	wscratch    []int32
 	added, gone []plumbing.Hash // scratch
+	pend        []pendingID     // to intern (flush)
+	touch       uint64          // what flush read (kept: see internTable.touch)
 	kept        [][2]int32      // scratch: the base's entries t copied whole
 	levels      []treeLevel     // what is known of the tree last visited at each depth
 	flat        []int32         // scratch for flatten
@@ -137,18 +122,31 @@ func (ws *treeScanWorker) start(lv *treeLevel, j int32) int32 {
 	return ws.end(lv, j-1)
 }
 
-// above returns the first entry of lv that ends after q (lv.n if none).
-func (ws *treeScanWorker) above(lv *treeLevel, q int32) int32 {
+// above returns the first entry of lv that ends after q (lv.n if none),
+// and where the entry before it ends (0 if none): where it starts.
+func (ws *treeScanWorker) above(lv *treeLevel, q int32) (int32, int32) {
 	s := sort.Search(len(lv.segs), func(i int) bool {
 		g := &lv.segs[i]
 		return ws.levels[g.src].own[g.hi-1]+g.shift > q
 	})
 	if s == len(lv.segs) {
-		return lv.n
+		if s == 0 {
+			return lv.n, 0
+		}
+		g := &lv.segs[s-1]
+		return lv.n, ws.levels[g.src].own[g.hi-1] + g.shift
 	}
 	g := &lv.segs[s]
 	own := ws.levels[g.src].own[g.lo:g.hi]
-	return g.first + int32(sort.Search(len(own), func(i int) bool { return own[i]+g.shift > q }))
+	i := sort.Search(len(own), func(i int) bool { return own[i]+g.shift > q })
+	switch {
+	case i > 0:
+		return g.first + int32(i), own[i-1] + g.shift
+	case s > 0:
+		g0 := &lv.segs[s-1]
+		return g.first, ws.levels[g0.src].own[g0.hi-1] + g0.shift
+	}
+	return g.first, 0
 }
 
 // parsed appends an entry of lv (at depth) parsed in place, ending at end.
@@ -181,55 +179,19 @@ func (lv *treeLevel) copied(base *treeLevel, k, k2, shift int32) {
 	}
 }
 
-// id interns tree id h: shard s must be locked.
-func (x *treeScan) id(s int, h plumbing.Hash) int32 {
-	sh := &x.shards[s]
-	i, ok := sh.m[h]
-	if !ok {
-		i = int32(len(sh.present))
-		sh.m[h] = i
-		sh.ids = append(sh.ids, h)
-		sh.present = append(sh.present, false)
-	}
-	return i*internShards + int32(s)
-}
-
-// intern returns the interned id of h, and marks it present if own.
+// intern returns the interned id of h, and marks it present if own; -1
+// when the table is full (then scanTrees fails: see internTable).
 func (x *treeScan) intern(h plumbing.Hash, own bool) int32 {
-	s := int(h[0])
-	sh := &x.shards[s]
-	sh.mu.Lock()
-	i := x.id(s, h)
-	if own {
-		sh.present[i/internShards] = true
-	}
-	sh.mu.Unlock()
-	return i
-}
-
-// ids returns how many interned ids there can be, and calls f, if not nil,
-// with each interned tree id.
-func (x *treeScan) ids(f func(h plumbing.Hash, i int32, present bool)) int {
-	n := 0
-	for s := range x.shards {
-		sh := &x.shards[s]
-		n = max(n, len(sh.present)*internShards)
-		if f != nil {
-			for i, h := range sh.ids {
-				f(h, int32(i)*internShards+int32(s), sh.present[i])
-			}
-		}
-	}
-	return n
+	return x.tab.intern(&h, own)
 }
 
 // scanTrees reads every tree object of the store once (treeScan.visit),
 // and checks that the store holds every tree a tree or an included commit
 // names. A tree the store lacks is errStoreMiss; a malformed tree too.
 func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*treeScan, error) {
-	// git/git has 4.5 trees per commit.
-	x := newTreeScan(want, runtime.GOMAXPROCS(0), 4*len(h.nodes))
-	n, err := h.store.Trees(ctx, len(x.workers), x.visit)
+	x := newTreeScan(want, runtime.GOMAXPROCS(0), 0)
+	begin := func(trees int) { x.tab = newInternTable(trees + 2) }
+	n, err := h.store.Trees(ctx, len(x.workers), begin, x.visit)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -237,14 +199,8 @@ func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*
 		return nil, fmt.Errorf("%w: %v", errStoreMiss, err)
 	}
 	x.n = n
-	var miss plumbing.Hash
-	x.ids(func(t plumbing.Hash, _ int32, present bool) {
-		if !present && t != emptyTree {
-			miss = t
-		}
-	})
-	if !miss.IsZero() {
-		return nil, fmt.Errorf("%w: tree %s", errStoreMiss, miss)
+	if err := x.ended(); err != nil {
+		return nil, err
 	}
 	for i := range h.nodes {
 		if t := h.nodes[i].tree; t != emptyTree {
@@ -256,13 +212,27 @@ func (h *history) scanTrees(ctx context.Context, want map[plumbing.Hash]bool) (*
 	return x, nil
 }
 
-// newTreeScan makes a pass for want with workers goroutines; trees is how
-// many tree ids it should expect to intern.
-func newTreeScan(want map[plumbing.Hash]bool, workers, trees int) *treeScan {
-	x := &treeScan{want: make(map[plumbing.Hash]int32, len(want)), workers: make([]treeScanWorker, workers)}
-	for s := range x.shards {
-		x.shards[s].m = make(map[plumbing.Hash]int32, trees/internShards)
+// ended interns what the workers have not yet, once the pass has visited
+// every tree, and checks that every tree a tree names was visited.
+func (x *treeScan) ended() error {
+	for w := range x.workers {
+		x.flush(&x.workers[w])
 	}
+	if miss, ok := x.tab.missing(); ok {
+		return fmt.Errorf("%w: tree %s", errStoreMiss, miss)
+	}
+	if x.tab.full.Load() {
+		// Not reached: see internTable.
+		return fmt.Errorf("%w: more trees named than the store holds", errStoreMiss)
+	}
+	return nil
+}
+
+// newTreeScan makes a pass for want with workers goroutines, over at most
+// trees tree objects.
+func newTreeScan(want map[plumbing.Hash]bool, workers, trees int) *treeScan {
+	x := &treeScan{want: make(map[plumbing.Hash]int32, len(want)), workers: make([]treeScanWorker, workers),
+		tab: newInternTable(trees + 2)}
 	for id := range want {
 		x.want[id] = int32(len(x.want))
 		k := int(id[0])<<8 | int(id[1])
@@ -273,9 +243,8 @@ func newTreeScan(want map[plumbing.Hash]bool, workers, trees int) *treeScan {
 
 // has says whether the pass read tree t.
 func (x *treeScan) has(t plumbing.Hash) bool {
-	sh := &x.shards[t[0]]
-	i, ok := sh.m[t]
-	return ok && sh.present[i]
+	_, present := x.tab.find(t)
+	return present
 }
 
 // holding returns which trees (by interned id: see holds) hold, at any
@@ -285,7 +254,7 @@ func (x *treeScan) has(t plumbing.Hash) bool {
 // more than the rest when remade for each few blobs attributed, on a
 // generated history with 40 keys.)
 func (x *treeScan) holding(active []bool) []bool {
-	holds := make([]bool, x.ids(nil)) // by interned id
+	holds := make([]bool, len(x.tab.slots)) // by interned id
 	cnt := make([]int32, x.n)
 	for grew := true; grew; {
 		grew = false
@@ -330,9 +299,8 @@ func (x *treeScan) holding(active []bool) []bool {
 
 // holds says whether tree t is one of holding's.
 func (x *treeScan) holds(holding []bool, t plumbing.Hash) bool {
-	sh := &x.shards[t[0]]
-	i, ok := sh.m[t]
-	return ok && holding[i*internShards+int32(t[0])]
+	i, _ := x.tab.find(t)
+	return i >= 0 && holding[i]
 }
 
 // visit records tree t: the entries it adds to its base's and those it
@@ -355,13 +323,13 @@ func (x *treeScan) visit(w int, t *pack.Tree) error {
 		if base != nil && ci < len(t.Copies) && t.Copies[ci].At <= p {
 			c := t.Copies[ci]
 			q, lim := int32(c.From+p-c.At), int32(c.From+c.Len)
-			k := ws.above(base, q)
-			if k < base.n && ws.start(base, k) == q {
-				if k2 := ws.above(base, lim); k2 > k {
+			k, at := ws.above(base, q)
+			if k < base.n && at == q {
+				if k2, end := ws.above(base, lim); k2 > k {
 					shift := int32(p) - q
 					lv.copied(base, k, k2, shift)
 					ws.kept = append(ws.kept, [2]int32{k, k2})
-					p = int(ws.end(base, k2-1) + shift)
+					p = int(end + shift)
 					continue
 				}
 			}
@@ -381,17 +349,49 @@ func (x *treeScan) visit(w int, t *pack.Tree) error {
 	if len(lv.segs) > maxSegs {
 		ws.flatten(lv, t.Depth)
 	}
-	r := treeRec{num: t.Num, base: t.BaseNum, own: x.intern(plumbing.Hash(t.ID), true),
-		add: int32(len(ws.added)), drop: int32(len(ws.gone)), wanted: int32(len(ws.wscratch))}
+	r := treeRec{num: t.Num, base: t.BaseNum, add: int32(len(ws.added)), drop: int32(len(ws.gone)),
+		wanted: int32(len(ws.wscratch))}
 	ws.wch = append(ws.wch, ws.wscratch...)
+	ws.pend = append(ws.pend, pendingID{plumbing.Hash(t.ID), -1 - int32(len(ws.recs))})
 	for _, s := range ws.added {
-		ws.chg = append(ws.chg, x.intern(s, false))
+		ws.pend = append(ws.pend, pendingID{s, int32(len(ws.chg))})
+		ws.chg = append(ws.chg, -1)
 	}
 	for _, s := range ws.gone {
-		ws.chg = append(ws.chg, x.intern(s, false))
+		ws.pend = append(ws.pend, pendingID{s, int32(len(ws.chg))})
+		ws.chg = append(ws.chg, -1)
 	}
 	ws.recs = append(ws.recs, r)
+	if len(ws.pend) >= internBatch {
+		x.flush(ws)
+	}
 	return nil
+}
+
+// pendingID is an id to intern: into ws.chg[at], or, if at < 0, as
+// ws.recs[-1-at].own.
+type pendingID struct {
+	id plumbing.Hash
+	at int32
+}
+
+// internBatch: the ids a worker records are interned in batches, their
+// slots read once first: the reads of one batch then miss the cache side
+// by side, not one after the other (nearly every read of the table is a
+// miss on git/git).
+const internBatch = 256
+
+// flush interns ws.pend.
+func (x *treeScan) flush(ws *treeScanWorker) {
+	ws.touch = x.tab.touch(ws.pend, ws.touch)
+	for _, p := range ws.pend {
+		if p.at < 0 {
+			ws.recs[-1-p.at].own = x.tab.intern(&p.id, true)
+		} else {
+			ws.chg[p.at] = x.tab.intern(&p.id, false)
+		}
+	}
+	ws.pend = ws.pend[:0]
 }
 
 // unkept records what the base's entries ws.kept does not copy once
@@ -402,10 +402,16 @@ func (x *treeScan) unkept(ws *treeScanWorker, base *treeLevel, data []byte) erro
 	slices.SortFunc(kept, func(a, b [2]int32) int { return cmp.Compare(a[0], b[0]) })
 	var upto int32 // entries before upto are copied
 	each := func(from, to, sign int32, subs *[]plumbing.Hash) error {
-		for j := from; j < to; j++ {
-			if _, err := x.entry(data, int(ws.start(base, j)), sign, &ws.wscratch, subs); err != nil {
+		if from >= to {
+			return nil
+		}
+		at := int(ws.start(base, from))
+		for range to - from { // each entry starts where the one before ends
+			end, err := x.entry(data, at, sign, &ws.wscratch, subs)
+			if err != nil {
 				return err
 			}
+			at = end
 		}
 		return nil
 	}

@@ -52,6 +52,7 @@ func testTreeScanVisit(t *testing.T) {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
 			ws := &x.workers[0]
+			x.flush(ws)
 			lv := &ws.levels[step]
 			var ends []int32
 			for j := range lv.n {

@@ -53,6 +53,7 @@ type packFile struct {
 	roots  []int32 // non-delta blobs
 	// treeRoots: non-delta trees
 	treeRoots []int32
+	trees     int // tree objects, deltas included
 }
 
 func openPack(idxPath, packPath string) (*packFile, error) {
@@ -291,6 +292,7 @@ func (p *packFile) scanHeaders() error {
 			continue
 		}
 		stack = append(stack[:0], int32(k))
+		from := reached
 		for len(stack) > 0 {
 			x := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
@@ -302,6 +304,7 @@ func (p *packFile) scanHeaders() error {
 			p.roots = append(p.roots, int32(k))
 		case objTree:
 			p.treeRoots = append(p.treeRoots, int32(k))
+			p.trees += reached - from
 		}
 	}
 	if reached != n {

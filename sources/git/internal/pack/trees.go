@@ -45,11 +45,13 @@ type Tree struct {
 type TreeVisitor func(worker int, t *Tree) error
 
 // Trees calls visit for every tree object in the store, with workers
-// goroutines, and returns how many it numbered.
-func (s *Store) Trees(ctx context.Context, workers int, visit TreeVisitor) (int, error) {
+// goroutines, and returns how many it numbered. It first calls begin, if
+// not nil, with how many calls of visit there can be at most (the packs'
+// tree objects and the loose objects).
+func (s *Store) Trees(ctx context.Context, workers int, begin func(trees int), visit TreeVisitor) (int, error) {
 	workers = max(workers, 1)
 	start := make([]int32, len(s.packs))
-	n := 0
+	n, trees := 0, 0
 	for i, p := range s.packs {
 		if err := p.scanHeaders(); err != nil {
 			return 0, err
@@ -59,10 +61,14 @@ func (s *Store) Trees(ctx context.Context, workers int, visit TreeVisitor) (int,
 		}
 		start[i] = int32(n)
 		n += p.n
+		trees += p.trees
 	}
 	loose, err := s.looseFiles()
 	if err != nil {
 		return 0, err
+	}
+	if begin != nil {
+		begin(trees + len(loose))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -1,0 +1,99 @@
+package git
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/bks-dev/bks/sources/git/internal/pack"
+)
+
+// Workers interning the same ids in different orders, some as their own,
+// get one interned id per id, and the ids marked present are those some
+// worker interned as its own. Ids that share their first 8 bytes (what
+// the table's tags hold) stay apart.
+func TestInternTableConcurrent(t *testing.T) {
+	ids := make([]plumbing.Hash, 3000)
+	for i := range ids {
+		ids[i][0], ids[i][1], ids[i][19] = byte(i>>8), byte(i), 7
+		if i%3 == 0 { // shares its first 8 bytes with ids[i-1]
+			ids[i] = ids[max(i-1, 0)]
+			ids[i][19] = 8
+		}
+	}
+	tab := newInternTable(len(ids))
+	const workers = 4
+	got := make([][]int32, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			got[w] = make([]int32, len(ids))
+			for _, i := range rand.New(rand.NewPCG(uint64(w), 1)).Perm(len(ids)) {
+				got[w][i] = tab.intern(&ids[i], i%workers == w && i%2 == 0)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int32]int{}
+	for i := range ids {
+		for w := range workers {
+			if got[w][i] != got[0][i] || got[w][i] < 0 {
+				t.Fatalf("id %d: worker %d got %d, worker 0 %d", i, w, got[w][i], got[0][i])
+			}
+		}
+		if j, ok := seen[got[0][i]]; ok {
+			t.Fatalf("ids %d and %d interned as one", j, i)
+		}
+		seen[got[0][i]] = i
+		k, present := tab.find(ids[i])
+		if k != got[0][i] || present != (i%2 == 0) {
+			t.Fatalf("id %d: find = %d, %v; interned %d", i, k, present, got[0][i])
+		}
+	}
+	if tab.full.Load() {
+		t.Fatal("full")
+	}
+}
+
+// Past its limit the table refuses new ids (and still finds the others),
+// and a pass that named more trees than the store holds names one the
+// store lacks: here one tree (the whole store) naming 2000 missing ones.
+func TestTreeScanMoreTreesNamedThanHeld(t *testing.T) {
+	x := newTreeScan(map[plumbing.Hash]bool{}, 1, 1)
+	limit := int(x.tab.limit)
+	var raw strings.Builder
+	subs := make([]plumbing.Hash, limit+500)
+	for i := range subs {
+		subs[i][0], subs[i][1], subs[i][2] = 9, byte(i>>8), byte(i)
+		fmt.Fprintf(&raw, "40000 d%05d\x00%s", i, subs[i][:])
+	}
+	root := pack.ID{1, 2, 3}
+	if err := x.visit(0, &pack.Tree{ID: root, BaseNum: -1, Data: []byte(raw.String())}); err != nil {
+		t.Fatal(err)
+	}
+	err := x.ended()
+	if !errors.Is(err, errStoreMiss) {
+		t.Fatalf("ended: %v, want errStoreMiss", err)
+	}
+	if !x.tab.full.Load() {
+		t.Fatal("the table took every id")
+	}
+	named := false
+	for _, s := range subs {
+		named = named || strings.Contains(err.Error(), s.String())
+	}
+	if !named {
+		t.Fatalf("ended: %v: names none of the missing trees", err)
+	}
+	if i, present := x.tab.find(plumbing.Hash(root)); i < 0 || !present {
+		t.Fatalf("root: %d, %v", i, present)
+	}
+	if i := x.tab.intern(&plumbing.Hash{0xee}, false); i != -1 {
+		t.Fatalf("intern past the limit: %d", i)
+	}
+}
