@@ -77,8 +77,10 @@ type treeLevel struct {
 }
 
 // endSeg is entries first.. of a tree: their ends are
-// levels[src].own[lo:hi], each plus shift.
-type endSeg struct{ src, lo, hi, shift, first int32 }
+// levels[src].own[lo:hi], each plus shift; last is the last of them (kept
+// here, the search of above reads only the segments, not the ends of
+// other depths: that was half of above).
+type endSeg struct{ src, lo, hi, shift, first, last int32 }
 
 // maxSegs: a tree whose ends take more segments has them written out
 // (flatten), or deep delta chains would pile up segments (each delta of a
@@ -95,7 +97,10 @@ func (ws *treeScanWorker) flatten(lv *treeLevel, depth int) {
 		}
 	}
 	ws.flat, lv.own = lv.own, flat
-	lv.segs = append(lv.segs[:0], endSeg{src: int32(depth), hi: lv.n})
+	lv.segs = lv.segs[:0]
+	if lv.n > 0 {
+		lv.segs = append(lv.segs, endSeg{src: int32(depth), hi: lv.n, last: flat[lv.n-1]})
+	}
 }
 
 func (ws *treeScanWorker) level(depth int) *treeLevel {
@@ -123,30 +128,31 @@ func (ws *treeScanWorker) start(lv *treeLevel, j int32) int32 {
 }
 
 // above returns the first entry of lv that ends after q (lv.n if none),
-// and where the entry before it ends (0 if none): where it starts.
-func (ws *treeScanWorker) above(lv *treeLevel, q int32) (int32, int32) {
-	s := sort.Search(len(lv.segs), func(i int) bool {
-		g := &lv.segs[i]
-		return ws.levels[g.src].own[g.hi-1]+g.shift > q
-	})
-	if s == len(lv.segs) {
-		if s == 0 {
-			return lv.n, 0
-		}
-		g := &lv.segs[s-1]
-		return lv.n, ws.levels[g.src].own[g.hi-1] + g.shift
+// where the entry before it ends (0 if none): where it starts, and the
+// segment it is in. Most copy ops copy from the base's start or to its
+// end: those two are answered without a search.
+func (ws *treeScanWorker) above(lv *treeLevel, q int32) (k, at int32, s int) {
+	segs := lv.segs
+	if len(segs) == 0 {
+		return 0, 0, 0
 	}
-	g := &lv.segs[s]
+	if last := segs[len(segs)-1].last; q >= last {
+		return lv.n, last, len(segs)
+	}
+	if g := &segs[0]; ws.levels[g.src].own[g.lo]+g.shift > q {
+		return 0, 0, 0
+	}
+	s = sort.Search(len(segs), func(i int) bool { return segs[i].last > q })
+	g := &segs[s]
 	own := ws.levels[g.src].own[g.lo:g.hi]
 	i := sort.Search(len(own), func(i int) bool { return own[i]+g.shift > q })
 	switch {
 	case i > 0:
-		return g.first + int32(i), own[i-1] + g.shift
+		return g.first + int32(i), own[i-1] + g.shift, s
 	case s > 0:
-		g0 := &lv.segs[s-1]
-		return g.first, ws.levels[g0.src].own[g0.hi-1] + g0.shift
+		return g.first, segs[s-1].last, s
 	}
-	return g.first, 0
+	return g.first, 0, s
 }
 
 // parsed appends an entry of lv (at depth) parsed in place, ending at end.
@@ -154,25 +160,29 @@ func (lv *treeLevel) parsed(depth int, end int32) {
 	lv.own = append(lv.own, end)
 	i := int32(len(lv.own))
 	if k := len(lv.segs) - 1; k >= 0 && lv.segs[k].src == int32(depth) && lv.segs[k].hi == i-1 && lv.segs[k].shift == 0 {
-		lv.segs[k].hi = i
+		lv.segs[k].hi, lv.segs[k].last = i, end
 	} else {
-		lv.segs = append(lv.segs, endSeg{src: int32(depth), lo: i - 1, hi: i, first: lv.n})
+		lv.segs = append(lv.segs, endSeg{src: int32(depth), lo: i - 1, hi: i, first: lv.n, last: end})
 	}
 	lv.n++
 }
 
-// copied appends entries k..k2-1 of base, shifted by shift, to lv.
-func (lv *treeLevel) copied(base *treeLevel, k, k2, shift int32) {
-	s := sort.Search(len(base.segs), func(i int) bool { return base.segs[i].first > k }) - 1
+// copied appends entries k..k2-1 of base, shifted by shift, to lv: k is
+// in base's segment s, and entry k2-1 ends at end.
+func (lv *treeLevel) copied(base *treeLevel, k, k2 int32, s int, end, shift int32) {
 	for ; k < k2; s++ {
 		g := base.segs[s]
 		lo := g.lo + k - g.first
 		hi := min(g.hi, lo+k2-k)
 		sh := g.shift + shift
+		last := g.last + shift
+		if hi < g.hi {
+			last = end + shift
+		}
 		if n := len(lv.segs) - 1; n >= 0 && lv.segs[n].src == g.src && lv.segs[n].hi == lo && lv.segs[n].shift == sh {
-			lv.segs[n].hi = hi
+			lv.segs[n].hi, lv.segs[n].last = hi, last
 		} else {
-			lv.segs = append(lv.segs, endSeg{src: g.src, lo: lo, hi: hi, shift: sh, first: lv.n})
+			lv.segs = append(lv.segs, endSeg{src: g.src, lo: lo, hi: hi, shift: sh, first: lv.n, last: last})
 		}
 		lv.n += hi - lo
 		k += hi - lo
@@ -323,11 +333,11 @@ func (x *treeScan) visit(w int, t *pack.Tree) error {
 		if base != nil && ci < len(t.Copies) && t.Copies[ci].At <= p {
 			c := t.Copies[ci]
 			q, lim := int32(c.From+p-c.At), int32(c.From+c.Len)
-			k, at := ws.above(base, q)
+			k, at, s := ws.above(base, q)
 			if k < base.n && at == q {
-				if k2, end := ws.above(base, lim); k2 > k {
+				if k2, end, _ := ws.above(base, lim); k2 > k {
 					shift := int32(p) - q
-					lv.copied(base, k, k2, shift)
+					lv.copied(base, k, k2, s, end, shift)
 					ws.kept = append(ws.kept, [2]int32{k, k2})
 					p = int(end + shift)
 					continue

@@ -62,6 +62,11 @@ func testTreeScanVisit(t *testing.T) {
 			if !slices.Equal(ends, wantEnds) {
 				t.Fatalf("seed %d step %d: ends %v, want %v", seed, step, ends, wantEnds)
 			}
+			for _, g := range lv.segs {
+				if l := ends[g.first+g.hi-g.lo-1]; g.last != l {
+					t.Fatalf("seed %d step %d: segment %+v ends at %d", seed, step, g, l)
+				}
+			}
 			_, baseSubs, baseWanted := parseAll(t, base, want)
 			r := ws.recs[len(ws.recs)-1]
 			var got int32
