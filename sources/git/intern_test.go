@@ -97,3 +97,24 @@ func TestTreeScanMoreTreesNamedThanHeld(t *testing.T) {
 		t.Fatalf("intern past the limit: %d", i)
 	}
 }
+
+// entryAt agrees with nextEntry on every input: the same entries
+// refused, the same mode and end for the others.
+func FuzzEntryAt(f *testing.F) {
+	id := strings.Repeat("\x01", 20)
+	for _, s := range []string{"100644 a\x00" + id, "40000 dir\x00" + id + "x", "", " a\x00" + id,
+		"100644a\x00" + id, "1006448 a\x00" + id, "7777777 a\x00" + id, "100644 \x00" + id,
+		"100644 a\x00" + id[:19], "100644 a" + id, "10 0644 a\x00" + id, "100644 a b\x00" + id} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, rest, err := nextEntry(data)
+		mode, end, err2 := entryAt(data, 0)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("%q: nextEntry: %v, entryAt: %v", data, err, err2)
+		}
+		if err == nil && (mode != e.mode || end != len(data)-len(rest)) {
+			t.Fatalf("%q: entryAt: mode %o end %d, nextEntry: mode %o end %d", data, mode, end, e.mode, len(data)-len(rest))
+		}
+	})
+}

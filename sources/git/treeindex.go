@@ -1,6 +1,7 @@
 package git
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -441,21 +442,46 @@ func (x *treeScan) unkept(ws *treeScanWorker, base *treeLevel, data []byte) erro
 // 1+index) when it is a wanted blob, or in subs when it is a subtree, and
 // returns where it ends.
 func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *[]int32, subs *[]plumbing.Hash) (int, error) {
-	e, rest, err := nextEntry(data[pos:])
+	mode, end, err := entryAt(data, pos)
 	if err != nil {
 		return 0, err
 	}
-	switch e.mode & modeTypeMask {
+	id := data[end-20 : end]
+	switch mode & modeTypeMask {
 	case modeDir:
-		*subs = append(*subs, plumbing.Hash(e.id))
+		*subs = append(*subs, plumbing.Hash(id))
 	case modeGitlink:
 	default:
-		k := int(e.id[0])<<8 | int(e.id[1])
+		k := int(id[0])<<8 | int(id[1])
 		if x.filter[k/64]&(1<<(k%64)) != 0 {
-			if i, ok := x.want[plumbing.Hash(e.id)]; ok {
+			if i, ok := x.want[plumbing.Hash(id)]; ok {
 				*wanted = append(*wanted, sign*(i+1))
 			}
 		}
 	}
-	return len(data) - len(rest), nil
+	return end, nil
+}
+
+// entryAt parses the entry at data[pos:] as nextEntry does (the same
+// checks), returning only its mode and where it ends: the pass parses
+// every entry of each whole tree object, and nextEntry's two searches
+// (of the space and of the NUL) were most of parsing; the mode's digits
+// are read up to the space here instead.
+func entryAt(data []byte, pos int) (mode uint32, end int, err error) {
+	i := pos
+	for ; i < len(data) && data[i] != ' '; i++ {
+		c := data[i]
+		if c < '0' || c > '7' || mode > 0o777777 {
+			return 0, 0, errBadTree
+		}
+		mode = mode<<3 | uint32(c-'0')
+	}
+	if i == pos || i == len(data) {
+		return 0, 0, errBadTree
+	}
+	nul := bytes.IndexByte(data[i+1:], 0)
+	if nul <= 0 || i+1+nul+1+20 > len(data) {
+		return 0, 0, errBadTree
+	}
+	return mode, i + 1 + nul + 1 + 20, nil
 }
