@@ -27,7 +27,8 @@ import (
 // (pack.Store.Trees), and parsed only where its delta did not copy whole
 // entries of its base (the base's entry ends are kept to know where they
 // are). Each tree's record is what it adds to its base's entries and
-// drops from them: wanted blobs, and subtrees. Counting along each delta
+// drops from them: wanted blobs, and subtrees (their ids interned in one
+// table the workers share without locks: intern.go). Counting along each delta
 // chain then gives, for every tree, how many of its entries are a wanted
 // blob or a tree known to hold one; repeated until no tree is added, that
 // is the set of trees holding a wanted blob. The commit walk then reads
