@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,12 +35,16 @@ type packFile struct {
 	f    *os.File
 	// data is the whole pack mapped (mmap.go), nil when it is read with
 	// ReadAt.
-	data  []byte
-	size  int64
-	mtime time.Time
-	n     int
-	ids   []byte  // 20*n, sorted (index order)
-	offs  []int64 // by index position
+	data []byte
+	// blocks has a bit for each 64 KB block of data read since res last
+	// dropped the pages (mmap.go).
+	blocks []atomic.Uint64
+	res    *resident
+	size   int64
+	mtime  time.Time
+	n      int
+	ids    []byte  // 20*n, sorted (index order)
+	offs   []int64 // by index position
 	// fan[b] is how many ids start with a byte up to b (counted from
 	// ids, not read from the index's own fan-out table).
 	fan [256]int32
@@ -202,7 +207,7 @@ func (p *packFile) scanHeaders() error {
 	}
 	var src io.Reader = io.NewSectionReader(p.f, 0, p.size)
 	if p.data != nil {
-		src = bytes.NewReader(p.data)
+		src = &mappedReader{p: p}
 	}
 	r := bufio.NewReaderSize(src, 1<<20)
 	var at int64

@@ -29,6 +29,7 @@ type Store struct {
 
 	packs []*packFile
 	loose []string // object directories, for loose objects
+	res   resident // the pages of the mappings read (mmap.go)
 }
 
 // Open opens the object directory dir (".git/objects") and its alternates.
@@ -75,6 +76,10 @@ func (s *Store) add(dir string, seen map[string]bool, depth int) error {
 			return err
 		}
 		s.packs = append(s.packs, p)
+		if p.data != nil {
+			p.res = &s.res
+			s.res.packs = append(s.res.packs, p)
+		}
 	}
 	alts, err := alternates(abs)
 	if err != nil {
