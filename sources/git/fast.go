@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/bks-dev/bks/location"
 	"github.com/bks-dev/bks/sources"
@@ -302,7 +301,7 @@ func (o *rawObject) Reader() (io.ReadCloser, error) {
 func (o *rawObject) Writer() (io.WriteCloser, error) { return nil, errors.New("read-only object") }
 
 // readCommitsGit reads commits ids with one batch of requests.
-func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbing.Hash, fn func(*object.Commit)) error {
+func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbing.Hash, fn func(*commitHead)) error {
 	if h.objs != nil {
 		return h.readCommitsStore(ctx, ids, fn)
 	}
@@ -317,6 +316,7 @@ func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbin
 		werr <- cf.in.Flush()
 	}()
 	var buf []byte
+	var c commitHead
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -333,13 +333,12 @@ func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbin
 			return fmt.Errorf("%w: object %s is a %s, not a commit", errFallback, id, typ)
 		}
 		buf = data[:cap(data)]
-		c := &object.Commit{}
-		if err := c.Decode(&rawObject{id: id, typ: plumbing.CommitObject, data: data}); err != nil {
+		if err := parseCommitHead(id, data, &c); err != nil {
 			cf.kill()
 			<-werr
 			return fmt.Errorf("%w: decode commit %s: %v", errFallback, id, err)
 		}
-		fn(c)
+		fn(&c)
 	}
 	if err := <-werr; err != nil {
 		return fmt.Errorf("%w: git cat-file: %v", errFallback, err)
@@ -350,7 +349,7 @@ func (h *history) readCommitsGit(ctx context.Context, cf *catFile, ids []plumbin
 // bfsGit visits the commits reachable from start, a frontier at a time:
 // want says whether to read a commit (and marks it), visit returns the
 // parents to go on with.
-func (h *history) bfsGit(ctx context.Context, cf *catFile, start []plumbing.Hash, want func(plumbing.Hash) bool, visit func(*object.Commit) []plumbing.Hash) error {
+func (h *history) bfsGit(ctx context.Context, cf *catFile, start []plumbing.Hash, want func(plumbing.Hash) bool, visit func(*commitHead) []plumbing.Hash) error {
 	frontier := start
 	for len(frontier) > 0 {
 		var ids []plumbing.Hash
@@ -360,7 +359,7 @@ func (h *history) bfsGit(ctx context.Context, cf *catFile, start []plumbing.Hash
 			}
 		}
 		var next []plumbing.Hash
-		if err := h.readCommitsGit(ctx, cf, ids, func(c *object.Commit) { next = append(next, visit(c)...) }); err != nil {
+		if err := h.readCommitsGit(ctx, cf, ids, func(c *commitHead) { next = append(next, visit(c)...) }); err != nil {
 			return err
 		}
 		frontier = next
@@ -376,17 +375,18 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 		}
 		h.excluded[id] = struct{}{}
 		return true
-	}, func(c *object.Commit) []plumbing.Hash {
-		if _, ok := h.shallow[c.Hash]; ok {
+	}, func(c *commitHead) []plumbing.Hash {
+		if _, ok := h.shallow[c.hash]; ok {
 			return nil
 		}
-		return c.ParentHashes
+		return c.parents
 	})
 	if err != nil {
 		return err
 	}
 	since, pre := h.s.opts.Since, h.s.opts.prefilter()
 	visited := map[plumbing.Hash]struct{}{}
+	k := &keeper{}
 	return h.bfsGit(ctx, cf, h.tips, func(id plumbing.Hash) bool {
 		if _, ok := visited[id]; ok {
 			return false
@@ -397,20 +397,20 @@ func (h *history) collectGit(ctx context.Context, cf *catFile) error {
 			return false
 		}
 		return true
-	}, func(c *object.Commit) []plumbing.Hash {
-		if !since.IsZero() && c.Committer.When.Before(since) {
-			h.boundary[c.Hash] = struct{}{}
+	}, func(c *commitHead) []plumbing.Hash {
+		if !since.IsZero() && c.committerWhen.Before(since) {
+			h.boundary[c.hash] = struct{}{}
 			return nil
 		}
-		m := &commitMeta{author: c.Author.Name, email: c.Author.Email, date: location.Date(c.Author.When), subject: firstLine(c.Message)}
-		if pre == nil || pre([]byte(c.Message)) {
-			m.message, m.scanMessage = c.Message, true
+		m := &commitMeta{author: k.name(c.author), email: k.name(c.email), date: location.Date(c.authorWhen), subject: firstLineBytes(c.message)}
+		if pre == nil || pre(c.message) {
+			m.message, m.scanMessage = string(c.message), true
 		}
-		n := commitNode{hash: c.Hash, when: c.Committer.When.Unix(), tree: c.TreeHash, meta: m}
-		if _, ok := h.shallow[c.Hash]; !ok {
-			n.parents = c.ParentHashes
+		n := commitNode{hash: c.hash, when: c.committerWhen.Unix(), tree: c.tree, meta: m}
+		if _, ok := h.shallow[c.hash]; !ok {
+			n.parents = k.parents(c.parents)
 		}
-		h.index[c.Hash] = int32(len(h.nodes))
+		h.index[c.hash] = int32(len(h.nodes))
 		h.nodes = append(h.nodes, n)
 		return n.parents
 	})

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/bks-dev/bks/sources/git/internal/pack"
 )
@@ -94,8 +93,9 @@ func (h *history) openStore(ctx context.Context) (*pack.Store, error) {
 }
 
 // readCommitsStore is readCommitsGit reading from h.objs.
-func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn func(*object.Commit)) error {
+func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn func(*commitHead)) error {
 	var buf []byte
+	var c commitHead
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -107,12 +107,11 @@ func (h *history) readCommitsStore(ctx context.Context, ids []plumbing.Hash, fn 
 		if typ != "commit" {
 			return fmt.Errorf("%w: object %s is a %s, not a commit", errFallback, id, typ)
 		}
-		c := &object.Commit{}
-		if err := c.Decode(&rawObject{id: id, typ: plumbing.CommitObject, data: data}); err != nil {
+		if err := parseCommitHead(id, data, &c); err != nil {
 			return fmt.Errorf("%w: decode commit %s: %v", errFallback, id, err)
 		}
 		buf = data
-		fn(c)
+		fn(&c)
 	}
 	return nil
 }

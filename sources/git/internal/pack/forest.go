@@ -45,6 +45,13 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 		return nil, fmt.Errorf("object %s: size %d does not fit its %d bytes of data", p.id(k), want, end-start)
 	}
 	n := int(end - start)
+	if p.data != nil {
+		cb, err := p.span(start, end)
+		if err != nil {
+			return nil, fmt.Errorf("object %s: %v", p.id(k), err)
+		}
+		return w.inflateBytes(cb, want, dst, func() string { return p.id(k).String() })
+	}
 	if w.window != nil {
 		return w.window.inflate(w, p, start, end, want, dst, func() string { return p.id(k).String() })
 	}

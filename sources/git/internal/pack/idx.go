@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,13 +31,20 @@ const (
 // packFile is one pack and its index. Objects are numbered in pack order
 // (by offset).
 type packFile struct {
-	name  string
-	f     *os.File
-	size  int64
-	mtime time.Time
-	n     int
-	ids   []byte  // 20*n, sorted (index order)
-	offs  []int64 // by index position
+	name string
+	f    *os.File
+	// data is the whole pack mapped (mmap.go), nil when it is read with
+	// ReadAt.
+	data []byte
+	// blocks has a bit for each 64 KB block of data read since res last
+	// dropped the pages (mmap.go).
+	blocks []atomic.Uint64
+	res    *resident
+	size   int64
+	mtime  time.Time
+	n      int
+	ids    []byte  // 20*n, sorted (index order)
+	offs   []int64 // by index position
 	// fan[b] is how many ids start with a byte up to b (counted from
 	// ids, not read from the index's own fan-out table).
 	fan [256]int32
@@ -108,6 +116,7 @@ func openPack(idxPath, packPath string) (*packFile, error) {
 		return nil, err
 	}
 	p.f, p.size, p.mtime = f, fi.Size(), fi.ModTime()
+	p.mapIn()
 	return p, nil
 }
 
@@ -191,13 +200,17 @@ func (p *packFile) scanHeaders() error {
 	p.base = make([]int32, n)
 
 	var head [12]byte
-	if _, err := p.f.ReadAt(head[:], 0); err != nil {
+	if _, err := p.readAt(head[:], 0); err != nil {
 		return fmt.Errorf("%s: %v", p.name, err)
 	}
 	if string(head[:4]) != "PACK" || binary.BigEndian.Uint32(head[8:]) != uint32(n) {
 		return fmt.Errorf("%s: not a pack, or its index is for another pack", p.name)
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(p.f, 0, p.size), 1<<20)
+	var src io.Reader = io.NewSectionReader(p.f, 0, p.size)
+	if p.data != nil {
+		src = &mappedReader{p: p}
+	}
+	r := bufio.NewReaderSize(src, 1<<20)
 	var at int64
 	for k := range n {
 		o := p.off[k]

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 )
 
 // ErrNotFound means the object is in no pack and not loose.
@@ -31,7 +32,12 @@ func (s *Store) NewReader() *Reader { return &Reader{s: s} }
 
 // Object returns the type ("commit", "tree", "blob" or "tag") and content
 // of object id; the content may use buf's memory.
-func (r *Reader) Object(id ID, buf []byte) (string, []byte, error) {
+func (r *Reader) Object(id ID, buf []byte) (typ string, data []byte, err error) {
+	defer r.s.guard(debug.SetPanicOnFault(true), &err)
+	return r.object(id, buf)
+}
+
+func (r *Reader) object(id ID, buf []byte) (string, []byte, error) {
 	for _, p := range r.s.packs {
 		if i := p.lookup(id[:]); i >= 0 {
 			typ, data, err := r.at(p, p.offs[i], buf, 0)
@@ -77,15 +83,22 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 			return typ, data, nil
 		}
 	}
-	// One buffered reader for the header and the zlib data after it: one
-	// read of the file for a small object (a tree's delta).
-	if r.br == nil {
-		r.br = bufio.NewReaderSize(nil, 4096)
-	}
-	r.br.Reset(io.NewSectionReader(p.f, off, p.size-20-off))
-	h, err := r.br.Peek(32)
-	if len(h) == 0 {
-		return 0, nil, fmt.Errorf("read at %d: %v", off, err)
+	// The header and the zlib data after it: mapped, or through one
+	// buffered reader, one read of the file for a small object (a tree's
+	// delta).
+	var h []byte
+	if p.data != nil {
+		h = p.data[off:min(off+32, p.size-20)]
+	} else {
+		if r.br == nil {
+			r.br = bufio.NewReaderSize(nil, 4096)
+		}
+		r.br.Reset(io.NewSectionReader(p.f, off, p.size-20-off))
+		var err error
+		h, err = r.br.Peek(32)
+		if len(h) == 0 {
+			return 0, nil, fmt.Errorf("read at %d: %v", off, err)
+		}
 	}
 	i := 0
 	c := h[i]
@@ -136,10 +149,14 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 		return 0, nil, errors.New("bad object size")
 	}
 	// This object's data first: reading the base resets r.br.
-	if _, err := r.br.Discard(i); err != nil {
-		return 0, nil, err
+	var data []byte
+	var err error
+	if p.data != nil {
+		data, err = r.z.exactBytes(p.data[off+int64(i):p.size-20], size, buf)
+		p.touch(off, off+int64(i)+r.z.src.Size()-int64(r.z.src.Len()))
+	} else if _, err = r.br.Discard(i); err == nil {
+		data, err = r.z.exact(r.br, size, buf)
 	}
-	data, err := r.z.exact(r.br, size, buf)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -154,7 +171,7 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 			break
 		}
 		var name string
-		name, base, err = r.Object(bid, nil)
+		name, base, err = r.object(bid, nil)
 		for t, n := range typeNames {
 			if n == name && n != "" {
 				baseTyp = byte(t)

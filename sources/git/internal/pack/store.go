@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type Store struct {
 
 	packs []*packFile
 	loose []string // object directories, for loose objects
+	res   resident // the pages of the mappings read (mmap.go)
 }
 
 // Open opens the object directory dir (".git/objects") and its alternates.
@@ -74,6 +76,10 @@ func (s *Store) add(dir string, seen map[string]bool, depth int) error {
 			return err
 		}
 		s.packs = append(s.packs, p)
+		if p.data != nil {
+			p.res = &s.res
+			s.res.packs = append(s.res.packs, p)
+		}
 	}
 	alts, err := alternates(abs)
 	if err != nil {
@@ -149,11 +155,12 @@ func Alternates(dir string) ([]string, error) {
 	return out, walk(abs, 0)
 }
 
-// Close closes the pack files.
+// Close unmaps and closes the pack files. No Reader of s, nor Blobs or
+// Trees, may be running.
 func (s *Store) Close() error {
 	var first error
 	for _, p := range s.packs {
-		if err := p.f.Close(); err != nil && first == nil {
+		if err := p.close(); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -186,7 +193,7 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 	workers = max(workers, 1)
 	var st Stats
 	for _, p := range s.packs {
-		if err := p.scanHeaders(); err != nil {
+		if err := s.scanHeaders(p); err != nil {
 			return st, err
 		}
 		st.Packs++
@@ -232,7 +239,7 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 			for t := range tasks {
 				// After a failure, the rest is drained, not done.
 				if ctx.Err() == nil {
-					if err := wk.do(t); err != nil {
+					if err := s.do(wk, t); err != nil {
 						cancel(err)
 					}
 				}
@@ -247,6 +254,18 @@ func (s *Store) Blobs(ctx context.Context, workers int, visit Visitor) (Stats, e
 		st.Bytes += w.Bytes
 	}
 	return st, context.Cause(ctx)
+}
+
+// do is wk.do(t), a fault reading a mapped pack an error (mmap.go).
+func (s *Store) do(wk *worker, t task) (err error) {
+	defer s.guard(debug.SetPanicOnFault(true), &err)
+	return wk.do(t)
+}
+
+// scanHeaders is p.scanHeaders, a fault reading a mapped pack an error.
+func (s *Store) scanHeaders(p *packFile) (err error) {
+	defer s.guard(debug.SetPanicOnFault(true), &err)
+	return p.scanHeaders()
 }
 
 // produce sends the loose object files, then the roots of every pack's

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 )
@@ -53,7 +54,7 @@ func (s *Store) Trees(ctx context.Context, workers int, begin func(trees int), v
 	start := make([]int32, len(s.packs))
 	n, trees := 0, 0
 	for i, p := range s.packs {
-		if err := p.scanHeaders(); err != nil {
+		if err := s.scanHeaders(p); err != nil {
 			return 0, err
 		}
 		if int64(n)+int64(p.n) > 1<<31-1 {
@@ -87,7 +88,7 @@ func (s *Store) Trees(ctx context.Context, workers int, begin func(trees int), v
 					continue
 				}
 				p := s.packs[j.pack]
-				if err := tw.tree(p, start[j.pack], j.root); err != nil {
+				if err := s.tree(tw, p, start[j.pack], j.root); err != nil {
 					cancel(fmt.Errorf("%s: %w", p.name, err))
 				}
 			}
@@ -155,6 +156,12 @@ func (tw *treeWorker) at(depth int) []byte {
 		tw.bufs = append(tw.bufs, nil)
 	}
 	return tw.bufs[depth]
+}
+
+// tree is tw.tree, a fault reading a mapped pack an error (mmap.go).
+func (s *Store) tree(tw *treeWorker, p *packFile, start, root int32) (err error) {
+	defer s.guard(debug.SetPanicOnFault(true), &err)
+	return tw.tree(p, start, root)
 }
 
 // tree visits the whole tree object root (number start+root) and every
@@ -250,7 +257,8 @@ type window struct {
 	buf   []byte
 }
 
-// inflate inflates the zlib data at [start, end) of p, through the window.
+// inflate inflates the zlib data at [start, end) of p, through the window
+// (an unmapped pack's: a mapped one is inflated where it is mapped).
 func (win *window) inflate(w *worker, p *packFile, start, end, want int64, dst []byte, name func() string) ([]byte, error) {
 	if win.p != p || start < win.start || end > win.start+int64(len(win.buf)) {
 		n := max(end-start, windowSize)

@@ -1,0 +1,49 @@
+package git
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/bks-dev/bks/detectors"
+)
+
+// BenchmarkCollectStore times the git CLI walk's reading of every
+// commit (collectGit through the in-process store, as bks detect git
+// runs it beside the blob scan) of $BKS_BENCH_REPO, or of benchRepo's
+// generated repository: CPU seconds and microseconds per commit.
+func BenchmarkCollectStore(b *testing.B) {
+	dir := os.Getenv("BKS_BENCH_REPO")
+	if dir == "" {
+		dir = benchRepo(b)
+	}
+	ctx := context.Background()
+	repo, closeRepo, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeRepo()
+	s := New(Options{Path: dir, Reader: ReaderGit, Matcher: detectors.New(detectors.Options{}),
+		OnError: func(string, error) {}, Warn: func(string) {}})
+	h, err := newHistory(ctx, s, repo, dir, "repo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.closeStore()
+	if h.store == nil {
+		b.Skip("the object store is not read in process here")
+	}
+	cpu, commits := selfCPU(), 0
+	for b.Loop() {
+		h.reset()
+		h.objs = h.store.NewReader()
+		if err := h.collectGit(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		h.objs = nil
+		commits += len(h.nodes)
+	}
+	spent := selfCPU() - cpu
+	b.ReportMetric(spent.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(spent.Microseconds())/float64(max(commits, 1)), "cpu-µs/commit")
+}
