@@ -75,7 +75,7 @@ func storeTruncated(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), name) {
 		t.Errorf("Blobs: err = %v, want one naming %s", err, name)
 	}
-	_, err = s.Trees(context.Background(), 2, func(int, *Tree) error { return nil })
+	_, err = s.Trees(context.Background(), 2, nil, func(int, *Tree) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), name) {
 		t.Errorf("Trees: err = %v, want one naming %s", err, name)
 	}
