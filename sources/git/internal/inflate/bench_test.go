@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -101,12 +102,19 @@ func BenchmarkInflate(b *testing.B) {
 			b.Run(name+"/"+d.name, func(b *testing.B) {
 				dec, buf := d.new(), make([]byte, maxSize)
 				b.SetBytes(int64(total))
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				cpu := threadCPU()
 				for b.Loop() {
 					for _, o := range objs {
 						if err := dec(buf[:o.size], o.z); err != nil {
 							b.Fatal(err)
 						}
 					}
+				}
+				if cpu = threadCPU() - cpu; cpu > 0 {
+					b.ReportMetric(float64(cpu)/float64(b.N*len(objs)), "cpu-ns/object")
+					b.ReportMetric(float64(total)*float64(b.N)/float64(cpu)*1e3, "cpu-MB/s")
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/object")
 			})

@@ -85,11 +85,11 @@ func init() {
 	for i := range lens {
 		lens[i] = [4]uint8{8, 9, 7, 8}[fixedBand(i)]
 	}
-	fixedLitTB, _ = build(fixedLit[:], lens[:], litResults[:], litTB)
+	fixedLitTB, _ = build(fixedLit[:], lens[:], countLens(lens[:]), litResults[:], litTB)
 	for i := range 32 {
 		lens[i] = 5
 	}
-	fixedDistTB, _ = build(fixedDist[:], lens[:32], distResults[:], distTB)
+	fixedDistTB, _ = build(fixedDist[:], lens[:32], countLens(lens[:32]), distResults[:], distTB)
 }
 
 // fixedBand is which of the fixed code's four length bands symbol s is in.
@@ -110,17 +110,24 @@ func entry(results []uint32, s uint16, n uint) uint32 {
 	return results[s] + uint32(n)<<8 + uint32(n)
 }
 
-// build fills table for the code of the given codeword lengths (0: no
-// codeword). It returns the main table's bits, or ok false for a code
-// compress/flate refuses: every code but an empty one and a single
-// codeword of length 1 must be complete, neither over- nor
-// under-subscribed (flate's huffmanDecoder.init).
-func build(table []uint32, lens []uint8, results []uint32, maxTB uint) (tb uint, ok bool) {
-	var count [maxLen + 1]uint16
+// counts is how many codewords a code has of each length (index 0 unused).
+type counts = [maxLen + 1]uint16
+
+// countLens counts lens' lengths.
+func countLens(lens []uint8) *counts {
+	var c counts
 	for _, n := range lens {
-		count[n&maxLen]++
+		c[n&maxLen]++
 	}
-	count[0] = 0
+	return &c
+}
+
+// build fills table for the code of the given codeword lengths (0: no
+// codeword), count[n] of them n long. It returns the main table's bits,
+// or ok false for a code compress/flate refuses: every code but an empty
+// one and a single codeword of length 1 must be complete, neither over-
+// nor under-subscribed (flate's huffmanDecoder.init).
+func build(table []uint32, lens []uint8, count *counts, results []uint32, maxTB uint) (tb uint, ok bool) {
 	longest, code := uint(maxLen), 0
 	for longest > 0 && count[longest] == 0 {
 		longest--
@@ -154,14 +161,14 @@ func build(table []uint32, lens []uint8, results []uint32, maxTB uint) (tb uint,
 		}
 	}
 	tb = min(maxTB, longest)
-	fill(table, &count, sorted[:offs[maxLen+1]], results, tb)
+	fill(table, count, sorted[:offs[maxLen+1]], results, tb)
 	return tb, true
 }
 
 // fill writes the entries of a complete code whose symbols are sorted
 // by (codeword length, symbol), libdeflate's build_decode_table: the
 // codeword is kept bit-reversed, as the input is read LSB first.
-func fill(table []uint32, count *[maxLen + 1]uint16, sorted []uint16, results []uint32, tb uint) {
+func fill(table []uint32, count *counts, sorted []uint16, results []uint32, tb uint) {
 	n := uint(1)
 	for count[n] == 0 {
 		n++
@@ -202,7 +209,7 @@ func next(codeword, ones uint) uint {
 
 // subtables fills the entries of the codewords longer than tb, starting
 // with codeword, of length n, the first of left such.
-func subtables(table []uint32, count *[maxLen + 1]uint16, sorted []uint16, results []uint32, tb, n uint, left uint16, codeword uint) {
+func subtables(table []uint32, count *counts, sorted []uint16, results []uint32, tb, n uint, left uint16, codeword uint) {
 	end := uint(1) << tb
 	prefix, start := ^uint(0), uint(0)
 	mask := end - 1

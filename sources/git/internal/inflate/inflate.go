@@ -182,28 +182,37 @@ func (d *Decoder) readCodes(br *bitReader) (lb, db uint, err error) {
 		}
 		plens[precodeOrder[i]] = uint8(br.bits(3))
 	}
-	pb, ok := build(d.pre[:], plens[:], preResults[:], 7)
+	pb, ok := build(d.pre[:], plens[:], countLens(plens[:]), preResults[:], 7)
 	if !ok {
 		return 0, 0, ErrCorrupt
 	}
 	lens := d.lens[:nlit+ndist]
-	if err := d.readLengths(br, lens, pb); err != nil {
+	var lc counts
+	if err := d.readLengths(br, lens, pb, &lc); err != nil {
 		return 0, 0, err
 	}
-	lb, ok1 := build(d.lit[:], lens[:nlit], litResults[:], litTB)
-	db, ok2 := build(d.dist[:], lens[nlit:], distResults[:], distTB)
+	dc := countLens(lens[nlit:])
+	for i := range lc {
+		lc[i] -= dc[i]
+	}
+	lb, ok1 := build(d.lit[:], lens[:nlit], &lc, litResults[:], litTB)
+	db, ok2 := build(d.dist[:], lens[nlit:], dc, distResults[:], distTB)
 	if !ok1 || !ok2 {
 		return 0, 0, ErrCorrupt
 	}
 	return lb, db, nil
 }
 
-// readLengths decodes the code lengths with the precode table.
-func (d *Decoder) readLengths(br *bitReader, lens []uint8, pb uint) error {
+// readLengths decodes the code lengths with the precode table, counting
+// them in c. Each symbol takes at most 14 bits: four per refill.
+func (d *Decoder) readLengths(br *bitReader, lens []uint8, pb uint, c *counts) error {
 	pmask := uint64(1)<<pb - 1
-	for i := 0; i < len(lens); {
-		if !br.refill() {
-			return ErrTruncated
+	for i, k := 0, 0; i < len(lens); k-- {
+		if k == 0 {
+			if !br.refill() {
+				return ErrTruncated
+			}
+			k = 4
 		}
 		e := d.pre[br.buf&pmask&(preSize-1)]
 		if e&fExc != 0 {
@@ -213,6 +222,7 @@ func (d *Decoder) readLengths(br *bitReader, lens []uint8, pb uint) error {
 		sym := uint8(e >> 16)
 		if sym < 16 {
 			lens[i] = sym
+			c[sym]++
 			i++
 			continue
 		}
@@ -232,6 +242,7 @@ func (d *Decoder) readLengths(br *bitReader, lens []uint8, pb uint) error {
 		if rep > len(lens)-i {
 			return ErrCorrupt
 		}
+		c[v] += uint16(rep)
 		for range rep {
 			lens[i] = v
 			i++
