@@ -24,7 +24,6 @@ package inflate
 import (
 	"encoding/binary"
 	"errors"
-	"hash/adler32"
 	"sync"
 )
 
@@ -77,7 +76,7 @@ func (d *Decoder) Zlib(dst, src []byte) (out []byte, consumed int, err error) {
 	if !ok || len(src)-p < 4 {
 		return nil, 0, ErrTruncated
 	}
-	if binary.BigEndian.Uint32(src[p:]) != adler32.Checksum(dst) {
+	if binary.BigEndian.Uint32(src[p:]) != checksum(dst) {
 		return nil, 0, ErrChecksum
 	}
 	return dst, p + 4, nil
