@@ -26,12 +26,9 @@ func huffman(br *bitReader, dst []byte, op int, lt *[litSize]uint32, dt *[distSi
 			pos, buf, n = br.pos, br.buf, br.n
 		}
 		e := lt[buf&lmask&(litSize-1)]
-		if e&fExc != 0 && e&fSub != 0 {
-			buf >>= e & 31
-			n -= uint(e & 31)
-			e = lt[(uint64(e>>16)+buf&(1<<(e>>8&15)-1))&(litSize-1)]
-		}
 		if e&fLiteral != 0 {
+			// Up to three literals on one refill (45 bits), each
+			// entry looked up while the last byte is written.
 			buf >>= e & 31
 			n -= uint(e & 31)
 			if op >= len(dst) {
@@ -39,16 +36,65 @@ func huffman(br *bitReader, dst []byte, op int, lt *[litSize]uint32, dt *[distSi
 			}
 			dst[op] = byte(e >> 16)
 			op++
-			continue
+			e = lt[buf&lmask&(litSize-1)]
+			if e&fLiteral != 0 {
+				buf >>= e & 31
+				n -= uint(e & 31)
+				if op >= len(dst) {
+					return op, ErrTooLong
+				}
+				dst[op] = byte(e >> 16)
+				op++
+				e = lt[buf&lmask&(litSize-1)]
+				if e&fLiteral != 0 {
+					buf >>= e & 31
+					n -= uint(e & 31)
+					if op >= len(dst) {
+						return op, ErrTooLong
+					}
+					dst[op] = byte(e >> 16)
+					op++
+					continue
+				}
+			}
+			// A match needs 48 bits: refill (e's bits stay).
+			if pos <= len(src)-8 {
+				buf |= binary.LittleEndian.Uint64(src[pos:]) << (n & 63)
+				pos += int(63-n) >> 3
+				n |= 56
+			} else {
+				br.pos, br.buf, br.n = pos, buf, n
+				if !br.refillSlow() {
+					return op, ErrTruncated
+				}
+				pos, buf, n = br.pos, br.buf, br.n
+			}
 		}
 		if e&fExc != 0 {
-			if e&fEOB == 0 {
-				return op, ErrCorrupt
+			if e&fSub != 0 {
+				buf >>= e & 31
+				n -= uint(e & 31)
+				e = lt[(uint64(e>>16)+buf&(1<<(e>>8&15)-1))&(litSize-1)]
+				if e&fLiteral != 0 {
+					buf >>= e & 31
+					n -= uint(e & 31)
+					if op >= len(dst) {
+						return op, ErrTooLong
+					}
+					dst[op] = byte(e >> 16)
+					op++
+					continue
+				}
 			}
-			buf >>= e & 31
-			n -= uint(e & 31)
-			br.pos, br.buf, br.n = pos, buf, n
-			return op, nil
+			if e&fExc != 0 {
+				if e&fEOB == 0 {
+					return op, ErrCorrupt
+				}
+				buf >>= e & 31
+				n -= uint(e & 31)
+				br.pos, br.buf, br.n = pos, buf, n
+				return op, nil
+			}
 		}
 		saved := buf
 		buf >>= e & 31
