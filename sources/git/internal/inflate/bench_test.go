@@ -89,35 +89,55 @@ func BenchmarkInflate(b *testing.B) {
 		b.Skipf("no pack under %s", gitGit)
 	}
 	for _, name := range []string{"real", "small", "large"} {
-		objs := c[name]
-		total, maxSize := 0, 0
-		for _, o := range objs {
-			total += o.size
-			maxSize = max(maxSize, o.size)
-		}
-		for _, d := range []struct {
-			name string
-			new  func() decoder
-		}{{"inflate", ours}, {"klauspost", klauspost}, {"stdlib", stdlib}} {
-			b.Run(name+"/"+d.name, func(b *testing.B) {
-				dec, buf := d.new(), make([]byte, maxSize)
-				b.SetBytes(int64(total))
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				cpu := threadCPU()
-				for b.Loop() {
-					for _, o := range objs {
-						if err := dec(buf[:o.size], o.z); err != nil {
-							b.Fatal(err)
-						}
+		benchDecoders(b, name, c[name])
+	}
+}
+
+// BenchmarkBlobs inflates the pack entries (whole or delta) of the blobs
+// listed in $INFLATE_BLOB_LIST, as `git cat-file --batch` reads them.
+func BenchmarkBlobs(b *testing.B) {
+	list := os.Getenv("INFLATE_BLOB_LIST")
+	if list == "" {
+		b.Skip("set INFLATE_BLOB_LIST to a file of blob ids of " + gitGit)
+	}
+	objs := listedObjects(b, gitGit, list)
+	compressed := 0
+	for _, o := range objs {
+		compressed += len(o.z)
+	}
+	b.Logf("%d objects, %d bytes of zlib data", len(objs), compressed)
+	benchDecoders(b, "blobs", objs)
+}
+
+// benchDecoders inflates objs with each decoder.
+func benchDecoders(b *testing.B, name string, objs []object) {
+	total, maxSize := 0, 0
+	for _, o := range objs {
+		total += o.size
+		maxSize = max(maxSize, o.size)
+	}
+	for _, d := range []struct {
+		name string
+		new  func() decoder
+	}{{"inflate", ours}, {"klauspost", klauspost}, {"stdlib", stdlib}} {
+		b.Run(name+"/"+d.name, func(b *testing.B) {
+			dec, buf := d.new(), make([]byte, maxSize)
+			b.SetBytes(int64(total))
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu := threadCPU()
+			for b.Loop() {
+				for _, o := range objs {
+					if err := dec(buf[:o.size], o.z); err != nil {
+						b.Fatal(err)
 					}
 				}
-				if cpu = threadCPU() - cpu; cpu > 0 {
-					b.ReportMetric(float64(cpu)/float64(b.N*len(objs)), "cpu-ns/object")
-					b.ReportMetric(float64(total)*float64(b.N)/float64(cpu)*1e3, "cpu-MB/s")
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/object")
-			})
-		}
+			}
+			if cpu = threadCPU() - cpu; cpu > 0 {
+				b.ReportMetric(float64(cpu)/float64(b.N*len(objs)), "cpu-ns/object")
+				b.ReportMetric(float64(total)*float64(b.N)/float64(cpu)*1e3, "cpu-MB/s")
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/object")
+		})
 	}
 }

@@ -5,11 +5,14 @@ package inflate
 // its header to the next object.
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -85,14 +88,29 @@ func entry1(b []byte) (object, error) {
 
 // idxOffsets reads a version 2 index's offsets, sorted.
 func idxOffsets(path string) ([]int64, error) {
-	b, err := os.ReadFile(path)
+	_, offs, err := idxTable(path)
 	if err != nil {
 		return nil, err
 	}
+	offs = slices.Clone(offs)
+	slices.Sort(offs)
+	return offs, nil
+}
+
+// idxTable reads a version 2 index: the object ids and their offsets.
+func idxTable(path string) ([][20]byte, []int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(b) < 8+1024 || binary.BigEndian.Uint32(b) != 0xff744f63 || binary.BigEndian.Uint32(b[4:]) != 2 {
-		return nil, errors.New("not a version 2 pack index")
+		return nil, nil, errors.New("not a version 2 pack index")
 	}
 	n := int(binary.BigEndian.Uint32(b[8+255*4:]))
+	ids := make([][20]byte, n)
+	for i := range ids {
+		copy(ids[i][:], b[8+1024+i*20:])
+	}
 	small := b[8+1024+n*24:]
 	large := small[n*4:]
 	offs := make([]int64, n)
@@ -104,6 +122,56 @@ func idxOffsets(path string) ([]int64, error) {
 			offs[i] = int64(o)
 		}
 	}
-	slices.Sort(offs)
-	return offs, nil
+	return ids, offs, nil
+}
+
+// listedObjects reads the pack entries of the objects whose hex ids are
+// listed one a line in list.
+func listedObjects(tb testing.TB, gitDir, list string) []object {
+	tb.Helper()
+	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects/pack/*.idx"))
+	if len(idxs) == 0 {
+		tb.Skipf("no pack under %s", gitDir)
+	}
+	ids, offs, err := idxTable(idxs[0])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	text, err := os.ReadFile(list)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Open(idxs[0][:len(idxs[0])-4] + ".pack")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sorted := append(slices.Clone(offs), st.Size()-20)
+	slices.Sort(sorted)
+	var objs []object
+	for _, line := range strings.Fields(string(text)) {
+		var id [20]byte
+		if _, err := hex.Decode(id[:], []byte(line)); err != nil {
+			tb.Fatal(err)
+		}
+		i, ok := slices.BinarySearchFunc(ids, id, func(a, b [20]byte) int { return bytes.Compare(a[:], b[:]) })
+		if !ok {
+			tb.Fatalf("%s is in no pack", line)
+		}
+		j, _ := slices.BinarySearch(sorted, offs[i])
+		buf := make([]byte, sorted[j+1]-sorted[j])
+		if _, err := f.ReadAt(buf, sorted[j]); err != nil {
+			tb.Fatal(err)
+		}
+		o, err := entry1(buf)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	return objs
 }
