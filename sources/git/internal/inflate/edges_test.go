@@ -252,3 +252,26 @@ func TestFixedTables(t *testing.T) {
 		t.Fatalf("fixed tables of %d and %d bits, want 9 and 5", fixedLitTB, fixedDistTB)
 	}
 }
+
+// TestBuildTableTooSmall: subtables that would not fit their table make
+// build refuse the code instead of writing past it.
+func TestBuildTableTooSmall(t *testing.T) {
+	set := map[int]uint8{256: 1}
+	for s := range 14 {
+		set['a'+s] = uint8(s + 2)
+	}
+	set['a'+14] = 15
+	l := lens(257, set)
+	// The codewords of 12 to 15 bits share one 11-bit prefix: one
+	// subtable of 16 entries.
+	for _, size := range []int{1 << 11, 1<<11 + 15} {
+		table := make([]uint32, size)
+		if _, ok := build(table, l, countLens(l), litResults[:], 11); ok {
+			t.Errorf("a %d-entry table took a code needing %d", size, 1<<11+16)
+		}
+	}
+	table := make([]uint32, 1<<11+16)
+	if _, ok := build(table, l, countLens(l), litResults[:], 11); !ok {
+		t.Errorf("a %d-entry table refused a code needing as much", len(table))
+	}
+}

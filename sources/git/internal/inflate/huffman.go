@@ -163,14 +163,15 @@ func build(table []uint32, lens []uint8, count *counts, results []uint32, maxTB 
 		offs[n&maxLen]++
 	}
 	tb = min(maxTB, longest)
-	fill(table, count, sorted[:used], results, tb)
-	return tb, true
+	return tb, fill(table, count, sorted[:used], results, tb)
 }
 
 // fill writes the entries of a complete code whose symbols are sorted
 // by (codeword length, symbol), libdeflate's build_decode_table: the
-// codeword is kept bit-reversed, as the input is read LSB first.
-func fill(table []uint32, count *counts, sorted []uint16, results []uint32, tb uint) {
+// codeword is kept bit-reversed, as the input is read LSB first. It is
+// false if the subtables would not fit in table (they do in the tables
+// of this package: see ENOUGH).
+func fill(table []uint32, count *counts, sorted []uint16, results []uint32, tb uint) bool {
 	n := uint(1)
 	for count[n] == 0 {
 		n++
@@ -185,7 +186,7 @@ func fill(table []uint32, count *counts, sorted []uint16, results []uint32, tb u
 				copy(table[end:end<<1], table[:end])
 				end <<= 1
 			}
-			return
+			return true
 		}
 		codeword = next(codeword, end-1)
 		if left--; left > 0 {
@@ -199,7 +200,7 @@ func fill(table []uint32, count *counts, sorted []uint16, results []uint32, tb u
 			left = count[n]
 		}
 	}
-	subtables(table, count, sorted, results, tb, n, left, codeword)
+	return subtables(table, count, sorted, results, tb, n, left, codeword)
 }
 
 // next is the bit-reversed canonical codeword after codeword, whose
@@ -211,7 +212,7 @@ func next(codeword, ones uint) uint {
 
 // subtables fills the entries of the codewords longer than tb, starting
 // with codeword, of length n, the first of left such.
-func subtables(table []uint32, count *counts, sorted []uint16, results []uint32, tb, n uint, left uint16, codeword uint) {
+func subtables(table []uint32, count *counts, sorted []uint16, results []uint32, tb, n uint, left uint16, codeword uint) bool {
 	end := uint(1) << tb
 	prefix, start := ^uint(0), uint(0)
 	mask := end - 1
@@ -225,6 +226,9 @@ func subtables(table []uint32, count *counts, sorted []uint16, results []uint32,
 				used = used<<1 + uint(count[tb+sub])
 			}
 			end = start + 1<<sub
+			if end > uint(len(table)) {
+				return false
+			}
 			table[prefix] = uint32(start)<<16 | fExc | fSub | uint32(sub)<<8 | uint32(tb)
 		}
 		e := entry(results, sorted[0], n-tb)
@@ -233,7 +237,7 @@ func subtables(table []uint32, count *counts, sorted []uint16, results []uint32,
 			table[i] = e
 		}
 		if codeword == 1<<n-1 {
-			return
+			return true
 		}
 		codeword = next(codeword, 1<<n-1)
 		for left--; left == 0; {

@@ -104,3 +104,35 @@ func TestErrors(t *testing.T) {
 		t.Errorf("too large: %v", err)
 	}
 }
+
+// TestConcurrent decodes from several goroutines through the pool (run
+// with -race): each gets its own Decoder.
+func TestConcurrent(t *testing.T) {
+	files := sampleFiles(t)
+	var streams [][]byte
+	for i, f := range files {
+		streams = append(streams, compress(t, 1+i%9, f))
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 20 {
+				k := (g + i) % len(files)
+				out, _, err := Zlib(make([]byte, len(files[k])), streams[k])
+				if err == nil && !bytes.Equal(out, files[k]) {
+					err = errors.New("wrong bytes")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
