@@ -5,9 +5,10 @@ import "encoding/binary"
 // huffman decodes one Huffman block into dst from op, with main tables
 // of lb and db bits, and returns the new op.
 //
-// The measured hot loop (see the package doc's figures), so one function:
-// the bit buffer lives in locals, written back to br only around a slow
-// refill and at the end. One refill per symbol gives at least 56 bits: a
+// The hot loop, so one function over 80 lines: it was 75% of this
+// package's CPU in `bks detect git` on git/git (pprof, 1.94 of 2.60 s),
+// the rest table building and adler32. The bit buffer lives in locals,
+// written back to br only around a slow refill and at the end. One refill per symbol gives at least 56 bits: a
 // length (15+5 bits) and its distance (15+13) need 48.
 func huffman(br *bitReader, dst []byte, op int, lt *[litSize]uint32, dt *[distSize]uint32, lb, db uint) (int, error) {
 	src := br.src

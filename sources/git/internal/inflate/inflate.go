@@ -20,21 +20,23 @@
 // code checks as its huffmanDecoder.init), those it accepts give the same
 // bytes (FuzzZlib compares the two).
 //
-// Measured (go test -bench, thread CPU time as the 2-core machine was
-// loaded 4-9x; 2026-12-07): on every 43rd entry of git/git's pack (19,744,
-// 1.1 KB inflated on average) 4.6 us of CPU an object, 1.7x less than
-// klauspost/compress/zlib through pack's reused reader (7.9 us) and 2.3x
-// less than compress/zlib (10.4); on those of 200 to 500 bytes of zlib
-// data (4,297, 510 B inflated) 3.2 us against 6.9 and 6.4 (2.1x); on 3 MB
-// of Go text at level 6, 340 MB/s against 250 and 195 (1.36x). The pack
-// entries of 20,000 blobs `git cat-file --batch` prints as 614 MB take
-// 0.17 s of CPU here (48 MB inflated: mostly deltas), 0.28 s with
-// klauspost, while cat-file itself takes 3.7 to 4.3 s (user+sys) to
-// print them: 0.27 ms per MB of blob content here, 6 to 7 ms in cat-file
-// (BenchmarkBlobs). What did not pay, or not measurably: a 10-bit main
-// table instead of 11 (0 to 8% slower on the real mix, same on small),
-// and giving src 8 bytes past the stream so no byte-wise refill is
-// needed at its end (3%, within the noise).
+// Measured (go test -bench, median of 3, thread CPU time, the 2-core
+// machine shared; 2026-12-07): on every 43rd entry of git/git's pack
+// (19,744, 1.1 KB inflated on average) 5.2 us of CPU an object, 1.6x less
+// than klauspost/compress/zlib through pack's reused reader (8.5 us) and
+// 2.4x less than compress/zlib (12.7); on those of 200 to 500 bytes of
+// zlib data (4,297, 510 B inflated) 3.2 us against 5.8 and 6.2 (1.8x); on
+// 3 MB of Go text at level 6, 478 MB/s against 252 and 206 (1.9x). The
+// pack entries of 20,000 blobs that `git cat-file --batch` prints as 614
+// MB (48 MB inflated: mostly deltas) take 0.14 s of CPU here, 0.28 s with
+// klauspost, 0.34 s with compress/zlib, while cat-file takes 3.7 to 4.3 s
+// (user+sys) to print them: 0.23 ms per MB of blob content here, 0.46
+// with klauspost, 6 to 7 in cat-file (BenchmarkBlobs). Copying matches
+// 16 bytes a step rather than 8 gave 14 to 27% on the real mix; an 11-bit
+// main table rather than 10, 0 to 8% (within the noise); copy() for long
+// matches that do not overlap, nothing measurable. Giving src 8 bytes
+// past the stream, so its end needs no byte-wise refill, saves 3 to 7%
+// on the small objects.
 package inflate
 
 import (
