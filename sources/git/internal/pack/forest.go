@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zlib"
+
+	"github.com/bks-dev/bks/sources/git/internal/inflate"
 )
 
 // worker holds one goroutine's buffers.
@@ -66,23 +68,37 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 }
 
 func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
-	data, err := w.z.exactBytes(cb, want, dst)
+	data, _, err := w.z.exactBytes(cb, want, dst)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %v", name(), err)
 	}
 	return data, nil
 }
 
-// inflater inflates zlib streams with one reused decompressor.
+// inflater inflates zlib streams: one whole in memory with the
+// whole-buffer decoder (package inflate, about 1.8 times klauspost's
+// speed on pack objects, which are mostly small), one read through an
+// io.Reader with klauspost's reused decompressor.
 type inflater struct {
-	zr  io.ReadCloser
-	src bytes.Reader // exactBytes's, reused
+	zr io.ReadCloser
+	d  *inflate.Decoder
 }
 
-// exactBytes is exact reading src.
-func (z *inflater) exactBytes(src []byte, size int64, dst []byte) ([]byte, error) {
-	z.src.Reset(src)
-	return z.exact(&z.src, size, dst)
+// exactBytes is exact with the whole stream at the start of src (what
+// follows it is not looked at); it also returns how many bytes of src
+// the stream took.
+func (z *inflater) exactBytes(src []byte, size int64, dst []byte) ([]byte, int, error) {
+	if z.d == nil {
+		z.d = new(inflate.Decoder)
+	}
+	if int64(cap(dst)) < size {
+		dst = make([]byte, size)
+	}
+	out, n, err := z.d.Zlib(dst[:size], src)
+	if err != nil {
+		return nil, 0, fmt.Errorf("inflate: %v", err)
+	}
+	return out, n, nil
 }
 
 func (z *inflater) reset(src io.Reader) error {
