@@ -3,6 +3,7 @@ package findings
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,32 @@ func TestFingerprintAndRedact(t *testing.T) {
 	key := keys[0]
 	if n := testing.AllocsPerRun(100, func() { fingerprintAndRedact(detectors.RuleLongTerm, key) }); n != 1 {
 		t.Errorf("fingerprintAndRedact allocates %v times, want 1", n)
+	}
+}
+
+// Keys.New builds the same finding as New, each with a Key of its own
+// although they share blocks: more findings than a block holds, each
+// checked after all were built.
+func TestKeysNew(t *testing.T) {
+	var ks Keys
+	var got, want []Finding
+	for i := range 3*keysBlock + 5 {
+		key := testkeys.LongTerm("BedrockAPIKey-ab12", "123456789012", testkeys.Secret(uint64(i)))
+		m := detectors.Match{Rule: detectors.RuleLongTerm, Key: key, Start: i, End: i + len(key)}
+		m.Decoded = detectors.Key{Type: detectors.TypeLongTerm, AccountID: key[len(key)-12:], SecretLength: i}
+		if i%7 == 0 {
+			m.Decoded.PartialReason = "cut"
+		}
+		loc := Location{Path: "f", Line: i + 1}
+		got = append(got, ks.New(m, loc))
+		want = append(want, New(m, loc))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) || got[i].RawKey() != want[i].RawKey() {
+			t.Errorf("finding %d: Keys.New gives %+v, New %+v", i, got[i], want[i])
+		}
+		if got[i].Key.SecretLength != i {
+			t.Errorf("finding %d: its key was overwritten: %+v", i, got[i].Key)
+		}
 	}
 }
