@@ -128,10 +128,10 @@ func isWordChar(c byte) bool {
 // location points at it, and the secret appears only in Match.Key (the
 // finding's RawKey), as "<id>:<secret>".
 //
-// A hit costs one allocation: the key, the id and the account share one
-// string.
+// A hit costs one allocation: the key, the id, the account and the
+// secret's hash share one string.
 func accessKeyMatch(rule string, data []byte, start, end int) Match {
-	var buf [AccessKeyIDLen + 1 + secretLen + 13]byte
+	var buf [AccessKeyIDLen + 1 + secretLen + 13 + shortHashLen]byte
 	b := append(buf[:0], data[start:end]...)
 	s, e, paired := pairSecret(data, start, end)
 	if paired {
@@ -139,14 +139,18 @@ func accessKeyMatch(rule string, data []byte, start, end int) Match {
 	}
 	keyLen := len(b)
 	b, hasAcct := appendAccount(b, data[start:end])
+	acctEnd := len(b)
+	if paired {
+		b = appendShortHash(b, data[s:e])
+	}
 	all := string(b)
 	k := Key{Type: TypeAccessKey, Service: ServiceIAM, AccessKeyID: all[:AccessKeyIDLen]}
 	if hasAcct {
-		k.AccountID = all[keyLen:]
+		k.AccountID = all[keyLen:acctEnd]
 	}
 	if paired {
 		k.SecretLength = e - s
-		k.SecretSHA256 = shortHash(data[s:e])
+		k.SecretSHA256 = all[acctEnd:]
 	}
 	return Match{Rule: rule, Start: start, End: end, Key: all[:keyLen], Decoded: k}
 }

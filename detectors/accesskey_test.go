@@ -2,6 +2,8 @@ package detectors
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -45,6 +47,7 @@ func TestAccessKeyRule(t *testing.T) {
 		{"alone", "aws_access_key_id = " + id + "\n", id, acct, ""},
 		{"temporary", `"AccessKeyId": "` + sid + `",`, sid, "609629065308", ""},
 		{"old style: no account", "key=" + oldStyleID("AKIA"), oldStyleID("AKIA"), "", ""},
+		{"old style with a secret", "key=" + oldStyleID("AKIA") + "\nsecret=" + sec + "\n", oldStyleID("AKIA"), "", sec},
 		{"credentials file", "[default]\naws_access_key_id = " + id + "\naws_secret_access_key = " + sec + "\n", id, acct, sec},
 		{"secret before the id", "AWS_SECRET_ACCESS_KEY=" + sec + "\nAWS_ACCESS_KEY_ID=" + id + "\n", id, acct, sec},
 		{"same line wins over a closer line", sec2 + "\n" + id + " " + sec + "\n", id, acct, sec},
@@ -84,10 +87,11 @@ func TestAccessKeyRule(t *testing.T) {
 			wantKey := tc.id
 			if tc.secret != "" {
 				wantKey += ":" + tc.secret
-				if k.SecretLength != 40 || len(k.SecretSHA256) != 16 {
+				sum := sha256.Sum256([]byte(tc.secret))
+				if k.SecretLength != 40 || k.SecretSHA256 != hex.EncodeToString(sum[:8]) {
 					t.Errorf("secret fields: %+v", k)
 				}
-			} else if k.SecretLength != 0 {
+			} else if k.SecretLength != 0 || k.SecretSHA256 != "" {
 				t.Errorf("paired with something: %+v", k)
 			}
 			if m.Key != wantKey {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,40 @@ func TestNextHitMatchesScalar(t *testing.T) {
 		}
 		if got := e.nextHit(data, i0, stop); got != want {
 			t.Fatalf("nextHit(%q, %d, %d) = %d, want %d", data, i0, stop, got, want)
+		}
+	}
+}
+
+// Scans take their state from a pool: a scan after others, whose YAML
+// memo, runs and unwrapped blocks the state still held, finds what a scan
+// with a fresh state finds.
+func TestScanStateReused(t *testing.T) {
+	e := New(Options{Decode: DecodeOptions{Now: testNow}, Extra: []Detector{accessKey()}})
+	b64 := base64.StdEncoding.EncodeToString([]byte(keyShort))
+	inputs := []string{
+		"k: |\n" + wrap(keyConsole, 40, "  ") + "\n",
+		"  token: >-\n" + wrap(keyShort, 64, "    ") + "\nplain " + keyAPI + "\n",
+		wrap(b64, 76, "") + "\n",
+		"x = \"" + keyClaude[:30] + "\" +\n    \"" + keyClaude[30:] + "\"\n",
+		"aws_access_key_id = " + testkeys.AccessKeyID("AKIA", "123456789012", 7) + "\naws_secret_access_key = " + testkeys.AccessKeySecret(7) + "\n",
+		"nothing here\n",
+		keyShortAKIA + " " + keyClaudeShort + "\n",
+	}
+	want := make([][]Match, len(inputs))
+	for i, in := range inputs {
+		e.scanWith(newScanState(), []byte(in), 0, len(in), func(m Match) bool { want[i] = append(want[i], m); return true })
+		if i < 5 && len(want[i]) == 0 {
+			t.Fatalf("input %d: no match with a fresh state", i)
+		}
+	}
+	for round := range 3 {
+		for i := range inputs {
+			i = (i + round) % len(inputs)
+			var got []Match
+			e.Scan([]byte(inputs[i]), len(inputs[i]), func(m Match) { got = append(got, m) })
+			if !reflect.DeepEqual(got, want[i]) {
+				t.Errorf("round %d, input %d: %d matches, want %d", round, i, len(got), len(want[i]))
+			}
 		}
 	}
 }

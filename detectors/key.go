@@ -340,8 +340,17 @@ func allDigits(s string) bool {
 }
 
 func shortHash(b []byte) string {
+	var out [shortHashLen]byte
+	return string(appendShortHash(out[:0], b))
+}
+
+// shortHashLen is the length of a secret's hash as reported
+// (Key.SecretSHA256): the first 8 bytes of its SHA-256, in hex.
+const shortHashLen = 16
+
+func appendShortHash(dst, b []byte) []byte {
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:8])
+	return hex.AppendEncode(dst, h[:8])
 }
 
 func decodeShortTerm(key []byte, prefixLen int, svc *Service, opts DecodeOptions) (Key, error) {

@@ -59,12 +59,41 @@ type Finding struct {
 
 // New builds a finding from a detector match at loc.
 func New(m detectors.Match, loc Location) Finding {
+	return build(m, loc, nil)
+}
+
+// Keys allocates the decoded keys of findings in blocks: one heap
+// allocation per keysBlock findings instead of one per finding (a Key is
+// some 300 bytes; on AWS-dense text, where a GB holds 58,745 findings,
+// allocating each was 3% of the scan's CPU time). A Keys belongs to one
+// goroutine; the zero Keys is ready to use. Findings built from it share
+// blocks, which the garbage collector frees once none is referenced.
+type Keys struct{ block []detectors.Key }
+
+const keysBlock = 32
+
+// New is New with the finding's Key taken from ks.
+func (ks *Keys) New(m detectors.Match, loc Location) Finding {
+	return build(m, loc, ks)
+}
+
+func (ks *Keys) next() *detectors.Key {
+	if len(ks.block) == 0 {
+		ks.block = make([]detectors.Key, keysBlock)
+	}
+	k := &ks.block[0]
+	ks.block = ks.block[1:]
+	return k
+}
+
+func build(m detectors.Match, loc Location, ks *Keys) Finding {
 	loc.Encoding = m.Encoding
 	loc.Pieces = m.Pieces
+	fp, red := fingerprintAndRedact(m.Rule, m.Key)
 	f := Finding{
 		RuleID:      m.Rule,
-		Fingerprint: Fingerprint(m.Rule, m.Key),
-		Redacted:    Redact(m.Key),
+		Fingerprint: fp,
+		Redacted:    red,
 		Confidence:  ConfidenceHigh,
 		Location:    loc,
 		raw:         m.Key,
@@ -73,8 +102,14 @@ func New(m detectors.Match, loc Location) Finding {
 		f.Confidence = ConfidenceLow
 		f.Error = m.Err.Error()
 	} else {
-		k := m.Decoded
-		f.Key = &k
+		var k *detectors.Key
+		if ks != nil {
+			k = ks.next()
+		} else {
+			k = new(detectors.Key)
+		}
+		*k = m.Decoded
+		f.Key = k
 		if k.PartialReason != "" {
 			f.Confidence = ConfidencePartial
 		}
@@ -99,17 +134,43 @@ func (f *Finding) SetRawKey(k string) { f.raw = k }
 // Fingerprint identifies a key independent of where it was found: a hash of
 // the rule and the key only, never of the location.
 func Fingerprint(rule, key string) string {
+	var out [fingerprintLen]byte
+	return string(appendFingerprint(out[:0], rule, key))
+}
+
+// fingerprintLen is the length of a fingerprint: 16 bytes in hex.
+const fingerprintLen = 32
+
+func appendFingerprint(b []byte, rule, key string) []byte {
 	var stack [256]byte // keys are short: hashed without an allocation
 	sum := sha256.Sum256(append(append(append(stack[:0], rule...), 0), key...))
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+	return hex.AppendEncode(b, sum[:16])
+}
+
+// fingerprintAndRedact returns Fingerprint(rule, key) and Redact(key) as
+// two parts of one string: one allocation instead of two for every
+// finding (New runs once per finding; on AWS-dense text, 58,745 findings
+// a GB, each allocation counts).
+func fingerprintAndRedact(rule, key string) (fingerprint, redacted string) {
+	prefix, last := redactParts(key)
+	var buf [fingerprintLen + 32]byte
+	b := appendFingerprint(buf[:0], rule, key)
+	b = append(append(append(b, prefix...), "…"...), last...)
+	s := string(b)
+	return s[:fingerprintLen], s[fingerprintLen:]
 }
 
 // Redact returns a key's family prefix and its last four characters, which
 // together identify it to a person without revealing it.
 func Redact(key string) string {
-	prefix := ""
+	prefix, last := redactParts(key)
+	return prefix + "…" + last
+}
+
+// redactParts returns what Redact shows of key around the ellipsis: its
+// family prefix and its last four characters (none when the key is too
+// short to show them).
+func redactParts(key string) (prefix, last string) {
 	f, ok := detectors.Identify(key)
 	if ok {
 		prefix = f.Prefix
@@ -124,7 +185,7 @@ func Redact(key string) string {
 		rest = rest[:len(rest)-16]
 	}
 	if len(rest) <= 8 {
-		return prefix + "…"
+		return prefix, ""
 	}
-	return prefix + "…" + rest[len(rest)-4:]
+	return prefix, rest[len(rest)-4:]
 }

@@ -611,3 +611,24 @@ func BenchmarkReporters(b *testing.B) {
 type countWriter struct{ n int }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+// TestContainsString compares containsString, scrub's allocation-free
+// search, with bytes.Contains: at the start, middle and end, overlapping
+// near-misses, a needle longer than the text, and the empty needle.
+func TestContainsString(t *testing.T) {
+	texts := []string{"", "a", "ab", "abc", "aab", "abab", "xxabcxx", "abcab", "abac", "aaaaab", "aaaa", "ba", `{"k":"KEYB…","id":"KEYXYZ"}`}
+	needles := []string{"", "a", "b", "ab", "abc", "aab", "aaab", "abab", "bab", "abcabc", "KEYXYZ", "KEYXYZ0"}
+	for _, text := range texts {
+		for _, needle := range needles {
+			want := bytes.Contains([]byte(text), []byte(needle))
+			if got := containsString([]byte(text), needle); got != want {
+				t.Errorf("containsString(%q, %q) = %v, want %v", text, needle, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		containsString([]byte(`{"id":"KEY00123456789ABCDEF"}`), "KEY00123456789ABCDEFxxxxxxxxxxxxxxxxxxxxxx")
+	}); n != 0 {
+		t.Errorf("containsString allocates %v times, want 0", n)
+	}
+}

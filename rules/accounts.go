@@ -5,14 +5,17 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/bks-dev/bks/triage"
 )
 
 var (
-	accountIDRe = regexp.MustCompile(`^\d{12}$`)
-	roleARNRe   = regexp.MustCompile(`^arn:aws(-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]+$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	accountIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
+	roleARNRe   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws(-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+	})
+	regionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`) })
 )
 
 // accounts validates the [[accounts]] tables, read straight into
@@ -25,7 +28,7 @@ func (v *validator) accounts(list []*triage.Account) {
 		switch {
 		case a.ID == "":
 			v.fail(p, "account has no id (the 12-digit AWS account id)")
-		case !accountIDRe.MatchString(a.ID):
+		case !accountIDRe().MatchString(a.ID):
 			v.fail(p+".id", "account id %q is not 12 digits", a.ID)
 		case seen[a.ID] != 0:
 			v.fail(p+".id", "account %s is already configured on line %d", a.ID, seen[a.ID])
@@ -33,7 +36,7 @@ func (v *validator) accounts(list []*triage.Account) {
 			seen[a.ID] = max(a.Line, 1)
 		}
 		if a.RoleARN != "" {
-			m := roleARNRe.FindStringSubmatch(a.RoleARN)
+			m := roleARNRe().FindStringSubmatch(a.RoleARN)
 			switch {
 			case m == nil:
 				v.fail(p+".role_arn", "role_arn %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", a.RoleARN)
@@ -42,7 +45,7 @@ func (v *validator) accounts(list []*triage.Account) {
 			}
 		}
 		for j, r := range a.Regions {
-			if !regionRe.MatchString(r) {
+			if !regionRe().MatchString(r) {
 				v.fail(fmt.Sprintf("%s.regions[%d]", p, j), "%q is not an AWS region name", r)
 			}
 		}

@@ -174,7 +174,7 @@ func checkEntry(e BaselineEntry) error {
 	if e.RuleID == "" {
 		return fmt.Errorf("no rule_id")
 	}
-	if len(e.Fingerprint) != 32 || !hexRe.MatchString(e.Fingerprint) {
+	if len(e.Fingerprint) != 32 || !hexRe().MatchString(e.Fingerprint) {
 		return fmt.Errorf("fingerprint must be 32 lower-case hex digits")
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bks-dev/bks/awsops/scp"
 	"github.com/bks-dev/bks/detectors"
@@ -502,7 +503,7 @@ func (v *validator) globs(p string, pats []string) []glob {
 	return gs
 }
 
-var hexRe = regexp.MustCompile(`^[0-9a-f]+$`)
+var hexRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]+$`) })
 
 func (v *validator) allowlist(p string, a *Allowlist, known map[string]*Rule, rule string) {
 	a.File, a.Line = v.file, v.loc.line(p)
@@ -537,12 +538,12 @@ func (v *validator) allowlist(p string, a *Allowlist, known map[string]*Rule, ru
 	}
 	a.paths = v.globs(p+".paths", a.Paths)
 	for i, f := range a.Fingerprints {
-		if len(f) != 32 || !hexRe.MatchString(f) {
+		if len(f) != 32 || !hexRe().MatchString(f) {
 			v.fail(item("fingerprints", i), "fingerprint must be 32 lower-case hex digits (a finding's \"fingerprint\")")
 		}
 	}
 	for i, c := range a.Commits {
-		if len(c) < 7 || len(c) > 64 || !hexRe.MatchString(strings.ToLower(c)) {
+		if len(c) < 7 || len(c) > 64 || !hexRe().MatchString(strings.ToLower(c)) {
 			v.fail(item("commits", i), "commit must be 7 to 64 hex digits, not %q", c)
 		}
 	}

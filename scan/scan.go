@@ -13,6 +13,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"sync"
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
@@ -93,11 +94,20 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 	var err error
 	lineAt, line, col := c.Start, c.Line, c.Column
 	// One finding per chunk, reused: the filter takes its address, which
-	// would otherwise put every finding on the heap (h gets a copy).
-	var f findings.Finding
+	// would otherwise put every finding on the heap (h gets a copy). It
+	// comes from a pool, taken at the chunk's first match: a finding of
+	// its own would be a heap allocation of ~450 bytes per chunk, that is
+	// per file of a tree (19,833 on the AWS-dense bench corpus).
+	// The keys of its findings are allocated in blocks, from the same pool.
+	var st *chunkState
+	var f *findings.Finding
 	s.Engine.ScanChunk(c.Data, c.Start, c.Limit, func(m detectors.Match) {
 		if err != nil {
 			return
+		}
+		if st == nil {
+			st = chunkPool.Get().(*chunkState)
+			f = &st.f
 		}
 		// Advance the line counter incrementally: matches come in order.
 		seg := c.Data[lineAt:m.Start]
@@ -113,14 +123,26 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 			loc = *c.Origin
 		}
 		loc.Line, loc.Column = line, col
-		f = findings.New(m, loc)
-		if s.Filter != nil && !s.Filter(&f, LineAt(c.Data, m.Start, m.End)) && f.Suppressed == "" {
+		*f = st.keys.New(m, loc)
+		if s.Filter != nil && !s.Filter(f, LineAt(c.Data, m.Start, m.End)) && f.Suppressed == "" {
 			return
 		}
-		err = h(f)
+		err = h(*f)
 	})
+	if st != nil {
+		*f = findings.Finding{} // keeps nothing of this chunk alive
+		chunkPool.Put(st)
+	}
 	return err
 }
+
+// chunkState is what Chunk reuses from one chunk to the next.
+type chunkState struct {
+	f    findings.Finding
+	keys findings.Keys
+}
+
+var chunkPool = sync.Pool{New: func() any { return new(chunkState) }}
 
 // zeros is a block of zero bytes to compare with.
 var zeros [4096]byte

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +184,48 @@ func TestFilter(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, []string{"", "inline"}) {
 		t.Errorf("err %v, suppressed %q, want one kept and one suppressed", err, got)
 	}
+}
+
+// Chunk reuses one pooled finding per chunk: what the filter set on a
+// finding of one chunk (Suppressed) must not reach a finding of another,
+// scanned after it or at the same time.
+func TestChunkFindingNotShared(t *testing.T) {
+	hide := []byte("hide " + keyLong + "\n")
+	keep := []byte("keep " + keyShort + "\n")
+	filter := func(f *findings.Finding, line []byte) bool {
+		if bytes.HasPrefix(line, []byte("hide")) {
+			f.Suppressed = "inline"
+			return false
+		}
+		return true
+	}
+	s := Scanner{Engine: engine, Filter: filter}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				data, path, want := hide, "hide", "inline"
+				if (i+g)%2 == 0 {
+					data, path, want = keep, "keep", ""
+				}
+				c := sources.Chunk{Data: data, Limit: len(data), Line: 1, Column: 1, Origin: &location.Location{Path: path}}
+				n := 0
+				err := s.Chunk(c, func(f findings.Finding) error {
+					n++
+					if f.Suppressed != want || f.Path != path {
+						t.Errorf("finding of %s: suppressed %q, want %q", f.Path, f.Suppressed, want)
+					}
+					return nil
+				})
+				if err != nil || n != 1 {
+					t.Errorf("%s: err %v, %d findings, want 1", path, err, n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func TestLineAt(t *testing.T) {

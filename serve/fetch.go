@@ -209,7 +209,7 @@ func commitsIn(ctx context.Context, dir string, ids []string) (map[string]bool, 
 	in := map[string]bool{}
 	var input strings.Builder
 	for _, id := range ids {
-		if !commitID.MatchString(id) {
+		if !commitID().MatchString(id) {
 			return nil, fmt.Errorf("commit id %q: not hexadecimal", id)
 		}
 		if _, seen := in[id]; !seen {
@@ -286,18 +286,20 @@ func cleanEnv() []string {
 // repoName is what a repository's full_name must look like to name a
 // directory in the cache: owner/name of GitHub's characters, neither part
 // "." or "..", nor starting with '-' or '.'.
-var repoName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+var repoName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+})
 
 // repoDir is the directory of the repository fullName in cache.
 func repoDir(cache, fullName string) (string, error) {
-	if !repoName.MatchString(fullName) || len(fullName) > 200 {
+	if !repoName().MatchString(fullName) || len(fullName) > 200 {
 		return "", fmt.Errorf("repository %q: not owner/name", fullName)
 	}
 	return filepath.Join(cache, filepath.FromSlash(fullName)), nil
 }
 
 // commitID is a full commit id (SHA-1 or SHA-256).
-var commitID = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+var commitID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`) })
 
 // validRef accepts the full ref names a payload may bring (refs/heads/…,
 // refs/tags/…) under git's check-ref-format rules, and nothing that git

@@ -163,7 +163,7 @@ func pushTarget(body []byte) (target, error) {
 		return target{}, fmt.Errorf("ref %q: %w", ev.Ref, err)
 	}
 	for _, id := range []string{ev.Before, ev.After} {
-		if id != "" && !commitID.MatchString(id) {
+		if id != "" && !commitID().MatchString(id) {
 			return target{}, fmt.Errorf("commit id %q: not hexadecimal", id)
 		}
 	}
@@ -171,12 +171,12 @@ func pushTarget(body []byte) (target, error) {
 		"ref", ev.Ref, "before", ev.Before, "after", ev.After, "commits", len(ev.Commits),
 		"created", ev.Created, "deleted", ev.Deleted, "forced", ev.Forced,
 	}}
-	if ev.Deleted || ev.After == "" || zeroSHA.MatchString(ev.After) {
+	if ev.Deleted || ev.After == "" || zeroSHA().MatchString(ev.After) {
 		tg.deleteRef = ev.Ref
 		return tg, nil
 	}
 	tg.scan, tg.refs, tg.wants = true, []string{ev.Ref}, []string{ev.After}
-	if ev.Before != "" && !zeroSHA.MatchString(ev.Before) {
+	if ev.Before != "" && !zeroSHA().MatchString(ev.Before) {
 		tg.maybe = []string{ev.Before}
 	}
 	tg.plan = func(has func(string) bool, others []string) scope {
@@ -223,7 +223,7 @@ func pullRequestTarget(body []byte) (target, error) {
 		return tg, nil
 	}
 	for _, id := range []string{base, head} {
-		if !commitID.MatchString(id) {
+		if !commitID().MatchString(id) {
 			return target{}, fmt.Errorf("commit id %q: not hexadecimal", id)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // zeroSHA is the before (new branch) or after (deleted branch) of a push.
-var zeroSHA = regexp.MustCompile(`^0+$`)
+var zeroSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^0+$`) })
 
 // errNotCached: the pushed repository is not in the cache and no Fetcher
 // brings it.
@@ -44,7 +44,7 @@ func cachedRepo(cache, fullName string) (string, error) {
 // when the cache lacks before), the commits of the branch that no other
 // ref of the cache has (--branch after --not others).
 func pushScope(ev pushEvent, has func(id string) bool, others []string) scope {
-	if ev.Before != "" && !zeroSHA.MatchString(ev.Before) && has(ev.Before) {
+	if ev.Before != "" && !zeroSHA().MatchString(ev.Before) && has(ev.Before) {
 		return scope{rng: ev.Before + ".." + ev.After, own: ev.Ref}
 	}
 	return scope{branch: ev.After, exclude: others, own: ev.Ref}

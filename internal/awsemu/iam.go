@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -714,7 +715,7 @@ const maxTagsPerUser = 50
 // tagChars is the pattern of a tag's key and value
 // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html:
 // [\p{L}\p{Z}\p{N}_.:/=+\-@]+, the value may be empty).
-var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var tagChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`) })
 
 // tagUser applies TagUser as AWS documents it
 // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagUser.html and
@@ -738,7 +739,7 @@ func tagUser(u *User, p map[string]string) error {
 		if k == "" || utf8.RuneCountInString(k) > 128 || utf8.RuneCountInString(v) > 256 {
 			return errInvalid("tag %d: the key must be 1 to 128 characters and the value at most 256", n+1)
 		}
-		if !tagChars.MatchString(k) || !tagChars.MatchString(v) {
+		if !tagChars().MatchString(k) || !tagChars().MatchString(v) {
 			return errInvalid("tag %d: keys and values are letters, digits, white space and _.:/=+-@", n+1)
 		}
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {

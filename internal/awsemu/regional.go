@@ -30,14 +30,16 @@ import (
 // regionalHostRE matches Bedrock's regional host names, in every
 // partition's DNS suffix
 // (https://docs.aws.amazon.com/general/latest/gr/bedrock.html).
-var regionalHostRE = regexp.MustCompile(`^bedrock\.([a-z]{2,4}(?:-[a-z]+)+-\d{1,2})\.[a-z0-9.-]+$`)
+var regionalHostRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^bedrock\.([a-z]{2,4}(?:-[a-z]+)+-\d{1,2})\.[a-z0-9.-]+$`)
+})
 
 // regionOfHost returns the region a Bedrock host name names.
 func regionOfHost(host string) (string, bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	m := regionalHostRE.FindStringSubmatch(strings.ToLower(host))
+	m := regionalHostRE().FindStringSubmatch(strings.ToLower(host))
 	if m == nil {
 		return "", false
 	}

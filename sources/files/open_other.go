@@ -20,11 +20,7 @@ type osFile struct{ *os.File }
 func (f osFile) Stat() (fileInfo, error) {
 	st, err := f.File.Stat()
 	if err != nil {
-		return nil, err
+		return fileInfo{}, err
 	}
-	return osInfo{st}, nil
+	return fileInfo{size: st.Size(), regular: st.Mode().IsRegular()}, nil
 }
-
-type osInfo struct{ os.FileInfo }
-
-func (i osInfo) IsRegular() bool { return i.Mode().IsRegular() }

@@ -105,17 +105,9 @@ func (f *fdFile) Stat() (fileInfo, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "stat", Path: f.name, Err: err}
+			return fileInfo{}, &os.PathError{Op: "stat", Path: f.name, Err: err}
 		}
 		break
 	}
-	return fdInfo{size: int64(st.Size), regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
+	return fileInfo{size: int64(st.Size), regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
 }
-
-type fdInfo struct {
-	size    int64
-	regular bool
-}
-
-func (i fdInfo) Size() int64     { return i.size }
-func (i fdInfo) IsRegular() bool { return i.regular }
