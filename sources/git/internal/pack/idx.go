@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"time"
 )
 
@@ -35,16 +34,12 @@ type packFile struct {
 	f    *os.File
 	// data is the whole pack mapped (mmap.go), nil when it is read with
 	// ReadAt.
-	data []byte
-	// blocks has a bit for each 64 KB block of data read since res last
-	// dropped the pages (mmap.go).
-	blocks []atomic.Uint64
-	res    *resident
-	size   int64
-	mtime  time.Time
-	n      int
-	ids    []byte  // 20*n, sorted (index order)
-	offs   []int64 // by index position
+	data  []byte
+	size  int64
+	mtime time.Time
+	n     int
+	ids   []byte  // 20*n, sorted (index order)
+	offs  []int64 // by index position
 	// fan[b] is how many ids start with a byte up to b (counted from
 	// ids, not read from the index's own fan-out table).
 	fan [256]int32
@@ -116,7 +111,6 @@ func openPack(idxPath, packPath string) (*packFile, error) {
 		return nil, err
 	}
 	p.f, p.size, p.mtime = f, fi.Size(), fi.ModTime()
-	p.mapIn()
 	return p, nil
 }
 
@@ -208,7 +202,7 @@ func (p *packFile) scanHeaders() error {
 	}
 	var src io.Reader = io.NewSectionReader(p.f, 0, p.size)
 	if p.data != nil {
-		src = &mappedReader{p: p}
+		src = bytes.NewReader(p.data)
 	}
 	r := bufio.NewReaderSize(src, 1<<20)
 	var at int64

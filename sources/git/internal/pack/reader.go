@@ -152,9 +152,7 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 	var data []byte
 	var err error
 	if p.data != nil {
-		var n int
-		data, n, err = r.z.exactBytes(p.data[off+int64(i):p.size-20], size, buf)
-		p.touch(off, off+int64(i)+int64(n))
+		data, _, err = r.z.exactBytes(p.data[off+int64(i):p.size-20], size, buf)
 	} else if _, err = r.br.Discard(i); err == nil {
 		data, err = r.z.exact(r.br, size, buf)
 	}

@@ -29,7 +29,6 @@ type Store struct {
 
 	packs []*packFile
 	loose []string // object directories, for loose objects
-	res   resident // the pages of the mappings read (mmap.go)
 }
 
 // Open opens the object directory dir (".git/objects") and its alternates.
@@ -43,6 +42,7 @@ func Open(dir string) (*Store, error) {
 	}
 	// Newest packs first, for the same reason as loose objects first.
 	slices.SortStableFunc(s.packs, func(a, b *packFile) int { return b.mtime.Compare(a.mtime) })
+	s.mapPacks()
 	return s, nil
 }
 
@@ -76,10 +76,6 @@ func (s *Store) add(dir string, seen map[string]bool, depth int) error {
 			return err
 		}
 		s.packs = append(s.packs, p)
-		if p.data != nil {
-			p.res = &s.res
-			s.res.packs = append(s.res.packs, p)
-		}
 	}
 	alts, err := alternates(abs)
 	if err != nil {
