@@ -1,6 +1,7 @@
 package git
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -117,4 +118,35 @@ func FuzzEntryAt(f *testing.F) {
 			t.Fatalf("%q: entryAt: mode %o end %d, nextEntry: mode %o end %d", data, mode, end, e.mode, len(data)-len(rest))
 		}
 	})
+}
+
+// A repository can name any number of tree ids that share their first
+// bytes (subtree entries need not exist). Hashed by their first 8 bytes
+// they all started at one slot: n ids cost n²/2 whole-id compares (40,000
+// took 2.6 s). The work is counted here as each slot's distance from
+// where its id's probe starts.
+func TestInternPrefixCluster(t *testing.T) {
+	const n = 50_000
+	tab := newInternTable(n)
+	for i := range n {
+		var h plumbing.Hash
+		for j := range 16 {
+			h[j] = 0xab
+		}
+		binary.BigEndian.PutUint32(h[16:], uint32(i))
+		if tab.intern(&h, true) < 0 {
+			t.Fatalf("id %d refused", i)
+		}
+	}
+	longest := uint64(0)
+	for i := range tab.slots {
+		s := &tab.slots[i]
+		if s.tag.Load() == 0 {
+			continue
+		}
+		longest = max(longest, (uint64(i)-tab.home(&s.id))&tab.mask)
+	}
+	if longest > 64 {
+		t.Errorf("an id sits %d slots past its probe's start, want at most 64 (ids sharing a prefix pile up)", longest)
+	}
 }
