@@ -42,8 +42,7 @@ type worker struct {
 // inflate reads object k's zlib data into dst (resized to want bytes).
 func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, error) {
 	start, end := p.off[k]+int64(p.hdr[k]), p.end(k)
-	// Deflate expands 1032 times at most: a larger size is corrupt.
-	if end < start || want < 0 || want > (end-start)*1032+64 {
+	if end < start || want < 0 || want > maxInflated(end-start) {
 		return nil, fmt.Errorf("object %s: size %d does not fit its %d bytes of data", p.id(k), want, end-start)
 	}
 	n := int(end - start)
@@ -74,6 +73,11 @@ func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() str
 	}
 	return data, nil
 }
+
+// maxInflated is the most a zlib stream of n bytes can inflate to
+// (deflate expands 1032 times at most): an object declaring more is
+// corrupt, and is refused before its size is allocated.
+func maxInflated(n int64) int64 { return n*1032 + 64 }
 
 // inflater inflates zlib streams: one whole in memory with the
 // whole-buffer decoder (package inflate, about 1.8 times klauspost's

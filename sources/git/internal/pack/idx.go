@@ -44,6 +44,11 @@ type packFile struct {
 	// ids, not read from the index's own fan-out table).
 	fan [256]int32
 
+	// scanned says scanHeaders ran; headersErr is what it returned, for
+	// every later call (a scan that failed halfway leaves the fields
+	// below partly filled: they are never used then).
+	scanned    bool
+	headersErr error
 	// By pack order, filled by scanHeaders.
 	off    []int64  // object start
 	pos    []uint32 // index position (for the id)
@@ -156,11 +161,17 @@ func (p *packFile) end(k int32) int64 {
 }
 
 // scanHeaders reads the pack once, front to back, parsing each object's
-// header (type, size, delta base) and builds the delta forest.
+// header (type, size, delta base) and builds the delta forest. Later
+// calls return the first call's result.
 func (p *packFile) scanHeaders() error {
-	if p.off != nil {
-		return nil
+	if !p.scanned {
+		p.scanned, p.headersErr = true, p.readHeaders()
 	}
+	return p.headersErr
+}
+
+// readHeaders is scanHeaders's work.
+func (p *packFile) readHeaders() error {
 	n := p.n
 	// Offsets and index positions sorted side by side, not positions by
 	// the offsets they point at: a third of the time scanHeaders spent

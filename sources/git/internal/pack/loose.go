@@ -29,7 +29,7 @@ func (w *worker) looseObject(path string) error {
 	}
 	// zlib inflates at most 1032 times: only a file that large may hold
 	// a blob over skipOver, and only its header is read first.
-	if w.skipOver > 0 && st.Size()*1032+64 > w.skipOver {
+	if w.skipOver > 0 && maxInflated(st.Size()) > w.skipOver {
 		if skipped, err := w.skipLoose(f, path); skipped || err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (w *worker) looseObject(path string) error {
 	}
 	sz, _, ok := bytes.Cut(rest, []byte{0})
 	size, err := strconv.ParseInt(string(sz), 10, 64)
-	if !ok || err != nil || size < 0 || size > int64(len(raw))*1032+64 {
+	if !ok || err != nil || size < 0 || size > maxInflated(int64(len(raw))) {
 		return fmt.Errorf("object %s: bad loose object header", id)
 	}
 	full, err := w.inflateBytes(raw, int64(len("blob ")+len(sz)+1)+size, w.buf(0), name)
@@ -114,7 +114,7 @@ func (w *worker) skipLoose(f *os.File, path string) (bool, error) {
 }
 
 func (r *Reader) loose(id ID, raw, buf []byte) (string, []byte, error) {
-	full, err := r.inflateAll(raw, int64(len(raw))*1032+64)
+	full, err := r.inflateAll(raw, maxInflated(int64(len(raw))))
 	if err != nil {
 		return "", nil, fmt.Errorf("object %s: %v", id, err)
 	}

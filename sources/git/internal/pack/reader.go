@@ -145,7 +145,9 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 	default:
 		return 0, nil, fmt.Errorf("unknown type %d", typ)
 	}
-	if size < 0 || size > p.size*1032 {
+	// What follows the header is all its zlib data can be: a size over
+	// what that inflates to is refused before it is allocated.
+	if size < 0 || size > maxInflated(p.size-20-off-int64(i)) {
 		return 0, nil, errors.New("bad object size")
 	}
 	// This object's data first: reading the base resets r.br.

@@ -230,7 +230,7 @@ func (tw *treeWorker) looseTree(path string, num int32) (bool, error) {
 	}
 	sz, _, ok := bytes.Cut(rest, []byte{0})
 	size, err := strconv.ParseInt(string(sz), 10, 64)
-	if !ok || err != nil || size < 0 || size > int64(len(raw))*1032+64 {
+	if !ok || err != nil || size < 0 || size > maxInflated(int64(len(raw))) {
 		return false, fmt.Errorf("object %s: bad loose object header", id)
 	}
 	hl := int64(len("tree ") + len(sz) + 1)
