@@ -100,7 +100,7 @@ func (z *inflater) exactBytes(src []byte, size int64, dst []byte) ([]byte, int, 
 	}
 	out, n, err := z.d.Zlib(dst[:size], src)
 	if err != nil {
-		return nil, 0, fmt.Errorf("inflate: %v", err)
+		return nil, 0, err // its text says "inflate: ..."
 	}
 	return out, n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,9 +167,32 @@ func storeMatchesGit(t *testing.T, dir string, lazyStore bool) {
 // Reader reads every object git knows (commits, trees, blobs, tags;
 // packed, deltified, loose, in the alternate) with the content its id
 // hashes to.
+//
+// Mapped, and read with ReadAt, where an object whose zlib data lies
+// within the Reader's first read of the file is inflated from it and a
+// longer one (the random blob: about 8 KB of zlib data) is streamed.
 func TestReaderMatchesGit(t *testing.T) {
 	dir := buildRepo(t)
 	git(t, dir, "tag", "-a", "-m", "a tag", "v1")
+	rng := rand.New(rand.NewPCG(3, 4))
+	big := make([]byte, 8<<10)
+	for i := range big {
+		big[i] = byte(rng.Uint32())
+	}
+	os.WriteFile(filepath.Join(dir, "big.txt"), []byte(hex.EncodeToString(big)), 0o644)
+	git(t, dir, "add", "big.txt")
+	git(t, dir, "commit", "-q", "-m", "big")
+	git(t, dir, "repack", "-q") // the loose objects, the big blob too, into a pack
+	for _, mapped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mmap=%v", mapped), func(t *testing.T) {
+			defer func(old bool) { useMmap = old }(useMmap)
+			useMmap = mapped
+			readerMatchesGit(t, dir)
+		})
+	}
+}
+
+func readerMatchesGit(t *testing.T, dir string) {
 	s, err := Open(filepath.Join(dir, ".git", "objects"))
 	if err != nil {
 		t.Fatal(err)
