@@ -21,7 +21,3 @@ func mapFile(f *os.File, size int64) ([]byte, error) {
 }
 
 func unmapFile(b []byte) error { return unix.Munmap(b) }
-
-// dropPages drops b's pages from the process's page tables (they stay
-// in the page cache, and come back on the next read).
-func dropPages(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }
