@@ -88,18 +88,7 @@ func BenchmarkAttributionStore(b *testing.B) {
 		want[plumbing.NewHash(id)] = true
 	}
 	ctx := context.Background()
-	repo, closeRepo, err := Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closeRepo()
-	s := New(Options{Path: dir, Reader: ReaderGit, Matcher: detectors.New(detectors.Options{}),
-		OnError: func(string, error) {}, Warn: func(string) {}})
-	h, err := newHistory(ctx, s, repo, dir, "repo")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.closeStore()
+	h := storeHistory(b, dir)
 	h.objs = h.store.NewReader()
 	if err := h.collectGit(ctx, nil); err != nil {
 		b.Fatal(err)

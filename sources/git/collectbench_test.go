@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"testing"
-
-	"github.com/bks-dev/bks/detectors"
 )
 
 // BenchmarkCollectStore times the git CLI walk's reading of every
@@ -18,21 +16,7 @@ func BenchmarkCollectStore(b *testing.B) {
 		dir = benchRepo(b)
 	}
 	ctx := context.Background()
-	repo, closeRepo, err := Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closeRepo()
-	s := New(Options{Path: dir, Reader: ReaderGit, Matcher: detectors.New(detectors.Options{}),
-		OnError: func(string, error) {}, Warn: func(string) {}})
-	h, err := newHistory(ctx, s, repo, dir, "repo")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.closeStore()
-	if h.store == nil {
-		b.Skip("the object store is not read in process here")
-	}
+	h := storeHistory(b, dir)
 	cpu, commits := selfCPU(), 0
 	for b.Loop() {
 		h.reset()

@@ -105,3 +105,26 @@ func readers(t *testing.T, f func(t *testing.T, reader string)) {
 		t.Run(r, func(t *testing.T) { f(t, r) })
 	}
 }
+
+// storeHistory opens dir's history as bks detect git reads it, for the
+// benchmarks: the in-process object store, the default engine, errors
+// ignored. It skips when the store cannot be read in process.
+func storeHistory(b *testing.B, dir string) *history {
+	b.Helper()
+	repo, closeRepo, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(closeRepo)
+	s := New(Options{Path: dir, Reader: ReaderGit, Matcher: detectors.New(detectors.Options{}),
+		OnError: func(string, error) {}, Warn: func(string) {}})
+	h, err := newHistory(context.Background(), s, repo, dir, "repo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(h.closeStore)
+	if h.store == nil {
+		b.Skip("the object store is not read in process here")
+	}
+	return h
+}
