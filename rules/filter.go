@@ -294,8 +294,10 @@ func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[stri
 		}
 	}
 	if len(a.stopwords) > 0 && raw != "" {
+		var key loweredKey
+		key.set(raw)
 		for i, sw := range a.stopwords {
-			if lowerContains(raw, sw) {
+			if key.contains(sw) {
 				hit("stopwords", i)
 			}
 		}
@@ -313,40 +315,65 @@ func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[stri
 	return hits
 }
 
-// lowerContains says whether strings.ToLower(s) holds the (lower-case)
-// word w. For ASCII s, the usual case (keys), it lowers no copy on the
-// heap: lowering cost an allocation per finding, a quarter of the
-// filter's time on AWS text (upper-case key ids). A key of up to lowerBuf
-// bytes (an access key and its secret) is lowered into a stack buffer 8
-// bytes at a time and searched with bytes.Index: comparing byte by byte
-// at every offset was then most of the filter's cost on AWS-dense text.
-// Longer ones are compared byte by byte.
-func lowerContains(s, w string) bool {
-	if len(s) > lowerBuf {
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				return strings.Contains(strings.ToLower(s), w)
+// loweredKey is a key lowered once for the stopword checks, whether
+// strings.ToLower(key) holds each (lower-case) word. For ASCII keys, the
+// usual case, it lowers no copy on the heap: lowering cost an allocation
+// per finding, a quarter of the filter's time on AWS text (upper-case key
+// ids). A key of up to lowerBuf bytes (an access key and its secret) is
+// lowered into a buffer 8 bytes at a time and searched with bytes.Index:
+// comparing byte by byte at every offset was then most of the filter's
+// cost on AWS-dense text. Longer ASCII keys are compared byte by byte,
+// others lowered by strings.ToLower.
+type loweredKey struct {
+	buf   [lowerBuf]byte
+	low   []byte // the lowered key in buf, when it fits and is ASCII
+	ascii string // else the key, when it is ASCII
+	fold  string // else strings.ToLower(key)
+}
+
+// set lowers key.
+func (k *loweredKey) set(key string) {
+	*k = loweredKey{}
+	if len(key) > lowerBuf {
+		for i := 0; i < len(key); i++ {
+			if key[i] >= utf8.RuneSelf {
+				k.fold = strings.ToLower(key)
+				return
 			}
 		}
-		return asciiLowerContains(s, w)
+		k.ascii = key
+		return
 	}
 	const high = 0x8080808080808080
-	var buf [lowerBuf]byte
 	n := 0
-	for ; n+8 <= len(s); n += 8 {
-		x := binary.LittleEndian.Uint64([]byte(s[n : n+8]))
+	for ; n+8 <= len(key); n += 8 {
+		x := binary.LittleEndian.Uint64([]byte(key[n : n+8]))
 		if x&high != 0 {
-			return strings.Contains(strings.ToLower(s), w)
+			k.fold = strings.ToLower(key)
+			return
 		}
-		binary.LittleEndian.PutUint64(buf[n:], lowerASCII8(x))
+		binary.LittleEndian.PutUint64(k.buf[n:], lowerASCII8(x))
 	}
-	for ; n < len(s); n++ {
-		if s[n] >= utf8.RuneSelf {
-			return strings.Contains(strings.ToLower(s), w)
+	for ; n < len(key); n++ {
+		if key[n] >= utf8.RuneSelf {
+			k.fold = strings.ToLower(key)
+			return
 		}
-		buf[n] = lowerASCII(s[n])
+		k.buf[n] = lowerASCII(key[n])
 	}
-	return bytes.Contains(buf[:len(s)], []byte(w))
+	k.low = k.buf[:len(key)]
+}
+
+// contains says whether the lowered key holds the lower-case word w.
+func (k *loweredKey) contains(w string) bool {
+	switch {
+	case k.low != nil:
+		return bytes.Contains(k.low, []byte(w))
+	case k.ascii != "":
+		return asciiLowerContains(k.ascii, w)
+	default:
+		return strings.Contains(k.fold, w)
+	}
 }
 
 // asciiLowerContains says whether the ASCII string s, lowered, holds w.
@@ -363,7 +390,7 @@ func asciiLowerContains(s, w string) bool {
 	return false
 }
 
-// lowerBuf is the longest key lowerContains lowers into a buffer.
+// lowerBuf is the longest key loweredKey lowers into a buffer.
 const lowerBuf = 256
 
 // lowerASCII8 lowers the 8 ASCII bytes of x. For a byte b below 0x80,

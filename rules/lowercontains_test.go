@@ -10,8 +10,8 @@ import (
 	"github.com/bks-dev/bks/internal/testkeys"
 )
 
-// TestLowerContainsMatchesToLower checks lowerContains (in a stack buffer
-// or byte by byte for ASCII) against lowering a copy with strings.ToLower,
+// TestLowerContainsMatchesToLower checks loweredKey (in its buffer or
+// byte by byte for ASCII) against lowering a copy with strings.ToLower,
 // on ASCII and non-ASCII strings and words, short ones and ones longer
 // than its buffer.
 func TestLowerContainsMatchesToLower(t *testing.T) {
@@ -40,8 +40,10 @@ func TestLowerContainsMatchesToLower(t *testing.T) {
 			from := rng.IntN(len(s) - 2)
 			w = strings.ToLower(s[from : from+1+rng.IntN(len(s)-from-1)])
 		}
-		if got, want := lowerContains(s, w), strings.Contains(strings.ToLower(s), w); got != want {
-			t.Fatalf("lowerContains(%q)(%q) = %v, strings.ToLower says %v", s, w, got, want)
+		var key loweredKey
+		key.set(s)
+		if got, want := key.contains(w), strings.Contains(strings.ToLower(s), w); got != want {
+			t.Fatalf("loweredKey(%q).contains(%q) = %v, strings.ToLower says %v", s, w, got, want)
 		}
 	}
 }
