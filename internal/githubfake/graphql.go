@@ -192,7 +192,9 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	case v.First == nil:
 		gqlError(w, nil, map[string]any{"message": "You must provide a `first` or `last` value to properly paginate the `userContentEdits` connection."})
 		return
-	case *v.First < 0 || *v.First > 100:
+	case *v.First < 1 || *v.First > 100:
+		// "The value of these arguments must be between 1 and 100."
+		// (docs.github.com/en/graphql/guides/using-pagination-in-the-graphql-api)
 		gqlError(w, nil, map[string]any{"message": fmt.Sprintf("Requesting %d records on the `userContentEdits` connection exceeds the `first` limit of 100 records.", *v.First)})
 		return
 	}

@@ -49,6 +49,7 @@ func TestGraphQLRefusals(t *testing.T) {
 		"other query": {"query { viewer { login } }", nil},
 		"no first":    {EditsQuery, map[string]any{"id": id}},
 		"first 101":   {EditsQuery, map[string]any{"id": id, "first": 101}},
+		"first 0":     {EditsQuery, map[string]any{"id": id, "first": 0}},
 		"bad cursor":  {EditsQuery, map[string]any{"id": id, "first": 1, "after": "nope"}},
 		"unknown id":  {EditsQuery, map[string]any{"id": "I_x", "first": 1}},
 		"101 ids":     {EditsBatchQuery, map[string]any{"ids": make([]string, 101), "first": 1}},
