@@ -2,7 +2,6 @@ package git
 
 import (
 	"context"
-	"os"
 	"testing"
 )
 
@@ -11,12 +10,8 @@ import (
 // runs it beside the blob scan) of $BKS_BENCH_REPO, or of benchRepo's
 // generated repository: CPU seconds and microseconds per commit.
 func BenchmarkCollectStore(b *testing.B) {
-	dir := os.Getenv("BKS_BENCH_REPO")
-	if dir == "" {
-		dir = benchRepo(b)
-	}
 	ctx := context.Background()
-	h := storeHistory(b, dir)
+	h := storeHistory(b, benchRepo(b))
 	cpu, commits := selfCPU(), 0
 	for b.Loop() {
 		h.reset()

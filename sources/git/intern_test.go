@@ -16,8 +16,8 @@ import (
 
 // Workers interning the same ids in different orders, some as their own,
 // get one interned id per id, and the ids marked present are those some
-// worker interned as its own. Ids that share their first 8 bytes (what
-// the table's tags hold) stay apart.
+// worker interned as its own. Ids that share their first 8 bytes stay
+// apart.
 func TestInternTableConcurrent(t *testing.T) {
 	ids := make([]plumbing.Hash, 3000)
 	for i := range ids {

@@ -42,7 +42,6 @@ package inflate
 import (
 	"encoding/binary"
 	"errors"
-	"sync"
 )
 
 var (
@@ -65,16 +64,6 @@ type Decoder struct {
 	dist [distSize]uint32
 	pre  [preSize]uint32
 	lens [286 + 30]uint8
-}
-
-var pool = sync.Pool{New: func() any { return new(Decoder) }}
-
-// Zlib is Decoder.Zlib with a pooled Decoder.
-func Zlib(dst, src []byte) (out []byte, consumed int, err error) {
-	d := pool.Get().(*Decoder)
-	out, consumed, err = d.Zlib(dst, src)
-	pool.Put(d)
-	return out, consumed, err
 }
 
 // Zlib decodes the zlib stream at the start of src into dst, which must

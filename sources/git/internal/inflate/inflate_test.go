@@ -7,8 +7,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
+
+// The tests decode with Decoders from a pool, as bks's workers each reuse
+// one, and from several goroutines at once (TestConcurrent, under -race).
+var pool = sync.Pool{New: func() any { return new(Decoder) }}
+
+// Zlib is Decoder.Zlib with a pooled Decoder.
+func Zlib(dst, src []byte) (out []byte, consumed int, err error) {
+	d := pool.Get().(*Decoder)
+	out, consumed, err = d.Zlib(dst, src)
+	pool.Put(d)
+	return out, consumed, err
+}
 
 // stdZlib decodes src with compress/zlib: its output (at most 16 MiB:
 // big is set past that), how many bytes of src it used, and its error.

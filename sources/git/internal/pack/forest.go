@@ -23,15 +23,16 @@ type worker struct {
 	tasks   chan task
 	pending *sync.WaitGroup
 	z       inflater
-	cbuf    []byte
 	delta   []byte
 	bufs    [][]byte // content by depth
 	fresh   []Span
 	blob    Blob
 	// skipOver is Store.SkipOver.
 	skipOver int64
-	// window, when set, reads the pack in windows (Blobs, Trees).
-	window *window
+	// window reads the pack in windows when it is not mapped: the objects
+	// of a delta tree lie near one another (on git/git, 262,000 reads of
+	// the file became 20,000, a tenth of the scan's CPU).
+	window window
 	// lazy is Store.Lazy; ops, leaf and scratch are lazyLeaf's.
 	lazy    bool
 	ops     []deltaOp
@@ -45,7 +46,6 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 	if end < start || want < 0 || want > maxInflated(end-start) {
 		return nil, fmt.Errorf("object %s: size %d does not fit its %d bytes of data", p.id(k), want, end-start)
 	}
-	n := int(end - start)
 	if p.data != nil {
 		cb, err := p.span(start, end)
 		if err != nil {
@@ -53,17 +53,7 @@ func (w *worker) inflate(p *packFile, k int32, want int64, dst []byte) ([]byte, 
 		}
 		return w.inflateBytes(cb, want, dst, func() string { return p.id(k).String() })
 	}
-	if w.window != nil {
-		return w.window.inflate(w, p, start, end, want, dst, func() string { return p.id(k).String() })
-	}
-	if cap(w.cbuf) < n {
-		w.cbuf = make([]byte, n)
-	}
-	cb := w.cbuf[:n]
-	if _, err := p.f.ReadAt(cb, start); err != nil {
-		return nil, fmt.Errorf("object %s: %v (truncated pack?)", p.id(k), err)
-	}
-	return w.inflateBytes(cb, want, dst, func() string { return p.id(k).String() })
+	return w.window.inflate(w, p, start, end, want, dst, func() string { return p.id(k).String() })
 }
 
 func (w *worker) inflateBytes(cb []byte, want int64, dst []byte, name func() string) ([]byte, error) {
@@ -151,9 +141,6 @@ func (w *worker) do(t task) error {
 				w.bufs[i] = nil
 			}
 		}
-		if cap(w.cbuf) > maxKeep {
-			w.cbuf = nil
-		}
 		if cap(w.delta) > maxKeep {
 			w.delta = nil
 		}
@@ -161,8 +148,8 @@ func (w *worker) do(t task) error {
 			w.ops = nil
 		}
 		w.leaf = lazyDelta{}
-		if w.window != nil && cap(w.window.buf) > maxKeep {
-			*w.window = window{}
+		if cap(w.window.buf) > maxKeep {
+			w.window = window{}
 		}
 	}()
 	switch {

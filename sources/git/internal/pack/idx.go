@@ -205,7 +205,7 @@ func (p *packFile) readHeaders() error {
 	p.base = make([]int32, n)
 
 	var head [12]byte
-	if _, err := p.readAt(head[:], 0); err != nil {
+	if _, err := p.f.ReadAt(head[:], 0); err != nil {
 		return fmt.Errorf("%s: %v", p.name, err)
 	}
 	if string(head[:4]) != "PACK" || binary.BigEndian.Uint32(head[8:]) != uint32(n) {

@@ -30,7 +30,6 @@ package pack
 
 import (
 	"fmt"
-	"io"
 	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
@@ -133,27 +132,8 @@ func (s *Store) guard(old bool, err *error) {
 	panic(r)
 }
 
-// readAt is p.f.ReadAt, from the mapping when there is one.
-func (p *packFile) readAt(b []byte, off int64) (int, error) {
-	if p.data == nil {
-		return p.f.ReadAt(b, off)
-	}
-	if off < 0 || off > int64(len(p.data)) {
-		return 0, fmt.Errorf("offset %d outside the pack", off)
-	}
-	n := copy(b, p.data[off:])
-	if n < len(b) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-// span returns p's bytes [start, end) as they are mapped, or nil when p
-// is not mapped.
+// span returns p's bytes [start, end) as they are mapped (p.data is set).
 func (p *packFile) span(start, end int64) ([]byte, error) {
-	if p.data == nil {
-		return nil, nil
-	}
 	if start < 0 || end < start || end > int64(len(p.data)) {
 		return nil, fmt.Errorf("bytes %d-%d outside the pack (truncated?)", start, end)
 	}

@@ -205,6 +205,9 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 // decoder succeeds only on a whole stream within those bytes (checksum
 // included); on any error the streamed read decides.
 func (r *Reader) buffered(i int, size int64, buf []byte) ([]byte, error) {
+	if int64(cap(buf)) < size { // once, for both tries
+		buf = make([]byte, size)
+	}
 	if b, _ := r.br.Peek(r.br.Buffered()); len(b) > i {
 		if data, _, err := r.z.exactBytes(b[i:], size, buf); err == nil {
 			return data, nil

@@ -82,7 +82,6 @@ func (s *Store) Trees(ctx context.Context, workers int, begin func(trees int), v
 	for w := range workers {
 		wg.Go(func() {
 			tw := &treeWorker{id: w, visit: visit}
-			tw.w.window = &window{}
 			for j := range jobs {
 				if ctx.Err() != nil {
 					continue
