@@ -255,9 +255,9 @@ func lineSecret(data []byte, ls, le int, last bool) (start, end int, ok bool) {
 }
 
 // lastNewline is bytes.LastIndexByte(b, '\n'), eight bytes at a time
-// (bytes.LastIndexByte goes byte by byte): pairWindow walks back over up
-// to pairLines lines before every access key id, which on AWS-dense text
-// made it a tenth of the cost of a finding.
+// (bytes.LastIndexByte goes byte by byte): pairSecret walks back line by
+// line, up to pairLines lines, before every access key id, which on
+// AWS-dense text made it a tenth of the cost of a finding.
 func lastNewline(b []byte) int {
 	const ones, highs, nls = 0x0101010101010101, 0x8080808080808080, 0x0a0a0a0a0a0a0a0a
 	i := len(b)

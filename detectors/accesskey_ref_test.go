@@ -123,7 +123,7 @@ func FuzzAccountFromKeyID(f *testing.F) {
 		want, wok := refAccountFromKeyID(id)
 		got, ok := AccountFromKeyID(id)
 		if got != want || ok != wok {
-			t.Fatalf("%q: %q %v, want %q %v", id, got, ok, want, wok)
+			t.Fatalf("%q: %q %v, want %q %v", redactAll(id), got, ok, want, wok)
 		}
 	})
 }

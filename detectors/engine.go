@@ -490,9 +490,20 @@ func (st *scanState) runEnd(r *run, class func(byte) bool, data []byte, from, li
 
 // scan is ScanChunk, stopping when emit returns false.
 func (e *Engine) scan(data []byte, start, limit int, emit func(Match) bool) {
+	st := pooledState()
+	e.scanWith(st, data, start, limit, emit)
+	st.release()
+}
+
+// pooledState is a new scan's state, from statePool.
+func pooledState() *scanState {
 	st := statePool.Get().(*scanState)
 	st.reset()
-	e.scanWith(st, data, start, limit, emit)
+	return st
+}
+
+// release gives st back to statePool once its scan is over.
+func (st *scanState) release() {
 	st.unwrapped.found = nil // keeps no match of this scan alive
 	statePool.Put(st)
 }

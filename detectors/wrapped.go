@@ -80,13 +80,14 @@ func (e *Engine) unwrap(st *scanState, data []byte, segs []segment, cur int) unw
 		b.to -= MaxMatchLen // a key starting later may run past u
 	}
 	// u is another buffer: its scan has its own memory of runs and lines.
-	inner := newScanState()
+	inner := pooledState()
 	e.scanWith(inner, u, 0, len(u), func(m Match) bool {
 		m.Start, m.End, m.Pieces = mapSpan(segs, m.Start, m.End)
 		b.found = append(b.found, m)
 		return true
 	})
 	st.work += 2*len(u) + inner.work
+	inner.release()
 	return b
 }
 

@@ -40,8 +40,8 @@ func slowFingerprint(rule, key string) string {
 // TestFingerprintAndRedact compares New's one-allocation fingerprint and
 // redaction with Fingerprint, Redact and the reference implementations,
 // on keys of every shape: each family, short-term tokens, access key ids,
-// padded keys, keys too short to show an ending, and a prefix longer than
-// New's stack buffer.
+// padded keys, keys too short to show an ending, and a long key with no
+// family prefix.
 func TestFingerprintAndRedact(t *testing.T) {
 	keys := []string{
 		testkeys.LongTerm("BedrockAPIKey-ab12", "123456789012", testkeys.Secret(1)),
@@ -57,13 +57,13 @@ func TestFingerprintAndRedact(t *testing.T) {
 		strings.Repeat("p", 100) + "tail",
 	}
 	for _, rule := range []string{detectors.RuleLongTerm, "aws-access-key", ""} {
-		for _, key := range keys {
+		for i, key := range keys { // failures name a key by its index: no key in the log
 			fp, red := fingerprintAndRedact(rule, key)
 			if want := slowFingerprint(rule, key); fp != want || Fingerprint(rule, key) != want {
-				t.Errorf("fingerprint(%q, %q) = %q / %q, want %q", rule, key, fp, Fingerprint(rule, key), want)
+				t.Errorf("fingerprint(%q, keys[%d]) = %q / %q, want %q", rule, i, fp, Fingerprint(rule, key), want)
 			}
 			if want := slowRedact(key); red != want || Redact(key) != want {
-				t.Errorf("redact(%q) = %q / %q, want %q", key, red, Redact(key), want)
+				t.Errorf("redact(keys[%d]) = %q / %q, want %q", i, red, Redact(key), want)
 			}
 		}
 	}
@@ -92,10 +92,10 @@ func TestKeysNew(t *testing.T) {
 	}
 	for i := range got {
 		if !reflect.DeepEqual(got[i], want[i]) || got[i].RawKey() != want[i].RawKey() {
-			t.Errorf("finding %d: Keys.New gives %+v, New %+v", i, got[i], want[i])
+			t.Errorf("finding %d: Keys.New and New differ (%s, %s)", i, got[i].Redacted, want[i].Redacted)
 		}
 		if got[i].Key.SecretLength != i {
-			t.Errorf("finding %d: its key was overwritten: %+v", i, got[i].Key)
+			t.Errorf("finding %d: its key was overwritten (%s, secret length %d)", i, got[i].Redacted, got[i].Key.SecretLength)
 		}
 	}
 }
