@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,6 +92,10 @@ func inflateLayer(l v1.Layer, how layerRead) (*layerStream, error) {
 // the same CPU time with or without lowmem and with 1, 2 or 4 decoder
 // goroutines (1.5 s), and no better wall time with 2 in bks.
 var zstdOptions = []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64 << 20)}
+
+// ZstdOptions returns the zstd decoder options layers are read with (for
+// the image bench's decompression floor, which must decode as bks does).
+func ZstdOptions() []zstd.DOption { return slices.Clone(zstdOptions) }
 
 // DigestError says a layer's blob does not match the digest (or the
 // size) its manifest names: a registry or a proxy in between served other

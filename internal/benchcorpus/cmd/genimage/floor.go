@@ -12,6 +12,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/bks-dev/bks/sources/image"
 )
 
 // decompressAll decompresses the layer blobs of every image in the OCI
@@ -61,7 +63,7 @@ func decompressAll(dir string, workers int) error {
 }
 
 // decompress reads the blob at p to its end, decompressed as its magic
-// says (the decoder options are those of sources/image), and returns its
+// says (with the zstd options of sources/image), and returns its
 // size and the size decompressed.
 func decompress(p string) (int64, int64, error) {
 	f, err := os.Open(p)
@@ -69,52 +71,44 @@ func decompress(p string) (int64, int64, error) {
 		return 0, 0, err
 	}
 	defer f.Close()
-	stored, n, err := decompressTo(f, io.Discard)
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := decompressTo(f, io.Discard)
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", p, err)
 	}
-	return stored, n, nil
+	return st.Size(), n, nil
 }
 
-// decompressTo writes r decompressed to w, and returns how many bytes it
-// read and wrote.
-func decompressTo(r io.Reader, w io.Writer) (int64, int64, error) {
-	cr := &countReader{r: r}
-	br := bufio.NewReaderSize(cr, 64<<10)
+// decompressTo writes r decompressed to w, reads r to its end, and
+// returns how many bytes it wrote.
+func decompressTo(r io.Reader, w io.Writer) (int64, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	var in io.Reader = br
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		in = zr
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
+		zr, err := zstd.NewReader(br, image.ZstdOptions()...)
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		defer zr.Close()
 		in = zr
 	}
 	n, err := io.Copy(w, in)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	return cr.n, n, nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return n, nil
 }

@@ -74,7 +74,7 @@ func checkTar(t *testing.T, p, rootfs string) int {
 			return
 		}
 		defer f.Close()
-		_, _, err = decompressTo(f, w)
+		_, err = decompressTo(f, w)
 		w.CloseWithError(err)
 	}()
 	tr := tar.NewReader(r)
