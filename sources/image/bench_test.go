@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -71,13 +70,7 @@ func BenchmarkImageVsFiles(b *testing.B) {
 		}
 	}
 	oci := filepath.Join(dir, "oci")
-	lp, err := layout.Write(oci, empty.Index)
-	if err == nil {
-		err = lp.AppendImage(img)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	writeLayout(b, oci, img)
 	runtime.GC()
 	eng := detectors.New(detectors.Options{})
 	fail := func(p string, err error) { b.Fatal(p, err) }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/bks-dev/bks/internal/testkeys"
 	"github.com/bks-dev/bks/internal/testregistry"
@@ -41,13 +40,7 @@ func TestHandedOffFiles(t *testing.T) {
 	img, bottom := appendLayer(t, empty.Image, "COPY", fs...)
 	img, _ = appendLayer(t, img, "RUN rm", testregistry.File{Name: "srv/.wh.f07.txt"})
 	dir := t.TempDir()
-	lp, err := layout.Write(dir, empty.Index)
-	if err == nil {
-		err = lp.AppendImage(img)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 	var all []string
 	for _, k := range keys {
 		all = append(all, k)
@@ -67,7 +60,7 @@ func TestHandedOffFiles(t *testing.T) {
 	var calls atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = image.New(image.Options{Tarballs: []string{dir}, Workers: 4}).Chunks(ctx, sources.Chunker{Size: 64 << 10, Overlap: 512}, func(c sources.Chunk) error {
+	err := image.New(image.Options{Tarballs: []string{dir}, Workers: 4}).Chunks(ctx, sources.Chunker{Size: 64 << 10, Overlap: 512}, func(c sources.Chunk) error {
 		if calls.Add(1) == 3 {
 			return stop
 		}
@@ -95,13 +88,7 @@ func TestFailedYieldNotCalledAgain(t *testing.T) {
 		testregistry.File{Name: "srv/b.txt", Data: testkeys.SourceText(32<<10, 2)},
 		testregistry.File{Name: "srv/c.txt", Data: testkeys.SourceText(100<<10, 3)})
 	dir := t.TempDir()
-	lp, err := layout.Write(dir, empty.Index)
-	if err == nil {
-		err = lp.AppendImage(img)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stop := errors.New("stop")
@@ -109,7 +96,7 @@ func TestFailedYieldNotCalledAgain(t *testing.T) {
 	defer image.OnFail(func() { close(failed) })()
 	held := make(chan struct{}, 2) // a pool's call is waiting
 	var calls, after atomic.Int64  // calls of c.txt; calls begun once the failure was recorded
-	err = image.New(image.Options{Tarballs: []string{dir}, Workers: 4}).Chunks(ctx, sources.Chunker{Size: 4 << 10, Overlap: 64}, func(c sources.Chunk) error {
+	err := image.New(image.Options{Tarballs: []string{dir}, Workers: 4}).Chunks(ctx, sources.Chunker{Size: 4 << 10, Overlap: 64}, func(c sources.Chunk) error {
 		select {
 		case <-failed:
 			after.Add(1)

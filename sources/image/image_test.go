@@ -219,13 +219,7 @@ func TestTarballDockerSaveAndOCILayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	ociDir := filepath.Join(dir, "oci")
-	lp, err := layout.Write(ociDir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, ociDir, img)
 
 	for _, tc := range []struct{ path, repo string }{
 		{tarPath, tarPath + "!acme/app:dev"},
@@ -383,13 +377,7 @@ func TestTarballOfOCILayout(t *testing.T) {
 	gone, kept := key(50), key(51)
 	img, layer := deletedKeyImage(t, gone, kept)
 	dir := t.TempDir()
-	lp, err := layout.Write(filepath.Join(dir, "oci"), empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, filepath.Join(dir, "oci"), img)
 	p := filepath.Join(dir, "oci.tar")
 	tarDir(t, filepath.Join(dir, "oci"), p)
 	junk := filepath.Join(dir, "junk.tar")
@@ -441,13 +429,7 @@ func TestLinksInLayersAreNotFollowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	lp, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 	res := scan(t, image.Options{Tarballs: []string{dir}}, k)
 	if got := res.find(k); len(got) != 1 || got[0].Path != "/app/.env" || len(res.errs) != 0 {
 		t.Errorf("found %+v, errors %q; want /app/.env once", got, res.errs)
@@ -560,15 +542,21 @@ func TestMaxFileSizeInLayers(t *testing.T) {
 	img, _ := appendLayer(t, empty.Image, "COPY", testregistry.File{Name: "big.env", Data: []byte(k + "\n")},
 		testregistry.File{Name: "small.txt", Data: []byte("hi\n")})
 	dir := t.TempDir()
+	writeLayout(t, dir, img)
+	res := scan(t, image.Options{Tarballs: []string{dir}, MaxFileSize: 10}, k)
+	if len(res.find(k)) != 0 || len(res.errs) != 1 || !strings.Contains(res.errs[0], "/big.env") || !strings.Contains(res.errs[0], "larger than the size cap") {
+		t.Errorf("found %+v, errors %q; want /big.env skipped and reported", res.hits, res.errs)
+	}
+}
+
+// writeLayout writes img as an OCI image layout in dir.
+func writeLayout(tb testing.TB, dir string, img v1.Image) {
+	tb.Helper()
 	lp, err := layout.Write(dir, empty.Index)
 	if err == nil {
 		err = lp.AppendImage(img)
 	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	res := scan(t, image.Options{Tarballs: []string{dir}, MaxFileSize: 10}, k)
-	if len(res.find(k)) != 0 || len(res.errs) != 1 || !strings.Contains(res.errs[0], "/big.env") || !strings.Contains(res.errs[0], "larger than the size cap") {
-		t.Errorf("found %+v, errors %q; want /big.env skipped and reported", res.hits, res.errs)
+		tb.Fatal(err)
 	}
 }

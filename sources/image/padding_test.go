@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -52,13 +51,7 @@ func TestLimitInTrailingPadding(t *testing.T) {
 	ref := host + "/acme/padded:1"
 	testregistry.Push(t, ref, img)
 	dir := t.TempDir()
-	lp, err := layout.Write(dir, empty.Index)
-	if err == nil {
-		err = lp.AppendImage(img)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 	limits := files.ArchiveLimits{MaxTotalBytes: int64(end) + 16<<10}
 	for _, where := range []string{"registry", "layout"} {
 		for _, workers := range []int{1, 4} {
