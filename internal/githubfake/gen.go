@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bks-dev/bks/internal/gitserve"
 )
 
 // GenOptions shape a generated repository for benchmarks.
@@ -172,17 +174,12 @@ func genStream(w io.Writer, o GenOptions) error {
 // AddDir registers every bare repository directly under dir (NAME.git) as
 // a repository of owner.
 func (s *Server) AddDir(owner, dir string) (int, error) {
-	ents, err := os.ReadDir(dir)
+	names, err := gitserve.BareRepos(dir)
 	if err != nil {
 		return 0, fmt.Errorf("githubfake: %w", err)
 	}
-	n := 0
-	for _, e := range ents {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".git") {
-			continue
-		}
-		s.Add(&Repo{Owner: owner, Name: strings.TrimSuffix(e.Name(), ".git"), Dir: filepath.Join(dir, e.Name())})
-		n++
+	for _, name := range names {
+		s.Add(&Repo{Owner: owner, Name: name, Dir: filepath.Join(dir, name+".git")})
 	}
-	return n, nil
+	return len(names), nil
 }

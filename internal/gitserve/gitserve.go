@@ -49,3 +49,20 @@ func (b Backend) Serve(w http.ResponseWriter, r *http.Request, dir, rest string)
 	}
 	h.ServeHTTP(w, r2)
 }
+
+// BareRepos returns the names (without ".git") of the bare repositories
+// NAME.git directly in dir, sorted: what the fakes' serve commands and
+// githubfake's AddDir host.
+func BareRepos(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents { // os.ReadDir sorts by name
+		if name, ok := strings.CutSuffix(e.Name(), ".git"); ok && e.IsDir() {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}

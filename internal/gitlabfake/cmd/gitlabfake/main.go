@@ -16,10 +16,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/bks-dev/bks/internal/gitlabfake"
+	"github.com/bks-dev/bks/internal/gitserve"
 )
 
 func main() {
@@ -41,19 +41,15 @@ func main() {
 	}
 	defer s.Close()
 	s.Token = *token
-	ents, err := os.ReadDir(*dir)
+	names, err := gitserve.BareRepos(*dir)
 	if err != nil {
 		fail(err)
 	}
 	nproj, nsnip := 0, 0
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".git")
-		if !e.IsDir() || !ok {
-			continue
-		}
-		p := &gitlabfake.Project{Path: *group + "/" + name, Dir: filepath.Join(*dir, e.Name())}
+	for _, name := range names {
+		p := &gitlabfake.Project{Path: *group + "/" + name, Dir: filepath.Join(*dir, name+".git")}
 		if *snippets != "" {
-			sd := filepath.Join(*snippets, e.Name())
+			sd := filepath.Join(*snippets, name+".git")
 			if st, err := os.Stat(sd); err == nil && st.IsDir() {
 				p.Snippets = []*gitlabfake.Snippet{{Title: name + " notes", Dir: sd}}
 				nsnip++

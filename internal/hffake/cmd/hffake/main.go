@@ -16,10 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
-	"strings"
 	"syscall"
 
+	"github.com/bks-dev/bks/internal/gitserve"
 	"github.com/bks-dev/bks/internal/hffake"
 )
 
@@ -41,17 +40,10 @@ func main() {
 	}
 	defer s.Close()
 	s.Token = *token
-	ents, err := os.ReadDir(*dir)
+	names, err := gitserve.BareRepos(*dir)
 	if err != nil {
 		fail(err)
 	}
-	var names []string
-	for _, e := range ents {
-		if name, ok := strings.CutSuffix(e.Name(), ".git"); ok && e.IsDir() {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
 	kinds := []string{"model", "dataset", "space"}
 	count := map[string]int{}
 	for i, name := range names {
