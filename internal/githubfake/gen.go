@@ -142,8 +142,8 @@ func genStream(w io.Writer, o GenOptions) error {
 		}
 		deleted := ""
 		if c == plantAt {
-			planted = "config/prod.env"
-			files[planted] = []string{"AWS_REGION=us-east-1\n", "AWS_BEARER_TOKEN_BEDROCK=" + o.Plant + "\n"}
+			planted = PlantedPath
+			files[planted] = []string{"AWS_REGION=us-east-1\n", "AWS_BEARER_TOKEN_BEDROCK=" + o.Plant + "\n"} // line PlantedLine
 			changed[planted] = true
 		} else if planted != "" && c == plantAt+2 {
 			delete(files, planted)
@@ -170,6 +170,12 @@ func genStream(w io.Writer, o GenOptions) error {
 	}
 	return nil
 }
+
+// PlantedPath and PlantedLine are where GenRepo plants its key (Plant).
+const (
+	PlantedPath = "config/prod.env"
+	PlantedLine = 2
+)
 
 // AddDir registers every bare repository directly under dir (NAME.git) as
 // a repository of owner.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bks-dev/bks/detectors"
 	"github.com/bks-dev/bks/findings"
+	"github.com/bks-dev/bks/internal/githubfake"
 )
 
 // plant is one line of a generated directory's ground truth: the key
@@ -26,19 +27,16 @@ type plant struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// plantedPath is where githubfake.GenRepo plants a key.
-const plantedPath = "config/prod.env"
-
 func plantOf(gitDir, repo, key string) (*plant, error) {
-	out, err := exec.Command("git", "--git-dir", gitDir, "log", "--format=%H", "--diff-filter=A", "--", plantedPath).Output()
+	out, err := exec.Command("git", "--git-dir", gitDir, "log", "--format=%H", "--diff-filter=A", "--", githubfake.PlantedPath).Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s: git log: %w", gitDir, err)
 	}
 	commit := strings.TrimSpace(string(out))
 	if len(commit) != 40 {
-		return nil, fmt.Errorf("%s: the commit adding %s: %q", gitDir, plantedPath, commit)
+		return nil, fmt.Errorf("%s: the commit adding %s: %q", gitDir, githubfake.PlantedPath, commit)
 	}
-	return &plant{Repo: repo, Path: plantedPath, Line: 2, Commit: commit,
+	return &plant{Repo: repo, Path: githubfake.PlantedPath, Line: githubfake.PlantedLine, Commit: commit,
 		Rule: detectors.RuleLongTerm, Fingerprint: findings.Fingerprint(detectors.RuleLongTerm, key)}, nil
 }
 
@@ -110,10 +108,11 @@ func verify(args []string) {
 		byFP[f.Fingerprint] = append(byFP[f.Fingerprint], f.Locations...)
 	}
 	var problems []string
-	planted := map[string]bool{}
+	planted, missing := map[string]bool{}, 0
 	for _, p := range want {
 		planted[p.Fingerprint] = true
 		if !found(p, byFP[p.Fingerprint], *base) {
+			missing++
 			problems = append(problems, fmt.Sprintf("missing: %s %s:%d at %.12s (%s), or without its link under %s", p.Repo, p.Path, p.Line, p.Commit, p.Fingerprint, *base))
 		}
 	}
@@ -122,7 +121,7 @@ func verify(args []string) {
 			problems = append(problems, fmt.Sprintf("unexpected: %s %s %s:%d", f.RuleID, f.Repo, f.Path, f.Line))
 		}
 	}
-	fmt.Printf("planted %d, found %d with their links; %d findings, %d problems\n", len(want), len(want)-countMissing(problems), len(got), len(problems))
+	fmt.Printf("planted %d, found %d with their links; %d findings, %d problems\n", len(want), len(want)-missing, len(got), len(problems))
 	for i, p := range problems {
 		if i == 20 {
 			fmt.Printf("… %d more\n", len(problems)-i)
@@ -144,16 +143,6 @@ func found(p plant, locs []findings.Location, base string) bool {
 		}
 	}
 	return false
-}
-
-func countMissing(problems []string) int {
-	n := 0
-	for _, p := range problems {
-		if strings.HasPrefix(p, "missing:") {
-			n++
-		}
-	}
-	return n
 }
 
 type multi []string
