@@ -201,7 +201,7 @@ func (r *Reader) at(p *packFile, off int64, buf []byte, depth int) (byte, []byte
 // buffered inflates the object whose header (i bytes) r.br has just
 // peeked at: from the bytes its one read of the file brought when the
 // whole stream is among them (a commit, a small tree: the whole-buffer
-// decoder, about twice klauspost's speed on them), else streamed. The
+// decoder, 1.6 to 1.8 times klauspost's speed on them), else streamed. The
 // decoder succeeds only on a whole stream within those bytes (checksum
 // included); on any error the streamed read decides.
 func (r *Reader) buffered(i int, size int64, buf []byte) ([]byte, error) {
