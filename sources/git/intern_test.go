@@ -99,25 +99,44 @@ func TestTreeScanMoreTreesNamedThanHeld(t *testing.T) {
 	}
 }
 
-// entryAt agrees with nextEntry on every input: the same entries
-// refused, the same mode and end for the others.
-func FuzzEntryAt(f *testing.F) {
+// nextEntry (and entryAt, under it) takes the entries git writes and
+// refuses the malformed ones.
+func TestNextEntry(t *testing.T) {
 	id := strings.Repeat("\x01", 20)
-	for _, s := range []string{"100644 a\x00" + id, "40000 dir\x00" + id + "x", "", " a\x00" + id,
-		"100644a\x00" + id, "1006448 a\x00" + id, "7777777 a\x00" + id, "100644 \x00" + id,
-		"100644 a\x00" + id[:19], "100644 a" + id, "10 0644 a\x00" + id, "100644 a b\x00" + id} {
-		f.Add([]byte(s))
+	for _, c := range []struct {
+		data       string
+		mode       uint32
+		name, rest string // name "" for an entry refused
+	}{
+		{"100644 a\x00" + id, 0o100644, "a", ""},
+		{"40000 dir\x00" + id + "x", 0o40000, "dir", "x"},
+		{"10 0644 a\x00" + id, 0o10, "0644 a", ""}, // the name runs to the NUL
+		{"100644 a b\x00" + id, 0o100644, "a b", ""},
+		{data: ""},
+		{data: " a\x00" + id},            // no mode
+		{data: "100644a\x00" + id},       // no space
+		{data: "1006448 a\x00" + id},     // not octal
+		{data: "77777777 a\x00" + id},    // mode too long
+		{data: "100644 \x00" + id},       // no name
+		{data: "100644 a\x00" + id[:19]}, // id cut short
+		{data: "100644 a" + id},          // no NUL
+	} {
+		e, rest, err := nextEntry([]byte(c.data))
+		if c.name == "" {
+			if err == nil {
+				t.Errorf("%q: taken (mode %o, name %q), want refused", c.data, e.mode, e.name)
+			}
+			continue
+		}
+		if err != nil || e.mode != c.mode || string(e.name) != c.name || string(e.id) != id || string(rest) != c.rest ||
+			len(e.raw) != len(c.data)-len(c.rest) {
+			t.Errorf("%q: mode %o name %q rest %q, %v; want %o %q %q", c.data, e.mode, e.name, rest, err, c.mode, c.name, c.rest)
+		}
+		mode, _, end, err := entryAt([]byte("xx"+c.data), 2)
+		if err != nil || mode != c.mode || end != 2+len(c.data)-len(c.rest) {
+			t.Errorf("entryAt(%q, 2) = %o, %d, %v", "xx"+c.data, mode, end, err)
+		}
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		e, rest, err := nextEntry(data)
-		mode, end, err2 := entryAt(data, 0)
-		if (err == nil) != (err2 == nil) {
-			t.Fatalf("%q: nextEntry: %v, entryAt: %v", data, err, err2)
-		}
-		if err == nil && (mode != e.mode || end != len(data)-len(rest)) {
-			t.Fatalf("%q: entryAt: mode %o end %d, nextEntry: mode %o end %d", data, mode, end, e.mode, len(data)-len(rest))
-		}
-	})
 }
 
 // A repository can name any number of tree ids that share their first

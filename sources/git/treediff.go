@@ -33,26 +33,35 @@ var errBadTree = errors.New("malformed tree object")
 
 // nextEntry parses the entry data starts with: "<octal mode> <name>\0<id>".
 func nextEntry(data []byte) (treeEntry, []byte, error) {
-	var e treeEntry
-	sp := bytes.IndexByte(data, ' ')
-	if sp <= 0 {
-		return e, nil, errBadTree
+	mode, sp, end, err := entryAt(data, 0)
+	if err != nil {
+		return treeEntry{}, nil, err
 	}
-	for _, c := range data[:sp] {
-		if c < '0' || c > '7' || e.mode > 0o777777 {
-			return e, nil, errBadTree
+	return treeEntry{mode: mode, name: data[sp+1 : end-21], id: data[end-20 : end], raw: data[:end]}, data[end:], nil
+}
+
+// entryAt parses the entry at data[pos:], returning its mode, where the
+// space before its name is and where it ends. The mode's digits are read
+// up to the space, not searched first: the tree pass (treeindex.go)
+// parses every entry of each whole tree object, and two searches per
+// entry (of the space and of the NUL) were most of its parsing.
+func entryAt(data []byte, pos int) (mode uint32, sp, end int, err error) {
+	i := pos
+	for ; i < len(data) && data[i] != ' '; i++ {
+		c := data[i]
+		if c < '0' || c > '7' || mode > 0o777777 {
+			return 0, 0, 0, errBadTree
 		}
-		e.mode = e.mode<<3 | uint32(c-'0')
+		mode = mode<<3 | uint32(c-'0')
 	}
-	nul := bytes.IndexByte(data[sp+1:], 0)
-	if nul <= 0 || sp+1+nul+1+20 > len(data) {
-		return e, nil, errBadTree
+	if i == pos || i == len(data) {
+		return 0, 0, 0, errBadTree
 	}
-	end := sp + 1 + nul + 1 + 20
-	e.name = data[sp+1 : sp+1+nul]
-	e.id = data[end-20 : end]
-	e.raw = data[:end]
-	return e, data[end:], nil
+	nul := bytes.IndexByte(data[i+1:], 0)
+	if nul <= 0 || i+1+nul+1+20 > len(data) {
+		return 0, 0, 0, errBadTree
+	}
+	return mode, i, i + 1 + nul + 1 + 20, nil
 }
 
 func (e *treeEntry) isDir() bool { return e.mode&modeTypeMask == modeDir }

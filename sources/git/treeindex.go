@@ -1,7 +1,6 @@
 package git
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -443,7 +442,7 @@ func (x *treeScan) unkept(ws *treeScanWorker, base *treeLevel, data []byte) erro
 // 1+index) when it is a wanted blob, or in subs when it is a subtree, and
 // returns where it ends.
 func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *[]int32, subs *[]plumbing.Hash) (int, error) {
-	mode, end, err := entryAt(data, pos)
+	mode, _, end, err := entryAt(data, pos)
 	if err != nil {
 		return 0, err
 	}
@@ -463,26 +462,3 @@ func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *[]int32, subs
 	return end, nil
 }
 
-// entryAt parses the entry at data[pos:] as nextEntry does (the same
-// checks), returning only its mode and where it ends: the pass parses
-// every entry of each whole tree object, and nextEntry's two searches
-// (of the space and of the NUL) were most of parsing; the mode's digits
-// are read up to the space here instead.
-func entryAt(data []byte, pos int) (mode uint32, end int, err error) {
-	i := pos
-	for ; i < len(data) && data[i] != ' '; i++ {
-		c := data[i]
-		if c < '0' || c > '7' || mode > 0o777777 {
-			return 0, 0, errBadTree
-		}
-		mode = mode<<3 | uint32(c-'0')
-	}
-	if i == pos || i == len(data) {
-		return 0, 0, errBadTree
-	}
-	nul := bytes.IndexByte(data[i+1:], 0)
-	if nul <= 0 || i+1+nul+1+20 > len(data) {
-		return 0, 0, errBadTree
-	}
-	return mode, i + 1 + nul + 1 + 20, nil
-}
