@@ -64,22 +64,18 @@ func (f *Fetcher) lock(name string) func() {
 	return m.Unlock
 }
 
-// Fetch brings refs (full ref names, validated by the caller with
+// fetchChecked brings refs (full ref names, validated by the caller with
 // validRef) and the commits wants (ids) of repository fullName (of the App
 // installation installation; 0 with a personal access token) into the
 // cache and returns its directory. A want the refs did not bring is asked
 // for by id (a commit force-pushed away since the push). A ref that no
 // longer exists on the server is not an error (the branch was deleted
 // since); the caller checks for the commits it needs.
-func (f *Fetcher) Fetch(ctx context.Context, fullName string, installation int64, refs, wants []string) (string, error) {
-	dir, _, err := f.fetchChecked(ctx, fullName, installation, refs, wants, nil)
-	return dir, err
-}
-
-// fetchChecked is Fetch, which also returns which of wants and maybe
-// (commit ids) the cache holds after it, from the one object check it runs
-// after fetching the refs; nil when it then fetched a want by id, which may
-// have brought more (the caller checks again).
+//
+// It also returns which of wants and maybe (commit ids) the cache holds
+// after it, from the one object check it runs after fetching the refs;
+// nil when it then fetched a want by id, which may have brought more (the
+// caller checks again).
 func (f *Fetcher) fetchChecked(ctx context.Context, fullName string, installation int64, refs, wants, maybe []string) (string, map[string]bool, error) {
 	dir, err := repoDir(f.Dir, fullName)
 	if err != nil {

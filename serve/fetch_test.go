@@ -224,7 +224,7 @@ func TestFetchHostilePayload(t *testing.T) {
 	}
 	cache := t.TempDir()
 	f := &Fetcher{Dir: filepath.Join(cache, "c"), BaseURL: "http://127.0.0.1:1/"}
-	if _, err := f.Fetch(context.Background(), "../escape", 0, []string{"refs/heads/main"}, nil); err == nil {
+	if _, _, err := f.fetchChecked(context.Background(), "../escape", 0, []string{"refs/heads/main"}, nil, nil); err == nil {
 		t.Error("fetch of ../escape accepted")
 	}
 	if _, err := os.Stat(filepath.Join(cache, "escape")); err == nil {
@@ -251,7 +251,7 @@ func TestFetchTimeout(t *testing.T) {
 	}()
 	f := &Fetcher{Dir: t.TempDir(), BaseURL: "http://" + ln.Addr().String() + "/", Timeout: 500 * time.Millisecond}
 	start := time.Now()
-	_, err = f.Fetch(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil)
+	_, _, err = f.fetchChecked(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil, nil)
 	t.Logf("after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	if err == nil || !strings.Contains(err.Error(), "timed out") || time.Since(start) > 5*time.Second {
 		t.Errorf("err %v after %s; want a timeout after 500ms", err, time.Since(start))
@@ -300,7 +300,7 @@ func TestFetchTokenNotSentOnRedirect(t *testing.T) {
 	}))
 	defer host.Close()
 	f := &Fetcher{Dir: t.TempDir(), BaseURL: host.URL + "/", Timeout: 20 * time.Second, Auth: &GitHubAuth{Token: "ghp_secret_token"}}
-	_, err := f.Fetch(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil)
+	_, _, err := f.fetchChecked(context.Background(), "octo/repo", 0, []string{"refs/heads/main"}, nil, nil)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) > 0 {
