@@ -107,13 +107,12 @@ func (t *internTable) intern(h *plumbing.Hash, own bool) int32 {
 	}
 }
 
-// touch reads the first slot of each id of ps, and returns sum plus what
-// it read (so that the reads are not dropped).
-func (t *internTable) touch(ps []pendingID, sum uint64) uint64 {
+// touch reads the first slot of each id of ps (atomic loads: the
+// compiler keeps them).
+func (t *internTable) touch(ps []pendingID) {
 	for i := range ps {
-		sum += t.slots[t.home(&ps[i].id)].tag.Load()
+		t.slots[t.home(&ps[i].id)].tag.Load()
 	}
-	return sum
 }
 
 // find returns the interned id of h and whether it is present, or -1.

@@ -60,7 +60,6 @@ type treeScanWorker struct {
 	wscratch    []int32
 	added, gone []plumbing.Hash // scratch
 	pend        []pendingID     // to intern (flush)
-	touch       uint64          // what flush read (kept: see internTable.touch)
 	kept        [][2]int32      // scratch: the base's entries t copied whole
 	levels      []treeLevel     // what is known of the tree last visited at each depth
 	flat        []int32         // scratch for flatten
@@ -394,7 +393,7 @@ const internBatch = 256
 
 // flush interns ws.pend.
 func (x *treeScan) flush(ws *treeScanWorker) {
-	ws.touch = x.tab.touch(ws.pend, ws.touch)
+	x.tab.touch(ws.pend)
 	for _, p := range ws.pend {
 		if p.at < 0 {
 			ws.recs[-1-p.at].own = x.tab.intern(&p.id, true)
@@ -461,4 +460,3 @@ func (x *treeScan) entry(data []byte, pos int, sign int32, wanted *[]int32, subs
 	}
 	return end, nil
 }
-
