@@ -447,6 +447,10 @@ type scanState struct {
 	// work counts the bytes the checks read beyond the anchors: tests
 	// bound it per input byte (TestHostileInputLinearWork).
 	work int
+	// extra holds Options.Extra's checkers of this scan once made; its
+	// array outlives the scan, so that a pooled state makes them without
+	// an allocation per file.
+	extra []extraChecker
 }
 
 // run is a run of characters of one class, data[from:end].
@@ -463,7 +467,7 @@ func newScanState() *scanState {
 
 // reset makes st the state of a new scan.
 func (st *scanState) reset() {
-	*st = scanState{keyRun: run{-1, -1}, b64Run: run{-1, -1}}
+	*st = scanState{keyRun: run{-1, -1}, b64Run: run{-1, -1}, extra: st.extra[:0]}
 	st.unwrapped.to = -1
 }
 
@@ -505,6 +509,7 @@ func pooledState() *scanState {
 // release gives st back to statePool once its scan is over.
 func (st *scanState) release() {
 	st.unwrapped.found = nil // keeps no match of this scan alive
+	clear(st.extra)          // nor a checker
 	statePool.Put(st)
 }
 
@@ -546,7 +551,8 @@ func (e *Engine) scanWith(st *scanState, data []byte, start, limit int, emit fun
 			}
 			if a.extra > 0 {
 				if extra == nil {
-					extra = checkers(e.opts.Extra)
+					st.extra = appendCheckers(st.extra[:0], e.opts.Extra)
+					extra = st.extra
 				}
 				if x := &extra[a.extra-1]; x.pre != nil && !x.pre.Possible(data, p, a.kw) {
 					continue

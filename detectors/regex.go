@@ -212,16 +212,16 @@ type extraChecker struct {
 	pre   Prefilter
 }
 
-// checkers returns what checks each of extra's hits in one scan: its
-// Session, or the Detector itself, after its Prefilter.
-func checkers(extra []Detector) []extraChecker {
-	out := make([]extraChecker, len(extra))
-	for i, d := range extra {
-		out[i].check = d
+// appendCheckers appends to out what checks each of extra's hits in one
+// scan: its Session, or the Detector itself, after its Prefilter.
+func appendCheckers(out []extraChecker, extra []Detector) []extraChecker {
+	for _, d := range extra {
+		x := extraChecker{check: d}
 		if sd, ok := d.(SessionDetector); ok {
-			out[i].check = sd.Session()
+			x.check = sd.Session()
 		}
-		out[i].pre, _ = d.(Prefilter)
+		x.pre, _ = d.(Prefilter)
+		out = append(out, x)
 	}
 	return out
 }

@@ -325,15 +325,19 @@ func (a *Allowlist) match(fnd *findings.Finding, p string, line []byte) map[stri
 // cost on AWS-dense text. Longer ASCII keys are compared byte by byte,
 // others lowered by strings.ToLower.
 type loweredKey struct {
-	buf   [lowerBuf]byte
-	low   []byte // the lowered key in buf, when it fits and is ASCII
+	buf [lowerBuf]byte
+	// n is the length of the lowered key in buf, when it fits and is
+	// ASCII; -1 otherwise. A length, not a slice of buf: a pointer into
+	// itself would put every loweredKey on the heap, an allocation of
+	// its 300 bytes per finding.
+	n     int
 	ascii string // else the key, when it is ASCII
 	fold  string // else strings.ToLower(key)
 }
 
 // set lowers key.
 func (k *loweredKey) set(key string) {
-	*k = loweredKey{}
+	k.n, k.ascii, k.fold = -1, "", ""
 	if len(key) > lowerBuf {
 		for i := 0; i < len(key); i++ {
 			if key[i] >= utf8.RuneSelf {
@@ -361,14 +365,14 @@ func (k *loweredKey) set(key string) {
 		}
 		k.buf[n] = lowerASCII(key[n])
 	}
-	k.low = k.buf[:len(key)]
+	k.n = len(key)
 }
 
 // contains says whether the lowered key holds the lower-case word w.
 func (k *loweredKey) contains(w string) bool {
 	switch {
-	case k.low != nil:
-		return bytes.Contains(k.low, []byte(w))
+	case k.n >= 0:
+		return bytes.Contains(k.buf[:k.n], []byte(w))
 	case k.ascii != "":
 		return asciiLowerContains(k.ascii, w)
 	default:
