@@ -35,8 +35,11 @@ func (e *FindingError) Unwrap() error { return e.Err }
 // writtenAnyway reports whether err leaves the finding in the report: no
 // error, or a FindingError with Written.
 func writtenAnyway(err error) bool {
+	if err == nil {
+		return true // before fe, which errors.As puts on the heap: once per finding
+	}
 	var fe *FindingError
-	return err == nil || errors.As(err, &fe) && fe.Written
+	return errors.As(err, &fe) && fe.Written
 }
 
 // writable reports whether JSON can write t: RFC 3339 has four-digit years.
