@@ -134,7 +134,8 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 		fatalOnce.Do(func() { fatal = err; cancel() })
 	}
 
-	q := newQueue()
+	q, stopQueue := newQueue(ctx)
+	defer stopQueue()
 	var wg sync.WaitGroup
 	for range s.opts.Workers {
 		wg.Add(1)
@@ -172,7 +173,7 @@ func (s *Source) Chunks(ctx context.Context, split sources.Chunker, yield func(s
 
 // walk sends the regular files below the roots to q until ctx ends.
 func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandler) {
-	send := func(j job) bool { return q.send(ctx, j) }
+	send := q.send
 	for _, root := range s.opts.Paths {
 		if ctx.Err() != nil {
 			return

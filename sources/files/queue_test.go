@@ -3,15 +3,16 @@ package files
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // TestQueueCompressedFirst: the workers take compressed files before the
 // others, and every job exactly once.
 func TestQueueCompressedFirst(t *testing.T) {
-	q := newQueue()
-	ctx := context.Background()
+	q, stop := newQueue(context.Background())
+	defer stop()
 	for _, p := range []string{"a.txt", "dir/b.tar.bz2", "c.go", "D.GZ", "e.zip.txt", "f.jar"} {
-		if !q.send(ctx, job{path: p, display: p}) {
+		if !q.send(job{path: p, display: p}) {
 			t.Fatal("send failed")
 		}
 	}
@@ -38,13 +39,21 @@ func TestQueueCompressedFirst(t *testing.T) {
 // TestQueueSendEndsWithContext: a walk blocked on a full queue stops when
 // the context ends.
 func TestQueueSendEndsWithContext(t *testing.T) {
-	q := newQueue()
 	ctx, cancel := context.WithCancel(context.Background())
+	q, stop := newQueue(ctx)
+	defer stop()
 	for range firstAhead {
-		q.send(ctx, job{display: "x.bz2"})
+		q.send(job{display: "x.bz2"})
+	}
+	sent := make(chan bool)
+	go func() { sent <- q.send(job{display: "y.bz2"}) }()
+	select {
+	case <-sent:
+		t.Fatal("send on a full queue returned before the context ended")
+	case <-time.After(50 * time.Millisecond):
 	}
 	cancel()
-	if q.send(ctx, job{display: "y.bz2"}) {
+	if <-sent {
 		t.Fatal("send on a full queue succeeded after the context ended")
 	}
 }
