@@ -68,7 +68,19 @@ func New(m detectors.Match, loc Location) Finding {
 // allocating each was 3% of the scan's CPU time). A Keys belongs to one
 // goroutine; the zero Keys is ready to use. Findings built from it share
 // blocks, which the garbage collector frees once none is referenced.
-type Keys struct{ block []detectors.Key }
+type Keys struct {
+	block []detectors.Key
+	// Reuse gives every finding the same Key, which the next finding
+	// overwrites: for a handler that keeps nothing of a finding once it
+	// returns (scan.Scanner.Transient). It saves the Key's allocation and
+	// its copy to fresh memory, most of building a finding on AWS-dense
+	// text.
+	Reuse bool
+	one   detectors.Key
+}
+
+// Forget drops what ks keeps of its last findings.
+func (ks *Keys) Forget() { ks.one = detectors.Key{} }
 
 const keysBlock = 32
 
@@ -78,6 +90,9 @@ func (ks *Keys) New(m detectors.Match, loc Location) Finding {
 }
 
 func (ks *Keys) next() *detectors.Key {
+	if ks.Reuse {
+		return &ks.one
+	}
 	if len(ks.block) == 0 {
 		ks.block = make([]detectors.Key, keysBlock)
 	}

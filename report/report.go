@@ -52,6 +52,20 @@ func MarkIncomplete(rep Reporter, reason string) {
 	}
 }
 
+// Transient says whether rep keeps nothing of a finding once Finding has
+// returned: JSON Lines and CSV write each one whole at once. A scan may
+// then reuse a finding's memory for the next (scan.Scanner.Transient).
+func Transient(rep Reporter) bool {
+	if b, ok := rep.(buffered); ok {
+		rep = b.Reporter
+	}
+	switch rep.(type) {
+	case *jsonlReporter, *csvReporter:
+		return true
+	}
+	return false
+}
+
 // ConfigNote tells rep, before Close, one thing about the configuration
 // the run used: which file ("config: PATH"), a warning about it, or an
 // error (a change the run refused). SARIF lists them in its invocation's

@@ -38,6 +38,10 @@ type Scanner struct {
 	// ChunkSize is the size of a chunk's own bytes; sources.DefaultChunkSize
 	// if 0. Tests make it small to put keys across chunk boundaries.
 	ChunkSize int
+	// Transient says that the handler keeps nothing of a finding once it
+	// returns, not even its Key: a report written line by line. The
+	// findings of a chunk then share one Key (findings.Keys.Reuse).
+	Transient bool
 }
 
 // Run scans src with eng and calls h for every finding. It returns the
@@ -107,6 +111,7 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 		}
 		if st == nil {
 			st = chunkPool.Get().(*chunkState)
+			st.keys.Reuse = s.Transient
 			f = &st.f
 		}
 		// Advance the line counter incrementally: matches come in order.
@@ -131,6 +136,7 @@ func (s Scanner) Chunk(c sources.Chunk, h Handler) error {
 	})
 	if st != nil {
 		*f = findings.Finding{} // keeps nothing of this chunk alive
+		st.keys.Forget()
 		chunkPool.Put(st)
 	}
 	return err

@@ -288,3 +288,42 @@ func BenchmarkZeroChunk(b *testing.B) {
 		s.Chunk(c, func(findings.Finding) error { return nil })
 	}
 }
+
+// TestTransientKeys: with Transient, the findings of a chunk share one Key,
+// each seeing its own while the handler runs, and the handler gets what
+// it gets without Transient; without it, each finding keeps a Key of its
+// own after the handler returned.
+func TestTransientKeys(t *testing.T) {
+	data := []byte("a " + keyLong + "\nb " + keyShort + "\nc " + keyLong + "\n")
+	c := sources.Chunk{Data: data, Limit: len(data), Line: 1, Column: 1, Origin: &location.Location{Path: "f"}}
+	type seen struct {
+		key  *detectors.Key
+		copy detectors.Key
+	}
+	run := func(transient bool) []seen {
+		var got []seen
+		err := Scanner{Engine: engine, Transient: transient}.Chunk(c, func(f findings.Finding) error {
+			got = append(got, seen{f.Key, *f.Key})
+			return nil
+		})
+		if err != nil || len(got) != 3 {
+			t.Fatalf("transient %v: err %v, %d findings, want 3", transient, err, len(got))
+		}
+		return got
+	}
+	kept, shared := run(false), run(true)
+	for i := range kept {
+		if !reflect.DeepEqual(kept[i].copy, shared[i].copy) {
+			t.Errorf("finding %d: transient key %+v, want %+v", i, shared[i].copy, kept[i].copy)
+		}
+		if *kept[i].key != kept[i].copy {
+			t.Errorf("finding %d: its key changed after the handler returned", i)
+		}
+	}
+	if kept[0].key == kept[1].key {
+		t.Error("without Transient, two findings share a Key")
+	}
+	if shared[0].key != shared[1].key || shared[1].key != shared[2].key {
+		t.Error("with Transient, the findings of a chunk do not share their Key")
+	}
+}

@@ -254,7 +254,10 @@ func runDetect(ctx context.Context, sio *IO, o *detectOptions, eng *detectors.En
 	if o.filter != nil {
 		filter = o.filter.Apply
 	}
-	scanErr := scan.Scanner{Engine: eng, Filter: filter}.Run(ctx, src, o.handler(ctx, rep, checker, sink))
+	// The handler keeps a finding only when it holds them for after the
+	// scan; the reporter may keep them too.
+	transient := !o.holds() && report.Transient(rep)
+	scanErr := scan.Scanner{Engine: eng, Filter: filter, Transient: transient}.Run(ctx, src, o.handler(ctx, rep, checker, sink))
 	found, held := sink.found, sink.held
 	if o.Dedupe && scanErr == nil {
 		for _, f := range report.Dedupe(held) {

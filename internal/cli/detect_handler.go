@@ -18,13 +18,17 @@ import (
 // handler is runDetect's finding handler: small stages, composed here, in
 // the order each finding goes through them.
 func (o *detectOptions) handler(ctx context.Context, rep report.Reporter, checker *verify.Checker, sink *detectSink) scan.Handler {
-	// --dedupe reports after the scan; --baseline-out and --triage need
-	// every finding after the scan too.
-	hold := o.Dedupe || o.BaselineOut != "" || o.triage != nil
-	return chain(sink.add(rep, hold, !o.Dedupe),
+	return chain(sink.add(rep, o.holds(), !o.Dedupe),
 		trackInHead(),
 		liveCheck(ctx, checker),
 	)
+}
+
+// holds says whether the handler keeps findings for after the scan:
+// --dedupe reports after it; --baseline-out and --triage need every
+// finding then too.
+func (o *detectOptions) holds() bool {
+	return o.Dedupe || o.BaselineOut != "" || o.triage != nil
 }
 
 // stage is one step of a finding handler: it does its part and calls next.
