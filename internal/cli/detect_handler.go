@@ -114,6 +114,9 @@ type detectSink struct {
 // crafted finding must not hide the others. Missing ones count in s.lost.
 func (s *detectSink) write(rep report.Reporter, f findings.Finding) error {
 	err := rep.Finding(f)
+	if err == nil {
+		return nil // before fe, which errors.As puts on the heap
+	}
 	var fe *report.FindingError
 	if !errors.As(err, &fe) {
 		return err
