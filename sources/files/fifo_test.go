@@ -52,21 +52,24 @@ func TestFIFO(t *testing.T) {
 	}
 
 	// A regular file swapped for a FIFO after the walk: opened without
-	// blocking, then skipped as not regular.
-	sc := newScanner(t.Context(), &Options{}, sources.Chunker{Size: 4096, Overlap: 64}, func(p string, err error) {
-		t.Errorf("reported %s: %v", p, err)
-	}, nil)
-	defer sc.release()
-	go func() {
-		if err := sc.scanFile(job{path: fifo, display: "pipe.env"}, openFile); err != nil {
-			t.Error(err)
+	// blocking, then skipped as not regular, with the ordinary system
+	// calls and with the raw ones of a local filesystem.
+	for _, local := range []bool{false, true} {
+		sc := newScanner(t.Context(), &Options{}, sources.Chunker{Size: 4096, Overlap: 64}, func(p string, err error) {
+			t.Errorf("local %v: reported %s: %v", local, p, err)
+		}, nil)
+		go func() {
+			if err := sc.scanFile(job{path: fifo, display: "pipe.env", local: local}, openFile); err != nil {
+				t.Error(err)
+			}
+			done <- result{}
+		}()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("local %v: opening a FIFO blocked", local)
 		}
-		done <- result{}
-	}()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("opening a FIFO blocked")
+		sc.release()
 	}
 }
 

@@ -68,7 +68,7 @@ type Options struct {
 type Source struct {
 	opts Options
 	// open is os-level opening, replaced in tests to inject read errors.
-	open func(path string, root bool) (file, error)
+	open func(j job) (file, error)
 }
 
 var _ sources.Source = (*Source)(nil)
@@ -111,6 +111,7 @@ type job struct {
 	display string // path reported in findings
 	root    bool   // named by the user: symlinks followed
 	stream  bool   // a FIFO or character device named by the user: read to its end
+	local   bool   // on a local filesystem (localFS): raw system calls
 }
 
 // Chunks walks the roots and yields the chunks of every file, from Workers
@@ -206,6 +207,9 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			// separator makes the system resolve it.
 			walkRoot = root + string(filepath.Separator)
 		}
+		// Whether each directory is on a local filesystem, asked once per
+		// directory: a tree may hold mount points.
+		local := map[string]bool{}
 		err = filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
 			if ctx.Err() != nil {
 				return filepath.SkipAll
@@ -220,6 +224,8 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			}
 			if d.IsDir() {
 				if p == walkRoot {
+					// Its files' paths are cleaned: "./a/x" is "a/x".
+					local[filepath.Clean(p)] = localFS(p)
 					return nil
 				}
 				if d.Name() == ".git" {
@@ -228,6 +234,7 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 				if s.opts.Exclude != nil && s.opts.Exclude(display, true) {
 					return filepath.SkipDir
 				}
+				local[p] = localFS(p)
 				return nil
 			}
 			if !d.Type().IsRegular() {
@@ -238,7 +245,7 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			if s.opts.Exclude != nil && s.opts.Exclude(display, false) {
 				return nil
 			}
-			if !send(job{path: p, display: display}) {
+			if !send(job{path: p, display: display, local: local[filepath.Dir(p)]}) {
 				return filepath.SkipAll
 			}
 			return nil

@@ -357,9 +357,9 @@ func TestErrorsDoNotStopTheScan(t *testing.T) {
 		s := New(Options{Paths: []string{dir}})
 		var got []string
 		s.opts.OnError = func(path string, err error) { got = append(got, path+": "+err.Error()) }
-		s.open = func(path string, root bool) (file, error) {
-			f, err := openFile(path, root)
-			if err == nil && strings.HasSuffix(path, "bad.env") {
+		s.open = func(j job) (file, error) {
+			f, err := openFile(j)
+			if err == nil && strings.HasSuffix(j.path, "bad.env") {
 				return &failingFile{file: f, after: 5000}, nil
 			}
 			return f, err

@@ -6,8 +6,8 @@ import "os"
 
 // openFile opens path for reading. Non-regular files are rejected by the
 // walk and again after opening.
-func openFile(path string, root bool) (file, error) {
-	f, err := os.Open(path)
+func openFile(j job) (file, error) {
+	f, err := os.Open(j.path)
 	if err != nil {
 		return nil, err
 	}

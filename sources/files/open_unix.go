@@ -18,15 +18,19 @@ import (
 // fails for regular files) and carries a finalizer, per-file costs that
 // weigh on trees of small files. Reads of regular files never wait on the
 // poller anyway.
-func openFile(path string, root bool) (file, error) {
+//
+// A file of a local filesystem (job.local) is opened, read and closed
+// with raw system calls (rawsys_linux.go).
+func openFile(j job) (file, error) {
+	path, root := j.path, j.root
 	flags := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if !root {
 		flags |= syscall.O_NOFOLLOW
 	}
-	var fd int
+	f := &fdFile{name: path, raw: j.local && rawCalls}
 	var err error
 	for {
-		fd, err = syscall.Open(path, flags, 0)
+		f.fd, err = f.open(path, flags)
 		if err != syscall.EINTR {
 			break
 		}
@@ -37,7 +41,7 @@ func openFile(path string, root bool) (file, error) {
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &fdFile{fd: fd, name: path}, nil
+	return f, nil
 }
 
 // fdFile is an open descriptor with the errors os.File gives: a
@@ -45,6 +49,14 @@ func openFile(path string, root bool) (file, error) {
 type fdFile struct {
 	fd   int
 	name string
+	raw  bool // system calls are raw ones: a file of a local filesystem
+}
+
+func (f *fdFile) open(path string, flags int) (int, error) {
+	if f.raw {
+		return rawOpen(path, flags)
+	}
+	return syscall.Open(path, flags, 0)
 }
 
 func (f *fdFile) Read(p []byte) (int, error) {
@@ -52,7 +64,7 @@ func (f *fdFile) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		n, err := syscall.Read(f.fd, p)
+		n, err := f.read(p)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -71,7 +83,7 @@ func (f *fdFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	done := 0
 	for done < len(p) {
-		n, err := syscall.Pread(f.fd, p[done:], off+int64(done))
+		n, err := f.pread(p[done:], off+int64(done))
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -89,7 +101,7 @@ func (f *fdFile) Close() error {
 	if f.fd < 0 {
 		return os.ErrClosed
 	}
-	err := syscall.Close(f.fd)
+	err := f.close()
 	f.fd = -1
 	if err != nil {
 		return &os.PathError{Op: "close", Path: f.name, Err: err}
@@ -100,7 +112,7 @@ func (f *fdFile) Close() error {
 func (f *fdFile) Stat() (fileInfo, error) {
 	var st syscall.Stat_t
 	for {
-		err := syscall.Fstat(f.fd, &st)
+		err := f.fstat(&st)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -110,4 +122,32 @@ func (f *fdFile) Stat() (fileInfo, error) {
 		break
 	}
 	return fileInfo{size: int64(st.Size), regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
+}
+
+func (f *fdFile) read(p []byte) (int, error) {
+	if f.raw {
+		return rawRead(f.fd, p)
+	}
+	return syscall.Read(f.fd, p)
+}
+
+func (f *fdFile) pread(p []byte, off int64) (int, error) {
+	if f.raw {
+		return rawPread(f.fd, p, off)
+	}
+	return syscall.Pread(f.fd, p, off)
+}
+
+func (f *fdFile) fstat(st *syscall.Stat_t) error {
+	if f.raw {
+		return rawFstat(f.fd, st)
+	}
+	return syscall.Fstat(f.fd, st)
+}
+
+func (f *fdFile) close() error {
+	if f.raw {
+		return rawClose(f.fd)
+	}
+	return syscall.Close(f.fd)
 }

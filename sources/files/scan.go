@@ -95,11 +95,11 @@ func (s *scanner) report(path string, err error) {
 
 // scanFile scans one file on disk. It returns only errors that stop the
 // whole scan.
-func (s *scanner) scanFile(j job, open func(string, bool) (file, error)) error {
+func (s *scanner) scanFile(j job, open func(job) (file, error)) error {
 	if j.stream {
 		return s.scanStream(j)
 	}
-	f, err := open(j.path, j.root)
+	f, err := open(j)
 	if err != nil {
 		if errors.Is(err, errSkip) {
 			return nil

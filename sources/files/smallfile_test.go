@@ -27,8 +27,8 @@ func TestSmallFileOneRead(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.env"), append(bytes.Repeat([]byte("filler line\n"), 2000), "K="+keyLong+"\n"...))
 	var reads atomic.Int32
 	s := New(Options{Paths: []string{dir}})
-	s.open = func(path string, root bool) (file, error) {
-		f, err := openFile(path, root)
+	s.open = func(j job) (file, error) {
+		f, err := openFile(j)
 		if err != nil {
 			return nil, err
 		}
