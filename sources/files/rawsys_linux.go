@@ -19,7 +19,9 @@ import (
 // median of 15, session 25).
 //
 // What a raw call costs is that its goroutine cannot be stopped while it
-// runs: the garbage collector and signal delivery wait for it. On a local
+// runs: the garbage collector and signal delivery wait for it, and a read
+// waiting on the disk (a cold cache) keeps its P, where the runtime would
+// have run the walk meanwhile. On a local
 // filesystem that is the time of a disk read, and a read that never ends
 // (a failing disk) would leave bks unable to exit anyway, as a thread in
 // uninterruptible sleep. Files of network and FUSE filesystems, whose
