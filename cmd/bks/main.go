@@ -11,9 +11,11 @@ import (
 
 	"github.com/bks-dev/bks/internal/cli"
 	"github.com/bks-dev/bks/internal/cli/cmdutil"
+	"github.com/bks-dev/bks/internal/startgc"
 )
 
 func main() {
+	startgc.Done()
 	// Ctrl-C or SIGTERM stops the run (exit 130); a second one exits at once.
 	ctx, stop := cmdutil.SignalContext(context.Background(), os.Stderr, os.Exit)
 	stopProfile := startProfile(os.Getenv("BKS_CPUPROFILE"))
