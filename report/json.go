@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/bks-dev/bks/findings"
 )
@@ -71,30 +72,47 @@ func (r *jsonReporter) Close() error {
 	return nil
 }
 
-// jsonlReporter writes one compact JSON object per line (JSON Lines).
+// jsonlReporter writes one compact JSON object per line (JSON Lines). Its
+// Finding may be called from several goroutines at once (Concurrent): each
+// line is encoded in a scratch of its own, then handed whole to w, whose
+// Write takes a lock. The scan's workers so encode in parallel, and one of
+// them writing a full buffer to the output does not stop the other.
 type jsonlReporter struct {
-	w    io.Writer
-	opts Options
-	buf  bytes.Buffer
-	cur  findings.Finding // the finding being written: Finding's f would escape
+	w       *flusher
+	opts    Options
+	scratch sync.Pool // of *jsonlScratch
+}
+
+// jsonlScratch is where one finding's line is built.
+type jsonlScratch struct {
+	buf bytes.Buffer
+	cur findings.Finding // the finding being written: Finding's f would escape
 }
 
 var _ Reporter = (*jsonlReporter)(nil)
 
-func newJSONL(w io.Writer, opts Options) *jsonlReporter { return &jsonlReporter{w: w, opts: opts} }
+func newJSONL(w *flusher, opts Options) *jsonlReporter { return &jsonlReporter{w: w, opts: opts} }
+
+func (r *jsonlReporter) concurrent() bool { return true }
 
 func (r *jsonlReporter) Finding(f findings.Finding) error {
 	if !shown(&f, r.opts) {
 		return nil
 	}
-	r.buf.Reset()
-	r.cur = f
-	ferr := encodeFinding(&r.buf, &r.cur, r.opts, "")
+	sc, _ := r.scratch.Get().(*jsonlScratch)
+	if sc == nil {
+		sc = new(jsonlScratch)
+	}
+	defer r.scratch.Put(sc)
+	sc.buf.Reset()
+	sc.cur = f
+	ferr := encodeFinding(&sc.buf, &sc.cur, r.opts, "")
+	sc.cur = findings.Finding{} // keeps nothing of f alive in the pool
 	if !writtenAnyway(ferr) {
 		return ferr
 	}
-	r.buf.WriteByte('\n')
-	if _, err := r.w.Write(r.buf.Bytes()); err != nil {
+	sc.buf.WriteByte('\n')
+	if _, err := r.w.Write(sc.buf.Bytes()); err != nil {
 		return fmt.Errorf("report: write jsonl: %w", err)
 	}
 	return ferr

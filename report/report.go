@@ -52,6 +52,17 @@ func MarkIncomplete(rep Reporter, reason string) {
 	}
 }
 
+// Concurrent says whether rep's Finding may be called from several
+// goroutines at once (JSON Lines); otherwise its caller serializes the
+// calls. Close must still come after every Finding has returned.
+func Concurrent(rep Reporter) bool {
+	if b, ok := rep.(buffered); ok {
+		rep = b.Reporter
+	}
+	c, ok := rep.(interface{ concurrent() bool })
+	return ok && c.concurrent()
+}
+
 // Transient says whether rep keeps nothing of a finding once Finding has
 // returned: JSON Lines and CSV write each one whole at once. A scan may
 // then reuse a finding's memory for the next (scan.Scanner.Transient).

@@ -112,6 +112,8 @@ type detectSink struct {
 // write passes f to rep. A finding the reporter wrote without some fields,
 // or could not write at all, is named on s.warn and the scan goes on: one
 // crafted finding must not hide the others. Missing ones count in s.lost.
+// It takes s.mu for what it records; its caller serializes the calls to
+// rep unless report.Concurrent(rep).
 func (s *detectSink) write(rep report.Reporter, f findings.Finding) error {
 	err := rep.Finding(f)
 	if err == nil {
@@ -121,6 +123,8 @@ func (s *detectSink) write(rep report.Reporter, f findings.Finding) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	fmt.Fprintf(s.warn, "bks: %v\n", fe)
 	if !fe.Written {
 		s.lost++
@@ -130,11 +134,15 @@ func (s *detectSink) write(rep report.Reporter, f findings.Finding) error {
 
 // add returns the last stage: it counts each finding, holds it when hold,
 // and passes it to rep when stream (not with --dedupe, which reports
-// after the scan).
+// after the scan). A reporter that takes findings from several goroutines
+// at once (JSON Lines) is called outside any lock of the sink's, so that a
+// worker whose finding fills the report's buffer and writes it out does
+// not stop the others; the calls to any other are serialized.
 func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
+	var serial sync.Mutex // held around rep.Finding unless rep is Concurrent
+	concurrent := report.Concurrent(rep)
 	return func(f findings.Finding) error {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		if f.Suppressed == "" {
 			s.found++
 		} else {
@@ -146,8 +154,13 @@ func (s *detectSink) add(rep report.Reporter, hold, stream bool) scan.Handler {
 		if hold {
 			s.held = append(s.held, f)
 		}
+		s.mu.Unlock()
 		if !stream {
 			return nil
+		}
+		if !concurrent {
+			serial.Lock()
+			defer serial.Unlock()
 		}
 		return s.write(rep, f)
 	}
