@@ -69,8 +69,10 @@ func (f *flusher) writeOut() error {
 	}
 	f.wmu.Lock()
 	f.mu.Unlock()
-	if _, err := f.w.Write(out); err != nil && f.werr == nil {
-		f.werr = err
+	if f.werr == nil { // after a failed write, none: the output would have a gap
+		if _, err := f.w.Write(out); err != nil {
+			f.werr = err
+		}
 	}
 	werr := f.werr
 	f.wmu.Unlock()

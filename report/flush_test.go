@@ -107,6 +107,9 @@ func TestFlusherError(t *testing.T) {
 	if err := f.Flush(); !errors.Is(err, errDiskFull) {
 		t.Errorf("Flush = %v", err)
 	}
+	if w.writes != 1 {
+		t.Errorf("%d writes, want 1: none after the failed one", w.writes)
+	}
 }
 
 // TestJSONLConcurrent: a JSON Lines report takes findings from several

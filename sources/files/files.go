@@ -111,7 +111,11 @@ type job struct {
 	display string // path reported in findings
 	root    bool   // named by the user: symlinks followed
 	stream  bool   // a FIFO or character device named by the user: read to its end
-	local   bool   // on a local filesystem (localFS): raw system calls
+	// local: the file's directory is on a local filesystem (localFS),
+	// device dev; reads of the file are raw system calls if it is there
+	// too.
+	local bool
+	dev   uint64
 }
 
 // Chunks walks the roots and yields the chunks of every file, from Workers
@@ -207,9 +211,7 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			// separator makes the system resolve it.
 			walkRoot = root + string(filepath.Separator)
 		}
-		// Whether each directory is on a local filesystem, asked once per
-		// directory: a tree may hold mount points.
-		local := map[string]bool{}
+		var dirs dirStack
 		err = filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
 			if ctx.Err() != nil {
 				return filepath.SkipAll
@@ -225,7 +227,7 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			if d.IsDir() {
 				if p == walkRoot {
 					// Its files' paths are cleaned: "./a/x" is "a/x".
-					local[filepath.Clean(p)] = localFS(p)
+					dirs.push(filepath.Clean(p), p)
 					return nil
 				}
 				if d.Name() == ".git" {
@@ -234,7 +236,8 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 				if s.opts.Exclude != nil && s.opts.Exclude(display, true) {
 					return filepath.SkipDir
 				}
-				local[p] = localFS(p)
+				dirs.pop(filepath.Dir(p))
+				dirs.push(p, p)
 				return nil
 			}
 			if !d.Type().IsRegular() {
@@ -245,7 +248,8 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			if s.opts.Exclude != nil && s.opts.Exclude(display, false) {
 				return nil
 			}
-			if !send(job{path: p, display: display, local: local[filepath.Dir(p)]}) {
+			dir := dirs.pop(filepath.Dir(p))
+			if !send(job{path: p, display: display, local: dir.local, dev: dir.dev}) {
 				return filepath.SkipAll
 			}
 			return nil
@@ -254,6 +258,36 @@ func (s *Source) walk(ctx context.Context, q *queue, onError sources.ErrorHandle
 			onError(rootDisplay, fmt.Errorf("walk: %w", err))
 		}
 	}
+}
+
+// dirStack holds the directories of the walk from its root to the one it
+// is in, with whether each is on a local filesystem (localFS), asked once
+// per directory: a tree may hold mount points. Only that chain is kept,
+// so its memory is the tree's depth, not its number of directories.
+type dirStack []dirOf
+
+type dirOf struct {
+	path  string
+	local bool
+	dev   uint64
+}
+
+// push enters the directory named path, at os path p.
+func (s *dirStack) push(path, p string) {
+	local, dev := localFS(p)
+	*s = append(*s, dirOf{path: path, local: local, dev: dev})
+}
+
+// pop leaves the directories the walk is done with, down to dir, and
+// returns dir's entry; a directory not on the stack is not local.
+func (s *dirStack) pop(dir string) dirOf {
+	for len(*s) > 0 && (*s)[len(*s)-1].path != dir {
+		*s = (*s)[:len(*s)-1]
+	}
+	if len(*s) == 0 {
+		return dirOf{}
+	}
+	return (*s)[len(*s)-1]
 }
 
 // errorList collects per-item errors when no OnError is given.

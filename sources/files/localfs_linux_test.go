@@ -14,13 +14,13 @@ import (
 // on each read, is not local, nor is a path statfs cannot see.
 func TestLocalFS(t *testing.T) {
 	dir := t.TempDir()
-	if !localFS(dir) {
+	if local, _ := localFS(dir); !local {
 		t.Skipf("the temporary directory %s is not on a filesystem localFS knows", dir)
 	}
-	if localFS("/proc") {
+	if local, _ := localFS("/proc"); local {
 		t.Error("/proc is local")
 	}
-	if localFS(filepath.Join(dir, "missing")) {
+	if local, _ := localFS(filepath.Join(dir, "missing")); local {
 		t.Error("a missing directory is local")
 	}
 	writeFile(t, filepath.Join(dir, "sub", "a.env"), []byte("K="+keyLong+"\n"))
@@ -44,14 +44,33 @@ func TestLocalFS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := f.Stat(); err != nil {
+			t.Fatal(err)
+		}
 		if !f.(*fdFile).raw {
-			t.Errorf("%s: opened with the ordinary system calls", j.path)
+			t.Errorf("%s: read with the ordinary system calls", j.path)
+		}
+		f.Close()
+		// The same file said to be on another device (a mount on it, or
+		// on its directory, after the walk) is read the ordinary way.
+		j.dev++
+		if f, err = openFile(j); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Stat(); err != nil {
+			t.Fatal(err)
+		}
+		if f.(*fdFile).raw {
+			t.Errorf("%s on another device: read with raw system calls", j.path)
 		}
 		f.Close()
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {
 		f, err := openFile(job{path: "/proc/self/status"})
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Stat(); err != nil {
 			t.Fatal(err)
 		}
 		if f.(*fdFile).raw {

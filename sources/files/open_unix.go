@@ -19,18 +19,23 @@ import (
 // weigh on trees of small files. Reads of regular files never wait on the
 // poller anyway.
 //
-// A file of a local filesystem (job.local) is opened, read and closed
-// with raw system calls (rawsys_linux.go).
+// A file of a local filesystem (job.local) is opened and its Stat made
+// with raw system calls, and it is read and closed with raw ones once
+// Stat has found it on its directory's device (rawsys_fast.go).
 func openFile(j job) (file, error) {
 	path, root := j.path, j.root
 	flags := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
 	if !root {
 		flags |= syscall.O_NOFOLLOW
 	}
-	f := &fdFile{name: path, raw: j.local && rawCalls}
+	f := &fdFile{name: path, local: j.local && rawCalls, dev: j.dev}
 	var err error
 	for {
-		f.fd, err = f.open(path, flags)
+		if f.local {
+			f.fd, err = rawOpen(path, flags)
+		} else {
+			f.fd, err = syscall.Open(path, flags, 0)
+		}
 		if err != syscall.EINTR {
 			break
 		}
@@ -49,14 +54,11 @@ func openFile(j job) (file, error) {
 type fdFile struct {
 	fd   int
 	name string
-	raw  bool // system calls are raw ones: a file of a local filesystem
-}
-
-func (f *fdFile) open(path string, flags int) (int, error) {
-	if f.raw {
-		return rawOpen(path, flags)
-	}
-	return syscall.Open(path, flags, 0)
+	// local: the walk found the file's directory on a local filesystem,
+	// device dev; open and fstat are raw system calls. raw: Stat found
+	// the file there too, and reads and close are raw ones.
+	local, raw bool
+	dev        uint64
 }
 
 func (f *fdFile) Read(p []byte) (int, error) {
@@ -112,7 +114,12 @@ func (f *fdFile) Close() error {
 func (f *fdFile) Stat() (fileInfo, error) {
 	var st syscall.Stat_t
 	for {
-		err := f.fstat(&st)
+		var err error
+		if f.local {
+			err = rawFstat(f.fd, &st)
+		} else {
+			err = syscall.Fstat(f.fd, &st)
+		}
 		if err == syscall.EINTR {
 			continue
 		}
@@ -121,7 +128,9 @@ func (f *fdFile) Stat() (fileInfo, error) {
 		}
 		break
 	}
-	return fileInfo{size: int64(st.Size), regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG}, nil
+	regular := st.Mode&syscall.S_IFMT == syscall.S_IFREG
+	f.raw = f.local && regular && uint64(st.Dev) == f.dev // Dev is uint32 on some architectures
+	return fileInfo{size: int64(st.Size), regular: regular}, nil
 }
 
 func (f *fdFile) read(p []byte) (int, error) {
@@ -136,13 +145,6 @@ func (f *fdFile) pread(p []byte, off int64) (int, error) {
 		return rawPread(f.fd, p, off)
 	}
 	return syscall.Pread(f.fd, p, off)
-}
-
-func (f *fdFile) fstat(st *syscall.Stat_t) error {
-	if f.raw {
-		return rawFstat(f.fd, st)
-	}
-	return syscall.Fstat(f.fd, st)
 }
 
 func (f *fdFile) close() error {
