@@ -26,15 +26,24 @@ type object struct {
 // gitGit is the read-only git/git mirror the benchmarks read.
 const gitGit = "/tmp/git-git.git"
 
-// packObjects reads every step-th entry (in pack order) of the first pack
-// under gitDir, at most max of them.
-func packObjects(tb testing.TB, gitDir string, step, max int) []object {
+// pack is the first pack under a git directory, open for the helpers
+// below.
+type pack struct {
+	f    *os.File
+	ids  [][20]byte // the index's object ids, in id order
+	offs []int64    // their entries' offsets, in the same order
+	ends []int64    // every entry's offset in pack order, then the pack's end
+}
+
+// openPack opens the first pack under gitDir (skipping tb when there is
+// none), closed when tb ends.
+func openPack(tb testing.TB, gitDir string) *pack {
 	tb.Helper()
 	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects/pack/*.idx"))
 	if len(idxs) == 0 {
 		tb.Skipf("no pack under %s", gitDir)
 	}
-	offs, err := idxOffsets(idxs[0])
+	ids, offs, err := idxTable(idxs[0])
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -42,23 +51,38 @@ func packObjects(tb testing.TB, gitDir string, step, max int) []object {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
+	tb.Cleanup(func() { f.Close() })
 	st, err := f.Stat()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	offs = append(offs, st.Size()-20)
+	ends := append(slices.Clone(offs), st.Size()-20)
+	slices.Sort(ends)
+	return &pack{f: f, ids: ids, offs: offs, ends: ends}
+}
+
+// entryAt reads and parses the entry at ends[j].
+func (p *pack) entryAt(tb testing.TB, j int) object {
+	tb.Helper()
+	buf := make([]byte, p.ends[j+1]-p.ends[j])
+	if _, err := p.f.ReadAt(buf, p.ends[j]); err != nil {
+		tb.Fatal(err)
+	}
+	o, err := entry1(buf)
+	if err != nil {
+		tb.Fatalf("object at %d: %v", p.ends[j], err)
+	}
+	return o
+}
+
+// packObjects reads every step-th entry (in pack order) of the first pack
+// under gitDir, at most max of them.
+func packObjects(tb testing.TB, gitDir string, step, max int) []object {
+	tb.Helper()
+	p := openPack(tb, gitDir)
 	var objs []object
-	for i := 0; i+1 < len(offs) && len(objs) < max; i += step {
-		buf := make([]byte, offs[i+1]-offs[i])
-		if _, err := f.ReadAt(buf, offs[i]); err != nil {
-			tb.Fatal(err)
-		}
-		o, err := entry1(buf)
-		if err != nil {
-			tb.Fatalf("object at %d: %v", offs[i], err)
-		}
-		objs = append(objs, o)
+	for j := 0; j+1 < len(p.ends) && len(objs) < max; j += step {
+		objs = append(objs, p.entryAt(tb, j))
 	}
 	return objs
 }
@@ -84,17 +108,6 @@ func entry1(b []byte) (object, error) {
 	}
 	o.z = b[i:]
 	return o, nil
-}
-
-// idxOffsets reads a version 2 index's offsets, sorted.
-func idxOffsets(path string) ([]int64, error) {
-	_, offs, err := idxTable(path)
-	if err != nil {
-		return nil, err
-	}
-	offs = slices.Clone(offs)
-	slices.Sort(offs)
-	return offs, nil
 }
 
 // idxTable reads a version 2 index: the object ids and their offsets.
@@ -129,49 +142,23 @@ func idxTable(path string) ([][20]byte, []int64, error) {
 // listed one a line in list.
 func listedObjects(tb testing.TB, gitDir, list string) []object {
 	tb.Helper()
-	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects/pack/*.idx"))
-	if len(idxs) == 0 {
-		tb.Skipf("no pack under %s", gitDir)
-	}
-	ids, offs, err := idxTable(idxs[0])
-	if err != nil {
-		tb.Fatal(err)
-	}
+	p := openPack(tb, gitDir)
 	text, err := os.ReadFile(list)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f, err := os.Open(idxs[0][:len(idxs[0])-4] + ".pack")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sorted := append(slices.Clone(offs), st.Size()-20)
-	slices.Sort(sorted)
 	var objs []object
 	for _, line := range strings.Fields(string(text)) {
 		var id [20]byte
 		if _, err := hex.Decode(id[:], []byte(line)); err != nil {
 			tb.Fatal(err)
 		}
-		i, ok := slices.BinarySearchFunc(ids, id, func(a, b [20]byte) int { return bytes.Compare(a[:], b[:]) })
+		i, ok := slices.BinarySearchFunc(p.ids, id, func(a, b [20]byte) int { return bytes.Compare(a[:], b[:]) })
 		if !ok {
 			tb.Fatalf("%s is in no pack", line)
 		}
-		j, _ := slices.BinarySearch(sorted, offs[i])
-		buf := make([]byte, sorted[j+1]-sorted[j])
-		if _, err := f.ReadAt(buf, sorted[j]); err != nil {
-			tb.Fatal(err)
-		}
-		o, err := entry1(buf)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		objs = append(objs, o)
+		j, _ := slices.BinarySearch(p.ends, p.offs[i])
+		objs = append(objs, p.entryAt(tb, j))
 	}
 	return objs
 }
