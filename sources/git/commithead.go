@@ -69,13 +69,9 @@ func parseCommitHead(id plumbing.Hash, data []byte, c *commitHead) error {
 		return errBadTreeID
 	}
 	// Parents.
+	var end bool
 	for {
-		if len(rest) == 0 {
-			return nil
-		}
-		line, rest = cutLine(rest)
-		if isBlank(line) {
-			c.message = rest
+		if line, rest, end = c.nextHeader(rest); end {
 			return nil
 		}
 		if key, val = splitHeaderLine(line); string(key) != "parent" {
@@ -90,12 +86,7 @@ func parseCommitHead(id plumbing.Hash, data []byte, c *commitHead) error {
 	// line is the first after the parents: the author's, if it is one.
 	if string(key) == "author" {
 		c.author, c.email, c.authorWhen = decodeSignature(val)
-		if len(rest) == 0 {
-			return nil
-		}
-		line, rest = cutLine(rest)
-		if isBlank(line) {
-			c.message = rest
+		if line, rest, end = c.nextHeader(rest); end {
 			return nil
 		}
 		key, val = splitHeaderLine(line)
@@ -104,14 +95,25 @@ func parseCommitHead(id plumbing.Hash, data []byte, c *commitHead) error {
 		_, _, c.committerWhen = decodeSignature(val)
 	}
 	// The other headers, up to the blank line.
-	for len(rest) > 0 {
-		line, rest = cutLine(rest)
-		if isBlank(line) {
-			c.message = rest
-			return nil
-		}
+	for !end {
+		_, rest, end = c.nextHeader(rest)
 	}
 	return nil
+}
+
+// nextHeader cuts the next header line off rest. end says the headers
+// ended there: with the data (no message), or at the blank line, after
+// which the rest is c.message.
+func (c *commitHead) nextHeader(rest []byte) (line, after []byte, end bool) {
+	if len(rest) == 0 {
+		return nil, nil, true
+	}
+	line, rest = cutLine(rest)
+	if isBlank(line) {
+		c.message = rest
+		return nil, nil, true
+	}
+	return line, rest, false
 }
 
 // cutLine splits off data's first line, with its "\n" if it has one.
