@@ -93,8 +93,6 @@ var _ Reporter = (*jsonlReporter)(nil)
 
 func newJSONL(w *flusher, opts Options) *jsonlReporter { return &jsonlReporter{w: w, opts: opts} }
 
-func (r *jsonlReporter) concurrent() bool { return true }
-
 func (r *jsonlReporter) Finding(f findings.Finding) error {
 	if !shown(&f, r.opts) {
 		return nil

@@ -56,25 +56,27 @@ func MarkIncomplete(rep Reporter, reason string) {
 // goroutines at once (JSON Lines); otherwise its caller serializes the
 // calls. Close must still come after every Finding has returned.
 func Concurrent(rep Reporter) bool {
-	if b, ok := rep.(buffered); ok {
-		rep = b.Reporter
-	}
-	c, ok := rep.(interface{ concurrent() bool })
-	return ok && c.concurrent()
+	_, ok := unbuffered(rep).(*jsonlReporter)
+	return ok
 }
 
 // Transient says whether rep keeps nothing of a finding once Finding has
 // returned: JSON Lines and CSV write each one whole at once. A scan may
 // then reuse a finding's memory for the next (scan.Scanner.Transient).
 func Transient(rep Reporter) bool {
-	if b, ok := rep.(buffered); ok {
-		rep = b.Reporter
-	}
-	switch rep.(type) {
+	switch unbuffered(rep).(type) {
 	case *jsonlReporter, *csvReporter:
 		return true
 	}
 	return false
+}
+
+// unbuffered is rep without the flusher New put around it, if any.
+func unbuffered(rep Reporter) Reporter {
+	if b, ok := rep.(buffered); ok {
+		return b.Reporter
+	}
+	return rep
 }
 
 // ConfigNote tells rep, before Close, one thing about the configuration

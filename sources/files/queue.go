@@ -26,9 +26,9 @@ const (
 // findings between files is not specified (workers run concurrently).
 //
 // It is two FIFOs under one lock, not two channels: taking a job from
-// either of two channels is two selects, 0.6 µs a file, which on the
-// AWS-dense bench corpus (19,833 files) cost more CPU than the walk's
-// directory reads (perf, session 25). Its rings grow as the walk runs
+// either of two channels is two selects, 0.6 µs a file: 13 ms of CPU on
+// the AWS-dense bench corpus (19,833 files), half what the walk's
+// directory reads cost (perf, session 25). Its rings grow as the walk runs
 // ahead, so a small tree touches little memory, where a channel's buffer
 // is allocated whole (640 KB).
 type queue struct {
